@@ -1,0 +1,108 @@
+// The runtime's public API: one function per OCI verb, called by cli/. Each takes the
+// Context (global flags) and an option struct; the CLI only parses and prints.
+// Implementations live in one file per concern under runtime/ (create.cpp, exec.cpp, ...).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace cryo::runtime {
+
+// Global flags, passed down instead of globals.
+struct Context {
+    std::string root { "/run/cryo" }; // --root: state directories live in <root>/<id>/
+    bool systemd_cgroup { false };    // --systemd-cgroup
+    bool debug { false };
+};
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle { "." };     // --bundle
+    std::string pid_file;           // --pid-file
+    std::string console_socket;     // --console-socket
+    bool no_pivot { false };        // --no-pivot
+    bool no_new_keyring { false };  // --no-new-keyring
+    int preserve_fds { 0 };         // --preserve-fds N: fds 3..3+N-1 pass into the container
+    bool no_subreaper { false };    // --no-subreaper / -no-subreaper
+    bool detach { false };          // run --detach
+    bool keep { false };            // run --keep: do not delete after exit
+};
+
+// create: container in state "created", blocked before exec of the user process.
+Result<void> create(Context const& ctx, CreateOptions const& options);
+// start: the created container execs its process.
+Result<void> start(Context const& ctx, std::string const& id);
+// run = create + start; without detach, waits and returns the process's exit status
+// (128+signal if killed) and deletes the container.
+Result<int> run(Context const& ctx, CreateOptions const& options);
+
+struct ExecOptions {
+    std::string id;
+    std::string process_json;         // --process FILE (an OCI process object), or empty
+    std::vector<std::string> args;    // otherwise the command line
+    std::vector<std::string> env;     // --env
+    std::string cwd;                  // --cwd
+    std::optional<std::string> user;  // --user uid[:gid]
+    std::vector<std::string> additional_gids;
+    std::vector<std::string> caps;    // --cap
+    bool tty { false };               // --tty
+    std::string console_socket;
+    std::string pid_file;
+    bool detach { false };
+    bool no_new_privs { false };
+    int preserve_fds { 0 };
+    std::string apparmor, process_label, cgroup;
+};
+// exec: runs a process in a running container; returns its exit status unless detached.
+Result<int> exec(Context const& ctx, ExecOptions const& options);
+
+struct KillOptions {
+    std::string id;
+    int signal { 15 };
+    bool all { false };
+};
+Result<void> kill(Context const& ctx, KillOptions const& options);
+
+struct DeleteOptions {
+    std::string id;
+    bool force { false };
+};
+Result<void> remove(Context const& ctx, DeleteOptions const& options);
+
+// state: the OCI state JSON of one container (runc's extended fields included).
+Result<std::string> state_json(Context const& ctx, std::string const& id);
+
+struct ContainerSummary {
+    std::string id;
+    int pid { 0 };
+    std::string status;
+    std::string bundle;
+    std::string created; // RFC 3339
+    std::string owner;
+};
+Result<std::vector<ContainerSummary>> list(Context const& ctx);
+
+// ps: pids of the container's processes (host pids), from its cgroup.
+Result<std::vector<int>> pids(Context const& ctx, std::string const& id);
+
+Result<void> pause(Context const& ctx, std::string const& id);
+Result<void> resume(Context const& ctx, std::string const& id);
+
+// update: resources as an OCI linux.resources JSON object.
+Result<void> update(Context const& ctx, std::string const& id, std::string const& resources_json);
+
+// events: one JSON object per line to `emit`; --stats prints one stats event and returns.
+struct EventsOptions {
+    std::string id;
+    bool stats { false };
+    std::chrono::milliseconds interval { 5000 };
+};
+Result<void> events(Context const& ctx, EventsOptions const& options,
+                    std::function<void(std::string const&)> const& emit);
+
+} // namespace cryo::runtime
