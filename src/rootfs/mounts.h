@@ -1,0 +1,18 @@
+// Applies a MountPlan in the container init, in its new mount namespace, in two phases
+// so that the runtime can write hostname and sysctls in between (as runc does):
+//   setup_rootfs:    / propagation, rootfs bind, mounts, devices, symlinks, console,
+//                    pivot_root (or MS_MOVE + chroot); afterwards cwd and root are the
+//                    container's /.
+//   finalize_rootfs: readonly paths, masked paths, read-only root.
+// Errors name the mount: "mount proc on /proc: Operation not permitted".
+#pragma once
+
+#include "base/error.h"
+#include "rootfs/mount_plan.h"
+
+namespace cryo::rootfs {
+
+Result<void> setup_rootfs(MountPlan const& plan);
+Result<void> finalize_rootfs(MountPlan const& plan);
+
+} // namespace cryo::rootfs
