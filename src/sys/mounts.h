@@ -1,4 +1,5 @@
-// Thin wrappers of mount syscalls: classic mount(2)/umount2/pivot_root, the new mount API
+// Thin wrappers of mount syscalls (named mounts.h: a src/sys/mount.h would shadow <sys/mount.h>
+// for every file built with -Isrc): classic mount(2)/umount2/pivot_root, the new mount API
 // (open_tree, move_mount, mount_setattr), openat2 and the *at() creators the rootfs layer
 // needs. Every fd created here is O_CLOEXEC.
 #pragma once
