@@ -14,6 +14,8 @@ struct FeaturesInput {
     std::string oci_version_max; // empty: k_oci_version
     // Empty: runc's list of recognised mount options (see known_mount_options()).
     std::vector<std::string> mount_options;
+    // Empty: every namespace type cryo knows (spec names, "time" included).
+    std::vector<std::string> namespaces;
     bool cgroup_v1 { true };
     bool cgroup_v2 { true };
     bool cgroup_systemd { false };
