@@ -58,6 +58,9 @@ struct MountStep {
     unsigned long recursive_attr_set { 0 };
     unsigned long recursive_attr_clear { 0 };
     bool tmpcopyup { false };
+    // Idmapped bind ("idmap"/"ridmap"): mapped with the container's user namespace.
+    bool idmap { false };
+    bool recursive_idmap { false };
     // Set for type "cgroup"/"cgroup2": source, fstype, data and bind are then unused.
     std::optional<CgroupMount> cgroup;
 
