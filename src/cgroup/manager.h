@@ -31,7 +31,7 @@ inline constexpr char relative_parent[] = "/cryo";
 struct Config {
     // The container's OCI cgroupsPath. Absolute ("/a/b"): relative to each hierarchy's
     // root. Relative ("a/b"): under relative_parent. ".." components are refused.
-    std::string path;
+    std::string path {};
     // Where hierarchies are mounted; unit tests point this at a fixture tree.
     std::string fs_root { "/sys/fs/cgroup" };
     // Source of mount information for probing; tests pass a fixture file whose mount points
@@ -43,9 +43,10 @@ struct Config {
 // One mounted cgroup hierarchy as probing found it.
 struct Hierarchy {
     Version version { Version::V1 };
-    std::string mount_point;              // "/sys/fs/cgroup/memory"
-    std::vector<std::string> controllers; // v1: from mount options ("cpu", "name=systemd");
-                                          // v2: from cgroup.controllers at the root
+    std::string mount_point {};              // "/sys/fs/cgroup/memory"
+    // v1: from mount options ("cpu", "name=systemd"); a hybrid host's cgroup2 mount: from
+    // its cgroup.controllers; a pure v2 root: left empty (read only when creating).
+    std::vector<std::string> controllers {};
     bool operator==(Hierarchy const&) const = default;
 };
 

@@ -24,20 +24,23 @@ struct MemoryEntry {
 
 struct MemoryStats {
     uint64_t cache { 0 };
-    MemoryEntry usage;
+    MemoryEntry usage {};
     MemoryEntry swap;       // v1: memsw (memory+swap); v2: swap.current + current
-    MemoryEntry kernel;     // v1 only
-    MemoryEntry kernel_tcp; // v1 only
-    std::map<std::string, uint64_t> stats; // memory.stat as is
+    MemoryEntry kernel {};     // v1 only
+    MemoryEntry kernel_tcp {}; // v1 only
+    // Where reclaim pressure starts below the hard limit: v2 memory.high, v1
+    // memory.soft_limit_in_bytes.
+    uint64_t barrier { 0 };
+    std::map<std::string, uint64_t> stats {}; // memory.stat as is
     std::map<std::string, uint64_t> events; // v2 memory.events (low, high, max, oom, oom_kill)
     bool operator==(MemoryStats const&) const = default;
 };
 
 struct CpuUsage {
     uint64_t total { 0 };  // nanoseconds
-    std::vector<uint64_t> percpu;
-    std::vector<uint64_t> percpu_kernel;
-    std::vector<uint64_t> percpu_user;
+    std::vector<uint64_t> percpu {};
+    std::vector<uint64_t> percpu_kernel {};
+    std::vector<uint64_t> percpu_user {};
     uint64_t kernel { 0 }; // nanoseconds
     uint64_t user { 0 };   // nanoseconds
     bool operator==(CpuUsage const&) const = default;
@@ -51,8 +54,8 @@ struct CpuThrottling {
 };
 
 struct CpuStats {
-    CpuUsage usage;
-    CpuThrottling throttling;
+    CpuUsage usage {};
+    CpuThrottling throttling {};
     bool operator==(CpuStats const&) const = default;
 };
 
@@ -68,14 +71,14 @@ struct PidsStats {
 struct BlkioEntry {
     uint64_t major { 0 };
     uint64_t minor { 0 };
-    std::string op; // "Read", "Write", "Sync", "Async", "Discard", "Total"
+    std::string op {}; // "Read", "Write", "Sync", "Async", "Discard", "Total"
     uint64_t value { 0 };
     bool operator==(BlkioEntry const&) const = default;
 };
 
 struct BlkioStats {
-    std::vector<BlkioEntry> io_service_bytes_recursive;
-    std::vector<BlkioEntry> io_serviced_recursive;
+    std::vector<BlkioEntry> io_service_bytes_recursive {};
+    std::vector<BlkioEntry> io_serviced_recursive {};
     bool operator==(BlkioStats const&) const = default;
 };
 
@@ -88,10 +91,10 @@ struct HugetlbStats {
 };
 
 struct Stats {
-    std::optional<MemoryStats> memory;
-    std::optional<CpuStats> cpu;
-    std::optional<PidsStats> pids;
-    std::optional<BlkioStats> blkio;
+    std::optional<MemoryStats> memory {};
+    std::optional<CpuStats> cpu {};
+    std::optional<PidsStats> pids {};
+    std::optional<BlkioStats> blkio {};
     std::map<std::string, HugetlbStats> hugetlb; // page size ("2MB") -> stats
     bool operator==(Stats const&) const = default;
 };
@@ -100,7 +103,7 @@ struct Stats {
 // since creation, the soft barrier and hard limit, and how often the limit refused.
 // UINT64_MAX means unlimited.
 struct Beancounter {
-    std::string resource; // "memory", "swap", "kmem", "pids", "hugetlb.2MB", ...
+    std::string resource {}; // "memory", "swap", "kmem", "pids", "hugetlb.2MB", ...
     uint64_t held { 0 };
     uint64_t maxheld { 0 };
     uint64_t barrier { 0 };
