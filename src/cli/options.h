@@ -1,0 +1,32 @@
+// Flags to runtime option structs, one function per verb (each defined in that verb's file
+// under cli/verbs/). Pure apart from reading files named by flags; unit-tested against the
+// argv lines real clients send.
+#pragma once
+
+#include "base/error.h"
+#include "cli/verb.h"
+#include "oci/spec.h"
+#include "runtime/api.h"
+
+namespace cryo::cli {
+
+// create, run (and restore): --bundle, --pid-file, --console-socket, --no-pivot,
+// --no-new-keyring, --preserve-fds, --no-subreaper; --detach and --keep where the verb has
+// them. Defined in verbs/create.cpp.
+Result<runtime::CreateOptions> create_options(Invocation const& invocation);
+// `--systemd-cgroup` needs a running systemd; checked by every verb that creates a cgroup.
+Result<void> require_systemd_if_requested(runtime::Context const& context);
+
+// verbs/exec.cpp. Reads the --process file into process_json.
+Result<runtime::ExecOptions> exec_options(Invocation const& invocation);
+// verbs/kill.cpp: `kill ID [SIGNAL]`, SIGTERM by default.
+Result<runtime::KillOptions> kill_options(Invocation const& invocation);
+// verbs/delete.cpp
+Result<runtime::DeleteOptions> delete_options(Invocation const& invocation);
+// verbs/events.cpp: --interval must be a positive Go duration.
+Result<runtime::EventsOptions> events_options(Invocation const& invocation);
+// verbs/update.cpp: runc's single-resource flags (--memory 512m, --cpu-quota ...) as an OCI
+// linux.resources object; only the flags given are set.
+Result<oci::Resources> update_flag_resources(ParsedArgs const& args);
+
+} // namespace cryo::cli
