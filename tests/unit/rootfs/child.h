@@ -3,6 +3,7 @@
 // test runner untouched.
 #pragma once
 
+#include <fcntl.h>
 #include <functional>
 #include <string>
 #include <sys/wait.h>
