@@ -11,23 +11,23 @@ namespace cryo::oci {
 
 struct FeaturesInput {
     std::string oci_version_min { "1.0.0" };
-    std::string oci_version_max; // empty: k_oci_version
+    std::string oci_version_max {}; // empty: k_oci_version
     // Empty: runc's list of recognised mount options (see known_mount_options()).
-    std::vector<std::string> mount_options;
+    std::vector<std::string> mount_options {};
     // Empty: every namespace type cryo knows (spec names, "time" included).
-    std::vector<std::string> namespaces;
+    std::vector<std::string> namespaces {};
     bool cgroup_v1 { true };
     bool cgroup_v2 { true };
     bool cgroup_systemd { false };
     bool cgroup_systemd_user { false };
     bool seccomp_enabled { true };
     // Empty: every action / operator / arch that the spec names and libseccomp knows.
-    std::vector<std::string> seccomp_actions;
-    std::vector<std::string> seccomp_operators;
-    std::vector<std::string> seccomp_archs;
+    std::vector<std::string> seccomp_actions {};
+    std::vector<std::string> seccomp_operators {};
+    std::vector<std::string> seccomp_archs {};
     bool apparmor_enabled { false };
     bool selinux_enabled { false };
-    std::map<std::string, std::string> annotations;
+    std::map<std::string, std::string> annotations {};
 };
 
 // Pretty JSON (4-space indent like runc), keys in runc's order.
