@@ -47,4 +47,21 @@ Result<std::unique_ptr<Manager>> Manager::open(Config const& config)
     return detail::make_v1(std::move(path), std::move(hierarchies));
 }
 
+Result<void> join_self(JoinHandles const& handles, bool cloned_into_unified)
+{
+    // "0" means the writer itself; in `tasks` only the calling thread moves (see
+    // JoinHandles for why that matters).
+    for (auto const& fd : handles.tasks) {
+        auto written = sys::write(fd, "0", 1);
+        if (written.is_error())
+            return Error::from_errno(written.error().code(), "join cgroup: write tasks");
+    }
+    if (!cloned_into_unified && handles.unified_procs.valid()) {
+        auto written = sys::write(handles.unified_procs, "0", 1);
+        if (written.is_error())
+            return Error::from_errno(written.error().code(), "join cgroup: write cgroup.procs");
+    }
+    return {};
+}
+
 } // namespace cryo::cgroup

@@ -114,6 +114,7 @@ public:
     Result<void> create(Resources const& resources) override;
     Result<void> add_process(pid_t pid) override;
     Result<void> update(Resources const& resources) override;
+    Result<JoinHandles> open_join_handles() override;
 
     Result<void> freeze(std::chrono::milliseconds timeout) override
     {
@@ -321,6 +322,38 @@ Result<void> V1Manager::add_process(pid_t pid)
     if (!joined)
         return Error::from_errno(ENOENT, fmt::format("add process {} to cgroup {}", pid, m_path));
     return {};
+}
+
+Result<JoinHandles> V1Manager::open_join_handles()
+{
+    JoinHandles handles;
+    bool any = false;
+    // Opening fails with ENOENT where the cgroup was not created (an unused hugetlb).
+    auto open_if_exists = [](std::string const& path, int flags) -> Result<Fd> {
+        auto fd = sys::open(path, flags);
+        if (fd.is_error() && fd.error().is_errno(ENOENT))
+            return Fd();
+        return std::move(fd).context("join cgroup");
+    };
+    for (auto index : m_members) {
+        auto leaf = dir(index);
+        if (m_hierarchies[index].version == Version::V1) {
+            auto fd = TRY(open_if_exists(leaf + "/tasks", O_WRONLY));
+            if (fd.valid()) {
+                handles.tasks.push_back(std::move(fd));
+                any = true;
+            }
+            continue;
+        }
+        handles.unified_procs = TRY(open_if_exists(leaf + "/cgroup.procs", O_WRONLY));
+        if (handles.unified_procs.valid()) {
+            handles.unified_dir = TRY(open_if_exists(leaf, O_PATH | O_DIRECTORY));
+            any = true;
+        }
+    }
+    if (!any)
+        return Error::from_errno(ENOENT, fmt::format("join cgroup {}", m_path));
+    return handles;
 }
 
 Result<void> V1Manager::update(Resources const& resources)

@@ -46,6 +46,14 @@ public:
             .context("add process {} to cgroup", pid);
     }
 
+    Result<JoinHandles> open_join_handles() override
+    {
+        JoinHandles handles;
+        handles.unified_dir = TRY(sys::open(m_dir, O_PATH | O_DIRECTORY).context("join cgroup"));
+        handles.unified_procs = TRY(sys::open(m_dir + "/cgroup.procs", O_WRONLY).context("join cgroup"));
+        return handles;
+    }
+
     Result<void> update(Resources const& resources) override
     {
         auto plan = TRY(plan_v2(resources));
