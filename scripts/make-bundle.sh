@@ -68,7 +68,7 @@ if [ $made = 0 ]; then
     command -v runc >/dev/null || { echo "make-bundle.sh: no runtime can write a default spec (tried '${runtime:-none}', runc)" >&2; exit 1; }
     (cd "$spec_dir" && runc spec)
 fi
-args_json=$(printf '%s\n' "$@" | jq -R . | jq -s -c .)
+args_json=$(for a in "$@"; do jq -n --arg a "$a" '$a'; done | jq -s -c .)
 jq --argjson args "$args_json" --arg hostname "$hostname" '
     .process.args = $args
   | .process.terminal = false

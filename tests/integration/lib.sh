@@ -18,6 +18,8 @@
 #   assert_fails_with "message part" CMD...      non-zero exit, exactly one stderr line, part in it
 #   wait_until SECONDS CMD...    polls CMD every 20 ms until it succeeds, else fails the test
 #   container_pid ID / container_status ID       from `cryo state`
+#   wait_status ID STATUS [SECONDS]              polls `cryo state` until STATUS
+#   cgroup_dir PID CONTROLLER                    host cgroup directory of PID for CONTROLLER
 #   fail MSG / log MSG
 #   check_no_leaks               runs from the EXIT trap; callable mid-test too
 
@@ -148,6 +150,25 @@ wait_until() {
 
 container_pid() { cryo state "$1" | jq -r .pid; }
 container_status() { cryo state "$1" | jq -r .status; }
+_status_is() { [ "$(container_status "$1" 2>/dev/null)" = "$2" ]; }
+wait_status() { wait_until "${3:-10}" _status_is "$1" "$2"; }
+
+# cgroup_dir PID CONTROLLER: the host directory of PID's cgroup for CONTROLLER (v1 hierarchy
+# if mounted, else the unified hierarchy).
+cgroup_dir() {
+    local pid=$1 controller=$2 path
+    path=$(awk -F: -v c="$controller" '{n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3}' "/proc/$pid/cgroup")
+    if [ -n "$path" ] && [ -d "/sys/fs/cgroup/$controller" ]; then
+        echo "/sys/fs/cgroup/$controller$path"
+    else
+        path=$(awk -F: '$1 == "0" {print $3}' "/proc/$pid/cgroup")
+        if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+            echo "/sys/fs/cgroup$path"
+        else
+            echo "/sys/fs/cgroup/unified$path"
+        fi
+    fi
+}
 
 # --- leak detection ----------------------------------------------------------------------------
 
