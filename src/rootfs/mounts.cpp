@@ -251,11 +251,25 @@ Result<void> apply_step(FdRef root, MountStep const& step)
     return named(mount_filesystem(root, step), step.source, step.destination);
 }
 
-Result<void> create_device(FdRef root, DeviceNode const& device, bool bind_from_host)
+// Devices and links mostly share one parent (/dev): resolve it once.
+class ParentCache {
+public:
+    Result<FdRef> get(FdRef root, std::string_view path)
+    {
+        if (!m_fd.valid() || m_path != path) {
+            m_fd = TRY(ensure_in_root(root, path, TargetKind::Directory));
+            m_path = path;
+        }
+        return m_fd.ref();
+    }
+
+private:
+    std::string m_path;
+    Fd m_fd;
+};
+
+Result<void> create_device(FdRef root, DeviceNode const& device, bool bind_from_host, ParentCache& parents)
 {
-    auto [parent_path, name] = split_last(device.path);
-    auto parent = TRY(ensure_in_root(root, parent_path, TargetKind::Directory));
-    std::string leaf(name);
     if (bind_from_host) {
         // mknod is refused in a user namespace: bind the host's node on an empty file.
         auto target = TRY(ensure_in_root(root, device.path, TargetKind::File));
@@ -264,6 +278,9 @@ Result<void> create_device(FdRef root, DeviceNode const& device, bool bind_from_
         TRY(bind_tree(FdRef::cwd(), device.path.c_str(), target, bind));
         return {};
     }
+    auto [parent_path, name] = split_last(device.path);
+    auto parent = TRY(parents.get(root, parent_path));
+    std::string leaf(name);
     mode_t type = device.type == DeviceType::Block ? S_IFBLK : device.type == DeviceType::Fifo ? S_IFIFO : S_IFCHR;
     auto made = sys::mknodat(parent, leaf.c_str(), type | (device.mode & 07777),
                              makedev(device.major, device.minor));
@@ -278,10 +295,10 @@ Result<void> create_device(FdRef root, DeviceNode const& device, bool bind_from_
     return {};
 }
 
-Result<void> create_symlink(FdRef root, Symlink const& link)
+Result<void> create_symlink(FdRef root, Symlink const& link, ParentCache& parents)
 {
     auto [parent_path, name] = split_last(link.link);
-    auto parent = TRY(ensure_in_root(root, parent_path, TargetKind::Directory));
+    auto parent = TRY(parents.get(root, parent_path));
     std::string leaf(name);
     auto made = sys::symlinkat(link.target.c_str(), parent, leaf.c_str());
     if (!made && !made.error().is_errno(EEXIST))
@@ -344,8 +361,9 @@ Result<void> setup_rootfs(MountPlan const& plan)
 
     for (auto const& step : plan.steps)
         TRY(apply_step(root, step));
+    ParentCache parents;
     for (auto const& device : plan.devices)
-        TRY(create_device(root, device, plan.bind_devices).context("create device {}", device.path));
+        TRY(create_device(root, device, plan.bind_devices, parents).context("create device {}", device.path));
     if (!plan.console.empty()) {
         auto target = TRY(ensure_in_root(root, "/dev/console", TargetKind::File));
         MountStep bind;
@@ -353,7 +371,7 @@ Result<void> setup_rootfs(MountPlan const& plan)
         TRY(named(bind_tree(FdRef::cwd(), plan.console.c_str(), target, bind), plan.console, "/dev/console"));
     }
     for (auto const& link : plan.symlinks)
-        TRY(create_symlink(root, link).context("symlink {} -> {}", link.link, link.target));
+        TRY(create_symlink(root, link, parents).context("symlink {} -> {}", link.link, link.target));
 
     if (plan.no_pivot)
         TRY(move_root(plan.rootfs));

@@ -46,40 +46,29 @@ Result<Fd> ensure_in_root(FdRef root, std::string_view path, TargetKind kind)
     if (existing || !existing.error().is_errno(ENOENT))
         return existing;
 
-    // Walk down, creating each missing component relative to its resolved parent. Each
-    // prefix is resolved from the root again, so a symlink met on the way is followed
-    // inside the root only.
-    auto rel = relative(path);
-    Fd parent = TRY(sys::openat2(root, ".", O_PATH | O_DIRECTORY, 0, in_root));
-    std::string prefix;
-    size_t pos = 0;
-    while (pos < rel.size()) {
-        auto slash = rel.find('/', pos);
-        auto end = slash == std::string::npos ? rel.size() : slash;
-        std::string component = rel.substr(pos, end - pos);
-        pos = end + 1;
-        if (component.empty() || component == ".")
-            continue;
-        if (!prefix.empty())
-            prefix += '/';
-        prefix += component;
-        bool last = pos >= rel.size();
-
-        auto next = sys::openat2(root, prefix.c_str(), O_PATH, 0, in_root);
-        if (!next && next.error().is_errno(ENOENT)) {
-            Result<void> created = (last && kind == TargetKind::File)
-                ? sys::mknodat(parent, component.c_str(), S_IFREG | 0644, 0)
-                : sys::mkdirat(parent, component.c_str(), 0755);
-            // EEXIST: created meanwhile, or a dangling symlink (then the re-open fails).
-            if (!created && !created.error().is_errno(EEXIST))
-                return created.release_error();
-            next = sys::openat2(root, prefix.c_str(), O_PATH, 0, in_root);
-        }
-        if (!next)
-            return next.release_error();
-        parent = next.release_value();
+    // Make sure the parent exists (recursively, as directories), then create the last
+    // component relative to the parent's fd, never through a path walk of its own.
+    auto [parent_path, name] = split_last(path);
+    if (name.empty() || name == "." || name == "..")
+        return existing; // nothing sensible to create: report the ENOENT
+    Fd parent_fd;
+    FdRef parent = root;
+    if (parent_path != "/" && parent_path != ".") {
+        parent_fd = TRY(ensure_in_root(root, parent_path, TargetKind::Directory));
+        parent = parent_fd;
     }
-    return parent;
+    std::string leaf(name);
+    Result<void> created = kind == TargetKind::File ? sys::mknodat(parent, leaf.c_str(), S_IFREG | 0644, 0)
+                                                    : sys::mkdirat(parent, leaf.c_str(), 0755);
+    if (!created) {
+        // EEXIST: a dangling symlink is in the way (or a racing creator): resolve it from
+        // the root, which reports ENOENT for the dangling link and never leaves the root.
+        if (!created.error().is_errno(EEXIST))
+            return created.release_error();
+        return resolve_in_root(root, path);
+    }
+    // What we just created is a plain entry of `parent`: open it without following links.
+    return sys::openat2(parent, leaf.c_str(), O_PATH, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
 }
 
 } // namespace cryo::rootfs
