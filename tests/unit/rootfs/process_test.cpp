@@ -253,3 +253,29 @@ TEST(ProcessAttributes, CloseFdsExceptKeepsOnlyAllowed)
     // exit status 1 without its message.
     EXPECT_TRUE(outcome.ok()) << "status " << outcome.wait_status << " " << outcome.failure;
 }
+
+TEST(ProcessAttributes, SysctlInNewNetworkNamespace)
+{
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a network namespace";
+    auto host = sys::read_file("/proc/sys/net/ipv4/ip_forward");
+    ASSERT_TRUE(host);
+    std::string wanted = *host == "1\n" ? "0" : "1";
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNET) < 0)
+            return "unshare";
+        std::pair<std::string, std::string> sysctls[] { { "net.ipv4.ip_forward", wanted } };
+        if (auto r = apply_sysctls(sysctls); !r)
+            return r.error().message();
+        auto now = sys::read_file("/proc/sys/net/ipv4/ip_forward");
+        if (!now || *now != wanted + "\n")
+            return "ip_forward not set in the namespace";
+        std::pair<std::string, std::string> bad[] { { "net.ipv4.no_such_knob", "1" } };
+        auto r = apply_sysctls(bad);
+        if (r || r.error().message() != "set sysctl net.ipv4.no_such_knob=1: open /proc/sys/net/ipv4/no_such_knob: No such file or directory")
+            return "unknown sysctl: " + (r ? std::string("accepted") : r.error().message());
+        return {};
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
+    EXPECT_EQ(*sys::read_file("/proc/sys/net/ipv4/ip_forward"), *host) << "the host's value changed";
+}
