@@ -44,7 +44,7 @@ struct OpenFile {
 
 Result<void> write_value(std::string const& path, std::string_view value)
 {
-    auto fd = TRY(sys::open(path, O_WRONLY));
+    auto fd = TRY(sys::open(path, O_WRONLY | O_TRUNC));
     auto written = sys::write(fd, value.data(), value.size());
     if (written.is_error())
         return Error::from_errno(written.error().code(), fmt::format("write \"{}\" to {}", value, path));
@@ -60,11 +60,13 @@ Result<void> apply_plan(WritePlan const& plan, DirOf const& dir_of)
         auto it = std::find_if(files.begin(), files.end(), [&](auto const& f) { return f.key == key; });
         if (it == files.end()) {
             OpenFile file { .key = key, .path = key };
-            auto fd = sys::open(file.path, O_WRONLY);
+            // O_TRUNC is a no-op on cgroupfs and makes fixture files hold exactly what was
+            // written; repeated writes on the cached fd then append, one per write(2).
+            auto fd = sys::open(file.path, O_WRONLY | O_TRUNC);
             if (fd.is_error() && fd.error().is_errno(ENOENT) && !write.fallback_file.empty()) {
                 file.path = dir + "/" + write.fallback_file;
                 file.fallback = true;
-                fd = sys::open(file.path, O_WRONLY);
+                fd = sys::open(file.path, O_WRONLY | O_TRUNC);
             }
             if (fd.is_error()) {
                 if (write.skip_if_missing && fd.error().is_errno(ENOENT))

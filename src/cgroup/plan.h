@@ -19,7 +19,7 @@ struct Write {
     // controller "hugetlb" and v2 file names.
     std::string controller {};
     std::string file {};  // "memory.limit_in_bytes"
-    std::string value; // written with one write(2)
+    std::string value {}; // written with one write(2)
     // A missing (ENOENT) or unsupported (EOPNOTSUPP) file is skipped rather than an error
     // (cpu.cfs_burst_us 0 on kernels without burst, the deprecated kmem limits).
     bool skip_if_missing { false };

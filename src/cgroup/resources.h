@@ -13,17 +13,17 @@ namespace cryo::cgroup {
 
 struct MemoryResources {
     std::optional<int64_t> limit {};       // bytes; -1 = unlimited
-    std::optional<int64_t> reservation; // soft limit (v1) / memory.low (v2)
+    std::optional<int64_t> reservation {}; // soft limit (v1) / memory.low (v2)
     std::optional<int64_t> swap {};        // memory+swap as in OCI and v1; -1 = unlimited
     std::optional<int64_t> kernel {};      // deprecated by the kernel; best effort on v1
     std::optional<int64_t> kernel_tcp {};  // v1 only
-    std::optional<uint64_t> swappiness; // v1 only (ignored on v2, as runc does)
+    std::optional<uint64_t> swappiness {}; // v1 only (ignored on v2, as runc does)
     std::optional<bool> disable_oom_killer {}; // v1 only
     bool operator==(MemoryResources const&) const = default;
 };
 
 struct CpuResources {
-    std::optional<uint64_t> shares;  // v1 cpu.shares; v2 cpu.weight (converted)
+    std::optional<uint64_t> shares {};  // v1 cpu.shares; v2 cpu.weight (converted)
     std::optional<int64_t> quota {};    // microseconds per period; <= 0 = unlimited
     std::optional<uint64_t> burst {};   // microseconds
     std::optional<uint64_t> period {};  // microseconds
@@ -36,7 +36,7 @@ struct CpuResources {
 };
 
 struct PidsResources {
-    std::optional<int64_t> limit; // > 0: that many tasks; <= 0: unlimited ("max")
+    std::optional<int64_t> limit {}; // > 0: that many tasks; <= 0: unlimited ("max")
     bool operator==(PidsResources const&) const = default;
 };
 
@@ -67,7 +67,7 @@ struct BlockIoResources {
 };
 
 struct HugepageLimit {
-    std::string page_size; // "2MB", "1GB" (the kernel's hugetlb.<size>.* naming)
+    std::string page_size {}; // "2MB", "1GB" (the kernel's hugetlb.<size>.* naming)
     uint64_t limit { 0 };  // bytes
     bool operator==(HugepageLimit const&) const = default;
 };

@@ -25,14 +25,16 @@ struct MemoryEntry {
 struct MemoryStats {
     uint64_t cache { 0 };
     MemoryEntry usage {};
-    MemoryEntry swap;       // v1: memsw (memory+swap); v2: swap.current + current
+    MemoryEntry swap {};       // v1: memsw (memory+swap); v2: swap.current + current
     MemoryEntry kernel {};     // v1 only
     MemoryEntry kernel_tcp {}; // v1 only
     // Where reclaim pressure starts below the hard limit: v2 memory.high, v1
     // memory.soft_limit_in_bytes.
     uint64_t barrier { 0 };
     std::map<std::string, uint64_t> stats {}; // memory.stat as is
-    std::map<std::string, uint64_t> events; // v2 memory.events (low, high, max, oom, oom_kill)
+    // v2 memory.events (low, high, max, oom, oom_kill); v1 memory.oom_control
+    // (oom_kill_disable, under_oom, oom_kill).
+    std::map<std::string, uint64_t> events {};
     bool operator==(MemoryStats const&) const = default;
 };
 
@@ -95,7 +97,7 @@ struct Stats {
     std::optional<CpuStats> cpu {};
     std::optional<PidsStats> pids {};
     std::optional<BlkioStats> blkio {};
-    std::map<std::string, HugetlbStats> hugetlb; // page size ("2MB") -> stats
+    std::map<std::string, HugetlbStats> hugetlb {}; // page size ("2MB") -> stats
     bool operator==(Stats const&) const = default;
 };
 

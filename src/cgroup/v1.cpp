@@ -410,6 +410,9 @@ Result<Stats> V1Manager::stats()
         memory.kernel = read_memory_entry(prefix + "kmem.");
         memory.kernel_tcp = read_memory_entry(prefix + "kmem.tcp.");
         memory.barrier = read_number(prefix + "soft_limit_in_bytes").value_or(0);
+        // oom_kill_disable, under_oom, oom_kill: v1's nearest thing to memory.events.
+        if (auto text = TRY(read_if_exists(prefix + "oom_control")))
+            memory.events = parse_flat_keyed(*text);
         if (auto text = TRY(read_if_exists(prefix + "stat"))) {
             memory.stats = parse_flat_keyed(*text);
             memory.cache = memory.stats["cache"];
