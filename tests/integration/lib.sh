@@ -22,6 +22,8 @@
 #   cgroup_dir PID CONTROLLER                    host cgroup directory of PID for CONTROLLER
 #   fail MSG / log MSG
 #   check_no_leaks               runs from the EXIT trap; callable mid-test too
+#   watch_for_leaks ID...        more ids for check_no_leaks (ids a client chose)
+#   defer CMD...                 teardown run at exit (LIFO) before the leak check
 
 set -euo pipefail
 
@@ -64,6 +66,15 @@ _ids_file=$TEST_TMP/.ids
 : > "$_ids_file"
 
 cryo() { "$CRYO" --root "$ROOT" "$@"; }
+
+# More ids check_no_leaks looks for (ids chosen by a client, like podman's 64-hex ones).
+LEAK_PATTERNS=()
+watch_for_leaks() { LEAK_PATTERNS+=("$@"); }
+
+# defer CMD...: runs CMD (eval'd) at exit, last deferred first, before the leak check; for
+# the test's own teardown (stopping a daemon it started), which must run on failure too.
+_deferred=()
+defer() { _deferred+=("$*"); }
 
 new_id() {
     local n
@@ -174,22 +185,30 @@ cgroup_dir() {
 
 # Prints one "leak: ..." line per thing this test left behind; returns 1 if there was any.
 check_no_leaks() {
-    local found=0 line pid self=$$
-    # Mounts: none under our temp dir or carrying our tag, in our mount namespace.
+    local found=0 line pid self=$$ pattern
+    local patterns=("$TEST_TAG" "${LEAK_PATTERNS[@]}")
+    # Mounts: none under our temp dir or carrying one of our ids, in our mount namespace.
+    for pattern in "${patterns[@]}"; do
+        awk -v t="$TEST_TMP" -v g="$pattern" 'index($5, t) == 1 || index($5, g) || index($4, g) {print $5}' /proc/self/mountinfo
+    done | sort -u > "$TEST_TMP/.mounts"
     while read -r line; do
         echo "leak: mount $line" >&2
         found=1
-    done < <(awk -v t="$TEST_TMP" -v g="$TEST_TAG" 'index($5, t) == 1 || index($5, g) || index($4, g) {print $5}' /proc/self/mountinfo)
+    done < "$TEST_TMP/.mounts"
     # Cgroups: no directory named after one of our ids in any hierarchy (v1 and unified).
-    while read -r line; do
-        echo "leak: cgroup $line" >&2
-        found=1
-    done < <(find /sys/fs/cgroup/ -mindepth 2 -type d -name "*$TEST_TAG*" 2>/dev/null)
+    for pattern in "${patterns[@]}"; do
+        while read -r line; do
+            echo "leak: cgroup $line" >&2
+            found=1
+        done < <(find /sys/fs/cgroup/ -mindepth 2 -type d -name "*$pattern*" 2>/dev/null)
+    done
     # Processes: anything carrying our marker in its environment (cryo itself, its helpers and
     # container processes get it) or living in a cgroup named after our ids. The glob is
     # expanded by this shell before grep runs, so grep never sees itself.
     grep -l -z -x "CRYO_TEST_MARKER=$TEST_TAG" /proc/[0-9]*/environ > "$TEST_TMP/.procs" 2>/dev/null || true
-    grep -l -F "$TEST_TAG" /proc/[0-9]*/cgroup >> "$TEST_TMP/.procs" 2>/dev/null || true
+    for pattern in "${patterns[@]}"; do
+        grep -l -F "$pattern" /proc/[0-9]*/cgroup >> "$TEST_TMP/.procs" 2>/dev/null || true
+    done
     for pid in $(sed -n 's|^/proc/\([0-9]*\)/.*|\1|p' "$TEST_TMP/.procs" | sort -un); do
         [ "$pid" = "$self" ] && continue
         [ -d "/proc/$pid" ] || continue
@@ -198,18 +217,26 @@ check_no_leaks() {
         echo "leak: process $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-80))" >&2
         found=1
     done
-    # State: nothing in our --root, nothing with our tag in the default root.
-    for line in "$ROOT"/* /run/cryo/*"$TEST_TAG"*; do
+    # State: nothing in our --root, nothing with our ids in the default root.
+    for line in "$ROOT"/*; do
         [ -e "$line" ] || continue
         echo "leak: state dir $line" >&2
         found=1
+    done
+    for pattern in "${patterns[@]}"; do
+        for line in /run/cryo/*"$pattern"*; do
+            [ -e "$line" ] || continue
+            echo "leak: state dir $line" >&2
+            found=1
+        done
     done
     return $found
 }
 
 # Removes whatever a failed test left, so one failure does not poison the machine.
 _force_cleanup() {
-    local id pid dir
+    local id pid dir pattern
+    local patterns=("$TEST_TAG" "${LEAK_PATTERNS[@]}")
     while read -r id; do
         [ -n "$id" ] || continue
         "$CRYO" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
@@ -217,27 +244,36 @@ _force_cleanup() {
     for pid in $(grep -l -z -x "CRYO_TEST_MARKER=$TEST_TAG" /proc/[0-9]*/environ 2>/dev/null | sed -n 's|^/proc/\([0-9]*\)/.*|\1|p'); do
         [ "$pid" != $$ ] && kill -9 "$pid" 2>/dev/null || true
     done
-    for pid in $(grep -l -F "$TEST_TAG" /proc/[0-9]*/cgroup 2>/dev/null | sed -n 's|^/proc/\([0-9]*\)/.*|\1|p'); do
-        [ "$pid" != $$ ] && kill -9 "$pid" 2>/dev/null || true
+    for pattern in "${patterns[@]}"; do
+        # Thaw frozen leftovers so the kill lands and their cgroups can go.
+        for dir in $(find /sys/fs/cgroup/freezer/ -mindepth 1 -type d -name "*$pattern*" 2>/dev/null); do
+            echo THAWED > "$dir/freezer.state" 2>/dev/null || true
+        done
+        for pid in $(grep -l -F "$pattern" /proc/[0-9]*/cgroup 2>/dev/null | sed -n 's|^/proc/\([0-9]*\)/.*|\1|p'); do
+            [ "$pid" != $$ ] && kill -9 "$pid" 2>/dev/null || true
+        done
     done
-    # Thaw frozen leftovers so the kill lands and their cgroups can go.
-    for dir in $(find /sys/fs/cgroup/freezer/ -mindepth 1 -type d -name "*$TEST_TAG*" 2>/dev/null); do
-        echo THAWED > "$dir/freezer.state" 2>/dev/null || true
-    done
-    sleep 0.1
-    awk -v t="$TEST_TMP" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r dir; do
+    sleep 0.2
+    for pattern in "$TEST_TMP" "${patterns[@]}"; do
+        awk -v g="$pattern" 'index($5, g) {print $5}' /proc/self/mountinfo
+    done | sort -ru | while read -r dir; do
         umount -l "$dir" 2>/dev/null || true
     done
-    find /sys/fs/cgroup/ -mindepth 2 -depth -type d -name "*$TEST_TAG*" -exec rmdir {} \; 2>/dev/null || true
-    # Parents named after ids too (a cgroup dir inside a tagged one was removed above).
-    find /sys/fs/cgroup/ -mindepth 2 -depth -type d -path "*$TEST_TAG*" -exec rmdir {} \; 2>/dev/null || true
-    rm -rf /run/cryo/*"$TEST_TAG"* 2>/dev/null || true
+    for pattern in "${patterns[@]}"; do
+        # Deepest first; a parent named after an id goes once its children are gone.
+        find /sys/fs/cgroup/ -mindepth 2 -depth -type d -path "*$pattern*" -exec rmdir {} \; 2>/dev/null || true
+        rm -rf /run/cryo/*"$pattern"* 2>/dev/null || true
+    done
 }
 
 _on_exit() {
     local status=$? leaked=0
     trap - EXIT
     set +e
+    local i
+    for ((i = ${#_deferred[@]} - 1; i >= 0; i--)); do
+        eval "${_deferred[$i]}" || echo "[$TEST_NAME] deferred cleanup failed: ${_deferred[$i]}" >&2
+    done
     check_no_leaks || leaked=1
     if [ $leaked = 1 ]; then
         _force_cleanup
