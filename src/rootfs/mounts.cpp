@@ -350,13 +350,27 @@ Result<void> setup_rootfs(MountPlan const& plan)
     mode_t old_umask = ::umask(0);
     ScopeGuard restore_umask([&] { ::umask(old_umask); });
 
-    if (plan.root_propagation.type != Propagation::Unchanged)
-        TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(plan.root_propagation), nullptr)
-                .context("make / {}", plan.root_propagation.type == Propagation::Private ? "private" : "slave"));
+    // / first gets the requested propagation (default rslave: host mounts still reach the
+    // container, nothing flows back). Unbindable would forbid the rootfs bind below: it
+    // starts as rslave and is applied to the new / after pivot_root.
+    PropagationSetting first = plan.root_propagation;
+    if (first.type == Propagation::Unbindable)
+        first = { Propagation::Slave, true };
+    if (first.type != Propagation::Unchanged)
+        TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(first), nullptr)
+                .context("set propagation of /"));
+    if (first.type == Propagation::Shared) {
+        // pivot_root(2) refuses a shared current root, a shared parent of the new root and a
+        // shared new root: make those single mounts private (their submounts stay shared),
+        // before the bind so that the bind is private and does not propagate to the host.
+        TRY(sys::mount(nullptr, "/", nullptr, MS_PRIVATE, nullptr).context("make / private"));
+        auto rootfs_private = sys::mount(nullptr, plan.rootfs.c_str(), nullptr, MS_PRIVATE, nullptr);
+        if (!rootfs_private && !rootfs_private.error().is_errno(EINVAL)) // EINVAL: not a mount point
+            return rootfs_private.release_error().add_context(fmt::format("make {} private", plan.rootfs));
+        TRY(make_parent_mount_private(plan.rootfs).context("make parent mount of {} private", plan.rootfs));
+    }
     TRY(named(sys::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
               plan.rootfs, plan.rootfs));
-    if (plan.root_propagation.type == Propagation::Shared)
-        TRY(make_parent_mount_private(plan.rootfs).context("make parent mount of {} private", plan.rootfs));
     auto root = TRY(sys::open(plan.rootfs, O_PATH | O_DIRECTORY).context("open rootfs {}", plan.rootfs));
 
     for (auto const& step : plan.steps)
@@ -377,6 +391,9 @@ Result<void> setup_rootfs(MountPlan const& plan)
         TRY(move_root(plan.rootfs));
     else
         TRY(pivot(plan.rootfs).context("pivot_root {}", plan.rootfs));
+    if (plan.root_propagation.type == Propagation::Shared || plan.root_propagation.type == Propagation::Unbindable)
+        TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(plan.root_propagation), nullptr)
+                .context("set propagation of the container's /"));
     return {};
 }
 

@@ -208,6 +208,58 @@ TEST_F(RootfsApply, NoPivotMovesAndChroots)
     EXPECT_TRUE(outcome.ok()) << outcome.failure;
 }
 
+TEST_F(RootfsApply, SharedRootPropagationStillPivots)
+{
+    MountPlan plan;
+    plan.rootfs = m_root;
+    plan.root_propagation = { Propagation::Shared, true };
+    plan.steps.push_back(make_mount_step("tmpfs", "tmpfs", "/run", parse_mount_options("mode=755")));
+    plan.steps.push_back(make_mount_step("proc", "proc", "/proc", parse_mount_options("")));
+    std::string base = m_base;
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS) < 0)
+            return "unshare";
+        // Start from a private namespace so that "shared" cannot reach the host; make the
+        // rootfs a mount point itself, the harder case (an image's overlay is one).
+        if (::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
+            return "make / private";
+        if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND, nullptr) < 0)
+            return "bind rootfs";
+        if (auto r = setup_rootfs(plan); !r)
+            return "setup: " + r.error().message();
+        struct stat st {};
+        if (::stat(base.c_str(), &st) == 0)
+            return "the host is visible after pivot_root";
+        CHECK(check_fs("/run", TMPFS_MAGIC, false));
+        // The container's / is shared (its own peer group) as asked.
+        auto info = sys::read_file("/proc/self/mountinfo");
+        if (!info)
+            return "read mountinfo";
+        bool shared_root = false;
+        for (size_t start = 0; start < info->size();) {
+            auto end = info->find('\n', start);
+            std::string line = info->substr(start, end - start);
+            start = end == std::string::npos ? info->size() : end + 1;
+            // "<id> <parent> <dev> <root> <mount point> <options> <optional fields> - ..."
+            size_t field = 0, pos = 0;
+            std::string mount_point;
+            while (field < 5 && pos != std::string::npos) {
+                auto next = line.find(' ', pos);
+                if (field == 4)
+                    mount_point = line.substr(pos, next - pos);
+                pos = next == std::string::npos ? next : next + 1;
+                ++field;
+            }
+            if (mount_point == "/" && line.find(" shared:") != std::string::npos)
+                shared_root = true;
+        }
+        if (!shared_root)
+            return "/ is not shared:\n" + *info;
+        return {};
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
+}
+
 TEST_F(RootfsApply, ErrorNamesTheMount)
 {
     MountPlan plan;
