@@ -240,8 +240,7 @@ Result<void> apply_rlimits(std::span<Rlimit const> limits)
         auto name = std::find_if(rlimit_names.begin(), rlimit_names.end(),
                                  [&](auto const& n) { return n.value == limit.resource; });
         TRY(sys::setrlimit(limit.resource, limit.soft, limit.hard)
-                .context("set {} to {}:{}", name == rlimit_names.end() ? "rlimit" : name->name, limit.soft,
-                         limit.hard));
+                .context("{} {}:{}", name == rlimit_names.end() ? "rlimit" : name->name, limit.soft, limit.hard));
     }
     return {};
 }
@@ -254,7 +253,7 @@ Result<void> apply_umask(mode_t mask)
 
 Result<void> apply_oom_score_adj(int score)
 {
-    return sys::write_file("/proc/self/oom_score_adj", std::to_string(score)).context("set oom_score_adj {}", score);
+    return sys::write_file("/proc/self/oom_score_adj", std::to_string(score));
 }
 
 Result<int> io_class_from_name(std::string_view name)
@@ -264,8 +263,7 @@ Result<int> io_class_from_name(std::string_view name)
 
 Result<void> apply_io_priority(IoPriority const& io)
 {
-    return sys::ioprio_set_self(io.io_class, io.priority)
-        .context("set io priority class {} level {}", io.io_class, io.priority);
+    return sys::ioprio_set_self(io.io_class, io.priority);
 }
 
 Result<uint32_t> sched_policy_from_name(std::string_view name)
@@ -288,7 +286,7 @@ Result<void> apply_scheduler(Scheduler const& sched)
     attr.sched_runtime = sched.runtime;
     attr.sched_deadline = sched.deadline;
     attr.sched_period = sched.period;
-    return sys::sched_setattr_self(attr).context("set scheduler policy {}", sched.policy);
+    return sys::sched_setattr_self(attr);
 }
 
 Result<unsigned long> personality_from_name(std::string_view domain)
@@ -298,17 +296,17 @@ Result<unsigned long> personality_from_name(std::string_view domain)
 
 Result<void> apply_personality(unsigned long persona)
 {
-    return sys::personality(persona).context("set personality {:#x}", persona);
+    return sys::personality(persona);
 }
 
 Result<void> apply_hostname(std::string_view hostname)
 {
-    return sys::sethostname(hostname).context("set hostname {}", hostname);
+    return sys::sethostname(hostname);
 }
 
 Result<void> apply_domainname(std::string_view domainname)
 {
-    return sys::setdomainname(domainname).context("set domainname {}", domainname);
+    return sys::setdomainname(domainname);
 }
 
 Result<std::string> sysctl_path(std::string_view key)
@@ -339,7 +337,7 @@ Result<void> apply_sysctls(std::span<std::pair<std::string, std::string> const> 
 {
     for (auto const& [key, value] : sysctls) {
         auto path = TRY(sysctl_path(key));
-        TRY(sys::write_file(path, value).context("set sysctl {}={}", key, value));
+        TRY(sys::write_file(path, value).context("{}={}", key, value));
     }
     return {};
 }

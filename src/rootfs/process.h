@@ -2,6 +2,8 @@
 // that runs in the child just before exec: capabilities, user, no_new_privs, rlimits,
 // umask, oom_score_adj, io priority, scheduler, personality, hostname, sysctl, and the
 // closing of every fd the container must not inherit. Parsers from OCI names are pure.
+// Errors name the syscall and, for lists, the item; the caller adds what it was doing
+// ("set rlimits: RLIMIT_NOFILE 1024:1024: setrlimit: Operation not permitted").
 #pragma once
 
 #include <cstdint>

@@ -224,7 +224,7 @@ Result<Fd> load(SeccompProgram const& program)
         flags &= ~static_cast<unsigned>(SECCOMP_FILTER_FLAG_TSYNC);
         flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
     }
-    return sys::seccomp_set_mode_filter(program.filter, flags).context("load seccomp filter");
+    return sys::seccomp_set_mode_filter(program.filter, flags);
 }
 
 } // namespace cryo::rootfs

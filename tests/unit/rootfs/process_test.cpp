@@ -168,7 +168,7 @@ TEST(ProcessAttributes, AppliedInChild)
         // Raising past the hard limit is refused and names the limit.
         Rlimit raise[] { { .resource = RLIMIT_NOFILE, .soft = 100, .hard = 1u << 30 } };
         auto refused = apply_rlimits(raise);
-        if (refused || refused.error().message().find("set RLIMIT_NOFILE to 100:1073741824: setrlimit") != 0)
+        if (refused || refused.error().message().find("RLIMIT_NOFILE 100:1073741824: setrlimit") != 0)
             return "raising the hard limit: " + (refused ? std::string("allowed") : refused.error().message());
 
         (void)apply_umask(027);
@@ -272,7 +272,7 @@ TEST(ProcessAttributes, SysctlInNewNetworkNamespace)
             return "ip_forward not set in the namespace";
         std::pair<std::string, std::string> bad[] { { "net.ipv4.no_such_knob", "1" } };
         auto r = apply_sysctls(bad);
-        if (r || r.error().message() != "set sysctl net.ipv4.no_such_knob=1: open /proc/sys/net/ipv4/no_such_knob: No such file or directory")
+        if (r || r.error().message() != "net.ipv4.no_such_knob=1: open /proc/sys/net/ipv4/no_such_knob: No such file or directory")
             return "unknown sysctl: " + (r ? std::string("accepted") : r.error().message());
         return {};
     });

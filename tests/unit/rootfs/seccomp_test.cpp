@@ -219,7 +219,7 @@ TEST(Seccomp, LoadWithoutPrivilegeOrNoNewPrivsFails)
         auto loaded = load(*program);
         if (loaded)
             return "loaded without no_new_privs";
-        return loaded.error().message() == "load seccomp filter: seccomp: Permission denied" ? "" : loaded.error().message();
+        return loaded.error().message() == "seccomp: Permission denied" ? "" : loaded.error().message();
     });
     EXPECT_TRUE(outcome.ok()) << outcome.failure;
 }
