@@ -45,10 +45,10 @@ std::vector<std::string_view> split_spaces(std::string_view line)
     std::vector<std::string_view> fields;
     size_t i = 0;
     while (i < line.size()) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n'))
             ++i;
         size_t start = i;
-        while (i < line.size() && line[i] != ' ' && line[i] != '\t')
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\n')
             ++i;
         if (i > start)
             fields.push_back(line.substr(start, i - start));

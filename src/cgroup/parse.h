@@ -21,7 +21,7 @@ inline constexpr uint64_t unlimited = UINT64_MAX;
 std::optional<uint64_t> parse_value(std::string_view text);
 // "key value\n..." (memory.stat, cpu.stat, memory.events, cpuacct.stat).
 std::map<std::string, uint64_t> parse_flat_keyed(std::string_view text);
-// "1 2 3\n" (cpuacct.usage_percpu).
+// "1 2 3\n" (cpuacct.usage_percpu) or one number per line (cgroup.procs).
 std::vector<uint64_t> parse_list(std::string_view text);
 // v1 blkio "8:0 Read 4096" lines; the trailing "Total N" line without a device is dropped.
 std::vector<BlkioEntry> parse_blkio_v1(std::string_view text);

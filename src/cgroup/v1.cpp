@@ -338,14 +338,14 @@ Result<JoinHandles> V1Manager::open_join_handles()
     for (auto index : m_members) {
         auto leaf = dir(index);
         if (m_hierarchies[index].version == Version::V1) {
-            auto fd = TRY(open_if_exists(leaf + "/tasks", O_WRONLY));
+            auto fd = TRY(open_if_exists(leaf + "/tasks", O_WRONLY | O_TRUNC));
             if (fd.valid()) {
                 handles.tasks.push_back(std::move(fd));
                 any = true;
             }
             continue;
         }
-        handles.unified_procs = TRY(open_if_exists(leaf + "/cgroup.procs", O_WRONLY));
+        handles.unified_procs = TRY(open_if_exists(leaf + "/cgroup.procs", O_WRONLY | O_TRUNC));
         if (handles.unified_procs.valid()) {
             handles.unified_dir = TRY(open_if_exists(leaf, O_PATH | O_DIRECTORY));
             any = true;

@@ -50,7 +50,7 @@ public:
     {
         JoinHandles handles;
         handles.unified_dir = TRY(sys::open(m_dir, O_PATH | O_DIRECTORY).context("join cgroup"));
-        handles.unified_procs = TRY(sys::open(m_dir + "/cgroup.procs", O_WRONLY).context("join cgroup"));
+        handles.unified_procs = TRY(sys::open(m_dir + "/cgroup.procs", O_WRONLY | O_TRUNC).context("join cgroup"));
         return handles;
     }
 

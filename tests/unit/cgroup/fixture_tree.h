@@ -27,8 +27,10 @@ class FixtureTree {
 public:
     FixtureTree()
     {
+        // tmpfs when there is one: fixture trees are many tiny files.
         char const* tmp = std::getenv("TMPDIR");
-        std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/cryo-cgroup-test.XXXXXX";
+        std::string base = tmp && *tmp ? tmp : ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+        std::string pattern = base + "/cryo-cgroup-test.XXXXXX";
         char* made = ::mkdtemp(pattern.data());
         EXPECT_NE(made, nullptr);
         m_root = pattern;
