@@ -83,6 +83,9 @@ public:
     // <root>/<id>
     std::string const& dir() const { return m_dir; }
     FdRef dir_fd() const { return m_dir_fd.ref(); }
+    // The lock's fd: a child forked while the lock is held must close its copy, or the
+    // lock (an open file description lock) stays held as long as the child lives.
+    FdRef lock_fd() const { return m_lock.ref(); }
     // <root>/<id>/exec.fifo: the init blocks opening it for writing until start reads it.
     std::string exec_fifo_path() const { return m_dir + "/exec.fifo"; }
 

@@ -1,0 +1,87 @@
+// The container init's side of create: what the child of clone3 does, from joining
+// namespaces to the final execve. Everything it needs is prepared by the parent in an
+// InitConfig (plans, fds, argv/envp arrays), so the child only applies. It reports each
+// failure over the SyncChannel and exits; it never returns.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/fd.h"
+#include "oci/spec.h"
+#include "rootfs/mount_plan.h"
+#include "rootfs/seccomp.h"
+#include "runtime/plan.h"
+#include "runtime/sync.h"
+
+namespace cryo::runtime {
+
+// The exec'd program and its environment, ready for execve. Shared by init and exec.
+struct ExecImage {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::vector<char*> argv; // into args, nullptr-terminated
+    std::vector<char*> envp; // into env, nullptr-terminated
+    std::vector<char const*> trampoline_argv; // room for args.size() + 3
+    // LISTEN_PID=<pid inside>: filled in by the child just before exec (its pid is only
+    // known there); envp points at this buffer when listen_fds > 0.
+    char listen_pid[32] {};
+    int listen_pid_index { -1 };
+    char resolved_path[4096] {};
+
+    // Builds the arrays; with `listen_fds` > 0 sets LISTEN_FDS and reserves LISTEN_PID.
+    void prepare(std::vector<std::string> process_args, std::vector<std::string> process_env, int listen_fds);
+    ExecImage() = default;
+    ExecImage(ExecImage const&) = delete;
+    ExecImage& operator=(ExecImage const&) = delete;
+};
+
+// Finds args[0] like execvp would, inside the current root (after pivot_root): a name
+// without '/' is searched in PATH. Writes the result into image.resolved_path.
+// Error like runc's: "exec: \"foo\": executable file not found in $PATH".
+Result<void> resolve_executable(ExecImage& image);
+
+// What both the init and an exec'd process apply to themselves right before exec, after
+// their mounts are in place: rlimits, oom score, io priority, scheduler, personality,
+// umask, credentials and capabilities, no_new_privs, cwd. Seccomp is separate (its place
+// depends on no_new_privs and on a notify listener).
+Result<void> apply_process_attributes(ProcessPlan const& plan, bool in_new_user_ns);
+
+// Closes every fd except 0-2, [3, 3 + passed_fds) and the CLOEXEC `trampoline` and
+// `keep_open` (the sync socket: its EOF tells the parent the exec happened), clears CLOEXEC
+// on the passed ones, sets LISTEN_PID and execs through the trampoline. Returns the error.
+Error finish_exec(ExecImage& image, FdRef trampoline, int passed_fds, FdRef keep_open);
+
+// Opens a pty in the current /dev/ptmx, sends the master to `console_socket` (SCM_RIGHTS,
+// as runc does), makes the slave the controlling terminal and stdio. When `console_path`
+// is set, the slave is bind-mounted there (/dev/console for the init).
+Result<void> setup_console(FdRef console_socket, std::optional<oci::ConsoleSize> size, bool mount_dev_console);
+
+struct InitConfig {
+    NamespacePlan const* namespaces { nullptr };
+    std::vector<std::pair<int, Fd>> join_fds; // opened by the parent, in setns order
+    rootfs::MountPlan const* mounts { nullptr };
+    ProcessPlan const* process { nullptr };
+    ExecImage* image { nullptr };
+    std::optional<rootfs::SeccompProgram> seccomp;
+    std::string hostname;
+    std::string domainname;
+    bool new_uts { false };
+    std::vector<std::pair<std::string, std::string>> sysctl;
+    bool has_runtime_hooks { false }; // prestart/createRuntime: ask the parent
+    std::vector<oci::Hook> create_container_hooks;
+    std::vector<oci::Hook> start_container_hooks;
+    std::string hook_state; // state JSON for the container's own hooks
+    Fd exec_fifo;           // O_PATH; invalid in `run` (no start step to wait for)
+    Fd console_socket;      // connected; invalid without a terminal
+    Fd trampoline;
+    int passed_fds { 0 };   // LISTEN_FDS + --preserve-fds, starting at fd 3
+    bool no_new_keyring { false };
+    int lock_fd { -1 };     // the state lock: closed first thing in the child
+};
+
+[[noreturn]] void run_init(InitConfig& config, SyncChannel& channel);
+
+} // namespace cryo::runtime
