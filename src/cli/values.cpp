@@ -55,7 +55,7 @@ Result<int64_t> parse_size(std::string_view text)
     if (text.empty() || !is_digit(text[0]))
         return invalid();
     auto number = take_decimal(text);
-    if (!number)
+    if (!number || text[number->length - 1] == '.') // go-units wants digits after a '.'
         return invalid();
     std::string_view rest = text.substr(number->length);
     if (!rest.empty() && rest[0] == ' ')
