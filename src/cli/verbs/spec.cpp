@@ -25,7 +25,7 @@ Result<int> run_spec(Invocation const& invocation)
     auto file = sys::open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
     if (file.is_error() && file.error().is_errno(EEXIST))
         return Error::make("File config.json exists. Remove it first");
-    auto fd = TRY(std::move(file).context("create {}", path));
+    auto fd = TRY(std::move(file).context("spec"));
     TRY(sys::write_all(fd.ref(), json).context("write {}", path));
     return 0;
 }
