@@ -99,7 +99,7 @@ std::string features_json(FeaturesInput const& input)
     out["linux"] = std::move(linux_json);
     if (!input.annotations.empty())
         out["annotations"] = input.annotations;
-    return out.dump(4);
+    return detail::dump(out, 4);
 }
 
 } // namespace cryo::oci

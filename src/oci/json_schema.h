@@ -316,6 +316,10 @@ bool read_field(Json const& obj, std::string const& path, Field<S, M> const& f, 
     return status.has_value();
 }
 
+// Checks a table cannot express, run after the fields of a struct were read (they may look
+// at the raw object, e.g. to tell an absent number from 0).
+Result<void> post_read(Json const& j, std::string const& path, Device& out);
+
 template<HasSchema S>
 Result<void> read_value(Json const& j, std::string const& path, S& out)
 {
@@ -323,6 +327,10 @@ Result<void> read_value(Json const& j, std::string const& path, S& out)
         return type_error(path, "object", j);
     Result<void> status;
     std::apply([&](auto const&... f) { (... && read_field(j, path, f, out, status)); }, Schema<S>::fields);
+    if constexpr (requires { post_read(j, path, out); }) {
+        if (status)
+            status = post_read(j, path, out);
+    }
     return status;
 }
 
@@ -403,6 +411,14 @@ OrderedJson write_value(S const& v)
         },
         Schema<S>::fields);
     return out;
+}
+
+// Serializes without throwing: strings that are not valid UTF-8 (paths are bytes on Linux)
+// get U+FFFD for the bad bytes, as Go's encoding/json does in runc, instead of an exception.
+// indent < 0: compact.
+inline std::string dump(OrderedJson const& j, int indent)
+{
+    return j.dump(indent, ' ', false, OrderedJson::error_handler_t::replace);
 }
 
 } // namespace cryo::oci::detail

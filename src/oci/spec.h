@@ -371,7 +371,8 @@ std::string to_json(Spec const& spec);
 std::string to_json(Resources const& resources);
 std::string to_json(Process const& process);
 
-// What `runc spec` writes (args ["sh"], terminal, default caps and mounts, masked paths).
+// What `runc spec` writes (args ["sh"], terminal, default caps and mounts, masked paths),
+// except ociVersion (k_oci_version) and hostname ("cryo" where runc writes "runc").
 // rootless: as `runc spec --rootless`: a user namespace mapping `uid`/`gid` to 0, no network
 // namespace, sysfs bind-mounted, no gid= on devpts, no resources.
 Spec default_spec(bool rootless, uint32_t uid, uint32_t gid);

@@ -43,21 +43,64 @@ Result<void> read_value(Json const& j, std::string const& path, NamespaceType& o
     return {};
 }
 
+Result<void> post_read(Json const& j, std::string const& path, Device& out)
+{
+    // Character, block and unbuffered devices need numbers; a FIFO ("p") has none.
+    if (out.type == "p")
+        return {};
+    for (auto key : { "major", "minor" }) {
+        auto it = j.find(key);
+        if (it == j.end() || it->is_null())
+            return path_error(member_path(path, key), fmt::format("required for device type \"{}\"", out.type));
+    }
+    return {};
+}
+
+// nlohmann quotes the input it choked on ("last read: '...'"), raw bytes included; an error
+// line must stay one printable line.
+static std::string printable(std::string_view text)
+{
+    std::string out;
+    for (char c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte >= 0x7f)
+            out += fmt::format("\\x{:02x}", byte);
+        else
+            out += c;
+    }
+    return out;
+}
+
 Result<Json> parse_json_text(std::string_view text)
 {
     try {
         return Json::parse(text.begin(), text.end());
     } catch (Json::parse_error const& e) {
         // e.what(): "[json.exception.parse_error.101] parse error at line 3, column 5: why".
-        // Keep our own wording and drop nlohmann's prefix.
-        static std::regex const position(R"(at line (\d+), column (\d+): (.*))");
+        // Keep the why; compute the position from e.byte ourselves, because nlohmann counts a
+        // newline as the start of the next line ("line 3 column 0" for a raw newline in line 2).
+        static std::regex const reason_pattern(R"(at line \d+, column \d+: (.*))");
         std::cmatch m;
         std::string_view what = e.what();
-        if (std::regex_search(what.begin(), what.end(), m, position))
-            return Error::format("invalid JSON at line {} column {}: {}", m[1].str(), m[2].str(), m[3].str());
-        return Error::format("invalid JSON at byte {}: {}", e.byte, what);
+        std::string reason(what);
+        if (std::regex_search(what.begin(), what.end(), m, reason_pattern))
+            reason = m[1].str();
+        size_t offending = std::min(e.byte > 0 ? e.byte - 1 : 0, text.size());
+        size_t line = 1;
+        size_t line_start = 0;
+        for (size_t i = 0; i < offending; ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                line_start = i + 1;
+            }
+        }
+        return Error::format("invalid JSON at line {} column {}: {}", line, offending - line_start + 1, printable(reason));
     } catch (Json::exception const& e) {
-        return Error::format("invalid JSON: {}", e.what());
+        // e.g. out_of_range.406 "number overflow parsing '1e400'": drop the "[json.exception...] " tag.
+        std::string_view what = e.what();
+        if (auto end = what.find("] "); what.starts_with("[json.exception") && end != std::string_view::npos)
+            what.remove_prefix(end + 2);
+        return Error::format("invalid JSON: {}", what);
     }
 }
 
@@ -330,7 +373,10 @@ Result<Spec> parse_spec(std::string_view json)
 
 Result<Spec> load_spec(std::string const& bundle_dir)
 {
-    auto path = (bundle_dir.empty() ? std::string(".") : bundle_dir) + "/config.json";
+    std::string path = bundle_dir.empty() ? std::string(".") : bundle_dir;
+    if (!path.ends_with('/'))
+        path += '/';
+    path += "config.json";
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)
         return Error::from_errno(fmt::format("open {}", path));

@@ -28,17 +28,17 @@ OrderedJson write_value(NamespaceType v)
 
 std::string to_json(Spec const& spec)
 {
-    return detail::write_value(spec).dump(2);
+    return detail::dump(detail::write_value(spec), 2);
 }
 
 std::string to_json(Resources const& resources)
 {
-    return detail::write_value(resources).dump(2);
+    return detail::dump(detail::write_value(resources), 2);
 }
 
 std::string to_json(Process const& process)
 {
-    return detail::write_value(process).dump(2);
+    return detail::dump(detail::write_value(process), 2);
 }
 
 Spec default_spec(bool rootless, uint32_t uid, uint32_t gid)

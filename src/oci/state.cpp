@@ -32,7 +32,7 @@ std::string state_to_json(State const& state)
     if (!state.annotations.empty())
         out["annotations"] = state.annotations;
     out["owner"] = state.owner;
-    return out.dump(2);
+    return detail::dump(out, 2);
 }
 
 std::string hook_state_to_json(State const& state)
@@ -46,7 +46,7 @@ std::string hook_state_to_json(State const& state)
     out["bundle"] = state.bundle;
     if (!state.annotations.empty())
         out["annotations"] = state.annotations;
-    return out.dump();
+    return detail::dump(out, -1);
 }
 
 Result<State> parse_state(std::string_view json)

@@ -2,6 +2,7 @@
 // struct. state_to_json keeps runc's field order so tools that diff outputs stay happy.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>

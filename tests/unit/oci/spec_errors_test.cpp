@@ -217,6 +217,9 @@ TEST(SpecErrors, Devices)
                  "config.json: linux.devices[1].type: invalid device type \"x\" (want c, b, u or p)");
     expect_error([&](json& c) { auto d = device("c"); d["path"] = "dev/x"; c["linux"]["devices"] = { d }; },
                  "config.json: linux.devices[0].path: \"dev/x\" is not an absolute path");
+    expect_error([&](json& c) { auto d = device("b"); d.erase("minor"); c["linux"]["devices"] = { d }; },
+                 "config.json: linux.devices[0].minor: required for device type \"b\"");
+    expect_ok([](json& c) { c["linux"]["devices"] = { { { "type", "p" }, { "path", "/dev/fifo" } } }; });
     expect_error([](json& c) { c["linux"]["resources"]["devices"][0]["type"] = "u"; },
                  "config.json: linux.resources.devices[0].type: invalid device type \"u\" (want a, b or c)");
     expect_error([](json& c) { c["linux"]["resources"]["devices"][0]["access"] = "rwx"; },
@@ -324,4 +327,35 @@ TEST(ParseProcess, ExecPayload)
     bad = parse_process(R"({"args": ["sh"], "cwd": "/", "capabilities": {"permitted": ["CAP_SYS_ADMIN", "CAP_NOPE"]}})");
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().message(), "process.capabilities.permitted[1]: unknown capability \"CAP_NOPE\"");
+}
+
+TEST(SpecErrors, HostileInputFailsCleanly)
+{
+    // Deep nesting must not exhaust the stack (nlohmann's parser is iterative).
+    std::string deep(200000, '[');
+    deep += std::string(200000, ']');
+    EXPECT_EQ(message_of(deep), "config.json: expected object, got array");
+    EXPECT_EQ(message_of(R"({"ociVersion": "1.0.0", "root": {"path": "r"}, "process": {"oomScoreAdj": 1e400}})"),
+              "config.json: invalid JSON: number overflow parsing '1e400'");
+    EXPECT_EQ(message_of("{\"ociVersion\": \"1.0\xff\"}"),
+              "config.json: invalid JSON at line 1 column 20: syntax error while parsing value - "
+              "invalid string: ill-formed UTF-8 byte; last read: '\"1.0\\xff'");
+    EXPECT_EQ(message_of("{\n\"a\": \"x\ny\"}"),
+              "config.json: invalid JSON at line 2 column 8: syntax error while parsing value - "
+              "invalid string: control character U+000A (LF) must be escaped to \\u000A or \\n; last read: '\"x<U+000A>'");
+    EXPECT_EQ(message_of(R"({"ociVersion": "1.0.0", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/", "oomScoreAdj": 1e3}})"),
+              "config.json: process.oomScoreAdj: expected integer, got number");
+}
+
+TEST(Serialization, InvalidUtf8IsReplacedNotThrown)
+{
+    auto spec = default_spec(false);
+    spec.root.path = "rootfs-\xff\xfe";
+    spec.annotations["k"] = "caf\xe9";
+    std::string text;
+    EXPECT_NO_THROW(text = to_json(spec));
+    EXPECT_NE(text.find("rootfs-\xef\xbf\xbd\xef\xbf\xbd"), std::string::npos) << text;
+    auto back = parse_spec(text);
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(back->annotations.at("k"), "caf\xef\xbf\xbd");
 }
