@@ -371,9 +371,9 @@ Result<WritePlan> plan_v2(Resources const& resources)
         add(plan, "", fmt::format("hugetlb.{}.max", hugepage.page_size),
             std::to_string(hugepage.limit));
     }
-    if (device_rules_restrict(resources.devices))
-        return Error::make("device rules on cgroup v2 need an eBPF device program, which cryo "
-                           "does not implement yet");
+    // Device rules are no file on v2: the backend attaches an eBPF program for them.
+    for (auto const& rule : resources.devices)
+        TRY(device_rule_line(rule));
     // Unified entries last, so that they override anything derived above.
     for (auto const& [key, value] : resources.unified) {
         TRY(check_unified_key(key));

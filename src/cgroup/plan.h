@@ -40,6 +40,7 @@ struct V1PlanInput {
 };
 
 Result<WritePlan> plan_v1(Resources const& resources, V1PlanInput const& input = {});
+// Device rules are validated but not in the plan: v2 enforces them with an eBPF program.
 Result<WritePlan> plan_v2(Resources const& resources);
 
 // v1 controllers a container joins whatever its resources (pause, ps, stats, limits).
@@ -58,8 +59,7 @@ uint64_t blkio_weight_to_io_weight(uint64_t weight);
 Result<std::optional<std::string>> v2_swap_max(std::optional<int64_t> limit,
                                                std::optional<int64_t> swap);
 // Whether the rules, applied in order over a default of "allow everything", deny any
-// access. v2 enforces rules only with an eBPF program, which cryo does not load yet, so
-// restricting rules are an error there and non-restricting ones are fine.
+// access. On v2 only restricting rules need an eBPF device program (device_program.h).
 bool device_rules_restrict(std::vector<DeviceRule> const& rules);
 // "c 1:3 rwm", "a *:* rwm".
 Result<std::string> device_rule_line(DeviceRule const& rule);

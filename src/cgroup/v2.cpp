@@ -4,7 +4,9 @@
 
 #include "base/scope_guard.h"
 #include "cgroup/backend.h"
+#include "cgroup/device_program.h"
 #include "cgroup/parse.h"
+#include "sys/cgroupfs.h"
 #include "sys/file.h"
 
 namespace cryo::cgroup::detail {
@@ -35,6 +37,9 @@ public:
         ArmedScopeGuard rollback([&] { remove_created(created); });
         TRY(enable_v2_controllers(m_root, m_dir, v2_controllers(resources))
                 .context("create cgroup {}", m_dir));
+        // A fresh cgroup has no device program: rules that restrict nothing need none.
+        if (device_rules_restrict(resources.devices))
+            TRY(set_device_rules(resources.devices, false).context("set device rules of cgroup {}", m_dir));
         TRY(apply(plan).context("set limits of cgroup {}", m_dir));
         rollback.disarm();
         return {};
@@ -57,6 +62,8 @@ public:
     Result<void> update(Resources const& resources) override
     {
         auto plan = TRY(plan_v2(resources));
+        if (!resources.devices.empty())
+            TRY(set_device_rules(resources.devices, true).context("update cgroup {}", m_dir));
         return apply(plan).context("update cgroup {}", m_dir);
     }
 
@@ -119,6 +126,26 @@ public:
     Result<Stats> stats() override;
 
 private:
+    // Attaches the program for `rules` (when they restrict anything), then detaches the
+    // programs attached before (`replace`), so there is no moment without rules.
+    Result<void> set_device_rules(std::vector<DeviceRule> const& rules, bool replace)
+    {
+        auto dir = TRY(sys::open(m_dir, O_RDONLY | O_DIRECTORY));
+        std::vector<Fd> previous;
+        if (replace) {
+            for (auto id : TRY(sys::bpf_device_program_ids(dir)))
+                previous.push_back(TRY(sys::bpf_program_by_id(id)));
+        }
+        if (device_rules_restrict(rules)) {
+            auto program = TRY(device_program(rules));
+            auto loaded = TRY(sys::bpf_load_device_program(program));
+            TRY(sys::bpf_attach_device_program(dir, loaded));
+        }
+        for (auto const& old : previous)
+            TRY(sys::bpf_detach_device_program(dir, old));
+        return {};
+    }
+
     Result<void> apply(WritePlan const& plan)
     {
         return apply_plan(plan, [&](std::string const&) -> Result<std::string> { return m_dir; });

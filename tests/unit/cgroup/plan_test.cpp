@@ -283,20 +283,19 @@ TEST(CgroupPlanV2, RefusesWhatV2CannotDo)
     auto rt = plan_v2({ .cpu = CpuResources { .realtime_runtime = 1000 } });
     ASSERT_TRUE(rt.is_error());
     EXPECT_EQ(rt.error().message(), "realtime cpu limits are not supported on cgroup v2");
-    auto devices = plan_v2({ .devices = { DeviceRule { .allow = false, .access = "rwm" },
-                                          DeviceRule { .allow = true, .type = "c", .major = 1, .minor = 3 } } });
+    auto devices = plan_v2({ .devices = { DeviceRule { .allow = false, .access = "rwx" } } });
     ASSERT_TRUE(devices.is_error());
-    EXPECT_EQ(devices.error().message(),
-              "device rules on cgroup v2 need an eBPF device program, which cryo does not implement yet");
+    EXPECT_EQ(devices.error().message(), "invalid device rule access \"rwx\"");
     auto key = plan_v2({ .unified = { { "../../etc/passwd", "x" } } });
     ASSERT_TRUE(key.is_error());
     EXPECT_TRUE(plan_v2({ .unified = { { "nodot", "x" } } }).is_error());
 }
 
-TEST(CgroupPlanV2, PermissiveDeviceRulesAreFine)
+TEST(CgroupPlanV2, DeviceRulesAreNoFileWrites)
 {
-    // runc-style "allow everything" lists need no program.
-    Resources r { .devices = { DeviceRule { .allow = true, .access = "rwm" } } };
+    // v2 enforces them with an eBPF program (device_program_test.cpp), not files.
+    Resources r { .devices = { DeviceRule { .allow = false, .access = "rwm" },
+                               DeviceRule { .allow = true, .type = "c", .major = 1, .minor = 3 } } };
     EXPECT_EQ(v2(r), Lines {});
 }
 
