@@ -54,6 +54,20 @@ std::vector<std::string> const& known_seccomp_archs()
     return archs;
 }
 
+// What features advertises by default: the architectures libseccomp 2.5 (Debian 12) can
+// build filters for. Newer ones (loongarch64, m68k, sh) need libseccomp 2.6, so they are
+// accepted in configs but not promised here.
+static std::vector<std::string> const& supported_seccomp_archs()
+{
+    static std::vector<std::string> const archs {
+        "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
+        "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC",
+        "SCMP_ARCH_PARISC64", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64",
+        "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",
+    };
+    return archs;
+}
+
 std::string features_json(FeaturesInput const& input)
 {
     using detail::OrderedJson;
@@ -91,7 +105,7 @@ std::string features_json(FeaturesInput const& input)
     if (input.seccomp_enabled) {
         seccomp["actions"] = or_default(input.seccomp_actions, known_seccomp_actions());
         seccomp["operators"] = or_default(input.seccomp_operators, known_seccomp_operators());
-        seccomp["archs"] = or_default(input.seccomp_archs, known_seccomp_archs());
+        seccomp["archs"] = or_default(input.seccomp_archs, supported_seccomp_archs());
     }
     linux_json["seccomp"] = std::move(seccomp);
     linux_json["apparmor"] = OrderedJson { { "enabled", input.apparmor_enabled } };

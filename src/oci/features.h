@@ -21,7 +21,7 @@ struct FeaturesInput {
     bool cgroup_systemd { false };
     bool cgroup_systemd_user { false };
     bool seccomp_enabled { true };
-    // Empty: every action / operator / arch that the spec names and libseccomp knows.
+    // Empty: every action and operator the spec names; the archs libseccomp 2.5 supports.
     std::vector<std::string> seccomp_actions {};
     std::vector<std::string> seccomp_operators {};
     std::vector<std::string> seccomp_archs {};
@@ -36,6 +36,8 @@ std::string features_json(FeaturesInput const& input);
 std::vector<std::string> const& known_mount_options();
 std::vector<std::string> const& known_seccomp_actions();
 std::vector<std::string> const& known_seccomp_operators();
+// Every SCMP_ARCH_* the spec names: what a config may list (validation), not what features
+// promises.
 std::vector<std::string> const& known_seccomp_archs();
 
 } // namespace cryo::oci

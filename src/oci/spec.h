@@ -366,10 +366,16 @@ Result<Resources> parse_resources(std::string_view json);
 // A standalone process object (`exec --process`). Error paths are rooted at "process".
 Result<Process> parse_process(std::string_view json);
 
+// A standalone hooks object (e.g. kept in a state dir for poststop after the bundle is gone).
+// Error paths are rooted at "hooks".
+Result<Hooks> parse_hooks(std::string_view json);
+
 // Pretty JSON (2-space indent), fields in the spec's order; absent optionals are omitted.
+// Never throws: bytes that are not UTF-8 become U+FFFD (as Go's encoding/json does).
 std::string to_json(Spec const& spec);
 std::string to_json(Resources const& resources);
 std::string to_json(Process const& process);
+std::string to_json(Hooks const& hooks);
 
 // What `runc spec` writes (args ["sh"], terminal, default caps and mounts, masked paths),
 // except ociVersion (k_oci_version) and hostname ("cryo" where runc writes "runc").

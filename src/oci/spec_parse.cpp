@@ -311,7 +311,7 @@ Result<void> validate_linux(Linux const& l, std::string const& path)
     return {};
 }
 
-Result<void> validate_hooks(Hooks const& hooks)
+Result<void> validate_hooks(Hooks const& hooks, std::string const& root)
 {
     std::pair<char const*, std::vector<Hook> const*> const kinds[] = {
         { "prestart", &hooks.prestart }, { "createRuntime", &hooks.create_runtime },
@@ -321,7 +321,7 @@ Result<void> validate_hooks(Hooks const& hooks)
     for (auto const& [name, list] : kinds) {
         for (size_t i = 0; i < list->size(); ++i) {
             auto const& hook = (*list)[i];
-            auto here = index_path(member_path("hooks", name), i);
+            auto here = index_path(member_path(root, name), i);
             if (hook.path.empty() || hook.path[0] != '/')
                 return path_error(member_path(here, "path"), fmt::format("\"{}\" is not an absolute path", hook.path));
             if (hook.timeout && *hook.timeout <= 0)
@@ -348,7 +348,7 @@ Result<void> validate_spec(Spec const& spec)
         TRY(validate_id_mappings(m.uid_mappings, member_path(here, "uidMappings")));
         TRY(validate_id_mappings(m.gid_mappings, member_path(here, "gidMappings")));
     }
-    TRY(validate_hooks(spec.hooks));
+    TRY(validate_hooks(spec.hooks, "hooks"));
     TRY(validate_linux(spec.linux_config, "linux"));
     return {};
 }
@@ -400,6 +400,13 @@ Result<Resources> parse_resources(std::string_view json)
     auto resources = TRY(parse_part<Resources>(json, "resources"));
     TRY(validate_resources(resources, "resources"));
     return resources;
+}
+
+Result<Hooks> parse_hooks(std::string_view json)
+{
+    auto hooks = TRY(parse_part<Hooks>(json, "hooks"));
+    TRY(validate_hooks(hooks, "hooks"));
+    return hooks;
 }
 
 Result<Process> parse_process(std::string_view json)

@@ -41,6 +41,11 @@ std::string to_json(Process const& process)
     return detail::dump(detail::write_value(process), 2);
 }
 
+std::string to_json(Hooks const& hooks)
+{
+    return detail::dump(detail::write_value(hooks), 2);
+}
+
 Spec default_spec(bool rootless, uint32_t uid, uint32_t gid)
 {
     std::vector<std::string> const caps { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" };

@@ -359,3 +359,23 @@ TEST(Serialization, InvalidUtf8IsReplacedNotThrown)
     ASSERT_TRUE(back) << back.error().message();
     EXPECT_EQ(back->annotations.at("k"), "caf\xef\xbf\xbd");
 }
+
+TEST(ParseHooks, RoundTripAndErrors)
+{
+    Hooks hooks {
+        .prestart = { { .path = "/usr/bin/netns-setup", .args = { "netns-setup", "up" } } },
+        .poststop = { { .path = "/bin/cleanup", .env = { "A=1" }, .timeout = 9 } },
+    };
+    auto back = parse_hooks(to_json(hooks));
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(*back, hooks);
+    auto empty = parse_hooks("{}");
+    ASSERT_TRUE(empty);
+    EXPECT_TRUE(empty->empty());
+    auto bad = parse_hooks(R"({"poststop": [{"path": "/bin/x", "timeout": "5"}]})");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message(), "hooks.poststop[0].timeout: expected integer, got string");
+    bad = parse_hooks(R"({"poststop": [{"args": ["x"]}]})");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message(), "hooks.poststop[0].path: required field missing");
+}
