@@ -121,8 +121,7 @@ int main(int argc, char** argv)
     double const copy = memcpy_gbps(bytes);
     // Best of two each: the first write into a fresh file system area is often slower.
     double const disk = std::max(disk_write_gbps(dir, bytes, 1), disk_write_gbps(dir, bytes, 1));
-    double const disk_parallel =
-        std::max(disk_write_gbps(dir, bytes, threads), disk_write_gbps(dir, bytes, threads));
+    double const disk_parallel = std::max(disk_write_gbps(dir, bytes, threads), disk_write_gbps(dir, bytes, threads));
     std::printf("memcpy_gbps=%.2f disk_write_gbps=%.2f disk_write_%uthreads_gbps=%.2f size_mib=%zu\n", copy, disk,
                 threads, disk_parallel, mib);
     return 0;

@@ -9,6 +9,8 @@ CRYO_BUILD_DEPS=(cmake g++ make pkg-config libfmt-dev nlohmann-json3-dev libcli1
 CRYO_RUNTIME_DEPS=(busybox-static iproute2 jq perl-base procps)
 # References the benchmark measures cryo against.
 CRYO_BENCH_DEPS=(crun runc hyperfine)
+# Only for scripts/test.sh: the .clang-format check.
+CRYO_TEST_DEPS=(clang-format)
 
 # cryo_missing_packages PKG...: prints the packages of the list that are not installed.
 cryo_missing_packages() {

@@ -33,6 +33,7 @@ fi
 echo "==> Debian packages"
 if [ "$(id -u)" = 0 ]; then
     cryo_install_deps
+    cryo_apt_install "${CRYO_TEST_DEPS[@]}"
 else
     echo "    not root: nothing installed; tests that need root will be skipped"
 fi
@@ -47,6 +48,15 @@ if ! { cmake -S "$src" -B "$build" -DCRYO_WERROR=ON -DCRYO_TESTS=ON "${cmake_arg
     tail -n 20 "$log" >&2
     echo "test.sh: build failed (full log: $log)" >&2
     exit 1
+fi
+
+# clang-format 14 must accept .clang-format; files that differ from it are listed, not fatal
+# (run scripts/format.sh on the files you touch).
+echo "==> clang-format"
+if command -v clang-format >/dev/null; then
+    (cd "$src" && clang-format --dump-config >/dev/null) || { echo "test.sh: clang-format rejects .clang-format" >&2; exit 1; }
+    unformatted=$("$src/scripts/format.sh" --check 2>/dev/null | wc -l || true)
+    echo "    .clang-format accepted; $unformatted tracked C++ files differ from it (scripts/format.sh --check)"
 fi
 
 echo "==> ctest --output-on-failure ${ctest_args[*]}"
