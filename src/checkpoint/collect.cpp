@@ -1,0 +1,215 @@
+#include "checkpoint/collect.h"
+
+#include <csignal>
+#include <cstring>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "checkpoint/remote.h"
+#include "sys/file.h"
+#include "sys/procfs.h"
+#include "sys/ptrace_calls.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+bool has_flag(sys::SmapsEntry const* smaps, char const* flag)
+{
+    if (!smaps)
+        return false;
+    for (auto const& f : smaps->vm_flags)
+        if (f == flag)
+            return true;
+    return false;
+}
+
+Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntry> const& maps)
+{
+    auto smaps = TRY(sys::read_smaps(pid));
+    std::vector<MemoryArea> areas;
+    for (auto const& m : maps) {
+        sys::SmapsEntry const* s = nullptr;
+        for (auto const& e : smaps)
+            if (e.start == m.start)
+                s = &e;
+        MemoryArea a;
+        a.start = m.start;
+        a.end = m.end;
+        a.read = m.read;
+        a.write = m.write;
+        a.exec = m.exec;
+        a.name = m.path;
+        a.file_offset = m.offset;
+        a.growsdown = has_flag(s, "gd");
+        a.huge = has_flag(s, "hg") || (s && s->anon_huge_kib > 0);
+        if (m.path == "[vdso]")
+            a.kind = AreaKind::Vdso;
+        else if (m.path == "[vvar]")
+            a.kind = AreaKind::Vvar;
+        else if (m.path == "[vvar_vclock]")
+            a.kind = AreaKind::VvarVclock;
+        else if (m.path == "[vsyscall]")
+            a.kind = AreaKind::Vsyscall;
+        else if (m.shared && (m.path.empty() || m.path.starts_with("/dev/zero") || m.path.starts_with("/SYSV")))
+            return Error::format("memory area {:#x}-{:#x} ({}): shared anonymous memory is not supported yet", m.start,
+                m.end, m.path.empty() ? "anonymous" : m.path);
+        else if (m.inode != 0 && !m.path.empty() && m.path[0] == '/') {
+            if (m.deleted())
+                return Error::format("memory area {:#x}-{:#x}: mapping of deleted file {} is not supported yet",
+                    m.start, m.end, m.path);
+            a.kind = m.shared ? AreaKind::FileShared : AreaKind::FilePrivate;
+        } else if (m.shared) {
+            return Error::format("memory area {:#x}-{:#x} ({}): unsupported shared mapping", m.start, m.end, m.path);
+        } else {
+            a.kind = AreaKind::Anonymous;
+        }
+        areas.push_back(std::move(a));
+    }
+    return areas;
+}
+
+// Signal actions can only be asked from inside: rt_sigaction(sig, NULL, &old) per signal
+// that is caught or ignored, with `old` in a scratch page unmapped again afterwards.
+Result<std::vector<SignalAction>> collect_signal_actions(sys::Tracee& leader, sys::StatusInfo const& status)
+{
+    std::vector<SignalAction> out;
+    uint64_t interesting = status.sig_caught | status.sig_ignored;
+    if (interesting == 0)
+        return out;
+    auto scratch = TRY(RemoteScratch::map(leader, 4096));
+    for (int sig = 1; sig <= 64; ++sig) {
+        if (!(interesting & (1ULL << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        TRY(leader.syscall_checked("rt_sigaction", SYS_rt_sigaction,
+            { static_cast<uint64_t>(sig), 0, scratch.address(), 8 }));
+        uint64_t k[4]; // struct kernel_sigaction: handler, flags, restorer, mask
+        TRY(scratch.read(0, k, sizeof k));
+        out.push_back({ sig, k[0], k[1], k[2], k[3] });
+    }
+    TRY(scratch.unmap());
+    return out;
+}
+
+Result<std::vector<OpenFile>> collect_files(int pid)
+{
+    std::vector<OpenFile> out;
+    for (int fd : TRY(sys::list_fds(pid))) {
+        std::string link = fmt::format("/proc/{}/fd/{}", pid, fd);
+        auto target = sys::readlink(link);
+        auto st = sys::stat(link);
+        if (!target || !st)
+            continue; // closed meanwhile (another thread)
+        auto info = TRY(sys::read_fdinfo(pid, fd));
+        OpenFile f;
+        f.fd = fd;
+        f.path = *target;
+        f.cloexec = (info.flags & O_CLOEXEC) != 0;
+        f.flags = info.flags & ~static_cast<uint32_t>(O_CLOEXEC);
+        f.position = info.pos;
+        auto mode = st->st_mode;
+        bool deleted = f.path.ends_with(" (deleted)");
+        if (S_ISREG(mode) && !deleted && f.path.starts_with("/"))
+            f.kind = FileKind::Regular;
+        else if (S_ISDIR(mode) && !deleted)
+            f.kind = FileKind::Directory;
+        else if (S_ISCHR(mode) && f.path.starts_with("/dev/") && !deleted)
+            f.kind = FileKind::CharDevice;
+        else
+            return Error::format("fd {} ({}): this kind of file is not supported yet", fd, f.path);
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+Result<std::vector<uint64_t>> read_auxv(int pid)
+{
+    auto text = TRY(sys::read_file(fmt::format("/proc/{}/auxv", pid)));
+    std::vector<uint64_t> out(text.size() / 8);
+    std::memcpy(out.data(), text.data(), out.size() * 8);
+    return out;
+}
+
+} // namespace
+
+Result<Process> collect_process(FrozenProcess& frozen)
+{
+    int pid = frozen.pid;
+    auto& leader = frozen.threads.at(0);
+    auto stat = TRY(sys::read_stat(pid));
+    auto status = TRY(sys::read_status(pid));
+    auto maps = TRY(sys::read_maps(pid));
+
+    Process p;
+    p.pid = pid;
+    p.ppid = stat.ppid;
+    p.pgid = stat.pgid;
+    p.sid = stat.sid;
+    p.comm = stat.comm;
+    p.umask = status.umask;
+    p.cwd = TRY(sys::readlink(fmt::format("/proc/{}/cwd", pid)));
+    p.root = TRY(sys::readlink(fmt::format("/proc/{}/root", pid)));
+    auto& c = p.credentials;
+    std::copy(std::begin(status.uid), std::end(status.uid), c.uid);
+    std::copy(std::begin(status.gid), std::end(status.gid), c.gid);
+    c.groups = status.groups;
+    c.cap_inheritable = status.cap_inh;
+    c.cap_permitted = status.cap_prm;
+    c.cap_effective = status.cap_eff;
+    c.cap_bounding = status.cap_bnd;
+    c.cap_ambient = status.cap_amb;
+    c.no_new_privs = status.no_new_privs != 0;
+    if (status.seccomp != 0)
+        return Error::format("process {} uses seccomp, which is not supported yet", pid);
+
+    // Unsupported objects first: refusing them costs nothing and touches nothing.
+    p.areas = TRY(collect_areas(pid, maps).context("process {}", pid));
+
+    leader.set_syscall_address(TRY(find_vdso_syscall(pid, maps)));
+    for (auto& t : frozen.threads) {
+        Thread thread;
+        thread.tid = t.tid();
+        // Saved as the task would resume: an interrupted syscall is re-run (or -EINTR for a
+        // restart_block, which a new task does not have).
+        thread.regs = from_kernel(sys::apply_syscall_restart(t.original_regs(), false));
+        thread.xstate = TRY(sys::ptrace_get_xstate(t.tid()));
+        thread.sigmask = TRY(sys::ptrace_get_sigmask(t.tid()));
+        auto rseq = TRY(sys::ptrace_get_rseq(t.tid()));
+        thread.rseq_address = rseq.address;
+        thread.rseq_size = rseq.size;
+        thread.rseq_signature = rseq.signature;
+        p.threads.push_back(std::move(thread));
+    }
+
+    p.mm.start_code = stat.start_code;
+    p.mm.end_code = stat.end_code;
+    p.mm.start_data = stat.start_data;
+    p.mm.end_data = stat.end_data;
+    p.mm.start_brk = stat.start_brk;
+    p.mm.start_stack = stat.start_stack;
+    p.mm.arg_start = stat.arg_start;
+    p.mm.arg_end = stat.arg_end;
+    p.mm.env_start = stat.env_start;
+    p.mm.env_end = stat.env_end;
+    p.mm.auxv = TRY(read_auxv(pid));
+    p.mm.exe_path = TRY(sys::readlink(fmt::format("/proc/{}/exe", pid)));
+    if (p.mm.exe_path.ends_with(" (deleted)"))
+        return Error::format("process {}: its executable {} was deleted (not supported yet)", pid, p.mm.exe_path);
+    // The current break is not in /proc; brk(0) returns it without changing anything.
+    p.mm.brk = TRY(leader.syscall_checked("brk", SYS_brk, { 0 }));
+
+    p.signal_actions = TRY(collect_signal_actions(leader, status).context("process {}", pid));
+
+    for (int resource = 0; resource < RLIM_NLIMITS; ++resource) {
+        struct rlimit64 limit {};
+        if (::prlimit64(pid, static_cast<__rlimit_resource>(resource), nullptr, &limit) < 0)
+            return Error::from_errno(fmt::format("prlimit {} of {}", resource, pid));
+        p.rlimits.push_back({ resource, limit.rlim_cur, limit.rlim_max });
+    }
+
+    p.files = TRY(collect_files(pid).context("process {}", pid));
+    return p;
+}
+
+} // namespace cryo::checkpoint

@@ -1,0 +1,31 @@
+// Dump of a bare process tree (cryo dump -t PID -D DIR): freeze, collect, copy pages, write
+// the image, then kill the tree or let it run. Every error leaves the tree running as it was.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+
+namespace cryo::checkpoint {
+
+struct DumpOptions {
+    int pid { 0 };
+    std::string images_dir;
+    bool leave_running { false };
+};
+
+struct DumpStats {
+    int processes { 0 };
+    int threads { 0 };
+    uint64_t pages { 0 };
+    uint64_t bytes { 0 };   // page bytes written
+    double freeze_ms { 0 };
+    double collect_ms { 0 };
+    double pages_ms { 0 };
+    double frozen_ms { 0 }; // from the first seize to the thaw/kill
+    double total_ms { 0 };
+};
+
+Result<DumpStats> dump(DumpOptions const& options);
+
+} // namespace cryo::checkpoint

@@ -1,0 +1,121 @@
+#include "checkpoint/freeze.h"
+
+#include <algorithm>
+#include <csignal>
+#include <set>
+
+#include "sys/file.h"
+#include "sys/procfs.h"
+#include "sys/ptrace_calls.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+// A thread that is already traced (by a debugger, or by another cryo) cannot be seized;
+// say so instead of reporting a bare EPERM.
+Result<void> refuse_if_traced(int pid, int tid)
+{
+    auto text = sys::read_file(fmt::format("/proc/{}/task/{}/status", pid, tid));
+    if (!text)
+        return {};
+    auto pos = text->find("TracerPid:");
+    if (pos == std::string::npos)
+        return {};
+    int tracer = std::atoi(text->c_str() + pos + 10);
+    if (tracer != 0)
+        return Error::format("thread {} of process {} is already traced by {}", tid, pid, tracer);
+    return {};
+}
+
+} // namespace
+
+Result<FrozenTree> freeze_tree(int root_pid)
+{
+    if (root_pid <= 1)
+        return Error::format("refusing to freeze pid {}", root_pid);
+    if (!sys::exists(fmt::format("/proc/{}", root_pid)))
+        return Error::format("process {} does not exist", root_pid);
+    FrozenTree tree;
+    tree.m_root = root_pid;
+    std::set<int> seized; // tids
+    std::vector<int> order { root_pid };
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        for (size_t i = 0; i < order.size(); ++i) {
+            int pid = order[i];
+            if (tree.m_processes.size() <= i)
+                tree.m_processes.push_back(FrozenProcess { pid, {} });
+            auto& process = tree.m_processes[i];
+            auto tids = TRY(sys::list_threads(pid).context("list threads of {}", pid));
+            // The leader first, so threads[0] is always the thread group leader.
+            std::stable_partition(tids.begin(), tids.end(), [&](int t) { return t == pid; });
+            for (int tid : tids) {
+                if (seized.contains(tid))
+                    continue;
+                TRY(refuse_if_traced(pid, tid));
+                auto tracee = sys::Tracee::seize(pid, tid, {});
+                if (!tracee) {
+                    if (tracee.error().is_errno(ESRCH))
+                        continue; // exited meanwhile
+                    return tracee.release_error().add_context(fmt::format("freeze process {}", pid));
+                }
+                process.threads.push_back(tracee.release_value());
+                seized.insert(tid);
+                changed = true;
+            }
+            for (int tid : tids) {
+                auto children = sys::list_children(pid, tid);
+                if (!children)
+                    continue;
+                for (int child : *children) {
+                    if (std::find(order.begin(), order.end(), child) == order.end()) {
+                        order.push_back(child);
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    for (auto const& p : tree.m_processes)
+        if (p.threads.empty() || p.threads[0].tid() != p.pid)
+            return Error::format("process {}: thread group leader is gone (zombie leaders are not supported)", p.pid);
+    return tree;
+}
+
+Result<void> FrozenTree::kill_all()
+{
+    for (auto& p : m_processes)
+        (void)::kill(p.pid, SIGKILL);
+    for (auto& p : m_processes) {
+        for (auto& t : p.threads) {
+            // A traced task that dies reports to its tracer first; wait so the kernel releases
+            // it to its real parent.
+            for (;;) {
+                auto status = sys::wait_traced(t.tid());
+                if (!status || sys::classify_stop(*status) == sys::StopKind::Exited)
+                    break;
+                (void)sys::ptrace_cont(t.tid(), 0);
+            }
+            t.forget();
+        }
+    }
+    return {};
+}
+
+Result<void> FrozenTree::thaw()
+{
+    std::optional<Error> first;
+    for (auto& p : m_processes)
+        for (auto& t : p.threads) {
+            auto r = t.detach();
+            if (!r && !first)
+                first = r.release_error();
+        }
+    if (first)
+        return *first;
+    return {};
+}
+
+} // namespace cryo::checkpoint

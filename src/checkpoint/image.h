@@ -1,0 +1,112 @@
+// The image directory on disk: ImageWriter builds it in a temp directory next to the target
+// and renames it into place on commit (a half-written image is never visible under the final
+// name); ImageReader opens one, checks the manifest's format and version, and hands out files
+// whose size and CRC-32C are verified against the manifest. Format: docs/checkpoint-image.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/fd.h"
+
+namespace cryo::checkpoint {
+
+inline constexpr char kImageFormat[] = "cryo-checkpoint";
+inline constexpr int kImageVersion = 1;
+inline constexpr char kManifestName[] = "manifest.json";
+
+struct FileEntry {
+    uint64_t size { 0 };
+    uint32_t crc32c { 0 };
+};
+
+struct Manifest {
+    int version { kImageVersion };
+    int root_pid { 0 };
+    std::vector<int> pids; // parents before children
+    std::map<std::string, FileEntry> files;
+};
+
+std::string process_file_name(int pid);
+std::string page_file_name(int pid);
+
+// Streams one file into the image, checksumming on the way.
+class FileSink {
+public:
+    Result<void> write(void const* data, size_t size);
+    uint64_t size() const { return m_entry.size; }
+
+private:
+    friend class ImageWriter;
+    std::string m_name;
+    Fd m_fd;
+    FileEntry m_entry;
+};
+
+class ImageWriter {
+public:
+    // dir must not exist, or be an empty directory.
+    static Result<ImageWriter> create(std::string const& dir);
+    ImageWriter(ImageWriter&&) = default;
+    ~ImageWriter(); // removes the temp directory unless committed
+
+    Result<FileSink> create_file(std::string const& name);
+    Result<void> close_file(FileSink sink); // fsyncs and records size + checksum
+    Result<void> write_file(std::string const& name, std::string_view data);
+    // Writes the manifest (with every recorded file), fsyncs, renames into place.
+    Result<void> commit(Manifest manifest);
+    std::string const& temp_dir() const { return m_temp; }
+
+private:
+    ImageWriter() = default;
+    std::string m_final;
+    std::string m_temp;
+    Fd m_dir;
+    std::map<std::string, FileEntry> m_files;
+    bool m_committed { false };
+};
+
+// Reads one file of the image in order, verifying size and checksum at the end.
+class FileSource {
+public:
+    // Reads exactly size bytes (fails on a short file, naming it).
+    Result<void> read(void* data, size_t size);
+    // Checks that everything was read and the checksum matches.
+    Result<void> finish();
+    FdRef fd() const { return m_fd.ref(); }
+    std::string const& name() const { return m_name; }
+
+private:
+    friend class ImageReader;
+    std::string m_name;
+    Fd m_fd;
+    FileEntry m_expected;
+    uint64_t m_done { 0 };
+    uint32_t m_crc { 0 };
+};
+
+class ImageReader {
+public:
+    static Result<ImageReader> open(std::string const& dir);
+    Manifest const& manifest() const { return m_manifest; }
+    std::string const& dir() const { return m_dir; }
+    // The whole file, verified.
+    Result<std::string> read_file(std::string const& name) const;
+    Result<FileSource> open_file(std::string const& name) const;
+
+private:
+    std::string m_dir;
+    Manifest m_manifest;
+};
+
+// Pure codec of the manifest (unit-tested): encode adds a checksum of its own content,
+// decode verifies it and rejects other formats and newer major versions.
+std::string encode_manifest(Manifest const& manifest);
+Result<Manifest> decode_manifest(std::string_view text);
+
+} // namespace cryo::checkpoint

@@ -1,0 +1,454 @@
+#include "checkpoint/restore.h"
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <linux/prctl.h>
+#include <linux/sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/scope_guard.h"
+#include "checkpoint/codec.h"
+#include "checkpoint/image.h"
+#include "checkpoint/pages.h"
+#include "checkpoint/remote.h"
+#include "sys/file.h"
+#include "sys/procfs.h"
+#include "sys/ptrace_calls.h"
+#include "sys/raw.h"
+#include "sys/tracee.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+constexpr uint64_t kUserLimit = (1ULL << 47) - 4096;
+constexpr uint64_t kScratchSize = 4 * 4096; // page 0: code; pages 1..3: syscall arguments
+constexpr uint64_t kScratchData = 4096;
+
+// Creates the process with its original pid. The child runs only this: it parks in pause()
+// until cryo seizes it; nothing in it allocates.
+Result<sys::ChildProcess> clone_with_pid(int pid)
+{
+    if (sys::exists(fmt::format("/proc/{}", pid)))
+        return Error::format("pid {} is already in use", pid);
+    pid_t tids[1] = { pid };
+    int pidfd = -1;
+    struct clone_args args {};
+    args.flags = CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    args.set_tid = reinterpret_cast<uint64_t>(tids);
+    args.set_tid_size = 1;
+    long r = ::syscall(__NR_clone3, &args, sizeof args);
+    if (r < 0) {
+        if (errno == EEXIST)
+            return Error::format("pid {} is already in use", pid);
+        return Error::from_errno(fmt::format("clone3 with pid {}", pid));
+    }
+    if (r == 0) {
+        for (;;)
+            ::syscall(SYS_pause);
+    }
+    // CLOEXEC is not settable via clone3's pidfd; set it now.
+    ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+    return sys::ChildProcess(static_cast<pid_t>(r), Fd(pidfd));
+}
+
+uint64_t prot_of(MemoryArea const& a)
+{
+    return (a.read ? PROT_READ : 0) | (a.write ? PROT_WRITE : 0) | (a.exec ? PROT_EXEC : 0);
+}
+
+bool is_special(AreaKind k) { return k == AreaKind::Vdso || k == AreaKind::Vvar || k == AreaKind::VvarVclock; }
+
+char const* special_name(AreaKind k)
+{
+    return k == AreaKind::Vdso ? "[vdso]" : k == AreaKind::Vvar ? "[vvar]" : "[vvar_vclock]";
+}
+
+// Everything needed to rebuild one process, driven through its stopped leader.
+class ProcessRestorer {
+public:
+    ProcessRestorer(Process const& process, ImageReader const& image, sys::Tracee& tracee, RestoreStats& stats)
+        : m_p(process)
+        , m_image(image)
+        , m_t(tracee)
+        , m_stats(stats)
+    {
+    }
+
+    Result<void> run()
+    {
+        auto child_maps = TRY(sys::read_maps(m_p.pid));
+        m_t.set_syscall_address(TRY(find_vdso_syscall(m_p.pid, child_maps)));
+        // The child is a copy of cryo: drop glibc's rseq registration (the kernel would keep
+        // writing into memory we are about to replace) and every inherited fd.
+        auto rseq = TRY(sys::ptrace_get_rseq(m_p.pid));
+        if (rseq.address)
+            TRY(m_t.syscall_checked("rseq unregister", SYS_rseq, { rseq.address, rseq.size, 1, rseq.signature }));
+        TRY(m_t.syscall_checked("close_range", __NR_close_range, { 0, ~0U, 0 }));
+
+        TRY(prepare_address_space(child_maps));
+        TRY(install_cryo_pidfd());
+        TRY(map_areas());
+        auto t = Clock::now();
+        {
+            auto source = TRY(m_image.open_file(page_file_name(m_p.pid)));
+            TRY(restore_pages(m_p.pid, m_p.pages, source).context("image {}", m_image.dir()));
+        }
+        m_stats.memory_ms += ms_since(t);
+        m_stats.pages += m_p.page_count();
+        m_stats.bytes += m_p.page_count() * 4096;
+        TRY(protect_areas());
+        TRY(set_mm_layout());
+        TRY(restore_files());
+        TRY(restore_signals());
+        TRY(restore_misc());
+        TRY(m_t.syscall_checked("close cryo pidfd", SYS_close, { m_cryo_pidfd }));
+        TRY(restore_credentials());
+        auto const& thread = m_p.threads.at(0);
+        if (thread.rseq_address)
+            TRY(m_t.syscall_checked("rseq register", SYS_rseq,
+                { thread.rseq_address, thread.rseq_size, 0, thread.rseq_signature }));
+        TRY(sys::ptrace_set_sigmask(m_p.pid, thread.sigmask));
+        auto regs = to_kernel(thread.regs);
+        regs.orig_rax = static_cast<unsigned long long>(-1L); // never restart anything on resume
+        m_t.set_final_state(regs, thread.xstate);
+        // The very last remote syscall: the scratch page (holding the syscall instruction)
+        // goes away; we are at its syscall exit when the final registers are set.
+        TRY(m_scratch->unmap());
+        TRY(m_t.detach().context("resume process {}", m_p.pid));
+        return {};
+    }
+
+private:
+    Result<void> prepare_address_space(std::vector<sys::MapsEntry> const& child_maps)
+    {
+        std::vector<Range> occupied;
+        for (auto const& a : m_p.areas)
+            occupied.push_back({ a.start, a.end });
+        for (auto const& m : child_maps)
+            occupied.push_back({ m.start, m.end });
+        uint64_t scratch_at = TRY(find_gap(occupied, kScratchSize, 0x10000000));
+        m_scratch.emplace(TRY(RemoteScratch::map(m_t, kScratchSize, scratch_at, true)));
+        uint8_t const code[] = { 0x0f, 0x05 }; // syscall
+        TRY(m_scratch->write(0, code, sizeof code));
+        m_t.set_syscall_address(m_scratch->address());
+        occupied.push_back({ scratch_at, scratch_at + kScratchSize });
+
+        // Keep the scratch page and the kernel's special mappings; everything else of cryo goes.
+        std::vector<Range> keep { { scratch_at, scratch_at + kScratchSize } };
+        struct Special {
+            AreaKind kind;
+            uint64_t current;
+            uint64_t size;
+            uint64_t target;
+        };
+        std::vector<Special> specials;
+        for (auto kind : { AreaKind::Vvar, AreaKind::VvarVclock, AreaKind::Vdso }) {
+            sys::MapsEntry const* mine = nullptr;
+            for (auto const& m : child_maps)
+                if (m.path == special_name(kind))
+                    mine = &m;
+            MemoryArea const* theirs = nullptr;
+            for (auto const& a : m_p.areas)
+                if (a.kind == kind)
+                    theirs = &a;
+            if (!mine && !theirs)
+                continue;
+            if (!mine || !theirs || mine->size() != theirs->size())
+                return Error::format("{} differs between the image ({} bytes) and this kernel ({} bytes): cannot "
+                                     "restore on this kernel",
+                    special_name(kind), theirs ? theirs->size() : 0, mine ? mine->size() : 0);
+            keep.push_back({ mine->start, mine->end });
+            specials.push_back({ kind, mine->start, mine->size(), theirs->start });
+        }
+        for (auto const& r : unmap_plan(keep, kUserLimit))
+            TRY(m_t.syscall_checked("munmap", SYS_munmap, { r.start, r.end - r.start }));
+
+        // Move vDSO/vvar to the dumped addresses in two steps (via a free area), so that moving
+        // one never lands on another's current place.
+        uint64_t total = 0;
+        for (auto const& s : specials)
+            total += s.size;
+        uint64_t parking = TRY(find_gap(occupied, total, 0x20000000));
+        uint64_t cursor = parking;
+        for (auto& s : specials) {
+            if (s.current == s.target)
+                continue;
+            TRY(m_t.syscall_checked("mremap vdso", SYS_mremap,
+                { s.current, s.size, s.size, MREMAP_MAYMOVE | MREMAP_FIXED, cursor }));
+            s.current = cursor;
+            cursor += s.size;
+        }
+        for (auto& s : specials) {
+            if (s.current == s.target)
+                continue;
+            TRY(m_t.syscall_checked("mremap vdso", SYS_mremap,
+                { s.current, s.size, s.size, MREMAP_MAYMOVE | MREMAP_FIXED, s.target })
+                    .context("move {} to {:#x}", special_name(s.kind), s.target));
+        }
+        return {};
+    }
+
+    // A pidfd of cryo inside the process, so it can take files from cryo with pidfd_getfd.
+    Result<void> install_cryo_pidfd()
+    {
+        int max_fd = 2;
+        for (auto const& f : m_p.files)
+            max_fd = std::max(max_fd, f.fd);
+        uint64_t fd = TRY(m_t.syscall_checked("pidfd_open cryo", __NR_pidfd_open, { static_cast<uint64_t>(::getpid()), 0 }));
+        m_cryo_pidfd = TRY(m_t.syscall_checked("fcntl dupfd", SYS_fcntl,
+            { fd, F_DUPFD_CLOEXEC, static_cast<uint64_t>(max_fd + 1) }));
+        TRY(m_t.syscall_checked("close", SYS_close, { fd }));
+        return {};
+    }
+
+    // Passes one of cryo's fds into the process; returns its number there.
+    Result<uint64_t> pass_fd(FdRef fd)
+    {
+        return m_t.syscall_checked("pidfd_getfd", __NR_pidfd_getfd,
+            { m_cryo_pidfd, static_cast<uint64_t>(fd.get()), 0 });
+    }
+
+    Result<void> map_areas()
+    {
+        for (auto const& a : m_p.areas) {
+            if (is_special(a.kind) || a.kind == AreaKind::Vsyscall)
+                continue;
+            uint64_t flags = MAP_FIXED | (a.growsdown ? MAP_GROWSDOWN : 0);
+            uint64_t prot = PROT_READ | PROT_WRITE;
+            uint64_t fd = ~0ULL;
+            Fd local;
+            if (a.kind == AreaKind::Anonymous) {
+                flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+            } else {
+                bool shared = a.kind == AreaKind::FileShared;
+                int open_flags = shared && a.write ? O_RDWR : O_RDONLY;
+                local = TRY(sys::open(a.name, open_flags | O_CLOEXEC).context("memory area {:#x}", a.start));
+                fd = TRY(pass_fd(local));
+                flags |= shared ? MAP_SHARED : MAP_PRIVATE;
+                if (shared)
+                    prot = prot_of(a); // never write pages into a shared file mapping
+            }
+            auto r = m_t.syscall_checked("mmap", SYS_mmap, { a.start, a.size(), prot, flags, fd, a.file_offset });
+            if (fd != ~0ULL)
+                TRY(m_t.syscall_checked("close", SYS_close, { fd }));
+            uint64_t got = TRY(std::move(r).context("map {:#x}-{:#x} {}", a.start, a.end, a.name));
+            if (got != a.start)
+                return Error::format("map {:#x}-{:#x}: got {:#x}", a.start, a.end, got);
+            if (a.huge)
+                (void)m_t.syscall(SYS_madvise, { a.start, a.size(), MADV_HUGEPAGE });
+        }
+        return {};
+    }
+
+    Result<void> protect_areas()
+    {
+        for (auto const& a : m_p.areas) {
+            if (is_special(a.kind) || a.kind == AreaKind::Vsyscall || a.kind == AreaKind::FileShared)
+                continue;
+            if (prot_of(a) == (PROT_READ | PROT_WRITE))
+                continue;
+            TRY(m_t.syscall_checked("mprotect", SYS_mprotect, { a.start, a.size(), prot_of(a) })
+                    .context("protect {:#x}-{:#x}", a.start, a.end));
+        }
+        return {};
+    }
+
+    Result<void> set_mm_layout()
+    {
+        auto const& mm = m_p.mm;
+        auto exe = TRY(sys::open(mm.exe_path, O_RDONLY | O_CLOEXEC).context("executable"));
+        uint64_t exe_fd = TRY(pass_fd(exe));
+        // struct prctl_mm_map (include/uapi/linux/prctl.h), built here and copied over.
+        struct {
+            uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+            uint64_t arg_start, arg_end, env_start, env_end;
+            uint64_t auxv;
+            uint32_t auxv_size;
+            uint32_t exe_fd;
+        } map {};
+        map.start_code = mm.start_code;
+        map.end_code = mm.end_code;
+        map.start_data = mm.start_data;
+        map.end_data = mm.end_data;
+        map.start_brk = mm.start_brk;
+        map.brk = mm.brk;
+        map.start_stack = mm.start_stack;
+        map.arg_start = mm.arg_start;
+        map.arg_end = mm.arg_end;
+        map.env_start = mm.env_start;
+        map.env_end = mm.env_end;
+        size_t auxv_bytes = mm.auxv.size() * sizeof(uint64_t);
+        if (sizeof map + auxv_bytes > kScratchSize - kScratchData)
+            return Error::format("auxv of {} bytes is too large", auxv_bytes);
+        map.auxv = m_scratch->address() + kScratchData + sizeof map;
+        map.auxv_size = static_cast<uint32_t>(auxv_bytes);
+        map.exe_fd = static_cast<uint32_t>(exe_fd);
+        TRY(m_scratch->write(kScratchData, &map, sizeof map));
+        TRY(m_scratch->write(kScratchData + sizeof map, mm.auxv.data(), auxv_bytes));
+        auto r = m_t.syscall_checked("prctl PR_SET_MM_MAP", SYS_prctl,
+            { PR_SET_MM, PR_SET_MM_MAP, m_scratch->address() + kScratchData, sizeof map, 0 });
+        TRY(m_t.syscall_checked("close", SYS_close, { exe_fd }));
+        TRY(std::move(r));
+        return {};
+    }
+
+    Result<void> restore_files()
+    {
+        // Ascending fd order: the temporary number pidfd_getfd returns is the lowest free one,
+        // so it is the target itself or a number no later file needs.
+        auto files = m_p.files;
+        std::sort(files.begin(), files.end(), [](auto const& a, auto const& b) { return a.fd < b.fd; });
+        for (auto const& f : files) {
+            int flags = static_cast<int>(f.flags) & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+            auto local = TRY(sys::open(f.path, flags | O_CLOEXEC).context("fd {}", f.fd));
+            if (f.kind == FileKind::Regular && ::lseek(local.get(), static_cast<off_t>(f.position), SEEK_SET) < 0)
+                return Error::from_errno(fmt::format("fd {}: seek {} to {}", f.fd, f.path, f.position));
+            uint64_t tmp = TRY(pass_fd(local).context("fd {}", f.fd));
+            if (tmp != static_cast<uint64_t>(f.fd)) {
+                TRY(m_t.syscall_checked("dup3", SYS_dup3, { tmp, static_cast<uint64_t>(f.fd), f.cloexec ? O_CLOEXEC : 0u }));
+                TRY(m_t.syscall_checked("close", SYS_close, { tmp }));
+            } else {
+                TRY(m_t.syscall_checked("fcntl setfd", SYS_fcntl, { tmp, F_SETFD, f.cloexec ? FD_CLOEXEC : 0u }));
+            }
+        }
+        return {};
+    }
+
+    Result<void> restore_signals()
+    {
+        // Signals the image does not name go back to SIG_DFL (the child inherited cryo's).
+        auto status = TRY(sys::read_status(m_p.pid));
+        uint64_t inherited = status.sig_caught | status.sig_ignored;
+        for (int sig = 1; sig <= 64; ++sig) {
+            if (sig == SIGKILL || sig == SIGSTOP)
+                continue;
+            SignalAction action { sig, 0, 0, 0, 0 };
+            bool named = false;
+            for (auto const& a : m_p.signal_actions)
+                if (a.signal == sig) {
+                    action = a;
+                    named = true;
+                }
+            if (!named && !(inherited & (1ULL << (sig - 1))))
+                continue;
+            uint64_t k[4] = { action.handler, action.flags, action.restorer, action.mask };
+            TRY(m_scratch->write(kScratchData, k, sizeof k));
+            TRY(m_t.syscall_checked("rt_sigaction", SYS_rt_sigaction,
+                { static_cast<uint64_t>(sig), m_scratch->address() + kScratchData, 0, 8 })
+                    .context("signal {}", sig));
+        }
+        return {};
+    }
+
+    Result<void> write_string(std::string const& s)
+    {
+        if (s.size() + 1 > kScratchSize - kScratchData)
+            return Error::format("path too long: {}", s);
+        return m_scratch->write(kScratchData, s.c_str(), s.size() + 1);
+    }
+
+    Result<void> restore_misc()
+    {
+        if (m_p.root != "/") {
+            TRY(write_string(m_p.root));
+            TRY(m_t.syscall_checked("chroot", SYS_chroot, { m_scratch->address() + kScratchData }).context("root {}", m_p.root));
+        }
+        TRY(write_string(m_p.cwd));
+        TRY(m_t.syscall_checked("chdir", SYS_chdir, { m_scratch->address() + kScratchData }).context("cwd {}", m_p.cwd));
+        TRY(m_t.syscall_checked("umask", SYS_umask, { m_p.umask }));
+        // /proc/PID/comm is writable only from the same thread group: prctl from inside.
+        TRY(write_string(m_p.comm.substr(0, 15)));
+        TRY(m_t.syscall_checked("prctl PR_SET_NAME", SYS_prctl, { PR_SET_NAME, m_scratch->address() + kScratchData }));
+        for (auto const& l : m_p.rlimits) {
+            struct rlimit64 current {};
+            auto resource = static_cast<__rlimit_resource>(l.resource);
+            if (::prlimit64(m_p.pid, resource, nullptr, &current) < 0)
+                return Error::from_errno(fmt::format("prlimit {}", l.resource));
+            if (current.rlim_cur == l.soft && current.rlim_max == l.hard)
+                continue;
+            struct rlimit64 wanted { l.soft, l.hard };
+            if (::prlimit64(m_p.pid, resource, &wanted, nullptr) < 0)
+                return Error::from_errno(fmt::format("set rlimit {} to {}/{}", l.resource, l.soft, l.hard));
+        }
+        return {};
+    }
+
+    Result<void> restore_credentials()
+    {
+        auto const& c = m_p.credentials;
+        auto status = TRY(sys::read_status(m_p.pid));
+        if (status.groups != c.groups) {
+            if (c.groups.size() * 4 > kScratchSize - kScratchData)
+                return Error::make("too many supplementary groups");
+            TRY(m_scratch->write(kScratchData, c.groups.data(), c.groups.size() * 4));
+            TRY(m_t.syscall_checked("setgroups", SYS_setgroups, { c.groups.size(), m_scratch->address() + kScratchData }));
+        }
+        if (!std::equal(std::begin(c.gid), std::end(c.gid), std::begin(status.gid)))
+            TRY(m_t.syscall_checked("setresgid", SYS_setresgid, { c.gid[0], c.gid[1], c.gid[2] }));
+        if (!std::equal(std::begin(c.uid), std::end(c.uid), std::begin(status.uid)))
+            TRY(m_t.syscall_checked("setresuid", SYS_setresuid, { c.uid[0], c.uid[1], c.uid[2] }));
+        return {};
+    }
+
+    Process const& m_p;
+    ImageReader const& m_image;
+    sys::Tracee& m_t;
+    RestoreStats& m_stats;
+    std::optional<RemoteScratch> m_scratch;
+    uint64_t m_cryo_pidfd { 0 };
+};
+
+} // namespace
+
+Result<RestoredTree> restore(RestoreOptions const& options)
+{
+    auto start = Clock::now();
+    RestoredTree out;
+    auto image = TRY(ImageReader::open(options.images_dir));
+    auto const& manifest = image.manifest();
+    std::vector<Process> processes;
+    for (int pid : manifest.pids) {
+        auto text = TRY(image.read_file(process_file_name(pid)));
+        processes.push_back(TRY(decode_process(text).context("image {}: {}", options.images_dir, process_file_name(pid))));
+    }
+    out.stats.read_ms = ms_since(start);
+    if (processes.size() != 1)
+        return Error::format("image {}: trees of {} processes are not supported yet", options.images_dir,
+            processes.size());
+    auto const& p = processes[0];
+    if (p.threads.size() != 1)
+        return Error::format("process {}: {} threads; multi-threaded processes are not supported yet", p.pid,
+            p.threads.size());
+
+    auto child = TRY(clone_with_pid(p.pid).context("restore process {}", p.pid));
+    {
+        auto tracee = TRY(sys::Tracee::seize(p.pid, p.pid, { .exit_kill = true, .trace_clone = false })
+                              .context("restore process {}", p.pid));
+        // On failure the half-built process dies before the Tracee would let it go.
+        ArmedScopeGuard kill_on_error([&] {
+            (void)::kill(p.pid, SIGKILL);
+            tracee.forget();
+        });
+        ProcessRestorer restorer(p, image, tracee, out.stats);
+        TRY(restorer.run().context("restore process {}", p.pid));
+        kill_on_error.disarm();
+    }
+    out.root = std::move(child);
+    out.stats.total_ms = ms_since(start);
+    return out;
+}
+
+} // namespace cryo::checkpoint
