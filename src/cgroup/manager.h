@@ -95,14 +95,19 @@ public:
     // needs (v1: cpu, cpuacct, cpuset, memory, devices, freezer, blkio, pids where mounted;
     // hugetlb, net_cls, net_prio only when `resources` use them), copying cpuset.cpus/mems
     // from the parent on v1 and enabling controllers in the parents' cgroup.subtree_control
-    // on v2. An existing cgroup is reused. On error, whatever it created is removed again.
+    // on v2 (on a hybrid host, +hugetlb in the unified mount, only when hugepage limits are
+    // given). v2 device rules become an eBPF program attached to the cgroup. An existing
+    // cgroup is reused. On error, whatever it created is removed again.
     virtual Result<void> create(Resources const& resources) = 0;
     // Moves a process (all its threads) into the cgroup in every hierarchy where it exists.
     // Slow on first use (see JoinHandles); prefer open_join_handles + join_self.
     virtual Result<void> add_process(pid_t pid) = 0;
     // Opens the files join_self needs; after create(), before the process is made.
     virtual Result<JoinHandles> open_join_handles() = 0;
-    // Applies only what `resources` names (runc update / OCI update semantics).
+    // Applies only what `resources` names (runc update / OCI update semantics). Device rules
+    // given here replace the old ones: on v2 the new program is attached before the old is
+    // detached; on v1 the list is written again in order, so a list starting with "deny
+    // all" briefly denies the container's devices.
     virtual Result<void> update(Resources const& resources) = 0;
 
     // Freezes every process of the cgroup and waits until the kernel reports it frozen; on
@@ -114,7 +119,8 @@ public:
     // Every process in the cgroup and its descendants (host pids), sorted.
     virtual Result<std::vector<pid_t>> pids() = 0;
     // Sends `signal` to every process of the cgroup (kill --all, delete --force); freezes
-    // around the signalling so forks cannot escape (v2 SIGKILL uses cgroup.kill).
+    // around the signalling so forks cannot escape (v2 SIGKILL uses cgroup.kill). A cgroup
+    // that does not exist has nothing to kill.
     virtual Result<void> kill_all(int signal) = 0;
     // Removes the cgroup (and any sub-cgroups made inside it) from every hierarchy, leaf
     // first, retrying briefly while exiting processes leave. Missing cgroups are fine.

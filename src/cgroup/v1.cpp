@@ -160,6 +160,9 @@ public:
 
     Result<void> kill_all(int signal) override
     {
+        // No cgroup, no processes: delete --force of a half-created container.
+        if (auto index = pids_hierarchy(); !index || !sys::exists(dir(*index)))
+            return {};
         // Frozen, no process can fork a child we would miss; SIGKILL lands on thaw.
         bool frozen = m_index.contains("freezer") && freeze(default_freeze_timeout).has_value();
         auto all = pids();

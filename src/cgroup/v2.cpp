@@ -102,6 +102,9 @@ public:
 
     Result<void> kill_all(int signal) override
     {
+        // No cgroup, no processes: delete --force of a half-created container.
+        if (!sys::exists(m_dir))
+            return {};
         // cgroup.kill (5.14+) kills the whole subtree atomically, forks included.
         if (signal == SIGKILL) {
             auto killed = write_value(m_dir + "/cgroup.kill", "1");

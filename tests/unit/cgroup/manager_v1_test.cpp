@@ -1,6 +1,7 @@
 // The v1 backend against a fixture tree shaped like this host: v1 hierarchies plus a
 // cgroup2 "unified" mount that holds only hugetlb.
 #include <algorithm>
+#include <csignal>
 #include <gtest/gtest.h>
 
 #include "cgroup/manager.h"
@@ -366,4 +367,16 @@ TEST(CgroupProbe, Errors)
     EXPECT_EQ(v2_as_v1.error().message(), "probe cgroup hierarchies: " + tree.fs_root() + " is cgroup v2, not v1");
     auto bad_path = Manager::open({ .path = "/a/../b", .fs_root = tree.fs_root(), .mountinfo = tree.path("mountinfo") });
     ASSERT_TRUE(bad_path.is_error());
+}
+
+TEST(CgroupV1, KillAllSignalsEveryProcessWhileFrozen)
+{
+    HybridTree tree;
+    tree.write("fs/freezer/cryo/web/freezer.state", "THAWED\n");
+    tree.write("fs/pids/cryo/web/cgroup.procs", "");
+    auto manager = tree.open();
+    // No processes: freeze, signal nobody, thaw again.
+    ASSERT_TRUE(manager->kill_all(SIGTERM).has_value());
+    EXPECT_EQ(tree.read("fs/freezer/cryo/web/freezer.state"), "THAWED");
+    EXPECT_TRUE(tree.open("/cryo/gone")->kill_all(SIGKILL).has_value());
 }

@@ -226,3 +226,9 @@ TEST(CgroupV2, DestroyRemovesSubCgroups)
     EXPECT_FALSE(tree.exists("fs/cryo/web"));
     EXPECT_TRUE(tree.exists("fs/cryo"));
 }
+
+TEST(CgroupV2, KillAllOfMissingCgroupIsNothing)
+{
+    V2Tree tree;
+    EXPECT_TRUE(tree.open("/cryo/gone")->kill_all(SIGKILL).has_value());
+}
