@@ -91,12 +91,53 @@ TEST(RoundTrip, DefaultSpecs)
 
 TEST(RoundTrip, FixturesSurviveSerialization)
 {
-    for (auto name : { "runc_spec.json", "runc_spec_rootless.json", "podman.json", "containerd.json" }) {
+    for (auto name : { "runc_spec.json", "runc_spec_rootless.json", "podman.json", "containerd.json", "every_field.json" }) {
         auto spec = parse_fixture(name);
         auto text = to_json(spec);
         auto back = parse_spec(text);
         ASSERT_TRUE(back) << name << ": " << back.error().message() << "\n" << text;
         EXPECT_EQ(*back, spec) << name;
+    }
+}
+
+namespace {
+
+// Every value of `input` must be in `output` at the same path, except what serialization
+// legitimately drops: unknown fields (listed), false, and empty arrays/objects (Go's
+// omitempty). A typo in a field table would lose the field and show up here.
+void expect_preserved(json const& input, json const& output, std::string const& path,
+                      std::vector<std::string> const& unknown)
+{
+    if (std::find(unknown.begin(), unknown.end(), path) != unknown.end())
+        return;
+    bool droppable = input == false || (input.is_array() && input.empty()) || (input.is_object() && input.empty());
+    if (output.is_null()) {
+        EXPECT_TRUE(droppable) << path << " lost: " << input.dump();
+        return;
+    }
+    if (input.is_object()) {
+        ASSERT_TRUE(output.is_object()) << path;
+        for (auto const& [key, value] : input.items())
+            expect_preserved(value, output.contains(key) ? output[key] : json(), path + "/" + key, unknown);
+    } else if (input.is_array()) {
+        ASSERT_TRUE(output.is_array()) << path;
+        ASSERT_EQ(input.size(), output.size()) << path;
+        for (size_t i = 0; i < input.size(); ++i)
+            expect_preserved(input[i], output[i], path + "/" + std::to_string(i), unknown);
+    } else {
+        EXPECT_EQ(input, output) << path;
+    }
+}
+
+} // namespace
+
+TEST(RoundTrip, SerializationKeepsEveryKnownField)
+{
+    for (auto name : { "runc_spec.json", "runc_spec_rootless.json", "podman.json", "containerd.json", "every_field.json" }) {
+        SCOPED_TRACE(name);
+        auto input = json::parse(fixture(name));
+        auto output = json::parse(to_json(parse_fixture(name)));
+        expect_preserved(input, output, "", { "/unknownFutureField" });
     }
 }
 
@@ -263,6 +304,31 @@ TEST(Containerd, Parses)
     EXPECT_EQ(l.intel_rdt->enable_mbm, false);
 }
 
+TEST(EveryField, ReachesTheStructs)
+{
+    // Spot checks of fields no other fixture has; the round-trip test covers the rest.
+    auto spec = parse_fixture("every_field.json");
+    auto const& p = spec.process.value();
+    EXPECT_EQ(p.console_size, (ConsoleSize { .height = 40, .width = 120 }));
+    EXPECT_EQ(p.user.username, "daemon");
+    EXPECT_EQ(p.command_line, "sleep infinity");
+    EXPECT_EQ(p.oom_score_adj, -500);
+    EXPECT_EQ(p.scheduler->deadline, 30000000u);
+    EXPECT_EQ(p.scheduler->flags, (std::vector<std::string> { "SCHED_FLAG_RESET_ON_FORK" }));
+    auto const& r = spec.linux_config.resources.value();
+    EXPECT_EQ(r.memory->kernel, 67108864);
+    EXPECT_EQ(r.memory->kernel_tcp, 16777216);
+    EXPECT_EQ(r.memory->use_hierarchy, true);
+    EXPECT_EQ(r.memory->check_before_update, false);
+    EXPECT_EQ(r.cpu->realtime_runtime, 950000);
+    EXPECT_EQ(r.cpu->realtime_period, 1000000u);
+    EXPECT_EQ(spec.linux_config.devices[0].uid, 5u);
+    EXPECT_EQ(spec.linux_config.seccomp->default_errno_ret, 1u);
+    EXPECT_EQ(spec.linux_config.seccomp->syscalls[0].args[0].value_two, 2u);
+    EXPECT_EQ(spec.linux_config.personality->flags, (std::vector<std::string> { "ADDR_NO_RANDOMIZE" }));
+    EXPECT_EQ(spec.linux_config.find_namespace(NamespaceType::Time)->path, "/proc/1/ns/time");
+}
+
 TEST(LoadSpec, ReadsConfigJsonFromTheBundle)
 {
     char dir_template[] = "/tmp/cryo-oci-test-XXXXXX";
@@ -274,10 +340,13 @@ TEST(LoadSpec, ReadsConfigJsonFromTheBundle)
         out << fixture("containerd.json");
     }
     auto spec = load_spec(dir);
+    auto with_slash = load_spec(dir + "/");
     std::remove(path.c_str());
     rmdir(dir.c_str());
     ASSERT_TRUE(spec) << spec.error().message();
     EXPECT_EQ(spec->hostname, "web-7d9f8b6c5-x2x4q");
+    ASSERT_TRUE(with_slash) << with_slash.error().message();
+    EXPECT_EQ(*with_slash, *spec);
 }
 
 TEST(LoadSpec, MissingConfigJson)
