@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -152,7 +153,93 @@ Result<void> check_unified_key(std::string const& key)
     return {};
 }
 
+// The v1 device controller's state: a default and exceptions keyed by "c 1:3" (with '*'
+// for wildcards), each holding access bits (r=1, w=2, m=4).
+struct DeviceState {
+    bool allow_by_default { true };
+    std::map<std::string, unsigned> exceptions {};
+};
+
+unsigned access_bits(std::string_view access)
+{
+    unsigned bits = 0;
+    for (char c : access)
+        bits |= c == 'r' ? 1u : c == 'w' ? 2u : c == 'm' ? 4u : 0u;
+    return bits;
+}
+
+std::string access_letters(unsigned bits)
+{
+    std::string out;
+    if (bits & 1u)
+        out += 'r';
+    if (bits & 2u)
+        out += 'w';
+    if (bits & 4u)
+        out += 'm';
+    return out;
+}
+
+// What the kernel does with one rule (security/device_cgroup.c, devcgroup_update_access):
+// "a" resets to a default; otherwise an allow adds to exceptions under default-deny and
+// removes from them under default-allow, and a deny the reverse.
+void apply_rule(DeviceState& state, DeviceRule const& rule, std::string const& line)
+{
+    if (rule.type.value_or("a") == "a") {
+        state = DeviceState { .allow_by_default = rule.allow };
+        return;
+    }
+    auto space = line.rfind(' ');
+    auto key = line.substr(0, space);
+    auto bits = access_bits(line.substr(space + 1));
+    bool add = rule.allow != state.allow_by_default;
+    auto& held = state.exceptions[key];
+    held = add ? (held | bits) : (held & ~bits);
+    if (held == 0)
+        state.exceptions.erase(key);
+}
+
 } // namespace
+
+Result<std::optional<WritePlan>> plan_v1_device_update(std::vector<DeviceRule> const& rules,
+                                                       std::string_view devices_list)
+{
+    DeviceState target;
+    for (auto const& rule : rules)
+        apply_rule(target, rule, TRY(device_rule_line(rule)));
+    DeviceState current { .allow_by_default = false };
+    while (!devices_list.empty()) {
+        auto end = devices_list.find('\n');
+        auto line = devices_list.substr(0, end);
+        devices_list = end == std::string_view::npos ? std::string_view {} : devices_list.substr(end + 1);
+        if (line.empty())
+            continue;
+        auto space = line.rfind(' ');
+        if (space == std::string_view::npos)
+            return std::optional<WritePlan> {};
+        auto key = std::string(line.substr(0, space));
+        if (key == "a *:*")
+            return std::optional<WritePlan> {}; // default allow: exceptions not listed
+        current.exceptions[key] |= access_bits(line.substr(space + 1));
+    }
+    if (target.allow_by_default)
+        return std::optional<WritePlan> {};
+    WritePlan plan;
+    // Grants first, then removals: a device that stays allowed never loses access.
+    for (auto const& [key, bits] : target.exceptions) {
+        auto it = current.exceptions.find(key);
+        unsigned missing = bits & ~(it == current.exceptions.end() ? 0u : it->second);
+        if (missing)
+            add(plan, "devices", "devices.allow", key + " " + access_letters(missing));
+    }
+    for (auto const& [key, bits] : current.exceptions) {
+        auto it = target.exceptions.find(key);
+        unsigned extra = bits & ~(it == target.exceptions.end() ? 0u : it->second);
+        if (extra)
+            add(plan, "devices", "devices.deny", key + " " + access_letters(extra));
+    }
+    return std::optional<WritePlan>(std::move(plan));
+}
 
 uint64_t shares_to_weight(uint64_t shares)
 {

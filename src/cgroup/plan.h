@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -42,6 +43,15 @@ struct V1PlanInput {
 Result<WritePlan> plan_v1(Resources const& resources, V1PlanInput const& input = {});
 // Device rules are validated but not in the plan: v2 enforces them with an eBPF program.
 Result<WritePlan> plan_v2(Resources const& resources);
+
+// v1 device rules for a running container, as the difference between the kernel's current
+// state (devices.list) and the state the rules produce, so devices that stay allowed are
+// never denied in between and no "a" rule is written (the kernel refuses those once the
+// cgroup has children). nullopt when the difference cannot be known (the current state
+// allows all by default, whose exceptions devices.list does not show): then the rules
+// are written in order as at create.
+Result<std::optional<WritePlan>> plan_v1_device_update(std::vector<DeviceRule> const& rules,
+                                                       std::string_view devices_list);
 
 // v1 controllers a container joins whatever its resources (pause, ps, stats, limits).
 std::vector<std::string> const& v1_core_controllers();

@@ -364,7 +364,21 @@ Result<void> V1Manager::update(Resources const& resources)
     V1PlanInput input { .hugetlb_v2 = hugetlb_v2() };
     if (sets_memory_and_swap(resources))
         input.current_memory_limit = current_memory_limit();
-    auto plan = TRY(plan_v1(resources, input));
+    if (resources.devices.empty() || !m_index.contains("devices")) {
+        auto plan = TRY(plan_v1(resources, input));
+        return apply(plan).context("update cgroup {}", m_path);
+    }
+    // Device rules of a running container: write only the difference (see plan.h).
+    auto list = TRY(sys::read_file(dir(m_index.at("devices")) + "/devices.list").context("update cgroup {}", m_path));
+    auto difference = TRY(plan_v1_device_update(resources.devices, list));
+    if (!difference) {
+        auto plan = TRY(plan_v1(resources, input));
+        return apply(plan).context("update cgroup {}", m_path);
+    }
+    auto others = resources;
+    others.devices.clear();
+    auto plan = TRY(plan_v1(others, input));
+    plan.insert(plan.end(), difference->begin(), difference->end());
     return apply(plan).context("update cgroup {}", m_path);
 }
 

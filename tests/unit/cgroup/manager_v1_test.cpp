@@ -380,3 +380,17 @@ TEST(CgroupV1, KillAllSignalsEveryProcessWhileFrozen)
     EXPECT_EQ(tree.read("fs/freezer/cryo/web/freezer.state"), "THAWED");
     EXPECT_TRUE(tree.open("/cryo/gone")->kill_all(SIGKILL).has_value());
 }
+
+TEST(CgroupV1, UpdateOfDeviceRulesWritesTheDifference)
+{
+    HybridTree tree;
+    tree.write("fs/devices/cryo/web/devices.list", "c 1:3 rwm\nc 1:5 rwm\n");
+    tree.touch("fs/devices/cryo/web", { "devices.allow", "devices.deny" });
+    auto manager = tree.open();
+    std::vector<DeviceRule> rules { DeviceRule { .allow = false, .access = "rwm" },
+                                    DeviceRule { .allow = true, .type = "c", .major = 1, .minor = 3, .access = "rwm" },
+                                    DeviceRule { .allow = true, .type = "c", .major = 1, .minor = 9, .access = "rwm" } };
+    ASSERT_TRUE(manager->update({ .devices = rules }).has_value());
+    EXPECT_EQ(tree.read("fs/devices/cryo/web/devices.allow"), "c 1:9 rwm");
+    EXPECT_EQ(tree.read("fs/devices/cryo/web/devices.deny"), "c 1:5 rwm");
+}

@@ -330,3 +330,54 @@ TEST(CgroupPlan, ControllersToJoin)
     EXPECT_EQ(v2_controllers({ .unified = { { "rdma.max", "x" }, { "cgroup.type", "threaded" } } }),
               (Lines { "cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma" }));
 }
+
+namespace {
+
+DeviceRule allow(char const* type, std::optional<int64_t> major, std::optional<int64_t> minor, char const* access)
+{
+    return DeviceRule { .allow = true, .type = std::string(type), .major = major, .minor = minor, .access = std::string(access) };
+}
+
+std::vector<DeviceRule> deny_all_then(std::vector<DeviceRule> allows)
+{
+    allows.insert(allows.begin(), DeviceRule { .allow = false, .access = "rwm" });
+    return allows;
+}
+
+} // namespace
+
+TEST(CgroupPlanV1, DeviceUpdateWritesOnlyTheDifference)
+{
+    // devices.list as the kernel prints a default-deny cgroup.
+    std::string current = "c 1:3 rwm\nc 1:5 rwm\nc 136:* rwm\nc 5:2 rw\n";
+    auto rules = deny_all_then({ allow("c", 1, 3, "rwm"), allow("c", 136, {}, "rwm"), allow("c", 5, 2, "rwm"),
+                                 allow("c", 10, 200, "rw") });
+    auto plan = MUST(plan_v1_device_update(rules, current));
+    ASSERT_TRUE(plan);
+    EXPECT_EQ(lines(*plan), (Lines { "devices:devices.allow=c 10:200 rw", "devices:devices.allow=c 5:2 m",
+                                     "devices:devices.deny=c 1:5 rwm" }));
+    // The same list again changes nothing, and never writes "a".
+    auto same = MUST(plan_v1_device_update(deny_all_then({ allow("c", 1, 3, "rwm"), allow("c", 1, 5, "rwm"),
+                                                           allow("c", 136, {}, "rwm"), allow("c", 5, 2, "rw") }),
+                                           current));
+    ASSERT_TRUE(same);
+    EXPECT_EQ(lines(*same), Lines {});
+}
+
+TEST(CgroupPlanV1, DeviceUpdateFollowsKernelRuleSemantics)
+{
+    // A later deny of some bits under default-deny removes them from the exception.
+    auto rules = deny_all_then({ allow("c", 1, 3, "rwm"), DeviceRule { .allow = false, .type = "c", .major = 1, .minor = 3, .access = "m" } });
+    auto plan = MUST(plan_v1_device_update(rules, "c 1:3 rwm\n"));
+    ASSERT_TRUE(plan);
+    EXPECT_EQ(lines(*plan), Lines { "devices:devices.deny=c 1:3 m" });
+}
+
+TEST(CgroupPlanV1, DeviceUpdateFallsBackWhenStateIsUnknown)
+{
+    // Default allow: devices.list shows only "a *:* rwm", not the exceptions.
+    EXPECT_EQ(MUST(plan_v1_device_update(deny_all_then({}), "a *:* rwm\n")), std::nullopt);
+    // Target default allow.
+    EXPECT_EQ(MUST(plan_v1_device_update({ DeviceRule { .allow = true } }, "c 1:3 rwm\n")), std::nullopt);
+    EXPECT_TRUE(plan_v1_device_update({ allow("x", 1, 1, "r") }, "").is_error());
+}
