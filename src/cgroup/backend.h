@@ -28,8 +28,7 @@ using DirOf = std::function<Result<std::string>(std::string const& controller)>;
 Result<void> apply_plan(WritePlan const& plan, DirOf const& dir_of);
 
 // mkdir `dir` and any missing parent below `root`; appends what it created, top down.
-Result<void> make_dirs(std::string const& root, std::string const& dir,
-                       std::vector<std::string>& created);
+Result<void> make_dirs(std::string const& root, std::string const& dir, std::vector<std::string>& created);
 // Best effort removal of dirs created by make_dirs, bottom up (rollback).
 void remove_created(std::vector<std::string> const& created);
 

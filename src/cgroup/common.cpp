@@ -77,21 +77,18 @@ Result<void> apply_plan(WritePlan const& plan, DirOf const& dir_of)
             files.push_back(std::move(file));
             it = files.end() - 1;
         }
-        auto const& value = it->fallback && !write.fallback_value.empty() ? write.fallback_value
-                                                                          : write.value;
+        auto const& value = it->fallback && !write.fallback_value.empty() ? write.fallback_value : write.value;
         auto written = sys::write(it->fd, value.data(), value.size());
         if (written.is_error()) {
             if (write.skip_if_missing && written.error().is_errno(EOPNOTSUPP))
                 continue;
-            return Error::from_errno(written.error().code(),
-                                     fmt::format("write \"{}\" to {}", value, it->path));
+            return Error::from_errno(written.error().code(), fmt::format("write \"{}\" to {}", value, it->path));
         }
     }
     return {};
 }
 
-Result<void> make_dirs(std::string const& root, std::string const& dir,
-                       std::vector<std::string>& created)
+Result<void> make_dirs(std::string const& root, std::string const& dir, std::vector<std::string>& created)
 {
     auto made = sys::mkdir(dir, 0755);
     if (made) {
@@ -141,8 +138,7 @@ Result<void> remove_tree(std::string const& dir, Clock::time_point deadline)
         if (Clock::now() >= deadline) {
             std::vector<pid_t> left;
             (void)collect_pids(dir, left);
-            return Error::from_errno(EBUSY, fmt::format("rmdir {} ({} processes still in it)",
-                                                        dir, left.size()));
+            return Error::from_errno(EBUSY, fmt::format("rmdir {} ({} processes still in it)", dir, left.size()));
         }
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::microseconds(20000));

@@ -22,14 +22,38 @@ bpf_insn make(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
     return insn;
 }
 
-bpf_insn load_u32(uint8_t dst, int16_t offset) { return make(BPF_LDX | BPF_MEM | BPF_W, dst, ctx, offset, 0); }
-bpf_insn mov_imm(uint8_t dst, int32_t imm) { return make(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn mov_reg(uint8_t dst, uint8_t src) { return make(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn and_imm(uint8_t dst, int32_t imm) { return make(BPF_ALU64 | BPF_AND | BPF_K, dst, 0, 0, imm); }
-bpf_insn rsh_imm(uint8_t dst, int32_t imm) { return make(BPF_ALU64 | BPF_RSH | BPF_K, dst, 0, 0, imm); }
-bpf_insn jne_imm(uint8_t dst, int32_t imm, int16_t off) { return make(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm); }
-bpf_insn jeq_imm(uint8_t dst, int32_t imm, int16_t off) { return make(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, off, imm); }
-bpf_insn exit_insn() { return make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+bpf_insn load_u32(uint8_t dst, int16_t offset)
+{
+    return make(BPF_LDX | BPF_MEM | BPF_W, dst, ctx, offset, 0);
+}
+bpf_insn mov_imm(uint8_t dst, int32_t imm)
+{
+    return make(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn mov_reg(uint8_t dst, uint8_t src)
+{
+    return make(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn and_imm(uint8_t dst, int32_t imm)
+{
+    return make(BPF_ALU64 | BPF_AND | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn rsh_imm(uint8_t dst, int32_t imm)
+{
+    return make(BPF_ALU64 | BPF_RSH | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn jne_imm(uint8_t dst, int32_t imm, int16_t off)
+{
+    return make(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm);
+}
+bpf_insn jeq_imm(uint8_t dst, int32_t imm, int16_t off)
+{
+    return make(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, off, imm);
+}
+bpf_insn exit_insn()
+{
+    return make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
 
 } // namespace
 
@@ -61,8 +85,8 @@ Result<std::vector<bpf_insn>> device_program(std::vector<DeviceRule> const& rule
             body = { and_imm(access, ~bits), jne_imm(access, 0, 2), mov_imm(r0, 1), exit_insn() };
         } else {
             // Any undecided requested bit this rule names is denied.
-            body = { mov_reg(scratch, access), and_imm(scratch, bits), jeq_imm(scratch, 0, 2),
-                     mov_imm(r0, 0), exit_insn() };
+            body = { mov_reg(scratch, access), and_imm(scratch, bits), jeq_imm(scratch, 0, 2), mov_imm(r0, 0),
+                     exit_insn() };
         }
         std::vector<std::pair<uint8_t, int32_t>> checks; // register must equal value
         if (type_name == "b")

@@ -19,8 +19,8 @@ Result<std::unique_ptr<Manager>> Manager::open(Config const& config)
     auto hierarchies = parse_cgroup_mounts(mountinfo, root);
     if (hierarchies.empty())
         return Error::format("probe cgroup hierarchies: none mounted under {}", root);
-    bool pure_v2 = hierarchies.size() == 1 && hierarchies[0].version == Version::V2
-        && hierarchies[0].mount_point == root;
+    bool pure_v2
+        = hierarchies.size() == 1 && hierarchies[0].version == Version::V2 && hierarchies[0].mount_point == root;
     if (pure_v2) {
         if (config.mode == Mode::V1)
             return Error::format("probe cgroup hierarchies: {} is cgroup v2, not v1", root);
@@ -30,8 +30,8 @@ Result<std::unique_ptr<Manager>> Manager::open(Config const& config)
     for (auto& hierarchy : hierarchies) {
         if (hierarchy.version != Version::V2)
             continue;
-        auto text = TRY(detail::read_if_exists(hierarchy.mount_point + "/cgroup.controllers")
-                            .context("probe cgroup hierarchies"));
+        auto text = TRY(
+            detail::read_if_exists(hierarchy.mount_point + "/cgroup.controllers").context("probe cgroup hierarchies"));
         if (!text)
             continue;
         std::string_view list = *text;

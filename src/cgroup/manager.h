@@ -44,7 +44,7 @@ struct Config {
 // One mounted cgroup hierarchy as probing found it.
 struct Hierarchy {
     Version version { Version::V1 };
-    std::string mount_point {};              // "/sys/fs/cgroup/memory"
+    std::string mount_point {}; // "/sys/fs/cgroup/memory"
     // v1: from mount options ("cpu", "name=systemd"); a hybrid host's cgroup2 mount: from
     // its cgroup.controllers; a pure v2 root: left empty (read only when creating).
     std::vector<std::string> controllers {};

@@ -130,10 +130,8 @@ std::vector<BlkioEntry> parse_blkio_v1(std::string_view text)
         auto value = to_u64(fields[2]);
         if (!device || !value)
             return;
-        out.push_back(BlkioEntry { .major = device->first,
-                                   .minor = device->second,
-                                   .op = std::string(fields[1]),
-                                   .value = *value });
+        out.push_back(BlkioEntry {
+            .major = device->first, .minor = device->second, .op = std::string(fields[1]), .value = *value });
     });
     return out;
 }
@@ -202,10 +200,9 @@ std::optional<std::string> hugetlb_page_size(std::string_view file)
 
 std::vector<Hierarchy> parse_cgroup_mounts(std::string_view mountinfo, std::string const& fs_root)
 {
-    static constexpr std::string_view known[] = { "cpu",    "cpuacct",  "cpuset", "memory",
-                                                  "devices", "freezer", "net_cls", "net_prio",
-                                                  "blkio",  "perf_event", "hugetlb", "pids",
-                                                  "rdma",   "misc",     "debug" };
+    static constexpr std::string_view known[]
+        = { "cpu",   "cpuacct",    "cpuset",  "memory", "devices", "freezer", "net_cls", "net_prio",
+            "blkio", "perf_event", "hugetlb", "pids",   "rdma",    "misc",    "debug" };
     std::vector<Hierarchy> out;
     std::optional<Hierarchy> root_v2;
     for_each_line(mountinfo, [&](std::string_view line) {
@@ -224,8 +221,7 @@ std::vector<Hierarchy> parse_cgroup_mounts(std::string_view mountinfo, std::stri
         }
         if (!mount_point.starts_with(fs_root + "/"))
             return;
-        Hierarchy hierarchy { .version = fstype == "cgroup2" ? Version::V2 : Version::V1,
-                              .mount_point = mount_point };
+        Hierarchy hierarchy { .version = fstype == "cgroup2" ? Version::V2 : Version::V1, .mount_point = mount_point };
         if (hierarchy.version == Version::V1) {
             std::string_view options = dash[3];
             while (!options.empty()) {

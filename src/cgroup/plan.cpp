@@ -14,9 +14,7 @@ namespace {
 // Page sizes name files ("hugetlb.2MB.max"): refuse anything that could leave the directory.
 Result<void> check_page_size(std::string const& size)
 {
-    bool ok = !size.empty() && std::all_of(size.begin(), size.end(), [](unsigned char c) {
-        return std::isalnum(c);
-    });
+    bool ok = !size.empty() && std::all_of(size.begin(), size.end(), [](unsigned char c) { return std::isalnum(c); });
     if (!ok)
         return Error::format("invalid hugepage size \"{}\"", size);
     return {};
@@ -27,8 +25,7 @@ std::string device_number(int64_t major, int64_t minor)
     return fmt::format("{}:{}", major, minor);
 }
 
-void add(WritePlan& plan, std::string controller, std::string file, std::string value,
-         bool skip_if_missing = false)
+void add(WritePlan& plan, std::string controller, std::string file, std::string value, bool skip_if_missing = false)
 {
     plan.push_back(Write { .controller = std::move(controller),
                            .file = std::move(file),
@@ -131,13 +128,11 @@ void plan_v1_blkio(WritePlan& plan, BlockIoResources const& io)
                                    .value = fmt::format("{} {}", number, *device.weight),
                                    .fallback_file = "blkio.bfq.weight_device" });
         if (device.leaf_weight)
-            add(plan, "blkio", "blkio.leaf_weight_device",
-                fmt::format("{} {}", number, *device.leaf_weight));
+            add(plan, "blkio", "blkio.leaf_weight_device", fmt::format("{} {}", number, *device.leaf_weight));
     }
     auto throttle = [&](std::vector<ThrottleDevice> const& devices, char const* file) {
         for (auto const& device : devices)
-            add(plan, "blkio", file,
-                fmt::format("{} {}", device_number(device.major, device.minor), device.rate));
+            add(plan, "blkio", file, fmt::format("{} {}", device_number(device.major, device.minor), device.rate));
     };
     throttle(io.throttle_read_bps_device, "blkio.throttle.read_bps_device");
     throttle(io.throttle_write_bps_device, "blkio.throttle.write_bps_device");
@@ -147,8 +142,7 @@ void plan_v1_blkio(WritePlan& plan, BlockIoResources const& io)
 
 Result<void> check_unified_key(std::string const& key)
 {
-    if (key.empty() || key.find('/') != std::string::npos || key[0] == '.'
-        || key.find('.') == std::string::npos)
+    if (key.empty() || key.find('/') != std::string::npos || key[0] == '.' || key.find('.') == std::string::npos)
         return Error::format("invalid unified cgroup file \"{}\"", key);
     return {};
 }
@@ -259,8 +253,7 @@ uint64_t blkio_weight_to_io_weight(uint64_t weight)
     return 1 + (weight - 10) * 9999 / 990;
 }
 
-Result<std::optional<std::string>> v2_swap_max(std::optional<int64_t> limit,
-                                               std::optional<int64_t> swap)
+Result<std::optional<std::string>> v2_swap_max(std::optional<int64_t> limit, std::optional<int64_t> swap)
 {
     if (!swap) {
         // As on v1: unlimited memory with swap unspecified lifts the swap limit as well.
@@ -287,8 +280,8 @@ bool device_rules_restrict(std::vector<DeviceRule> const& rules)
     for (auto const& rule : rules) {
         bool everything = (!rule.type || *rule.type == "a") && !rule.major && !rule.minor;
         std::string access = rule.access.value_or("rwm");
-        bool full_access = access.find('r') != std::string::npos
-            && access.find('w') != std::string::npos && access.find('m') != std::string::npos;
+        bool full_access = access.find('r') != std::string::npos && access.find('w') != std::string::npos
+            && access.find('m') != std::string::npos;
         if (!rule.allow)
             all_allowed = false;
         else if (everything && full_access)
@@ -308,9 +301,7 @@ Result<std::string> device_rule_line(DeviceRule const& rule)
     for (char c : access)
         if (c != 'r' && c != 'w' && c != 'm')
             return Error::format("invalid device rule access \"{}\"", access);
-    auto number = [](std::optional<int64_t> n) {
-        return n && *n >= 0 ? std::to_string(*n) : std::string("*");
-    };
+    auto number = [](std::optional<int64_t> n) { return n && *n >= 0 ? std::to_string(*n) : std::string("*"); };
     return fmt::format("{} {}:{} {}", type, number(rule.major), number(rule.minor), access);
 }
 
@@ -372,8 +363,7 @@ Result<WritePlan> plan_v1(Resources const& resources, V1PlanInput const& input)
         if (resources.network->class_id)
             add(plan, "net_cls", "net_cls.classid", std::to_string(*resources.network->class_id));
         for (auto const& priority : resources.network->priorities)
-            add(plan, "net_prio", "net_prio.ifpriomap",
-                fmt::format("{} {}", priority.name, priority.priority));
+            add(plan, "net_prio", "net_prio.ifpriomap", fmt::format("{} {}", priority.name, priority.priority));
     }
     return plan;
 }
@@ -390,8 +380,7 @@ Result<WritePlan> plan_v2(Resources const& resources)
         if (memory->limit)
             add(plan, "", "memory.max", *memory->limit < 0 ? "max" : std::to_string(*memory->limit));
         if (memory->reservation)
-            add(plan, "", "memory.low",
-                *memory->reservation < 0 ? "max" : std::to_string(*memory->reservation));
+            add(plan, "", "memory.low", *memory->reservation < 0 ? "max" : std::to_string(*memory->reservation));
         // kernel, kernel_tcp, swappiness and disable_oom_killer have no v2 equivalent; like
         // runc, they are ignored rather than failing every container that carries them.
     }
@@ -423,29 +412,27 @@ Result<WritePlan> plan_v2(Resources const& resources)
     if (auto const& io = resources.block_io) {
         // io.bfq.weight takes blkio's scale; io.weight (io.cost) its own.
         if (io->weight && *io->weight != 0)
-            plan.push_back(Write {
-                .controller = "",
-                .file = "io.bfq.weight",
-                .value = std::to_string(*io->weight),
-                .fallback_file = "io.weight",
-                .fallback_value = fmt::format("default {}", blkio_weight_to_io_weight(*io->weight)) });
+            plan.push_back(
+                Write { .controller = "",
+                        .file = "io.bfq.weight",
+                        .value = std::to_string(*io->weight),
+                        .fallback_file = "io.weight",
+                        .fallback_value = fmt::format("default {}", blkio_weight_to_io_weight(*io->weight)) });
         for (auto const& device : io->weight_device) {
             if (!device.weight)
                 continue;
             auto number = device_number(device.major, device.minor);
-            plan.push_back(Write {
-                .controller = "",
-                .file = "io.bfq.weight",
-                .value = fmt::format("{} {}", number, *device.weight),
-                .fallback_file = "io.weight",
-                .fallback_value
-                = fmt::format("{} {}", number, blkio_weight_to_io_weight(*device.weight)) });
+            plan.push_back(
+                Write { .controller = "",
+                        .file = "io.bfq.weight",
+                        .value = fmt::format("{} {}", number, *device.weight),
+                        .fallback_file = "io.weight",
+                        .fallback_value = fmt::format("{} {}", number, blkio_weight_to_io_weight(*device.weight)) });
         }
         auto throttle = [&](std::vector<ThrottleDevice> const& devices, char const* key) {
             for (auto const& device : devices) {
                 auto rate = device.rate == 0 ? std::string("max") : std::to_string(device.rate);
-                add(plan, "", "io.max",
-                    fmt::format("{} {}={}", device_number(device.major, device.minor), key, rate));
+                add(plan, "", "io.max", fmt::format("{} {}={}", device_number(device.major, device.minor), key, rate));
             }
         };
         throttle(io->throttle_read_bps_device, "rbps");
@@ -455,8 +442,7 @@ Result<WritePlan> plan_v2(Resources const& resources)
     }
     for (auto const& hugepage : resources.hugepage_limits) {
         TRY(check_page_size(hugepage.page_size));
-        add(plan, "", fmt::format("hugetlb.{}.max", hugepage.page_size),
-            std::to_string(hugepage.limit));
+        add(plan, "", fmt::format("hugetlb.{}.max", hugepage.page_size), std::to_string(hugepage.limit));
     }
     // Device rules are no file on v2: the backend attaches an eBPF program for them.
     for (auto const& rule : resources.devices)

@@ -19,7 +19,7 @@ struct Write {
     // hierarchy. On a v1 host with hugetlb in the unified mount, hugetlb writes use
     // controller "hugetlb" and v2 file names.
     std::string controller {};
-    std::string file {};  // "memory.limit_in_bytes"
+    std::string file {}; // "memory.limit_in_bytes"
     std::string value {}; // written with one write(2)
     // A missing (ENOENT) or unsupported (EOPNOTSUPP) file is skipped rather than an error
     // (cpu.cfs_burst_us 0 on kernels without burst, the deprecated kmem limits).
@@ -66,8 +66,7 @@ uint64_t shares_to_weight(uint64_t shares);
 uint64_t blkio_weight_to_io_weight(uint64_t weight);
 // OCI memory+swap -> v2 memory.swap.max value ("max" or bytes of swap alone); nullopt when
 // nothing is to be written.
-Result<std::optional<std::string>> v2_swap_max(std::optional<int64_t> limit,
-                                               std::optional<int64_t> swap);
+Result<std::optional<std::string>> v2_swap_max(std::optional<int64_t> limit, std::optional<int64_t> swap);
 // Whether the rules, applied in order over a default of "allow everything", deny any
 // access. On v2 only restricting rules need an eBPF device program (device_program.h).
 bool device_rules_restrict(std::vector<DeviceRule> const& rules);

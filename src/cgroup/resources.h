@@ -12,26 +12,26 @@
 namespace cryo::cgroup {
 
 struct MemoryResources {
-    std::optional<int64_t> limit {};       // bytes; -1 = unlimited
+    std::optional<int64_t> limit {}; // bytes; -1 = unlimited
     std::optional<int64_t> reservation {}; // soft limit (v1) / memory.low (v2)
-    std::optional<int64_t> swap {};        // memory+swap as in OCI and v1; -1 = unlimited
-    std::optional<int64_t> kernel {};      // deprecated by the kernel; best effort on v1
-    std::optional<int64_t> kernel_tcp {};  // v1 only
+    std::optional<int64_t> swap {}; // memory+swap as in OCI and v1; -1 = unlimited
+    std::optional<int64_t> kernel {}; // deprecated by the kernel; best effort on v1
+    std::optional<int64_t> kernel_tcp {}; // v1 only
     std::optional<uint64_t> swappiness {}; // v1 only (ignored on v2, as runc does)
     std::optional<bool> disable_oom_killer {}; // v1 only
     bool operator==(MemoryResources const&) const = default;
 };
 
 struct CpuResources {
-    std::optional<uint64_t> shares {};  // v1 cpu.shares; v2 cpu.weight (converted)
-    std::optional<int64_t> quota {};    // microseconds per period; <= 0 = unlimited
-    std::optional<uint64_t> burst {};   // microseconds
-    std::optional<uint64_t> period {};  // microseconds
+    std::optional<uint64_t> shares {}; // v1 cpu.shares; v2 cpu.weight (converted)
+    std::optional<int64_t> quota {}; // microseconds per period; <= 0 = unlimited
+    std::optional<uint64_t> burst {}; // microseconds
+    std::optional<uint64_t> period {}; // microseconds
     std::optional<int64_t> realtime_runtime {}; // v1 only
     std::optional<uint64_t> realtime_period {}; // v1 only
     std::optional<std::string> cpus {}; // "0-3,7"
     std::optional<std::string> mems {};
-    std::optional<int64_t> idle {};     // 0 or 1
+    std::optional<int64_t> idle {}; // 0 or 1
     bool operator==(CpuResources const&) const = default;
 };
 
@@ -56,7 +56,7 @@ struct ThrottleDevice {
 };
 
 struct BlockIoResources {
-    std::optional<uint16_t> weight {};      // 10..1000
+    std::optional<uint16_t> weight {}; // 10..1000
     std::optional<uint16_t> leaf_weight {}; // v1 only
     std::vector<WeightDevice> weight_device {};
     std::vector<ThrottleDevice> throttle_read_bps_device {};
@@ -68,7 +68,7 @@ struct BlockIoResources {
 
 struct HugepageLimit {
     std::string page_size {}; // "2MB", "1GB" (the kernel's hugetlb.<size>.* naming)
-    uint64_t limit { 0 };  // bytes
+    uint64_t limit { 0 }; // bytes
     bool operator==(HugepageLimit const&) const = default;
 };
 
@@ -101,7 +101,7 @@ struct Resources {
     std::optional<PidsResources> pids {};
     std::optional<BlockIoResources> block_io {};
     std::vector<HugepageLimit> hugepage_limits {}; // empty: untouched
-    std::vector<DeviceRule> devices {};            // empty: untouched
+    std::vector<DeviceRule> devices {}; // empty: untouched
     std::optional<NetworkResources> network {};
     std::map<std::string, std::string> unified {}; // v2 file -> value; an error on v1
     bool operator==(Resources const&) const = default;

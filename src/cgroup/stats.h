@@ -25,8 +25,8 @@ struct MemoryEntry {
 struct MemoryStats {
     uint64_t cache { 0 };
     MemoryEntry usage {};
-    MemoryEntry swap {};       // v1: memsw (memory+swap); v2: swap.current + current
-    MemoryEntry kernel {};     // v1 only
+    MemoryEntry swap {}; // v1: memsw (memory+swap); v2: swap.current + current
+    MemoryEntry kernel {}; // v1 only
     MemoryEntry kernel_tcp {}; // v1 only
     // Where reclaim pressure starts below the hard limit: v2 memory.high, v1
     // memory.soft_limit_in_bytes.
@@ -39,12 +39,12 @@ struct MemoryStats {
 };
 
 struct CpuUsage {
-    uint64_t total { 0 };  // nanoseconds
+    uint64_t total { 0 }; // nanoseconds
     std::vector<uint64_t> percpu {};
     std::vector<uint64_t> percpu_kernel {};
     std::vector<uint64_t> percpu_user {};
     uint64_t kernel { 0 }; // nanoseconds
-    uint64_t user { 0 };   // nanoseconds
+    uint64_t user { 0 }; // nanoseconds
     bool operator==(CpuUsage const&) const = default;
 };
 
@@ -63,7 +63,7 @@ struct CpuStats {
 
 struct PidsStats {
     uint64_t current { 0 };
-    uint64_t peak { 0 };  // v2 pids.peak when the kernel has it
+    uint64_t peak { 0 }; // v2 pids.peak when the kernel has it
     uint64_t limit { 0 }; // 0 = unlimited (runc's convention)
     uint64_t failcnt { 0 }; // v2 pids.events "max"
     bool operator==(PidsStats const&) const = default;

@@ -33,8 +33,8 @@ bool contains(std::vector<std::string> const& list, std::string const& item)
 // Controllers a container may be placed in (core + those its resources can ask for).
 bool joinable(std::string const& controller)
 {
-    return contains(v1_core_controllers(), controller) || controller == "hugetlb"
-        || controller == "net_cls" || controller == "net_prio";
+    return contains(v1_core_controllers(), controller) || controller == "hugetlb" || controller == "net_cls"
+        || controller == "net_prio";
 }
 
 // A new v1 cpuset cgroup starts with empty cpus and mems, and the kernel refuses to attach
@@ -128,8 +128,7 @@ public:
         if (!frozen) {
             // Never leave a cgroup half frozen.
             (void)write_value(state, "THAWED");
-            return Error::format("freeze cgroup {}: not frozen after {} ms", parent_of(state),
-                                 timeout.count());
+            return Error::format("freeze cgroup {}: not frozen after {} ms", parent_of(state), timeout.count());
         }
         return {};
     }
@@ -196,8 +195,7 @@ private:
         auto it = m_index.find(controller);
         if (it == m_index.end())
             return Error::format("cgroup controller {} is not mounted under {}", controller,
-                                 m_hierarchies.empty() ? std::string("?")
-                                                       : parent_of(m_hierarchies[0].mount_point));
+                                 m_hierarchies.empty() ? std::string("?") : parent_of(m_hierarchies[0].mount_point));
         return it->second;
     }
 
@@ -237,15 +235,14 @@ private:
 
     Result<void> apply(WritePlan const& plan)
     {
-        return apply_plan(plan, [&](std::string const& controller) -> Result<std::string> {
-            return dir(TRY(index_of(controller)));
-        });
+        return apply_plan(
+            plan, [&](std::string const& controller) -> Result<std::string> { return dir(TRY(index_of(controller))); });
     }
 
     std::string m_path;
     std::vector<Hierarchy> m_hierarchies;
     std::map<std::string, size_t> m_index; // controller -> hierarchy
-    std::vector<size_t> m_members;          // hierarchies a container may live in
+    std::vector<size_t> m_members; // hierarchies a container may live in
 };
 
 bool sets_memory_and_swap(Resources const& resources)
@@ -292,16 +289,14 @@ Result<void> V1Manager::create(Resources const& resources)
             bool is_leaf = created[i] == leaf;
             bool cpus = !(is_leaf && cpu && cpu->cpus && !cpu->cpus->empty());
             bool mems = !(is_leaf && cpu && cpu->mems && !cpu->mems->empty());
-            TRY(copy_cpuset(hierarchy.mount_point, created[i], cpus, mems)
-                    .context("create cgroup {}", created[i]));
+            TRY(copy_cpuset(hierarchy.mount_point, created[i], cpus, mems).context("create cgroup {}", created[i]));
         }
         if (leaf_existed)
             TRY(fill_cpuset_if_empty(hierarchy.mount_point, leaf).context("create cgroup {}", leaf));
     }
     // A reused memory cgroup has limits of its own, which decide the memsw order.
     if (memory_existed && sets_memory_and_swap(resources))
-        plan = TRY(plan_v1(resources, { .current_memory_limit = current_memory_limit(),
-                                        .hugetlb_v2 = hugetlb_v2() }));
+        plan = TRY(plan_v1(resources, { .current_memory_limit = current_memory_limit(), .hugetlb_v2 = hugetlb_v2() }));
     TRY(apply(plan).context("set limits of cgroup {}", m_path));
     rollback.disarm();
     return {};
@@ -480,12 +475,13 @@ Result<Stats> V1Manager::stats()
     if (auto blkio = dir_if("blkio"); blkio && sys::exists(*blkio)) {
         BlkioStats io;
         // CFQ's files, else BFQ's, else the throttle layer's (always there).
-        io.io_service_bytes_recursive = TRY(read_blkio(*blkio, { "blkio.io_service_bytes_recursive",
-                                                                 "blkio.bfq.io_service_bytes_recursive",
-                                                                 "blkio.throttle.io_service_bytes_recursive" }));
-        io.io_serviced_recursive = TRY(read_blkio(*blkio, { "blkio.io_serviced_recursive",
-                                                            "blkio.bfq.io_serviced_recursive",
-                                                            "blkio.throttle.io_serviced_recursive" }));
+        io.io_service_bytes_recursive
+            = TRY(read_blkio(*blkio,
+                             { "blkio.io_service_bytes_recursive", "blkio.bfq.io_service_bytes_recursive",
+                               "blkio.throttle.io_service_bytes_recursive" }));
+        io.io_serviced_recursive = TRY(read_blkio(*blkio,
+                                                  { "blkio.io_serviced_recursive", "blkio.bfq.io_serviced_recursive",
+                                                    "blkio.throttle.io_serviced_recursive" }));
         stats.blkio = std::move(io);
     }
     if (auto hugetlb = dir_if("hugetlb")) {
@@ -499,11 +495,11 @@ Result<Stats> V1Manager::stats()
                 if (!size)
                     continue;
                 auto prefix = *hugetlb + "/hugetlb." + *size + ".";
-                stats.hugetlb[*size] = HugetlbStats {
-                    .usage = read_number(prefix + "usage_in_bytes").value_or(0),
-                    .max_usage = read_number(prefix + "max_usage_in_bytes").value_or(0),
-                    .limit = read_number(prefix + "limit_in_bytes").value_or(0),
-                    .failcnt = read_number(prefix + "failcnt").value_or(0) };
+                stats.hugetlb[*size]
+                    = HugetlbStats { .usage = read_number(prefix + "usage_in_bytes").value_or(0),
+                                     .max_usage = read_number(prefix + "max_usage_in_bytes").value_or(0),
+                                     .limit = read_number(prefix + "limit_in_bytes").value_or(0),
+                                     .failcnt = read_number(prefix + "failcnt").value_or(0) };
             }
         }
     }

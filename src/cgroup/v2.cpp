@@ -35,8 +35,7 @@ public:
         std::vector<std::string> created;
         TRY(make_dirs(m_root, m_dir, created).context("create cgroup {}", m_dir));
         ArmedScopeGuard rollback([&] { remove_created(created); });
-        TRY(enable_v2_controllers(m_root, m_dir, v2_controllers(resources))
-                .context("create cgroup {}", m_dir));
+        TRY(enable_v2_controllers(m_root, m_dir, v2_controllers(resources)).context("create cgroup {}", m_dir));
         // A fresh cgroup has no device program: rules that restrict nothing need none.
         if (device_rules_restrict(resources.devices))
             TRY(set_device_rules(resources.devices, false).context("set device rules of cgroup {}", m_dir));
@@ -47,8 +46,7 @@ public:
 
     Result<void> add_process(pid_t pid) override
     {
-        return write_value(m_dir + "/cgroup.procs", std::to_string(pid))
-            .context("add process {} to cgroup", pid);
+        return write_value(m_dir + "/cgroup.procs", std::to_string(pid)).context("add process {} to cgroup", pid);
     }
 
     Result<JoinHandles> open_join_handles() override
@@ -79,10 +77,7 @@ public:
         return {};
     }
 
-    Result<void> thaw() override
-    {
-        return write_value(m_dir + "/cgroup.freeze", "0").context("thaw cgroup");
-    }
+    Result<void> thaw() override { return write_value(m_dir + "/cgroup.freeze", "0").context("thaw cgroup"); }
 
     Result<FreezerState> freezer_state() override
     {
@@ -197,9 +192,8 @@ Result<Stats> V2Manager::stats()
         if (auto swap = read_number("memory.swap.current")) {
             memory.swap.usage = *swap + *current;
             auto swap_max = read_number("memory.swap.max").value_or(unlimited);
-            memory.swap.limit = swap_max == unlimited || memory.usage.limit == unlimited
-                ? unlimited
-                : swap_max + memory.usage.limit;
+            memory.swap.limit
+                = swap_max == unlimited || memory.usage.limit == unlimited ? unlimited : swap_max + memory.usage.limit;
             if (auto peak = read_number("memory.swap.peak"))
                 memory.swap.max_usage = *peak + memory.usage.max_usage;
         }

@@ -24,9 +24,8 @@ Result<std::vector<std::string>> list_subdirs(std::string const& path)
             continue;
         bool is_dir = entry->d_type == DT_DIR;
         if (entry->d_type == DT_UNKNOWN) {
-            struct stat st {};
-            is_dir = ::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
-                && S_ISDIR(st.st_mode);
+            struct stat st { };
+            is_dir = ::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
         }
         if (is_dir)
             names.emplace_back(name);
@@ -53,7 +52,8 @@ Result<Fd> bpf_load_device_program(std::span<struct bpf_insn const> program)
 {
     static char const license[] = "Apache-2.0"; // no GPL-only helpers are used
     std::string log(16384, '\0');
-    union bpf_attr attr {};
+    union bpf_attr attr {
+    };
     attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
     attr.insns = pointer_value(program.data());
     attr.insn_cnt = static_cast<uint32_t>(program.size());
@@ -81,7 +81,8 @@ Result<Fd> bpf_load_device_program(std::span<struct bpf_insn const> program)
 
 Result<void> bpf_attach_device_program(FdRef cgroup_dir, FdRef program)
 {
-    union bpf_attr attr {};
+    union bpf_attr attr {
+    };
     attr.target_fd = static_cast<uint32_t>(cgroup_dir.get());
     attr.attach_bpf_fd = static_cast<uint32_t>(program.get());
     attr.attach_type = BPF_CGROUP_DEVICE;
@@ -93,7 +94,8 @@ Result<void> bpf_attach_device_program(FdRef cgroup_dir, FdRef program)
 
 Result<void> bpf_detach_device_program(FdRef cgroup_dir, FdRef program)
 {
-    union bpf_attr attr {};
+    union bpf_attr attr {
+    };
     attr.target_fd = static_cast<uint32_t>(cgroup_dir.get());
     attr.attach_bpf_fd = static_cast<uint32_t>(program.get());
     attr.attach_type = BPF_CGROUP_DEVICE;
@@ -105,7 +107,8 @@ Result<void> bpf_detach_device_program(FdRef cgroup_dir, FdRef program)
 Result<std::vector<uint32_t>> bpf_device_program_ids(FdRef cgroup_dir)
 {
     std::vector<uint32_t> ids(64);
-    union bpf_attr attr {};
+    union bpf_attr attr {
+    };
     attr.query.target_fd = static_cast<uint32_t>(cgroup_dir.get());
     attr.query.attach_type = BPF_CGROUP_DEVICE;
     attr.query.prog_ids = pointer_value(ids.data());
@@ -118,7 +121,8 @@ Result<std::vector<uint32_t>> bpf_device_program_ids(FdRef cgroup_dir)
 
 Result<Fd> bpf_program_by_id(uint32_t id)
 {
-    union bpf_attr attr {};
+    union bpf_attr attr {
+    };
     attr.prog_id = id;
     long fd = bpf(BPF_PROG_GET_FD_BY_ID, attr);
     if (fd < 0)

@@ -1,7 +1,7 @@
 // The v2 device program, run in a small interpreter of the instructions it uses and
 // compared with a direct model of v1's rule semantics over many rule lists and requests.
-#include <gtest/gtest.h>
 #include <cstring>
+#include <gtest/gtest.h>
 #include <random>
 
 #include "cgroup/device_program.h"
@@ -31,8 +31,8 @@ uint32_t bits_of(std::string const& access)
 int run(std::vector<bpf_insn> const& program, Request const& request)
 {
     bpf_cgroup_dev_ctx ctx {
-        .access_type = (bits_of(request.access) << 16)
-            | (request.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR),
+        .access_type
+        = (bits_of(request.access) << 16) | (request.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR),
         .major = request.major,
         .minor = request.minor,
     };
@@ -50,10 +50,18 @@ int run(std::vector<bpf_insn> const& program, Request const& request)
             reg[insn.dst_reg] = value;
             break;
         }
-        case BPF_ALU64 | BPF_MOV | BPF_K: reg[insn.dst_reg] = imm; break;
-        case BPF_ALU64 | BPF_MOV | BPF_X: reg[insn.dst_reg] = reg[insn.src_reg]; break;
-        case BPF_ALU64 | BPF_AND | BPF_K: reg[insn.dst_reg] &= imm; break;
-        case BPF_ALU64 | BPF_RSH | BPF_K: reg[insn.dst_reg] >>= insn.imm; break;
+        case BPF_ALU64 | BPF_MOV | BPF_K:
+            reg[insn.dst_reg] = imm;
+            break;
+        case BPF_ALU64 | BPF_MOV | BPF_X:
+            reg[insn.dst_reg] = reg[insn.src_reg];
+            break;
+        case BPF_ALU64 | BPF_AND | BPF_K:
+            reg[insn.dst_reg] &= imm;
+            break;
+        case BPF_ALU64 | BPF_RSH | BPF_K:
+            reg[insn.dst_reg] >>= insn.imm;
+            break;
         case BPF_JMP | BPF_JNE | BPF_K:
             if (reg[insn.dst_reg] != imm)
                 pc += insn.off;
@@ -62,8 +70,11 @@ int run(std::vector<bpf_insn> const& program, Request const& request)
             if (reg[insn.dst_reg] == imm)
                 pc += insn.off;
             break;
-        case BPF_JMP | BPF_EXIT: return static_cast<int>(reg[0]);
-        default: ADD_FAILURE() << "unexpected opcode " << int(insn.code); return -1;
+        case BPF_JMP | BPF_EXIT:
+            return static_cast<int>(reg[0]);
+        default:
+            ADD_FAILURE() << "unexpected opcode " << int(insn.code);
+            return -1;
         }
         EXPECT_LT(insn.off, 0x7fff);
         EXPECT_GE(insn.off, 0); // forward jumps only
@@ -98,8 +109,9 @@ int model(std::vector<DeviceRule> const& rules, Request const& request)
 DeviceRule rule(bool allow, char const* type, std::optional<int64_t> major, std::optional<int64_t> minor,
                 char const* access)
 {
-    return DeviceRule { .allow = allow, .type = std::string(type), .major = major, .minor = minor,
-                        .access = std::string(access) };
+    return DeviceRule {
+        .allow = allow, .type = std::string(type), .major = major, .minor = minor, .access = std::string(access)
+    };
 }
 
 } // namespace
@@ -108,11 +120,11 @@ TEST(CgroupDeviceProgram, OciDefaultList)
 {
     // What runtimes put in a default spec: deny all, then the usual devices.
     std::vector<DeviceRule> rules { DeviceRule { .allow = false, .access = "rwm" },
-                                    rule(true, "c", 1, 3, "rwm"),   // null
-                                    rule(true, "c", 1, 5, "rwm"),   // zero
+                                    rule(true, "c", 1, 3, "rwm"), // null
+                                    rule(true, "c", 1, 5, "rwm"), // zero
                                     rule(true, "c", 136, {}, "rwm"), // pts
-                                    rule(true, "c", 5, 2, "rw"),    // ptmx, no mknod
-                                    rule(false, "c", 1, 5, "w") };  // later deny wins
+                                    rule(true, "c", 5, 2, "rw"), // ptmx, no mknod
+                                    rule(false, "c", 1, 5, "w") }; // later deny wins
     auto program = MUST(device_program(rules));
     EXPECT_EQ(run(program, { 'c', 1, 3, "rw" }), 1);
     EXPECT_EQ(run(program, { 'c', 1, 5, "r" }), 1);
@@ -126,7 +138,8 @@ TEST(CgroupDeviceProgram, OciDefaultList)
 
 TEST(CgroupDeviceProgram, BitsCanComeFromDifferentRules)
 {
-    std::vector<DeviceRule> rules { DeviceRule { .allow = false }, rule(true, "c", 1, 3, "r"), rule(true, "c", 1, 3, "w") };
+    std::vector<DeviceRule> rules { DeviceRule { .allow = false }, rule(true, "c", 1, 3, "r"),
+                                    rule(true, "c", 1, 3, "w") };
     auto program = MUST(device_program(rules));
     EXPECT_EQ(run(program, { 'c', 1, 3, "rw" }), 1);
     EXPECT_EQ(run(program, { 'c', 1, 3, "rwm" }), 0);
@@ -170,7 +183,8 @@ TEST(CgroupDeviceProgram, MatchesTheModelOnRandomRules)
                     for (auto const* access : accesses) {
                         Request request { type, major, minor, access };
                         ASSERT_EQ(run(program, request), model(rules, request))
-                            << "round " << round << " request " << type << " " << major << ":" << minor << " " << access;
+                            << "round " << round << " request " << type << " " << major << ":" << minor << " "
+                            << access;
                     }
     }
 }

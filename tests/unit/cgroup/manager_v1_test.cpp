@@ -193,8 +193,9 @@ TEST(CgroupV1, UpdateTouchesOnlyWhatItNames)
     EXPECT_EQ(tree.read("fs/pids/cryo/web/pids.max"), "32\n");
     auto failed = manager->update({ .cpu = CpuResources { .shares = 10 } });
     ASSERT_TRUE(failed.is_error());
-    EXPECT_EQ(failed.error().message(), "update cgroup /cryo/web: open " + tree.fs_root()
-                                            + "/cpu/cryo/web/cpu.shares: No such file or directory");
+    EXPECT_EQ(failed.error().message(),
+              "update cgroup /cryo/web: open " + tree.fs_root()
+                  + "/cpu/cryo/web/cpu.shares: No such file or directory");
 }
 
 TEST(CgroupV1, AddProcessAndJoinHandles)
@@ -301,7 +302,8 @@ TEST(CgroupV1, Stats)
     tree.write("fs/cpuacct/cryo/web/cpuacct.usage", "5000000\n");
     tree.write("fs/cpuacct/cryo/web/cpuacct.usage_percpu", "3000000 2000000 \n");
     tree.write("fs/cpuacct/cryo/web/cpuacct.stat", "user 3\nsystem 1\n");
-    tree.write("fs/cpu/cryo/web/cpu.stat", "nr_periods 10\nnr_throttled 2\nthrottled_time 777\nnr_bursts 0\nburst_time 0\n");
+    tree.write("fs/cpu/cryo/web/cpu.stat",
+               "nr_periods 10\nnr_throttled 2\nthrottled_time 777\nnr_bursts 0\nburst_time 0\n");
     tree.write("fs/pids/cryo/web/pids.current", "4\n");
     tree.write("fs/pids/cryo/web/pids.max", "max\n");
     tree.write("fs/blkio/cryo/web/blkio.throttle.io_service_bytes_recursive",
@@ -333,12 +335,18 @@ TEST(CgroupV1, Stats)
     EXPECT_EQ(stats.blkio->io_service_bytes_recursive.size(), 12u);
     EXPECT_TRUE(stats.blkio->io_serviced_recursive.empty());
     ASSERT_EQ(stats.hugetlb.size(), 1u);
-    EXPECT_EQ(stats.hugetlb.at("2MB"), (HugetlbStats { .usage = 2097152, .max_usage = 0, .limit = 4194304, .failcnt = 1 }));
+    EXPECT_EQ(stats.hugetlb.at("2MB"),
+              (HugetlbStats { .usage = 2097152, .max_usage = 0, .limit = 4194304, .failcnt = 1 }));
 
     auto rows = beancounters(stats);
     ASSERT_GE(rows.size(), 3u);
-    EXPECT_EQ(rows[0], (Beancounter { .resource = "memory", .held = 4096, .maxheld = 8192,
-                                      .barrier = 9223372036854771712u, .limit = 67108864, .failcnt = 3 }));
+    EXPECT_EQ(rows[0],
+              (Beancounter { .resource = "memory",
+                             .held = 4096,
+                             .maxheld = 8192,
+                             .barrier = 9223372036854771712u,
+                             .limit = 67108864,
+                             .failcnt = 3 }));
     auto pids = std::find_if(rows.begin(), rows.end(), [](auto const& row) { return row.resource == "pids"; });
     ASSERT_NE(pids, rows.end());
     EXPECT_EQ(pids->limit, UINT64_MAX);
@@ -361,11 +369,12 @@ TEST(CgroupProbe, Errors)
     auto none = Manager::open({ .path = "/x", .fs_root = tree.path("fs"), .mountinfo = tree.path("empty-mountinfo") });
     ASSERT_TRUE(none.is_error());
     EXPECT_EQ(none.error().message(), "probe cgroup hierarchies: none mounted under " + tree.path("fs"));
-    auto v2_as_v1 = Manager::open({ .path = "/x", .fs_root = tree.fs_root(), .mountinfo = tree.mountinfo("mountinfo-v2"),
-                                    .mode = Mode::V1 });
+    auto v2_as_v1 = Manager::open(
+        { .path = "/x", .fs_root = tree.fs_root(), .mountinfo = tree.mountinfo("mountinfo-v2"), .mode = Mode::V1 });
     ASSERT_TRUE(v2_as_v1.is_error());
     EXPECT_EQ(v2_as_v1.error().message(), "probe cgroup hierarchies: " + tree.fs_root() + " is cgroup v2, not v1");
-    auto bad_path = Manager::open({ .path = "/a/../b", .fs_root = tree.fs_root(), .mountinfo = tree.path("mountinfo") });
+    auto bad_path
+        = Manager::open({ .path = "/a/../b", .fs_root = tree.fs_root(), .mountinfo = tree.path("mountinfo") });
     ASSERT_TRUE(bad_path.is_error());
 }
 
@@ -389,7 +398,8 @@ TEST(CgroupV1, UpdateOfDeviceRulesWritesTheDifference)
     auto manager = tree.open();
     std::vector<DeviceRule> rules { DeviceRule { .allow = false, .access = "rwm" },
                                     DeviceRule { .allow = true, .type = "c", .major = 1, .minor = 3, .access = "rwm" },
-                                    DeviceRule { .allow = true, .type = "c", .major = 1, .minor = 9, .access = "rwm" } };
+                                    DeviceRule {
+                                        .allow = true, .type = "c", .major = 1, .minor = 9, .access = "rwm" } };
     ASSERT_TRUE(manager->update({ .devices = rules }).has_value());
     EXPECT_EQ(tree.read("fs/devices/cryo/web/devices.allow"), "c 1:9 rwm");
     EXPECT_EQ(tree.read("fs/devices/cryo/web/devices.deny"), "c 1:5 rwm");

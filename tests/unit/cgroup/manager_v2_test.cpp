@@ -42,7 +42,8 @@ TEST(CgroupV2, ProbePicksV2ForPureUnifiedHost)
     EXPECT_EQ(manager->version(), Version::V2);
     EXPECT_EQ(manager->paths(), (std::map<std::string, std::string> { { "", tree.fs_root() + "/cryo/web" } }));
     // Forcing V2 needs no mountinfo at all.
-    auto forced = Manager::open({ .path = "/x", .fs_root = tree.fs_root(), .mountinfo = "/nonexistent", .mode = Mode::V2 });
+    auto forced
+        = Manager::open({ .path = "/x", .fs_root = tree.fs_root(), .mountinfo = "/nonexistent", .mode = Mode::V2 });
     ASSERT_TRUE(forced.has_value());
     EXPECT_EQ((*forced)->version(), Version::V2);
 }
@@ -190,7 +191,8 @@ TEST(CgroupV2, Stats)
     tree.write("fs/cryo/web/hugetlb.1GB.max", "max\n");
     auto stats = MUST(tree.open()->stats());
     ASSERT_TRUE(stats.memory);
-    EXPECT_EQ(stats.memory->usage, (MemoryEntry { .usage = 77074432, .max_usage = 90000000, .limit = UINT64_MAX, .failcnt = 12 }));
+    EXPECT_EQ(stats.memory->usage,
+              (MemoryEntry { .usage = 77074432, .max_usage = 90000000, .limit = UINT64_MAX, .failcnt = 12 }));
     EXPECT_EQ(stats.memory->swap.usage, 77075432u); // memory+swap, as runc reports on v2
     EXPECT_EQ(stats.memory->swap.limit, UINT64_MAX);
     EXPECT_EQ(stats.memory->cache, 66674688u);
@@ -200,18 +202,26 @@ TEST(CgroupV2, Stats)
     EXPECT_EQ(stats.cpu->usage.total, 1234567000u);
     EXPECT_EQ(stats.cpu->usage.user, 1000000000u);
     EXPECT_EQ(stats.cpu->usage.kernel, 234567000u);
-    EXPECT_EQ(stats.cpu->throttling, (CpuThrottling { .periods = 50, .throttled_periods = 7, .throttled_time = 89000000 }));
+    EXPECT_EQ(stats.cpu->throttling,
+              (CpuThrottling { .periods = 50, .throttled_periods = 7, .throttled_time = 89000000 }));
     ASSERT_TRUE(stats.pids);
     EXPECT_EQ(stats.pids, (PidsStats { .current = 3, .peak = 9, .limit = 50, .failcnt = 4 }));
     ASSERT_TRUE(stats.blkio);
     EXPECT_EQ(stats.blkio->io_service_bytes_recursive.size(), 6u);
-    EXPECT_EQ(stats.hugetlb.at("1GB"), (HugetlbStats { .usage = 0, .max_usage = 0, .limit = UINT64_MAX, .failcnt = 0 }));
+    EXPECT_EQ(stats.hugetlb.at("1GB"),
+              (HugetlbStats { .usage = 0, .max_usage = 0, .limit = UINT64_MAX, .failcnt = 0 }));
 
     auto rows = beancounters(stats);
     ASSERT_EQ(rows.size(), 4u); // memory, memory+swap, pids, hugetlb.1GB
-    EXPECT_EQ(rows[0], (Beancounter { .resource = "memory", .held = 77074432, .maxheld = 90000000,
-                                      .barrier = 80000000, .limit = UINT64_MAX, .failcnt = 12 }));
-    EXPECT_EQ(rows[2], (Beancounter { .resource = "pids", .held = 3, .maxheld = 9, .barrier = 50, .limit = 50, .failcnt = 4 }));
+    EXPECT_EQ(rows[0],
+              (Beancounter { .resource = "memory",
+                             .held = 77074432,
+                             .maxheld = 90000000,
+                             .barrier = 80000000,
+                             .limit = UINT64_MAX,
+                             .failcnt = 12 }));
+    EXPECT_EQ(rows[2],
+              (Beancounter { .resource = "pids", .held = 3, .maxheld = 9, .barrier = 50, .limit = 50, .failcnt = 4 }));
 }
 
 TEST(CgroupV2, DestroyRemovesSubCgroups)

@@ -24,10 +24,15 @@ TEST(CgroupMountinfo, HybridHostOfThisMachine)
 {
     auto hierarchies = parse_cgroup_mounts(read_fixture("mountinfo-hybrid"), "/sys/fs/cgroup");
     ASSERT_EQ(hierarchies.size(), 10u);
-    EXPECT_EQ(hierarchies[0], (Hierarchy { .version = Version::V1, .mount_point = "/sys/fs/cgroup/cpu", .controllers = { "cpu" } }));
-    EXPECT_EQ(hierarchies[8], (Hierarchy { .version = Version::V1, .mount_point = "/sys/fs/cgroup/systemd", .controllers = { "name=systemd" } }));
+    EXPECT_EQ(hierarchies[0],
+              (Hierarchy { .version = Version::V1, .mount_point = "/sys/fs/cgroup/cpu", .controllers = { "cpu" } }));
+    EXPECT_EQ(hierarchies[8],
+              (Hierarchy { .version = Version::V1,
+                           .mount_point = "/sys/fs/cgroup/systemd",
+                           .controllers = { "name=systemd" } }));
     // The cgroup2 mount's controllers live in its cgroup.controllers, not in mountinfo.
-    EXPECT_EQ(hierarchies[9], (Hierarchy { .version = Version::V2, .mount_point = "/sys/fs/cgroup/unified", .controllers = {} }));
+    EXPECT_EQ(hierarchies[9],
+              (Hierarchy { .version = Version::V2, .mount_point = "/sys/fs/cgroup/unified", .controllers = {} }));
 }
 
 TEST(CgroupMountinfo, SystemdStyleCoMounts)
@@ -36,9 +41,8 @@ TEST(CgroupMountinfo, SystemdStyleCoMounts)
     EXPECT_EQ(mount_points(hierarchies),
               (std::vector<std::string> { "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd",
                                           "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/net_cls,net_prio",
-                                          "/sys/fs/cgroup/memory", "/sys/fs/cgroup/hugetlb",
-                                          "/sys/fs/cgroup/pids", "/sys/fs/cgroup/freezer",
-                                          "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/devices",
+                                          "/sys/fs/cgroup/memory", "/sys/fs/cgroup/hugetlb", "/sys/fs/cgroup/pids",
+                                          "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/devices",
                                           "/sys/fs/cgroup/blkio", "/sys/fs/cgroup/perf_event" }));
     EXPECT_EQ(hierarchies[2].controllers, (std::vector<std::string> { "cpu", "cpuacct" }));
     // Mount options that are not controllers (xattr, clone_children) are dropped.
@@ -108,8 +112,10 @@ TEST(CgroupParse, IoStatV2)
     auto io = parse_io_stat(read_fixture("v2-io.stat"));
     ASSERT_EQ(io.io_service_bytes_recursive.size(), 6u);
     ASSERT_EQ(io.io_serviced_recursive.size(), 6u);
-    EXPECT_EQ(io.io_service_bytes_recursive[0], (BlkioEntry { .major = 8, .minor = 16, .op = "Read", .value = 1459200 }));
-    EXPECT_EQ(io.io_service_bytes_recursive[5], (BlkioEntry { .major = 8, .minor = 0, .op = "Discard", .value = 50331648 }));
+    EXPECT_EQ(io.io_service_bytes_recursive[0],
+              (BlkioEntry { .major = 8, .minor = 16, .op = "Read", .value = 1459200 }));
+    EXPECT_EQ(io.io_service_bytes_recursive[5],
+              (BlkioEntry { .major = 8, .minor = 0, .op = "Discard", .value = 50331648 }));
     EXPECT_EQ(io.io_serviced_recursive[4], (BlkioEntry { .major = 8, .minor = 0, .op = "Write", .value = 1252 }));
 }
 

@@ -73,36 +73,37 @@ TEST(CgroupPlanV1, FullResources)
                   DeviceRule { .allow = true, .type = "c", .major = 136, .access = "rw" } };
     r.network = NetworkResources { .class_id = 0x100001,
                                    .priorities = { InterfacePriority { .name = "eth0", .priority = 5 } } };
-    EXPECT_EQ(v1(r), (Lines {
-                         "memory:memory.limit_in_bytes=1073741824",
-                         "memory:memory.memsw.limit_in_bytes=2147483648",
-                         "memory:memory.soft_limit_in_bytes=536870912",
-                         "memory:memory.kmem.tcp.limit_in_bytes=67108864",
-                         "memory:memory.swappiness=0",
-                         "memory:memory.oom_control=1",
-                         "cpu:cpu.shares=512",
-                         "cpu:cpu.cfs_period_us=100000",
-                         "cpu:cpu.cfs_quota_us=50000",
-                         "cpu:cpu.cfs_burst_us=10000",
-                         "cpu:cpu.rt_period_us=1000000",
-                         "cpu:cpu.rt_runtime_us=950000",
-                         "cpu:cpu.idle=1",
-                         "cpuset:cpuset.cpus=0-1",
-                         "cpuset:cpuset.mems=0",
-                         "pids:pids.max=100",
-                         "blkio:blkio.weight=500",
-                         "blkio:blkio.leaf_weight=300",
-                         "blkio:blkio.weight_device=8:0 600",
-                         "blkio:blkio.leaf_weight_device=8:0 200",
-                         "blkio:blkio.throttle.read_bps_device=8:0 1048576",
-                         "blkio:blkio.throttle.write_iops_device=8:16 300",
-                         "hugetlb:hugetlb.2MB.limit_in_bytes=4194304",
-                         "devices:devices.deny=a *:* rwm",
-                         "devices:devices.allow=c 1:3 rwm",
-                         "devices:devices.allow=c 136:* rw",
-                         "net_cls:net_cls.classid=1048577",
-                         "net_prio:net_prio.ifpriomap=eth0 5",
-                     }));
+    EXPECT_EQ(v1(r),
+              (Lines {
+                  "memory:memory.limit_in_bytes=1073741824",
+                  "memory:memory.memsw.limit_in_bytes=2147483648",
+                  "memory:memory.soft_limit_in_bytes=536870912",
+                  "memory:memory.kmem.tcp.limit_in_bytes=67108864",
+                  "memory:memory.swappiness=0",
+                  "memory:memory.oom_control=1",
+                  "cpu:cpu.shares=512",
+                  "cpu:cpu.cfs_period_us=100000",
+                  "cpu:cpu.cfs_quota_us=50000",
+                  "cpu:cpu.cfs_burst_us=10000",
+                  "cpu:cpu.rt_period_us=1000000",
+                  "cpu:cpu.rt_runtime_us=950000",
+                  "cpu:cpu.idle=1",
+                  "cpuset:cpuset.cpus=0-1",
+                  "cpuset:cpuset.mems=0",
+                  "pids:pids.max=100",
+                  "blkio:blkio.weight=500",
+                  "blkio:blkio.leaf_weight=300",
+                  "blkio:blkio.weight_device=8:0 600",
+                  "blkio:blkio.leaf_weight_device=8:0 200",
+                  "blkio:blkio.throttle.read_bps_device=8:0 1048576",
+                  "blkio:blkio.throttle.write_iops_device=8:16 300",
+                  "hugetlb:hugetlb.2MB.limit_in_bytes=4194304",
+                  "devices:devices.deny=a *:* rwm",
+                  "devices:devices.allow=c 1:3 rwm",
+                  "devices:devices.allow=c 136:* rw",
+                  "net_cls:net_cls.classid=1048577",
+                  "net_prio:net_prio.ifpriomap=eth0 5",
+              }));
 }
 
 TEST(CgroupPlanV1, HugetlbInUnifiedMountUsesV2Names)
@@ -116,15 +117,13 @@ TEST(CgroupPlanV1, MemswOrderDependsOnDirection)
     Resources raise { .memory = MemoryResources { .limit = 256 << 20, .swap = 512 << 20 } };
     // Growing from 64 MiB: memsw first, or memory would exceed the old memsw.
     EXPECT_EQ(v1(raise, { .current_memory_limit = 64 << 20 }),
-              (Lines { "memory:memory.memsw.limit_in_bytes=536870912",
-                       "memory:memory.limit_in_bytes=268435456" }));
+              (Lines { "memory:memory.memsw.limit_in_bytes=536870912", "memory:memory.limit_in_bytes=268435456" }));
     // Shrinking from 1 GiB: memory first, or memsw would drop below the old memory.
     EXPECT_EQ(v1(raise, { .current_memory_limit = 1 << 30 }),
-              (Lines { "memory:memory.limit_in_bytes=268435456",
-                       "memory:memory.memsw.limit_in_bytes=536870912" }));
+              (Lines { "memory:memory.limit_in_bytes=268435456", "memory:memory.memsw.limit_in_bytes=536870912" }));
     // A fresh cgroup is unlimited: like shrinking.
-    EXPECT_EQ(v1(raise), (Lines { "memory:memory.limit_in_bytes=268435456",
-                                  "memory:memory.memsw.limit_in_bytes=536870912" }));
+    EXPECT_EQ(v1(raise),
+              (Lines { "memory:memory.limit_in_bytes=268435456", "memory:memory.memsw.limit_in_bytes=536870912" }));
     // Unlimited swap always goes first.
     Resources unlimited_swap { .memory = MemoryResources { .limit = 256 << 20, .swap = -1 } };
     EXPECT_EQ(v1(unlimited_swap, { .current_memory_limit = 1 << 30 }),
@@ -193,7 +192,7 @@ TEST(CgroupPlan, SharesToWeight)
     EXPECT_EQ(shares_to_weight(1024), 39u); // runc and crun give 39 for the default
     EXPECT_EQ(shares_to_weight(512), 20u);
     EXPECT_EQ(shares_to_weight(262144), 10000u);
-    EXPECT_EQ(shares_to_weight(1), 1u);          // clamped like the v1 kernel
+    EXPECT_EQ(shares_to_weight(1), 1u); // clamped like the v1 kernel
     EXPECT_EQ(shares_to_weight(1000000), 10000u);
 }
 
@@ -228,8 +227,9 @@ TEST(CgroupPlanV2, FullResources)
                                  .kernel = 1 << 20,
                                  .swappiness = 60,
                                  .disable_oom_killer = false };
-    r.cpu = CpuResources { .shares = 1024, .quota = 50000, .burst = 1000, .period = 100000,
-                           .cpus = "1", .mems = "0", .idle = 0 };
+    r.cpu = CpuResources {
+        .shares = 1024, .quota = 50000, .burst = 1000, .period = 100000, .cpus = "1", .mems = "0", .idle = 0
+    };
     r.pids = PidsResources { .limit = -1 };
     r.block_io = BlockIoResources {
         .weight = 1000,
@@ -241,28 +241,29 @@ TEST(CgroupPlanV2, FullResources)
     };
     r.hugepage_limits = { HugepageLimit { .page_size = "2MB", .limit = 2 << 20 } };
     r.unified = { { "memory.high", "900000000" }, { "pids.max", "7" } };
-    EXPECT_EQ(v2(r), (Lines {
-                         ":memory.swap.max=2147483648",
-                         ":memory.max=1073741824",
-                         ":memory.low=536870912",
-                         ":cpu.weight=39",
-                         ":cpu.max=50000 100000",
-                         ":cpu.max.burst=1000",
-                         ":cpu.idle=0",
-                         ":cpuset.cpus=1",
-                         ":cpuset.mems=0",
-                         ":pids.max=max",
-                         ":io.bfq.weight=1000",
-                         ":io.bfq.weight=8:0 10",
-                         ":io.max=8:0 rbps=4096",
-                         ":io.max=8:0 wbps=max",
-                         ":io.max=8:0 riops=10",
-                         ":io.max=8:0 wiops=20",
-                         ":hugetlb.2MB.max=2097152",
-                         // unified last: it overrides what the fields above set
-                         ":memory.high=900000000",
-                         ":pids.max=7",
-                     }));
+    EXPECT_EQ(v2(r),
+              (Lines {
+                  ":memory.swap.max=2147483648",
+                  ":memory.max=1073741824",
+                  ":memory.low=536870912",
+                  ":cpu.weight=39",
+                  ":cpu.max=50000 100000",
+                  ":cpu.max.burst=1000",
+                  ":cpu.idle=0",
+                  ":cpuset.cpus=1",
+                  ":cpuset.mems=0",
+                  ":pids.max=max",
+                  ":io.bfq.weight=1000",
+                  ":io.bfq.weight=8:0 10",
+                  ":io.max=8:0 rbps=4096",
+                  ":io.max=8:0 wbps=max",
+                  ":io.max=8:0 riops=10",
+                  ":io.max=8:0 wiops=20",
+                  ":hugetlb.2MB.max=2097152",
+                  // unified last: it overrides what the fields above set
+                  ":memory.high=900000000",
+                  ":pids.max=7",
+              }));
     auto plan = MUST(plan_v2(r));
     EXPECT_EQ(plan[10].fallback_file, "io.weight");
     EXPECT_EQ(plan[10].fallback_value, "default 10000");
@@ -274,8 +275,7 @@ TEST(CgroupPlanV2, CpuMaxForms)
     EXPECT_EQ(v2({ .cpu = CpuResources { .quota = 20000 } }), Lines { ":cpu.max=20000" });
     EXPECT_EQ(v2({ .cpu = CpuResources { .quota = -1, .period = 50000 } }), Lines { ":cpu.max=max 50000" });
     EXPECT_EQ(v2({ .cpu = CpuResources { .period = 50000 } }), Lines { ":cpu.max=max 50000" });
-    EXPECT_EQ(v2({ .memory = MemoryResources { .limit = -1 } }),
-              (Lines { ":memory.swap.max=max", ":memory.max=max" }));
+    EXPECT_EQ(v2({ .memory = MemoryResources { .limit = -1 } }), (Lines { ":memory.swap.max=max", ":memory.max=max" }));
 }
 
 TEST(CgroupPlanV2, RefusesWhatV2CannotDo)
@@ -308,8 +308,10 @@ TEST(CgroupPlan, DeviceRulesRestrict)
     EXPECT_TRUE(device_rules_restrict(R { DeviceRule { .allow = false }, DeviceRule { .allow = true, .type = "c" } }));
     // A later allow-all lifts earlier denies; an allow-all with partial access does not.
     EXPECT_FALSE(device_rules_restrict(R { DeviceRule { .allow = false }, DeviceRule { .allow = true, .type = "a" } }));
-    EXPECT_TRUE(device_rules_restrict(R { DeviceRule { .allow = false }, DeviceRule { .allow = true, .access = "rw" } }));
-    EXPECT_TRUE(device_rules_restrict(R { DeviceRule { .allow = true }, DeviceRule { .allow = false, .type = "b", .major = 8 } }));
+    EXPECT_TRUE(
+        device_rules_restrict(R { DeviceRule { .allow = false }, DeviceRule { .allow = true, .access = "rw" } }));
+    EXPECT_TRUE(device_rules_restrict(
+        R { DeviceRule { .allow = true }, DeviceRule { .allow = false, .type = "b", .major = 8 } }));
 }
 
 TEST(CgroupPlan, DeviceRuleLine)
@@ -335,7 +337,9 @@ namespace {
 
 DeviceRule allow(char const* type, std::optional<int64_t> major, std::optional<int64_t> minor, char const* access)
 {
-    return DeviceRule { .allow = true, .type = std::string(type), .major = major, .minor = minor, .access = std::string(access) };
+    return DeviceRule {
+        .allow = true, .type = std::string(type), .major = major, .minor = minor, .access = std::string(access)
+    };
 }
 
 std::vector<DeviceRule> deny_all_then(std::vector<DeviceRule> allows)
@@ -350,12 +354,13 @@ TEST(CgroupPlanV1, DeviceUpdateWritesOnlyTheDifference)
 {
     // devices.list as the kernel prints a default-deny cgroup.
     std::string current = "c 1:3 rwm\nc 1:5 rwm\nc 136:* rwm\nc 5:2 rw\n";
-    auto rules = deny_all_then({ allow("c", 1, 3, "rwm"), allow("c", 136, {}, "rwm"), allow("c", 5, 2, "rwm"),
-                                 allow("c", 10, 200, "rw") });
+    auto rules = deny_all_then(
+        { allow("c", 1, 3, "rwm"), allow("c", 136, {}, "rwm"), allow("c", 5, 2, "rwm"), allow("c", 10, 200, "rw") });
     auto plan = MUST(plan_v1_device_update(rules, current));
     ASSERT_TRUE(plan);
-    EXPECT_EQ(lines(*plan), (Lines { "devices:devices.allow=c 10:200 rw", "devices:devices.allow=c 5:2 m",
-                                     "devices:devices.deny=c 1:5 rwm" }));
+    EXPECT_EQ(lines(*plan),
+              (Lines { "devices:devices.allow=c 10:200 rw", "devices:devices.allow=c 5:2 m",
+                       "devices:devices.deny=c 1:5 rwm" }));
     // The same list again changes nothing, and never writes "a".
     auto same = MUST(plan_v1_device_update(deny_all_then({ allow("c", 1, 3, "rwm"), allow("c", 1, 5, "rwm"),
                                                            allow("c", 136, {}, "rwm"), allow("c", 5, 2, "rw") }),
@@ -367,7 +372,8 @@ TEST(CgroupPlanV1, DeviceUpdateWritesOnlyTheDifference)
 TEST(CgroupPlanV1, DeviceUpdateFollowsKernelRuleSemantics)
 {
     // A later deny of some bits under default-deny removes them from the exception.
-    auto rules = deny_all_then({ allow("c", 1, 3, "rwm"), DeviceRule { .allow = false, .type = "c", .major = 1, .minor = 3, .access = "m" } });
+    auto rules = deny_all_then(
+        { allow("c", 1, 3, "rwm"), DeviceRule { .allow = false, .type = "c", .major = 1, .minor = 3, .access = "m" } });
     auto plan = MUST(plan_v1_device_update(rules, "c 1:3 rwm\n"));
     ASSERT_TRUE(plan);
     EXPECT_EQ(lines(*plan), Lines { "devices:devices.deny=c 1:3 m" });
