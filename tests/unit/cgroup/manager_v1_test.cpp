@@ -404,3 +404,44 @@ TEST(CgroupV1, UpdateOfDeviceRulesWritesTheDifference)
     EXPECT_EQ(tree.read("fs/devices/cryo/web/devices.allow"), "c 1:9 rwm");
     EXPECT_EQ(tree.read("fs/devices/cryo/web/devices.deny"), "c 1:5 rwm");
 }
+
+TEST(CgroupV1, SystemdStyleCoMountedHierarchies)
+{
+    FixtureTree tree;
+    auto mountinfo = tree.mountinfo("mountinfo-systemd-v1");
+    for (auto const* dir :
+         { "cpu,cpuacct", "net_cls,net_prio", "memory", "hugetlb", "pids", "freezer", "cpuset", "devices", "blkio" })
+        tree.mkdir(std::string("fs/") + dir + "/web");
+    tree.write("fs/cpuset/cpuset.cpus", "0-3\n");
+    tree.write("fs/cpuset/cpuset.mems", "0\n");
+    tree.touch("fs/cpuset/web", { "cpuset.cpus", "cpuset.mems" });
+    tree.touch("fs/cpu,cpuacct/web", { "cpu.shares", "cgroup.procs" });
+    tree.touch("fs/hugetlb/web", { "hugetlb.2MB.limit_in_bytes" });
+    tree.touch("fs/net_cls,net_prio/web", { "net_cls.classid", "net_prio.ifpriomap", "cgroup.procs" });
+    auto manager = MUST(Manager::open({ .path = "/web", .fs_root = tree.fs_root(), .mountinfo = mountinfo }));
+    auto paths = manager->paths();
+    EXPECT_EQ(paths.at("cpu"), tree.fs_root() + "/cpu,cpuacct/web");
+    EXPECT_EQ(paths.at("cpuacct"), tree.fs_root() + "/cpu,cpuacct/web");
+    EXPECT_EQ(paths.at("hugetlb"), tree.fs_root() + "/hugetlb/web");
+    EXPECT_EQ(paths.at("net_prio"), tree.fs_root() + "/net_cls,net_prio/web");
+    EXPECT_FALSE(paths.contains("perf_event")); // mounted, but not a controller we place containers in
+    Resources resources;
+    resources.cpu = CpuResources { .shares = 256 };
+    resources.hugepage_limits = { HugepageLimit { .page_size = "2MB", .limit = 2 << 20 } };
+    resources.network = NetworkResources { .class_id = 0x10001,
+                                           .priorities = { InterfacePriority { .name = "eth0", .priority = 3 },
+                                                           InterfacePriority { .name = "lo", .priority = 1 } } };
+    auto created = manager->create(resources);
+    ASSERT_TRUE(created.has_value()) << created.error().message();
+    EXPECT_EQ(tree.read("fs/cpu,cpuacct/web/cpu.shares"), "256");
+    EXPECT_EQ(tree.read("fs/hugetlb/web/hugetlb.2MB.limit_in_bytes"), "2097152");
+    EXPECT_EQ(tree.read("fs/net_cls,net_prio/web/net_cls.classid"), "65537");
+    EXPECT_EQ(tree.read("fs/net_cls,net_prio/web/net_prio.ifpriomap"), "eth0 3lo 1");
+    EXPECT_EQ(tree.read("fs/cpuset/web/cpuset.cpus"), "0-3");
+    // Co-mounted hierarchies are joined through their one directory.
+    ASSERT_TRUE(manager->add_process(9).has_value());
+    EXPECT_EQ(tree.read("fs/cpu,cpuacct/web/cgroup.procs"), "9");
+    EXPECT_EQ(tree.read("fs/net_cls,net_prio/web/cgroup.procs"), "9");
+    EXPECT_FALSE(tree.exists("fs/systemd/web"));
+    EXPECT_FALSE(tree.exists("fs/unified/web"));
+}
