@@ -15,10 +15,12 @@ step() { printf '==> %s\n' "$*"; }
 step "Debian packages"
 cryo_install_deps
 
+# Release without -Werror: GCC 12's -O2 flow analysis reports false -Wrestrict and
+# -Wmaybe-uninitialized inside libstdc++ headers; scripts/test.sh builds with -Werror at -O0.
 step "build (Release) in $build"
 jobs=$(nproc)
 log=$(mktemp /tmp/cryo-build.XXXXXX)
-if ! { cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release && cmake --build "$build" -j"$jobs"; } >"$log" 2>&1; then
+if ! { cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCRYO_WERROR=OFF && cmake --build "$build" -j"$jobs"; } >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     rm -f "$log"
     echo "setup.sh: build failed (log tail above)" >&2
