@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/files_codec.h"
+
 namespace cryo::checkpoint {
 
 using nlohmann::json;
@@ -45,14 +47,6 @@ AreaKind area_kind_from(std::string const& s)
         if (s == to_string(k))
             return k;
     throw std::runtime_error("unknown memory area kind \"" + s + "\"");
-}
-
-FileKind file_kind_from(std::string const& s)
-{
-    for (auto k : { FileKind::Regular, FileKind::Directory, FileKind::CharDevice, FileKind::Pipe, FileKind::Other })
-        if (s == to_string(k))
-            return k;
-    throw std::runtime_error("unknown file kind \"" + s + "\"");
 }
 
 } // namespace
@@ -134,11 +128,7 @@ std::string encode_process(Process const& p)
     for (auto const& l : p.rlimits)
         limits.push_back({ { "resource", l.resource }, { "soft", l.soft }, { "hard", l.hard } });
     j["rlimits"] = limits;
-    json files = json::array();
-    for (auto const& f : p.files)
-        files.push_back({ { "fd", f.fd }, { "kind", to_string(f.kind) }, { "path", f.path }, { "flags", f.flags },
-            { "cloexec", f.cloexec }, { "position", f.position } });
-    j["files"] = files;
+    encode_open_files(p, j);
     return j.dump(1) + "\n";
 }
 
@@ -235,16 +225,7 @@ Result<Process> decode_process(std::string_view text)
                 a.at("flags").get<uint64_t>(), a.value("restorer", uint64_t { 0 }), a.value("mask", uint64_t { 0 }) });
         for (auto const& l : j.value("rlimits", json::array()))
             p.rlimits.push_back({ l.at("resource").get<int>(), l.at("soft").get<uint64_t>(), l.at("hard").get<uint64_t>() });
-        for (auto const& f : j.value("files", json::array())) {
-            OpenFile file;
-            file.fd = f.at("fd").get<int>();
-            file.kind = file_kind_from(f.at("kind").get<std::string>());
-            file.path = f.value("path", "");
-            file.flags = f.value("flags", 0u);
-            file.cloexec = f.value("cloexec", false);
-            file.position = f.value("position", uint64_t { 0 });
-            p.files.push_back(std::move(file));
-        }
+        TRY(decode_open_files(j, p).context("process {} files", p.pid));
         return p;
     } catch (std::exception const& e) {
         return Error::format("bad process metadata: {}", e.what());

@@ -11,7 +11,8 @@
 
 namespace cryo::checkpoint {
 
-inline constexpr int kProcessSchema = 1;
+// 2: open files as descriptions shared by id (schema 1 images still decode).
+inline constexpr int kProcessSchema = 2;
 
 std::string encode_process(Process const& process);
 Result<Process> decode_process(std::string_view text);

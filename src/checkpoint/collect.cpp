@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "checkpoint/files_collect.h"
 #include "checkpoint/remote.h"
 #include "sys/file.h"
 #include "sys/procfs.h"
@@ -92,37 +93,6 @@ Result<std::vector<SignalAction>> collect_signal_actions(sys::Tracee& leader, sy
     return out;
 }
 
-Result<std::vector<OpenFile>> collect_files(int pid)
-{
-    std::vector<OpenFile> out;
-    for (int fd : TRY(sys::list_fds(pid))) {
-        std::string link = fmt::format("/proc/{}/fd/{}", pid, fd);
-        auto target = sys::readlink(link);
-        auto st = sys::stat(link);
-        if (!target || !st)
-            continue; // closed meanwhile (another thread)
-        auto info = TRY(sys::read_fdinfo(pid, fd));
-        OpenFile f;
-        f.fd = fd;
-        f.path = *target;
-        f.cloexec = (info.flags & O_CLOEXEC) != 0;
-        f.flags = info.flags & ~static_cast<uint32_t>(O_CLOEXEC);
-        f.position = info.pos;
-        auto mode = st->st_mode;
-        bool deleted = f.path.ends_with(" (deleted)");
-        if (S_ISREG(mode) && !deleted && f.path.starts_with("/"))
-            f.kind = FileKind::Regular;
-        else if (S_ISDIR(mode) && !deleted)
-            f.kind = FileKind::Directory;
-        else if (S_ISCHR(mode) && f.path.starts_with("/dev/") && !deleted)
-            f.kind = FileKind::CharDevice;
-        else
-            return Error::format("fd {} ({}): this kind of file is not supported yet", fd, f.path);
-        out.push_back(std::move(f));
-    }
-    return out;
-}
-
 Result<std::vector<uint64_t>> read_auxv(int pid)
 {
     auto text = TRY(sys::read_file(fmt::format("/proc/{}/auxv", pid)));
@@ -165,6 +135,7 @@ Result<Process> collect_process(FrozenProcess& frozen)
 
     // Unsupported objects first: refusing them costs nothing and touches nothing.
     p.areas = TRY(collect_areas(pid, maps).context("process {}", pid));
+    TRY(collect_open_files(pid, p).context("process {}", pid));
 
     leader.set_syscall_address(TRY(find_vdso_syscall(pid, maps)));
     for (auto& t : frozen.threads) {
@@ -208,7 +179,6 @@ Result<Process> collect_process(FrozenProcess& frozen)
         p.rlimits.push_back({ resource, limit.rlim_cur, limit.rlim_max });
     }
 
-    p.files = TRY(collect_files(pid).context("process {}", pid));
     return p;
 }
 

@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "checkpoint/codec.h"
 #include "checkpoint/collect.h"
+#include "checkpoint/files_collect.h"
 #include "checkpoint/freeze.h"
 #include "checkpoint/image.h"
 #include "checkpoint/pages.h"
@@ -41,6 +42,9 @@ Result<DumpStats> dump(DumpOptions const& options)
         model.processes.push_back(TRY(collect_process(frozen).context("collect process {}", frozen.pid)));
         stats.threads += static_cast<int>(frozen.threads.size());
     }
+    // Shared file descriptions across processes, socket peers, and unread pipe/socket data
+    // (copied without being consumed), before any page is written.
+    TRY(finish_open_files(model, writer).context("collect files of tree {}", options.pid));
     stats.collect_ms = ms_since(t);
 
     t = Clock::now();

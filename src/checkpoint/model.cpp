@@ -25,16 +25,4 @@ char const* to_string(AreaKind kind)
     return "?";
 }
 
-char const* to_string(FileKind kind)
-{
-    switch (kind) {
-    case FileKind::Regular: return "regular";
-    case FileKind::Directory: return "directory";
-    case FileKind::CharDevice: return "char-device";
-    case FileKind::Pipe: return "pipe";
-    case FileKind::Other: return "other";
-    }
-    return "?";
-}
-
 } // namespace cryo::checkpoint

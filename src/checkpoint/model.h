@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint/files.h"
+
 namespace cryo::checkpoint {
 
 // x86-64 general registers, in the order of the kernel's user_regs_struct.
@@ -91,17 +93,6 @@ struct MmLayout {
     std::string exe_path;
 };
 
-enum class FileKind { Regular, Directory, CharDevice, Pipe, Other };
-
-struct OpenFile {
-    int fd { 0 };
-    FileKind kind { FileKind::Regular };
-    std::string path;
-    uint32_t flags { 0 }; // open(2) flags without O_CLOEXEC
-    bool cloexec { false };
-    uint64_t position { 0 };
-};
-
 struct Process {
     int pid { 0 };
     int ppid { 0 };
@@ -118,7 +109,8 @@ struct Process {
     std::vector<Thread> threads; // threads[0] is the thread group leader
     std::vector<SignalAction> signal_actions;
     std::vector<Rlimit> rlimits;
-    std::vector<OpenFile> files;
+    std::vector<OpenFile> files;                      // fd -> description (checkpoint/files.h)
+    std::vector<FileDescription> file_descriptions; // each description `files` refers to, once
 
     uint64_t page_count() const;
 };
@@ -129,6 +121,5 @@ struct ProcessTree {
 };
 
 char const* to_string(AreaKind kind);
-char const* to_string(FileKind kind);
 
 } // namespace cryo::checkpoint

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/scope_guard.h"
 #include "checkpoint/codec.h"
+#include "checkpoint/files_restore.h"
 #include "checkpoint/image.h"
 #include "checkpoint/pages.h"
 #include "checkpoint/remote.h"
@@ -79,9 +80,11 @@ char const* special_name(AreaKind k)
 // Everything needed to rebuild one process, driven through its stopped leader.
 class ProcessRestorer {
 public:
-    ProcessRestorer(Process const& process, ImageReader const& image, sys::Tracee& tracee, RestoreStats& stats)
+    ProcessRestorer(Process const& process, ImageReader const& image, OpenedFiles const& files, sys::Tracee& tracee,
+        RestoreStats& stats)
         : m_p(process)
         , m_image(image)
+        , m_files(files)
         , m_t(tracee)
         , m_stats(stats)
     {
@@ -305,27 +308,7 @@ private:
         return {};
     }
 
-    Result<void> restore_files()
-    {
-        // Ascending fd order: the temporary number pidfd_getfd returns is the lowest free one,
-        // so it is the target itself or a number no later file needs.
-        auto files = m_p.files;
-        std::sort(files.begin(), files.end(), [](auto const& a, auto const& b) { return a.fd < b.fd; });
-        for (auto const& f : files) {
-            int flags = static_cast<int>(f.flags) & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
-            auto local = TRY(sys::open(f.path, flags | O_CLOEXEC).context("fd {}", f.fd));
-            if (f.kind == FileKind::Regular && ::lseek(local.get(), static_cast<off_t>(f.position), SEEK_SET) < 0)
-                return Error::from_errno(fmt::format("fd {}: seek {} to {}", f.fd, f.path, f.position));
-            uint64_t tmp = TRY(pass_fd(local).context("fd {}", f.fd));
-            if (tmp != static_cast<uint64_t>(f.fd)) {
-                TRY(m_t.syscall_checked("dup3", SYS_dup3, { tmp, static_cast<uint64_t>(f.fd), f.cloexec ? O_CLOEXEC : 0u }));
-                TRY(m_t.syscall_checked("close", SYS_close, { tmp }));
-            } else {
-                TRY(m_t.syscall_checked("fcntl setfd", SYS_fcntl, { tmp, F_SETFD, f.cloexec ? FD_CLOEXEC : 0u }));
-            }
-        }
-        return {};
-    }
+    Result<void> restore_files() { return install_open_files(m_p, m_files, m_t, m_cryo_pidfd); }
 
     Result<void> restore_signals()
     {
@@ -405,6 +388,7 @@ private:
 
     Process const& m_p;
     ImageReader const& m_image;
+    OpenedFiles const& m_files;
     sys::Tracee& m_t;
     RestoreStats& m_stats;
     std::optional<RemoteScratch> m_scratch;
@@ -433,6 +417,8 @@ Result<RestoredTree> restore(RestoreOptions const& options)
         return Error::format("process {}: {} threads; multi-threaded processes are not supported yet", p.pid,
             p.threads.size());
 
+    // Every open file description of the tree, opened once; processes take theirs from here.
+    auto files = TRY(OpenedFiles::open(processes, image).context("image {}: open files", options.images_dir));
     auto child = TRY(clone_with_pid(p.pid).context("restore process {}", p.pid));
     {
         auto tracee = TRY(sys::Tracee::seize(p.pid, p.pid, { .exit_kill = true, .trace_clone = false })
@@ -442,7 +428,7 @@ Result<RestoredTree> restore(RestoreOptions const& options)
             (void)::kill(p.pid, SIGKILL);
             tracee.forget();
         });
-        ProcessRestorer restorer(p, image, tracee, out.stats);
+        ProcessRestorer restorer(p, image, files, tracee, out.stats);
         TRY(restorer.run().context("restore process {}", p.pid));
         kill_on_error.disarm();
     }

@@ -1,0 +1,52 @@
+#include "checkpoint/files.h"
+
+#include <fmt/format.h>
+
+#include "checkpoint/model.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+constexpr FileKind kAllKinds[] = { FileKind::Regular, FileKind::Deleted, FileKind::Directory, FileKind::CharDevice,
+    FileKind::Fifo, FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd };
+
+} // namespace
+
+char const* to_string(FileKind kind)
+{
+    switch (kind) {
+    case FileKind::Regular: return "regular";
+    case FileKind::Deleted: return "deleted";
+    case FileKind::Directory: return "directory";
+    case FileKind::CharDevice: return "char-device";
+    case FileKind::Fifo: return "fifo";
+    case FileKind::Pipe: return "pipe";
+    case FileKind::Eventfd: return "eventfd";
+    case FileKind::UnixSocket: return "unix-socket";
+    case FileKind::Memfd: return "memfd";
+    }
+    return "?";
+}
+
+bool file_kind_from_string(std::string const& text, FileKind& kind)
+{
+    for (auto k : kAllKinds)
+        if (text == to_string(k)) {
+            kind = k;
+            return true;
+        }
+    return false;
+}
+
+FileDescription const* find_description(Process const& process, uint32_t id)
+{
+    for (auto const& d : process.file_descriptions)
+        if (d.id == id)
+            return &d;
+    return nullptr;
+}
+
+std::string file_data_name(uint32_t id) { return fmt::format("file-{}.data", id); }
+
+} // namespace cryo::checkpoint

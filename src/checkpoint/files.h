@@ -1,0 +1,72 @@
+// The model of open files: a tree-wide table of open file descriptions (what open(2),
+// pipe(2), socketpair(2) ... created: offset, status flags, kind-specific state) and, per
+// process, which fd number refers to which description with which FD_CLOEXEC. Fds that were
+// dup'ed or inherited across fork refer to ONE description (same id), so they share its
+// offset after restore too. Invariants: ids are unique in a tree; every OpenFile names a
+// description present in its Process; a Process lists each description it uses once, and
+// the copies of one description in several processes are identical. Bulky contents (pipe
+// data, deleted files, memfds, socket queues) live in image files named by file_data_name().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cryo::checkpoint {
+
+enum class FileKind {
+    Regular,    // a file reachable by its path, reopened there
+    Deleted,    // a regular file unlinked while open: contents saved in the image
+    Directory,
+    CharDevice, // /dev/null, zero, full, random, urandom, tty and ptys: reopened by path
+    Fifo,       // a named pipe, reopened by path; unread data saved
+    Pipe,       // one end of an anonymous pipe; both ends share `inode`; unread data saved
+    Eventfd,
+    UnixSocket, // an unnamed unix socket, alone or one end of a socketpair
+    Memfd,      // contents and seals saved
+};
+
+struct FileDescription {
+    uint32_t id { 0 };
+    FileKind kind { FileKind::Regular };
+    std::string path;     // as /proc/PID/fd shows it, without " (deleted)"; memfd: its name
+    uint32_t flags { 0 }; // status and access flags (O_RDWR, O_APPEND, O_NONBLOCK ...), no O_CLOEXEC
+    uint64_t position { 0 };
+    uint64_t inode { 0 }; // pipes and FIFOs: the pipe; sockets: the socket
+    uint32_t mode { 0 };  // permission bits (Deleted, Memfd)
+    uint64_t size { 0 };  // bytes of data saved in the image (0: no data file)
+    // Pipe, Fifo: the pipe's capacity (F_GETPIPE_SZ), so the saved data fits back in.
+    uint32_t pipe_size { 0 };
+    // Eventfd.
+    uint64_t eventfd_count { 0 };
+    bool eventfd_semaphore { false };
+    // UnixSocket: type, whether connected, peer socket inode (0: none), shutdown bits of this end
+    // (1: receive, 2: send), and sizes of the queued messages in its data file in order
+    // (datagram and seqpacket sockets; one entry of all bytes for streams).
+    int socket_type { 0 };
+    bool connected { false }; // had a peer, which may be gone since (peer_inode 0 then)
+    uint64_t peer_inode { 0 };
+    uint32_t shutdown { 0 };
+    std::vector<uint64_t> messages;
+    // Memfd (F_GET_SEALS).
+    uint32_t seals { 0 };
+
+    bool operator==(FileDescription const&) const = default;
+};
+
+// One fd number of a process.
+struct OpenFile {
+    int fd { 0 };
+    uint32_t description { 0 }; // FileDescription::id
+    bool cloexec { false };
+};
+
+char const* to_string(FileKind kind);
+struct Process;
+// The description `id` of a process, or nullptr.
+FileDescription const* find_description(Process const& process, uint32_t id);
+bool file_kind_from_string(std::string const& text, FileKind& kind);
+// The image file holding the saved data of description `id`.
+std::string file_data_name(uint32_t id);
+
+} // namespace cryo::checkpoint

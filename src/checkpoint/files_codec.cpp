@@ -1,0 +1,122 @@
+#include "checkpoint/files_codec.h"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace cryo::checkpoint {
+
+using nlohmann::json;
+
+void encode_open_files(Process const& p, json& j)
+{
+    json files = json::array();
+    for (auto const& f : p.files)
+        files.push_back({ { "fd", f.fd }, { "description", f.description }, { "cloexec", f.cloexec } });
+    j["files"] = std::move(files);
+
+    json descriptions = json::array();
+    for (auto const& d : p.file_descriptions) {
+        json e = { { "id", d.id }, { "kind", to_string(d.kind) }, { "path", d.path }, { "flags", d.flags },
+            { "position", d.position } };
+        // Kind-specific keys only where they mean something: the JSON stays readable.
+        if (d.inode)
+            e["inode"] = d.inode;
+        if (d.mode)
+            e["mode"] = d.mode;
+        if (d.size)
+            e["size"] = d.size;
+        if (d.pipe_size)
+            e["pipe_size"] = d.pipe_size;
+        if (d.kind == FileKind::Eventfd)
+            e["eventfd"] = { { "count", d.eventfd_count }, { "semaphore", d.eventfd_semaphore } };
+        if (d.kind == FileKind::UnixSocket)
+            e["socket"] = { { "type", d.socket_type }, { "connected", d.connected }, { "peer", d.peer_inode }, { "shutdown", d.shutdown },
+                { "messages", d.messages } };
+        if (d.seals)
+            e["seals"] = d.seals;
+        descriptions.push_back(std::move(e));
+    }
+    j["file_descriptions"] = std::move(descriptions);
+}
+
+Result<void> decode_open_files(json const& j, Process& p)
+{
+    p.files.clear();
+    p.file_descriptions.clear();
+    for (auto const& e : j.value("file_descriptions", json::array())) {
+        FileDescription d;
+        d.id = e.at("id").get<uint32_t>();
+        auto kind = e.at("kind").get<std::string>();
+        if (!file_kind_from_string(kind, d.kind))
+            return Error::format("file description {}: unknown kind \"{}\"", d.id, kind);
+        d.path = e.value("path", "");
+        d.flags = e.value("flags", 0u);
+        d.position = e.value("position", uint64_t { 0 });
+        d.inode = e.value("inode", uint64_t { 0 });
+        d.mode = e.value("mode", 0u);
+        d.size = e.value("size", uint64_t { 0 });
+        d.pipe_size = e.value("pipe_size", 0u);
+        if (e.contains("eventfd")) {
+            d.eventfd_count = e["eventfd"].value("count", uint64_t { 0 });
+            d.eventfd_semaphore = e["eventfd"].value("semaphore", false);
+        }
+        if (e.contains("socket")) {
+            auto const& s = e["socket"];
+            d.socket_type = s.value("type", 0);
+            d.connected = s.value("connected", false);
+            d.peer_inode = s.value("peer", uint64_t { 0 });
+            d.shutdown = s.value("shutdown", 0u);
+            d.messages = s.value("messages", std::vector<uint64_t> {});
+            uint64_t total = 0;
+            for (auto m : d.messages)
+                total += m;
+            if (total != d.size)
+                return Error::format("file description {}: queued messages add up to {} bytes, not {}", d.id, total,
+                    d.size);
+        }
+        d.seals = e.value("seals", 0u);
+        p.file_descriptions.push_back(std::move(d));
+    }
+
+    for (auto const& e : j.value("files", json::array())) {
+        OpenFile f;
+        f.fd = e.at("fd").get<int>();
+        f.cloexec = e.value("cloexec", false);
+        if (e.contains("description")) {
+            f.description = e["description"].get<uint32_t>();
+        } else {
+            // Schema 1: the description was inline, one per fd (no sharing was recorded).
+            FileDescription d;
+            auto kind = e.at("kind").get<std::string>();
+            if (!file_kind_from_string(kind, d.kind))
+                return Error::format("fd {}: unknown file kind \"{}\"", f.fd, kind);
+            d.path = e.value("path", "");
+            d.flags = e.value("flags", 0u) & ~static_cast<uint32_t>(O_CLOEXEC);
+            d.position = e.value("position", uint64_t { 0 });
+            uint32_t top = 0;
+            for (auto const& other : p.file_descriptions)
+                top = std::max(top, other.id);
+            d.id = top + 1;
+            f.description = d.id;
+            p.file_descriptions.push_back(std::move(d));
+        }
+        p.files.push_back(f);
+    }
+
+    std::set<uint32_t> ids;
+    for (auto const& d : p.file_descriptions)
+        if (!ids.insert(d.id).second)
+            return Error::format("file description {} appears twice", d.id);
+    std::set<int> fds;
+    for (auto const& f : p.files) {
+        if (f.fd < 0 || !fds.insert(f.fd).second)
+            return Error::format("fd {} is negative or appears twice", f.fd);
+        if (!ids.contains(f.description))
+            return Error::format("fd {} refers to file description {}, which is missing", f.fd, f.description);
+    }
+    return {};
+}
+
+} // namespace cryo::checkpoint

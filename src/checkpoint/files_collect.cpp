@@ -1,0 +1,377 @@
+#include "checkpoint/files_collect.h"
+
+#include <fcntl.h>
+#include <map>
+#include <set>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "base/scope_guard.h"
+#include "sys/fdinfo.h"
+#include "sys/file.h"
+#include "sys/file_kinds.h"
+#include "sys/procfs.h"
+#include "sys/process.h"
+#include "sys/sock_diag.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+constexpr char kDeletedSuffix[] = " (deleted)";
+constexpr int kTcpEstablished = 1; // include/net/tcp_states.h
+constexpr int kTcpClose = 7;
+
+std::string strip_deleted(std::string const& path)
+{
+    if (path.ends_with(kDeletedSuffix))
+        return path.substr(0, path.size() - (sizeof kDeletedSuffix - 1));
+    return path;
+}
+
+char const* family_name(int family)
+{
+    switch (family) {
+    case AF_INET: return "AF_INET";
+    case AF_INET6: return "AF_INET6";
+    case AF_NETLINK: return "AF_NETLINK";
+    case AF_PACKET: return "AF_PACKET";
+    case AF_VSOCK: return "AF_VSOCK";
+    default: return nullptr;
+    }
+}
+
+Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& info, FileDescription& d)
+{
+    auto copy = TRY(sys::pidfd_getfd(pidfd, fd));
+    int family = TRY(sys::socket_option(copy, SOL_SOCKET, SO_DOMAIN));
+    if (family != AF_UNIX) {
+        auto name = family_name(family);
+        return Error::format("sockets of family {} are not supported yet",
+            name ? std::string(name) : std::to_string(family));
+    }
+    auto diag = TRY(sys::unix_socket_diag(d.inode));
+    if (!diag)
+        return Error::format("unix socket of process {} not found by sock_diag (another network namespace?): not "
+                             "supported yet",
+            pid);
+    if (!diag->name.empty())
+        return Error::format("bound unix socket {} is not supported yet", diag->name);
+    if (diag->state != kTcpEstablished && diag->state != kTcpClose)
+        return Error::format("unix socket in state {} is not supported yet", diag->state);
+    if (auto in_flight = sys::fdinfo_scm_fds(info); in_flight && *in_flight > 0)
+        return Error::format("unix socket with {} fds in flight (SCM_RIGHTS) is not supported yet", *in_flight);
+    d.kind = FileKind::UnixSocket;
+    d.socket_type = diag->type;
+    // socketpair(2) leaves datagram sockets in TCP_CLOSE on some kernels: a peer also counts.
+    d.connected = diag->state == kTcpEstablished || diag->peer_inode != 0;
+    d.peer_inode = diag->peer_inode;
+    d.shutdown = diag->shutdown;
+    return {};
+}
+
+// What one fd is; an error names why cryo cannot restore it.
+Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const& target, struct stat const& st,
+    sys::FdInfo const& info)
+{
+    FileDescription d;
+    d.flags = info.flags & ~static_cast<uint32_t>(O_CLOEXEC);
+    d.position = info.pos;
+    d.inode = st.st_ino;
+    d.path = strip_deleted(target);
+    auto mode = st.st_mode;
+    bool unlinked = target.ends_with(kDeletedSuffix) && st.st_nlink == 0;
+
+    if (target.starts_with("pipe:[")) {
+        d.kind = FileKind::Pipe;
+    } else if (target.starts_with("socket:[")) {
+        TRY(classify_socket(pid, pidfd, fd, info, d));
+    } else if (target == "anon_inode:[eventfd]") {
+        d.kind = FileKind::Eventfd;
+        auto e = TRY(sys::parse_eventfd_fdinfo(info));
+        d.eventfd_count = e.count;
+        d.eventfd_semaphore = e.semaphore;
+    } else if (target.starts_with("anon_inode:")) {
+        return Error::format("{} is not supported yet", target.substr(sizeof "anon_inode:" - 1));
+    } else if (target.starts_with("/memfd:") && S_ISREG(mode) && unlinked) {
+        d.kind = FileKind::Memfd;
+        d.path = d.path.substr(sizeof "/memfd:" - 1);
+        d.mode = mode & 07777;
+        d.size = static_cast<uint64_t>(st.st_size);
+        auto copy = TRY(sys::pidfd_getfd(pidfd, fd));
+        d.seals = TRY(sys::file_seals(copy));
+    } else if (!target.starts_with("/")) {
+        return Error::format("this kind of file is not supported yet");
+    } else if (S_ISREG(mode)) {
+        d.kind = unlinked ? FileKind::Deleted : FileKind::Regular;
+        if (unlinked) {
+            d.mode = mode & 07777;
+            d.size = static_cast<uint64_t>(st.st_size);
+        }
+    } else if (unlinked) {
+        return Error::format("a deleted file that is not a regular file is not supported");
+    } else if (S_ISDIR(mode)) {
+        d.kind = FileKind::Directory;
+    } else if (S_ISFIFO(mode)) {
+        d.kind = FileKind::Fifo;
+    } else if (S_ISCHR(mode)) {
+        if (!is_supported_char_device(major(st.st_rdev), minor(st.st_rdev)))
+            return Error::format("character device {}:{} is not supported", major(st.st_rdev), minor(st.st_rdev));
+        d.kind = FileKind::CharDevice;
+    } else if (S_ISBLK(mode)) {
+        return Error::format("block devices are not supported");
+    } else {
+        return Error::format("this kind of file is not supported yet");
+    }
+    return d;
+}
+
+// The first fd of a process that refers to description `id`.
+int fd_of(Process const& p, uint32_t id)
+{
+    for (auto const& f : p.files)
+        if (f.description == id)
+            return f.fd;
+    return -1;
+}
+
+Result<std::string> read_pipe_data(std::string const& proc_path)
+{
+    // A new read end of the same pipe: opening it with O_NONBLOCK never waits for a writer.
+    auto in = TRY(sys::open(proc_path, O_RDONLY | O_NONBLOCK));
+    uint32_t capacity = TRY(sys::pipe_size(in));
+    auto [copy_in, copy_out] = TRY(sys::pipe(O_NONBLOCK));
+    TRY(sys::set_pipe_size(copy_out, capacity));
+    size_t n = TRY(sys::tee(in, copy_out, capacity));
+    std::string data(n, '\0');
+    size_t done = 0;
+    while (done < n) {
+        size_t r = TRY(sys::read(copy_in, data.data() + done, n - done));
+        if (r == 0)
+            return Error::make("pipe copy ended early");
+        done += r;
+    }
+    return data;
+}
+
+Result<std::string> read_contents(std::string const& proc_path, uint64_t size)
+{
+    auto in = TRY(sys::open(proc_path, O_RDONLY));
+    std::string data(size, '\0');
+    uint64_t done = 0;
+    while (done < size) {
+        size_t r = TRY(sys::pread(in, data.data() + done, size - done, done));
+        if (r == 0)
+            break; // shrank meanwhile (shared with a process outside the tree)
+        done += r;
+    }
+    data.resize(done);
+    return data;
+}
+
+// Peeks at every message queued on the socket (fd of pid) without taking any: SO_PEEK_OFF
+// makes successive MSG_PEEKs walk the queue; the socket's own peek offset is put back.
+Result<std::string> read_socket_queue(int pid, int fd, FileDescription& d)
+{
+    auto pidfd = TRY(sys::pidfd_open(pid));
+    auto sock = TRY(sys::pidfd_getfd(pidfd, fd));
+    int old_offset = TRY(sys::socket_option(sock, SOL_SOCKET, SO_PEEK_OFF));
+    TRY(sys::set_socket_option(sock, SOL_SOCKET, SO_PEEK_OFF, 0));
+    ScopeGuard put_back([&] { (void)sys::set_socket_option(sock, SOL_SOCKET, SO_PEEK_OFF, old_offset); });
+    bool datagram = d.socket_type != SOCK_STREAM;
+    int buffer_size = std::max(TRY(sys::socket_option(sock, SOL_SOCKET, SO_RCVBUF)), 1 << 16);
+    std::string buffer(static_cast<size_t>(buffer_size), '\0');
+    std::string data;
+    d.messages.clear();
+    for (;;) {
+        auto peeked = TRY(sys::peek(sock, buffer.data(), buffer.size(), datagram));
+        if (peeked.empty || (!datagram && peeked.size == 0))
+            break;
+        if (peeked.control)
+            return Error::make("queued data with ancillary data (SCM_RIGHTS/SCM_CREDENTIALS) is not supported yet");
+        if (peeked.length > peeked.size)
+            return Error::format("queued datagram of {} bytes is too large", peeked.length);
+        data.append(buffer.data(), peeked.size);
+        if (datagram)
+            d.messages.push_back(peeked.size);
+        else if (d.messages.empty())
+            d.messages.push_back(peeked.size);
+        else
+            d.messages[0] += peeked.size;
+        if (datagram && peeked.size == 0)
+            return Error::make("zero-length queued datagrams are not supported yet");
+    }
+    return data;
+}
+
+} // namespace
+
+bool is_supported_char_device(unsigned major_number, unsigned minor_number)
+{
+    switch (major_number) {
+    case 1: // mem: null, zero, full, random, urandom
+        return minor_number == 3 || minor_number == 5 || minor_number == 7 || minor_number == 8 || minor_number == 9;
+    case 5: return minor_number == 0; // /dev/tty (not ptmx: reopening it would make a new pty)
+    case 4: return true;              // virtual consoles and serial ports
+    default: return major_number >= 136 && major_number <= 143; // /dev/pts/N
+    }
+}
+
+Result<std::vector<uint32_t>> group_descriptions(std::vector<DescriptionCandidate> const& candidates,
+    std::function<Result<bool>(size_t, size_t)> const& same)
+{
+    std::vector<uint32_t> out(candidates.size());
+    // key -> (representative candidate, group) of each group seen with that key.
+    std::map<std::pair<uint64_t, uint64_t>, std::vector<std::pair<size_t, uint32_t>>> seen;
+    uint32_t groups = 0;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        auto& reps = seen[{ candidates[i].key_a, candidates[i].key_b }];
+        bool found = false;
+        for (auto [rep, group] : reps)
+            if (TRY(same(rep, i))) {
+                out[i] = group;
+                found = true;
+                break;
+            }
+        if (!found) {
+            out[i] = groups++;
+            reps.push_back({ i, out[i] });
+        }
+    }
+    return out;
+}
+
+Result<void> collect_open_files(int pid, Process& p)
+{
+    auto pidfd = TRY(sys::pidfd_open(pid));
+    struct Seen {
+        int fd;
+        bool cloexec;
+        uint64_t device;
+        FileDescription description;
+    };
+    std::vector<Seen> seen;
+    for (int fd : TRY(sys::list_fds(pid))) {
+        std::string link = fmt::format("/proc/{}/fd/{}", pid, fd);
+        auto target = sys::readlink(link);
+        auto st = sys::stat(link);
+        if (!target || !st) {
+            // A frozen process closes nothing; only a broken /proc entry lands here.
+            if (!target && target.error().is_errno(ENOENT))
+                continue;
+            return Error::format("fd {}: cannot inspect it", fd);
+        }
+        auto info = TRY(sys::read_fdinfo(pid, fd));
+        auto d = TRY(classify(pid, pidfd, fd, *target, *st, info).context("fd {} ({})", fd, *target));
+        seen.push_back({ fd, (info.flags & O_CLOEXEC) != 0, static_cast<uint64_t>(st->st_dev), std::move(d) });
+    }
+    std::vector<DescriptionCandidate> candidates;
+    for (auto const& s : seen)
+        candidates.push_back({ s.device, s.description.inode });
+    auto groups = TRY(group_descriptions(candidates, [&](size_t a, size_t b) {
+        return sys::same_file_description(pid, seen[a].fd, pid, seen[b].fd);
+    }));
+    p.files.clear();
+    p.file_descriptions.clear();
+    for (size_t i = 0; i < seen.size(); ++i) {
+        uint32_t id = groups[i] + 1;
+        p.files.push_back({ seen[i].fd, id, seen[i].cloexec });
+        if (id > p.file_descriptions.size()) {
+            seen[i].description.id = id;
+            p.file_descriptions.push_back(std::move(seen[i].description));
+        }
+    }
+    return {};
+}
+
+Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
+{
+    // 1. Merge descriptions shared between processes and number them tree-wide.
+    struct Ref {
+        size_t process;
+        size_t index; // into file_descriptions
+    };
+    std::vector<Ref> refs;
+    std::vector<DescriptionCandidate> candidates;
+    for (size_t pi = 0; pi < tree.processes.size(); ++pi)
+        for (size_t di = 0; di < tree.processes[pi].file_descriptions.size(); ++di) {
+            auto const& d = tree.processes[pi].file_descriptions[di];
+            refs.push_back({ pi, di });
+            candidates.push_back({ static_cast<uint64_t>(d.kind), d.inode });
+        }
+    auto groups = TRY(group_descriptions(candidates, [&](size_t a, size_t b) -> Result<bool> {
+        if (refs[a].process == refs[b].process)
+            return false; // already told apart within the process
+        auto const& pa = tree.processes[refs[a].process];
+        auto const& pb = tree.processes[refs[b].process];
+        return sys::same_file_description(pa.pid, fd_of(pa, pa.file_descriptions[refs[a].index].id), pb.pid,
+            fd_of(pb, pb.file_descriptions[refs[b].index].id));
+    }));
+    size_t ref = 0; // refs list every process's descriptions in order
+    for (auto& p : tree.processes) {
+        std::map<uint32_t, uint32_t> renumber;
+        for (auto& d : p.file_descriptions) {
+            renumber[d.id] = groups[ref++] + 1;
+            d.id = renumber[d.id];
+        }
+        for (auto& f : p.files)
+            f.description = renumber.at(f.description);
+    }
+
+    // 2. Every socket's peer is in the tree, or gone.
+    std::set<uint64_t> sockets;
+    for (auto const& p : tree.processes)
+        for (auto const& d : p.file_descriptions)
+            if (d.kind == FileKind::UnixSocket)
+                sockets.insert(d.inode);
+    for (auto const& p : tree.processes)
+        for (auto const& d : p.file_descriptions)
+            if (d.kind == FileKind::UnixSocket && d.peer_inode && !sockets.contains(d.peer_inode)
+                && TRY(sys::unix_socket_diag(d.peer_inode)))
+                return Error::format("process {} fd {}: unix socket:[{}] is connected to socket:[{}] outside the tree",
+                    p.pid, fd_of(p, d.id), d.inode, d.peer_inode);
+
+    // 3. Save data, once per description (once per pipe for pipes and FIFOs).
+    std::map<uint32_t, FileDescription> updated;
+    std::map<uint64_t, uint32_t> pipe_owner; // pipe inode -> description holding its data
+    for (auto const& p : tree.processes)
+        for (auto const& original : p.file_descriptions) {
+            if (updated.contains(original.id))
+                continue;
+            FileDescription d = original;
+            std::string proc_path = fmt::format("/proc/{}/fd/{}", p.pid, fd_of(p, d.id));
+            auto where = [&] { return fmt::format("process {} fd {}", p.pid, fd_of(p, d.id)); };
+            std::string data;
+            switch (d.kind) {
+            case FileKind::Pipe:
+            case FileKind::Fifo: {
+                auto probe = TRY(sys::open(proc_path, O_RDONLY | O_NONBLOCK).context("{}", where()));
+                d.pipe_size = TRY(sys::pipe_size(probe).context("{}", where()));
+                if (!pipe_owner.contains(d.inode)) {
+                    pipe_owner[d.inode] = d.id;
+                    data = TRY(read_pipe_data(proc_path).context("{}: save unread pipe data", where()));
+                }
+                break;
+            }
+            case FileKind::Deleted:
+            case FileKind::Memfd:
+                data = TRY(read_contents(proc_path, d.size).context("{}: save contents of {}", where(), d.path));
+                break;
+            case FileKind::UnixSocket:
+                data = TRY(read_socket_queue(p.pid, fd_of(p, d.id), d).context("{}: save queued data", where()));
+                break;
+            default: break;
+            }
+            d.size = data.size();
+            if (!data.empty())
+                TRY(image.write_file(file_data_name(d.id), data));
+            updated[d.id] = std::move(d);
+        }
+    for (auto& p : tree.processes)
+        for (auto& d : p.file_descriptions)
+            d = updated.at(d.id);
+    return {};
+}
+
+} // namespace cryo::checkpoint

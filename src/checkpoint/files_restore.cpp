@@ -1,0 +1,297 @@
+#include "checkpoint/files_restore.h"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <set>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "sys/file.h"
+#include "sys/file_kinds.h"
+#include "sys/raw.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+std::string self_fd_path(FdRef fd) { return fmt::format("/proc/self/fd/{}", fd.get()); }
+
+std::string parent_dir(std::string const& path)
+{
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos || slash == 0)
+        return "/";
+    return path.substr(0, slash);
+}
+
+Result<std::string> data_of(FileDescription const& d, ImageReader const& image)
+{
+    if (d.size == 0)
+        return std::string();
+    auto data = TRY(image.read_file(file_data_name(d.id)));
+    if (data.size() != d.size)
+        return Error::format("data of file description {}: {} bytes, expected {}", d.id, data.size(), d.size);
+    return data;
+}
+
+// A new description of the file open as `fd`, through /proc/self/fd (pipes, deleted files).
+Result<Fd> reopen(FdRef fd, uint32_t flags)
+{
+    auto out = TRY(sys::open(self_fd_path(fd), reopen_flags(flags) | O_CLOEXEC));
+    TRY(sys::set_status_flags(out, settable_flags(flags)));
+    return out;
+}
+
+Result<Fd> open_path(FileDescription const& d)
+{
+    // O_NOCTTY: reopening a terminal must not make it cryo's controlling terminal.
+    auto fd = TRY(sys::open(d.path, reopen_flags(d.flags) | O_NOCTTY | O_CLOEXEC));
+    if (d.kind == FileKind::Regular && !(d.flags & O_PATH))
+        TRY(sys::seek(fd, d.position));
+    else if (d.kind == FileKind::Directory && d.position != 0)
+        TRY(sys::seek(fd, d.position));
+    return fd;
+}
+
+Result<Fd> create_deleted(FileDescription const& d, ImageReader const& image)
+{
+    auto data = TRY(data_of(d, image));
+    auto dir = parent_dir(d.path);
+    // An unnamed file in the same directory (same filesystem, never visible); filesystems
+    // without O_TMPFILE get a named one that is unlinked at once.
+    auto tmp = sys::open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, d.mode);
+    if (!tmp && (tmp.error().is_errno(EOPNOTSUPP) || tmp.error().is_errno(EISDIR))) {
+        auto name = fmt::format("{}/.cryo-restore-{}-{}", dir, ::getpid(), d.id);
+        tmp = sys::open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, d.mode);
+        if (tmp)
+            TRY(sys::unlink(name));
+    }
+    auto file = TRY(std::move(tmp).context("re-create deleted file {} in {}", d.path, dir));
+    TRY(sys::pwrite_all(file, data.data(), data.size(), 0));
+    auto out = TRY(reopen(file, d.flags));
+    TRY(sys::seek(out, d.position));
+    return out;
+}
+
+Result<Fd> create_memfd(FileDescription const& d, ImageReader const& image)
+{
+    auto data = TRY(data_of(d, image));
+    auto memfd = TRY(sys::memfd_create(d.path, MFD_ALLOW_SEALING));
+    TRY(sys::pwrite_all(memfd, data.data(), data.size(), 0));
+    TRY(sys::ftruncate(memfd, data.size()));
+    Fd out = (d.flags & O_ACCMODE) == O_RDWR ? std::move(memfd) : TRY(reopen(memfd, d.flags));
+    TRY(sys::set_status_flags(out, settable_flags(d.flags)));
+    TRY(sys::seek(out, d.position));
+    // Seals last: F_SEAL_WRITE and friends would refuse the writes above.
+    if (d.seals)
+        TRY(sys::add_file_seals(out, d.seals));
+    return out;
+}
+
+Result<Fd> create_eventfd(FileDescription const& d)
+{
+    auto fd = TRY(sys::eventfd(d.eventfd_semaphore ? EFD_SEMAPHORE : 0));
+    if (d.eventfd_count) {
+        uint64_t count = d.eventfd_count;
+        TRY(sys::write(fd, &count, sizeof count));
+    }
+    TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
+    return fd;
+}
+
+Result<void> write_all_to(FdRef fd, std::string const& data)
+{
+    return sys::write_all(fd, data);
+}
+
+} // namespace
+
+int reopen_flags(uint32_t flags)
+{
+    constexpr uint32_t keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_LARGEFILE
+        | O_NOATIME | O_DIRECTORY | O_NOFOLLOW | O_PATH;
+    return static_cast<int>(flags & keep);
+}
+
+uint32_t settable_flags(uint32_t flags) { return flags & (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME); }
+
+Result<std::vector<FileDescription>> unique_descriptions(std::vector<Process> const& processes)
+{
+    std::map<uint32_t, FileDescription const*> seen;
+    std::vector<FileDescription> out;
+    for (auto const& p : processes)
+        for (auto const& d : p.file_descriptions) {
+            auto it = seen.find(d.id);
+            if (it == seen.end()) {
+                seen[d.id] = &d;
+                out.push_back(d);
+            } else if (!(*it->second == d)) {
+                return Error::format("file description {} differs between processes (process {})", d.id, p.pid);
+            }
+        }
+    return out;
+}
+
+Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, ImageReader const& image)
+{
+    OpenedFiles out;
+    auto descriptions = TRY(unique_descriptions(processes));
+    std::set<uint64_t> pipes_done;
+    std::map<uint64_t, FileDescription const*> sockets; // inode -> description
+    for (auto const& d : descriptions)
+        if (d.kind == FileKind::UnixSocket)
+            sockets[d.inode] = &d;
+
+    for (auto const& d : descriptions) {
+        if (out.m_fds.contains(d.id))
+            continue; // created with its pipe or socket peer
+        auto what = [&] { return fmt::format("file description {} ({} {})", d.id, to_string(d.kind), d.path); };
+        switch (d.kind) {
+        case FileKind::Regular:
+        case FileKind::Directory:
+        case FileKind::CharDevice:
+            out.m_fds[d.id] = TRY(open_path(d).context("{}", what()));
+            break;
+        case FileKind::Deleted:
+            out.m_fds[d.id] = TRY(create_deleted(d, image).context("{}", what()));
+            break;
+        case FileKind::Memfd:
+            out.m_fds[d.id] = TRY(create_memfd(d, image).context("{}", what()));
+            break;
+        case FileKind::Eventfd:
+            out.m_fds[d.id] = TRY(create_eventfd(d).context("{}", what()));
+            break;
+        case FileKind::Pipe:
+        case FileKind::Fifo: {
+            if (pipes_done.contains(d.inode))
+                break;
+            pipes_done.insert(d.inode);
+            // All descriptions of this pipe; one of them holds its data.
+            std::vector<FileDescription const*> ends;
+            uint32_t capacity = 0;
+            std::string data;
+            for (auto const& e : descriptions)
+                if (e.kind == d.kind && e.inode == d.inode) {
+                    ends.push_back(&e);
+                    capacity = std::max(capacity, e.pipe_size);
+                    if (e.size)
+                        data = TRY(data_of(e, image).context("{}", what()));
+                }
+            capacity = std::max<uint32_t>(capacity, static_cast<uint32_t>(data.size()));
+            Fd read_end, write_end;
+            if (d.kind == FileKind::Pipe) {
+                auto pair = TRY(sys::pipe());
+                read_end = std::move(pair.first);
+                write_end = std::move(pair.second);
+            } else {
+                // Held open for reading and writing: opening either end of the FIFO then
+                // never waits for the other side.
+                write_end = TRY(sys::open(d.path, O_RDWR | O_NONBLOCK | O_CLOEXEC).context("{}", what()));
+            }
+            if (capacity)
+                TRY(sys::set_pipe_size(write_end, capacity).context("{}", what()));
+            TRY(write_all_to(write_end, data).context("{}: refill {} bytes", what(), data.size()));
+            bool read_taken = false, write_taken = false;
+            for (auto const* e : ends) {
+                uint32_t access = e->flags & O_ACCMODE;
+                Fd fd;
+                if (d.kind == FileKind::Pipe && access == O_RDONLY && !read_taken) {
+                    fd = TRY(sys::dup(read_end)); // shares the pipe's original read description
+                    read_taken = true;
+                } else if (d.kind == FileKind::Pipe && access == O_WRONLY && !write_taken) {
+                    fd = TRY(sys::dup(write_end));
+                    write_taken = true;
+                } else {
+                    FdRef base = read_end.valid() ? read_end.ref() : write_end.ref();
+                    fd = TRY(sys::open(self_fd_path(base), reopen_flags(e->flags) | O_NONBLOCK | O_CLOEXEC)
+                                 .context("{}", what()));
+                }
+                TRY(sys::set_status_flags(fd, settable_flags(e->flags)).context("{}", what()));
+                out.m_fds[e->id] = std::move(fd);
+            }
+            break;
+        }
+        case FileKind::UnixSocket: {
+            auto data = TRY(data_of(d, image).context("{}", what()));
+            if (!d.connected) {
+                if (!data.empty())
+                    return Error::format("{}: queued data on an unconnected socket cannot be restored", what());
+                auto fd = TRY(sys::socket(AF_UNIX, d.socket_type));
+                TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
+                out.m_fds[d.id] = std::move(fd);
+                break;
+            }
+            auto [mine, other] = TRY(sys::socketpair(AF_UNIX, d.socket_type).context("{}", what()));
+            // Data queued on this end was sent by the peer: send it again from the other end,
+            // message by message.
+            auto send_queue = [](FdRef from, FileDescription const& to, std::string const& bytes) -> Result<void> {
+                size_t at = 0;
+                for (uint64_t size : to.messages) {
+                    TRY(sys::send_all(from, bytes.data() + at, size));
+                    at += size;
+                }
+                return {};
+            };
+            TRY(send_queue(other, d, data).context("{}: re-queue {} bytes", what(), data.size()));
+            auto peer = d.peer_inode ? sockets.find(d.peer_inode) : sockets.end();
+            if (peer != sockets.end()) {
+                auto const& p = *peer->second;
+                auto peer_data = TRY(data_of(p, image).context("{}", what()));
+                TRY(send_queue(mine, p, peer_data).context("{}: re-queue {} bytes of its peer", what(), peer_data.size()));
+                if (p.shutdown & 2)
+                    TRY(sys::shutdown(other, SHUT_WR));
+                if (p.shutdown & 1)
+                    TRY(sys::shutdown(other, SHUT_RD));
+                TRY(sys::set_status_flags(other, settable_flags(p.flags)));
+                out.m_fds[p.id] = std::move(other);
+            }
+            // else: the peer was closed; dropping `other` closes it again (EOF after the data).
+            if (peer != sockets.end()) {
+                if (d.shutdown & 2)
+                    TRY(sys::shutdown(mine, SHUT_WR));
+                if (d.shutdown & 1)
+                    TRY(sys::shutdown(mine, SHUT_RD));
+            }
+            TRY(sys::set_status_flags(mine, settable_flags(d.flags)));
+            out.m_fds[d.id] = std::move(mine);
+            break;
+        }
+        }
+    }
+    return out;
+}
+
+Result<FdRef> OpenedFiles::fd_of(uint32_t id) const
+{
+    auto it = m_fds.find(id);
+    if (it == m_fds.end())
+        return Error::format("file description {} was not opened", id);
+    return it->second.ref();
+}
+
+Result<void> install_open_files(Process const& p, OpenedFiles const& opened, sys::Tracee& t, uint64_t cryo_pidfd)
+{
+    // Ascending fd order: the temporary number pidfd_getfd returns is the lowest free one,
+    // so it is the target itself or a number no later fd needs (gaps stay gaps).
+    auto files = p.files;
+    std::sort(files.begin(), files.end(), [](auto const& a, auto const& b) { return a.fd < b.fd; });
+    for (auto const& f : files) {
+        auto local = TRY(opened.fd_of(f.description).context("fd {}", f.fd));
+        uint64_t tmp = TRY(t.syscall_checked("pidfd_getfd", __NR_pidfd_getfd,
+                                { cryo_pidfd, static_cast<uint64_t>(local.get()), 0 })
+                               .context("fd {}", f.fd));
+        auto target = static_cast<uint64_t>(f.fd);
+        if (tmp != target) {
+            TRY(t.syscall_checked("dup3", SYS_dup3, { tmp, target, f.cloexec ? O_CLOEXEC : 0u }).context("fd {}", f.fd));
+            TRY(t.syscall_checked("close", SYS_close, { tmp }));
+        } else {
+            TRY(t.syscall_checked("fcntl F_SETFD", SYS_fcntl, { tmp, F_SETFD, f.cloexec ? FD_CLOEXEC : 0u })
+                    .context("fd {}", f.fd));
+        }
+    }
+    return {};
+}
+
+} // namespace cryo::checkpoint
