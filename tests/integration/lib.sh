@@ -49,6 +49,9 @@ need_root() {
 }
 
 need_root
+# CI runs without standard input; a closed fd 0 would be reused by the next open and confuse
+# the fd checks, so give the test a /dev/null stdin instead.
+[ -e /proc/self/fd/0 ] || exec </dev/null
 [ -n "${CRYO:-}" ] && [ -x "$CRYO" ] || fail "no cryo binary (set CRYO; tried build-test/ and build/)"
 CRYO=$(readlink -f "$CRYO")
 command -v jq >/dev/null || fail "jq is not installed (scripts/setup.sh installs it)"
