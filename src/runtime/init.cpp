@@ -191,6 +191,15 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
     if (::setsid() < 0)
         return Error::from_errno("setsid");
 
+    std::string hook_state_json;
+    if (!config.create_container_hooks.empty() || !config.start_container_hooks.empty()) {
+        // Our host pid: /proc is still the host's here, and /proc/self resolves in the pid
+        // namespace of that proc mount (the host's), not ours.
+        auto self = TRY(sys::readlink("/proc/self"));
+        config.hook_state.pid = std::atoi(self.c_str());
+        config.hook_state.status = "creating";
+        hook_state_json = oci::hook_state_to_json(config.hook_state);
+    }
     if (config.has_runtime_hooks) {
         TRY(channel.send(SyncStep::RunHooks));
         TRY(channel.expect(SyncStep::HooksDone));
@@ -198,7 +207,7 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
     // In the container's namespaces with the host's file system still reachable: the
     // hook's path resolves in the runtime namespace (OCI createContainer).
     if (!config.create_container_hooks.empty())
-        TRY(run_hooks(config.create_container_hooks, "createContainer", config.hook_state));
+        TRY(run_hooks(config.create_container_hooks, "createContainer", hook_state_json));
 
     TRY(rootfs::setup_rootfs(*config.mounts).context("prepare rootfs"));
 
@@ -299,7 +308,8 @@ void run_init(InitConfig& config, SyncChannel& channel)
     }
 
     if (!config.start_container_hooks.empty()) {
-        auto hooks = run_hooks(config.start_container_hooks, "startContainer", config.hook_state);
+        config.hook_state.status = "created";
+        auto hooks = run_hooks(config.start_container_hooks, "startContainer", oci::hook_state_to_json(config.hook_state));
         if (!hooks) {
             if (channel.fd().valid())
                 channel.send_error(hooks.error());

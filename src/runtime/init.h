@@ -11,6 +11,7 @@
 
 #include "base/fd.h"
 #include "oci/spec.h"
+#include "oci/state.h"
 #include "rootfs/mount_plan.h"
 #include "rootfs/seccomp.h"
 #include "runtime/plan.h"
@@ -73,7 +74,7 @@ struct InitConfig {
     bool has_runtime_hooks { false }; // prestart/createRuntime: ask the parent
     std::vector<oci::Hook> create_container_hooks;
     std::vector<oci::Hook> start_container_hooks;
-    std::string hook_state; // state JSON for the container's own hooks
+    oci::State hook_state; // for the container's own hooks; pid and status set in the child
     Fd exec_fifo;           // O_PATH; invalid in `run` (no start step to wait for)
     Fd console_socket;      // connected; invalid without a terminal
     Fd trampoline;

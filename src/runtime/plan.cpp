@@ -140,6 +140,10 @@ Result<ProcessPlan> plan_process(oci::Process const& process, oci::Linux const& 
                                    .context("process.capabilities.inheritable"));
         caps.ambient = TRY(rootfs::capability_set(c.ambient, &plan.unknown_capabilities)
                                .context("process.capabilities.ambient"));
+        // The kernel only lets a capability into the ambient set if it is permitted and
+        // inheritable; runc skips the others (its default spec lists ambient caps without
+        // inheritable ones), so do the same instead of failing the raise.
+        caps.ambient &= caps.permitted & caps.inheritable;
         std::sort(plan.unknown_capabilities.begin(), plan.unknown_capabilities.end());
         plan.unknown_capabilities.erase(std::unique(plan.unknown_capabilities.begin(), plan.unknown_capabilities.end()),
                                         plan.unknown_capabilities.end());
@@ -244,6 +248,35 @@ cgroup::Resources to_cgroup_resources(oci::Resources const& r)
     return out;
 }
 
+cgroup::Resources plan_cgroup_resources(oci::Linux const& linux_config)
+{
+    auto out = linux_config.resources ? to_cgroup_resources(*linux_config.resources) : cgroup::Resources {};
+    if (!linux_config.resources || linux_config.resources->devices.empty())
+        return out; // nothing denied: the parent's (allow-all) rules stay
+    auto rule = [](char const* type, std::optional<int64_t> major, std::optional<int64_t> minor, char const* access) {
+        return cgroup::DeviceRule { .allow = true, .type = std::string(type), .major = major, .minor = minor,
+                                    .access = std::string(access) };
+    };
+    out.devices.push_back(rule("c", std::nullopt, std::nullopt, "m"));
+    out.devices.push_back(rule("b", std::nullopt, std::nullopt, "m"));
+    out.devices.push_back(rule("c", 1, 3, "rwm"));   // null
+    out.devices.push_back(rule("c", 1, 8, "rwm"));   // random
+    out.devices.push_back(rule("c", 1, 7, "rwm"));   // full
+    out.devices.push_back(rule("c", 5, 0, "rwm"));   // tty
+    out.devices.push_back(rule("c", 1, 5, "rwm"));   // zero
+    out.devices.push_back(rule("c", 1, 9, "rwm"));   // urandom
+    out.devices.push_back(rule("c", 136, std::nullopt, "rwm")); // /dev/pts/*
+    out.devices.push_back(rule("c", 5, 2, "rwm"));   // ptmx
+    out.devices.push_back(rule("c", 10, 200, "rwm")); // net/tun
+    for (auto const& d : linux_config.devices) {
+        if (d.type == "p")
+            continue;
+        char const* type = d.type == "b" ? "b" : "c";
+        out.devices.push_back(rule(type, d.major, d.minor, "rwm"));
+    }
+    return out;
+}
+
 Result<rootfs::SeccompProfile> to_seccomp_profile(oci::Seccomp const& s)
 {
     rootfs::SeccompProfile p;
@@ -315,7 +348,7 @@ rootfs::CgroupMount plan_cgroup_mount(MountPlanInput const& input)
             if (it != input.cgroup_paths.end() && it->second.starts_with(h.mount_point))
                 out.host_path = it->second;
         }
-        if (out.host_path.empty())
+        if (out.host_path.empty() || (input.exists && !input.exists(out.host_path)))
             continue; // the container has no cgroup in this hierarchy: nothing to show
         mount.hierarchies.push_back(std::move(out));
     }

@@ -83,6 +83,11 @@ inline constexpr char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin
 // OCI linux.resources -> cgroup::Resources, field by field.
 cgroup::Resources to_cgroup_resources(oci::Resources const& resources);
 
+// The container's cgroup resources: linux.resources, then (as runc does) rules allowing
+// the default devices, mknod of any device, ptys and /dev/net/tun, then each of
+// linux.devices; later rules win.
+cgroup::Resources plan_cgroup_resources(oci::Linux const& linux_config);
+
 // OCI linux.seccomp -> rootfs::SeccompProfile (names checked, errors name the field).
 Result<rootfs::SeccompProfile> to_seccomp_profile(oci::Seccomp const& seccomp);
 
@@ -98,6 +103,9 @@ struct MountPlanInput {
     std::vector<cgroup::Hierarchy> hierarchies;
     // Whether a bind source is a file (stat in the caller); absent source: not a file.
     std::function<bool(std::string const&)> is_file;
+    // Whether a host path exists: hierarchies where the container's cgroup was not made
+    // (hugetlb when unused...) are not shown. Absent: all are taken to exist.
+    std::function<bool(std::string const&)> exists;
 };
 
 Result<rootfs::MountPlan> plan_mounts(oci::Spec const& spec, MountPlanInput const& input);

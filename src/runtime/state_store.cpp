@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,33 @@
 namespace cryo::runtime {
 
 namespace {
+
+nlohmann::json hooks_to_json(std::vector<oci::Hook> const& hooks)
+{
+    auto out = nlohmann::json::array();
+    for (auto const& h : hooks) {
+        nlohmann::json j { { "path", h.path }, { "args", h.args }, { "env", h.env } };
+        if (h.timeout)
+            j["timeout"] = *h.timeout;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+std::vector<oci::Hook> hooks_from_json(nlohmann::json const& array)
+{
+    std::vector<oci::Hook> out;
+    for (auto const& j : array) {
+        oci::Hook h;
+        h.path = j.at("path").get<std::string>();
+        h.args = j.value("args", std::vector<std::string> {});
+        h.env = j.value("env", std::vector<std::string> {});
+        if (j.contains("timeout"))
+            h.timeout = j["timeout"].get<int32_t>();
+        out.push_back(std::move(h));
+    }
+    return out;
+}
 
 constexpr std::string_view k_status_names[] = { "creating", "created", "running", "paused", "stopped" };
 
@@ -63,6 +91,10 @@ std::string saved_state_to_json(SavedState const& state)
     j["cgroup_path"] = state.cgroup_path;
     j["systemd_cgroup"] = state.systemd_cgroup;
     j["namespaces"] = state.namespaces;
+    if (!state.poststart.empty())
+        j["poststart"] = hooks_to_json(state.poststart);
+    if (!state.poststop.empty())
+        j["poststop"] = hooks_to_json(state.poststop);
     return j.dump();
 }
 
@@ -91,6 +123,10 @@ Result<SavedState> parse_saved_state(std::string_view json)
         s.systemd_cgroup = j.value("systemd_cgroup", false);
         if (j.contains("namespaces"))
             s.namespaces = j["namespaces"].get<std::map<std::string, std::string>>();
+        if (j.contains("poststart"))
+            s.poststart = hooks_from_json(j["poststart"]);
+        if (j.contains("poststop"))
+            s.poststop = hooks_from_json(j["poststop"]);
     } catch (nlohmann::json::exception const& e) {
         return Error::format("state.json: {}", e.what());
     }
@@ -137,9 +173,28 @@ Result<uint64_t> process_start_time(pid_t pid)
     return parse_stat_start_time(line);
 }
 
+Result<void> replace_file(std::string const& path, std::string_view data, mode_t mode)
+{
+    auto temp = fmt::format("{}.tmp{}", path, ::getpid());
+    {
+        auto fd = TRY(sys::open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+        auto written = sys::write_all(fd, data);
+        if (!written) {
+            (void)sys::unlink(temp);
+            return written.release_error().add_context(fmt::format("write {}", temp));
+        }
+    }
+    if (::rename(temp.c_str(), path.c_str()) < 0) {
+        auto error = Error::from_errno(fmt::format("rename {} to {}", temp, path));
+        (void)sys::unlink(temp);
+        return error;
+    }
+    return {};
+}
+
 Result<void> Container::save() const
 {
-    return sys::write_file_atomic(m_dir + "/state.json", saved_state_to_json(m_state), 0600)
+    return replace_file(m_dir + "/state.json", saved_state_to_json(m_state), 0600)
         .context("save state of {}", m_state.id);
 }
 

@@ -1,5 +1,5 @@
 // StateStore: the per-container state directories <root>/<id>/ and the status machine.
-// Invariants: state.json is only ever replaced atomically (temp + fsync + rename); a
+// Invariants: state.json is only ever replaced atomically (temp + rename); a
 // Container handle that was opened with LockMode::Exclusive holds flock(<dir>/lock) until it
 // is dropped, so two commands never modify one container at once; the live status is derived
 // (saved status + "is the init still the process we started", checked by its start time),
@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "oci/spec.h"
 #include "oci/state.h"
 
 namespace cryo::runtime {
@@ -53,6 +54,9 @@ struct SavedState {
     // Namespaces the container was created with (spec names, "pid", "network"...) and the
     // path each one was joined from ("" = created new). exec joins the init's.
     std::map<std::string, std::string> namespaces;
+    // Hooks that run after create returned (the bundle may have changed or gone by then).
+    std::vector<oci::Hook> poststart;
+    std::vector<oci::Hook> poststop;
 
     bool operator==(SavedState const&) const = default;
 };
@@ -65,6 +69,12 @@ Result<SavedState> parse_saved_state(std::string_view json);
 Result<uint64_t> parse_stat_start_time(std::string_view stat_line);
 // Reads it for a live pid; error (ESRCH-like) when the process does not exist.
 Result<uint64_t> process_start_time(pid_t pid);
+
+// Replaces `path` atomically (temp file in the same dir + rename) WITHOUT fsync: readers
+// never see half a file, which is all runtime state needs. Its subject (live processes)
+// does not survive a power loss, so paying a disk flush (10+ ms on this host's /run, which
+// is not a tmpfs) on every create would buy nothing. Used for state.json and --pid-file.
+Result<void> replace_file(std::string const& path, std::string_view data, mode_t mode);
 
 enum class LockMode {
     Exclusive, // flock LOCK_EX: every command that changes the container
@@ -108,6 +118,10 @@ public:
 
     // The OCI state (runc's `state` shape) with the live status; pid 0 when stopped.
     oci::State oci_state() const;
+
+    // Releases the lock early (run and exec wait for their process without holding it, so
+    // kill and state still work meanwhile).
+    void unlock() { m_lock.reset(); }
 
     // Removes the state directory (the lock goes with it). The handle is unusable after.
     Result<void> destroy();

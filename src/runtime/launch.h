@@ -1,0 +1,43 @@
+// launch: the parent side of create, shared by `create` and `run`. It validates the
+// bundle, builds every plan, creates the cgroup and the state dir, clones the init, drives
+// it through the SyncChannel to "ready", and saves the state. On any error everything it
+// made is undone (init killed, cgroup and state dir removed): nothing is left behind.
+#pragma once
+
+#include <memory>
+
+#include "base/error.h"
+#include "cgroup/manager.h"
+#include "oci/spec.h"
+#include "runtime/api.h"
+#include "runtime/state_store.h"
+#include "runtime/sync.h"
+#include "sys/process.h"
+
+namespace cryo::runtime {
+
+enum class LaunchMode {
+    Create, // the init blocks on the exec FIFO until `start`
+    Run,    // no FIFO: the init execs as soon as it is ready
+};
+
+struct Launched {
+    Container container; // locked
+    oci::Spec spec;
+    std::unique_ptr<cgroup::Manager> cgroup;
+    sys::ChildProcess init; // killed + reaped if dropped unreleased
+    SyncChannel channel;    // Run: open until the init execs (EOF) or reports an error
+};
+
+Result<Launched> launch(Context const& ctx, CreateOptions const& options, LaunchMode mode);
+
+// Current CLOCK_REALTIME as runc's "created" (RFC 3339, nanoseconds, UTC).
+std::string now_rfc3339();
+
+// The OCI state for hooks and `state`, built from a container and a status.
+std::string hook_state_of(Container const& container, Status status);
+
+// Runs the poststop hooks from the container's bundle config (best effort, warnings).
+void run_poststop_hooks(Container const& container);
+
+} // namespace cryo::runtime
