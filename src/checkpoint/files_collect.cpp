@@ -252,6 +252,7 @@ Result<void> collect_open_files(int pid, Process& p)
         FileDescription description;
     };
     std::vector<Seen> seen;
+    std::vector<std::string> refused;
     for (int fd : TRY(sys::list_fds(pid))) {
         std::string link = fmt::format("/proc/{}/fd/{}", pid, fd);
         auto target = sys::readlink(link);
@@ -263,8 +264,21 @@ Result<void> collect_open_files(int pid, Process& p)
             return Error::format("fd {}: cannot inspect it", fd);
         }
         auto info = TRY(sys::read_fdinfo(pid, fd));
-        auto d = TRY(classify(pid, pidfd, fd, *target, *st, info).context("fd {} ({})", fd, *target));
-        seen.push_back({ fd, (info.flags & O_CLOEXEC) != 0, static_cast<uint64_t>(st->st_dev), std::move(d) });
+        auto d = classify(pid, pidfd, fd, *target, *st, info);
+        if (!d) {
+            // Keep going: one error names every fd cryo cannot restore.
+            refused.push_back(fmt::format("fd {} ({}): {}", fd, *target, d.error().message()));
+            continue;
+        }
+        seen.push_back({ fd, (info.flags & O_CLOEXEC) != 0, static_cast<uint64_t>(st->st_dev), std::move(*d) });
+    }
+    if (refused.size() == 1)
+        return Error::make(refused[0]);
+    if (!refused.empty()) {
+        std::string all = fmt::format("{} open files cannot be checkpointed: ", refused.size());
+        for (size_t i = 0; i < refused.size(); ++i)
+            all += (i ? "; " : "") + refused[i];
+        return Error::make(all);
     }
     std::vector<DescriptionCandidate> candidates;
     for (auto const& s : seen)

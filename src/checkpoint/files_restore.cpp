@@ -59,16 +59,15 @@ Result<Fd> create_deleted(FileDescription const& d, ImageReader const& image)
 {
     auto data = TRY(data_of(d, image));
     auto dir = parent_dir(d.path);
-    // An unnamed file in the same directory (same filesystem, never visible); filesystems
-    // without O_TMPFILE get a named one that is unlinked at once.
-    auto tmp = sys::open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, d.mode);
-    if (!tmp && (tmp.error().is_errno(EOPNOTSUPP) || tmp.error().is_errno(EISDIR))) {
-        auto name = fmt::format("{}/.cryo-restore-{}-{}", dir, ::getpid(), d.id);
-        tmp = sys::open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, d.mode);
-        if (tmp)
-            TRY(sys::unlink(name));
-    }
+    // At its old name, unlinked at once, so /proc shows "PATH (deleted)" as before; if the name
+    // is taken since, an unnamed file in the same directory (O_TMPFILE).
+    auto tmp = sys::open(d.path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, d.mode);
+    if (tmp)
+        TRY(sys::unlink(d.path).context("unlink re-created deleted file"));
+    else if (tmp.error().is_errno(EEXIST))
+        tmp = sys::open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, d.mode);
     auto file = TRY(std::move(tmp).context("re-create deleted file {} in {}", d.path, dir));
+    TRY(sys::fchmod(file, d.mode)); // the mode it had, whatever cryo's umask
     TRY(sys::pwrite_all(file, data.data(), data.size(), 0));
     auto out = TRY(reopen(file, d.flags));
     TRY(sys::seek(out, d.position));

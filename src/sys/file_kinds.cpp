@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -105,6 +106,13 @@ Result<void> ftruncate(FdRef fd, uint64_t size)
 {
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0)
         return Error::from_errno(fmt::format("ftruncate to {}", size));
+    return {};
+}
+
+Result<void> fchmod(FdRef fd, mode_t mode)
+{
+    if (::fchmod(fd.get(), mode) < 0)
+        return Error::from_errno(fmt::format("fchmod {:o}", mode));
     return {};
 }
 
