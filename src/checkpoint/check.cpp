@@ -1,0 +1,193 @@
+#include "checkpoint/check.h"
+
+#include <csignal>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/prctl.h>
+#include <linux/sched.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sys/file.h"
+#include "sys/process.h"
+#include "sys/ptrace_calls.h"
+#include "sys/raw.h"
+#include "sys/remote_memory.h"
+#include "sys/tracee.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+Probe from(std::string name, Result<std::string> r, bool required = true)
+{
+    if (r)
+        return { std::move(name), true, required, r.release_value() };
+    return { std::move(name), false, required, r.error().message() };
+}
+
+// A child that only waits to be killed.
+Result<sys::ChildProcess> park_child()
+{
+    pid_t pid = ::fork();
+    if (pid < 0)
+        return Error::from_errno("fork");
+    if (pid == 0) {
+        for (;;)
+            ::pause();
+    }
+    auto pidfd = TRY(sys::pidfd_open(pid));
+    return sys::ChildProcess(pid, std::move(pidfd));
+}
+
+Result<std::string> probe_ptrace()
+{
+    auto child = TRY(park_child());
+    auto tracee = TRY(sys::Tracee::seize(child.pid(), child.pid(), {}));
+    TRY(sys::ptrace_get_xstate(child.pid()));
+    TRY(sys::ptrace_get_sigmask(child.pid()));
+    auto rseq = sys::ptrace_get_rseq(child.pid());
+    TRY(tracee.detach());
+    return std::string(rseq ? "seize, interrupt, regsets, sigmask, rseq configuration"
+                            : "seize, interrupt, regsets, sigmask (no rseq configuration)");
+}
+
+Result<std::string> probe_remote_syscall()
+{
+    auto child = TRY(park_child());
+    auto tracee = TRY(sys::Tracee::seize(child.pid(), child.pid(), {}));
+    // getpid inside the child must return the child's pid.
+    auto maps = TRY(sys::read_file(fmt::format("/proc/{}/maps", child.pid())));
+    uint64_t vdso = 0;
+    for (size_t pos = 0; (pos = maps.find("[vdso]", pos)) != std::string::npos; ++pos) {
+        size_t line = maps.rfind('\n', pos);
+        line = line == std::string::npos ? 0 : line + 1;
+        vdso = std::stoull(maps.substr(line, maps.find('-', line) - line), nullptr, 16);
+        break;
+    }
+    if (!vdso)
+        return Error::make("no vDSO");
+    std::vector<uint8_t> bytes(8192);
+    sys::RemoteCopy copy { bytes.data(), vdso, bytes.size() };
+    TRY(sys::process_vm_read(child.pid(), { &copy, 1 }));
+    for (size_t i = 0; i + 1 < bytes.size(); ++i)
+        if (bytes[i] == 0x0f && bytes[i + 1] == 0x05) {
+            tracee.set_syscall_address(vdso + i);
+            break;
+        }
+    auto r = TRY(tracee.syscall_checked("getpid", SYS_getpid));
+    TRY(tracee.detach());
+    if (static_cast<pid_t>(r) != child.pid())
+        return Error::format("getpid returned {}", r);
+    return std::string("getpid through the vDSO's syscall instruction");
+}
+
+Result<std::string> probe_clone3_set_tid()
+{
+    // A pid that is free now; racing another fork is possible but harmless (EEXIST).
+    int last = std::atoi(TRY(sys::read_file("/proc/sys/kernel/ns_last_pid")).c_str());
+    int pid = last + 100;
+    while (sys::exists(fmt::format("/proc/{}", pid)))
+        ++pid;
+    pid_t tids[1] = { pid };
+    struct clone_args args {};
+    args.exit_signal = SIGCHLD;
+    args.set_tid = reinterpret_cast<uint64_t>(tids);
+    args.set_tid_size = 1;
+    long r = ::syscall(__NR_clone3, &args, sizeof args);
+    if (r < 0)
+        return Error::from_errno("clone3 with set_tid");
+    if (r == 0)
+        ::_exit(0);
+    int status = 0;
+    ::waitpid(static_cast<pid_t>(r), &status, 0);
+    if (r != pid)
+        return Error::format("asked for pid {}, got {}", pid, r);
+    return std::string("a process created with a chosen pid");
+}
+
+Result<std::string> probe_pidfd_getfd()
+{
+    auto self = TRY(sys::pidfd_open(::getpid()));
+    auto fd = TRY(sys::pidfd_getfd(self, self.get()));
+    return std::string("pidfd_open + pidfd_getfd");
+}
+
+Result<std::string> probe_vm_readv()
+{
+    uint64_t source = 0x1234, target = 0;
+    sys::RemoteCopy copy { &target, reinterpret_cast<uint64_t>(&source), sizeof source };
+    TRY(sys::process_vm_read(::getpid(), { &copy, 1 }));
+    if (target != source)
+        return Error::make("wrong data");
+    return std::string("process_vm_readv/writev");
+}
+
+Result<std::string> probe_mm_map()
+{
+    unsigned size = 0;
+    if (::prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, &size, 0, 0) < 0)
+        return Error::from_errno("prctl PR_SET_MM_MAP_SIZE");
+    return fmt::format("prctl_mm_map of {} bytes", size);
+}
+
+Result<std::string> probe_userfaultfd()
+{
+    long fd = ::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return Error::from_errno("userfaultfd");
+    Fd owned(static_cast<int>(fd));
+    return std::string("userfaultfd");
+}
+
+Result<std::string> probe_pagemap_scan()
+{
+#ifdef PAGEMAP_SCAN
+    auto pagemap = TRY(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+    static char page[4096] __attribute__((aligned(4096)));
+    page[0] = 1;
+    struct page_region regions[4] {};
+    struct pm_scan_arg arg {};
+    arg.size = sizeof arg;
+    arg.start = reinterpret_cast<uint64_t>(page);
+    arg.end = arg.start + 4096;
+    arg.vec = reinterpret_cast<uint64_t>(regions);
+    arg.vec_len = 4;
+    arg.category_mask = PAGE_IS_PRESENT;
+    arg.return_mask = PAGE_IS_PRESENT;
+    if (::ioctl(pagemap.get(), PAGEMAP_SCAN, &arg) < 0)
+        return Error::from_errno("ioctl PAGEMAP_SCAN");
+    return std::string("ioctl PAGEMAP_SCAN on /proc/PID/pagemap");
+#else
+    return Error::make("built without PAGEMAP_SCAN headers");
+#endif
+}
+
+Result<std::string> probe_time_ns()
+{
+    if (!sys::exists("/proc/self/ns/time"))
+        return Error::make("no /proc/self/ns/time");
+    return std::string("time namespaces");
+}
+
+} // namespace
+
+std::vector<Probe> probe_kernel()
+{
+    std::vector<Probe> out;
+    out.push_back(from("ptrace", probe_ptrace()));
+    out.push_back(from("remote syscall", probe_remote_syscall()));
+    out.push_back(from("clone3 set_tid", probe_clone3_set_tid()));
+    out.push_back(from("pidfd_getfd", probe_pidfd_getfd()));
+    out.push_back(from("process_vm_readv", probe_vm_readv()));
+    out.push_back(from("PR_SET_MM_MAP", probe_mm_map()));
+    out.push_back(from("userfaultfd", probe_userfaultfd(), false));
+    out.push_back(from("PAGEMAP_SCAN", probe_pagemap_scan(), false));
+    out.push_back(from("time namespace", probe_time_ns(), false));
+    return out;
+}
+
+} // namespace cryo::checkpoint

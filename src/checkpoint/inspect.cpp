@@ -1,0 +1,130 @@
+#include "checkpoint/inspect.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/codec.h"
+#include "checkpoint/image.h"
+
+namespace cryo::checkpoint {
+
+using nlohmann::json;
+
+namespace {
+
+std::string human(uint64_t bytes)
+{
+    char const* units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+struct KindSummary {
+    int areas { 0 };
+    uint64_t size { 0 };
+    uint64_t dumped { 0 };
+};
+
+uint64_t dumped_bytes(Process const& p, MemoryArea const& a)
+{
+    uint64_t total = 0;
+    for (auto const& r : p.pages) {
+        uint64_t start = std::max(r.address, a.start);
+        uint64_t end = std::min(r.address + r.pages * 4096, a.end);
+        if (end > start)
+            total += end - start;
+    }
+    return total;
+}
+
+} // namespace
+
+Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
+{
+    auto image = TRY(ImageReader::open(dir));
+    auto const& m = image.manifest();
+    std::vector<Process> processes;
+    for (int pid : m.pids) {
+        auto text = TRY(image.read_file(process_file_name(pid)));
+        processes.push_back(TRY(decode_process(text).context("image {}: {}", dir, process_file_name(pid))));
+        // Page files are checked too (streamed, not kept).
+        auto source = TRY(image.open_file(page_file_name(pid)));
+        std::vector<char> buffer(1 << 20);
+        uint64_t left = m.files.at(page_file_name(pid)).size;
+        while (left > 0) {
+            size_t n = std::min<uint64_t>(left, buffer.size());
+            TRY(source.read(buffer.data(), n).context("image {}", dir));
+            left -= n;
+        }
+        TRY(source.finish().context("image {}", dir));
+    }
+
+    if (format == InspectFormat::Json) {
+        json j;
+        j["version"] = m.version;
+        j["root_pid"] = m.root_pid;
+        json procs = json::array();
+        for (auto const& p : processes) {
+            std::map<std::string, KindSummary> kinds;
+            for (auto const& a : p.areas) {
+                auto& k = kinds[to_string(a.kind)];
+                ++k.areas;
+                k.size += a.size();
+                k.dumped += dumped_bytes(p, a);
+            }
+            json memory = json::object();
+            for (auto const& [name, k] : kinds)
+                memory[name] = { { "areas", k.areas }, { "size", k.size }, { "dumped", k.dumped } };
+            json files = json::array();
+            for (auto const& f : p.files) {
+                auto const* d = find_description(p, f.description);
+                files.push_back({ { "fd", f.fd }, { "description", f.description },
+                    { "kind", d ? to_string(d->kind) : "?" }, { "path", d ? d->path : "" },
+                    { "flags", d ? d->flags : 0 }, { "cloexec", f.cloexec }, { "position", d ? d->position : 0 },
+                    { "data", d ? d->size : 0 } });
+            }
+            json threads = json::array();
+            for (auto const& t : p.threads)
+                threads.push_back(t.tid);
+            procs.push_back({ { "pid", p.pid }, { "ppid", p.ppid }, { "pgid", p.pgid }, { "sid", p.sid },
+                { "comm", p.comm }, { "exe", p.mm.exe_path }, { "cwd", p.cwd }, { "threads", threads },
+                { "memory", memory }, { "pages", p.page_count() }, { "files", files },
+                { "signal_actions", p.signal_actions.size() } });
+        }
+        j["processes"] = procs;
+        return j.dump(2) + "\n";
+    }
+
+    std::string out = fmt::format("image {} (format version {}), root pid {}\n", dir, m.version, m.root_pid);
+    for (auto const& p : processes) {
+        out += fmt::format("\nprocess {} ({}) ppid {} pgid {} sid {}, {} thread(s), exe {}\n", p.pid, p.comm, p.ppid,
+            p.pgid, p.sid, p.threads.size(), p.mm.exe_path);
+        out += fmt::format("  memory: {} areas, {} in the image\n", p.areas.size(), human(p.page_count() * 4096));
+        std::map<std::string, KindSummary> kinds;
+        for (auto const& a : p.areas) {
+            auto& k = kinds[to_string(a.kind)];
+            ++k.areas;
+            k.size += a.size();
+            k.dumped += dumped_bytes(p, a);
+        }
+        out += fmt::format("    {:<18} {:>6} {:>12} {:>12}\n", "KIND", "AREAS", "SIZE", "DUMPED");
+        for (auto const& [name, k] : kinds)
+            out += fmt::format("    {:<18} {:>6} {:>12} {:>12}\n", name, k.areas, human(k.size), human(k.dumped));
+        out += fmt::format("  files: {}\n", p.files.size());
+        for (auto const& f : p.files) {
+            auto const* d = find_description(p, f.description);
+            out += fmt::format("    {:>4} {:<12} {} (description {}, pos {}{}{})\n", f.fd, d ? to_string(d->kind) : "?",
+                d ? d->path : "", f.description, d ? d->position : 0, f.cloexec ? ", cloexec" : "",
+                d && d->size ? fmt::format(", {} bytes of data", d->size) : "");
+        }
+        out += fmt::format("  signal actions: {}, rlimits: {}\n", p.signal_actions.size(), p.rlimits.size());
+    }
+    return out;
+}
+
+} // namespace cryo::checkpoint

@@ -1,0 +1,61 @@
+// cryo dump: checkpoint any process tree (not a container) into an image directory, then kill
+// it, or let it run on with --leave-running. CRIU's flag names.
+#include "base/log.h"
+#include "checkpoint/dump.h"
+#include "cli/options.h"
+#include "cli/values.h"
+
+namespace cryo::cli {
+
+namespace {
+
+constexpr FlagSpec k_flags[] = {
+    { .name = "tree", .alias = "t", .kind = FlagKind::Value, .help = "pid of the root of the tree to dump" },
+    { .name = "images-dir", .alias = "D", .kind = FlagKind::Value, .help = "directory to write the image to" },
+    { .name = "leave-running", .kind = FlagKind::Bool, .help = "let the tree run on after the dump" },
+    { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted for CRIU compatibility" },
+    { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (not supported yet)" },
+    { .name = "file-locks", .kind = FlagKind::Bool, .help = "dump file locks (not supported yet)" },
+    { .name = "compress", .kind = FlagKind::Value, .help = "page compression: none (zstd, lz4 not supported yet)",
+      .fallback = "none" },
+};
+
+Result<int> run_dump(Invocation const& invocation)
+{
+    TRY(require_args(invocation, ArgCount::Exact, 0));
+    auto const& args = invocation.args;
+    auto tree = args.value("tree");
+    auto dir = args.value("images-dir");
+    if (!tree)
+        return Error::make("dump: --tree PID is required");
+    if (!dir)
+        return Error::make("dump: --images-dir DIR is required");
+    auto pid = TRY(parse_int(*tree).context("dump: --tree"));
+    if (args.flag("tcp-established"))
+        return Error::make("dump: --tcp-established is not supported yet");
+    if (args.flag("file-locks"))
+        return Error::make("dump: --file-locks is not supported yet");
+    auto compress = args.value_or("compress", "none");
+    if (compress != "none")
+        return Error::format("dump: --compress {} is not supported yet (only none)", compress);
+    auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid), .images_dir = *dir,
+                                          .leave_running = args.flag("leave-running") })
+                         .context("dump {}", pid));
+    log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "
+              "memory {:.1f}), total {:.1f} ms",
+        pid, stats.processes, stats.pages, stats.bytes, stats.frozen_ms, stats.freeze_ms, stats.collect_ms,
+        stats.pages_ms, stats.total_ms);
+    return 0;
+}
+
+} // namespace
+
+extern constinit VerbSpec const verb_dump {
+    .name = "dump",
+    .summary = "checkpoint a process tree (not a container) into an image directory",
+    .usage = "-t PID -D DIR [--leave-running]",
+    .flags = k_flags,
+    .run = run_dump,
+};
+
+} // namespace cryo::cli
