@@ -170,7 +170,10 @@ namespace {
 Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
 {
     auto const& ns = *config.namespaces;
-    TRY(channel.expect(SyncStep::Proceed));
+    if (config.cgroup_join)
+        TRY(cgroup::join_self(*config.cgroup_join, config.cloned_into_cgroup).context("join cgroup"));
+    if (config.wait_for_parent)
+        TRY(channel.expect(SyncStep::Proceed));
 
     for (auto& [type, fd] : config.join_fds)
         TRY(sys::setns(fd, type).context("join namespace {}", [&] {

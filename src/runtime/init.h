@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/fd.h"
+#include "cgroup/manager.h"
 #include "oci/spec.h"
 #include "oci/state.h"
 #include "rootfs/mount_plan.h"
@@ -62,6 +63,12 @@ Result<void> setup_console(FdRef console_socket, std::optional<oci::ConsoleSize>
 
 struct InitConfig {
     NamespacePlan const* namespaces { nullptr };
+    // The init moves itself into its cgroup first thing (cheaper than the parent writing
+    // its pid, see cgroup::JoinHandles); on cgroup2 clone3 already put it there.
+    cgroup::JoinHandles const* cgroup_join { nullptr };
+    bool cloned_into_cgroup { false };
+    // Only a new user namespace needs the parent between clone and setup (id maps).
+    bool wait_for_parent { false };
     std::vector<std::pair<int, Fd>> join_fds; // opened by the parent, in setns order
     rootfs::MountPlan const* mounts { nullptr };
     ProcessPlan const* process { nullptr };

@@ -201,6 +201,8 @@ Result<Launched> launch(Context const& ctx, CreateOptions const& options, Launch
     };
     auto mounts = TRY(plan_mounts(spec, mount_input).context("{}/config.json", bundle));
 
+    auto join_handles = TRY(manager->open_join_handles().context("cgroup {}", manager->path()));
+
     ExecImage image;
     image.prepare(process.args, process.env, listen_fds);
 
@@ -219,6 +221,9 @@ Result<Launched> launch(Context const& ctx, CreateOptions const& options, Launch
 
     InitConfig init;
     init.namespaces = &namespaces;
+    init.cgroup_join = &join_handles;
+    init.cloned_into_cgroup = join_handles.unified_dir.valid();
+    init.wait_for_parent = namespaces.new_user;
     for (auto const& [type, path] : namespaces.joins)
         init.join_fds.emplace_back(type, TRY(sys::open_ns_path(path, type).context("namespace {}", path)));
     init.mounts = &mounts;
@@ -273,7 +278,9 @@ Result<Launched> launch(Context const& ctx, CreateOptions const& options, Launch
     }
 
     auto [parent_end, child_end] = TRY(sys::seqpacket_pair());
-    auto cloned = TRY(sys::clone3({ .flags = static_cast<uint64_t>(namespaces.clone_flags) }).context("clone container init"));
+    auto cloned = TRY(sys::clone3({ .flags = static_cast<uint64_t>(namespaces.clone_flags),
+                                    .cgroup = join_handles.unified_dir.valid() ? join_handles.unified_dir.ref() : FdRef {} })
+                          .context("clone container init"));
     if (cloned.is_child()) {
         parent_end.reset();
         SyncChannel channel(std::move(child_end));
@@ -293,9 +300,8 @@ Result<Launched> launch(Context const& ctx, CreateOptions const& options, Launch
             auto gid_map = TRY(id_map_text(linux_config.gid_mappings).context("linux.gidMappings"));
             TRY(sys::write_file(fmt::format("/proc/{}/uid_map", pid), uid_map).context("write uid_map"));
             TRY(sys::write_file(fmt::format("/proc/{}/gid_map", pid), gid_map).context("write gid_map"));
+            TRY(channel.send(SyncStep::Proceed));
         }
-        TRY(manager->add_process(pid).context("join cgroup {}", manager->path()));
-        TRY(channel.send(SyncStep::Proceed));
         for (;;) {
             std::vector<Fd> fds;
             auto message = TRY(channel.receive(&fds));
