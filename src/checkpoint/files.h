@@ -29,7 +29,7 @@ enum class FileKind {
 struct FileDescription {
     uint32_t id { 0 };
     FileKind kind { FileKind::Regular };
-    std::string path;     // as /proc/PID/fd shows it, without " (deleted)"; memfd: its name
+    std::string path {};  // as /proc/PID/fd shows it, without " (deleted)"; memfd: its name
     uint32_t flags { 0 }; // status and access flags (O_RDWR, O_APPEND, O_NONBLOCK ...), no O_CLOEXEC
     uint64_t position { 0 };
     uint64_t inode { 0 }; // pipes and FIFOs: the pipe; sockets: the socket
@@ -47,7 +47,7 @@ struct FileDescription {
     bool connected { false }; // had a peer, which may be gone since (peer_inode 0 then)
     uint64_t peer_inode { 0 };
     uint32_t shutdown { 0 };
-    std::vector<uint64_t> messages;
+    std::vector<uint64_t> messages {};
     // Memfd (F_GET_SEALS).
     uint32_t seals { 0 };
 

@@ -1,0 +1,169 @@
+// fdinfo kind-specific lines and unix_diag answers, parsed from fixtures and built messages.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
+#include <vector>
+
+#include "sys/fdinfo.h"
+#include "sys/file.h"
+#include "sys/sock_diag.h"
+
+using namespace cryo;
+
+namespace {
+
+sys::FdInfo fixture(char const* name)
+{
+    auto text = sys::read_file(std::string(CRYO_FIXTURES) + "/" + name);
+    EXPECT_TRUE(text) << name;
+    auto info = sys::parse_fdinfo(text ? *text : "");
+    EXPECT_TRUE(info) << name;
+    return info ? *info : sys::FdInfo {};
+}
+
+} // namespace
+
+TEST(FilesFdinfo, EventfdCountIsHexadecimalAndSemaphoreRead)
+{
+    auto info = fixture("fdinfo_eventfd");
+    EXPECT_EQ(info.flags, 04002u);
+    auto e = sys::parse_eventfd_fdinfo(info);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->count, 42u);
+    EXPECT_TRUE(e->semaphore);
+    EXPECT_EQ(sys::fdinfo_inode(info), 26u);
+}
+
+TEST(FilesFdinfo, EventfdWithoutSemaphoreLineIsNotASemaphore)
+{
+    auto e = sys::parse_eventfd_fdinfo(fixture("fdinfo_eventfd_old"));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->count, 0u);
+    EXPECT_FALSE(e->semaphore);
+}
+
+TEST(FilesFdinfo, EventfdCountMissingOrBadIsAnError)
+{
+    auto info = fixture("fdinfo_regular_append");
+    EXPECT_FALSE(sys::parse_eventfd_fdinfo(info));
+    info.extra["eventfd-count"] = "  zz";
+    EXPECT_FALSE(sys::parse_eventfd_fdinfo(info));
+    info.extra["eventfd-count"] = "ff";
+    info.extra["eventfd-semaphore"] = "2";
+    EXPECT_FALSE(sys::parse_eventfd_fdinfo(info));
+}
+
+TEST(FilesFdinfo, RegularFileFlagsAndPosition)
+{
+    auto info = fixture("fdinfo_regular_append");
+    EXPECT_EQ(info.pos, 12345u);
+    EXPECT_EQ(info.flags & O_ACCMODE, static_cast<uint32_t>(O_WRONLY));
+    EXPECT_TRUE(info.flags & O_APPEND);
+    EXPECT_FALSE(info.flags & O_CLOEXEC);
+    EXPECT_EQ(sys::fdinfo_inode(info), 10969374u);
+    EXPECT_EQ(sys::fdinfo_scm_fds(info), std::nullopt);
+}
+
+TEST(FilesFdinfo, UnixSocketFdsInFlight)
+{
+    auto info = fixture("fdinfo_unix_socket");
+    EXPECT_TRUE(info.flags & O_CLOEXEC);
+    EXPECT_EQ(sys::fdinfo_scm_fds(info), 2u);
+}
+
+namespace {
+
+void put_attribute(std::vector<unsigned char>& out, uint16_t type, void const* data, size_t size)
+{
+    struct nlattr attr {};
+    attr.nla_len = static_cast<uint16_t>(NLA_HDRLEN + size);
+    attr.nla_type = type;
+    size_t at = out.size();
+    out.resize(at + NLA_ALIGN(attr.nla_len));
+    std::memcpy(out.data() + at, &attr, sizeof attr);
+    std::memcpy(out.data() + at + NLA_HDRLEN, data, size);
+}
+
+std::vector<unsigned char> diag_message(uint32_t inode, uint8_t type, uint8_t state)
+{
+    struct unix_diag_msg msg {};
+    msg.udiag_family = AF_UNIX;
+    msg.udiag_type = type;
+    msg.udiag_state = state;
+    msg.udiag_ino = inode;
+    std::vector<unsigned char> out(NLMSG_ALIGN(sizeof msg));
+    std::memcpy(out.data(), &msg, sizeof msg);
+    return out;
+}
+
+} // namespace
+
+TEST(FilesSockDiag, ParsesPeerShutdownQueueAndAbstractName)
+{
+    auto m = diag_message(1234, SOCK_SEQPACKET, 1);
+    uint32_t peer = 1235;
+    put_attribute(m, UNIX_DIAG_PEER, &peer, sizeof peer);
+    uint8_t shutdown = 2;
+    put_attribute(m, UNIX_DIAG_SHUTDOWN, &shutdown, 1);
+    struct unix_diag_rqlen rq { 17, 100 };
+    put_attribute(m, UNIX_DIAG_RQLEN, &rq, sizeof rq);
+    char name[] = { '\0', 'c', 'r', 'y', 'o' };
+    put_attribute(m, UNIX_DIAG_NAME, name, sizeof name);
+    auto d = sys::parse_unix_diag(m.data(), m.size());
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->inode, 1234u);
+    EXPECT_EQ(d->type, SOCK_SEQPACKET);
+    EXPECT_EQ(d->state, 1);
+    EXPECT_EQ(d->peer_inode, 1235u);
+    EXPECT_EQ(d->shutdown, 2u);
+    EXPECT_EQ(d->receive_queue, 17u);
+    EXPECT_EQ(d->name, "@cryo");
+}
+
+TEST(FilesSockDiag, PathNameAndNoPeer)
+{
+    auto m = diag_message(9, SOCK_STREAM, 10);
+    char path[] = "/run/x.sock";
+    put_attribute(m, UNIX_DIAG_NAME, path, sizeof path - 1);
+    auto d = sys::parse_unix_diag(m.data(), m.size());
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->name, "/run/x.sock");
+    EXPECT_EQ(d->peer_inode, 0u);
+}
+
+TEST(FilesSockDiag, RejectsTruncatedMessagesAndAttributes)
+{
+    auto m = diag_message(9, SOCK_STREAM, 1);
+    EXPECT_FALSE(sys::parse_unix_diag(m.data(), 4));
+    uint32_t peer = 5;
+    put_attribute(m, UNIX_DIAG_PEER, &peer, sizeof peer);
+    EXPECT_FALSE(sys::parse_unix_diag(m.data(), m.size() - 2));
+    // An attribute that claims more bytes than there are.
+    struct nlattr bad { 200, UNIX_DIAG_PEER };
+    std::memcpy(m.data() + NLMSG_ALIGN(sizeof(struct unix_diag_msg)), &bad, sizeof bad);
+    EXPECT_FALSE(sys::parse_unix_diag(m.data(), m.size()));
+}
+
+TEST(FilesSockDiag, AsksTheKernelAboutASocketpair)
+{
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    Fd a(fds[0]), b(fds[1]);
+    ASSERT_EQ(::write(b.get(), "hello", 5), 5);
+    ASSERT_EQ(::shutdown(b.get(), SHUT_WR), 0);
+    auto st_a = sys::fstat(a);
+    auto st_b = sys::fstat(b);
+    ASSERT_TRUE(st_a && st_b);
+    auto d = sys::unix_socket_diag(st_a->st_ino);
+    ASSERT_TRUE(d) << d.error().message();
+    ASSERT_TRUE(d->has_value());
+    EXPECT_EQ((*d)->type, SOCK_STREAM);
+    EXPECT_EQ((*d)->peer_inode, st_b->st_ino);
+    EXPECT_EQ((*d)->receive_queue, 5u);
+    EXPECT_EQ((*d)->shutdown, 1u); // the peer stopped sending: our receive side is shut
+    EXPECT_EQ((*d)->name, "");
+}
