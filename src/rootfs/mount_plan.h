@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "base/fd.h"
 #include "rootfs/mount_options.h"
 
 namespace cryo::rootfs {
@@ -58,9 +59,15 @@ struct MountStep {
     unsigned long recursive_attr_set { 0 };
     unsigned long recursive_attr_clear { 0 };
     bool tmpcopyup { false };
-    // Idmapped bind ("idmap"/"ridmap"): mapped with the container's user namespace.
+    // Idmapped bind ("idmap"/"ridmap"). Only a process privileged over the target user
+    // namespace can idmap a tree, i.e. the parent, not the container init: the parent
+    // makes the tree with make_idmapped_tree() (idmap.h), sends it to the child, and the
+    // child sets `prepared_tree` before setup_rootfs.
     bool idmap { false };
     bool recursive_idmap { false };
+    // A detached mount tree (open_tree/make_idmapped_tree) to attach instead of cloning
+    // `source`; borrowed, the caller keeps it open until setup_rootfs returns.
+    FdRef prepared_tree;
     // Set for type "cgroup"/"cgroup2": source, fstype, data and bind are then unused.
     std::optional<CgroupMount> cgroup;
 

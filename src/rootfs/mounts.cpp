@@ -71,12 +71,19 @@ MountAttr mount_attr_of(unsigned long flags, unsigned long clear_flags)
 // attaches it on `target`. Returns the tree fd, which then names the attached mount.
 Result<Fd> bind_tree(FdRef source_dir, char const* source_path, FdRef target, MountStep const& step)
 {
-    unsigned tree_flags = OPEN_TREE_CLONE;
-    if (step.bind == BindKind::Rbind)
-        tree_flags |= AT_RECURSIVE;
-    if (*source_path == '\0')
-        tree_flags |= AT_EMPTY_PATH;
-    auto tree = TRY(sys::open_tree(source_dir, source_path, tree_flags));
+    Fd cloned;
+    FdRef tree = step.prepared_tree;
+    if (!tree.valid()) {
+        if (step.idmap)
+            return Error::make("an idmapped mount needs a tree prepared by the parent (make_idmapped_tree)");
+        unsigned tree_flags = OPEN_TREE_CLONE;
+        if (step.bind == BindKind::Rbind)
+            tree_flags |= AT_RECURSIVE;
+        if (*source_path == '\0')
+            tree_flags |= AT_EMPTY_PATH;
+        cloned = TRY(sys::open_tree(source_dir, source_path, tree_flags));
+        tree = cloned;
+    }
     auto attr = mount_attr_of(step.flags, step.clear_flags);
     if (attr.set || attr.clear)
         TRY(sys::mount_setattr(tree, "", AT_EMPTY_PATH, attr.set, attr.clear));
@@ -84,18 +91,10 @@ Result<Fd> bind_tree(FdRef source_dir, char const* source_path, FdRef target, Mo
         TRY(sys::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, step.recursive_attr_set,
                                step.recursive_attr_clear));
     }
-    if (step.idmap) {
-        // An idmapped mount takes its mapping from a user namespace: the container's own.
-        auto userns = TRY(sys::open("/proc/self/ns/user", O_RDONLY));
-        struct mount_attr idmap {};
-        idmap.attr_set = MOUNT_ATTR_IDMAP;
-        idmap.userns_fd = static_cast<uint64_t>(userns.get());
-        unsigned flags = AT_EMPTY_PATH | (step.recursive_idmap ? AT_RECURSIVE : 0);
-        if (::syscall(__NR_mount_setattr, tree.get(), "", flags, &idmap, sizeof idmap) < 0)
-            return Error::from_errno("mount_setattr idmap");
-    }
     TRY(sys::move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
-    return tree;
+    if (cloned.valid())
+        return cloned;
+    return TRY(sys::dup(tree));
 }
 
 Result<void> set_propagation(FdRef mount_root, PropagationSetting propagation)

@@ -96,6 +96,16 @@ Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t
     return {};
 }
 
+Result<void> mount_setattr_idmap(FdRef tree, unsigned flags, FdRef userns)
+{
+    struct mount_attr attr {};
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(userns.get());
+    if (::syscall(__NR_mount_setattr, tree.get(), "", flags, &attr, sizeof attr) < 0)
+        return Error::from_errno("mount_setattr idmap");
+    return {};
+}
+
 Result<Fd> openat2(FdRef dir, char const* path, uint64_t flags, uint64_t mode, uint64_t resolve)
 {
     struct open_how how {};

@@ -46,6 +46,9 @@ Result<void> move_mount(FdRef from_dir, char const* from_path, FdRef to_dir, cha
 Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t attr_set,
                            uint64_t attr_clear, uint64_t propagation = 0);
 
+// mount_setattr(2) with MOUNT_ATTR_IDMAP: idmaps a detached tree with `userns`.
+Result<void> mount_setattr_idmap(FdRef tree, unsigned flags, FdRef userns);
+
 // openat2(2); O_CLOEXEC is always added. EAGAIN (a rename raced a "..") is retried.
 Result<Fd> openat2(FdRef dir, char const* path, uint64_t flags, uint64_t mode, uint64_t resolve);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "rootfs/idmap.h"
 #include "rootfs/mounts.h"
 #include "sys/file.h"
 
@@ -310,4 +311,56 @@ TEST_F(RootfsApply, UserNamespaceBindsDevicesAndFallsBackForSysfs)
         return {};
     });
     EXPECT_TRUE(outcome.ok()) << outcome.failure;
+}
+
+TEST_F(RootfsApply, IdmappedBindPreparedByParent)
+{
+    auto userns = make_userns("0 100000 65536\n", "0 100000 65536\n");
+    ASSERT_TRUE(userns) << userns.error().message();
+    char link[64] = {}, own[64] = {};
+    ASSERT_GT(::readlink(fmt::format("/proc/self/fd/{}", userns->get()).c_str(), link, sizeof link - 1), 0);
+    ASSERT_GT(::readlink("/proc/self/ns/user", own, sizeof own - 1), 0);
+    EXPECT_TRUE(std::string(link).starts_with("user:[")) << link;
+    EXPECT_STRNE(link, own);
+
+    ASSERT_TRUE(sys::mkdir_all(m_base + "/idsrc", 0755));
+    ASSERT_TRUE(sys::write_file_atomic(m_base + "/idsrc/file", "mine\n"));
+    ASSERT_EQ(::chown((m_base + "/idsrc/file").c_str(), 0, 0), 0);
+    auto step = make_mount_step("bind", m_base + "/idsrc", "/idmapped", parse_mount_options("rbind,idmap,ro"));
+    auto tree = make_idmapped_tree(step, *userns);
+    ASSERT_TRUE(tree) << tree.error().message();
+
+    MountPlan plan;
+    plan.rootfs = m_root;
+    plan.steps.push_back(step);
+    plan.steps.back().prepared_tree = *tree;
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS) < 0)
+            return "unshare";
+        if (auto r = setup_rootfs(plan); !r)
+            return "setup: " + r.error().message();
+        struct stat st {};
+        if (::stat("/idmapped/file", &st) < 0)
+            return "stat /idmapped/file";
+        if (st.st_uid != 100000 || st.st_gid != 100000)
+            return "owner seen through the idmapped mount: " + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid);
+        CHECK(check_content("/idmapped/file", "mine\n"));
+        CHECK(expect_errno("create /idmapped/new", ::open("/idmapped/new", O_CREAT | O_WRONLY, 0644), EROFS));
+        return {};
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
+    // Without a prepared tree the child cannot idmap: a clear error instead of EPERM.
+    MountPlan unprepared;
+    unprepared.rootfs = m_root;
+    unprepared.steps.push_back(step);
+    auto refused = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS) < 0)
+            return "unshare";
+        auto r = setup_rootfs(unprepared);
+        if (r)
+            return "idmapped without a prepared tree";
+        std::string want = "mount " + m_base + "/idsrc on /idmapped: an idmapped mount needs a tree prepared by the parent (make_idmapped_tree)";
+        return r.error().message() == want ? "" : r.error().message();
+    });
+    EXPECT_TRUE(refused.ok()) << refused.failure;
 }
