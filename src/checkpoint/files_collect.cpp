@@ -93,7 +93,11 @@ Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const
         d.eventfd_count = e.count;
         d.eventfd_semaphore = e.semaphore;
     } else if (target.starts_with("anon_inode:")) {
-        return Error::format("{} is not supported yet", target.substr(sizeof "anon_inode:" - 1));
+        // "anon_inode:[eventpoll]", "anon_inode:inotify", "anon_inode:[io_uring]" ...
+        std::string what = target.substr(sizeof "anon_inode:" - 1);
+        if (what.size() > 2 && what.front() == '[' && what.back() == ']')
+            what = what.substr(1, what.size() - 2);
+        return Error::format("{} is not supported yet", what);
     } else if (target.starts_with("/memfd:") && S_ISREG(mode) && unlinked) {
         d.kind = FileKind::Memfd;
         d.path = d.path.substr(sizeof "/memfd:" - 1);
