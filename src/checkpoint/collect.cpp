@@ -73,13 +73,15 @@ Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntr
 
 // Signal actions can only be asked from inside: rt_sigaction(sig, NULL, &old) per signal
 // that is caught or ignored, with `old` in a scratch page unmapped again afterwards.
-Result<std::vector<SignalAction>> collect_signal_actions(sys::Tracee& leader, sys::StatusInfo const& status)
+Result<std::vector<SignalAction>> collect_signal_actions(sys::Tracee& leader, sys::StatusInfo const& status, bool inject_failure)
 {
     std::vector<SignalAction> out;
     uint64_t interesting = status.sig_caught | status.sig_ignored;
     if (interesting == 0)
         return out;
     auto scratch = TRY(RemoteScratch::map(leader, 4096));
+    if (inject_failure)
+        return Error::make("injected failure while collecting signal actions");
     for (int sig = 1; sig <= 64; ++sig) {
         if (!(interesting & (1ULL << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
             continue;
@@ -103,7 +105,7 @@ Result<std::vector<uint64_t>> read_auxv(int pid)
 
 } // namespace
 
-Result<Process> collect_process(FrozenProcess& frozen)
+Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& options)
 {
     int pid = frozen.pid;
     auto& leader = frozen.threads.at(0);
@@ -170,7 +172,7 @@ Result<Process> collect_process(FrozenProcess& frozen)
     // The current break is not in /proc; brk(0) returns it without changing anything.
     p.mm.brk = TRY(leader.syscall_checked("brk", SYS_brk, { 0 }));
 
-    p.signal_actions = TRY(collect_signal_actions(leader, status).context("process {}", pid));
+    p.signal_actions = TRY(collect_signal_actions(leader, status, options.inject_failure == "signals").context("process {}", pid));
 
     for (int resource = 0; resource < RLIM_NLIMITS; ++resource) {
         struct rlimit64 limit {};

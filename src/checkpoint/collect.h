@@ -4,12 +4,20 @@
 // refused here with one error naming them, before anything is written.
 #pragma once
 
+#include <string>
+
 #include "base/error.h"
 #include "checkpoint/freeze.h"
 #include "checkpoint/model.h"
 
 namespace cryo::checkpoint {
 
-Result<Process> collect_process(FrozenProcess& frozen);
+// Test hook: fail at a named step (inject_failure == step) to prove that a failed dump leaves
+// the tree as it was. Steps: "signals" (while a scratch page is mapped in the process).
+struct CollectOptions {
+    std::string inject_failure;
+};
+
+Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& options = {});
 
 } // namespace cryo::checkpoint

@@ -39,7 +39,7 @@ Result<DumpStats> dump(DumpOptions const& options)
     ProcessTree model;
     model.root_pid = options.pid;
     for (auto& frozen : tree.processes()) {
-        model.processes.push_back(TRY(collect_process(frozen).context("collect process {}", frozen.pid)));
+        model.processes.push_back(TRY(collect_process(frozen, { .inject_failure = options.inject_failure }).context("collect process {}", frozen.pid)));
         stats.threads += static_cast<int>(frozen.threads.size());
     }
     // Shared file descriptions across processes, socket peers, and unread pipe/socket data
@@ -55,6 +55,8 @@ Result<DumpStats> dump(DumpOptions const& options)
         p.pages = TRY(dump_pages(p.pid, p.areas, sink).context("dump memory of {}", p.pid));
         stats.bytes += sink.size();
         TRY(writer.close_file(std::move(sink)));
+        if (options.inject_failure == "pages")
+            return Error::make("injected failure after writing pages");
         stats.pages += p.page_count();
         manifest.pids.push_back(p.pid);
     }

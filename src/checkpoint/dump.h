@@ -12,6 +12,9 @@ struct DumpOptions {
     int pid { 0 };
     std::string images_dir;
     bool leave_running { false };
+    // Test hook: fail at this step ("signals": during collection, with a scratch page mapped
+    // in the process; "pages": after the first page file is written).
+    std::string inject_failure;
 };
 
 struct DumpStats {

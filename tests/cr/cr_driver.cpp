@@ -1,5 +1,5 @@
 // Test driver of the checkpoint engine while (or where) the cryo CLI lacks the verbs:
-//   cr_driver dump PID DIR [--leave-running]
+//   cr_driver dump PID DIR [--leave-running] [--inject STEP]
 //   cr_driver restore DIR [--detach]
 // Prints the engine's statistics as one JSON line.
 #include <cstdio>
@@ -15,8 +15,14 @@ using namespace cryo;
 int main(int argc, char** argv)
 {
     if (argc >= 4 && std::strcmp(argv[1], "dump") == 0) {
-        checkpoint::DumpOptions options { .pid = std::atoi(argv[2]), .images_dir = argv[3],
-            .leave_running = argc > 4 && std::strcmp(argv[4], "--leave-running") == 0 };
+        checkpoint::DumpOptions options { .pid = std::atoi(argv[2]), .images_dir = argv[3], .leave_running = false,
+            .inject_failure = {} };
+        for (int i = 4; i < argc; ++i) {
+            if (std::strcmp(argv[i], "--leave-running") == 0)
+                options.leave_running = true;
+            else if (std::strcmp(argv[i], "--inject") == 0 && i + 1 < argc)
+                options.inject_failure = argv[++i];
+        }
         auto r = checkpoint::dump(options);
         if (!r) {
             std::fprintf(stderr, "cr_driver: dump: %s\n", r.error().message().c_str());

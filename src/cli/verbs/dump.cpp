@@ -39,7 +39,7 @@ Result<int> run_dump(Invocation const& invocation)
     if (compress != "none")
         return Error::format("dump: --compress {} is not supported yet (only none)", compress);
     auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid), .images_dir = *dir,
-                                          .leave_running = args.flag("leave-running") })
+                                          .leave_running = args.flag("leave-running"), .inject_failure = {} })
                          .context("dump {}", pid));
     log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "
               "memory {:.1f}), total {:.1f} ms",

@@ -1,0 +1,126 @@
+#!/bin/bash
+# Checkpoint/restore of memory (tests/cr/cr_memory.c) through the cryo CLI:
+#  1. dump + restore: same pid, heartbeat goes on, anonymous/heap/stack/PROT_NONE/read-only/
+#     written private file pages come back, untouched pages stay zero and are not in the image;
+#  2. --leave-running: the process runs on; restoring while it runs is "pid N is already in use";
+#  3. a dump that fails half way (injected, with a scratch page mapped in the process, and after
+#     the page file is written) leaves the process running with the same mappings and no image;
+#  4. a truncated or bit-flipped image is a clear error naming the file, and nothing runs after.
+set -u
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
+CRYO=${CRYO:-$BUILD/src/cryo}
+DRIVER=$BUILD/tests/cr/cr_driver
+WORKLOAD=$BUILD/tests/cr/cr_memory
+[ -x "$CRYO" ] && [ -x "$DRIVER" ] && [ -x "$WORKLOAD" ] || { echo "FAIL: build cryo, cr_driver and cr_memory first"; exit 1; }
+
+TMP=$(mktemp -d /tmp/cr_memory.XXXXXX)
+PIDS=()
+cleanup() {
+    exec 2>/dev/null
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    { wait; } 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+FAILED=0
+fail() { echo "FAIL: $*"; FAILED=1; }
+ok() { echo "ok: $*"; }
+
+# start NAME MIB: runs the workload with only stdio open, sets PID once it is ready.
+start() {
+    mkdir -p "$TMP/$1"
+    (
+        # Close every inherited fd above 2 (a test harness may leak some).
+        for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+        exec "$WORKLOAD" "$2" "$TMP/$1/beat" >"$TMP/$1/out" 2>&1 </dev/null
+    ) &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 300); do
+        grep -q "^ready" "$TMP/$1/out" 2>/dev/null && return 0
+        sleep 0.02
+    done
+    fail "$1: workload not ready: $(cat "$TMP/$1/out")"
+    return 1
+}
+beats() { wc -l <"$TMP/$1/beat"; }
+# gone PID: waits until no process has this pid.
+gone() { for _ in $(seq 200); do [ -e /proc/$1 ] || return 0; sleep 0.02; done; return 1; }
+# verify NAME PID: asks the (restored, not our child) workload to verify and waits for it.
+verify() {
+    kill -USR1 "$2"
+    gone "$2" || { fail "$1: did not exit after SIGUSR1"; return; }
+    grep -q "^verify ok" "$TMP/$1/out" && ok "$1: memory verified" || fail "$1: $(cat "$TMP/$1/out")"
+}
+
+# 1. dump and restore.
+if start basic 64; then
+    "$CRYO" dump -t "$PID" -D "$TMP/basic/img" || fail "basic: dump failed"
+    { wait "$PID"; } 2>/dev/null
+    gone "$PID" || fail "basic: process still there after dump"
+    [ -f "$TMP/basic/img/manifest.json" ] || fail "basic: no manifest"
+    size=$(stat -c %s "$TMP/basic/img/pages-$PID.img")
+    # 64 MiB + 1 MiB heap + small areas written; the untouched 1 MiB region must not be there.
+    [ "$size" -lt $((67 << 20)) ] && [ "$size" -ge $((65 << 20)) ] || fail "basic: page file is $size bytes"
+    "$CRYO" checkpoint inspect "$TMP/basic/img" --format json | jq -e ".processes[0].pid == $PID" >/dev/null \
+        || fail "basic: inspect does not show pid $PID"
+    "$CRYO" restore -D "$TMP/basic/img" -d || fail "basic: restore failed"
+    [ -e /proc/$PID ] || fail "basic: pid $PID not running after restore"
+    [ "$(cat /proc/$PID/comm 2>/dev/null)" = cr_memory ] || fail "basic: comm is $(cat /proc/$PID/comm)"
+    b1=$(beats basic); sleep 0.3; b2=$(beats basic)
+    [ "$b2" -gt "$b1" ] && ok "basic: restored pid $PID beats on ($b1 -> $b2)" || fail "basic: no heartbeat after restore"
+    verify basic "$PID"
+fi
+
+# 2. --leave-running, then restore over the running original is refused, then restore after it died.
+if start leave 16; then
+    "$CRYO" dump -t "$PID" -D "$TMP/leave/img" --leave-running || fail "leave: dump failed"
+    b1=$(beats leave); sleep 0.2; b2=$(beats leave)
+    [ "$b2" -gt "$b1" ] && ok "leave: process runs on after dump" || fail "leave: process stopped beating"
+    msg=$("$CRYO" restore -D "$TMP/leave/img" -d 2>&1) && fail "leave: restore over a running pid succeeded"
+    echo "$msg" | grep -q "pid $PID is already in use" && ok "leave: taken pid refused: $msg" || fail "leave: $msg"
+    kill -9 "$PID"; { wait "$PID"; } 2>/dev/null; gone "$PID"
+    "$CRYO" restore -D "$TMP/leave/img" -d || fail "leave: restore failed"
+    verify leave "$PID"
+fi
+
+# 3. failed dumps never harm: injected failures, the process runs on unchanged.
+for step in signals pages; do
+    if start "fail-$step" 16; then
+        before=$(cat /proc/$PID/maps)
+        msg=$("$DRIVER" dump "$PID" "$TMP/fail-$step/img" --inject "$step" 2>&1) && fail "fail-$step: dump succeeded"
+        after=$(cat /proc/$PID/maps)
+        [ "$before" = "$after" ] && ok "fail-$step: mappings unchanged after failed dump ($msg)" \
+            || fail "fail-$step: mappings changed: $(diff <(echo "$before") <(echo "$after"))"
+        grep -q TracerPid:.0 /proc/$PID/status || fail "fail-$step: still traced"
+        [ -e "$TMP/fail-$step/img" ] && fail "fail-$step: image left behind"
+        ls -a "$TMP/fail-$step" | grep -q tmp && fail "fail-$step: temporary image left behind"
+        b1=$(beats "fail-$step"); sleep 0.2; b2=$(beats "fail-$step")
+        [ "$b2" -gt "$b1" ] || fail "fail-$step: no heartbeat after failed dump"
+        kill -USR1 "$PID"; wait "$PID"
+        grep -q "^verify ok" "$TMP/fail-$step/out" && ok "fail-$step: process unharmed" \
+            || fail "fail-$step: $(cat "$TMP/fail-$step/out")"
+    fi
+done
+
+# 4. corrupt images: truncated page file, flipped bit in the page file and in the metadata.
+if start corrupt 8; then
+    "$CRYO" dump -t "$PID" -D "$TMP/corrupt/img" || fail "corrupt: dump failed"
+    { wait "$PID"; } 2>/dev/null; gone "$PID"
+    for damage in truncate flip-pages flip-meta; do
+        rm -rf "$TMP/corrupt/bad"; cp -a "$TMP/corrupt/img" "$TMP/corrupt/bad"
+        pages="$TMP/corrupt/bad/pages-$PID.img"
+        case $damage in
+        truncate) truncate -s 4096 "$pages"; want="pages-$PID.img" ;;
+        flip-pages) printf '\xff' | dd of="$pages" bs=1 seek=5000000 conv=notrunc status=none; want="pages-$PID.img: checksum mismatch" ;;
+        flip-meta) sed -i '0,/"comm": "cr_memory"/s//"comm": "cr_memorx"/' "$TMP/corrupt/bad/process-$PID.json"; want="process-$PID.json: checksum mismatch" ;;
+        esac
+        msg=$("$CRYO" restore -D "$TMP/corrupt/bad" -d 2>&1) && fail "corrupt $damage: restore succeeded"
+        echo "$msg" | grep -q "$want" && ok "corrupt $damage: $msg" || fail "corrupt $damage: message: $msg"
+        gone "$PID" || fail "corrupt $damage: pid $PID left running"
+    done
+    "$CRYO" checkpoint inspect "$TMP/corrupt/bad" >/dev/null 2>&1 && fail "inspect of a corrupt image succeeded"
+fi
+
+exit $FAILED
