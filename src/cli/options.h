@@ -29,4 +29,13 @@ Result<runtime::EventsOptions> events_options(Invocation const& invocation);
 // linux.resources object; only the flags given are set.
 Result<oci::Resources> update_flag_resources(ParsedArgs const& args);
 
+// verbs/list.cpp: runc's table (ID PID STATUS BUNDLE CREATED OWNER, Go tabwriter layout)
+// and a JSON array of {id, pid, status, bundle, created, owner}.
+std::string list_table(std::vector<runtime::ContainerSummary> const& containers);
+std::string list_json(std::vector<runtime::ContainerSummary> const& containers);
+
+// verbs/ps.cpp: `ps` output reduced to its header and the lines whose PID column (found by
+// name in the header, as runc does) is one of `pids`.
+Result<std::string> filter_ps_output(std::string_view ps_output, std::vector<int> const& pids);
+
 } // namespace cryo::cli

@@ -16,9 +16,11 @@ constexpr FlagSpec k_flags[] = {
     { .name = "quiet", .alias = "q", .help = "display only container IDs" },
 };
 
+} // namespace
+
 // runc prints through Go's tabwriter (minwidth 12, padding 3): every column but the last
 // is as wide as its widest cell plus 3, at least 12.
-std::string format_table(std::vector<runtime::ContainerSummary> const& containers)
+std::string list_table(std::vector<runtime::ContainerSummary> const& containers)
 {
     std::vector<std::vector<std::string>> rows;
     rows.push_back({ "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" });
@@ -40,7 +42,7 @@ std::string format_table(std::vector<runtime::ContainerSummary> const& container
     return out;
 }
 
-std::string format_json(std::vector<runtime::ContainerSummary> const& containers)
+std::string list_json(std::vector<runtime::ContainerSummary> const& containers)
 {
     std::string out = "[";
     for (auto const& c : containers) {
@@ -53,6 +55,8 @@ std::string format_json(std::vector<runtime::ContainerSummary> const& containers
     out += "]\n";
     return out;
 }
+
+namespace {
 
 Result<int> run_list(Invocation const& invocation)
 {
@@ -68,9 +72,9 @@ Result<int> run_list(Invocation const& invocation)
             out += c.id + '\n';
         print_out(out);
     } else if (format == "json") {
-        print_out(format_json(containers));
+        print_out(list_json(containers));
     } else {
-        print_out(format_table(containers));
+        print_out(list_table(containers));
     }
     return 0;
 }

@@ -55,8 +55,14 @@ Result<int> run_ps(Invocation const& invocation)
     else
         command.push_back("-ef");
     auto output = TRY(sys::run_capture(command));
+    print_out(TRY(filter_ps_output(output, pids)));
+    return 0;
+}
 
-    std::string_view text = output;
+} // namespace
+
+Result<std::string> filter_ps_output(std::string_view text, std::vector<int> const& pids)
+{
     auto header_end = text.find('\n');
     std::string_view header = text.substr(0, header_end);
     auto header_fields = fields_of(header);
@@ -81,11 +87,8 @@ Result<int> run_ps(Invocation const& invocation)
             out += '\n';
         }
     }
-    print_out(out);
-    return 0;
+    return out;
 }
-
-} // namespace
 
 extern constinit VerbSpec const verb_ps {
     .name = "ps",
