@@ -66,6 +66,9 @@ Result<runtime::ExecOptions> exec_options(Invocation const& invocation)
         // the runtime gets them comma-joined in the order given.
         .cgroup = {},
     };
+    // `exec ID -- cmd -flags`: the "--" only separates; runc drops it too.
+    if (!options.args.empty() && options.args.front() == "--")
+        options.args.erase(options.args.begin());
     for (auto const& cgroup : args.values("cgroup"))
         options.cgroup += (options.cgroup.empty() ? "" : ",") + cgroup;
     if (auto fds = args.value("preserve-fds")) {

@@ -371,7 +371,11 @@ TEST(CliCommandLine, ExecArguments)
     EXPECT_EQ(options->process_json, "");
     EXPECT_FALSE(options->user.has_value() && options->user->empty());
 
+    auto dashes = exec_options(parse("exec web -- ls -l --").invocation);
+    ASSERT_TRUE(dashes) << dashes.error().message();
+    EXPECT_EQ(dashes->args, (std::vector<std::string> { "ls", "-l", "--" }));
     EXPECT_FALSE(exec_options(parse("exec web").invocation));
+    EXPECT_FALSE(exec_options(parse("exec web --").invocation));
     EXPECT_EQ(exec_options(parse("exec -g abc web true").invocation).error().message(),
               "invalid additional-gids value \"abc\"");
     auto missing = exec_options(parse("exec --process /nonexistent/cryo.json web").invocation);
