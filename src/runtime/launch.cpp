@@ -49,11 +49,12 @@ void run_poststop_hooks(Container const& container)
 
 namespace {
 
-Result<std::string> real_path(std::string const& path)
+// realpath(3); errors read "<what> <path>: <reason>" ("rootfs /b/rootfs: No such file...").
+Result<std::string> real_path(std::string const& path, std::string_view what)
 {
     char buffer[PATH_MAX];
     if (!::realpath(path.c_str(), buffer))
-        return Error::from_errno(path);
+        return Error::from_errno(fmt::format("{} {}", what, path));
     return std::string(buffer);
 }
 
@@ -131,19 +132,32 @@ Result<void> send_seccomp_listener(std::string const& path, std::string const& m
 
 } // namespace
 
+namespace {
+
+Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, LaunchMode mode, Container& container);
+
+} // namespace
+
 Result<Launched> launch(Context const& ctx, CreateOptions const& options, LaunchMode mode)
 {
     ensure_stdio_open();
     StateStore store(ctx.root);
     auto container = TRY(store.create(options.id));
+    return launch_in(ctx, options, mode, container).context("create {}", options.id);
+}
+
+namespace {
+
+Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, LaunchMode mode, Container& container)
+{
     ArmedScopeGuard remove_dir([&] { (void)sys::remove_all(container.dir()); });
 
-    auto bundle = TRY(real_path(options.bundle).context("bundle"));
+    auto bundle = TRY(real_path(options.bundle, "bundle"));
     auto spec = TRY(oci::load_spec(bundle));
     if (!spec.process)
         return Error::format("{}/config.json: process: required to create a container", bundle);
     auto rootfs_path = spec.root.path.starts_with('/') ? spec.root.path : bundle + "/" + spec.root.path;
-    auto rootfs = TRY(real_path(rootfs_path).context("rootfs"));
+    auto rootfs = TRY(real_path(rootfs_path, "rootfs"));
     if (!sys::stat(rootfs).has_value() || !S_ISDIR(sys::stat(rootfs)->st_mode))
         return Error::format("rootfs {}: Not a directory", rootfs);
 
@@ -352,5 +366,7 @@ Result<Launched> launch(Context const& ctx, CreateOptions const& options, Launch
         .channel = std::move(channel),
     };
 }
+
+} // namespace
 
 } // namespace cryo::runtime
