@@ -17,7 +17,7 @@ Result<runtime::CreateOptions> create_options(Invocation const& invocation);
 // `--systemd-cgroup` needs a running systemd; checked by every verb that creates a cgroup.
 Result<void> require_systemd_if_requested(runtime::Context const& context);
 
-// verbs/exec.cpp. Reads the --process file into process_json.
+// verbs/exec.cpp. process_json is the --process path (the runtime reads it).
 Result<runtime::ExecOptions> exec_options(Invocation const& invocation);
 // verbs/kill.cpp: `kill ID [SIGNAL]`, SIGTERM by default.
 Result<runtime::KillOptions> kill_options(Invocation const& invocation);

@@ -3,7 +3,6 @@
 // own flags (`sh -c ...`) are left alone.
 #include "cli/options.h"
 #include "cli/values.h"
-#include "sys/file.h"
 
 namespace cryo::cli {
 
@@ -82,8 +81,11 @@ Result<runtime::ExecOptions> exec_options(Invocation const& invocation)
         if (number.is_error() || number.value() > 0xFFFFFFFFu)
             return Error::format("invalid additional-gids value \"{}\"", gid);
     }
+    // The runtime reads the --process file itself (runtime/exec.cpp): pass its path.
     if (auto path = args.value("process")) {
-        options.process_json = TRY(sys::read_file(*path).context("read process file"));
+        if (path->empty())
+            return Error::make("--process: empty path");
+        options.process_json = *path;
     } else if (options.args.empty()) {
         return Error::make("exec: args must not be empty (give a command or --process)");
     }

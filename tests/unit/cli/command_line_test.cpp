@@ -144,7 +144,7 @@ TEST(CliCommandLine, PodmanExec)
     auto options = exec_options(command.invocation);
     ASSERT_TRUE(options) << options.error().message();
     EXPECT_EQ(options->id, k_id);
-    EXPECT_EQ(options->process_json, process.content());
+    EXPECT_EQ(options->process_json, process.path());
     EXPECT_TRUE(options->detach);
     EXPECT_FALSE(options->tty);
     EXPECT_EQ(options->pid_file, fmt::format("/ud/{}/exec_pid", k_id));
@@ -199,7 +199,7 @@ TEST(CliCommandLine, ContainerdAndDockerExec)
     EXPECT_EQ(options->id, "cf-c");
     EXPECT_TRUE(options->detach);
     EXPECT_EQ(options->pid_file, "/b/e1.pid");
-    EXPECT_EQ(options->process_json, process.content());
+    EXPECT_EQ(options->process_json, process.path());
 
     auto tty = exec_options(parse(fmt::format("--root /moby --log /b/log.json --log-format json exec --process {} "
                                               "--console-socket /tmp/pty9/pty.sock --detach --pid-file /b/{}.pid {}",
@@ -378,9 +378,11 @@ TEST(CliCommandLine, ExecArguments)
     EXPECT_FALSE(exec_options(parse("exec web --").invocation));
     EXPECT_EQ(exec_options(parse("exec -g abc web true").invocation).error().message(),
               "invalid additional-gids value \"abc\"");
-    auto missing = exec_options(parse("exec --process /nonexistent/cryo.json web").invocation);
-    ASSERT_FALSE(missing);
-    EXPECT_EQ(missing.error().message(), "read process file: open /nonexistent/cryo.json: No such file or directory");
+    // The path goes to the runtime as given; with it, no command is needed.
+    auto path_only = exec_options(parse("exec --process /nonexistent/cryo.json web").invocation);
+    ASSERT_TRUE(path_only) << path_only.error().message();
+    EXPECT_EQ(path_only->process_json, "/nonexistent/cryo.json");
+    EXPECT_EQ(exec_options(parse("exec --process= web").invocation).error().message(), "--process: empty path");
 }
 
 TEST(CliCommandLine, GlobalFlags)
