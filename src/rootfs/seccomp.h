@@ -76,6 +76,16 @@ struct SeccompProgram {
 
 // In the parent: builds the filter with libseccomp and exports its BPF.
 Result<SeccompProgram> compile(SeccompProfile const& profile);
+// compile() through a cache of exported programs in `cache_dir` (created 0700 if missing):
+// libseccomp takes ~8 ms for a docker/podman default profile here, more than a whole
+// `crun run`; a hit costs one file read. An entry holds the full profile text it was
+// compiled from (and libseccomp's version), so a hash collision or an upgrade is a miss,
+// never a wrong filter. The directory must be as trusted as the runtime's state dir: a
+// writable cache would let its writer choose the filter. Cache write errors are ignored.
+Result<SeccompProgram> compile_cached(SeccompProfile const& profile, std::string const& cache_dir);
+// The canonical text of a profile, the cache key (exposed for tests).
+std::string seccomp_cache_key(SeccompProfile const& profile);
+
 // In the child (after no_new_privs, or with CAP_SYS_ADMIN): installs the filter. Returns
 // the notify listener fd when needs_listener, an invalid Fd otherwise.
 Result<Fd> load(SeccompProgram const& program);

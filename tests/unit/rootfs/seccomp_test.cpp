@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstring>
 #include <linux/seccomp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include "child.h"
 #include "rootfs/process.h"
 #include "rootfs/seccomp.h"
+#include "sys/file.h"
 
 using namespace cryo;
 using namespace cryo::rootfs;
@@ -222,4 +224,96 @@ TEST(Seccomp, LoadWithoutPrivilegeOrNoNewPrivsFails)
         return loaded.error().message() == "seccomp: Permission denied" ? "" : loaded.error().message();
     });
     EXPECT_TRUE(outcome.ok()) << outcome.failure;
+}
+
+namespace {
+
+std::vector<std::string> files_in(std::string const& dir)
+{
+    auto list = sys::list_dir(dir);
+    return list ? *list : std::vector<std::string> {};
+}
+
+bool same_filter(SeccompProgram const& a, SeccompProgram const& b)
+{
+    return a.flags == b.flags && a.needs_listener == b.needs_listener && a.filter.size() == b.filter.size()
+        && std::memcmp(a.filter.data(), b.filter.data(), a.filter.size() * sizeof(sock_filter)) == 0;
+}
+
+} // namespace
+
+TEST(SeccompCache, MissThenHit)
+{
+    char dir_template[] = "/tmp/cryo-unit-seccomp-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    std::string cache = std::string(dir_template) + "/cache";
+
+    auto profile = allow_all_but({ .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = std::nullopt, .args = {} });
+    profile.flags = { "SECCOMP_FILTER_FLAG_LOG" };
+    auto direct = compile(profile);
+    ASSERT_TRUE(direct);
+
+    auto first = compile_cached(profile, cache);
+    ASSERT_TRUE(first) << first.error().message();
+    EXPECT_TRUE(same_filter(*first, *direct));
+    auto entries = files_in(cache);
+    ASSERT_EQ(entries.size(), 1u);
+    auto entry = cache + "/" + entries[0];
+    struct stat st {};
+    ASSERT_EQ(::stat(cache.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+    // Prove that the second call reads the entry: swap in another valid program under
+    // the same key and get that one back.
+    auto other = compile(allow_all_but({ .names = { "mkdir", "rmdir" }, .action = SeccompAction::Errno, .errno_ret = EIO, .args = {} }));
+    ASSERT_TRUE(other);
+    auto file = sys::read_file(entry);
+    ASSERT_TRUE(file);
+    auto key = seccomp_cache_key(profile);
+    size_t header = file->size() - key.size() - first->filter.size() * sizeof(sock_filter);
+    std::string swapped = file->substr(0, header);
+    uint32_t count = static_cast<uint32_t>(other->filter.size());
+    std::memcpy(swapped.data() + header - sizeof count, &count, sizeof count);
+    swapped += key;
+    swapped.append(reinterpret_cast<char const*>(other->filter.data()), other->filter.size() * sizeof(sock_filter));
+    ASSERT_TRUE(sys::write_file_atomic(entry, swapped, 0600));
+    auto hit = compile_cached(profile, cache);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(hit->filter.size(), other->filter.size());
+    EXPECT_EQ(hit->flags, first->flags);
+
+    // A damaged entry is a miss: recompiled and rewritten.
+    ASSERT_TRUE(sys::write_file_atomic(entry, "garbage", 0600));
+    auto again = compile_cached(profile, cache);
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(same_filter(*again, *direct));
+    EXPECT_GT(sys::read_file(entry)->size(), 100u);
+
+    // Another profile is another entry.
+    profile.rules[0].errno_ret = EACCES;
+    ASSERT_TRUE(compile_cached(profile, cache));
+    EXPECT_EQ(files_in(cache).size(), 2u);
+
+    ASSERT_TRUE(sys::remove_all(dir_template));
+}
+
+TEST(SeccompCache, KeyCoversEveryField)
+{
+    auto base = allow_all_but({ .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = std::nullopt, .args = {} });
+    auto key = seccomp_cache_key(base);
+    EXPECT_NE(key.find("libseccomp "), std::string::npos);
+    auto differs = [&](auto mutate) {
+        auto copy = base;
+        mutate(copy);
+        return seccomp_cache_key(copy) != key;
+    };
+    EXPECT_TRUE(differs([](SeccompProfile& p) { p.default_action = SeccompAction::Log; }));
+    EXPECT_TRUE(differs([](SeccompProfile& p) { p.default_errno = 1; }));
+    EXPECT_TRUE(differs([](SeccompProfile& p) { p.architectures.pop_back(); }));
+    EXPECT_TRUE(differs([](SeccompProfile& p) { p.flags.push_back("SECCOMP_FILTER_FLAG_LOG"); }));
+    EXPECT_TRUE(differs([](SeccompProfile& p) { p.rules[0].names.push_back("mkdir"); }));
+    EXPECT_TRUE(differs([](SeccompProfile& p) { p.rules[0].action = SeccompAction::Trap; }));
+    EXPECT_TRUE(differs([](SeccompProfile& p) { p.rules[0].errno_ret = 5; }));
+    EXPECT_TRUE(differs([](SeccompProfile& p) { p.rules[0].args.push_back({ .index = 1, .value = 2, .value_two = 3, .op = SeccompOp::LessThan }); }));
+    EXPECT_FALSE(differs([](SeccompProfile& p) { p.listener_path = "/run/x.sock"; }));
 }
