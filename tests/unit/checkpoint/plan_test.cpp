@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+
+#include "checkpoint/pages.h"
+#include "checkpoint/restore.h"
+#include "sys/ptrace_calls.h"
+#include "sys/remote_memory.h"
+
+using namespace cryo;
+using namespace cryo::checkpoint;
+
+namespace {
+
+MemoryArea area(uint64_t start, uint64_t end, AreaKind kind)
+{
+    MemoryArea a;
+    a.start = start;
+    a.end = end;
+    a.kind = kind;
+    return a;
+}
+
+} // namespace
+
+TEST(Pages, SelectAnonymousPresentOrSwapped)
+{
+    MemoryArea a = area(0x10000, 0x10000 + 6 * 4096, AreaKind::Anonymous);
+    std::vector<uint64_t> pm = { sys::kPagemapPresent, sys::kPagemapPresent, 0, sys::kPagemapSwapped, 0,
+        sys::kPagemapPresent };
+    auto runs = select_pages(a, pm);
+    ASSERT_EQ(runs.size(), 3u);
+    EXPECT_EQ(runs[0].address, 0x10000u);
+    EXPECT_EQ(runs[0].pages, 2u);
+    EXPECT_EQ(runs[1].address, 0x10000u + 3 * 4096);
+    EXPECT_EQ(runs[1].pages, 1u);
+    EXPECT_EQ(runs[2].address, 0x10000u + 5 * 4096);
+}
+
+TEST(Pages, SelectFilePrivateOnlyWrittenCopies)
+{
+    MemoryArea a = area(0x10000, 0x10000 + 3 * 4096, AreaKind::FilePrivate);
+    std::vector<uint64_t> pm = { sys::kPagemapPresent | sys::kPagemapFileOrShared, sys::kPagemapPresent,
+        sys::kPagemapSwapped };
+    auto runs = select_pages(a, pm);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].address, 0x10000u + 4096);
+    EXPECT_EQ(runs[0].pages, 2u);
+    MemoryArea shared = area(0x10000, 0x11000, AreaKind::FileShared);
+    EXPECT_TRUE(select_pages(shared, { sys::kPagemapPresent }).empty());
+    MemoryArea vdso = area(0x10000, 0x11000, AreaKind::Vdso);
+    EXPECT_TRUE(select_pages(vdso, { sys::kPagemapPresent }).empty());
+}
+
+TEST(RestorePlan, FindGap)
+{
+    std::vector<Range> occupied = { { 0x10000, 0x20000 }, { 0x21000, 0x30000 }, { 0x40000, 0x41000 } };
+    EXPECT_EQ(MUST(find_gap(occupied, 0x1000, 0x10000)), 0x20000u);
+    EXPECT_EQ(MUST(find_gap(occupied, 0x2000, 0x10000)), 0x30000u);
+    EXPECT_EQ(MUST(find_gap(occupied, 0x10000, 0x10000)), 0x30000u);
+    EXPECT_EQ(MUST(find_gap(occupied, 0x10001, 0x10000)), 0x41000u);
+    EXPECT_EQ(MUST(find_gap({}, 0x1000, 0x123)), 0x1000u);
+    EXPECT_FALSE(find_gap({ { 0, 1ULL << 47 } }, 0x1000, 0));
+}
+
+TEST(RestorePlan, UnmapEverythingButKept)
+{
+    auto plan = unmap_plan({ { 0x5000, 0x6000 }, { 0x1000, 0x2000 } }, 0x10000);
+    ASSERT_EQ(plan.size(), 3u);
+    EXPECT_EQ(plan[0].start, 0u);
+    EXPECT_EQ(plan[0].end, 0x1000u);
+    EXPECT_EQ(plan[1].start, 0x2000u);
+    EXPECT_EQ(plan[1].end, 0x5000u);
+    EXPECT_EQ(plan[2].start, 0x6000u);
+    EXPECT_EQ(plan[2].end, 0x10000u);
+    // Areas above the limit (vsyscall) are never in the plan.
+    auto high = unmap_plan({ { 0x20000, 0x21000 } }, 0x10000);
+    ASSERT_EQ(high.size(), 1u);
+    EXPECT_EQ(high[0].end, 0x10000u);
+}
+
+TEST(SyscallRestart, RewindsInterruptedSyscalls)
+{
+    sys::Registers r {};
+    r.orig_rax = 0; // read
+    r.rax = static_cast<unsigned long long>(-512L); // -ERESTARTSYS
+    r.rip = 0x1002;
+    auto a = sys::apply_syscall_restart(r, false);
+    EXPECT_EQ(a.rax, 0u);
+    EXPECT_EQ(a.rip, 0x1000u);
+    EXPECT_EQ(a.orig_rax, ~0ULL);
+    r.orig_rax = 35; // nanosleep
+    r.rax = static_cast<unsigned long long>(-516L); // -ERESTART_RESTARTBLOCK
+    auto b = sys::apply_syscall_restart(r, false);
+    EXPECT_EQ(static_cast<long>(b.rax), -4L); // -EINTR in a new task
+    EXPECT_EQ(b.rip, 0x1002u);
+    auto c = sys::apply_syscall_restart(r, true);
+    EXPECT_EQ(c.rax, 219u); // restart_syscall in the same task
+    EXPECT_EQ(c.rip, 0x1000u);
+    sys::Registers user {};
+    user.orig_rax = ~0ULL;
+    user.rax = 5;
+    user.rip = 0x1002;
+    auto d = sys::apply_syscall_restart(user, false);
+    EXPECT_EQ(d.rax, 5u);
+    EXPECT_EQ(d.rip, 0x1002u);
+}
