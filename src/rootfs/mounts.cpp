@@ -307,12 +307,20 @@ Result<void> create_symlink(FdRef root, Symlink const& link, ParentCache& parent
 
 // pivot_root(".", ".") stacks the old root on top of the new one at "/"; detaching it
 // leaves the new root alone, with no directory needed for put_old (see pivot_root(2) NOTES).
-Result<void> pivot(std::string const& rootfs)
+// `old_root_shared`: the old root tree may still have shared mounts (rootfsPropagation
+// shared): make it rslave first so that detaching it cannot unmount anything on the host.
+// That goes through an fd of the old root: mount(".", MS_SLAVE|MS_REC) would resolve "."
+// to the new root (measured: it turned the container's rshared binds into slaves).
+Result<void> pivot(std::string const& rootfs, bool old_root_shared)
 {
+    Fd old_root;
+    if (old_root_shared)
+        old_root = TRY(sys::open("/", O_PATH | O_DIRECTORY).context("open old root"));
     TRY(sys::chdir(rootfs.c_str()).context("chdir {}", rootfs));
     TRY(sys::pivot_root(".", "."));
-    // Make the old root a slave first so that detaching it does not propagate to the host.
-    TRY(sys::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr).context("make old root rslave"));
+    if (old_root_shared)
+        TRY(sys::mount_setattr(old_root, "", AT_EMPTY_PATH | AT_RECURSIVE, 0, 0, MS_SLAVE)
+                .context("make old root rslave"));
     TRY(sys::umount2(".", MNT_DETACH).context("detach old root"));
     TRY(sys::chdir("/"));
     return {};
@@ -389,7 +397,8 @@ Result<void> setup_rootfs(MountPlan const& plan)
     if (plan.no_pivot)
         TRY(move_root(plan.rootfs));
     else
-        TRY(pivot(plan.rootfs).context("pivot_root {}", plan.rootfs));
+        TRY(pivot(plan.rootfs, first.type == Propagation::Shared || first.type == Propagation::Unchanged)
+                .context("pivot_root {}", plan.rootfs));
     if (plan.root_propagation.type == Propagation::Shared || plan.root_propagation.type == Propagation::Unbindable)
         TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(plan.root_propagation), nullptr)
                 .context("set propagation of the container's /"));

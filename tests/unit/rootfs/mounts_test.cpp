@@ -3,6 +3,7 @@
 // child, and / is made rslave first so no mount propagates back.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
@@ -363,4 +364,96 @@ TEST_F(RootfsApply, IdmappedBindPreparedByParent)
         return r.error().message() == want ? "" : r.error().message();
     });
     EXPECT_TRUE(refused.ok()) << refused.failure;
+}
+
+TEST_F(RootfsApply, BindFlagsTopOnlyOrRecursive)
+{
+    ASSERT_TRUE(sys::mkdir_all(m_base + "/data/sub", 0755));
+    MountPlan plan;
+    plan.rootfs = m_root;
+    plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/a", parse_mount_options("rbind,ro")));
+    plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/b", parse_mount_options("rbind,rro")));
+    plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/c", parse_mount_options("bind,ro,nodev")));
+    plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/d", parse_mount_options("rbind,rshared")));
+    plan.steps.push_back(make_mount_step("proc", "proc", "/proc", parse_mount_options("")));
+    struct statfs host {};
+    ASSERT_EQ(::statfs((m_base + "/data").c_str(), &host), 0);
+    long data_fs = static_cast<long>(host.f_type);
+    std::string sub = m_base + "/data/sub";
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS) < 0)
+            return "unshare";
+        if (::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
+            return "make / private";
+        // A submount in the source: what "rbind" carries along and "bind" does not.
+        if (::mount("tmpfs", sub.c_str(), "tmpfs", 0, nullptr) < 0)
+            return "mount tmpfs on the source's sub";
+        if (auto r = setup_rootfs(plan); !r)
+            return "setup: " + r.error().message();
+        CHECK(check_fs("/a", data_fs, true));
+        CHECK(check_fs("/a/sub", TMPFS_MAGIC, false)); // "ro" is for the top mount only
+        CHECK(check_fs("/b/sub", TMPFS_MAGIC, true));  // "rro" reaches submounts
+        CHECK(check_fs("/c", data_fs, true));
+        struct statvfs vfs {};
+        if (::statvfs("/c", &vfs) < 0 || !(vfs.f_flag & ST_NODEV))
+            return "/c lost nodev";
+        struct statfs st {};
+        if (::statfs("/c/sub", &st) < 0 || st.f_type == TMPFS_MAGIC)
+            return "a plain bind carried the submount along";
+        auto info = sys::read_file("/proc/self/mountinfo");
+        if (!info)
+            return "mountinfo";
+        bool shared = false;
+        for (size_t start = 0; start < info->size();) {
+            auto end = info->find('\n', start);
+            std::string line = info->substr(start, end - start);
+            start = end == std::string::npos ? info->size() : end + 1;
+            if (line.find(" /d ") != std::string::npos && line.find(" shared:") != std::string::npos)
+                shared = true;
+        }
+        return shared ? "" : "/d is not shared";
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
+}
+
+TEST_F(RootfsApply, SharedPropagationDoesNotUnmountPeers)
+{
+    // The "host" here is a child's own namespace whose / is rshared; the container is a
+    // grandchild whose namespace starts as a peer of it. Detaching the old root in the
+    // grandchild must not unmount anything in the child.
+    MountPlan plan;
+    plan.rootfs = m_root;
+    plan.root_propagation = { Propagation::Shared, true };
+    plan.steps.push_back(make_mount_step("proc", "proc", "/proc", parse_mount_options("")));
+    std::string base = m_base;
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS) < 0)
+            return "unshare";
+        if (::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
+            return "make / private";
+        std::string peer = base + "/peer";
+        if (::mkdir(peer.c_str(), 0755) < 0 || ::mount("tmpfs", peer.c_str(), "tmpfs", 0, nullptr) < 0)
+            return "mount the peer tmpfs";
+        if (::mount(nullptr, "/", nullptr, MS_SHARED | MS_REC, nullptr) < 0)
+            return "make / rshared";
+        auto before = sys::read_file("/proc/self/mountinfo");
+        auto container = test::run_in_child([&]() -> std::string {
+            if (::unshare(CLONE_NEWNS) < 0)
+                return "unshare";
+            if (auto r = setup_rootfs(plan); !r)
+                return "setup: " + r.error().message();
+            return {};
+        });
+        if (!container.ok())
+            return "container: " + container.failure;
+        auto after = sys::read_file("/proc/self/mountinfo");
+        auto count = [](std::string const& text) { return std::count(text.begin(), text.end(), '\n'); };
+        if (!before || !after || count(*after) < count(*before))
+            return "mounts of the peer namespace were unmounted:\n" + *before + "---\n" + *after;
+        struct statfs st {};
+        if (::statfs(peer.c_str(), &st) < 0 || st.f_type != TMPFS_MAGIC)
+            return "the peer tmpfs is gone";
+        return {};
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
 }
