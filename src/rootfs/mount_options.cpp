@@ -68,12 +68,9 @@ struct AtimeOption {
 // The atime mode is one field of mount_attr (MOUNT_ATTR_RELATIME is 0): each option
 // replaces it, which mount_setattr(2) expresses as "clear MOUNT_ATTR__ATIME, set mode".
 constexpr std::array recursive_atime_options {
-    AtimeOption { "rrelatime", MOUNT_ATTR_RELATIME },
-    AtimeOption { "rnorelatime", MOUNT_ATTR_STRICTATIME },
-    AtimeOption { "rnoatime", MOUNT_ATTR_NOATIME },
-    AtimeOption { "ratime", MOUNT_ATTR_RELATIME },
-    AtimeOption { "rstrictatime", MOUNT_ATTR_STRICTATIME },
-    AtimeOption { "rnostrictatime", MOUNT_ATTR_RELATIME },
+    AtimeOption { "rrelatime", MOUNT_ATTR_RELATIME },       AtimeOption { "rnorelatime", MOUNT_ATTR_STRICTATIME },
+    AtimeOption { "rnoatime", MOUNT_ATTR_NOATIME },         AtimeOption { "ratime", MOUNT_ATTR_RELATIME },
+    AtimeOption { "rstrictatime", MOUNT_ATTR_STRICTATIME }, AtimeOption { "rnostrictatime", MOUNT_ATTR_RELATIME },
 };
 
 void apply_flag(FlagOption const& option, unsigned long& set, unsigned long& clear)

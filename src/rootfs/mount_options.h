@@ -27,7 +27,7 @@ struct PropagationSetting {
 
 enum class BindKind : uint8_t {
     None,
-    Bind,  // MS_BIND
+    Bind, // MS_BIND
     Rbind, // MS_BIND | MS_REC
 };
 

@@ -5,8 +5,8 @@
 
 namespace cryo::rootfs {
 
-MountStep make_mount_step(std::string type, std::string source, std::string destination,
-                          MountOptions const& options, bool source_is_file)
+MountStep make_mount_step(std::string type, std::string source, std::string destination, MountOptions const& options,
+                          bool source_is_file)
 {
     MountStep step;
     step.bind = options.bind;
@@ -27,8 +27,8 @@ MountStep make_mount_step(std::string type, std::string source, std::string dest
     if (step.is_bind()) {
         step.fstype.clear();
         // mount(2) ignores every flag but MS_REC with MS_BIND: they take a second step.
-        step.readonly_remount = (step.flags & ~static_cast<unsigned long>(MS_REMOUNT)) != 0
-            || step.clear_flags != 0 || step.recursive_attr_set != 0 || step.recursive_attr_clear != 0;
+        step.readonly_remount = (step.flags & ~static_cast<unsigned long>(MS_REMOUNT)) != 0 || step.clear_flags != 0
+            || step.recursive_attr_set != 0 || step.recursive_attr_clear != 0;
         step.target = source_is_file ? TargetKind::File : TargetKind::Directory;
     } else {
         step.fstype = std::move(type);
@@ -40,24 +40,21 @@ MountStep make_mount_step(std::string type, std::string source, std::string dest
 std::vector<DeviceNode> default_devices()
 {
     auto dev = [](char const* path, uint32_t major, uint32_t minor) {
-        return DeviceNode { .path = path, .type = DeviceType::Char, .major = major, .minor = minor,
-                            .mode = 0666, .uid = 0, .gid = 0 };
+        return DeviceNode {
+            .path = path, .type = DeviceType::Char, .major = major, .minor = minor, .mode = 0666, .uid = 0, .gid = 0
+        };
     };
     return {
-        dev("/dev/null", 1, 3),
-        dev("/dev/zero", 1, 5),
-        dev("/dev/full", 1, 7),
-        dev("/dev/random", 1, 8),
-        dev("/dev/urandom", 1, 9),
-        dev("/dev/tty", 5, 0),
+        dev("/dev/null", 1, 3),   dev("/dev/zero", 1, 5),    dev("/dev/full", 1, 7),
+        dev("/dev/random", 1, 8), dev("/dev/urandom", 1, 9), dev("/dev/tty", 5, 0),
     };
 }
 
 void add_default_devices(std::vector<DeviceNode>& devices)
 {
     for (auto& device : default_devices()) {
-        bool present = std::any_of(devices.begin(), devices.end(),
-                                   [&](DeviceNode const& d) { return d.path == device.path; });
+        bool present
+            = std::any_of(devices.begin(), devices.end(), [&](DeviceNode const& d) { return d.path == device.path; });
         if (!present)
             devices.push_back(std::move(device));
     }

@@ -16,7 +16,7 @@ namespace cryo::rootfs {
 
 enum class TargetKind : uint8_t {
     Directory, // create a directory as mount point when missing
-    File,      // create an empty file (bind of a file, of a device, /dev/null mask)
+    File, // create an empty file (bind of a file, of a device, /dev/null mask)
 };
 
 // One cgroup hierarchy to show inside the container.
@@ -44,12 +44,12 @@ struct CgroupMount {
 
 // One mount in the container: a new file system (proc, tmpfs...) or a bind mount.
 struct MountStep {
-    std::string source;      // host path for binds; fs source ("proc", "tmpfs") otherwise
+    std::string source; // host path for binds; fs source ("proc", "tmpfs") otherwise
     std::string destination; // absolute, inside the rootfs
-    std::string fstype;      // "" or "bind" for bind mounts
-    unsigned long flags { 0 };       // MS_* to set (MS_RDONLY, MS_NOSUID...), no MS_BIND/MS_REC
+    std::string fstype; // "" or "bind" for bind mounts
+    unsigned long flags { 0 }; // MS_* to set (MS_RDONLY, MS_NOSUID...), no MS_BIND/MS_REC
     unsigned long clear_flags { 0 }; // MS_* explicitly cleared ("rw", "exec"...), binds only
-    std::string data;                // fs data ("mode=755,size=65536k")
+    std::string data; // fs data ("mode=755,size=65536k")
     PropagationSetting propagation;
     BindKind bind { BindKind::None };
     // Binds ignore flags in the first mount(2): set them in a second step (mount_setattr).
@@ -77,13 +77,13 @@ struct MountStep {
 // Builds a step from an OCI mount (type, source, destination, options). For binds,
 // `source_is_file` says whether to create a file or a directory as target; the caller
 // (parent) stats the host source to know it.
-MountStep make_mount_step(std::string type, std::string source, std::string destination,
-                          MountOptions const& options, bool source_is_file = false);
+MountStep make_mount_step(std::string type, std::string source, std::string destination, MountOptions const& options,
+                          bool source_is_file = false);
 
 enum class DeviceType : uint8_t {
-    Char,  // 'c' or 'u'
+    Char, // 'c' or 'u'
     Block, // 'b'
-    Fifo,  // 'p'
+    Fifo, // 'p'
 };
 
 struct DeviceNode {
@@ -102,8 +102,8 @@ std::vector<DeviceNode> default_devices();
 void add_default_devices(std::vector<DeviceNode>& devices);
 
 struct Symlink {
-    std::string target;   // what the link points to ("/proc/self/fd")
-    std::string link;     // absolute, inside the rootfs ("/dev/fd")
+    std::string target; // what the link points to ("/proc/self/fd")
+    std::string link; // absolute, inside the rootfs ("/dev/fd")
 };
 
 // /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr (and /dev/ptmx -> pts/ptmx when asked).

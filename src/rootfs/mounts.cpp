@@ -117,7 +117,7 @@ Result<void> copy_tree(FdRef from, FdRef to)
         std::string_view name = entry->d_name;
         if (name == "." || name == "..")
             continue;
-        struct stat st {};
+        struct stat st { };
         if (::fstatat(from.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             return Error::from_errno(fmt::format("stat {}", name));
         if (S_ISDIR(st.st_mode)) {
@@ -127,8 +127,8 @@ Result<void> copy_tree(FdRef from, FdRef to)
             TRY(copy_tree(sub_from, sub_to));
         } else if (S_ISREG(st.st_mode)) {
             auto in = TRY(sys::openat(from, entry->d_name, O_RDONLY | O_NOFOLLOW));
-            auto out = TRY(sys::openat(to, entry->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-                                       st.st_mode & 07777));
+            auto out
+                = TRY(sys::openat(to, entry->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, st.st_mode & 07777));
             for (off_t left = st.st_size; left > 0;) {
                 ssize_t n = ::sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
                 if (n < 0 && errno == EINTR)
@@ -158,8 +158,7 @@ Result<void> mount_filesystem(FdRef root, MountStep const& step)
     Fd old_content;
     if (step.tmpcopyup)
         old_content = TRY(resolve_in_root(root, step.destination, O_RDONLY | O_DIRECTORY));
-    auto mounted = sys::mount_on_fd(step.source.c_str(), target, step.fstype.c_str(), step.flags,
-                                    step.data.c_str());
+    auto mounted = sys::mount_on_fd(step.source.c_str(), target, step.fstype.c_str(), step.flags, step.data.c_str());
     if (!mounted && mounted.error().is_errno(EPERM)) {
         // In a user namespace that does not own the network or ipc namespace, sysfs and
         // mqueue cannot be mounted: show the host's instead, read-only (as runc does).
@@ -281,8 +280,7 @@ Result<void> create_device(FdRef root, DeviceNode const& device, bool bind_from_
     auto parent = TRY(parents.get(root, parent_path));
     std::string leaf(name);
     mode_t type = device.type == DeviceType::Block ? S_IFBLK : device.type == DeviceType::Fifo ? S_IFIFO : S_IFCHR;
-    auto made = sys::mknodat(parent, leaf.c_str(), type | (device.mode & 07777),
-                             makedev(device.major, device.minor));
+    auto made = sys::mknodat(parent, leaf.c_str(), type | (device.mode & 07777), makedev(device.major, device.minor));
     if (!made) {
         // A node the image already has is kept, as runc does.
         if (made.error().is_errno(EEXIST))
@@ -364,8 +362,7 @@ Result<void> setup_rootfs(MountPlan const& plan)
     if (first.type == Propagation::Unbindable)
         first = { Propagation::Slave, true };
     if (first.type != Propagation::Unchanged)
-        TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(first), nullptr)
-                .context("set propagation of /"));
+        TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(first), nullptr).context("set propagation of /"));
     if (first.type == Propagation::Shared) {
         // pivot_root(2) refuses a shared current root, a shared parent of the new root and a
         // shared new root: make those single mounts private (their submounts stay shared),
@@ -376,8 +373,8 @@ Result<void> setup_rootfs(MountPlan const& plan)
             return rootfs_private.release_error().add_context(fmt::format("make {} private", plan.rootfs));
         TRY(make_parent_mount_private(plan.rootfs).context("make parent mount of {} private", plan.rootfs));
     }
-    TRY(named(sys::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
-              plan.rootfs, plan.rootfs));
+    TRY(named(sys::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr), plan.rootfs,
+              plan.rootfs));
     auto root = TRY(sys::open(plan.rootfs, O_PATH | O_DIRECTORY).context("open rootfs {}", plan.rootfs));
 
     for (auto const& step : plan.steps)

@@ -210,8 +210,11 @@ Result<void> apply_credentials(UserPlan const& user, std::optional<Capabilities>
 Result<Capabilities> current_capabilities()
 {
     auto sets = TRY(sys::capget());
-    Capabilities caps { .bounding = 0, .effective = sets.effective, .permitted = sets.permitted,
-                        .inheritable = sets.inheritable, .ambient = 0 };
+    Capabilities caps { .bounding = 0,
+                        .effective = sets.effective,
+                        .permitted = sets.permitted,
+                        .inheritable = sets.inheritable,
+                        .ambient = 0 };
     int last = last_capability();
     for (int cap = 0; cap <= last; ++cap) {
         if (TRY(sys::cap_bounding_has(cap)))

@@ -39,8 +39,7 @@ std::string capability_name(int cap); // "CAP_SYS_ADMIN"
 int last_capability();
 // Names to a set. Unknown names (a newer spec than this kernel) are skipped like runc
 // does and reported in `unknown` when given; an error only if `unknown` is null.
-Result<CapSet> capability_set(std::span<std::string const> names,
-                              std::vector<std::string>* unknown = nullptr);
+Result<CapSet> capability_set(std::span<std::string const> names, std::vector<std::string>* unknown = nullptr);
 std::vector<std::string> capability_names(CapSet set);
 
 // ---- user ---------------------------------------------------------------------------

@@ -56,7 +56,7 @@ struct SeccompProfile {
     SeccompAction default_action { SeccompAction::Allow };
     std::optional<unsigned> default_errno;
     std::vector<std::string> architectures; // "SCMP_ARCH_X86_64", ...
-    std::vector<std::string> flags;         // "SECCOMP_FILTER_FLAG_LOG", ...
+    std::vector<std::string> flags; // "SECCOMP_FILTER_FLAG_LOG", ...
     std::vector<SeccompRule> rules;
     std::string listener_path; // OCI listenerPath; used by the runtime, not here
     std::string listener_metadata;
@@ -70,7 +70,7 @@ Result<unsigned> seccomp_flag_from_name(std::string_view name);
 
 struct SeccompProgram {
     std::vector<sock_filter> filter;
-    unsigned flags { 0 };         // SECCOMP_FILTER_FLAG_* for seccomp(2)
+    unsigned flags { 0 }; // SECCOMP_FILTER_FLAG_* for seccomp(2)
     bool needs_listener { false }; // some action is Notify: load with NEW_LISTENER
 };
 

@@ -1,8 +1,8 @@
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
-#include <unistd.h>
 #include <seccomp.h>
+#include <unistd.h>
 
 #include "rootfs/seccomp.h"
 #include "sys/file.h"
@@ -93,7 +93,8 @@ std::string seccomp_cache_key(SeccompProfile const& profile)
 {
     auto const* version = seccomp_version();
     std::string key = fmt::format("libseccomp {}.{}.{}\n", version->major, version->minor, version->micro);
-    key += fmt::format("default {} {}\n", static_cast<int>(profile.default_action), profile.default_errno ? int(*profile.default_errno) : -1);
+    key += fmt::format("default {} {}\n", static_cast<int>(profile.default_action),
+                       profile.default_errno ? int(*profile.default_errno) : -1);
     for (auto const& arch : profile.architectures)
         key += fmt::format("arch {}\n", arch);
     for (auto const& flag : profile.flags)

@@ -17,16 +17,14 @@ char const* or_null(char const* s)
 
 } // namespace
 
-Result<void> mount(char const* source, char const* target, char const* fstype, unsigned long flags,
-                   char const* data)
+Result<void> mount(char const* source, char const* target, char const* fstype, unsigned long flags, char const* data)
 {
     if (::mount(or_null(source), target, or_null(fstype), flags, or_null(data)) < 0)
         return Error::from_errno("mount");
     return {};
 }
 
-Result<void> mount_on_fd(char const* source, FdRef target, char const* fstype, unsigned long flags,
-                         char const* data)
+Result<void> mount_on_fd(char const* source, FdRef target, char const* fstype, unsigned long flags, char const* data)
 {
     char path[32];
     snprintf(path, sizeof path, "/proc/self/fd/%d", target.get());
@@ -76,18 +74,17 @@ Result<Fd> open_tree(FdRef dir, char const* path, unsigned flags)
     return Fd(static_cast<int>(fd));
 }
 
-Result<void> move_mount(FdRef from_dir, char const* from_path, FdRef to_dir, char const* to_path,
-                        unsigned flags)
+Result<void> move_mount(FdRef from_dir, char const* from_path, FdRef to_dir, char const* to_path, unsigned flags)
 {
     if (::syscall(__NR_move_mount, from_dir.get(), from_path, to_dir.get(), to_path, flags) < 0)
         return Error::from_errno("move_mount");
     return {};
 }
 
-Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t attr_set,
-                           uint64_t attr_clear, uint64_t propagation)
+Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t attr_set, uint64_t attr_clear,
+                           uint64_t propagation)
 {
-    struct mount_attr attr {};
+    struct mount_attr attr { };
     attr.attr_set = attr_set;
     attr.attr_clr = attr_clear;
     attr.propagation = propagation;
@@ -98,7 +95,7 @@ Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t
 
 Result<void> mount_setattr_idmap(FdRef tree, unsigned flags, FdRef userns)
 {
-    struct mount_attr attr {};
+    struct mount_attr attr { };
     attr.attr_set = MOUNT_ATTR_IDMAP;
     attr.userns_fd = static_cast<uint64_t>(userns.get());
     if (::syscall(__NR_mount_setattr, tree.get(), "", flags, &attr, sizeof attr) < 0)
@@ -108,7 +105,7 @@ Result<void> mount_setattr_idmap(FdRef tree, unsigned flags, FdRef userns)
 
 Result<Fd> openat2(FdRef dir, char const* path, uint64_t flags, uint64_t mode, uint64_t resolve)
 {
-    struct open_how how {};
+    struct open_how how { };
     how.flags = flags | O_CLOEXEC;
     how.mode = mode;
     how.resolve = resolve;

@@ -26,11 +26,9 @@
 namespace cryo::sys {
 
 // Classic mount(2); null-able strings passed as nullptr when empty.
-Result<void> mount(char const* source, char const* target, char const* fstype,
-                   unsigned long flags, char const* data);
+Result<void> mount(char const* source, char const* target, char const* fstype, unsigned long flags, char const* data);
 // mount(2) onto an O_PATH fd through its /proc/self/fd/N magic link.
-Result<void> mount_on_fd(char const* source, FdRef target, char const* fstype,
-                         unsigned long flags, char const* data);
+Result<void> mount_on_fd(char const* source, FdRef target, char const* fstype, unsigned long flags, char const* data);
 Result<void> umount2(char const* target, int flags);
 Result<void> pivot_root(char const* new_root, char const* put_old);
 Result<void> chroot(char const* path);
@@ -40,11 +38,10 @@ Result<void> fchdir(FdRef dir);
 // open_tree(2): with OPEN_TREE_CLONE a detached copy of a mount (tree, with AT_RECURSIVE).
 Result<Fd> open_tree(FdRef dir, char const* path, unsigned flags);
 // move_mount(2).
-Result<void> move_mount(FdRef from_dir, char const* from_path, FdRef to_dir, char const* to_path,
-                        unsigned flags);
+Result<void> move_mount(FdRef from_dir, char const* from_path, FdRef to_dir, char const* to_path, unsigned flags);
 // mount_setattr(2) on (dir, path); use path "" with AT_EMPTY_PATH for an fd.
-Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t attr_set,
-                           uint64_t attr_clear, uint64_t propagation = 0);
+Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t attr_set, uint64_t attr_clear,
+                           uint64_t propagation = 0);
 
 // mount_setattr(2) with MOUNT_ATTR_IDMAP: idmaps a detached tree with `userns`.
 Result<void> mount_setattr_idmap(FdRef tree, unsigned flags, FdRef userns);

@@ -33,7 +33,7 @@ Result<bool> no_new_privs()
 
 Result<void> setrlimit(int resource, uint64_t soft, uint64_t hard)
 {
-    struct rlimit64 limit {};
+    struct rlimit64 limit { };
     limit.rlim_cur = soft;
     limit.rlim_max = hard;
     if (::prlimit64(0, static_cast<__rlimit_resource>(resource), &limit, nullptr) < 0)

@@ -27,10 +27,16 @@ TEST(MountOptions, EveryFlagOption)
         unsigned long flag;
     };
     std::vector<Case> cases {
-        { "ro", "rw", MS_RDONLY }, { "nosuid", "suid", MS_NOSUID }, { "nodev", "dev", MS_NODEV },
-        { "noexec", "exec", MS_NOEXEC }, { "sync", "async", MS_SYNCHRONOUS }, { "mand", "nomand", MS_MANDLOCK },
-        { "noatime", "atime", MS_NOATIME }, { "nodiratime", "diratime", MS_NODIRATIME },
-        { "relatime", "norelatime", MS_RELATIME }, { "strictatime", "nostrictatime", MS_STRICTATIME },
+        { "ro", "rw", MS_RDONLY },
+        { "nosuid", "suid", MS_NOSUID },
+        { "nodev", "dev", MS_NODEV },
+        { "noexec", "exec", MS_NOEXEC },
+        { "sync", "async", MS_SYNCHRONOUS },
+        { "mand", "nomand", MS_MANDLOCK },
+        { "noatime", "atime", MS_NOATIME },
+        { "nodiratime", "diratime", MS_NODIRATIME },
+        { "relatime", "norelatime", MS_RELATIME },
+        { "strictatime", "nostrictatime", MS_STRICTATIME },
         { "nosymfollow", "symfollow", MS_NOSYMFOLLOW },
     };
     for (auto const& c : cases) {
@@ -68,8 +74,7 @@ TEST(MountOptions, BindAndPropagation)
     EXPECT_EQ(parse_mount_options("bind").bind, BindKind::Bind);
     EXPECT_EQ(parse_mount_options("shared").propagation, (PropagationSetting { Propagation::Shared, false }));
     EXPECT_EQ(parse_mount_options("rslave").propagation, (PropagationSetting { Propagation::Slave, true }));
-    EXPECT_EQ(parse_mount_options("runbindable").propagation,
-              (PropagationSetting { Propagation::Unbindable, true }));
+    EXPECT_EQ(parse_mount_options("runbindable").propagation, (PropagationSetting { Propagation::Unbindable, true }));
     EXPECT_EQ(propagation_flags({ Propagation::Unbindable, false }), static_cast<unsigned long>(MS_UNBINDABLE));
     EXPECT_EQ(propagation_flags({}), 0u);
 }
@@ -103,7 +108,8 @@ TEST(MountOptions, RecursiveAttributes)
 {
     auto o = parse_mount_options("rbind,rro,rnosuid,rnoatime");
     EXPECT_EQ(o.flags, 0u);
-    EXPECT_EQ(o.recursive_attr_set, static_cast<unsigned long>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME));
+    EXPECT_EQ(o.recursive_attr_set,
+              static_cast<unsigned long>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME));
     EXPECT_EQ(o.recursive_attr_clear, static_cast<unsigned long>(MOUNT_ATTR__ATIME));
     // The atime mode is replaced, not combined.
     auto a = parse_mount_options("rnoatime,rstrictatime");

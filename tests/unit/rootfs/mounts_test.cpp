@@ -7,8 +7,8 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
-#include <sys/stat.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -75,7 +75,7 @@ std::string expect_errno(char const* what, int result, int expected)
 
 std::string check_fs(char const* path, long magic, bool readonly)
 {
-    struct statfs st {};
+    struct statfs st { };
     if (::statfs(path, &st) < 0)
         return std::string("statfs ") + path + " failed";
     if (st.f_type != magic)
@@ -95,10 +95,10 @@ std::string check_content(char const* path, char const* expected)
     return {};
 }
 
-#define CHECK(expr)                          \
-    do {                                     \
-        if (auto failure = (expr); !failure.empty()) \
-            return failure;                  \
+#define CHECK(expr)                                                                                                    \
+    do {                                                                                                               \
+        if (auto failure = (expr); !failure.empty())                                                                   \
+            return failure;                                                                                            \
     } while (0)
 
 } // namespace
@@ -109,24 +109,30 @@ TEST_F(RootfsApply, FullPlanWithPivot)
     plan.rootfs = m_root;
     plan.readonly_root = true;
     plan.steps.push_back(make_mount_step("proc", "proc", "/proc", parse_mount_options("nosuid,noexec,nodev")));
-    plan.steps.push_back(make_mount_step("tmpfs", "tmpfs", "/dev", parse_mount_options("nosuid,strictatime,mode=755,size=65536k")));
+    plan.steps.push_back(
+        make_mount_step("tmpfs", "tmpfs", "/dev", parse_mount_options("nosuid,strictatime,mode=755,size=65536k")));
     plan.steps.push_back(make_mount_step("devpts", "devpts", "/dev/pts",
                                          parse_mount_options("nosuid,noexec,newinstance,ptmxmode=0666,mode=0620")));
     plan.steps.push_back(make_mount_step("sysfs", "sysfs", "/sys", parse_mount_options("nosuid,noexec,nodev,ro")));
     MountStep cgroup;
     cgroup.destination = "/sys/fs/cgroup";
     cgroup.flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    cgroup.cgroup = CgroupMount { .hierarchies = { { .dir = "memory", .options = "memory", .host_path = "/sys/fs/cgroup/memory", .v2 = false },
-                                                   { .dir = "cpu,cpuacct", .options = "cpu,cpuacct", .host_path = "/sys/fs/cgroup/cpu", .v2 = false },
-                                                   { .dir = "unified", .options = "", .host_path = "/sys/fs/cgroup/unified", .v2 = true } },
-                                  .cgroup_namespace = false };
+    cgroup.cgroup = CgroupMount {
+        .hierarchies
+        = { { .dir = "memory", .options = "memory", .host_path = "/sys/fs/cgroup/memory", .v2 = false },
+            { .dir = "cpu,cpuacct", .options = "cpu,cpuacct", .host_path = "/sys/fs/cgroup/cpu", .v2 = false },
+            { .dir = "unified", .options = "", .host_path = "/sys/fs/cgroup/unified", .v2 = true } },
+        .cgroup_namespace = false
+    };
     plan.steps.push_back(cgroup);
-    plan.steps.push_back(make_mount_step("bind", m_base + "/hostname", "/etc/hostname", parse_mount_options("rbind,ro"), true));
+    plan.steps.push_back(
+        make_mount_step("bind", m_base + "/hostname", "/etc/hostname", parse_mount_options("rbind,ro"), true));
     plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/data", parse_mount_options("rbind,ro,nosuid")));
     // Through a symlink to "/": lands on the container's /tmp, not the host's.
     plan.steps.push_back(make_mount_step("tmpfs", "tmpfs", "/evil/tmp", parse_mount_options("tmpcopyup,mode=1777")));
     plan.devices = default_devices();
-    plan.devices.push_back(DeviceNode { .path = "/dev/sub/fifo", .type = DeviceType::Fifo, .mode = 0600, .uid = 5, .gid = 6 });
+    plan.devices.push_back(
+        DeviceNode { .path = "/dev/sub/fifo", .type = DeviceType::Fifo, .mode = 0600, .uid = 5, .gid = 6 });
     plan.symlinks = default_dev_symlinks(true);
     plan.masked_paths = { "/proc/timer_list", "/proc/driver", "/proc/no-such-thing" };
     plan.readonly_paths = { "/proc/sys", "/proc/sysrq-trigger" };
@@ -140,12 +146,14 @@ TEST_F(RootfsApply, FullPlanWithPivot)
         if (auto r = finalize_rootfs(plan); !r)
             return "finalize: " + r.error().message();
 
-        struct stat st {};
+        struct stat st { };
         if (::stat(base.c_str(), &st) == 0)
             return "the host's " + base + " is visible after pivot_root";
-        if (::stat("/dev/null", &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3) || (st.st_mode & 07777) != 0666)
+        if (::stat("/dev/null", &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)
+            || (st.st_mode & 07777) != 0666)
             return "/dev/null is wrong";
-        if (::stat("/dev/sub/fifo", &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_uid != 5 || st.st_gid != 6 || (st.st_mode & 07777) != 0600)
+        if (::stat("/dev/sub/fifo", &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_uid != 5 || st.st_gid != 6
+            || (st.st_mode & 07777) != 0600)
             return "/dev/sub/fifo is wrong";
         char link[64] = {};
         if (::readlink("/dev/fd", link, sizeof link - 1) < 0 || std::string(link) != "/proc/self/fd")
@@ -199,7 +207,7 @@ TEST_F(RootfsApply, NoPivotMovesAndChroots)
             return "setup: " + r.error().message();
         if (auto r = finalize_rootfs(plan); !r)
             return "finalize: " + r.error().message();
-        struct stat st {};
+        struct stat st { };
         if (::stat(base.c_str(), &st) == 0)
             return "the host is visible after chroot";
         if (::stat("/tmp/seed", &st) < 0)
@@ -229,7 +237,7 @@ TEST_F(RootfsApply, SharedRootPropagationStillPivots)
             return "bind rootfs";
         if (auto r = setup_rootfs(plan); !r)
             return "setup: " + r.error().message();
-        struct stat st {};
+        struct stat st { };
         if (::stat(base.c_str(), &st) == 0)
             return "the host is visible after pivot_root";
         CHECK(check_fs("/run", TMPFS_MAGIC, false));
@@ -300,7 +308,7 @@ TEST_F(RootfsApply, UserNamespaceBindsDevicesAndFallsBackForSysfs)
             return "setup: " + r.error().message();
         if (auto r = finalize_rootfs(plan); !r)
             return "finalize: " + r.error().message();
-        struct stat st {};
+        struct stat st { };
         if (::stat("/dev/null", &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
             return "/dev/null not bound from the host";
         int fd = ::open("/dev/null", O_WRONLY);
@@ -340,11 +348,12 @@ TEST_F(RootfsApply, IdmappedBindPreparedByParent)
             return "unshare";
         if (auto r = setup_rootfs(plan); !r)
             return "setup: " + r.error().message();
-        struct stat st {};
+        struct stat st { };
         if (::stat("/idmapped/file", &st) < 0)
             return "stat /idmapped/file";
         if (st.st_uid != 100000 || st.st_gid != 100000)
-            return "owner seen through the idmapped mount: " + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid);
+            return "owner seen through the idmapped mount: " + std::to_string(st.st_uid) + ":"
+                + std::to_string(st.st_gid);
         CHECK(check_content("/idmapped/file", "mine\n"));
         CHECK(expect_errno("create /idmapped/new", ::open("/idmapped/new", O_CREAT | O_WRONLY, 0644), EROFS));
         return {};
@@ -360,7 +369,8 @@ TEST_F(RootfsApply, IdmappedBindPreparedByParent)
         auto r = setup_rootfs(unprepared);
         if (r)
             return "idmapped without a prepared tree";
-        std::string want = "mount " + m_base + "/idsrc on /idmapped: an idmapped mount needs a tree prepared by the parent (make_idmapped_tree)";
+        std::string want = "mount " + m_base
+            + "/idsrc on /idmapped: an idmapped mount needs a tree prepared by the parent (make_idmapped_tree)";
         return r.error().message() == want ? "" : r.error().message();
     });
     EXPECT_TRUE(refused.ok()) << refused.failure;
@@ -376,7 +386,7 @@ TEST_F(RootfsApply, BindFlagsTopOnlyOrRecursive)
     plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/c", parse_mount_options("bind,ro,nodev")));
     plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/d", parse_mount_options("rbind,rshared")));
     plan.steps.push_back(make_mount_step("proc", "proc", "/proc", parse_mount_options("")));
-    struct statfs host {};
+    struct statfs host { };
     ASSERT_EQ(::statfs((m_base + "/data").c_str(), &host), 0);
     long data_fs = static_cast<long>(host.f_type);
     std::string sub = m_base + "/data/sub";
@@ -392,12 +402,12 @@ TEST_F(RootfsApply, BindFlagsTopOnlyOrRecursive)
             return "setup: " + r.error().message();
         CHECK(check_fs("/a", data_fs, true));
         CHECK(check_fs("/a/sub", TMPFS_MAGIC, false)); // "ro" is for the top mount only
-        CHECK(check_fs("/b/sub", TMPFS_MAGIC, true));  // "rro" reaches submounts
+        CHECK(check_fs("/b/sub", TMPFS_MAGIC, true)); // "rro" reaches submounts
         CHECK(check_fs("/c", data_fs, true));
-        struct statvfs vfs {};
+        struct statvfs vfs { };
         if (::statvfs("/c", &vfs) < 0 || !(vfs.f_flag & ST_NODEV))
             return "/c lost nodev";
-        struct statfs st {};
+        struct statfs st { };
         if (::statfs("/c/sub", &st) < 0 || st.f_type == TMPFS_MAGIC)
             return "a plain bind carried the submount along";
         auto info = sys::read_file("/proc/self/mountinfo");
@@ -450,7 +460,7 @@ TEST_F(RootfsApply, SharedPropagationDoesNotUnmountPeers)
         auto count = [](std::string const& text) { return std::count(text.begin(), text.end(), '\n'); };
         if (!before || !after || count(*after) < count(*before))
             return "mounts of the peer namespace were unmounted:\n" + *before + "---\n" + *after;
-        struct statfs st {};
+        struct statfs st { };
         if (::statfs(peer.c_str(), &st) < 0 || st.f_type != TMPFS_MAGIC)
             return "the peer tmpfs is gone";
         return {};

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
-#include <sys/prctl.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -73,8 +73,9 @@ TEST(Capabilities, CredentialSwitchKeepsRequestedCaps)
         GTEST_SKIP() << "needs root to change uid";
     CapSet bind = CapSet(1) << CAP_NET_BIND_SERVICE;
     CapSet kill = CapSet(1) << CAP_KILL;
-    Capabilities caps { .bounding = bind | kill, .effective = bind, .permitted = bind | kill,
-                        .inheritable = bind, .ambient = bind };
+    Capabilities caps {
+        .bounding = bind | kill, .effective = bind, .permitted = bind | kill, .inheritable = bind, .ambient = bind
+    };
     UserPlan user { .uid = 1000, .gid = 1001, .additional_gids = { 1002, 1003 }, .set_groups = true };
     auto outcome = test::run_in_child([&]() -> std::string {
         if (auto r = apply_credentials(user, caps); !r)
@@ -121,7 +122,8 @@ TEST(Capabilities, AmbientOutsideInheritableIsAnError)
         auto r = apply_credentials(UserPlan {}, caps);
         if (r)
             return "raised an ambient cap that is not inheritable";
-        if (r.error().message() != "raise ambient capability CAP_NET_BIND_SERVICE: prctl PR_CAP_AMBIENT_RAISE: Operation not permitted")
+        if (r.error().message()
+            != "raise ambient capability CAP_NET_BIND_SERVICE: prctl PR_CAP_AMBIENT_RAISE: Operation not permitted")
             return r.error().message();
         return {};
     });
@@ -161,7 +163,7 @@ TEST(ProcessAttributes, AppliedInChild)
                           { .resource = RLIMIT_CORE, .soft = 0, .hard = 0 } };
         if (auto r = apply_rlimits(limits); !r)
             return r.error().message();
-        struct rlimit nofile {};
+        struct rlimit nofile { };
         getrlimit(RLIMIT_NOFILE, &nofile);
         if (nofile.rlim_cur != 100 || nofile.rlim_max != 200)
             return "RLIMIT_NOFILE not applied";
@@ -218,7 +220,7 @@ TEST(ProcessAttributes, HostnameInNewUtsNamespace)
             return r.error().message();
         if (auto r = apply_domainname("cryo.example"); !r)
             return r.error().message();
-        struct utsname name {};
+        struct utsname name { };
         uname(&name);
         if (std::string(name.nodename) != "cryo-test" || std::string(name.domainname) != "cryo.example")
             return "uts names not applied";
@@ -272,7 +274,9 @@ TEST(ProcessAttributes, SysctlInNewNetworkNamespace)
             return "ip_forward not set in the namespace";
         std::pair<std::string, std::string> bad[] { { "net.ipv4.no_such_knob", "1" } };
         auto r = apply_sysctls(bad);
-        if (r || r.error().message() != "net.ipv4.no_such_knob=1: open /proc/sys/net/ipv4/no_such_knob: No such file or directory")
+        if (r
+            || r.error().message()
+                != "net.ipv4.no_such_knob=1: open /proc/sys/net/ipv4/no_such_knob: No such file or directory")
             return "unknown sysctl: " + (r ? std::string("accepted") : r.error().message());
         return {};
     });

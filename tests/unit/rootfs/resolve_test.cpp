@@ -39,7 +39,7 @@ protected:
 
     ino_t inode_of(std::string const& path)
     {
-        struct stat st {};
+        struct stat st { };
         EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
         return st.st_ino;
     }

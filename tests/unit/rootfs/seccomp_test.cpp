@@ -83,10 +83,11 @@ TEST(Seccomp, ErrnoRuleDeniesInChildOnly)
 TEST(Seccomp, CustomErrnoAndArgumentConditions)
 {
     // dup(1234) fails with EBADE; dup of another fd works: the argument condition matters.
-    auto program = compile(allow_all_but({ .names = { "dup" },
-                                           .action = SeccompAction::Errno,
-                                           .errno_ret = EBADE,
-                                           .args = { { .index = 0, .value = 1234, .value_two = 0, .op = SeccompOp::Equal } } }));
+    auto program
+        = compile(allow_all_but({ .names = { "dup" },
+                                  .action = SeccompAction::Errno,
+                                  .errno_ret = EBADE,
+                                  .args = { { .index = 0, .value = 1234, .value_two = 0, .op = SeccompOp::Equal } } }));
     ASSERT_TRUE(program) << program.error().message();
     auto outcome = test::run_in_child([&]() -> std::string {
         if (auto failure = load_in_child(*program); !failure.empty())
@@ -106,11 +107,12 @@ TEST(Seccomp, CustomErrnoAndArgumentConditions)
 TEST(Seccomp, SameArgumentTwiceMeansEither)
 {
     // Two conditions on argument 0 cannot both hold: runc makes them alternatives.
-    auto program = compile(allow_all_but({ .names = { "dup" },
-                                           .action = SeccompAction::Errno,
-                                           .errno_ret = EBADE,
-                                           .args = { { .index = 0, .value = 1000, .value_two = 0, .op = SeccompOp::Equal },
-                                                     { .index = 0, .value = 1001, .value_two = 0, .op = SeccompOp::Equal } } }));
+    auto program
+        = compile(allow_all_but({ .names = { "dup" },
+                                  .action = SeccompAction::Errno,
+                                  .errno_ret = EBADE,
+                                  .args = { { .index = 0, .value = 1000, .value_two = 0, .op = SeccompOp::Equal },
+                                            { .index = 0, .value = 1001, .value_two = 0, .op = SeccompOp::Equal } } }));
     ASSERT_TRUE(program) << program.error().message();
     auto outcome = test::run_in_child([&]() -> std::string {
         if (auto failure = load_in_child(*program); !failure.empty())
@@ -132,10 +134,11 @@ TEST(Seccomp, SameArgumentTwiceMeansEither)
 TEST(Seccomp, MaskedEqual)
 {
     // umask(mode) denied when (mode & 0700) == 0700.
-    auto program = compile(allow_all_but({ .names = { "umask" },
-                                           .action = SeccompAction::Errno,
-                                           .errno_ret = EPERM,
-                                           .args = { { .index = 0, .value = 0700, .value_two = 0700, .op = SeccompOp::MaskedEqual } } }));
+    auto program = compile(
+        allow_all_but({ .names = { "umask" },
+                        .action = SeccompAction::Errno,
+                        .errno_ret = EPERM,
+                        .args = { { .index = 0, .value = 0700, .value_two = 0700, .op = SeccompOp::MaskedEqual } } }));
     ASSERT_TRUE(program) << program.error().message();
     auto outcome = test::run_in_child([&]() -> std::string {
         if (auto failure = load_in_child(*program); !failure.empty())
@@ -154,7 +157,8 @@ TEST(Seccomp, MaskedEqual)
 
 TEST(Seccomp, KillProcessAction)
 {
-    auto program = compile(allow_all_but({ .names = { "getcwd" }, .action = SeccompAction::KillProcess, .errno_ret = std::nullopt, .args = {} }));
+    auto program = compile(allow_all_but(
+        { .names = { "getcwd" }, .action = SeccompAction::KillProcess, .errno_ret = std::nullopt, .args = {} }));
     ASSERT_TRUE(program) << program.error().message();
     auto outcome = test::run_in_child([&]() -> std::string {
         if (auto failure = load_in_child(*program); !failure.empty())
@@ -168,7 +172,8 @@ TEST(Seccomp, KillProcessAction)
 
 TEST(Seccomp, NotifyReturnsListener)
 {
-    auto program = compile(allow_all_but({ .names = { "getppid" }, .action = SeccompAction::Notify, .errno_ret = std::nullopt, .args = {} }));
+    auto program = compile(allow_all_but(
+        { .names = { "getppid" }, .action = SeccompAction::Notify, .errno_ret = std::nullopt, .args = {} }));
     ASSERT_TRUE(program) << program.error().message();
     EXPECT_TRUE(program->needs_listener);
     auto outcome = test::run_in_child([&]() -> std::string {
@@ -200,7 +205,8 @@ TEST(Seccomp, FlagsAndDefaultActionRules)
     profile.flags = { "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW" };
     // A rule with the default action is skipped (libseccomp refuses it), not an error.
     profile.rules.push_back({ .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = ENOSYS, .args = {} });
-    profile.rules.push_back({ .names = { "read", "write" }, .action = SeccompAction::Allow, .errno_ret = std::nullopt, .args = {} });
+    profile.rules.push_back(
+        { .names = { "read", "write" }, .action = SeccompAction::Allow, .errno_ret = std::nullopt, .args = {} });
     auto program = compile(profile);
     ASSERT_TRUE(program) << program.error().message();
     EXPECT_EQ(program->flags, static_cast<unsigned>(SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW));
@@ -215,7 +221,8 @@ TEST(Seccomp, LoadWithoutPrivilegeOrNoNewPrivsFails)
 {
     if (::geteuid() == 0)
         GTEST_SKIP() << "root has CAP_SYS_ADMIN, which allows loading without no_new_privs";
-    auto program = compile(allow_all_but({ .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = std::nullopt, .args = {} }));
+    auto program = compile(allow_all_but(
+        { .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = std::nullopt, .args = {} }));
     ASSERT_TRUE(program);
     auto outcome = test::run_in_child([&]() -> std::string {
         auto loaded = load(*program);
@@ -248,7 +255,8 @@ TEST(SeccompCache, MissThenHit)
     ASSERT_NE(mkdtemp(dir_template), nullptr);
     std::string cache = std::string(dir_template) + "/cache";
 
-    auto profile = allow_all_but({ .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = std::nullopt, .args = {} });
+    auto profile = allow_all_but(
+        { .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = std::nullopt, .args = {} });
     profile.flags = { "SECCOMP_FILTER_FLAG_LOG" };
     auto direct = compile(profile);
     ASSERT_TRUE(direct);
@@ -259,13 +267,14 @@ TEST(SeccompCache, MissThenHit)
     auto entries = files_in(cache);
     ASSERT_EQ(entries.size(), 1u);
     auto entry = cache + "/" + entries[0];
-    struct stat st {};
+    struct stat st { };
     ASSERT_EQ(::stat(cache.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0700u);
 
     // Prove that the second call reads the entry: swap in another valid program under
     // the same key and get that one back.
-    auto other = compile(allow_all_but({ .names = { "mkdir", "rmdir" }, .action = SeccompAction::Errno, .errno_ret = EIO, .args = {} }));
+    auto other = compile(
+        allow_all_but({ .names = { "mkdir", "rmdir" }, .action = SeccompAction::Errno, .errno_ret = EIO, .args = {} }));
     ASSERT_TRUE(other);
     auto file = sys::read_file(entry);
     ASSERT_TRUE(file);
@@ -299,7 +308,8 @@ TEST(SeccompCache, MissThenHit)
 
 TEST(SeccompCache, KeyCoversEveryField)
 {
-    auto base = allow_all_but({ .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = std::nullopt, .args = {} });
+    auto base = allow_all_but(
+        { .names = { "getcwd" }, .action = SeccompAction::Errno, .errno_ret = std::nullopt, .args = {} });
     auto key = seccomp_cache_key(base);
     EXPECT_NE(key.find("libseccomp "), std::string::npos);
     auto differs = [&](auto mutate) {
@@ -314,6 +324,8 @@ TEST(SeccompCache, KeyCoversEveryField)
     EXPECT_TRUE(differs([](SeccompProfile& p) { p.rules[0].names.push_back("mkdir"); }));
     EXPECT_TRUE(differs([](SeccompProfile& p) { p.rules[0].action = SeccompAction::Trap; }));
     EXPECT_TRUE(differs([](SeccompProfile& p) { p.rules[0].errno_ret = 5; }));
-    EXPECT_TRUE(differs([](SeccompProfile& p) { p.rules[0].args.push_back({ .index = 1, .value = 2, .value_two = 3, .op = SeccompOp::LessThan }); }));
+    EXPECT_TRUE(differs([](SeccompProfile& p) {
+        p.rules[0].args.push_back({ .index = 1, .value = 2, .value_two = 3, .op = SeccompOp::LessThan });
+    }));
     EXPECT_FALSE(differs([](SeccompProfile& p) { p.listener_path = "/run/x.sock"; }));
 }
