@@ -9,7 +9,7 @@ namespace cryo::checkpoint {
 namespace {
 
 constexpr FileKind kAllKinds[] = { FileKind::Regular, FileKind::Deleted, FileKind::Directory, FileKind::CharDevice,
-    FileKind::Fifo, FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd };
+    FileKind::Fifo, FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd, FileKind::Signalfd, FileKind::Timerfd, FileKind::Epoll };
 
 } // namespace
 
@@ -25,6 +25,9 @@ char const* to_string(FileKind kind)
     case FileKind::Eventfd: return "eventfd";
     case FileKind::UnixSocket: return "unix-socket";
     case FileKind::Memfd: return "memfd";
+    case FileKind::Signalfd: return "signalfd";
+    case FileKind::Timerfd: return "timerfd";
+    case FileKind::Epoll: return "epoll";
     }
     return "?";
 }

@@ -24,6 +24,19 @@ enum class FileKind {
     Eventfd,
     UnixSocket, // an unnamed unix socket, alone or one end of a socketpair
     Memfd,      // contents and seals saved
+    Signalfd,
+    Timerfd,    // clock, remaining time, interval, expirations not yet read
+    Epoll,      // with its registered set, re-registered in the process (same fd numbers)
+};
+
+// One file registered in an epoll instance, as the process added it.
+struct EpollTarget {
+    int fd { 0 };           // the fd number it was added with (the key epoll_ctl uses later)
+    uint64_t inode { 0 };   // of the target file, to check that fd still names it
+    uint32_t events { 0 };  // EPOLLIN ... EPOLLET (with EPOLLERR|EPOLLHUP the kernel adds)
+    uint64_t data { 0 };
+
+    bool operator==(EpollTarget const&) const = default;
 };
 
 struct FileDescription {
@@ -50,6 +63,16 @@ struct FileDescription {
     std::vector<uint64_t> messages {};
     // Memfd (F_GET_SEALS).
     uint32_t seals { 0 };
+    // Signalfd.
+    uint64_t signal_mask { 0 };
+    // Timerfd: remaining time and interval (re-armed relative to the restore), pending
+    // expirations (TFD_IOC_SET_TICKS).
+    int clock_id { 0 };
+    uint64_t ticks { 0 };
+    uint64_t value_ns { 0 };
+    uint64_t interval_ns { 0 };
+    // Epoll.
+    std::vector<EpollTarget> epoll_targets {};
 
     bool operator==(FileDescription const&) const = default;
 };

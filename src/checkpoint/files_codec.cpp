@@ -36,6 +36,17 @@ void encode_open_files(Process const& p, json& j)
                 { "messages", d.messages } };
         if (d.seals)
             e["seals"] = d.seals;
+        if (d.kind == FileKind::Signalfd)
+            e["signal_mask"] = d.signal_mask;
+        if (d.kind == FileKind::Timerfd)
+            e["timer"] = { { "clock", d.clock_id }, { "ticks", d.ticks }, { "value_ns", d.value_ns },
+                { "interval_ns", d.interval_ns } };
+        if (d.kind == FileKind::Epoll) {
+            json targets = json::array();
+            for (auto const& t : d.epoll_targets)
+                targets.push_back({ { "fd", t.fd }, { "inode", t.inode }, { "events", t.events }, { "data", t.data } });
+            e["epoll"] = std::move(targets);
+        }
         descriptions.push_back(std::move(e));
     }
     j["file_descriptions"] = std::move(descriptions);
@@ -77,6 +88,17 @@ Result<void> decode_open_files(json const& j, Process& p)
                     d.size);
         }
         d.seals = e.value("seals", 0u);
+        d.signal_mask = e.value("signal_mask", uint64_t { 0 });
+        if (e.contains("timer")) {
+            auto const& t = e["timer"];
+            d.clock_id = t.value("clock", 0);
+            d.ticks = t.value("ticks", uint64_t { 0 });
+            d.value_ns = t.value("value_ns", uint64_t { 0 });
+            d.interval_ns = t.value("interval_ns", uint64_t { 0 });
+        }
+        for (auto const& t : e.value("epoll", json::array()))
+            d.epoll_targets.push_back({ t.at("fd").get<int>(), t.value("inode", uint64_t { 0 }),
+                t.at("events").get<uint32_t>(), t.value("data", uint64_t { 0 }) });
         p.file_descriptions.push_back(std::move(d));
     }
 

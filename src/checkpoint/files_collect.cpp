@@ -1,5 +1,6 @@
 #include "checkpoint/files_collect.h"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <map>
 #include <set>
@@ -92,6 +93,20 @@ Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const
         auto e = TRY(sys::parse_eventfd_fdinfo(info));
         d.eventfd_count = e.count;
         d.eventfd_semaphore = e.semaphore;
+    } else if (target == "anon_inode:[signalfd]") {
+        d.kind = FileKind::Signalfd;
+        d.signal_mask = TRY(sys::parse_signalfd_fdinfo(info));
+    } else if (target == "anon_inode:[timerfd]") {
+        d.kind = FileKind::Timerfd;
+        auto t = TRY(sys::parse_timerfd_fdinfo(info));
+        d.clock_id = t.clock_id;
+        d.ticks = t.ticks;
+        d.value_ns = t.value_ns;
+        d.interval_ns = t.interval_ns;
+    } else if (target == "anon_inode:[eventpoll]") {
+        d.kind = FileKind::Epoll;
+        for (auto const& t : TRY(sys::parse_epoll_fdinfo(info)))
+            d.epoll_targets.push_back({ t.fd, t.inode, t.events, t.data });
     } else if (target.starts_with("anon_inode:")) {
         // "anon_inode:[eventpoll]", "anon_inode:inotify", "anon_inode:[io_uring]" ...
         std::string what = target.substr(sizeof "anon_inode:" - 1);
@@ -276,6 +291,16 @@ Result<void> collect_open_files(int pid, Process& p)
         }
         seen.push_back({ fd, (info.flags & O_CLOEXEC) != 0, static_cast<uint64_t>(st->st_dev), std::move(*d) });
     }
+    // An epoll set is re-registered in the process by fd number: every watched fd must still
+    // name the file it was added with.
+    for (auto const& s : seen)
+        for (auto const& t : s.description.epoll_targets) {
+            auto target = std::find_if(seen.begin(), seen.end(), [&](Seen const& o) { return o.fd == t.fd; });
+            if (target == seen.end() || target->description.inode != t.inode)
+                refused.push_back(fmt::format("fd {} (epoll): it watches fd {}, which was closed or replaced since "
+                                              "(not supported)",
+                    s.fd, t.fd));
+        }
     if (refused.size() == 1)
         return Error::make(refused[0]);
     if (!refused.empty()) {

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <fcntl.h>
 #include <set>
+#include <optional>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include "checkpoint/remote.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
 #include "sys/raw.h"
@@ -105,6 +108,35 @@ Result<void> write_all_to(FdRef fd, std::string const& data)
     return sys::write_all(fd, data);
 }
 
+// struct epoll_event is packed on x86-64 (12 bytes).
+struct __attribute__((packed)) RemoteEpollEvent {
+    uint32_t events;
+    uint64_t data;
+};
+static_assert(sizeof(RemoteEpollEvent) == 12);
+
+Result<void> register_epolls(Process const& p, OpenedFiles const& opened, sys::Tracee& t)
+{
+    std::optional<RemoteScratch> scratch;
+    for (auto const& f : p.files) {
+        auto const* d = find_description(p, f.description);
+        if (!d || d->kind != FileKind::Epoll || d->epoll_targets.empty() || !opened.claim_epoll_registration(d->id))
+            continue;
+        if (!scratch)
+            scratch.emplace(TRY(RemoteScratch::map(t, 4096)));
+        for (auto const& target : d->epoll_targets) {
+            RemoteEpollEvent event { target.events, target.data };
+            TRY(scratch->write(0, &event, sizeof event));
+            TRY(t.syscall_checked("epoll_ctl", SYS_epoll_ctl,
+                   { static_cast<uint64_t>(f.fd), EPOLL_CTL_ADD, static_cast<uint64_t>(target.fd), scratch->address() })
+                    .context("epoll fd {}: watch fd {}", f.fd, target.fd));
+        }
+    }
+    if (scratch)
+        TRY(scratch->unmap());
+    return {};
+}
+
 } // namespace
 
 int reopen_flags(uint32_t flags)
@@ -162,6 +194,29 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
         case FileKind::Eventfd:
             out.m_fds[d.id] = TRY(create_eventfd(d).context("{}", what()));
             break;
+        case FileKind::Signalfd: {
+            auto fd = TRY(sys::signalfd(d.signal_mask, 0).context("{}", what()));
+            TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
+            out.m_fds[d.id] = std::move(fd);
+            break;
+        }
+        case FileKind::Timerfd: {
+            auto fd = TRY(sys::timerfd_create(d.clock_id, 0).context("{}", what()));
+            // Re-armed relative to now with the time it had left; then the expirations that
+            // were not read yet (arming resets them).
+            TRY(sys::timerfd_settime(fd, d.value_ns, d.interval_ns).context("{}", what()));
+            if (d.ticks)
+                TRY(sys::timerfd_set_ticks(fd, d.ticks).context("{}", what()));
+            TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
+            out.m_fds[d.id] = std::move(fd);
+            break;
+        }
+        case FileKind::Epoll: {
+            auto fd = TRY(sys::epoll_create().context("{}", what()));
+            TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
+            out.m_fds[d.id] = std::move(fd); // its set is registered by install_open_files
+            break;
+        }
         case FileKind::Pipe:
         case FileKind::Fifo: {
             if (pipes_done.contains(d.inode))
@@ -290,6 +345,7 @@ Result<void> install_open_files(Process const& p, OpenedFiles const& opened, sys
                     .context("fd {}", f.fd));
         }
     }
+    TRY(register_epolls(p, opened, t));
     return {};
 }
 

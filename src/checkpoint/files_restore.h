@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "base/error.h"
@@ -25,12 +26,18 @@ public:
     // cryo's fd of description `id`.
     Result<FdRef> fd_of(uint32_t id) const;
     size_t size() const { return m_fds.size(); }
+    // True the first time it is asked for an epoll description: its set is registered once,
+    // in the first process restored that holds it.
+    bool claim_epoll_registration(uint32_t id) const { return m_epolls_registered.insert(id).second; }
 
 private:
     std::map<uint32_t, Fd> m_fds;
+    mutable std::set<uint32_t> m_epolls_registered; // bookkeeping of install_open_files
 };
 
 // cryo_pidfd: a pidfd of cryo already open in the stopped process (number in the process).
+// Epoll sets are registered here too, by remote epoll_ctl with the original fd numbers (the
+// kernel keys an epoll item by file and fd number).
 Result<void> install_open_files(Process const& process, OpenedFiles const& opened, sys::Tracee& tracee,
     uint64_t cryo_pidfd);
 

@@ -1,6 +1,7 @@
 #include "sys/fdinfo.h"
 
 #include <charconv>
+#include <cstdio>
 #include <string>
 
 namespace cryo::sys {
@@ -39,6 +40,103 @@ Result<EventfdFdInfo> parse_eventfd_fdinfo(FdInfo const& info)
         if (!semaphore || *semaphore > 1)
             return Error::make("fdinfo: bad eventfd-semaphore line");
         out.semaphore = *semaphore == 1;
+    }
+    return out;
+}
+
+Result<uint64_t> parse_signalfd_fdinfo(FdInfo const& info)
+{
+    auto mask = number_of(info, "sigmask", 16);
+    if (!mask)
+        return Error::make("fdinfo: no valid sigmask line");
+    return *mask;
+}
+
+namespace {
+
+// "(SECONDS, NANOSECONDS)" -> nanoseconds.
+std::optional<uint64_t> parse_timespec(std::string const& text)
+{
+    unsigned long long seconds = 0, nanoseconds = 0;
+    int used = 0;
+    if (std::sscanf(text.c_str(), " (%llu, %llu)%n", &seconds, &nanoseconds, &used) != 2
+        || static_cast<size_t>(used) != text.size() || nanoseconds >= 1000000000ULL)
+        return std::nullopt;
+    return seconds * 1000000000ULL + nanoseconds;
+}
+
+// The value after `key` in a line of "key: value key: value" pairs (epoll tfd lines).
+std::optional<std::string> field(std::string const& line, std::string const& key)
+{
+    size_t at = 0;
+    while ((at = line.find(key, at)) != std::string::npos) {
+        if (at == 0 || line[at - 1] == ' ' || line[at - 1] == '\t')
+            break;
+        at += key.size();
+    }
+    if (at == std::string::npos)
+        return std::nullopt;
+    size_t start = line.find_first_not_of(" \t", at + key.size());
+    if (start == std::string::npos)
+        return std::nullopt;
+    size_t end = line.find_first_of(" \t", start);
+    return line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+template<typename T>
+bool parse_as(std::optional<std::string> const& text, T& out, int base)
+{
+    if (!text || text->empty())
+        return false;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), out, base);
+    return ec == std::errc() && end == text->data() + text->size();
+}
+
+} // namespace
+
+Result<TimerfdFdInfo> parse_timerfd_fdinfo(FdInfo const& info)
+{
+    TimerfdFdInfo out;
+    auto clock = number_of(info, "clockid", 10);
+    auto ticks = number_of(info, "ticks", 10);
+    auto flags = number_of(info, "settime flags", 8);
+    auto value = info.extra.contains("it_value") ? parse_timespec(info.extra.at("it_value")) : std::nullopt;
+    auto interval = info.extra.contains("it_interval") ? parse_timespec(info.extra.at("it_interval")) : std::nullopt;
+    if (!clock || !ticks || !flags || !value || !interval)
+        return Error::make("fdinfo: bad or missing timerfd lines");
+    out.clock_id = static_cast<int>(*clock);
+    out.ticks = *ticks;
+    out.settime_flags = static_cast<uint32_t>(*flags);
+    out.value_ns = *value;
+    out.interval_ns = *interval;
+    return out;
+}
+
+Result<std::vector<EpollTargetFdInfo>> parse_epoll_fdinfo(FdInfo const& info)
+{
+    std::vector<EpollTargetFdInfo> out;
+    auto it = info.extra.find("tfd");
+    if (it == info.extra.end())
+        return out;
+    std::string const& all = it->second;
+    size_t start = 0;
+    while (start <= all.size()) {
+        size_t end = all.find('\n', start);
+        std::string line = " " + all.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        // The first value of the line is the tfd itself ("tfd:" was the key).
+        EpollTargetFdInfo t;
+        size_t first = line.find_first_not_of(" \t");
+        size_t first_end = first == std::string::npos ? first : line.find_first_of(" \t", first);
+        std::optional<std::string> fd_text;
+        if (first != std::string::npos)
+            fd_text = line.substr(first, first_end == std::string::npos ? std::string::npos : first_end - first);
+        if (!parse_as(fd_text, t.fd, 10) || !parse_as(field(line, "events:"), t.events, 16)
+            || !parse_as(field(line, "data:"), t.data, 16) || !parse_as(field(line, "ino:"), t.inode, 16))
+            return Error::format("fdinfo: bad epoll line \"tfd: {}\"", line.substr(1));
+        out.push_back(t);
+        if (end == std::string::npos)
+            break;
+        start = end + 1;
     }
     return out;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "base/error.h"
 #include "sys/procfs.h"
@@ -21,5 +22,26 @@ Result<EventfdFdInfo> parse_eventfd_fdinfo(FdInfo const& info);
 
 // "scm_fds:" of a unix socket: fds in flight (SCM_RIGHTS) queued on it; nullopt if absent.
 std::optional<uint64_t> fdinfo_scm_fds(FdInfo const& info);
+
+// "sigmask:" of a signalfd (hexadecimal).
+Result<uint64_t> parse_signalfd_fdinfo(FdInfo const& info);
+
+struct TimerfdFdInfo {
+    int clock_id { 0 };
+    uint64_t ticks { 0 };        // expirations not read yet
+    uint32_t settime_flags { 0 }; // TFD_TIMER_ABSTIME ... (octal in the file)
+    uint64_t value_ns { 0 };     // time left until the next expiration (0: disarmed)
+    uint64_t interval_ns { 0 };
+};
+Result<TimerfdFdInfo> parse_timerfd_fdinfo(FdInfo const& info);
+
+struct EpollTargetFdInfo {
+    int fd { 0 };
+    uint32_t events { 0 };
+    uint64_t data { 0 };
+    uint64_t inode { 0 };
+};
+// The "tfd:" lines of an epoll fd, in the kernel's order.
+Result<std::vector<EpollTargetFdInfo>> parse_epoll_fdinfo(FdInfo const& info);
 
 } // namespace cryo::sys

@@ -4,11 +4,15 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 namespace cryo::sys {
@@ -54,6 +58,51 @@ Result<Fd> eventfd(int flags)
     int fd = ::eventfd(0, flags | EFD_CLOEXEC);
     if (fd < 0)
         return Error::from_errno("eventfd");
+    return Fd(fd);
+}
+
+Result<Fd> signalfd(uint64_t mask, int flags)
+{
+    // The raw syscall: glibc's sigset helpers refuse the signals it reserves (32, 33).
+    long fd = ::syscall(SYS_signalfd4, -1, &mask, sizeof mask, flags | SFD_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno(fmt::format("signalfd {:#x}", mask));
+    return Fd(static_cast<int>(fd));
+}
+
+Result<Fd> timerfd_create(int clock_id, int flags)
+{
+    int fd = ::timerfd_create(clock_id, flags | TFD_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno(fmt::format("timerfd_create clock {}", clock_id));
+    return Fd(fd);
+}
+
+Result<void> timerfd_settime(FdRef timer, uint64_t value_ns, uint64_t interval_ns)
+{
+    struct itimerspec spec {};
+    spec.it_value.tv_sec = static_cast<time_t>(value_ns / 1000000000ULL);
+    spec.it_value.tv_nsec = static_cast<long>(value_ns % 1000000000ULL);
+    spec.it_interval.tv_sec = static_cast<time_t>(interval_ns / 1000000000ULL);
+    spec.it_interval.tv_nsec = static_cast<long>(interval_ns % 1000000000ULL);
+    if (::timerfd_settime(timer.get(), 0, &spec, nullptr) < 0)
+        return Error::from_errno("timerfd_settime");
+    return {};
+}
+
+Result<void> timerfd_set_ticks(FdRef timer, uint64_t ticks)
+{
+    constexpr unsigned long kSetTicks = _IOW('T', 0, uint64_t); // TFD_IOC_SET_TICKS
+    if (::ioctl(timer.get(), kSetTicks, &ticks) < 0)
+        return Error::from_errno(fmt::format("timerfd set {} pending expirations", ticks));
+    return {};
+}
+
+Result<Fd> epoll_create()
+{
+    int fd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno("epoll_create1");
     return Fd(fd);
 }
 

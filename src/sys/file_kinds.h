@@ -23,6 +23,13 @@ Result<uint32_t> pipe_size(FdRef pipe);
 Result<void> set_pipe_size(FdRef pipe, uint32_t size);
 
 Result<Fd> eventfd(int flags); // count 0; EFD_CLOEXEC added
+Result<Fd> signalfd(uint64_t mask, int flags); // kernel sigset: bit n-1 is signal n; SFD_CLOEXEC added
+Result<Fd> timerfd_create(int clock_id, int flags); // TFD_CLOEXEC added
+// Arms (relative) or disarms (value 0) a timerfd.
+Result<void> timerfd_settime(FdRef timer, uint64_t value_ns, uint64_t interval_ns);
+// Expirations not yet read (TFD_IOC_SET_TICKS; kernels with CONFIG_CHECKPOINT_RESTORE).
+Result<void> timerfd_set_ticks(FdRef timer, uint64_t ticks);
+Result<Fd> epoll_create(); // EPOLL_CLOEXEC
 Result<Fd> memfd_create(std::string const& name, unsigned flags); // MFD_CLOEXEC added
 Result<uint32_t> file_seals(FdRef fd);
 Result<void> add_file_seals(FdRef fd, uint32_t seals);

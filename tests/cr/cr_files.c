@@ -2,12 +2,13 @@
 // a gap): a file with O_APPEND, a file at an offset dup'ed twice (one copy CLOEXEC), a
 // deleted-but-open file, a pipe with unread data, eventfds (plain and semaphore), unix
 // socketpairs (stream, dgram, seqpacket) with queued data both ways, a sealed memfd, a FIFO
-// with unread data and a directory. Prints "ready PID" and waits; on SIGUSR1 it checks
+// with unread data, a directory, an epoll set (watching the pipe and an eventfd), a
+// signalfd, and timerfds (one armed, one expired and not read). Prints "ready PID" and waits; on SIGUSR1 it checks
 // everything (flags, FD_CLOEXEC, offsets shared, contents, queues) and prints "verify ok"
 // (exit 0) or each difference (exit 1).
 // Usage: cr_files DIR [tree|unsupported]
 //   tree: forks a child that keeps the same fds (offsets shared with the parent) and
-//         verifies on SIGUSR1 too; unsupported: also holds an epoll fd and a TCP socket.
+//         verifies on SIGUSR1 too; unsupported: also holds an inotify fd and a TCP socket.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,10 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -194,8 +198,34 @@ static void setup(int unsupported)
     if (fd < 0)
         die("open dir");
     place(fd, 22, 1);
+    // 23: epoll watching the pipe's read end (edge-triggered) and eventfd 11.
+    fd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = 0xabcdef0123ULL };
+    if (epoll_ctl(fd, EPOLL_CTL_ADD, 9, &ev) < 0)
+        die("epoll_ctl");
+    ev.events = EPOLLIN;
+    ev.data.u64 = 11;
+    if (epoll_ctl(fd, EPOLL_CTL_ADD, 11, &ev) < 0)
+        die("epoll_ctl");
+    place(fd, 23, 1);
+    // 24: signalfd for SIGUSR2 (blocked).
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    place(signalfd(-1, &mask, SFD_NONBLOCK), 24, 0);
+    // 25: armed timerfd (100 s left, 7 s interval); 26: expired once, not read.
+    fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    struct itimerspec its = { { 7, 0 }, { 100, 0 } };
+    timerfd_settime(fd, 0, &its, NULL);
+    place(fd, 25, 0);
+    fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    struct itimerspec once = { { 0, 0 }, { 0, 1000000 } };
+    timerfd_settime(fd, 0, &once, NULL);
+    usleep(20000);
+    place(fd, 26, 0);
     if (unsupported) {
-        place(epoll_create1(0), 30, 0);
+        place(inotify_init1(0), 30, 0);
         place(socket(AF_INET, SOCK_STREAM, 0), 31, 0);
     }
 }
@@ -213,6 +243,9 @@ static void verify(int is_child)
     expect_flags(15, O_RDWR | O_NONBLOCK, 0);
     expect_flags(16, O_RDWR, 1);
     expect_flags(22, O_RDONLY, 1);
+    expect_flags(23, O_RDWR, 1);
+    expect_flags(24, O_RDWR | O_NONBLOCK, 0);
+    expect_flags(25, O_RDWR | O_NONBLOCK, 0);
     CHECK(fcntl(5, F_GETFD) < 0 && fcntl(6, F_GETFD) < 0, "the gap at fds 5 and 6 is filled");
     if (is_child) {
         // The parent verifies contents; the child checks that offsets are shared with it:
@@ -221,6 +254,30 @@ static void verify(int is_child)
             (long)lseek(7, 0, SEEK_CUR));
         return;
     }
+
+    // Epoll first (reading the pipe and the eventfd changes readiness): both ready, with
+    // their data; the set is keyed by the original fd numbers (MOD finds fd 9).
+    struct epoll_event events[4];
+    int ready = epoll_wait(23, events, 4, 0);
+    CHECK(ready == 2, "epoll_wait: %d ready, want 2", ready);
+    int seen = 0;
+    for (int i = 0; i < ready; ++i)
+        seen |= (events[i].data.u64 == 0xabcdef0123ULL && (events[i].events & EPOLLIN)) ? 1
+            : events[i].data.u64 == 11                                                ? 2
+                                                                                      : 4;
+    CHECK(seen == 3, "epoll events %#x", seen);
+    struct epoll_event mod = { .events = EPOLLIN, .data.u64 = 1 };
+    CHECK(epoll_ctl(23, EPOLL_CTL_MOD, 9, &mod) == 0, "epoll_ctl MOD fd 9: %s", strerror(errno));
+    // Signalfd: a blocked SIGUSR2 is read from it.
+    raise(SIGUSR2);
+    struct signalfd_siginfo si;
+    CHECK(read(24, &si, sizeof si) == sizeof si && si.ssi_signo == SIGUSR2, "signalfd 24 did not deliver SIGUSR2");
+    // Timerfds.
+    struct itimerspec left;
+    CHECK(timerfd_gettime(25, &left) == 0 && left.it_value.tv_sec >= 50 && left.it_value.tv_sec < 100
+            && left.it_interval.tv_sec == 7 && left.it_interval.tv_nsec == 0,
+        "timerfd 25: %ld s left, interval %ld s", (long)left.it_value.tv_sec, (long)left.it_interval.tv_sec);
+    expect_counter(26, 1);
 
     // O_APPEND: a write lands at the end whatever the offset.
     lseek(3, 0, SEEK_SET);

@@ -42,7 +42,13 @@ Process process_with_every_kind()
         .socket_type = SOCK_DGRAM, .connected = true, .peer_inode = 14, .shutdown = 2, .messages = { 1, 2, 3 } });
     add({ .id = 10, .kind = FileKind::Memfd, .path = "cr-files", .flags = O_RDWR, .position = 2, .inode = 15,
         .mode = 0777, .size = 14, .seals = 0x6 });
-    p.files = { { 0, 4, false }, { 1, 1, false }, { 2, 1, false }, { 3, 2, true }, { 7, 3, true }, { 8, 5, false },
+    add({ .id = 11, .kind = FileKind::Signalfd, .path = "anon_inode:[signalfd]", .flags = O_RDWR | O_NONBLOCK,
+        .signal_mask = 0x400000800ULL });
+    add({ .id = 12, .kind = FileKind::Timerfd, .path = "anon_inode:[timerfd]", .flags = O_RDWR, .clock_id = 1,
+        .ticks = 2, .value_ns = 99972914843ULL, .interval_ns = 1000000500ULL });
+    add({ .id = 13, .kind = FileKind::Epoll, .path = "anon_inode:[eventpoll]", .flags = O_RDWR,
+        .epoll_targets = { { 9, 12, 0x80000019, 0x1122334455667788ULL }, { 11, 0, 0x1c, 7 } } });
+    p.files = { { 13, 11, false }, { 14, 12, true }, { 15, 13, false }, { 0, 4, false }, { 1, 1, false }, { 2, 1, false }, { 3, 2, true }, { 7, 3, true }, { 8, 5, false },
         { 9, 6, false }, { 10, 7, true }, { 11, 8, false }, { 12, 9, false }, { 300, 10, true } };
     return p;
 }
@@ -126,6 +132,7 @@ TEST(FilesCodec, RejectsInconsistentTables)
         std::string from, to, message;
     } cases[] = {
         { "\"kind\": \"memfd\"", "\"kind\": \"io-uring\"", "unknown kind \"io-uring\"" },
+        { "\"kind\": \"epoll\"", "\"kind\": \"inotify\"", "unknown kind \"inotify\"" },
         { "\"description\": 10", "\"description\": 99", "fd 300 refers to file description 99, which is missing" },
         { "\"fd\": 300", "\"fd\": 12", "fd 12 is negative or appears twice" },
         { "\"id\": 10", "\"id\": 9", "file description 9 appears twice" },

@@ -1,6 +1,7 @@
 // fdinfo kind-specific lines and unix_diag answers, parsed from fixtures and built messages.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -166,4 +167,51 @@ TEST(FilesSockDiag, AsksTheKernelAboutASocketpair)
     EXPECT_EQ((*d)->receive_queue, 5u);
     EXPECT_EQ((*d)->shutdown, 1u); // the peer stopped sending: our receive side is shut
     EXPECT_EQ((*d)->name, "");
+}
+
+TEST(FilesFdinfo, SignalfdMask)
+{
+    auto mask = sys::parse_signalfd_fdinfo(fixture("fdinfo_signalfd"));
+    ASSERT_TRUE(mask);
+    EXPECT_EQ(*mask, (1ULL << (SIGUSR2 - 1)) | (1ULL << (35 - 1))); // SIGUSR2 and SIGRTMIN+1 (35)
+    EXPECT_FALSE(sys::parse_signalfd_fdinfo(fixture("fdinfo_eventfd")));
+}
+
+TEST(FilesFdinfo, TimerfdRemainingTimeIntervalAndTicks)
+{
+    auto t = sys::parse_timerfd_fdinfo(fixture("fdinfo_timerfd"));
+    ASSERT_TRUE(t) << t.error().message();
+    EXPECT_EQ(t->clock_id, 1);
+    EXPECT_EQ(t->ticks, 3u);
+    EXPECT_EQ(t->settime_flags, 1u);
+    EXPECT_EQ(t->value_ns, 99972914843ULL);
+    EXPECT_EQ(t->interval_ns, 1000000500ULL);
+    auto info = fixture("fdinfo_timerfd");
+    info.extra["it_value"] = "(1, 1000000000)"; // nanoseconds out of range
+    EXPECT_FALSE(sys::parse_timerfd_fdinfo(info));
+    info.extra.erase("it_value");
+    EXPECT_FALSE(sys::parse_timerfd_fdinfo(info));
+}
+
+TEST(FilesFdinfo, EpollTargetsInOrder)
+{
+    auto targets = sys::parse_epoll_fdinfo(fixture("fdinfo_epoll"));
+    ASSERT_TRUE(targets) << targets.error().message();
+    ASSERT_EQ(targets->size(), 2u);
+    EXPECT_EQ((*targets)[0].fd, 4);
+    EXPECT_EQ((*targets)[0].events, 0x1cu);
+    EXPECT_EQ((*targets)[0].data, 7u);
+    EXPECT_EQ((*targets)[0].inode, 0x4e27fu);
+    EXPECT_EQ((*targets)[1].fd, 3);
+    EXPECT_EQ((*targets)[1].events, 0x80000019u);
+    EXPECT_EQ((*targets)[1].data, 0x1122334455667788ULL);
+    // An epoll watching nothing has no tfd lines.
+    auto none = sys::parse_epoll_fdinfo(fixture("fdinfo_eventfd_old"));
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+    auto info = fixture("fdinfo_epoll");
+    info.extra["tfd"] = "x events: 1 data: 2 pos:0 ino:3 sdev:f";
+    EXPECT_FALSE(sys::parse_epoll_fdinfo(info));
+    info.extra["tfd"] = "4 events: 1 pos:0 ino:3 sdev:f"; // no data
+    EXPECT_FALSE(sys::parse_epoll_fdinfo(info));
 }
