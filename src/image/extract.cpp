@@ -43,6 +43,8 @@ public:
         auto stream = std::unique_ptr<LayerStream>(new LayerStream(source, options));
         auto st = TRY(sys::fstat(source));
         stream->m_total = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+        if (S_ISREG(st.st_mode) && st.st_size == 0)
+            return Error::make("read archive: empty file");
         stream->m_outer.reset(archive_read_new());
         stream->m_inner.reset(archive_read_new());
         if (!stream->m_outer || !stream->m_inner)
