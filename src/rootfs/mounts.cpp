@@ -419,6 +419,7 @@ Result<void> finalize_rootfs(MountPlan const& plan)
         TRY(bind_tree(*target, "", *target, self).context("make {} read-only", path));
     }
     Fd dev_null;
+    Fd empty_tmpfs;
     for (auto const& path : plan.masked_paths) {
         auto target = resolve_in_root(root, path);
         if (!target && target.error().is_errno(ENOENT))
@@ -427,7 +428,16 @@ Result<void> finalize_rootfs(MountPlan const& plan)
             return target.release_error().add_context(fmt::format("mask {}", path));
         auto st = TRY(sys::fstat(*target).context("mask {}", path));
         if (S_ISDIR(st.st_mode)) {
-            TRY(named(sys::mount_on_fd("tmpfs", *target, "tmpfs", MS_RDONLY, nullptr), "tmpfs", path));
+            // One empty read-only tmpfs, cloned onto every masked directory: no /proc needed
+            // (the container may not mount one) and one superblock instead of one each.
+            if (!empty_tmpfs.valid())
+                empty_tmpfs
+                    = TRY(sys::fsmount_new("tmpfs",
+                                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+                              .context("mask {}: make empty tmpfs", path));
+            auto clone = TRY(sys::open_tree(empty_tmpfs, "", OPEN_TREE_CLONE | AT_EMPTY_PATH).context("mask {}", path));
+            TRY(sys::move_mount(clone, "", *target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+                    .context("mask {}", path));
             continue;
         }
         if (!dev_null.valid())

@@ -93,6 +93,20 @@ Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t
     return {};
 }
 
+Result<Fd> fsmount_new(char const* fstype, uint64_t attr)
+{
+    long fs = ::syscall(__NR_fsopen, fstype, FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return Error::from_errno("fsopen");
+    Fd context(static_cast<int>(fs));
+    if (::syscall(__NR_fsconfig, context.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+        return Error::from_errno("fsconfig");
+    long mount_fd = ::syscall(__NR_fsmount, context.get(), FSMOUNT_CLOEXEC, attr);
+    if (mount_fd < 0)
+        return Error::from_errno("fsmount");
+    return Fd(static_cast<int>(mount_fd));
+}
+
 Result<void> mount_setattr_idmap(FdRef tree, unsigned flags, FdRef userns)
 {
     struct mount_attr attr { };

@@ -43,6 +43,10 @@ Result<void> move_mount(FdRef from_dir, char const* from_path, FdRef to_dir, cha
 Result<void> mount_setattr(FdRef dir, char const* path, unsigned flags, uint64_t attr_set, uint64_t attr_clear,
                            uint64_t propagation = 0);
 
+// fsopen(2) + fsconfig(FSCONFIG_CMD_CREATE) + fsmount(2): a new, detached mount of a fresh
+// `fstype` with no options and `attr` (MOUNT_ATTR_*), attached later with move_mount.
+Result<Fd> fsmount_new(char const* fstype, uint64_t attr);
+
 // mount_setattr(2) with MOUNT_ATTR_IDMAP: idmaps a detached tree with `userns`.
 Result<void> mount_setattr_idmap(FdRef tree, unsigned flags, FdRef userns);
 

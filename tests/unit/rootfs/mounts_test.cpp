@@ -467,3 +467,39 @@ TEST_F(RootfsApply, SharedPropagationDoesNotUnmountPeers)
     });
     EXPECT_TRUE(outcome.ok()) << outcome.failure;
 }
+
+TEST_F(RootfsApply, MaskingNeedsNoProc)
+{
+    ASSERT_TRUE(sys::mkdir_all(m_root + "/secret/inner", 0755));
+    ASSERT_TRUE(sys::mkdir_all(m_root + "/also-secret", 0755));
+    ASSERT_TRUE(sys::write_file_atomic(m_root + "/key", "hidden\n"));
+    MountPlan plan;
+    plan.rootfs = m_root;
+    plan.steps.push_back(make_mount_step("tmpfs", "tmpfs", "/dev", parse_mount_options("mode=755")));
+    plan.devices = default_devices();
+    plan.masked_paths = { "/secret", "/also-secret", "/key" };
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS) < 0)
+            return "unshare";
+        if (auto r = setup_rootfs(plan); !r)
+            return "setup: " + r.error().message();
+        struct stat st { };
+        if (::stat("/proc/self", &st) == 0)
+            return "the test meant to run without /proc";
+        if (auto r = finalize_rootfs(plan); !r)
+            return "finalize: " + r.error().message();
+        CHECK(check_fs("/secret", TMPFS_MAGIC, true));
+        CHECK(check_fs("/also-secret", TMPFS_MAGIC, true));
+        if (::stat("/secret/inner", &st) == 0)
+            return "/secret still shows its content";
+        CHECK(check_content("/key", ""));
+        if (::stat("/key", &st) < 0 || !S_ISCHR(st.st_mode))
+            return "/key is not /dev/null";
+        struct statvfs vfs { };
+        if (::statvfs("/secret", &vfs) < 0 || !(vfs.f_flag & ST_NOSUID) || !(vfs.f_flag & ST_NODEV)
+            || !(vfs.f_flag & ST_NOEXEC))
+            return "masking tmpfs lacks nosuid/nodev/noexec";
+        return {};
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
+}
