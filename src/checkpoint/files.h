@@ -61,6 +61,8 @@ struct FileDescription {
     uint64_t peer_inode { 0 };
     uint32_t shutdown { 0 };
     std::vector<uint64_t> messages {};
+    uint32_t send_buffer { 0 };    // SO_SNDBUF as getsockopt reports it (0: unknown)
+    uint32_t receive_buffer { 0 }; // SO_RCVBUF
     // Memfd (F_GET_SEALS).
     uint32_t seals { 0 };
     // Signalfd.

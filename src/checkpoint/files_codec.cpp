@@ -33,7 +33,7 @@ void encode_open_files(Process const& p, json& j)
             e["eventfd"] = { { "count", d.eventfd_count }, { "semaphore", d.eventfd_semaphore } };
         if (d.kind == FileKind::UnixSocket)
             e["socket"] = { { "type", d.socket_type }, { "connected", d.connected }, { "peer", d.peer_inode }, { "shutdown", d.shutdown },
-                { "messages", d.messages } };
+                { "messages", d.messages }, { "send_buffer", d.send_buffer }, { "receive_buffer", d.receive_buffer } };
         if (d.seals)
             e["seals"] = d.seals;
         if (d.kind == FileKind::Signalfd)
@@ -80,6 +80,8 @@ Result<void> decode_open_files(json const& j, Process& p)
             d.peer_inode = s.value("peer", uint64_t { 0 });
             d.shutdown = s.value("shutdown", 0u);
             d.messages = s.value("messages", std::vector<uint64_t> {});
+            d.send_buffer = s.value("send_buffer", 0u);
+            d.receive_buffer = s.value("receive_buffer", 0u);
             uint64_t total = 0;
             for (auto m : d.messages)
                 total += m;

@@ -65,6 +65,8 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
         return Error::format("unix socket with {} fds in flight (SCM_RIGHTS) is not supported yet", *in_flight);
     d.kind = FileKind::UnixSocket;
     d.socket_type = diag->type;
+    d.send_buffer = static_cast<uint32_t>(TRY(sys::socket_option(copy, SOL_SOCKET, SO_SNDBUF)));
+    d.receive_buffer = static_cast<uint32_t>(TRY(sys::socket_option(copy, SOL_SOCKET, SO_RCVBUF)));
     // socketpair(2) leaves datagram sockets in TCP_CLOSE on some kernels: a peer also counts.
     d.connected = diag->state == kTcpEstablished || diag->peer_inode != 0;
     d.peer_inode = diag->peer_inode;

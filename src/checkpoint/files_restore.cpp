@@ -279,13 +279,26 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
             }
             auto [mine, other] = TRY(sys::socketpair(AF_UNIX, d.socket_type).context("{}", what()));
             // Data queued on this end was sent by the peer: send it again from the other end,
-            // message by message.
+            // message by message, with room enough in the sender's buffer for all of it (the
+            // dumped buffer sizes are set afterwards).
             auto send_queue = [](FdRef from, FileDescription const& to, std::string const& bytes) -> Result<void> {
+                if (bytes.empty())
+                    return {};
+                int room = static_cast<int>(std::min<size_t>(bytes.size() * 4 + (1 << 20), 1 << 30));
+                TRY(sys::set_socket_option(from, SOL_SOCKET, SO_SNDBUFFORCE, room));
                 size_t at = 0;
                 for (uint64_t size : to.messages) {
                     TRY(sys::send_all(from, bytes.data() + at, size));
                     at += size;
                 }
+                return {};
+            };
+            // The kernel doubles what SO_*BUFFORCE asks; getsockopt showed the doubled value.
+            auto set_buffers = [](FdRef fd, FileDescription const& of) -> Result<void> {
+                if (of.send_buffer)
+                    TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(of.send_buffer / 2)));
+                if (of.receive_buffer)
+                    TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(of.receive_buffer / 2)));
                 return {};
             };
             TRY(send_queue(other, d, data).context("{}: re-queue {} bytes", what(), data.size()));
@@ -299,6 +312,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                 if (p.shutdown & 1)
                     TRY(sys::shutdown(other, SHUT_RD));
                 TRY(sys::set_status_flags(other, settable_flags(p.flags)));
+                TRY(set_buffers(other, p).context("{}", what()));
                 out.m_fds[p.id] = std::move(other);
             }
             // else: the peer was closed; dropping `other` closes it again (EOF after the data).
@@ -309,6 +323,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                     TRY(sys::shutdown(mine, SHUT_RD));
             }
             TRY(sys::set_status_flags(mine, settable_flags(d.flags)));
+            TRY(set_buffers(mine, d).context("{}", what()));
             out.m_fds[d.id] = std::move(mine);
             break;
         }

@@ -94,6 +94,14 @@ static void expect_empty(int fd)
     CHECK(n < 0 && errno == EAGAIN, "fd %d: more data than expected (read returned %zd)", fd, n);
 }
 
+static void expect_empty_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    expect_empty(fd);
+    fcntl(fd, F_SETFL, fl);
+}
+
 static void expect_recv(int fd, char const* want)
 {
     char buf[256] = { 0 };
@@ -111,6 +119,46 @@ static void expect_counter(int fd, uint64_t want)
 }
 
 static char g_dir[4096];
+static size_t g_big_pipe, g_big_stream;
+
+static unsigned char pattern(size_t i) { return (unsigned char)(i * 7 + (i >> 12)); }
+
+// Writes the pattern into a non-blocking fd until it is full; returns the byte count.
+static size_t fill_until_full(int fd)
+{
+    unsigned char chunk[4096];
+    size_t total = 0;
+    for (;;) {
+        for (size_t i = 0; i < sizeof chunk; ++i)
+            chunk[i] = pattern(total + i);
+        ssize_t n = write(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EAGAIN)
+                return total;
+            die("fill");
+        }
+        total += (size_t)n;
+    }
+}
+
+// Reads exactly `total` bytes of the pattern from fd (blocking reads), then expects no more.
+static void expect_pattern(int fd, size_t total, char const* what)
+{
+    unsigned char chunk[4096];
+    size_t done = 0;
+    while (done < total) {
+        ssize_t n = read(fd, chunk, sizeof chunk < total - done ? sizeof chunk : total - done);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; ++i)
+            if (chunk[i] != pattern(done + (size_t)i)) {
+                CHECK(0, "%s: byte %zu differs", what, done + (size_t)i);
+                return;
+            }
+        done += (size_t)n;
+    }
+    CHECK(done == total, "%s: %zu bytes, want %zu", what, done, total);
+}
 
 static void setup(int unsupported)
 {
@@ -224,6 +272,28 @@ static void setup(int unsupported)
     timerfd_settime(fd, 0, &once, NULL);
     usleep(20000);
     place(fd, 26, 0);
+    // 27 (read) / 28 (write): a 1 MiB pipe, full.
+    if (pipe(p) < 0)
+        die("pipe");
+    if (fcntl(p[1], F_SETPIPE_SZ, 1 << 20) < 0)
+        die("F_SETPIPE_SZ");
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    g_big_pipe = fill_until_full(p[1]);
+    place(p[0], 27, 0);
+    place(p[1], 28, 0);
+    // 32/33: a stream socketpair whose queue is full (until EAGAIN).
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
+        die("socketpair");
+    fcntl(s[1], F_SETFL, O_NONBLOCK);
+    g_big_stream = fill_until_full(s[1]);
+    place(s[0], 32, 0);
+    place(s[1], 33, 0);
+    // 34: a stream socket whose peer was closed after sending "bye".
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
+        die("socketpair");
+    must_write(s[1], "bye");
+    close(s[1]);
+    place(s[0], 34, 0);
     if (unsupported) {
         place(inotify_init1(0), 30, 0);
         place(socket(AF_INET, SOCK_STREAM, 0), 31, 0);
@@ -323,6 +393,15 @@ static void verify(int is_child)
     CHECK(lseek(19, 0, SEEK_CUR) == 2, "memfd offset %ld", (long)lseek(19, 0, SEEK_CUR));
     expect_read(19, "mfd contents");
     CHECK(ftruncate(19, 1) < 0 && errno == EPERM, "memfd F_SEAL_SHRINK not enforced");
+    // The full pipe and socket queue, byte for byte; the socket whose peer is gone.
+    CHECK(fcntl(28, F_GETPIPE_SZ) == 1 << 20, "pipe 28 size %d", fcntl(28, F_GETPIPE_SZ));
+    expect_pattern(27, g_big_pipe, "full pipe");
+    expect_empty_nonblock(27);
+    expect_pattern(32, g_big_stream, "full stream queue");
+    CHECK(g_big_pipe == 1 << 20 && g_big_stream > 100000, "queues were not that full: %zu, %zu", g_big_pipe,
+        g_big_stream);
+    expect_recv(34, "bye");
+    CHECK(recv(34, two, 2, MSG_DONTWAIT) == 0, "socket 34: no end of file after its closed peer's data");
     // FIFO and directory.
     expect_read(21, "fifo data");
     CHECK(fstat(22, &st) == 0 && S_ISDIR(st.st_mode), "fd 22 is not a directory");
