@@ -478,6 +478,21 @@ Result<std::string> sha256_of(FdRef source)
     }
 }
 
+Result<ArchiveDigests> hash_archive(FdRef source)
+{
+    auto stream = TRY(LayerStream::open(source, nullptr));
+    for (;;) {
+        struct archive_entry* entry = nullptr;
+        int status = archive_read_next_header(stream->tar(), &entry);
+        if (status == ARCHIVE_EOF)
+            break;
+        if (status < ARCHIVE_WARN || archive_read_data_skip(stream->tar()) < ARCHIVE_WARN)
+            return Error::format("read archive: {}", stream->error_text());
+    }
+    TRY(stream->drain());
+    return ArchiveDigests { .blob_digest = stream->blob_digest(), .diff_digest = stream->diff_digest() };
+}
+
 Result<std::vector<std::string>> list_archive(FdRef source, size_t limit)
 {
     auto stream = TRY(LayerStream::open(source, nullptr));

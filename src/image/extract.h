@@ -43,8 +43,15 @@ Result<std::string> normalize_entry_path(std::string_view path);
 // already: entries replace what is there, as tar does).
 Result<ExtractResult> extract_archive(FdRef source, FdRef target, ExtractOptions const& options);
 
-// Only hashes the source: what a layer blob already in the store is verified with.
+// Only hashes the source: what a small blob is verified with.
 Result<std::string> sha256_of(FdRef source);
+// Reads a whole archive without writing anything: its blob and diff digests (what a layer
+// already in the store is verified with).
+struct ArchiveDigests {
+    std::string blob_digest;
+    std::string diff_digest;
+};
+Result<ArchiveDigests> hash_archive(FdRef source);
 
 // Names of the first `limit` entries of an archive (headers only), normalized.
 Result<std::vector<std::string>> list_archive(FdRef source, size_t limit);

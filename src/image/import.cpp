@@ -93,12 +93,13 @@ Result<SourceKind> detect_source(std::string const& path)
 Result<std::string> import_layer(Store const& store, FdRef source, LayerCheck const& check, ProgressFn const& progress)
 {
     if (check.diff_id && store.has_layer(*check.diff_id)) {
-        // Stored once: only verify that the blob is what the manifest says.
-        if (check.blob_digest) {
-            auto actual = TRY(sha256_of(source));
-            if (actual != *check.blob_digest)
-                return Error::format("layer sha256:{}: digest mismatch: got sha256:{}", *check.blob_digest, actual);
-        }
+        // Stored once: the source is only read to verify that it is what it claims to be.
+        auto digests = TRY(hash_archive(source));
+        if (check.blob_digest && digests.blob_digest != *check.blob_digest)
+            return Error::format("layer sha256:{}: digest mismatch: got sha256:{}", *check.blob_digest, digests.blob_digest);
+        if (digests.diff_digest != *check.diff_id)
+            return Error::format("layer sha256:{}: uncompressed digest mismatch: expected diff_id sha256:{}, got sha256:{}",
+                                 check.blob_digest.value_or(digests.blob_digest), *check.diff_id, digests.diff_digest);
         return *check.diff_id;
     }
     auto temp = TRY(store.make_temp_dir("layer"));
