@@ -385,6 +385,8 @@ TEST_F(RootfsApply, BindFlagsTopOnlyOrRecursive)
     plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/b", parse_mount_options("rbind,rro")));
     plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/c", parse_mount_options("bind,ro,nodev")));
     plan.steps.push_back(make_mount_step("bind", m_base + "/data", "/d", parse_mount_options("rbind,rshared")));
+    plan.steps.push_back(
+        make_mount_step("bind", m_base + "/data", "/e", parse_mount_options("bind,noatime,nosuid,noexec")));
     plan.steps.push_back(make_mount_step("proc", "proc", "/proc", parse_mount_options("")));
     struct statfs host { };
     ASSERT_EQ(::statfs((m_base + "/data").c_str(), &host), 0);
@@ -499,6 +501,39 @@ TEST_F(RootfsApply, MaskingNeedsNoProc)
         if (::statvfs("/secret", &vfs) < 0 || !(vfs.f_flag & ST_NOSUID) || !(vfs.f_flag & ST_NODEV)
             || !(vfs.f_flag & ST_NOEXEC))
             return "masking tmpfs lacks nosuid/nodev/noexec";
+        return {};
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
+}
+
+TEST_F(RootfsApply, CgroupNamespaceMountsHierarchiesDirectly)
+{
+    MountPlan plan;
+    plan.rootfs = m_root;
+    MountStep cgroup
+        = make_mount_step("cgroup", "cgroup", "/sys/fs/cgroup", parse_mount_options("nosuid,noexec,nodev,relatime,ro"));
+    cgroup.cgroup
+        = CgroupMount { .hierarchies
+                        = { { .dir = "memory", .options = "memory", .host_path = "", .v2 = false },
+                            { .dir = "systemd", .options = "none,name=systemd", .host_path = "", .v2 = false },
+                            { .dir = "unified", .options = "", .host_path = "", .v2 = true } },
+                        .cgroup_namespace = true };
+    plan.steps.push_back(cgroup);
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
+            return "unshare";
+        if (auto r = setup_rootfs(plan); !r)
+            return "setup: " + r.error().message();
+        CHECK(check_fs("/sys/fs/cgroup", TMPFS_MAGIC, true));
+        CHECK(check_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC, true));
+        CHECK(check_fs("/sys/fs/cgroup/systemd", CGROUP_SUPER_MAGIC, true));
+        CHECK(check_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC, true));
+        struct stat st { };
+        if (::stat("/sys/fs/cgroup/memory/memory.limit_in_bytes", &st) < 0)
+            return "the memory hierarchy has no memory.limit_in_bytes";
+        struct statvfs vfs { };
+        if (::statvfs("/sys/fs/cgroup/memory", &vfs) < 0 || !(vfs.f_flag & ST_NOEXEC) || !(vfs.f_flag & ST_NOSUID))
+            return "cgroup mount lacks noexec/nosuid";
         return {};
     });
     EXPECT_TRUE(outcome.ok()) << outcome.failure;
