@@ -52,7 +52,8 @@ struct MountStep {
     std::string data; // fs data ("mode=755,size=65536k")
     PropagationSetting propagation;
     BindKind bind { BindKind::None };
-    // Binds ignore flags in the first mount(2): set them in a second step (mount_setattr).
+    // Informative: a bind whose flags need a step after the clone (apply always does it
+    // with mount_setattr on the detached tree, so no remount and no lost locked flags).
     bool readonly_remount { false };
     TargetKind target { TargetKind::Directory };
     // Recursive attributes for rbinds ("rro"...), see MountOptions.
@@ -112,7 +113,11 @@ std::vector<Symlink> default_dev_symlinks(bool ptmx_to_devpts);
 struct MountPlan {
     std::string rootfs; // absolute host path of the container's root
     bool readonly_root { false };
-    // What / becomes first in the new mount namespace (default rslave, like runc).
+    // rootfsPropagation (default rslave, like runc): / gets it before anything is mounted,
+    // so with rslave/rprivate nothing done here reaches the host. Shared: the single
+    // mounts pivot_root cares about are made private and the new / is made shared after
+    // the pivot (submounts stay shared with the host). Unbindable: rslave first, then
+    // applied to the new /. Unchanged: / is left as it is (the caller saw to it).
     PropagationSetting root_propagation { Propagation::Slave, true };
     // Mounts, in spec order.
     std::vector<MountStep> steps;
