@@ -178,6 +178,16 @@ Result<void> syncfs(FdRef fd)
     return {};
 }
 
+Result<bool> is_mount_root(std::string const& path)
+{
+    struct statx st {};
+    if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) < 0)
+        return Error::from_errno("statx");
+    if (!(st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+        return Error::from_errno(ENOTSUP, "statx: no STATX_ATTR_MOUNT_ROOT");
+    return (st.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+}
+
 Result<std::string> mkdtemp(std::string const& prefix)
 {
     std::string path = prefix + "XXXXXX";

@@ -37,6 +37,8 @@ Result<void> pwrite_all(FdRef fd, void const* data, size_t size, off_t offset);
 Result<void> ftruncate(FdRef fd, off_t size);
 // syncfs(2): flushes the whole file system holding `fd` (cheaper than sync(2) on a busy host).
 Result<void> syncfs(FdRef fd);
+// statx(2) STATX_ATTR_MOUNT_ROOT: whether `path` (not followed) is the root of a mount.
+Result<bool> is_mount_root(std::string const& path);
 // mkdtemp(3) with `prefix` + "XXXXXX"; returns the created path.
 Result<std::string> mkdtemp(std::string const& prefix);
 
