@@ -47,6 +47,8 @@ struct FileDescription {
     uint64_t position { 0 };
     uint64_t inode { 0 }; // pipes and FIFOs: the pipe; sockets: the socket
     uint32_t mode { 0 };  // permission bits (Deleted, Memfd)
+    uint32_t uid { 0 };   // owner (Deleted, Memfd)
+    uint32_t gid { 0 };
     uint64_t size { 0 };  // bytes of data saved in the image (0: no data file)
     // Pipe, Fifo: the pipe's capacity (F_GETPIPE_SZ), so the saved data fits back in.
     uint32_t pipe_size { 0 };

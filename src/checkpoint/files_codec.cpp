@@ -25,6 +25,8 @@ void encode_open_files(Process const& p, json& j)
             e["inode"] = d.inode;
         if (d.mode)
             e["mode"] = d.mode;
+        if (d.kind == FileKind::Deleted || d.kind == FileKind::Memfd)
+            e["owner"] = { d.uid, d.gid };
         if (d.size)
             e["size"] = d.size;
         if (d.pipe_size)
@@ -67,6 +69,13 @@ Result<void> decode_open_files(json const& j, Process& p)
         d.position = e.value("position", uint64_t { 0 });
         d.inode = e.value("inode", uint64_t { 0 });
         d.mode = e.value("mode", 0u);
+        if (e.contains("owner")) {
+            auto owner = e["owner"].get<std::vector<uint32_t>>();
+            if (owner.size() != 2)
+                return Error::format("file description {}: owner needs uid and gid", d.id);
+            d.uid = owner[0];
+            d.gid = owner[1];
+        }
         d.size = e.value("size", uint64_t { 0 });
         d.pipe_size = e.value("pipe_size", 0u);
         if (e.contains("eventfd")) {

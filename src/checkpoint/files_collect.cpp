@@ -119,6 +119,8 @@ Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const
         d.kind = FileKind::Memfd;
         d.path = d.path.substr(sizeof "/memfd:" - 1);
         d.mode = mode & 07777;
+        d.uid = st.st_uid;
+        d.gid = st.st_gid;
         d.size = static_cast<uint64_t>(st.st_size);
         auto copy = TRY(sys::pidfd_getfd(pidfd, fd));
         d.seals = TRY(sys::file_seals(copy));
@@ -128,6 +130,8 @@ Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const
         d.kind = unlinked ? FileKind::Deleted : FileKind::Regular;
         if (unlinked) {
             d.mode = mode & 07777;
+            d.uid = st.st_uid;
+            d.gid = st.st_gid;
             d.size = static_cast<uint64_t>(st.st_size);
         }
     } else if (unlinked) {

@@ -70,7 +70,8 @@ Result<Fd> create_deleted(FileDescription const& d, ImageReader const& image)
     else if (tmp.error().is_errno(EEXIST))
         tmp = sys::open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, d.mode);
     auto file = TRY(std::move(tmp).context("re-create deleted file {} in {}", d.path, dir));
-    TRY(sys::fchmod(file, d.mode)); // the mode it had, whatever cryo's umask
+    TRY(sys::fchown(file, d.uid, d.gid));
+    TRY(sys::fchmod(file, d.mode)); // the mode it had, whatever cryo's umask (after chown, which drops set-id bits)
     TRY(sys::pwrite_all(file, data.data(), data.size(), 0));
     auto out = TRY(reopen(file, d.flags));
     TRY(sys::seek(out, d.position));
@@ -81,6 +82,8 @@ Result<Fd> create_memfd(FileDescription const& d, ImageReader const& image)
 {
     auto data = TRY(data_of(d, image));
     auto memfd = TRY(sys::memfd_create(d.path, MFD_ALLOW_SEALING));
+    TRY(sys::fchown(memfd, d.uid, d.gid));
+    TRY(sys::fchmod(memfd, d.mode));
     TRY(sys::pwrite_all(memfd, data.data(), data.size(), 0));
     TRY(sys::ftruncate(memfd, data.size()));
     Fd out = (d.flags & O_ACCMODE) == O_RDWR ? std::move(memfd) : TRY(reopen(memfd, d.flags));

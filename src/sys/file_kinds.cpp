@@ -165,6 +165,13 @@ Result<void> fchmod(FdRef fd, mode_t mode)
     return {};
 }
 
+Result<void> fchown(FdRef fd, uid_t uid, gid_t gid)
+{
+    if (::fchown(fd.get(), uid, gid) < 0)
+        return Error::from_errno(fmt::format("fchown {}:{}", uid, gid));
+    return {};
+}
+
 Result<size_t> pread(FdRef fd, void* buffer, size_t size, uint64_t offset)
 {
     for (;;) {

@@ -39,6 +39,7 @@ Result<void> set_status_flags(FdRef fd, uint32_t flags); // F_SETFL
 Result<void> seek(FdRef fd, uint64_t position);      // lseek SEEK_SET
 Result<void> ftruncate(FdRef fd, uint64_t size);
 Result<void> fchmod(FdRef fd, mode_t mode);
+Result<void> fchown(FdRef fd, uid_t uid, gid_t gid);
 Result<size_t> pread(FdRef fd, void* buffer, size_t size, uint64_t offset);
 Result<void> pwrite_all(FdRef fd, void const* buffer, size_t size, uint64_t offset);
 

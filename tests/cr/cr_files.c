@@ -186,6 +186,9 @@ static void setup(int unsupported)
     if (fd < 0)
         die("open deleted");
     must_write(fd, "gone but open");
+    if (geteuid() == 0 && fchown(fd, 1234, 5678) < 0)
+        die("fchown");
+    fchmod(fd, 0640); // chown dropped nothing here, but keep the mode explicit
     unlink(path);
     lseek(fd, 3, SEEK_SET);
     place(fd, 8, 1);
@@ -364,6 +367,8 @@ static void verify(int is_child)
     // Deleted file.
     struct stat st;
     CHECK(fstat(8, &st) == 0 && st.st_nlink == 0 && (st.st_mode & 0777) == 0640, "fd 8 is not a deleted 0640 file");
+    CHECK(geteuid() != 0 || (st.st_uid == 1234 && st.st_gid == 5678), "fd 8 owner %d:%d, want 1234:5678", st.st_uid,
+        st.st_gid);
     expect_read(8, "e but open");
     // Pipe.
     expect_read(9, "unread pipe data");

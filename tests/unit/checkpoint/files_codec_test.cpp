@@ -28,7 +28,7 @@ Process process_with_every_kind()
     auto add = [&](FileDescription d) { p.file_descriptions.push_back(std::move(d)); };
     add({ .id = 1, .kind = FileKind::Regular, .path = "/tmp/a b", .flags = O_WRONLY | O_APPEND, .position = 77, .inode = 9 });
     add({ .id = 2, .kind = FileKind::Deleted, .path = "/tmp/gone", .flags = O_RDWR, .position = 3, .inode = 10,
-        .mode = 0640, .size = 13 });
+        .mode = 0640, .uid = 1000, .gid = 100, .size = 13 });
     add({ .id = 3, .kind = FileKind::Directory, .path = "/tmp", .flags = O_RDONLY | O_DIRECTORY });
     add({ .id = 4, .kind = FileKind::CharDevice, .path = "/dev/null", .flags = O_RDWR });
     add({ .id = 5, .kind = FileKind::Fifo, .path = "/tmp/fifo", .flags = O_RDWR, .inode = 11, .size = 9,
