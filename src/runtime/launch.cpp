@@ -181,7 +181,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     Fd console_socket;
     if (process.terminal) {
         if (options.console_socket.empty())
-            return Error::make("process.terminal is set: --console-socket is required");
+            return Error::make("process.terminal needs a console socket (--console-socket)");
         console_socket = TRY(sys::connect_unix(options.console_socket).context("console socket"));
     }
 
