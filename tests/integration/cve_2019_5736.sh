@@ -16,12 +16,14 @@ chmod 755 "$bundle/rootfs/evil"
 # The host files whose modification would be the escape: the runtime and its siblings
 # (a cryo-init next to it, for instance).
 for f in "$CRYO" "$(dirname "$CRYO")"/*; do
-    [ -f "$f" ] && [ -x "$f" ] && stat -L -c '%d:%i' "$f"
+    if [ -f "$f" ] && [ -x "$f" ]; then stat -L -c '%d:%i' "$f"; fi
 done | sort -u | head -n 16 > "$bundle/rootfs/target.ids"
 # Positive control: a copy of busybox run inside the container, whose exe the watcher can
 # reopen for writing once it exits; if it is never caught, the watcher proves nothing.
-cp "$bundle/rootfs/bin/busybox" "$bundle/rootfs/victim"
-stat -c '%d:%i' "$bundle/rootfs/victim" > "$bundle/rootfs/control.ids"
+# (Named sleep: busybox picks its applet from argv[0].)
+mkdir "$bundle/rootfs/victim"
+cp "$bundle/rootfs/bin/busybox" "$bundle/rootfs/victim/sleep"
+stat -c '%d:%i' "$bundle/rootfs/victim/sleep" > "$bundle/rootfs/control.ids"
 sum_before=$(sha256sum < "$CRYO")
 
 id=$(new_id)
@@ -30,12 +32,13 @@ assert_eq 0 "$STATUS" "run -d (stderr: $ERR)"
 wait_until 10 test -e "$bundle/rootfs/tmp/ready"
 for i in 1 2 3 4 5 6 7 8; do
     # The runtime binary runs as the interpreter of /evil; whatever it prints or returns
-    # does not matter, only whether the watcher could write-open it.
-    timeout 20 "$CRYO" --root "$ROOT" exec "$id" /evil </dev/null >/dev/null 2>&1 || true
+    # does not matter, only whether the watcher could write-open it. It may also wait for
+    # input that never comes (it is not meant to run that way): 3 s is plenty for the race.
+    timeout --foreground -s KILL 3 "$CRYO" --root "$ROOT" exec "$id" /evil </dev/null >/dev/null 2>&1 || true
     timeout 20 "$CRYO" --root "$ROOT" exec "$id" /bin/sh -c 'sleep 0.05' </dev/null >/dev/null 2>&1 || true
 done
-timeout 20 "$CRYO" --root "$ROOT" exec "$id" /victim sleep 0.3 </dev/null >/dev/null 2>&1 || true
-sleep 0.1
+timeout 20 "$CRYO" --root "$ROOT" exec "$id" /victim/sleep 0.3 </dev/null >/dev/null 2>&1 || true
+sleep 0.2
 touch "$bundle/rootfs/tmp/stop"
 wait_status "$id" stopped 20
 report=$(cat "$bundle/rootfs/tmp/attack.log")

@@ -293,3 +293,5 @@ _on_exit() {
     exit $status
 }
 trap _on_exit EXIT
+# set -e ends a test at the first failing command; say which one.
+trap 'echo "[$TEST_NAME] FAIL: line $LINENO: \`$BASH_COMMAND\` failed with status $?" >&2' ERR

@@ -8,7 +8,7 @@
  * binaries) is the vulnerability. /control.ids lists a container binary the test runs as a
  * positive control: write-opens of it are counted apart, proving the watcher can catch one.
  * Nothing is ever written: opens use O_APPEND and are closed at once.
- * It stops when /tmp/stop appears (or after 60 s) and writes a summary to /tmp/attack.log:
+ * It stops when /tmp/stop appears (or after 180 s) and writes a summary to /tmp/attack.log:
  *   seen=N held=N reopened=N vulnerable=N control=N, then one line per held fd and write-open.
  */
 #define _GNU_SOURCE
@@ -76,7 +76,7 @@ int main(void)
     read_ids("/target.ids", &targets);
     read_ids("/control.ids", &controls);
     close(open("/tmp/ready", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
-    time_t deadline = time(NULL) + 60;
+    time_t deadline = time(NULL) + 180;
     while (access("/tmp/stop", F_OK) != 0 && time(NULL) < deadline) {
         DIR *proc = opendir("/proc");
         struct dirent *entry;
