@@ -200,10 +200,17 @@ Result<int> exec(Context const& ctx, ExecOptions const& options)
     }
 
     Fd console_socket;
+    Fd console_receiver; // foreground --tty without a socket: cryo proxies the pty itself
     if (process.terminal) {
-        if (options.console_socket.empty())
-            return Error::format("exec {}: --tty needs --console-socket", options.id);
-        console_socket = TRY(sys::connect_unix(options.console_socket).context("console socket"));
+        if (!options.console_socket.empty()) {
+            console_socket = TRY(sys::connect_unix(options.console_socket).context("console socket"));
+        } else if (!options.detach) {
+            auto [ours, theirs] = TRY(sys::seqpacket_pair());
+            console_receiver = std::move(ours);
+            console_socket = std::move(theirs);
+        } else {
+            return Error::format("exec {}: --tty with --detach needs --console-socket", options.id);
+        }
     }
     int passed_fds = options.preserve_fds;
     for (int fd = 3; fd < 3 + passed_fds; ++fd)
@@ -263,9 +270,19 @@ Result<int> exec(Context const& ctx, ExecOptions const& options)
         return error;
     }
     child_end.reset();
+    console_socket.reset();
     SyncChannel channel(std::move(parent_end));
     sys::ChildProcess child(cloned->pid, std::move(cloned->pidfd));
     TRY(channel.expect_eof().context("exec {}", options.id));
+    Fd console;
+    if (console_receiver) {
+        char name[64];
+        std::vector<Fd> fds;
+        TRY(sys::recv_with_fds(console_receiver, name, &fds).context("exec {}: receive the console", options.id));
+        if (fds.empty())
+            return Error::format("exec {}: receive the console: no pty master", options.id);
+        console = std::move(fds.front());
+    }
     if (!options.pid_file.empty())
         TRY(replace_file(options.pid_file, fmt::format("{}", child.pid()), 0644).context("write pid file {}", options.pid_file));
     if (options.detach) {
@@ -273,7 +290,7 @@ Result<int> exec(Context const& ctx, ExecOptions const& options)
         return 0;
     }
     container.unlock();
-    int status = TRY(forwarder.wait_for(child));
+    int status = TRY(forwarder.wait_for(child, console));
     return sys::exit_code_of(status);
 }
 

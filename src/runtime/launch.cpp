@@ -179,10 +179,17 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
 
     // Console: the pty master goes to --console-socket; without one there is nowhere to send it.
     Fd console_socket;
+    Fd console_receiver; // our end when cryo itself holds the terminal (foreground run)
     if (process.terminal) {
-        if (options.console_socket.empty())
+        if (!options.console_socket.empty()) {
+            console_socket = TRY(sys::connect_unix(options.console_socket).context("console socket"));
+        } else if (mode == LaunchMode::Run && !options.detach) {
+            auto [ours, theirs] = TRY(sys::seqpacket_pair());
+            console_receiver = std::move(ours);
+            console_socket = std::move(theirs);
+        } else {
             return Error::make("process.terminal needs a console socket (--console-socket)");
-        console_socket = TRY(sys::connect_unix(options.console_socket).context("console socket"));
+        }
     }
 
     int listen_fds = listen_fds_from_env();
@@ -253,6 +260,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     init.start_container_hooks = spec.hooks.start_container;
     init.hook_state = container.oci_state();
     init.console_socket = std::move(console_socket);
+    console_socket.reset();
     init.trampoline = TRY(make_exec_trampoline());
     init.passed_fds = passed_fds;
     init.no_new_keyring = options.no_new_keyring;
@@ -302,6 +310,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     }
     restore_namespaces();
     child_end.reset();
+    init.console_socket.reset(); // the init's end; ours (if any) is console_receiver
     SyncChannel channel(std::move(parent_end));
     sys::ChildProcess child(cloned.pid, std::move(cloned.pidfd));
     pid_t pid = child.pid();
@@ -349,6 +358,17 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
         return result.release_error();
     }
 
+    Fd console;
+    if (console_receiver) {
+        // The init sent the pty master before it reported ready.
+        char name[64];
+        std::vector<Fd> fds;
+        TRY(sys::recv_with_fds(console_receiver, name, &fds).context("receive the console"));
+        if (fds.empty())
+            return Error::make("receive the console: no pty master");
+        console = std::move(fds.front());
+    }
+
     state.status = mode == LaunchMode::Create ? Status::Created : Status::Running;
     TRY(container.save());
     if (!options.pid_file.empty())
@@ -364,6 +384,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
         .cgroup = std::move(manager),
         .init = std::move(child),
         .channel = std::move(channel),
+        .console = std::move(console),
     };
 }
 

@@ -27,6 +27,7 @@ struct Launched {
     std::unique_ptr<cgroup::Manager> cgroup;
     sys::ChildProcess init; // killed + reaped if dropped unreleased
     SyncChannel channel;    // Run: open until the init execs (EOF) or reports an error
+    Fd console;             // foreground run with a terminal: the pty master cryo proxies
 };
 
 Result<Launched> launch(Context const& ctx, CreateOptions const& options, LaunchMode mode);

@@ -91,7 +91,7 @@ Result<int> run(Context const& ctx, CreateOptions const& options)
     }
     // While the process runs, other commands (kill, state, exec) must get the lock.
     container.unlock();
-    int status = TRY(forwarder.wait_for(launched.init));
+    int status = TRY(forwarder.wait_for(launched.init, launched.console));
     if (options.keep)
         return sys::exit_code_of(status);
 

@@ -1,7 +1,11 @@
 #include "runtime/wait.h"
 
 #include <cerrno>
+#include <fcntl.h>
+#include <optional>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,16 +36,79 @@ Result<void> SignalForwarder::block()
     return {};
 }
 
-Result<int> SignalForwarder::wait_for(sys::ChildProcess& target)
+namespace {
+
+// Our terminal in raw mode while a container's pty is proxied; restored when dropped.
+class RawTerminal {
+public:
+    RawTerminal()
+    {
+        if (!::isatty(0) || ::tcgetattr(0, &m_saved) < 0)
+            return;
+        termios raw = m_saved;
+        ::cfmakeraw(&raw);
+        if (::tcsetattr(0, TCSANOW, &raw) == 0)
+            m_active = true;
+    }
+    ~RawTerminal()
+    {
+        if (m_active)
+            ::tcsetattr(0, TCSANOW, &m_saved);
+    }
+    RawTerminal(RawTerminal const&) = delete;
+    RawTerminal& operator=(RawTerminal const&) = delete;
+
+private:
+    termios m_saved {};
+    bool m_active { false };
+};
+
+void copy_window_size(FdRef console)
+{
+    winsize ws {};
+    if (::ioctl(0, TIOCGWINSZ, &ws) == 0)
+        ::ioctl(console.get(), TIOCSWINSZ, &ws);
+}
+
+// Copies what is readable from `from` to `to`; false at EOF or error.
+bool pump(FdRef from, FdRef to)
+{
+    char buffer[8192];
+    auto got = sys::read(from, buffer, sizeof buffer);
+    if (!got || *got == 0)
+        return false;
+    return sys::write_all(to, { buffer, *got }).has_value();
+}
+
+} // namespace
+
+Result<int> SignalForwarder::wait_for(sys::ChildProcess& target, FdRef console)
 {
     pid_t pid = target.pid();
+    std::optional<RawTerminal> raw;
+    bool stdin_open = false;
+    bool console_open = console.valid();
+    if (console_open) {
+        raw.emplace();
+        copy_window_size(console);
+        stdin_open = true;
+    }
     for (;;) {
-        pollfd fds[2] = { { target.pidfd().get(), POLLIN, 0 }, { m_signalfd.get(), POLLIN, 0 } };
-        int n = ::poll(fds, m_signalfd ? 2 : 1, -1);
+        pollfd fds[4] = {
+            { target.pidfd().get(), POLLIN, 0 },
+            { m_signalfd ? m_signalfd.get() : -1, POLLIN, 0 },
+            { console_open ? console.get() : -1, POLLIN, 0 },
+            { stdin_open ? 0 : -1, POLLIN, 0 },
+        };
+        int n = ::poll(fds, 4, -1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return Error::from_errno("poll");
+        if (console_open && (fds[2].revents & (POLLIN | POLLHUP | POLLERR)))
+            console_open = pump(console, FdRef(1));
+        if (stdin_open && (fds[3].revents & (POLLIN | POLLHUP | POLLERR)))
+            stdin_open = pump(FdRef(0), console);
         if (m_signalfd && (fds[1].revents & POLLIN)) {
             signalfd_siginfo info {};
             auto got = sys::read(m_signalfd, &info, sizeof info);
@@ -56,11 +123,19 @@ Result<int> SignalForwarder::wait_for(sys::ChildProcess& target)
                         child = {};
                     }
                 } else {
+                    if (sig == SIGWINCH && console.valid())
+                        copy_window_size(console);
                     (void)sys::pidfd_send_signal(target.pidfd(), sig);
                 }
             }
         }
         if (fds[0].revents & POLLIN) {
+            // The process is gone: what it wrote is still in the pty; copy it out.
+            if (console_open) {
+                int flags = ::fcntl(console.get(), F_GETFL);
+                ::fcntl(console.get(), F_SETFL, flags | O_NONBLOCK);
+                while (pump(console, FdRef(1))) { }
+            }
             int status = TRY(target.wait());
             // Whatever else exited meanwhile.
             while (::waitpid(-1, nullptr, WNOHANG) > 0) { }

@@ -23,8 +23,11 @@ public:
     // Blocks every signal (the old mask is restored when dropped) and opens a signalfd.
     Result<void> block();
     // Forwards each signal but SIGCHLD to `target` until it exits, reaping other children
-    // meanwhile; returns its raw wait status (the child is reaped and released).
-    Result<int> wait_for(sys::ChildProcess& target);
+    // meanwhile; returns its raw wait status (the child is reaped and released). With a
+    // `console` (a pty master cryo allocated because the process wants a terminal and no
+    // --console-socket was given), copies stdin to it and it to stdout, with our terminal
+    // in raw mode and SIGWINCH resizing the pty, as runc does for `run` in the foreground.
+    Result<int> wait_for(sys::ChildProcess& target, FdRef console = {});
 
 private:
     bool m_blocked { false };
