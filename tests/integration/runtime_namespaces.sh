@@ -5,6 +5,8 @@
 
 [ -e /proc/self/ns/time ] || { echo "no time namespaces" >&2; exit 77; }
 
+# The container's root (host uid 200000) must be able to reach its rootfs.
+chmod 755 "$TEST_TMP"
 bundle=$TEST_TMP/bundle
 make_bundle "$bundle" sleep 100
 spec_edit "$bundle" '.linux.namespaces += [{"type": "user"}, {"type": "time"}]
