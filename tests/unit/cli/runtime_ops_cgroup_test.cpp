@@ -115,6 +115,15 @@ TEST_F(FakeContainer, PidsComeFromTheCgroup)
     EXPECT_EQ(*found, std::vector<int> { m_child });
 }
 
+TEST_F(FakeContainer, PidsOfAStoppedContainerWithoutCgroupAreEmpty)
+{
+    stop_child();
+    ASSERT_TRUE(m_manager->destroy());
+    auto found = pids(context(), "web");
+    ASSERT_TRUE(found) << found.error().message();
+    EXPECT_TRUE(found->empty());
+}
+
 TEST_F(FakeContainer, PauseFreezesAndResumeThaws)
 {
     auto paused = pause(context(), "web");

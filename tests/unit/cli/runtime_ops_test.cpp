@@ -94,6 +94,18 @@ TEST(RuntimeOps, ListShowsLiveStatusAndSkipsHalfCreatedDirs)
     EXPECT_EQ(web.created, "2026-11-27T20:00:00.000000001Z");
 }
 
+TEST(RuntimeOps, ListSkipsADamagedContainerButShowsTheOthers)
+{
+    TempRoot root;
+    save_container(root, "good", Status::Running, true);
+    ASSERT_TRUE(sys::mkdir_all(root.path() + "/bad", 0700));
+    ASSERT_TRUE(sys::write_file_atomic(root.path() + "/bad/state.json", "{truncated"));
+    auto containers = list(root.context());
+    ASSERT_TRUE(containers) << containers.error().message();
+    ASSERT_EQ(containers->size(), 1u);
+    EXPECT_EQ((*containers)[0].id, "good");
+}
+
 TEST(RuntimeOps, SummaryHidesThePidOfAStoppedContainer)
 {
     SavedState state;
