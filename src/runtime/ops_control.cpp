@@ -336,26 +336,34 @@ Result<void> events(Context const& ctx, EventsOptions const& options,
         return {};
     }
 
+    // OOM kills are counted by the cgroup; an increase between two looks is an "oom" event.
+    // The first look only sets the baseline (kills before `events` started are old news).
     std::optional<uint64_t> oom_seen;
-    bool first = true;
-    for (;;) {
+    auto look = [&]() -> std::optional<cgroup::Stats> {
         auto stats = manager->stats();
         if (stats.is_error()) {
             log::warn("events {}: {}", options.id, stats.error().message());
-        } else {
-            auto kills = oom_kills(*manager, *stats);
-            if (!first && kills && oom_seen && *kills > *oom_seen)
-                emit(oom_event_json(options.id));
-            if (kills)
-                oom_seen = kills;
-            emit(stats_event_json(options.id, *stats));
+            return std::nullopt;
         }
-        first = false;
+        auto kills = oom_kills(*manager, *stats);
+        if (kills && oom_seen && *kills > *oom_seen)
+            emit(oom_event_json(options.id));
+        if (kills)
+            oom_seen = kills;
+        return stats.release_value();
+    };
+    for (;;) {
+        if (auto stats = look())
+            emit(stats_event_json(options.id, *stats));
         std::this_thread::sleep_for(options.interval);
 
         auto container = store.open(options.id, LockMode::None);
-        if (container.is_error() || container->status() == Status::Stopped)
+        if (container.is_error() || container->status() == Status::Stopped) {
+            // One last look: the OOM kill of the init is what stopped many a container.
+            if (container.has_value())
+                (void)look();
             return {};
+        }
     }
 }
 

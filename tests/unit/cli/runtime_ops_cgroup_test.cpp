@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstring>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -41,6 +43,15 @@ protected:
         pid_t pid = fork();
         ASSERT_GE(pid, 0);
         if (pid == 0) {
+            // SIGUSR1 makes the "init" touch 256 MiB: the OOM test's trigger.
+            struct sigaction action {};
+            action.sa_handler = [](int) {
+                size_t const size = 256u << 20;
+                void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (memory != MAP_FAILED)
+                    memset(memory, 1, size);
+            };
+            sigaction(SIGUSR1, &action, nullptr);
             for (;;)
                 ::pause();
         }
@@ -197,4 +208,29 @@ TEST_F(FakeContainer, EventsLoopEndsWhenTheContainerStops)
     EXPECT_LT(took, 5s);
     for (auto const& line : lines)
         EXPECT_EQ(nlohmann::json::parse(line)["type"], "stats") << line;
+}
+
+TEST_F(FakeContainer, EventsReportsTheOomKillOfTheInit)
+{
+    // 32 MiB for memory and memory+swap, so the 256 MiB the child touches cannot swap out.
+    auto limited = update(context(), "web", R"({"memory":{"limit":33554432,"swap":33554432}})");
+    ASSERT_TRUE(limited) << limited.error().message();
+    std::vector<std::string> lines;
+    std::thread trigger([this] {
+        std::this_thread::sleep_for(150ms);
+        ::kill(m_child, SIGUSR1);
+    });
+    auto done = events(context(), EventsOptions { .id = "web", .stats = false, .interval = 50ms },
+                       [&](std::string const& line) { lines.push_back(line); });
+    trigger.join();
+    ASSERT_TRUE(done) << done.error().message();
+    size_t ooms = 0;
+    for (auto const& line : lines) {
+        auto event = nlohmann::json::parse(line);
+        if (event["type"] == "oom") {
+            ++ooms;
+            EXPECT_EQ(event["id"], "web");
+        }
+    }
+    EXPECT_EQ(ooms, 1u) << lines.size() << " events";
 }
