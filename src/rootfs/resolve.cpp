@@ -39,6 +39,12 @@ Result<Fd> resolve_in_root(FdRef root, std::string_view path, int flags)
     return sys::openat2(root, rel.c_str(), static_cast<uint64_t>(flags), 0, in_root);
 }
 
+Result<void> chdir_in_root(FdRef root, std::string_view path)
+{
+    auto dir = TRY(resolve_in_root(root, path, O_PATH | O_DIRECTORY));
+    return sys::fchdir(dir);
+}
+
 Result<Fd> ensure_in_root(FdRef root, std::string_view path, TargetKind kind)
 {
     // Fast path: the target exists (most mount points do in a prepared image).

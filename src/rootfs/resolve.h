@@ -23,6 +23,13 @@ Result<Fd> resolve_in_root(FdRef root, std::string_view path, int flags = O_PATH
 // move_mount(MOVE_MOUNT_T_EMPTY_PATH).
 Result<Fd> ensure_in_root(FdRef root, std::string_view path, TargetKind kind);
 
+// chdir to `path` resolved inside `root` (normally the container's / after pivot_root):
+// the process cwd of the spec can then neither be a magic link such as /proc/self/fd/N
+// naming a leaked host directory (CVE-2024-21626: refused with ELOOP) nor climb out of
+// the root. fchdir checks search permission with the caller's credentials, so call it
+// after the user switch.
+Result<void> chdir_in_root(FdRef root, std::string_view path);
+
 // Splits off the last component: "/a/b/c" -> ("/a/b", "c"); "/c" -> ("/", "c").
 std::pair<std::string_view, std::string_view> split_last(std::string_view path);
 

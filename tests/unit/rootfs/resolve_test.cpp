@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "rootfs/resolve.h"
 #include "sys/file.h"
 
@@ -127,4 +128,40 @@ TEST_F(ResolveInRoot, FileInTheWayIsAnError)
     auto fd = ensure_in_root(m_root, "/passwd/sub", TargetKind::Directory);
     ASSERT_FALSE(fd);
     EXPECT_TRUE(fd.error().is_errno(ENOTDIR)) << fd.error().message();
+}
+
+TEST_F(ResolveInRoot, ChdirStaysInside)
+{
+    std::string real = m_base + "/root/real";
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (auto r = chdir_in_root(m_root, "/up/real"); !r)
+            return r.error().message();
+        char cwd[4096];
+        if (!::getcwd(cwd, sizeof cwd) || std::string(cwd) != real)
+            return std::string("cwd is ") + cwd;
+        auto file = chdir_in_root(m_root, "/passwd");
+        if (file || !file.error().is_errno(ENOTDIR))
+            return "chdir to a file: " + (file ? std::string("allowed") : file.error().message());
+        return {};
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
+}
+
+TEST_F(ResolveInRoot, ChdirRefusesLeakedFdMagicLink)
+{
+    // A leaked directory fd (CVE-2024-21626): with the real / as root, /proc/self/fd/N
+    // is a magic link and is refused instead of followed to the host directory.
+    auto leaked = sys::open(m_base + "/outside", O_RDONLY | O_DIRECTORY);
+    ASSERT_TRUE(leaked);
+    auto slash = sys::open("/", O_PATH | O_DIRECTORY);
+    ASSERT_TRUE(slash);
+    auto outcome = test::run_in_child([&]() -> std::string {
+        auto r = chdir_in_root(*slash, "/proc/self/fd/" + std::to_string(leaked->get()));
+        if (r)
+            return "followed /proc/self/fd/N";
+        if (!r.error().is_errno(ELOOP))
+            return r.error().message();
+        return {};
+    });
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
 }
