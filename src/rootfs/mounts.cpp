@@ -196,7 +196,8 @@ Result<void> mount_bind(FdRef root, MountStep const& step)
 Result<void> mount_cgroup(FdRef root, MountStep const& step)
 {
     auto const& cgroup = *step.cgroup;
-    auto hierarchy_mount = [&](CgroupHierarchy const& h, FdRef target) -> Result<void> {
+    // `flags`: the step's flags, or 0 when one recursive mount_setattr sets them at the end.
+    auto hierarchy_mount = [&](CgroupHierarchy const& h, FdRef target, unsigned long flags) -> Result<void> {
         if (cgroup.cgroup_namespace) {
             if (h.v2)
                 return sys::mount_on_fd("cgroup2", target, "cgroup2", step.flags, nullptr);
@@ -204,22 +205,29 @@ Result<void> mount_cgroup(FdRef root, MountStep const& step)
         }
         MountStep bind;
         bind.bind = BindKind::Rbind;
-        bind.flags = step.flags;
+        bind.flags = flags;
         TRY(bind_tree(FdRef::cwd(), h.host_path.c_str(), target, bind));
         return {};
     };
 
     auto target = TRY(ensure_in_root(root, step.destination, TargetKind::Directory));
     if (cgroup.hierarchies.size() == 1 && cgroup.hierarchies[0].dir.empty())
-        return hierarchy_mount(cgroup.hierarchies[0], target); // pure v2 host
+        return hierarchy_mount(cgroup.hierarchies[0], target, step.flags); // pure v2 host
 
-    // v1: a tmpfs holding one directory per hierarchy, read-only at the end if asked.
+    // v1: a tmpfs holding one directory per hierarchy. The tmpfs is new and empty, so its
+    // directories are made directly; the step's flags (read-only...) go on the whole tree
+    // with one recursive mount_setattr at the end instead of one per hierarchy.
     unsigned long tmpfs_flags = (step.flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     TRY(sys::mount_on_fd("tmpfs", target, "tmpfs", tmpfs_flags, "mode=755"));
     auto tmpfs = TRY(resolve_in_root(root, step.destination, O_PATH | O_DIRECTORY));
     for (auto const& h : cgroup.hierarchies) {
-        auto sub = TRY(ensure_in_root(tmpfs, h.dir, TargetKind::Directory));
-        TRY(hierarchy_mount(h, sub).context("cgroup {}", h.dir));
+        auto made = sys::mkdirat(tmpfs, h.dir.c_str(), 0755);
+        if (!made && !made.error().is_errno(EEXIST))
+            return made.release_error().add_context(fmt::format("cgroup {}", h.dir));
+        auto sub
+            = TRY(sys::openat2(tmpfs, h.dir.c_str(), O_PATH | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+                      .context("cgroup {}", h.dir));
+        TRY(hierarchy_mount(h, sub, 0).context("cgroup {}", h.dir));
         // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
         if (h.dir.find(',') != std::string::npos) {
             std::string_view rest = h.dir;
@@ -235,8 +243,8 @@ Result<void> mount_cgroup(FdRef root, MountStep const& step)
             }
         }
     }
-    if (step.flags & MS_RDONLY)
-        TRY(sys::mount_setattr(tmpfs, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0));
+    auto attr = mount_attr_of(step.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+    TRY(sys::mount_setattr(tmpfs, "", AT_EMPTY_PATH | AT_RECURSIVE, attr.set, attr.clear));
     return {};
 }
 
