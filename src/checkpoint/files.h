@@ -63,6 +63,9 @@ struct FileDescription {
     uint64_t peer_inode { 0 };
     uint32_t shutdown { 0 };
     std::vector<uint64_t> messages {};
+    std::string bound_name {};     // a listening or unconnected socket's address: "/path" or "@abstract"
+    bool listening { false };
+    uint32_t backlog { 0 };
     uint32_t send_buffer { 0 };    // SO_SNDBUF as getsockopt reports it (0: unknown)
     uint32_t receive_buffer { 0 }; // SO_RCVBUF
     // Memfd (F_GET_SEALS).

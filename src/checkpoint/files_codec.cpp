@@ -25,7 +25,7 @@ void encode_open_files(Process const& p, json& j)
             e["inode"] = d.inode;
         if (d.mode)
             e["mode"] = d.mode;
-        if (d.kind == FileKind::Deleted || d.kind == FileKind::Memfd)
+        if (d.kind == FileKind::Deleted || d.kind == FileKind::Memfd || (d.kind == FileKind::UnixSocket && d.mode))
             e["owner"] = { d.uid, d.gid };
         if (d.size)
             e["size"] = d.size;
@@ -35,7 +35,8 @@ void encode_open_files(Process const& p, json& j)
             e["eventfd"] = { { "count", d.eventfd_count }, { "semaphore", d.eventfd_semaphore } };
         if (d.kind == FileKind::UnixSocket)
             e["socket"] = { { "type", d.socket_type }, { "connected", d.connected }, { "peer", d.peer_inode }, { "shutdown", d.shutdown },
-                { "messages", d.messages }, { "send_buffer", d.send_buffer }, { "receive_buffer", d.receive_buffer } };
+                { "messages", d.messages }, { "send_buffer", d.send_buffer }, { "receive_buffer", d.receive_buffer },
+                { "name", d.bound_name }, { "listening", d.listening }, { "backlog", d.backlog } };
         if (d.seals)
             e["seals"] = d.seals;
         if (d.kind == FileKind::Signalfd)
@@ -91,6 +92,9 @@ Result<void> decode_open_files(json const& j, Process& p)
             d.messages = s.value("messages", std::vector<uint64_t> {});
             d.send_buffer = s.value("send_buffer", 0u);
             d.receive_buffer = s.value("receive_buffer", 0u);
+            d.bound_name = s.value("name", "");
+            d.listening = s.value("listening", false);
+            d.backlog = s.value("backlog", 0u);
             uint64_t total = 0;
             for (auto m : d.messages)
                 total += m;

@@ -23,6 +23,7 @@ namespace {
 constexpr char kDeletedSuffix[] = " (deleted)";
 constexpr int kTcpEstablished = 1; // include/net/tcp_states.h
 constexpr int kTcpClose = 7;
+constexpr int kTcpListen = 10;
 
 std::string strip_deleted(std::string const& path)
 {
@@ -57,10 +58,34 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
         return Error::format("unix socket of process {} not found by sock_diag (another network namespace?): not "
                              "supported yet",
             pid);
-    if (!diag->name.empty())
-        return Error::format("bound unix socket {} is not supported yet", diag->name);
-    if (diag->state != kTcpEstablished && diag->state != kTcpClose)
+    bool named = !diag->name.empty();
+    if (named && diag->name[0] != '/' && diag->name[0] != '@')
+        return Error::format("unix socket bound to the relative path {} is not supported yet", diag->name);
+    if (diag->state == kTcpListen) {
+        if (diag->receive_queue > 0)
+            return Error::format("listening unix socket {} has {} pending connections (not supported yet)",
+                diag->name.empty() ? "(unbound)" : diag->name, diag->receive_queue);
+        d.listening = true;
+        d.backlog = diag->write_queue;
+    } else if (diag->state != kTcpEstablished && diag->state != kTcpClose) {
         return Error::format("unix socket in state {} is not supported yet", diag->state);
+    }
+    // A connected socket shows the name of the listener it was accepted from: not its own to
+    // bind again. Listening and unconnected sockets get their address back.
+    bool connected_now = diag->state == kTcpEstablished || diag->peer_inode != 0;
+    if (named && !connected_now) {
+        if (diag->receive_queue > 0)
+            return Error::format("bound unix socket {} with queued data is not supported yet", diag->name);
+        d.bound_name = diag->name;
+        if (diag->name[0] == '/') {
+            auto st = sys::stat(diag->name);
+            if (st && S_ISSOCK(st->st_mode)) {
+                d.mode = st->st_mode & 07777;
+                d.uid = st->st_uid;
+                d.gid = st->st_gid;
+            }
+        }
+    }
     if (auto in_flight = sys::fdinfo_scm_fds(info); in_flight && *in_flight > 0)
         return Error::format("unix socket with {} fds in flight (SCM_RIGHTS) is not supported yet", *in_flight);
     d.kind = FileKind::UnixSocket;
@@ -408,7 +433,9 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
                 data = TRY(read_contents(proc_path, d.size).context("{}: save contents of {}", where(), d.path));
                 break;
             case FileKind::UnixSocket:
-                data = TRY(read_socket_queue(p.pid, fd_of(p, d.id), d).context("{}: save queued data", where()));
+                // A listening or unconnected stream socket has no data queue (recv: EINVAL).
+                if (!d.listening && (d.connected || d.socket_type == SOCK_DGRAM))
+                    data = TRY(read_socket_queue(p.pid, fd_of(p, d.id), d).context("{}: save queued data", where()));
                 break;
             default: break;
             }

@@ -106,6 +106,18 @@ Result<Fd> create_eventfd(FileDescription const& d)
     return fd;
 }
 
+// Binds a socket to its old address. A socket file left at the path by the dumped process
+// (which is gone) is removed first; anything else at the path is an error.
+Result<void> bind_again(FdRef fd, std::string const& name)
+{
+    if (name[0] == '/') {
+        auto st = sys::lstat(name);
+        if (st && S_ISSOCK(st->st_mode))
+            TRY(sys::unlink(name).context("remove stale socket file"));
+    }
+    return sys::bind_unix(fd, name);
+}
+
 Result<void> write_all_to(FdRef fd, std::string const& data)
 {
     return sys::write_all(fd, data);
@@ -272,14 +284,23 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
         }
         case FileKind::UnixSocket: {
             auto data = TRY(data_of(d, image).context("{}", what()));
-            if (!d.connected) {
-                if (!data.empty())
-                    return Error::format("{}: queued data on an unconnected socket cannot be restored", what());
+            if (!d.connected && data.empty()) {
                 auto fd = TRY(sys::socket(AF_UNIX, d.socket_type));
+                if (!d.bound_name.empty()) {
+                    TRY(bind_again(fd, d.bound_name).context("{}", what()));
+                    if (d.bound_name[0] == '/' && d.mode) {
+                        TRY(sys::chown_path(d.bound_name, d.uid, d.gid).context("{}", what()));
+                        TRY(sys::chmod_path(d.bound_name, d.mode).context("{}", what()));
+                    }
+                }
+                if (d.listening)
+                    TRY(sys::listen(fd, static_cast<int>(d.backlog)).context("{}", what()));
                 TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
                 out.m_fds[d.id] = std::move(fd);
                 break;
             }
+            // Connected, or data queued from a peer that is gone (a datagram socket no longer
+            // shows its dead peer): a socketpair whose other end is dropped below.
             auto [mine, other] = TRY(sys::socketpair(AF_UNIX, d.socket_type).context("{}", what()));
             // Data queued on this end was sent by the peer: send it again from the other end,
             // message by message, with room enough in the sender's buffer for all of it (the

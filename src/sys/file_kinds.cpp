@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/epoll.h>
@@ -11,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -172,6 +175,20 @@ Result<void> fchown(FdRef fd, uid_t uid, gid_t gid)
     return {};
 }
 
+Result<void> chmod_path(std::string const& path, mode_t mode)
+{
+    if (::chmod(path.c_str(), mode) < 0)
+        return Error::from_errno(fmt::format("chmod {:o} {}", mode, path));
+    return {};
+}
+
+Result<void> chown_path(std::string const& path, uid_t uid, gid_t gid)
+{
+    if (::lchown(path.c_str(), uid, gid) < 0)
+        return Error::from_errno(fmt::format("chown {}:{} {}", uid, gid, path));
+    return {};
+}
+
 Result<size_t> pread(FdRef fd, void* buffer, size_t size, uint64_t offset)
 {
     for (;;) {
@@ -236,6 +253,30 @@ Result<void> shutdown(FdRef socket, int how)
 {
     if (::shutdown(socket.get(), how) < 0)
         return Error::from_errno(fmt::format("shutdown {}", how));
+    return {};
+}
+
+Result<void> bind_unix(FdRef socket, std::string const& name)
+{
+    struct sockaddr_un address {};
+    address.sun_family = AF_UNIX;
+    if (name.empty() || name.size() > sizeof address.sun_path)
+        return Error::format("unix socket name \"{}\" is empty or too long", name);
+    std::memcpy(address.sun_path, name.data(), name.size());
+    if (name[0] == '@')
+        address.sun_path[0] = '\0'; // abstract: no trailing NUL, the length says where it ends
+    auto length = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + name.size()
+        + (name[0] == '@' ? 0 : 1));
+    // SAFETY: sockaddr_un is a sockaddr for the sockets API.
+    if (::bind(socket.get(), reinterpret_cast<struct sockaddr*>(&address), length) < 0)
+        return Error::from_errno(fmt::format("bind to {}", name));
+    return {};
+}
+
+Result<void> listen(FdRef socket, int backlog)
+{
+    if (::listen(socket.get(), backlog) < 0)
+        return Error::from_errno(fmt::format("listen with backlog {}", backlog));
     return {};
 }
 

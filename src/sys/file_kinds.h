@@ -40,6 +40,9 @@ Result<void> seek(FdRef fd, uint64_t position);      // lseek SEEK_SET
 Result<void> ftruncate(FdRef fd, uint64_t size);
 Result<void> fchmod(FdRef fd, mode_t mode);
 Result<void> fchown(FdRef fd, uid_t uid, gid_t gid);
+// Of a path itself (symlinks not followed for the owner).
+Result<void> chmod_path(std::string const& path, mode_t mode);
+Result<void> chown_path(std::string const& path, uid_t uid, gid_t gid);
 Result<size_t> pread(FdRef fd, void* buffer, size_t size, uint64_t offset);
 Result<void> pwrite_all(FdRef fd, void const* buffer, size_t size, uint64_t offset);
 
@@ -48,6 +51,9 @@ Result<std::pair<Fd, Fd>> socketpair(int domain, int type); // SOCK_CLOEXEC adde
 Result<int> socket_option(FdRef socket, int level, int name);
 Result<void> set_socket_option(FdRef socket, int level, int name, int value);
 Result<void> shutdown(FdRef socket, int how);
+// bind(2) of a unix socket to a path, or to an abstract name written "@name".
+Result<void> bind_unix(FdRef socket, std::string const& name);
+Result<void> listen(FdRef socket, int backlog);
 struct Peeked {
     size_t size { 0 };     // bytes copied into the buffer
     size_t length { 0 };   // full length of the message (datagrams; MSG_TRUNC)

@@ -58,8 +58,11 @@ Result<UnixSocketDiag> parse_unix_diag(void const* message, size_t size)
                 out.shutdown = payload[0];
             break;
         case UNIX_DIAG_RQLEN:
-            if (length >= sizeof(struct unix_diag_rqlen))
-                out.receive_queue = read_value<struct unix_diag_rqlen>(payload).udiag_rqueue;
+            if (length >= sizeof(struct unix_diag_rqlen)) {
+                auto rq = read_value<struct unix_diag_rqlen>(payload);
+                out.receive_queue = rq.udiag_rqueue;
+                out.write_queue = rq.udiag_wqueue;
+            }
             break;
         default: break;
         }

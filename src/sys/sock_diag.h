@@ -19,6 +19,7 @@ struct UnixSocketDiag {
     uint64_t peer_inode { 0 }; // 0: no peer
     uint32_t shutdown { 0 };  // RCV_SHUTDOWN (1) | SEND_SHUTDOWN (2)
     uint32_t receive_queue { 0 }; // listening: pending connections; else queued bytes
+    uint32_t write_queue { 0 };   // listening: the backlog; else bytes sent and not yet read
 };
 
 // Parses one unix_diag_msg netlink message with its attributes (pure; unit-tested).

@@ -3,7 +3,8 @@
 // deleted-but-open file, a pipe with unread data, eventfds (plain and semaphore), unix
 // socketpairs (stream, dgram, seqpacket) with queued data both ways, a sealed memfd, a FIFO
 // with unread data, a directory, an epoll set (watching the pipe and an eventfd), a
-// signalfd, and timerfds (one armed, one expired and not read). Prints "ready PID" and waits; on SIGUSR1 it checks
+// signalfd, timerfds (one armed, one expired and not read), and listening unix sockets
+// (a path and an abstract name). Prints "ready PID" and waits; on SIGUSR1 it checks
 // everything (flags, FD_CLOEXEC, offsets shared, contents, queues) and prints "verify ok"
 // (exit 0) or each difference (exit 1).
 // Usage: cr_files DIR [tree|unsupported]
@@ -24,6 +25,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,6 +161,56 @@ static void expect_pattern(int fd, size_t total, char const* what)
         done += (size_t)n;
     }
     CHECK(done == total, "%s: %zu bytes, want %zu", what, done, total);
+}
+
+// A unix socket address: DIR/listen.sock, or the abstract "@cr-files-PID" (sun_path[0] = 0).
+static socklen_t listener_address(struct sockaddr_un* a, int abstract)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    if (abstract) {
+        int n = snprintf(a->sun_path + 1, sizeof a->sun_path - 1, "cr-files-%d", getpid());
+        return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/listen.sock", g_dir);
+    if (strlen(path) >= sizeof a->sun_path)
+        die("socket path too long");
+    memcpy(a->sun_path, path, strlen(path) + 1);
+    return (socklen_t)sizeof *a;
+}
+
+static int listener(char* path, size_t size, int abstract)
+{
+    struct sockaddr_un a;
+    socklen_t length = listener_address(&a, abstract);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (!abstract) {
+        snprintf(path, size, "%s", a.sun_path);
+        unlink(path);
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr*)&a, length) < 0 || listen(fd, 5) < 0)
+        die("listener");
+    if (!abstract)
+        chmod(path, 0600);
+    return fd;
+}
+
+// Connects a new client to the listener and accepts it on fd `listening`.
+static void expect_accepts(int listening, int abstract)
+{
+    struct sockaddr_un a;
+    socklen_t length = listener_address(&a, abstract);
+    int client = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(client, (struct sockaddr*)&a, length) == 0, "connect to listener %d: %s", listening, strerror(errno));
+    int server = accept(listening, NULL, NULL);
+    CHECK(server >= 0, "accept on %d: %s", listening, strerror(errno));
+    if (server >= 0) {
+        must_write(client, "hi");
+        expect_read(server, "hi");
+        close(server);
+    }
+    close(client);
 }
 
 static void setup(int unsupported)
@@ -297,6 +350,10 @@ static void setup(int unsupported)
     must_write(s[1], "bye");
     close(s[1]);
     place(s[0], 34, 0);
+    // 35: listening unix socket at DIR/listen.sock (mode 0600), backlog 5; 36: listening on
+    // an abstract name.
+    place(listener(path, sizeof path, 0), 35, 0);
+    place(listener(path, sizeof path, 1), 36, 1);
     if (unsupported) {
         place(inotify_init1(0), 30, 0);
         place(socket(AF_INET, SOCK_STREAM, 0), 31, 0);
@@ -319,6 +376,8 @@ static void verify(int is_child)
     expect_flags(23, O_RDWR, 1);
     expect_flags(24, O_RDWR | O_NONBLOCK, 0);
     expect_flags(25, O_RDWR | O_NONBLOCK, 0);
+    expect_flags(35, O_RDWR, 0);
+    expect_flags(36, O_RDWR, 1);
     CHECK(fcntl(5, F_GETFD) < 0 && fcntl(6, F_GETFD) < 0, "the gap at fds 5 and 6 is filled");
     if (is_child) {
         // The parent verifies contents; the child checks that offsets are shared with it:
@@ -407,6 +466,12 @@ static void verify(int is_child)
         g_big_stream);
     expect_recv(34, "bye");
     CHECK(recv(34, two, 2, MSG_DONTWAIT) == 0, "socket 34: no end of file after its closed peer's data");
+    // Listening sockets: same address, accepting.
+    expect_accepts(35, 0);
+    expect_accepts(36, 1);
+    snprintf(path, sizeof path, "%s/listen.sock", g_dir);
+    CHECK(stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600, "listen.sock mode %o",
+        st.st_mode & 0777);
     // FIFO and directory.
     expect_read(21, "fifo data");
     CHECK(fstat(22, &st) == 0 && S_ISDIR(st.st_mode), "fd 22 is not a directory");

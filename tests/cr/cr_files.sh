@@ -55,7 +55,7 @@ gone() { # waits until pid $1 no longer exists (reaped)
 
 # 1. --leave-running: the image is written, nothing is consumed, the process runs on.
 start running && {
-    "$DRIVER" dump "$PID" "$TMP/running.img" --leave-running >/dev/null || fail "dump --leave-running"
+    "$DRIVER" dump "$PID" "$TMP/running.img" --leave-running >"$TMP/running.dump" 2>&1 || fail "dump --leave-running: $(cat "$TMP/running.dump")"
     for f in manifest.json; do [ -e "$TMP/running.img/$f" ] || fail "image lacks $f"; done
     verify running "$PID"
     { wait "$PID"; } 2>/dev/null
@@ -63,7 +63,7 @@ start running && {
 
 # 2. Dump (the process is killed), restore, verify in the restored process.
 start restore && {
-    "$DRIVER" dump "$PID" "$TMP/restore.img" >/dev/null || fail "dump"
+    "$DRIVER" dump "$PID" "$TMP/restore.img" >"$TMP/restore.dump" 2>&1 || { fail "dump: $(cat "$TMP/restore.dump")"; kill -9 "$PID"; }
     { wait "$PID"; } 2>/dev/null
     gone "$PID" || fail "dumped process $PID still exists"
     "$DRIVER" restore "$TMP/restore.img" >"$TMP/restore.driver" 2>&1 &
@@ -83,7 +83,7 @@ start restore && {
 #    description for both; restored, the child must see the parent's reads move the offset.
 start tree tree && {
     CHILD=$(cat /proc/$PID/task/$PID/children | tr -d ' ')
-    "$DRIVER" dump "$PID" "$TMP/tree.img" >"$TMP/tree.dump" 2>&1 || fail "tree dump: $(cat "$TMP/tree.dump")"
+    "$DRIVER" dump "$PID" "$TMP/tree.img" >"$TMP/tree.dump" 2>&1 || { fail "tree dump: $(cat "$TMP/tree.dump")"; kill -9 "$PID" "$CHILD"; }
     { wait "$PID"; } 2>/dev/null
     if [ -e "$TMP/tree.img/process-$CHILD.json" ]; then
         for fd in 3 4 9 13 19; do
@@ -101,6 +101,7 @@ start tree tree && {
         elif grep -q '"pid"' "$TMP/tree.driver"; then
             verify tree "$PID"
             grep -q "^child verify ok" "$TMP/tree.out" || fail "tree child: $(cat "$TMP/tree.out")"
+            echo "ok: tree restored; parent and child share descriptions and offsets"
         else
             fail "tree restore: $(cat "$TMP/tree.driver")"
         fi
@@ -122,6 +123,7 @@ start unsupported unsupported && {
     [ -e "$TMP/unsupported.img" ] && fail "a failed dump left $TMP/unsupported.img"
     grep -q "TracerPid:[[:space:]]*0" /proc/$PID/status || fail "process still traced after a failed dump"
     verify unsupported "$PID"
+    { wait "$PID"; } 2>/dev/null
 }
 
 [ $FAILED = 0 ] && echo "PASS: cr_files"
