@@ -48,7 +48,12 @@ Process process_with_every_kind()
         .ticks = 2, .value_ns = 99972914843ULL, .interval_ns = 1000000500ULL });
     add({ .id = 13, .kind = FileKind::Epoll, .path = "anon_inode:[eventpoll]", .flags = O_RDWR,
         .epoll_targets = { { 9, 12, 0x80000019, 0x1122334455667788ULL }, { 11, 0, 0x1c, 7 } } });
-    p.files = { { 13, 11, false }, { 14, 12, true }, { 15, 13, false }, { 0, 4, false }, { 1, 1, false }, { 2, 1, false }, { 3, 2, true }, { 7, 3, true }, { 8, 5, false },
+    add({ .id = 14, .kind = FileKind::UnixSocket, .path = "socket:[16]", .flags = O_RDWR | O_NONBLOCK, .inode = 16,
+        .mode = 0600, .uid = 7, .gid = 8, .socket_type = SOCK_STREAM, .bound_name = "/run/cryo.sock", .listening = true,
+        .backlog = 128 });
+    add({ .id = 15, .kind = FileKind::UnixSocket, .path = "socket:[17]", .flags = O_RDWR, .inode = 17,
+        .socket_type = SOCK_DGRAM, .bound_name = "@abstract name", .send_buffer = 4608, .receive_buffer = 425984 });
+    p.files = { { 16, 14, false }, { 17, 15, true }, { 13, 11, false }, { 14, 12, true }, { 15, 13, false }, { 0, 4, false }, { 1, 1, false }, { 2, 1, false }, { 3, 2, true }, { 7, 3, true }, { 8, 5, false },
         { 9, 6, false }, { 10, 7, true }, { 11, 8, false }, { 12, 9, false }, { 300, 10, true } };
     return p;
 }
