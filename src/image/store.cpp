@@ -332,4 +332,19 @@ Result<void> Store::unregister_container(std::string const& container_dir) const
     return {};
 }
 
+Result<std::string> Store::container_image(std::string const& container_dir) const
+{
+    auto path = m_root + "/containers/" + sha256_hex(container_dir) + ".json";
+    auto text = sys::read_file(path);
+    if (text.is_error()) {
+        if (text.error().is_errno(ENOENT))
+            return Error::format("container dir {}: not prepared from an image of {}", container_dir, m_root);
+        return text.release_error().add_context(fmt::format("container dir {}", container_dir));
+    }
+    json doc = json::parse(*text, nullptr, false);
+    if (!doc.is_object() || !doc.contains("image") || !doc["image"].is_string())
+        return Error::format("container dir {}: invalid registration {}", container_dir, path);
+    return doc["image"].get<std::string>();
+}
+
 } // namespace cryo::image

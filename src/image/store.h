@@ -100,6 +100,8 @@ public:
     // Container registrations keep an image's layers alive while a container uses them.
     Result<void> register_container(std::string const& container_dir, ImageRecord const& image) const;
     Result<void> unregister_container(std::string const& container_dir) const;
+    // The image a registered container dir was prepared from.
+    Result<std::string> container_image(std::string const& container_dir) const;
 
 private:
     explicit Store(std::string root)
