@@ -538,3 +538,30 @@ TEST_F(RootfsApply, CgroupNamespaceMountsHierarchiesDirectly)
     });
     EXPECT_TRUE(outcome.ok()) << outcome.failure;
 }
+
+TEST_F(RootfsApply, ConsoleIsBoundOnDevConsole)
+{
+    int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ASSERT_GE(master, 0);
+    ASSERT_EQ(::grantpt(master), 0);
+    ASSERT_EQ(::unlockpt(master), 0);
+    std::string slave = ::ptsname(master);
+    struct stat pty { };
+    ASSERT_EQ(::stat(slave.c_str(), &pty), 0);
+    MountPlan plan;
+    plan.rootfs = m_root;
+    plan.steps.push_back(make_mount_step("tmpfs", "tmpfs", "/dev", parse_mount_options("mode=755")));
+    plan.console = slave;
+    auto outcome = test::run_in_child([&]() -> std::string {
+        if (::unshare(CLONE_NEWNS) < 0)
+            return "unshare";
+        if (auto r = setup_rootfs(plan); !r)
+            return "setup: " + r.error().message();
+        struct stat st { };
+        if (::stat("/dev/console", &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != pty.st_rdev)
+            return "/dev/console is not the pty";
+        return {};
+    });
+    ::close(master);
+    EXPECT_TRUE(outcome.ok()) << outcome.failure;
+}
