@@ -116,7 +116,7 @@ std::string encode_process(Process const& p)
     json threads = json::array();
     for (auto const& t : p.threads)
         threads.push_back({ { "tid", t.tid }, { "regs", encode_registers(t.regs) }, { "xstate", to_hex(t.xstate) },
-            { "sigmask", t.sigmask },
+            { "sigmask", t.sigmask }, { "clear_child_tid", t.clear_child_tid },
             { "rseq", { { "address", t.rseq_address }, { "size", t.rseq_size }, { "signature", t.rseq_signature } } } });
     j["threads"] = threads;
     json actions = json::array();
@@ -210,6 +210,7 @@ Result<Process> decode_process(std::string_view text)
             thread.regs = decode_registers(t.at("regs"));
             thread.xstate = TRY(from_hex(t.value("xstate", "")).context("thread {} xstate", thread.tid));
             thread.sigmask = t.value("sigmask", uint64_t { 0 });
+            thread.clear_child_tid = t.value("clear_child_tid", uint64_t { 0 });
             if (t.contains("rseq")) {
                 auto const& r = t["rseq"];
                 thread.rseq_address = r.value("address", uint64_t { 0 });

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -71,17 +72,24 @@ Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntr
     return areas;
 }
 
-// Signal actions can only be asked from inside: rt_sigaction(sig, NULL, &old) per signal
-// that is caught or ignored, with `old` in a scratch page unmapped again afterwards.
-Result<std::vector<SignalAction>> collect_signal_actions(sys::Tracee& leader, sys::StatusInfo const& status, bool inject_failure)
+// What can only be asked from inside, with answers written into a scratch page that is
+// unmapped again afterwards: each thread's set_tid_address pointer (prctl PR_GET_TID_ADDRESS,
+// run in that thread), and rt_sigaction(sig, NULL, &old) per signal caught or ignored.
+Result<std::vector<SignalAction>> collect_from_inside(FrozenProcess& frozen, std::vector<Thread>& threads,
+    sys::StatusInfo const& status, bool inject_failure)
 {
+    auto& leader = frozen.threads.at(0);
     std::vector<SignalAction> out;
-    uint64_t interesting = status.sig_caught | status.sig_ignored;
-    if (interesting == 0)
-        return out;
     auto scratch = TRY(RemoteScratch::map(leader, 4096));
     if (inject_failure)
         return Error::make("injected failure while collecting signal actions");
+    for (size_t i = 0; i < frozen.threads.size(); ++i) {
+        auto& t = frozen.threads[i];
+        t.set_syscall_address(leader.syscall_address());
+        TRY(t.syscall_checked("prctl PR_GET_TID_ADDRESS", SYS_prctl, { PR_GET_TID_ADDRESS, scratch.address() + 64 }));
+        TRY(scratch.read(64, &threads.at(i).clear_child_tid, sizeof(uint64_t)));
+    }
+    uint64_t interesting = status.sig_caught | status.sig_ignored;
     for (int sig = 1; sig <= 64; ++sig) {
         if (!(interesting & (1ULL << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
             continue;
@@ -172,7 +180,8 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
     // The current break is not in /proc; brk(0) returns it without changing anything.
     p.mm.brk = TRY(leader.syscall_checked("brk", SYS_brk, { 0 }));
 
-    p.signal_actions = TRY(collect_signal_actions(leader, status, options.inject_failure == "signals").context("process {}", pid));
+    p.signal_actions = TRY(collect_from_inside(frozen, p.threads, status, options.inject_failure == "signals")
+                               .context("process {}", pid));
 
     for (int resource = 0; resource < RLIM_NLIMITS; ++resource) {
         struct rlimit64 limit {};

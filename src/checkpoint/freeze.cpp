@@ -89,7 +89,10 @@ Result<void> FrozenTree::kill_all()
     for (auto& p : m_processes)
         (void)::kill(p.pid, SIGKILL);
     for (auto& p : m_processes) {
-        for (auto& t : p.threads) {
+        // Non-leader threads first: a traced leader's exit is reported only once every other
+        // thread of its group has been reaped by us.
+        for (size_t i = 1; i <= p.threads.size(); ++i) {
+            auto& t = p.threads[i % p.threads.size()]; // 1, 2, ..., n-1, then 0
             // A traced task that dies reports to its tracer first; wait so the kernel releases
             // it to its real parent.
             for (;;) {

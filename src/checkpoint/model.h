@@ -27,6 +27,8 @@ struct Thread {
     uint64_t rseq_address { 0 };
     uint32_t rseq_size { 0 };
     uint32_t rseq_signature { 0 };
+    // set_tid_address(2) pointer: cleared and futex-woken when the thread exits (pthread_join).
+    uint64_t clear_child_tid { 0 };
 };
 
 enum class AreaKind {

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstring>
 #include <linux/prctl.h>
+#include <memory>
 #include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -81,16 +82,18 @@ char const* special_name(AreaKind k)
 class ProcessRestorer {
 public:
     ProcessRestorer(Process const& process, ImageReader const& image, OpenedFiles const& files, sys::Tracee& tracee,
-        RestoreStats& stats)
+        std::vector<sys::Tracee>& threads, RestoreStats& stats)
         : m_p(process)
         , m_image(image)
         , m_files(files)
         , m_t(tracee)
+        , m_threads(threads)
         , m_stats(stats)
     {
     }
 
-    Result<void> run()
+    // Rebuilds everything and leaves every thread stopped with its final registers set.
+    Result<void> prepare()
     {
         auto child_maps = TRY(sys::read_maps(m_p.pid));
         m_t.set_syscall_address(TRY(find_vdso_syscall(m_p.pid, child_maps)));
@@ -118,23 +121,71 @@ public:
         TRY(restore_signals());
         TRY(restore_misc());
         TRY(m_t.syscall_checked("close cryo pidfd", SYS_close, { m_cryo_pidfd }));
-        TRY(restore_credentials());
-        auto const& thread = m_p.threads.at(0);
-        if (thread.rseq_address)
-            TRY(m_t.syscall_checked("rseq register", SYS_rseq,
-                { thread.rseq_address, thread.rseq_size, 0, thread.rseq_signature }));
-        TRY(sys::ptrace_set_sigmask(m_p.pid, thread.sigmask));
-        auto regs = to_kernel(thread.regs);
-        regs.orig_rax = static_cast<unsigned long long>(-1L); // never restart anything on resume
-        m_t.set_final_state(regs, thread.xstate);
-        // The very last remote syscall: the scratch page (holding the syscall instruction)
-        // goes away; we are at its syscall exit when the final registers are set.
+        // Threads are cloned while the leader still has the privilege to pick their tids;
+        // credentials are per thread in the kernel, so each thread gets its own afterwards.
+        for (size_t i = 1; i < m_p.threads.size(); ++i)
+            TRY(create_thread(m_p.threads[i]).context("thread {}", m_p.threads[i].tid));
+        TRY(finish_thread(m_t, m_p.threads[0]));
+        for (size_t i = 1; i < m_p.threads.size(); ++i)
+            TRY(finish_thread(m_threads.at(i - 1), m_p.threads[i]).context("thread {}", m_p.threads[i].tid));
+        return {};
+    }
+
+    // The very last remote syscall unmaps the scratch page (holding the syscall instruction);
+    // the leader sits at its syscall exit when its final registers go in. Then all threads go.
+    Result<void> finish()
+    {
         TRY(m_scratch->unmap());
+        for (auto& t : m_threads)
+            TRY(t.detach().context("resume thread {}", t.tid()));
         TRY(m_t.detach().context("resume process {}", m_p.pid));
         return {};
     }
 
 private:
+    Result<void> create_thread(Thread const& thread)
+    {
+        // struct clone_args and the one-entry set_tid array, in the scratch page.
+        struct clone_args args {};
+        args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+        args.set_tid = m_scratch->address() + kScratchData + sizeof args;
+        args.set_tid_size = 1;
+        pid_t tid = thread.tid;
+        TRY(m_scratch->write(kScratchData, &args, sizeof args));
+        TRY(m_scratch->write(kScratchData + sizeof args, &tid, sizeof tid));
+        // The new thread starts stopped (PTRACE_O_TRACECLONE) before running any instruction.
+        uint64_t got = TRY(m_t.syscall_checked("clone3 thread", __NR_clone3, { m_scratch->address() + kScratchData, sizeof args }));
+        if (got != static_cast<uint64_t>(tid))
+            return Error::format("clone3 gave tid {} instead of {}", got, tid);
+        for (;;) {
+            int status = TRY(sys::wait_traced(tid));
+            auto kind = sys::classify_stop(status);
+            if (kind == sys::StopKind::Exited)
+                return Error::format("new thread {} died", tid);
+            if (kind == sys::StopKind::EventStop || kind == sys::StopKind::GroupStop || kind == sys::StopKind::SignalStop)
+                break;
+        }
+        m_threads.push_back(TRY(sys::Tracee::adopt(m_p.pid, tid)));
+        m_threads.back().set_syscall_address(m_scratch->address());
+        return {};
+    }
+
+    // Per-thread state, run in that thread: tid address, rseq, credentials, mask, registers.
+    Result<void> finish_thread(sys::Tracee& t, Thread const& thread)
+    {
+        if (thread.clear_child_tid)
+            TRY(t.syscall_checked("set_tid_address", SYS_set_tid_address, { thread.clear_child_tid }));
+        if (thread.rseq_address)
+            TRY(t.syscall_checked("rseq register", SYS_rseq,
+                { thread.rseq_address, thread.rseq_size, 0, thread.rseq_signature }));
+        TRY(restore_credentials(t));
+        TRY(sys::ptrace_set_sigmask(t.tid(), thread.sigmask));
+        auto regs = to_kernel(thread.regs);
+        regs.orig_rax = static_cast<unsigned long long>(-1L); // never restart anything on resume
+        t.set_final_state(regs, thread.xstate);
+        return {};
+    }
+
     Result<void> prepare_address_space(std::vector<sys::MapsEntry> const& child_maps)
     {
         std::vector<Range> occupied;
@@ -369,20 +420,21 @@ private:
         return {};
     }
 
-    Result<void> restore_credentials()
+    Result<void> restore_credentials(sys::Tracee& t)
     {
         auto const& c = m_p.credentials;
-        auto status = TRY(sys::read_status(m_p.pid));
+        auto text = TRY(sys::read_file(fmt::format("/proc/{}/task/{}/status", m_p.pid, t.tid())));
+        auto status = TRY(sys::parse_status(text));
         if (status.groups != c.groups) {
             if (c.groups.size() * 4 > kScratchSize - kScratchData)
                 return Error::make("too many supplementary groups");
             TRY(m_scratch->write(kScratchData, c.groups.data(), c.groups.size() * 4));
-            TRY(m_t.syscall_checked("setgroups", SYS_setgroups, { c.groups.size(), m_scratch->address() + kScratchData }));
+            TRY(t.syscall_checked("setgroups", SYS_setgroups, { c.groups.size(), m_scratch->address() + kScratchData }));
         }
         if (!std::equal(std::begin(c.gid), std::end(c.gid), std::begin(status.gid)))
-            TRY(m_t.syscall_checked("setresgid", SYS_setresgid, { c.gid[0], c.gid[1], c.gid[2] }));
+            TRY(t.syscall_checked("setresgid", SYS_setresgid, { c.gid[0], c.gid[1], c.gid[2] }));
         if (!std::equal(std::begin(c.uid), std::end(c.uid), std::begin(status.uid)))
-            TRY(m_t.syscall_checked("setresuid", SYS_setresuid, { c.uid[0], c.uid[1], c.uid[2] }));
+            TRY(t.syscall_checked("setresuid", SYS_setresuid, { c.uid[0], c.uid[1], c.uid[2] }));
         return {};
     }
 
@@ -390,10 +442,83 @@ private:
     ImageReader const& m_image;
     OpenedFiles const& m_files;
     sys::Tracee& m_t;
+    std::vector<sys::Tracee>& m_threads; // threads other than the leader, created here
     RestoreStats& m_stats;
     std::optional<RemoteScratch> m_scratch;
     uint64_t m_cryo_pidfd { 0 };
 };
+
+} // namespace
+
+namespace {
+
+// One process being restored: its leader (and threads, once created) held stopped.
+struct Restoring {
+    Process const* process { nullptr };
+    std::optional<sys::Tracee> leader;
+    std::vector<sys::Tracee> threads;
+};
+
+constexpr sys::Tracee::Options kRestoreTrace { .exit_kill = true, .trace_clone = true, .trace_fork = true };
+
+// Waits for a task born from a traced fork/clone to report its first stop.
+Result<void> wait_new_task(int pid)
+{
+    for (;;) {
+        int status = TRY(sys::wait_traced(pid));
+        auto kind = sys::classify_stop(status);
+        if (kind == sys::StopKind::Exited)
+            return Error::format("new process {} died", pid);
+        if (kind != sys::StopKind::SyscallStop)
+            return {};
+    }
+}
+
+// Re-creates a child process with its pid by a remote fork (clone3 with set_tid) inside its
+// restored parent, which is still a copy of cryo at this point.
+Result<sys::Tracee> fork_in_parent(sys::Tracee& parent, int pid)
+{
+    auto scratch = TRY(RemoteScratch::map(parent, 4096));
+    struct clone_args args {};
+    args.exit_signal = SIGCHLD;
+    args.set_tid = scratch.address() + sizeof args;
+    args.set_tid_size = 1;
+    pid_t tid = pid;
+    TRY(scratch.write(0, &args, sizeof args));
+    TRY(scratch.write(sizeof args, &tid, sizeof tid));
+    long r = TRY(parent.syscall(__NR_clone3, { scratch.address(), sizeof args }));
+    if (r == -EEXIST)
+        return Error::format("pid {} is already in use", pid);
+    if (r < 0)
+        return Error::from_errno(static_cast<int>(-r), fmt::format("clone3 with pid {} in {}", pid, parent.tid()));
+    TRY(wait_new_task(pid));
+    TRY(scratch.unmap());
+    return sys::Tracee::adopt(pid, pid);
+}
+
+// Sessions and process groups, set in the new process before it has children of its own:
+// a session leader calls setsid(); a group leader makes its group; others join theirs.
+// The root keeps cryo's session unless it led its own (shell job).
+Result<void> restore_session(sys::Tracee& t, Process const& p, std::vector<Process> const& all)
+{
+    auto maps = TRY(sys::read_maps(p.pid));
+    t.set_syscall_address(TRY(find_vdso_syscall(p.pid, maps)));
+    if (p.sid == p.pid) {
+        TRY(t.syscall_checked("setsid", SYS_setsid));
+        return {};
+    }
+    auto stat = TRY(sys::read_stat(p.pid));
+    if (stat.pgid == p.pgid)
+        return {};
+    bool in_tree = p.pgid == p.pid;
+    for (auto const& other : all)
+        in_tree |= other.pid == p.pgid;
+    if (!in_tree)
+        return {}; // a group outside the tree (the caller's): stay in cryo's
+    TRY(t.syscall_checked("setpgid", SYS_setpgid, { 0, static_cast<uint64_t>(p.pgid) })
+            .context("join process group {}", p.pgid));
+    return {};
+}
 
 } // namespace
 
@@ -409,30 +534,65 @@ Result<RestoredTree> restore(RestoreOptions const& options)
         processes.push_back(TRY(decode_process(text).context("image {}: {}", options.images_dir, process_file_name(pid))));
     }
     out.stats.read_ms = ms_since(start);
-    if (processes.size() != 1)
-        return Error::format("image {}: trees of {} processes are not supported yet", options.images_dir,
-            processes.size());
-    auto const& p = processes[0];
-    if (p.threads.size() != 1)
-        return Error::format("process {}: {} threads; multi-threaded processes are not supported yet", p.pid,
-            p.threads.size());
+    if (processes.empty() || processes[0].pid != manifest.root_pid)
+        return Error::format("image {}: the first process is not the root", options.images_dir);
+    for (size_t i = 1; i < processes.size(); ++i) {
+        bool parent_before = false;
+        for (size_t j = 0; j < i; ++j)
+            parent_before |= processes[j].pid == processes[i].ppid;
+        if (!parent_before)
+            return Error::format("image {}: parent {} of process {} is not in the image before it", options.images_dir,
+                processes[i].ppid, processes[i].pid);
+    }
+    for (auto const& p : processes)
+        if (sys::exists(fmt::format("/proc/{}", p.pid)))
+            return Error::format("pid {} is already in use", p.pid);
 
     // Every open file description of the tree, opened once; processes take theirs from here.
     auto files = TRY(OpenedFiles::open(processes, image).context("image {}: open files", options.images_dir));
-    auto child = TRY(clone_with_pid(p.pid).context("restore process {}", p.pid));
-    {
-        auto tracee = TRY(sys::Tracee::seize(p.pid, p.pid, { .exit_kill = true, .trace_clone = false })
-                              .context("restore process {}", p.pid));
-        // On failure the half-built process dies before the Tracee would let it go.
-        ArmedScopeGuard kill_on_error([&] {
-            (void)::kill(p.pid, SIGKILL);
-            tracee.forget();
-        });
-        ProcessRestorer restorer(p, image, files, tracee, out.stats);
-        TRY(restorer.run().context("restore process {}", p.pid));
-        kill_on_error.disarm();
+
+    std::vector<std::unique_ptr<Restoring>> tree;
+    // On failure every process created so far dies before its Tracee would let it go.
+    ArmedScopeGuard kill_on_error([&] {
+        for (auto& r : tree) {
+            (void)::kill(r->process->pid, SIGKILL);
+            if (r->leader)
+                r->leader->forget();
+            for (auto& t : r->threads)
+                t.forget();
+        }
+    });
+
+    // 1. Create the tree, parents first, each process by its parent, with its pid.
+    auto root_child = TRY(clone_with_pid(processes[0].pid).context("restore process {}", processes[0].pid));
+    for (auto const& p : processes) {
+        auto r = std::make_unique<Restoring>();
+        r->process = &p;
+        tree.push_back(std::move(r));
+        auto& current = *tree.back();
+        if (&p == &processes[0]) {
+            current.leader.emplace(TRY(sys::Tracee::seize(p.pid, p.pid, kRestoreTrace).context("restore process {}", p.pid)));
+        } else {
+            Restoring* parent = nullptr;
+            for (auto& other : tree)
+                if (other->process->pid == p.ppid)
+                    parent = other.get();
+            current.leader.emplace(TRY(fork_in_parent(*parent->leader, p.pid).context("create process {}", p.pid)));
+        }
+        TRY(restore_session(*current.leader, p, processes).context("restore process {}", p.pid));
     }
-    out.root = std::move(child);
+
+    // 2. Rebuild each process; all stay stopped.
+    std::vector<std::unique_ptr<ProcessRestorer>> restorers;
+    for (auto& r : tree) {
+        restorers.push_back(std::make_unique<ProcessRestorer>(*r->process, image, files, *r->leader, r->threads, out.stats));
+        TRY(restorers.back()->prepare().context("restore process {}", r->process->pid));
+    }
+    // 3. Let them all go together.
+    for (size_t i = 0; i < restorers.size(); ++i)
+        TRY(restorers[i]->finish().context("restore process {}", tree[i]->process->pid));
+    kill_on_error.disarm();
+    out.root = std::move(root_child);
     out.stats.total_ms = ms_since(start);
     return out;
 }

@@ -19,6 +19,8 @@ unsigned long options_of(Tracee::Options const& options)
         o |= PTRACE_O_EXITKILL;
     if (options.trace_clone)
         o |= PTRACE_O_TRACECLONE;
+    if (options.trace_fork)
+        o |= PTRACE_O_TRACEFORK;
     return o;
 }
 
@@ -98,7 +100,7 @@ Result<void> Tracee::wait_syscall_stop()
             TRY(ptrace_syscall(m_tid, 0));
             break;
         case StopKind::EventStop:
-            if ((status >> 16) == PTRACE_EVENT_CLONE)
+            if ((status >> 16) == PTRACE_EVENT_CLONE || (status >> 16) == PTRACE_EVENT_FORK)
                 m_last_clone_tid = static_cast<pid_t>(TRY(ptrace_event_msg(m_tid)));
             TRY(ptrace_syscall(m_tid, 0));
             break;

@@ -22,6 +22,8 @@ public:
         bool exit_kill { false };
         // Report clone events (remote clone3 of threads during restore).
         bool trace_clone { false };
+        // Report fork events (remote fork of child processes during restore).
+        bool trace_fork { false };
     };
 
     // PTRACE_SEIZE + PTRACE_INTERRUPT, then waits for the stop and saves the registers.
@@ -46,7 +48,7 @@ public:
     Result<long> syscall(long number, std::array<uint64_t, 6> args = {});
     // Same, but a negative result becomes an Error naming `what`.
     Result<uint64_t> syscall_checked(char const* what, long number, std::array<uint64_t, 6> args = {});
-    // The new thread's tid after a remote clone with trace_clone set (0 if none).
+    // The new task's id after a remote clone/fork with trace_clone/trace_fork set (0 if none).
     pid_t last_clone_tid() const { return m_last_clone_tid; }
 
     // Registers (and xstate) to leave in the thread on detach instead of the original ones.
