@@ -58,7 +58,7 @@ command -v jq >/dev/null || fail "jq is not installed (scripts/setup.sh installs
 
 # Everything the test makes lives under TEST_TMP; every id, hostname and marker contains
 # TEST_TAG, which is how check_no_leaks recognises what this test left behind.
-TEST_TAG="cryotest$$"
+TEST_TAG="cryotest$$x" # the x ends the pid: cryotest12x never matches cryotest123x
 TEST_TMP=$(mktemp -d "/tmp/cryo-it-$TEST_NAME.XXXXXX")
 ROOT=$TEST_TMP/state
 mkdir -p "$ROOT"
