@@ -253,6 +253,7 @@ Result<std::vector<ImageRecord>> Store::list_images() const
             continue;
         images.push_back(TRY(read_image(decode_name(file.substr(0, file.size() - 5)))));
     }
+    std::sort(images.begin(), images.end(), [](auto const& a, auto const& b) { return a.name < b.name; });
     return images;
 }
 
