@@ -16,6 +16,7 @@
 #include "cgroup/manager.h"
 #include "oci/names.h"
 #include "oci/spec.h"
+#include "rootfs/process.h"
 #include "rootfs/seccomp.h"
 #include "runtime/api.h"
 #include "runtime/exec_guard.h"
@@ -135,10 +136,14 @@ struct ExecChild {
     int lock_fd { -1 };
 };
 
-Result<void> prepare_exec_child(ExecChild const& c)
+Result<void> prepare_exec_child(ExecChild const& c, SyncChannel const& channel)
 {
     if (c.cgroup_join)
         TRY(cgroup::join_self(*c.cgroup_join, c.cloned_into_cgroup).context("join cgroup"));
+    // Only what the child still needs survives: no host fd (the state dir, ...) can become
+    // its cwd or reach the host through /proc/self/fd (CVE-2024-21626).
+    int keep[] = { channel.fd().get(), c.console_socket.get(), c.trampoline.get(), c.init_pidfd.get() };
+    TRY(rootfs::close_fds_except(3 + static_cast<unsigned>(c.passed_fds), keep).context("close fds"));
     if (c.ns_flags)
         TRY(sys::setns(c.init_pidfd, c.ns_flags).context("join the container's namespaces"));
     if (::setsid() < 0)
@@ -165,7 +170,7 @@ Result<void> prepare_exec_child(ExecChild const& c)
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (c.lock_fd >= 0)
         ::close(c.lock_fd);
-    auto prepared = prepare_exec_child(c);
+    auto prepared = prepare_exec_child(c, channel);
     if (!prepared) {
         channel.send_error(prepared.error());
         sys::exit_now(1);

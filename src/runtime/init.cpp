@@ -119,6 +119,11 @@ Result<void> apply_process_attributes(ProcessPlan const& plan, bool in_new_user_
     // After the user switch, so the cwd is checked with the process's own credentials; and
     // after pivot_root, so that no host directory can remain the cwd (CVE-2024-21626).
     TRY(sys::chdir(plan.cwd.c_str()).context("chdir to cwd {}", plan.cwd));
+    // The cwd must be inside our root: getcwd() reports "(unreachable)" (or fails) for a
+    // directory outside it, e.g. a host directory reached through a leaked fd.
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+        return Error::format("chdir to cwd {}: the directory is outside the container", plan.cwd);
     return {};
 }
 
@@ -170,8 +175,6 @@ namespace {
 Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
 {
     auto const& ns = *config.namespaces;
-    if (config.cgroup_join)
-        TRY(cgroup::join_self(*config.cgroup_join, config.cloned_into_cgroup).context("join cgroup"));
     if (config.wait_for_parent)
         TRY(channel.expect(SyncStep::Proceed));
 
@@ -281,6 +284,28 @@ void run_init(InitConfig& config, SyncChannel& channel)
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (config.lock_fd >= 0)
         ::close(config.lock_fd);
+
+    // Into the cgroup before anything heavy, then drop every fd the init does not need:
+    // a host directory fd left open could become the cwd ("/proc/self/fd/N") or be
+    // reached through /proc after pivot_root (CVE-2024-21626).
+    auto early = [&]() -> Result<void> {
+        if (config.cgroup_join)
+            TRY(cgroup::join_self(*config.cgroup_join, config.cloned_into_cgroup).context("join cgroup"));
+        int keep[8] = { channel.fd().get(), config.exec_fifo.get(), config.console_socket.get(),
+                        config.trampoline.get(), -1, -1, -1, -1 };
+        size_t used = 4;
+        for (auto const& join : config.join_fds)
+            if (used < std::size(keep))
+                keep[used++] = join.second.get();
+        if (config.join_fds.size() > 4)
+            return Error::make("too many namespaces to join by path");
+        TRY(rootfs::close_fds_except(3 + static_cast<unsigned>(config.passed_fds), { keep, used }).context("close fds"));
+        return {};
+    };
+    if (auto result = early(); !result) {
+        channel.send_error(result.error());
+        sys::exit_now(1);
+    }
 
     auto prepared = prepare_init(config, channel);
     if (!prepared) {

@@ -7,6 +7,7 @@
 #include "runtime/api.h"
 #include "runtime/state_store.h"
 #include "runtime/wait.h"
+#include "sys/file.h"
 #include "sys/process.h"
 
 namespace cryo::runtime {
@@ -29,7 +30,21 @@ Result<void> kill(Context const& ctx, KillOptions const& options)
 Result<void> remove(Context const& ctx, DeleteOptions const& options)
 {
     StateStore store(ctx.root);
-    auto container = TRY(store.open(options.id));
+    auto opened = store.open(options.id);
+    if (!opened) {
+        // As runc: a dir without state.json (a create that was killed) is removed, and
+        // --force of a container that does not exist is not an error.
+        auto error = opened.release_error();
+        if (error.message() == fmt::format("container {} does not exist", options.id)) {
+            auto dir = store.root() + "/" + options.id;
+            if (sys::exists(dir) && !sys::exists(dir + "/state.json"))
+                (void)sys::remove_all(dir);
+            if (options.force)
+                return {};
+        }
+        return error;
+    }
+    auto& container = *opened;
     if (!options.force)
         TRY(container.require_status("delete", { Status::Stopped, Status::Created }));
     auto manager = TRY(cgroup::Manager::open({ .path = container.state().cgroup_path }).context("delete {}", options.id));
