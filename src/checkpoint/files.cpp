@@ -9,7 +9,7 @@ namespace cryo::checkpoint {
 namespace {
 
 constexpr FileKind kAllKinds[] = { FileKind::Regular, FileKind::Deleted, FileKind::Directory, FileKind::CharDevice,
-    FileKind::Fifo, FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd, FileKind::Signalfd, FileKind::Timerfd, FileKind::Epoll };
+    FileKind::Fifo, FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd, FileKind::Signalfd, FileKind::Timerfd, FileKind::Epoll, FileKind::Inotify };
 
 } // namespace
 
@@ -28,6 +28,7 @@ char const* to_string(FileKind kind)
     case FileKind::Signalfd: return "signalfd";
     case FileKind::Timerfd: return "timerfd";
     case FileKind::Epoll: return "epoll";
+    case FileKind::Inotify: return "inotify";
     }
     return "?";
 }

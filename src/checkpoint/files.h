@@ -27,6 +27,15 @@ enum class FileKind {
     Signalfd,
     Timerfd,    // clock, remaining time, interval, expirations not yet read
     Epoll,      // with its registered set, re-registered in the process (same fd numbers)
+    Inotify,    // with its watches (paths resolved at dump), same watch descriptors
+};
+
+struct InotifyWatch {
+    int wd { 0 };
+    std::string path {};
+    uint32_t mask { 0 };
+
+    bool operator==(InotifyWatch const&) const = default;
 };
 
 // One file registered in an epoll instance, as the process added it.
@@ -80,6 +89,8 @@ struct FileDescription {
     uint64_t interval_ns { 0 };
     // Epoll.
     std::vector<EpollTarget> epoll_targets {};
+    // Inotify (queued events are not kept).
+    std::vector<InotifyWatch> inotify_watches {};
 
     bool operator==(FileDescription const&) const = default;
 };

@@ -50,6 +50,12 @@ void encode_open_files(Process const& p, json& j)
                 targets.push_back({ { "fd", t.fd }, { "inode", t.inode }, { "events", t.events }, { "data", t.data } });
             e["epoll"] = std::move(targets);
         }
+        if (d.kind == FileKind::Inotify) {
+            json watches = json::array();
+            for (auto const& w : d.inotify_watches)
+                watches.push_back({ { "wd", w.wd }, { "path", w.path }, { "mask", w.mask } });
+            e["inotify"] = std::move(watches);
+        }
         descriptions.push_back(std::move(e));
     }
     j["file_descriptions"] = std::move(descriptions);
@@ -111,6 +117,8 @@ Result<void> decode_open_files(json const& j, Process& p)
             d.value_ns = t.value("value_ns", uint64_t { 0 });
             d.interval_ns = t.value("interval_ns", uint64_t { 0 });
         }
+        for (auto const& w : e.value("inotify", json::array()))
+            d.inotify_watches.push_back({ w.at("wd").get<int>(), w.at("path").get<std::string>(), w.at("mask").get<uint32_t>() });
         for (auto const& t : e.value("epoll", json::array()))
             d.epoll_targets.push_back({ t.at("fd").get<int>(), t.value("inode", uint64_t { 0 }),
                 t.at("events").get<uint32_t>(), t.value("data", uint64_t { 0 }) });

@@ -99,6 +99,26 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
     return {};
 }
 
+// The path of an inode an inotify instance watches, from its file handle: opened through a
+// mount of its filesystem as the process sees it.
+Result<std::string> watched_path(int pid, sys::InotifyWatchFdInfo const& w)
+{
+    unsigned major_number = static_cast<unsigned>(w.device >> 20);
+    unsigned minor_number = static_cast<unsigned>(w.device & 0xfffff);
+    auto mountinfo = TRY(sys::read_file(fmt::format("/proc/{}/mountinfo", pid)));
+    auto mount_point = sys::mount_point_of_device(mountinfo, major_number, minor_number);
+    if (!mount_point)
+        return Error::format("device {}:{} of the watched inode is not mounted", major_number, minor_number);
+    // Not O_PATH: open_by_handle_at wants a real fd of the mount (fdget, not fdget_raw).
+    auto mount = TRY(sys::open(fmt::format("/proc/{}/root{}", pid, *mount_point), O_RDONLY | O_DIRECTORY));
+    auto file = TRY(sys::open_by_handle(mount, w.handle_type, w.handle, O_PATH)
+                        .context("watched inode {:#x} under {}", w.inode, *mount_point));
+    auto path = TRY(sys::readlink(fmt::format("/proc/self/fd/{}", file.get())));
+    if (path.ends_with(kDeletedSuffix) || !path.starts_with("/"))
+        return Error::format("the watched inode {:#x} has no path any more ({})", w.inode, path);
+    return path;
+}
+
 // What one fd is; an error names why cryo cannot restore it.
 Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const& target, struct stat const& st,
     sys::FdInfo const& info)
@@ -134,6 +154,10 @@ Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const
         d.kind = FileKind::Epoll;
         for (auto const& t : TRY(sys::parse_epoll_fdinfo(info)))
             d.epoll_targets.push_back({ t.fd, t.inode, t.events, t.data });
+    } else if (target == "anon_inode:inotify") {
+        d.kind = FileKind::Inotify;
+        for (auto const& w : TRY(sys::parse_inotify_fdinfo(info)))
+            d.inotify_watches.push_back({ w.wd, TRY(watched_path(pid, w).context("watch {}", w.wd)), w.mask });
     } else if (target.starts_with("anon_inode:")) {
         // "anon_inode:[eventpoll]", "anon_inode:inotify", "anon_inode:[io_uring]" ...
         std::string what = target.substr(sizeof "anon_inode:" - 1);

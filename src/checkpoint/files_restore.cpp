@@ -6,10 +6,12 @@
 #include <optional>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include "base/scope_guard.h"
 #include "checkpoint/remote.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
@@ -101,6 +103,43 @@ Result<Fd> create_eventfd(FileDescription const& d)
     if (d.eventfd_count) {
         uint64_t count = d.eventfd_count;
         TRY(sys::write(fd, &count, sizeof count));
+    }
+    TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
+    return fd;
+}
+
+// An inotify instance with the same watches under the same watch descriptors. Descriptors
+// are handed out cyclically from 1 (idr_alloc_cyclic): a gap is skipped by adding and
+// removing a watch on a scratch directory until the next one is the wanted one.
+Result<Fd> create_inotify(FileDescription const& d)
+{
+    auto fd = TRY(sys::inotify_init());
+    auto watches = d.inotify_watches;
+    std::sort(watches.begin(), watches.end(), [](auto const& a, auto const& b) { return a.wd < b.wd; });
+    std::optional<std::string> scratch;
+    ScopeGuard remove_scratch([&] {
+        if (scratch)
+            (void)sys::rmdir(*scratch);
+    });
+    int next = 1;
+    for (auto const& w : watches) {
+        if (w.wd < next)
+            return Error::format("watch descriptor {} appears twice", w.wd);
+        if (w.wd > next && !scratch) {
+            char name[] = "/tmp/cryo-inotify-XXXXXX";
+            if (!::mkdtemp(name))
+                return Error::from_errno("mkdtemp for inotify gaps");
+            scratch = name;
+        }
+        while (next < w.wd) {
+            int skipped = TRY(sys::inotify_add_watch(fd, *scratch, IN_ATTRIB));
+            TRY(sys::inotify_rm_watch(fd, skipped));
+            next = skipped + 1;
+        }
+        int got = TRY(sys::inotify_add_watch(fd, w.path, w.mask).context("watch {}", w.wd));
+        if (got != w.wd)
+            return Error::format("watch {} on {} came back as watch {}", w.wd, w.path, got);
+        next = got + 1;
     }
     TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
     return fd;
@@ -226,6 +265,9 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
             out.m_fds[d.id] = std::move(fd);
             break;
         }
+        case FileKind::Inotify:
+            out.m_fds[d.id] = TRY(create_inotify(d).context("{}", what()));
+            break;
         case FileKind::Epoll: {
             auto fd = TRY(sys::epoll_create().context("{}", what()));
             TRY(sys::set_status_flags(fd, settable_flags(d.flags)));

@@ -141,6 +141,95 @@ Result<std::vector<EpollTargetFdInfo>> parse_epoll_fdinfo(FdInfo const& info)
     return out;
 }
 
+Result<std::vector<InotifyWatchFdInfo>> parse_inotify_fdinfo(FdInfo const& info)
+{
+    std::vector<InotifyWatchFdInfo> out;
+    auto it = info.extra.find("inotify wd");
+    if (it == info.extra.end())
+        return out;
+    std::string const& all = it->second;
+    size_t start = 0;
+    while (start <= all.size()) {
+        size_t end = all.find('\n', start);
+        // "wd:" was the key: the line starts with the wd itself.
+        std::string line = "wd:" + all.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        InotifyWatchFdInfo w;
+        std::optional<std::string> handle_text = field(line, "f_handle:");
+        if (!parse_as(field(line, "wd:"), w.wd, 10) || !parse_as(field(line, "ino:"), w.inode, 16)
+            || !parse_as(field(line, "sdev:"), w.device, 16) || !parse_as(field(line, "mask:"), w.mask, 16)
+            || !parse_as(field(line, "fhandle-type:"), w.handle_type, 16) || !handle_text
+            || handle_text->size() % 2 != 0)
+            return Error::format("fdinfo: bad inotify line \"inotify {}\"", line);
+        for (size_t i = 0; i < handle_text->size(); i += 2) {
+            uint8_t byte = 0;
+            auto [p, ec] = std::from_chars(handle_text->data() + i, handle_text->data() + i + 2, byte, 16);
+            if (ec != std::errc() || p != handle_text->data() + i + 2)
+                return Error::format("fdinfo: bad inotify f_handle {}", *handle_text);
+            w.handle.push_back(byte);
+        }
+        out.push_back(std::move(w));
+        if (end == std::string::npos)
+            break;
+        start = end + 1;
+    }
+    return out;
+}
+
+namespace {
+
+std::string unescape_octal(std::string_view text)
+{
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 3 < text.size()) {
+            int value = 0;
+            bool ok = true;
+            for (size_t k = 1; k <= 3; ++k) {
+                char c = text[i + k];
+                if (c < '0' || c > '7')
+                    ok = false;
+                value = value * 8 + (c - '0');
+            }
+            if (ok) {
+                out.push_back(static_cast<char>(value));
+                i += 3;
+                continue;
+            }
+        }
+        out.push_back(text[i]);
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<std::string> mount_point_of_device(std::string_view mountinfo, unsigned major, unsigned minor)
+{
+    std::string wanted = std::to_string(major) + ":" + std::to_string(minor);
+    std::optional<std::string> any;
+    size_t start = 0;
+    while (start < mountinfo.size()) {
+        size_t end = mountinfo.find('\n', start);
+        std::string_view line = mountinfo.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        start = end == std::string_view::npos ? mountinfo.size() : end + 1;
+        // id parent major:minor root mount-point ...
+        std::vector<std::string_view> fields;
+        size_t at = 0;
+        while (fields.size() < 5 && at < line.size()) {
+            size_t space = line.find(' ', at);
+            fields.push_back(line.substr(at, space == std::string_view::npos ? std::string_view::npos : space - at));
+            at = space == std::string_view::npos ? line.size() : space + 1;
+        }
+        if (fields.size() < 5 || fields[2] != wanted)
+            continue;
+        if (fields[3] == "/")
+            return unescape_octal(fields[4]);
+        if (!any)
+            any = unescape_octal(fields[4]);
+    }
+    return any;
+}
+
 std::optional<uint64_t> fdinfo_scm_fds(FdInfo const& info) { return number_of(info, "scm_fds", 10); }
 
 } // namespace cryo::sys

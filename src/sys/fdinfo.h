@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -43,5 +45,20 @@ struct EpollTargetFdInfo {
 };
 // The "tfd:" lines of an epoll fd, in the kernel's order.
 Result<std::vector<EpollTargetFdInfo>> parse_epoll_fdinfo(FdInfo const& info);
+
+struct InotifyWatchFdInfo {
+    int wd { 0 };
+    uint64_t inode { 0 };
+    uint64_t device { 0 };   // the kernel's s_dev: major << 20 | minor
+    uint32_t mask { 0 };
+    int handle_type { 0 };
+    std::vector<uint8_t> handle; // f_handle bytes (for open_by_handle_at)
+};
+// The "inotify wd:..." lines of an inotify fd.
+Result<std::vector<InotifyWatchFdInfo>> parse_inotify_fdinfo(FdInfo const& info);
+
+// The mount point (octal escapes decoded) in /proc/PID/mountinfo text of a mount of device
+// major:minor, preferring one that mounts the filesystem's root; nullopt if none.
+std::optional<std::string> mount_point_of_device(std::string_view mountinfo, unsigned major, unsigned minor);
 
 } // namespace cryo::sys

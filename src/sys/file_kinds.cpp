@@ -8,6 +8,7 @@
 #include <linux/kcmp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -106,6 +107,44 @@ Result<Fd> epoll_create()
     int fd = ::epoll_create1(EPOLL_CLOEXEC);
     if (fd < 0)
         return Error::from_errno("epoll_create1");
+    return Fd(fd);
+}
+
+Result<Fd> inotify_init()
+{
+    int fd = ::inotify_init1(IN_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno("inotify_init1");
+    return Fd(fd);
+}
+
+Result<int> inotify_add_watch(FdRef inotify, std::string const& path, uint32_t mask)
+{
+    int wd = ::inotify_add_watch(inotify.get(), path.c_str(), mask);
+    if (wd < 0)
+        return Error::from_errno(fmt::format("inotify_add_watch {} {:#x}", path, mask));
+    return wd;
+}
+
+Result<void> inotify_rm_watch(FdRef inotify, int wd)
+{
+    if (::inotify_rm_watch(inotify.get(), wd) < 0)
+        return Error::from_errno(fmt::format("inotify_rm_watch {}", wd));
+    return {};
+}
+
+Result<Fd> open_by_handle(FdRef mount, int handle_type, std::vector<uint8_t> const& handle, int flags)
+{
+    std::vector<unsigned char> storage(sizeof(struct file_handle) + handle.size());
+    struct file_handle header {};
+    header.handle_bytes = static_cast<unsigned>(handle.size());
+    header.handle_type = handle_type;
+    std::memcpy(storage.data(), &header, sizeof header);
+    std::memcpy(storage.data() + offsetof(struct file_handle, f_handle), handle.data(), handle.size());
+    // SAFETY: storage holds a struct file_handle followed by its handle bytes, as the kernel reads it.
+    int fd = ::open_by_handle_at(mount.get(), reinterpret_cast<struct file_handle*>(storage.data()), flags | O_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno("open_by_handle_at");
     return Fd(fd);
 }
 

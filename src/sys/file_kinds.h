@@ -7,6 +7,7 @@
 #include <string>
 #include <sys/types.h>
 #include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "base/fd.h"
@@ -30,6 +31,11 @@ Result<void> timerfd_settime(FdRef timer, uint64_t value_ns, uint64_t interval_n
 // Expirations not yet read (TFD_IOC_SET_TICKS; kernels with CONFIG_CHECKPOINT_RESTORE).
 Result<void> timerfd_set_ticks(FdRef timer, uint64_t ticks);
 Result<Fd> epoll_create(); // EPOLL_CLOEXEC
+Result<Fd> inotify_init(); // IN_CLOEXEC
+Result<int> inotify_add_watch(FdRef inotify, std::string const& path, uint32_t mask);
+Result<void> inotify_rm_watch(FdRef inotify, int wd);
+// open_by_handle_at(2) (needs CAP_DAC_READ_SEARCH); O_CLOEXEC added.
+Result<Fd> open_by_handle(FdRef mount, int handle_type, std::vector<uint8_t> const& handle, int flags);
 Result<Fd> memfd_create(std::string const& name, unsigned flags); // MFD_CLOEXEC added
 Result<uint32_t> file_seals(FdRef fd);
 Result<void> add_file_seals(FdRef fd, uint32_t seals);

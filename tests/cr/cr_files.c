@@ -4,12 +4,12 @@
 // socketpairs (stream, dgram, seqpacket) with queued data both ways, a sealed memfd, a FIFO
 // with unread data, a directory, an epoll set (watching the pipe and an eventfd), a
 // signalfd, timerfds (one armed, one expired and not read), and listening unix sockets
-// (a path and an abstract name). Prints "ready PID" and waits; on SIGUSR1 it checks
+// (a path and an abstract name), inotify with a gap in its watch descriptors. Prints "ready PID" and waits; on SIGUSR1 it checks
 // everything (flags, FD_CLOEXEC, offsets shared, contents, queues) and prints "verify ok"
 // (exit 0) or each difference (exit 1).
 // Usage: cr_files DIR [tree|unsupported]
 //   tree: forks a child that keeps the same fds (offsets shared with the parent) and
-//         verifies on SIGUSR1 too; unsupported: also holds an inotify fd and a TCP socket.
+//         verifies on SIGUSR1 too; unsupported: also holds a pidfd and a TCP socket.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -354,8 +355,15 @@ static void setup(int unsupported)
     // an abstract name.
     place(listener(path, sizeof path, 0), 35, 0);
     place(listener(path, sizeof path, 1), 36, 1);
+    // 37: inotify watching DIR (wd 1) and append.txt (wd 3; wd 2 was removed).
+    fd = inotify_init1(IN_NONBLOCK);
+    snprintf(path, sizeof path, "%s/append.txt", g_dir);
+    if (inotify_add_watch(fd, g_dir, IN_CREATE) != 1 || inotify_rm_watch(fd, inotify_add_watch(fd, "/", IN_ATTRIB)) < 0
+        || inotify_add_watch(fd, path, IN_CLOSE_WRITE) != 3)
+        die("inotify");
+    place(fd, 37, 0);
     if (unsupported) {
-        place(inotify_init1(0), 30, 0);
+        place((int)syscall(SYS_pidfd_open, getpid(), 0), 30, 0);
         place(socket(AF_INET, SOCK_STREAM, 0), 31, 0);
     }
 }
@@ -472,6 +480,27 @@ static void verify(int is_child)
     snprintf(path, sizeof path, "%s/listen.sock", g_dir);
     CHECK(stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600, "listen.sock mode %o",
         st.st_mode & 0777);
+    // Inotify: same watch descriptors, same masks.
+    char notes[4096];
+    while (read(37, notes, sizeof notes) > 0) {
+    } // whatever the checks above caused
+    snprintf(path, sizeof path, "%s/inotify-probe", g_dir);
+    close(open(path, O_WRONLY | O_CREAT, 0600));
+    snprintf(path, sizeof path, "%s/append.txt", g_dir);
+    close(open(path, O_WRONLY));
+    int got = 0;
+    ssize_t n = read(37, notes, sizeof notes);
+    for (ssize_t at = 0; at < n;) {
+        struct inotify_event* e = (struct inotify_event*)(notes + at);
+        if (e->wd == 1 && (e->mask & IN_CREATE) && e->len && strcmp(e->name, "inotify-probe") == 0)
+            got |= 1;
+        else if (e->wd == 3 && (e->mask & IN_CLOSE_WRITE))
+            got |= 2;
+        else
+            got |= 4;
+        at += (ssize_t)sizeof *e + e->len;
+    }
+    CHECK(got == 3, "inotify events %#x (1: create in dir on wd 1, 2: close-write on wd 3, 4: other)", got);
     // FIFO and directory.
     expect_read(21, "fifo data");
     CHECK(fstat(22, &st) == 0 && S_ISDIR(st.st_mode), "fd 22 is not a directory");

@@ -2,7 +2,7 @@
 # Checkpoint/restore of open files (tests/cr/cr_files.c): fd numbers with gaps, flags and
 # CLOEXEC, O_APPEND, offsets shared by dup'ed fds (and by parent and child after fork), a
 # deleted-but-open file, a pipe and a FIFO with unread data, eventfds, unix socketpairs with
-# queued data, a sealed memfd, a directory, epoll, signalfd, timerfds. Also: a --leave-running dump consumes nothing,
+# queued data, a sealed memfd, a directory, epoll, signalfd, timerfds, listening sockets, inotify. Also: a --leave-running dump consumes nothing,
 # and unsupported fds are refused in one error that names them while the process runs on.
 # Uses the engine driver tests/cr/cr_driver (CRYO_BUILD: the build directory).
 set -u
@@ -113,11 +113,11 @@ start tree tree && {
 # 4. Unsupported fds: one error naming both, no image, the process runs on unharmed.
 start unsupported unsupported && {
     if "$DRIVER" dump "$PID" "$TMP/unsupported.img" >"$TMP/unsupported.dump" 2>&1; then
-        fail "dump of an inotify fd and a TCP socket succeeded"
+        fail "dump of a pidfd and a TCP socket succeeded"
     else
         msg=$(cat "$TMP/unsupported.dump")
         [ "$(wc -l <"$TMP/unsupported.dump")" = 1 ] || fail "more than one error line: $msg"
-        echo "$msg" | grep -q "fd 30 (anon_inode:inotify): inotify is not supported yet" || fail "error does not name fd 30: $msg"
+        echo "$msg" | grep -q "fd 30 (anon_inode:\[pidfd\]): pidfd is not supported yet" || fail "error does not name fd 30: $msg"
         echo "$msg" | grep -q "fd 31 (socket:\[[0-9]*\]): sockets of family AF_INET" || fail "error does not name fd 31: $msg"
     fi
     [ -e "$TMP/unsupported.img" ] && fail "a failed dump left $TMP/unsupported.img"

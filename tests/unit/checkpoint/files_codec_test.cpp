@@ -53,7 +53,9 @@ Process process_with_every_kind()
         .backlog = 128 });
     add({ .id = 15, .kind = FileKind::UnixSocket, .path = "socket:[17]", .flags = O_RDWR, .inode = 17,
         .socket_type = SOCK_DGRAM, .bound_name = "@abstract name", .send_buffer = 4608, .receive_buffer = 425984 });
-    p.files = { { 16, 14, false }, { 17, 15, true }, { 13, 11, false }, { 14, 12, true }, { 15, 13, false }, { 0, 4, false }, { 1, 1, false }, { 2, 1, false }, { 3, 2, true }, { 7, 3, true }, { 8, 5, false },
+    add({ .id = 16, .kind = FileKind::Inotify, .path = "anon_inode:inotify", .flags = O_RDONLY | O_NONBLOCK,
+        .inotify_watches = { { 1, "/tmp", 0x100 }, { 3, "/etc/host name", 0x80000002 } } });
+    p.files = { { 18, 16, false }, { 16, 14, false }, { 17, 15, true }, { 13, 11, false }, { 14, 12, true }, { 15, 13, false }, { 0, 4, false }, { 1, 1, false }, { 2, 1, false }, { 3, 2, true }, { 7, 3, true }, { 8, 5, false },
         { 9, 6, false }, { 10, 7, true }, { 11, 8, false }, { 12, 9, false }, { 300, 10, true } };
     return p;
 }
@@ -137,7 +139,7 @@ TEST(FilesCodec, RejectsInconsistentTables)
         std::string from, to, message;
     } cases[] = {
         { "\"kind\": \"memfd\"", "\"kind\": \"io-uring\"", "unknown kind \"io-uring\"" },
-        { "\"kind\": \"epoll\"", "\"kind\": \"inotify\"", "unknown kind \"inotify\"" },
+        { "\"kind\": \"epoll\"", "\"kind\": \"fanotify\"", "unknown kind \"fanotify\"" },
         { "\"description\": 10", "\"description\": 99", "fd 300 refers to file description 99, which is missing" },
         { "\"fd\": 300", "\"fd\": 12", "fd 12 is negative or appears twice" },
         { "\"id\": 10", "\"id\": 9", "file description 9 appears twice" },

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -199,7 +199,7 @@ TEST(FilesCollect, LiveChildRoundTripThroughAnImage)
 TEST(FilesCollect, UnsupportedFdsAreAllNamedInOneError)
 {
     Child child([] {
-        place(::inotify_init1(0), 110);
+        place(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)), 110);
         place(::socket(AF_INET6, SOCK_DGRAM, 0), 111);
         place(::open("/dev/null", O_RDONLY), 112);
     });
@@ -208,7 +208,7 @@ TEST(FilesCollect, UnsupportedFdsAreAllNamedInOneError)
     ASSERT_FALSE(r);
     auto message = r.error().message();
     EXPECT_NE(message.find("2 open files cannot be checkpointed"), std::string::npos) << message;
-    EXPECT_NE(message.find("fd 110 (anon_inode:inotify): inotify is not supported yet"), std::string::npos)
+    EXPECT_NE(message.find("fd 110 (anon_inode:[pidfd]): pidfd is not supported yet"), std::string::npos)
         << message;
     EXPECT_NE(message.find("fd 111 (socket:["), std::string::npos) << message;
     EXPECT_NE(message.find("sockets of family AF_INET6 are not supported yet"), std::string::npos) << message;

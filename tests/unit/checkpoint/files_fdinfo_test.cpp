@@ -215,3 +215,36 @@ TEST(FilesFdinfo, EpollTargetsInOrder)
     info.extra["tfd"] = "4 events: 1 pos:0 ino:3 sdev:f"; // no data
     EXPECT_FALSE(sys::parse_epoll_fdinfo(info));
 }
+
+TEST(FilesFdinfo, InotifyWatchesWithHandles)
+{
+    auto watches = sys::parse_inotify_fdinfo(fixture("fdinfo_inotify"));
+    ASSERT_TRUE(watches) << watches.error().message();
+    ASSERT_EQ(watches->size(), 2u);
+    auto const& w = (*watches)[0];
+    EXPECT_EQ(w.wd, 2);
+    EXPECT_EQ(w.inode, 0x2ddu);
+    EXPECT_EQ(w.device, 0xfe00000u);
+    EXPECT_EQ(w.mask, 0x80000002u); // IN_ONESHOT | IN_MODIFY; ignored_mask is not mistaken for it
+    EXPECT_EQ(w.handle_type, 1);
+    EXPECT_EQ(w.handle, (std::vector<uint8_t> { 0xdd, 0x02, 0, 0, 0, 0, 0, 0 }));
+    EXPECT_EQ((*watches)[1].wd, 1);
+    EXPECT_EQ((*watches)[1].mask, 0x100u);
+    auto info = fixture("fdinfo_inotify");
+    info.extra["inotify wd"] = "3 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:abc";
+    EXPECT_FALSE(sys::parse_inotify_fdinfo(info)); // odd number of hex digits
+}
+
+TEST(FilesFdinfo, MountPointOfDevice)
+{
+    constexpr char mountinfo[] = "22 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+                                 "30 22 254:0 /srv/data /mnt/with\\040space rw - ext4 /dev/vda rw\n"
+                                 "31 22 0:45 /sub /mnt/bind rw - tmpfs tmpfs rw\n"
+                                 "32 22 0:45 / /run/x rw - tmpfs tmpfs rw\n"
+                                 "33 22 0:50 /a /only/bind rw - tmpfs tmpfs rw\n";
+    EXPECT_EQ(sys::mount_point_of_device(mountinfo, 254, 0), "/");
+    EXPECT_EQ(sys::mount_point_of_device(mountinfo, 0, 45), "/run/x"); // the one mounting the root
+    EXPECT_EQ(sys::mount_point_of_device(mountinfo, 0, 50), "/only/bind");
+    EXPECT_EQ(sys::mount_point_of_device(mountinfo, 8, 1), std::nullopt);
+    EXPECT_EQ(sys::mount_point_of_device("40 1 7:1 / /mnt/a\\040b rw - ext4 x rw\n", 7, 1), "/mnt/a b");
+}

@@ -81,7 +81,7 @@ TEST(FilesPlan, KindNamesRoundTrip)
 {
     for (auto k : { FileKind::Regular, FileKind::Deleted, FileKind::Directory, FileKind::CharDevice, FileKind::Fifo,
              FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd, FileKind::Signalfd,
-             FileKind::Timerfd, FileKind::Epoll }) {
+             FileKind::Timerfd, FileKind::Epoll, FileKind::Inotify }) {
         FileKind back = FileKind::Regular;
         ASSERT_TRUE(file_kind_from_string(to_string(k), back)) << to_string(k);
         EXPECT_EQ(back, k);
