@@ -51,6 +51,11 @@ FileDescription const* find_description(Process const& process, uint32_t id)
     return nullptr;
 }
 
+std::string pipe_key(FileDescription const& d)
+{
+    return d.kind == FileKind::Fifo ? "fifo:" + d.path : fmt::format("pipe:{}", d.inode);
+}
+
 std::string file_data_name(uint32_t id) { return fmt::format("file-{}.data", id); }
 
 } // namespace cryo::checkpoint

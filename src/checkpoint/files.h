@@ -103,6 +103,9 @@ struct OpenFile {
 };
 
 char const* to_string(FileKind kind);
+// Which pipe a Pipe or Fifo description belongs to: pipes by pipefs inode, FIFOs by path
+// (inode numbers of different filesystems can collide).
+std::string pipe_key(FileDescription const& d);
 struct Process;
 // The description `id` of a process, or nullptr.
 FileDescription const* find_description(Process const& process, uint32_t id);

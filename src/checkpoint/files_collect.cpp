@@ -432,7 +432,7 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
 
     // 3. Save data, once per description (once per pipe for pipes and FIFOs).
     std::map<uint32_t, FileDescription> updated;
-    std::map<uint64_t, uint32_t> pipe_owner; // pipe inode -> description holding its data
+    std::map<std::string, uint32_t> pipe_owner; // pipe_key -> description holding its data
     for (auto const& p : tree.processes)
         for (auto const& original : p.file_descriptions) {
             if (updated.contains(original.id))
@@ -446,8 +446,8 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
             case FileKind::Fifo: {
                 auto probe = TRY(sys::open(proc_path, O_RDONLY | O_NONBLOCK).context("{}", where()));
                 d.pipe_size = TRY(sys::pipe_size(probe).context("{}", where()));
-                if (!pipe_owner.contains(d.inode)) {
-                    pipe_owner[d.inode] = d.id;
+                if (!pipe_owner.contains(pipe_key(d))) {
+                    pipe_owner[pipe_key(d)] = d.id;
                     data = TRY(read_pipe_data(proc_path).context("{}: save unread pipe data", where()));
                 }
                 break;

@@ -223,7 +223,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
 {
     OpenedFiles out;
     auto descriptions = TRY(unique_descriptions(processes));
-    std::set<uint64_t> pipes_done;
+    std::set<std::string> pipes_done; // pipe_key
     std::map<uint64_t, FileDescription const*> sockets; // inode -> description
     for (auto const& d : descriptions)
         if (d.kind == FileKind::UnixSocket)
@@ -276,15 +276,15 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
         }
         case FileKind::Pipe:
         case FileKind::Fifo: {
-            if (pipes_done.contains(d.inode))
+            if (pipes_done.contains(pipe_key(d)))
                 break;
-            pipes_done.insert(d.inode);
+            pipes_done.insert(pipe_key(d));
             // All descriptions of this pipe; one of them holds its data.
             std::vector<FileDescription const*> ends;
             uint32_t capacity = 0;
             std::string data;
             for (auto const& e : descriptions)
-                if (e.kind == d.kind && e.inode == d.inode) {
+                if (e.kind == d.kind && pipe_key(e) == pipe_key(d)) {
                     ends.push_back(&e);
                     capacity = std::max(capacity, e.pipe_size);
                     if (e.size)
