@@ -82,15 +82,28 @@ int main(void)
         struct dirent *entry;
         while (proc && (entry = readdir(proc))) {
             int pid = atoi(entry->d_name);
-            /* seen_pid: 0 never seen, 1 seen but its exe not reachable yet (a runtime makes
-             * itself non-dumpable until it execs: keep trying), 2 held. */
-            if (pid <= 1 || pid >= MAX_SEEN || pid == getpid() || seen_pid[pid] == 2)
+            if (pid <= 1 || pid >= MAX_SEEN || pid == getpid())
                 continue;
-            if (seen_pid[pid] == 0)
+            /* seen_pid: 0 never seen, 1 seen, 2 seen and its exe held. A process's exe can be
+             * out of reach at first (a runtime makes itself non-dumpable until it execs) and
+             * can change (runtime, then trampoline, then the target): keep looking, and hold
+             * each new exe. */
+            if (seen_pid[pid] == 0) {
                 n_seen++;
-            seen_pid[pid] = 1;
+                seen_pid[pid] = 1;
+            }
             char path[64], link[256] = "";
             snprintf(path, sizeof path, "/proc/%d/exe", pid);
+            if (seen_pid[pid] == 2) {
+                ssize_t n = readlink(path, link, sizeof link - 1);
+                link[n > 0 ? n : 0] = 0;
+                int same = 0;
+                for (int i = n_held - 1; i >= 0 && !same; i--)
+                    if (held[i].pid == pid)
+                        same = strcmp(held[i].link, link) == 0 || n <= 0;
+                if (same)
+                    continue;
+            }
             try_write_open(path, pid, "direct", "");
             int fd = open(path, O_PATH | O_CLOEXEC);
             if (fd < 0 || n_held == MAX_HELD) {
