@@ -317,6 +317,9 @@ private:
                 return made.release_error().add_context(fmt::format("create directory {}", path));
             opened = sys::openat2(m_root, path.c_str(), O_PATH | O_DIRECTORY, 0,
                                   RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+            auto st = sys::fstatat(parent, name, AT_SYMLINK_NOFOLLOW);
+            if (opened.is_error() && !st.is_error() && S_ISLNK(st->st_mode))
+                return Error::format("\"{}\" is a symlink to a directory the layer does not have", path);
         }
         if (opened.is_error())
             return opened.release_error().add_context(fmt::format("open directory \"{}\"", path));

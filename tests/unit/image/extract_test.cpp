@@ -97,26 +97,39 @@ TEST(Extract, SymlinksCannotLeadOutOfTheRoot)
 {
     TempDir outside;
     write_text(outside.path + "/victim", "original");
-    // A symlink to an absolute directory outside, then writes through it: they must land
-    // inside the root (RESOLVE_IN_ROOT) or fail, never outside.
-    auto u = unpack({
-        { .path = "evil", .type = 'l', .data = outside.path },
-        { .path = "evil/victim", .data = "overwritten" },
-        { .path = "up", .type = 'l', .data = "../../../../../../.." },
-        { .path = "up/tmp/escaped-through-up", .data = "pwned" },
-        { .path = "hl", .type = 'h', .data = "evil/victim" },
-    });
+    // A symlink to a directory outside, then a write through it: the parent resolves inside
+    // the root (RESOLVE_IN_ROOT), where that directory does not exist: refused.
+    auto u = unpack({ { .path = "evil", .type = 'l', .data = outside.path }, { .path = "evil/victim", .data = "overwritten" } });
+    ASSERT_TRUE(u->result.is_error());
+    EXPECT_NE(u->result.error().message().find("\"evil\" is a symlink to a directory the layer does not have"),
+              std::string::npos)
+        << u->result.error().message();
     EXPECT_EQ(read_text(outside.path + "/victim"), "original");
+    auto up = unpack({ { .path = "up", .type = 'l', .data = "../../../../../../.." },
+                       { .path = "up/tmp/escaped-through-up", .data = "pwned" } });
+    // "up" resolves to the root itself: contained, the new directory is made inside.
+    ASSERT_FALSE(up->result.is_error()) << up->result.error().message();
     EXPECT_FALSE(sys::exists("/tmp/escaped-through-up"));
-    if (!u->result.is_error()) {
-        // Contained: the paths resolved inside the root.
-        EXPECT_EQ(read_text(u->root + outside.path + "/victim"), "overwritten");
-    }
+    EXPECT_EQ(read_text(up->root + "/tmp/escaped-through-up"), "pwned");
+    // When the directory exists inside the root, the write is contained there.
+    auto contained = unpack({ { .path = "bin/", .type = 'd', .mode = 0755 },
+                              { .path = "out", .type = 'l', .data = "/../../bin" },
+                              { .path = "out/x", .data = "inside" },
+                              { .path = "hl", .type = 'h', .data = "out/x" } });
+    ASSERT_FALSE(contained->result.is_error()) << contained->result.error().message();
+    EXPECT_EQ(read_text(contained->root + "/bin/x"), "inside");
+    EXPECT_EQ(read_text(contained->root + "/hl"), "inside");
     // Overwriting a symlink entry with a file replaces the link, not its target.
     auto v = unpack({ { .path = "f", .type = 'l', .data = outside.path + "/victim" }, { .path = "f", .data = "new" } });
     ASSERT_FALSE(v->result.is_error()) << v->result.error().message();
     EXPECT_EQ(read_text(outside.path + "/victim"), "original");
     EXPECT_EQ(read_text(v->root + "/f"), "new");
+    // A hard link to a symlink's target outside links the symlink's own path inside, or fails.
+    auto hl = unpack({ { .path = "s", .type = 'l', .data = outside.path + "/victim" }, { .path = "h", .type = 'h', .data = "s" } });
+    ASSERT_FALSE(hl->result.is_error()) << hl->result.error().message();
+    struct stat st {};
+    ASSERT_EQ(::lstat((hl->root + "/h").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISLNK(st.st_mode)); // linked the symlink itself, not the outside file
 }
 
 TEST(Extract, WhiteoutsBecomeOverlayMarkers)
