@@ -198,9 +198,11 @@ public:
             auto [target_parent_path, target_name] = split_parent(target);
             if (target_name.empty())
                 return Error::format("entry \"{}\": hard link to the root", path);
-            auto target_parent = TRY(open_dir(target_parent_path, false).context("entry \"{}\": hard link target", path));
+            auto target_parent
+                = TRY(open_dir(target_parent_path, false).context("entry \"{}\": hard link target", path));
             TRY(clear(parent, name, false));
-            TRY(sys::linkat(target_parent, target_name, parent, name).context("entry \"{}\": link to \"{}\"", path, target));
+            TRY(sys::linkat(target_parent, target_name, parent, name)
+                    .context("entry \"{}\": link to \"{}\"", path, target));
             return {};
         }
 
@@ -378,8 +380,14 @@ private:
         void const* value = nullptr;
         size_t size = 0;
         while (archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK) {
-            auto set = sys::setxattr_at(parent, name, key,
-                                        std::string_view(static_cast<char const*>(value), size));
+            // overlayfs reads its own xattrs (opaque, redirect, origin...) from lower
+            // layers; only the whiteout files of the OCI format may produce them.
+            std::string_view name_view(key);
+            if (name_view.starts_with("trusted.overlay.") || name_view.starts_with("user.overlay.")) {
+                ++result.skipped;
+                continue;
+            }
+            auto set = sys::setxattr_at(parent, name, key, std::string_view(static_cast<char const*>(value), size));
             if (set.is_error()) {
                 // Unprivileged imports cannot set trusted.* / security.*; a file system
                 // may not support a namespace at all.

@@ -30,7 +30,7 @@ struct ExtractOptions {
 struct ExtractResult {
     std::string blob_digest; // sha256 hex of every byte read from the source
     std::string diff_digest; // sha256 hex of the uncompressed tar stream
-    uint64_t size { 0 };     // bytes of regular file data written
+    uint64_t size { 0 }; // bytes of regular file data written
     uint64_t entries { 0 };
     uint64_t skipped { 0 }; // ownership, xattrs or device nodes that need privileges we lack
 };
@@ -57,7 +57,7 @@ Result<ArchiveDigests> hash_archive(FdRef source);
 Result<std::vector<std::string>> list_archive(FdRef source, size_t limit);
 
 enum class TreeKind {
-    Plain,        // a directory copied as it is
+    Plain, // a directory copied as it is
     OverlayUpper, // an overlayfs upper dir: whiteouts and opaque dirs back to OCI form
 };
 // Writes the tree under `dir` as a pax tar to `out`: hard links kept, xattrs, devices,

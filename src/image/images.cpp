@@ -27,7 +27,8 @@ json to_json(ImageDetails const& details)
     auto const& r = details.record;
     json layers = json::array();
     for (auto const& layer : details.layers)
-        layers.push_back({ { "digest", "sha256:" + layer.digest }, { "size", layer.size }, { "entries", layer.entries } });
+        layers.push_back(
+            { { "digest", "sha256:" + layer.digest }, { "size", layer.size }, { "entries", layer.entries } });
     return {
         { "name", r.name },
         { "kind", r.kind },

@@ -13,7 +13,7 @@ namespace cryo::image {
 struct ImageDetails {
     ImageRecord record;
     std::vector<LayerInfo> layers; // bottom first
-    uint64_t size { 0 };           // sum of the layers' file data
+    uint64_t size { 0 }; // sum of the layers' file data
 };
 
 Result<std::vector<ImageDetails>> list_images(Store const& store);

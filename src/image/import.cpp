@@ -96,10 +96,12 @@ Result<std::string> import_layer(Store const& store, FdRef source, LayerCheck co
         // Stored once: the source is only read to verify that it is what it claims to be.
         auto digests = TRY(hash_archive(source));
         if (check.blob_digest && digests.blob_digest != *check.blob_digest)
-            return Error::format("layer sha256:{}: digest mismatch: got sha256:{}", *check.blob_digest, digests.blob_digest);
+            return Error::format("layer sha256:{}: digest mismatch: got sha256:{}", *check.blob_digest,
+                                 digests.blob_digest);
         if (digests.diff_digest != *check.diff_id)
-            return Error::format("layer sha256:{}: uncompressed digest mismatch: expected diff_id sha256:{}, got sha256:{}",
-                                 check.blob_digest.value_or(digests.blob_digest), *check.diff_id, digests.diff_digest);
+            return Error::format(
+                "layer sha256:{}: uncompressed digest mismatch: expected diff_id sha256:{}, got sha256:{}",
+                check.blob_digest.value_or(digests.blob_digest), *check.diff_id, digests.diff_digest);
         return *check.diff_id;
     }
     auto temp = TRY(store.make_temp_dir("layer"));
@@ -115,7 +117,8 @@ Result<std::string> import_layer(Store const& store, FdRef source, LayerCheck co
     if (check.diff_id && result.diff_digest != *check.diff_id)
         return Error::format("layer sha256:{}: uncompressed digest mismatch: expected diff_id sha256:{}, got sha256:{}",
                              check.blob_digest.value_or(result.blob_digest), *check.diff_id, result.diff_digest);
-    TRY(store.publish_layer(temp, LayerInfo { .digest = result.diff_digest, .size = result.size, .entries = result.entries }));
+    TRY(store.publish_layer(
+        temp, LayerInfo { .digest = result.diff_digest, .size = result.size, .entries = result.entries }));
     remove_temp.disarm();
     return result.diff_digest;
 }
@@ -128,21 +131,24 @@ Result<ImageRecord> import_parsed(Store const& store, ParsedImage const& parsed,
     record.config = parsed.config;
     for (auto const& blob : parsed.layers) {
         auto file = TRY(sys::open(blob.path, O_RDONLY).context("layer {}", blob.path));
-        auto digest = TRY(import_layer(store, file,
-                                       LayerCheck { .blob_digest = blob.blob_digest, .diff_id = blob.diff_id, .whiteouts = Whiteouts::Overlay },
-                                       progress));
+        auto digest = TRY(import_layer(
+            store, file,
+            LayerCheck { .blob_digest = blob.blob_digest, .diff_id = blob.diff_id, .whiteouts = Whiteouts::Overlay },
+            progress));
         record.layers.push_back(digest);
     }
     return record;
 }
 
-Result<ImageRecord> import_source(Store const& store, std::string const& source, SourceKind kind, ProgressFn const& progress)
+Result<ImageRecord> import_source(Store const& store, std::string const& source, SourceKind kind,
+                                  ProgressFn const& progress)
 {
     switch (kind) {
     case SourceKind::RootfsTarball: {
         auto file = TRY(sys::open(source, O_RDONLY));
         ImageRecord record;
-        record.layers.push_back(TRY(import_layer(store, file, LayerCheck { .blob_digest = {}, .diff_id = {}, .whiteouts = Whiteouts::Literal }, progress)));
+        record.layers.push_back(TRY(import_layer(
+            store, file, LayerCheck { .blob_digest = {}, .diff_id = {}, .whiteouts = Whiteouts::Literal }, progress)));
         return record;
     }
     case SourceKind::Directory: {
@@ -156,7 +162,8 @@ Result<ImageRecord> import_source(Store const& store, std::string const& source,
         }
         auto file = TRY(sys::open(temp + "/layer.tar", O_RDONLY));
         ImageRecord record;
-        record.layers.push_back(TRY(import_layer(store, file, LayerCheck { .blob_digest = {}, .diff_id = {}, .whiteouts = Whiteouts::Literal }, progress)));
+        record.layers.push_back(TRY(import_layer(
+            store, file, LayerCheck { .blob_digest = {}, .diff_id = {}, .whiteouts = Whiteouts::Literal }, progress)));
         return record;
     }
     case SourceKind::OciLayout:

@@ -46,10 +46,10 @@ Result<std::string> import_layer(Store const& store, FdRef source, LayerCheck co
 
 // A parsed OCI / docker image: layer blobs bottom first, with what to verify them against.
 struct LayerBlob {
-    std::string path;     // file inside the layout
+    std::string path; // file inside the layout
     std::string media_type;
     std::optional<std::string> blob_digest; // hex
-    std::optional<std::string> diff_id;     // hex
+    std::optional<std::string> diff_id; // hex
 };
 struct ParsedImage {
     std::vector<LayerBlob> layers;

@@ -36,7 +36,8 @@ bool is_known_layer_type(std::string_view type)
 
 bool is_known_config_type(std::string_view type)
 {
-    return type == "application/vnd.oci.image.config.v1+json" || type == "application/vnd.docker.container.image.v1+json";
+    return type == "application/vnd.oci.image.config.v1+json"
+        || type == "application/vnd.docker.container.image.v1+json";
 }
 
 Result<json> parse_json(std::string const& text, std::string const& what)
@@ -86,7 +87,8 @@ Result<std::string> read_verified_blob(std::string const& root, Descriptor const
     if (actual != d.digest)
         return Error::format("{}: digest mismatch: expected sha256:{}, got sha256:{}", what, d.digest, actual);
     if (d.size >= 0 && static_cast<size_t>(d.size) != text.size())
-        return Error::format("{} sha256:{}: size {} differs from the descriptor's {}", what, d.digest, text.size(), d.size);
+        return Error::format("{} sha256:{}: size {} differs from the descriptor's {}", what, d.digest, text.size(),
+                             d.size);
     return text;
 }
 
@@ -178,7 +180,8 @@ Result<ParsedImage> read_oci_layout(std::string const& root)
     auto config_text = TRY(read_verified_blob(root, config_desc, "OCI layout: config"));
     std::vector<std::string> diff_ids;
     ParsedImage image;
-    image.config = TRY(parse_image_config(config_text, &diff_ids).context("OCI layout: config sha256:{}", config_desc.digest));
+    image.config
+        = TRY(parse_image_config(config_text, &diff_ids).context("OCI layout: config sha256:{}", config_desc.digest));
     auto const& layers = manifest["layers"];
     if (layers.empty())
         return Error::make("OCI layout: manifest has no layers");
@@ -232,7 +235,10 @@ Result<ParsedImage> read_docker_archive(std::string const& root)
         return Error::format("docker archive: config lists {} diff_ids for {} layers", diff_ids.size(), count);
     for (size_t i = 0; i < count; ++i) {
         auto const& path = relative_paths[i + 1];
-        LayerBlob blob { .path = root + "/" + path, .media_type = "application/vnd.docker.image.rootfs.diff.tar", .blob_digest = {}, .diff_id = diff_ids[i] };
+        LayerBlob blob { .path = root + "/" + path,
+                         .media_type = "application/vnd.docker.image.rootfs.diff.tar",
+                         .blob_digest = {},
+                         .diff_id = diff_ids[i] };
         if (path.starts_with("blobs/sha256/"))
             blob.blob_digest = TRY(parse_digest(path.substr(13)).context("docker archive: layer {}", path));
         image.layers.push_back(std::move(blob));

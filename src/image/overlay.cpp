@@ -6,8 +6,8 @@
 #include "image/extract.h"
 #include "image/import.h"
 #include "sys/file.h"
-#include "sys/mounts.h"
 #include "sys/fsops.h"
+#include "sys/mounts.h"
 
 namespace cryo::image {
 
@@ -43,7 +43,8 @@ std::string RootfsMounts::options() const
                        work_dir);
 }
 
-Result<RootfsMounts> plan_container_rootfs(Store const& store, ImageRecord const& image, std::string const& container_dir)
+Result<RootfsMounts> plan_container_rootfs(Store const& store, ImageRecord const& image,
+                                           std::string const& container_dir)
 {
     RootfsMounts mounts;
     mounts.image = image.name;
@@ -132,7 +133,8 @@ Result<void> export_changes(std::string const& upper_dir, FdRef out)
 Result<void> apply_changes(FdRef tar, std::string const& upper_dir)
 {
     auto dir = TRY(sys::open(upper_dir, O_PATH | O_DIRECTORY).context("apply changes to {}", upper_dir));
-    TRY(extract_archive(tar, dir, ExtractOptions { .whiteouts = Whiteouts::Overlay }).context("apply changes to {}", upper_dir));
+    TRY(extract_archive(tar, dir, ExtractOptions { .whiteouts = Whiteouts::Overlay })
+            .context("apply changes to {}", upper_dir));
     return {};
 }
 
@@ -152,7 +154,8 @@ Result<ImageRecord> commit(Store const& store, std::string const& upper_dir, std
         TRY(export_changes(upper_dir, out).context("commit {}", new_name));
     }
     auto tar = TRY(sys::open(temp + "/changes.tar", O_RDONLY));
-    auto layer = import_layer(store, tar, LayerCheck { .blob_digest = {}, .diff_id = {}, .whiteouts = Whiteouts::Overlay });
+    auto layer
+        = import_layer(store, tar, LayerCheck { .blob_digest = {}, .diff_id = {}, .whiteouts = Whiteouts::Overlay });
     if (layer.is_error())
         return layer.release_error().add_context(fmt::format("commit {}", new_name));
     ImageRecord record = base;

@@ -15,12 +15,12 @@ namespace cryo::image {
 
 struct RootfsMounts {
     std::string image;
-    std::vector<std::string> layers;     // digests, bottom first (what the container uses)
+    std::vector<std::string> layers; // digests, bottom first (what the container uses)
     std::vector<std::string> lower_dirs; // layer rootfs dirs, TOP FIRST (overlayfs order)
-    std::string upper_dir;               // <container_dir>/upper
-    std::string work_dir;                // <container_dir>/work
-    std::string target;                  // <container_dir>/rootfs
-    ImageConfig config;                  // the image's default process
+    std::string upper_dir; // <container_dir>/upper
+    std::string work_dir; // <container_dir>/work
+    std::string target; // <container_dir>/rootfs
+    ImageConfig config; // the image's default process
 
     // mount(2) arguments: mount("overlay", target, "overlay", 0, options()).
     std::string source() const { return "overlay"; }

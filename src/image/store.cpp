@@ -18,8 +18,9 @@ constexpr int k_image_schema = 1;
 
 bool is_hex_digest(std::string_view text)
 {
-    return text.size() == 64
-        && std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
 }
 
 // '/' is allowed in names but not in file names; '%' is not allowed in names, so the
@@ -147,7 +148,7 @@ Result<std::string> parse_digest(std::string const& text)
 std::string now_rfc3339()
 {
     time_t now = time(nullptr);
-    struct tm tm {};
+    struct tm tm { };
     gmtime_r(&now, &tm);
     char buffer[32];
     strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -195,7 +196,9 @@ Result<LayerInfo> Store::layer_info(std::string const& digest) const
     auto text = TRY(sys::read_file(layer_path(digest) + "/layer.json").context("layer {}", digest));
     try {
         auto doc = json::parse(text);
-        return LayerInfo { .digest = digest, .size = doc.at("size").get<uint64_t>(), .entries = doc.at("entries").get<uint64_t>() };
+        return LayerInfo { .digest = digest,
+                           .size = doc.at("size").get<uint64_t>(),
+                           .entries = doc.at("entries").get<uint64_t>() };
     } catch (json::exception const& error) {
         return Error::format("layer {}: layer.json: {}", digest, error.what());
     }
@@ -266,7 +269,8 @@ Result<void> Store::write_image(ImageRecord const& record) const
         if (!has_layer(layer))
             return Error::format("image {}: layer {} is not in the store", record.name, layer);
     }
-    return sys::write_file_atomic(image_file(record.name), image_to_json(record)).context("image {}: write", record.name);
+    return sys::write_file_atomic(image_file(record.name), image_to_json(record))
+        .context("image {}: write", record.name);
 }
 
 Result<void> Store::remove_image(std::string const& name) const

@@ -36,14 +36,14 @@ struct ImageRecord {
     std::string name;
     std::vector<std::string> layers; // hex sha256 of each uncompressed layer tar, bottom first
     ImageConfig config;
-    std::string source;  // what it was imported from (a path) or "commit"
-    std::string kind;    // "rootfs-tar", "directory", "oci", "docker", "commit"
+    std::string source; // what it was imported from (a path) or "commit"
+    std::string kind; // "rootfs-tar", "directory", "oci", "docker", "commit"
     std::string created; // RFC 3339, UTC
 };
 
 struct LayerInfo {
     std::string digest;
-    uint64_t size { 0 };    // bytes of file data
+    uint64_t size { 0 }; // bytes of file data
     uint64_t entries { 0 }; // archive entries written
 };
 

@@ -85,12 +85,14 @@ Result<uint64_t> write_tree_tar(std::string const& dir, FdRef out, TreeKind kind
     std::vector<char> buffer(128 * 1024);
     auto write_one = [&](struct archive_entry* entry) -> Result<void> {
         if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN)
-            return Error::format("write tar entry {}: {}", archive_entry_pathname(entry), archive_message(writer.get()));
+            return Error::format("write tar entry {}: {}", archive_entry_pathname(entry),
+                                 archive_message(writer.get()));
         ++entries;
         return {};
     };
     for (;;) {
-        std::unique_ptr<struct archive_entry, decltype(&archive_entry_free)> holder(archive_entry_new(), archive_entry_free);
+        std::unique_ptr<struct archive_entry, decltype(&archive_entry_free)> holder(archive_entry_new(),
+                                                                                    archive_entry_free);
         auto* entry = holder.get();
         int status = archive_read_next_header2(disk.get(), entry);
         if (status == ARCHIVE_EOF)
@@ -119,8 +121,9 @@ Result<uint64_t> write_tree_tar(std::string const& dir, FdRef out, TreeKind kind
         } else if (whiteout) {
             // An overlay whiteout becomes the OCI ".wh.<name>" marker file.
             auto slash = relative.rfind('/');
-            auto marker = slash == std::string::npos ? ".wh." + relative
-                                                     : relative.substr(0, slash + 1) + ".wh." + relative.substr(slash + 1);
+            auto marker = slash == std::string::npos
+                ? ".wh." + relative
+                : relative.substr(0, slash + 1) + ".wh." + relative.substr(slash + 1);
             archive_entry_set_pathname(entry, marker.c_str());
             archive_entry_set_filetype(entry, AE_IFREG);
             archive_entry_set_perm(entry, 0);
@@ -155,7 +158,7 @@ Result<uint64_t> write_tree_tar(std::string const& dir, FdRef out, TreeKind kind
             return Error::format("read {}: unexpected deferred hard link", dir);
         if (opaque) {
             std::unique_ptr<struct archive_entry, decltype(&archive_entry_free)> marker(archive_entry_new(),
-                                                                                         archive_entry_free);
+                                                                                        archive_entry_free);
             auto path = relative.empty() ? std::string(".wh..wh..opq") : relative + "/.wh..wh..opq";
             archive_entry_set_pathname(marker.get(), path.c_str());
             archive_entry_set_filetype(marker.get(), AE_IFREG);

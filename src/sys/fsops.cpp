@@ -126,7 +126,7 @@ Result<void> utimensat(FdRef dir, std::string const& name, struct timespec const
 
 Result<struct stat> fstatat(FdRef dir, std::string const& name, int flags)
 {
-    struct stat st {};
+    struct stat st { };
     if (::fstatat(dir.get(), name.c_str(), &st, flags) < 0)
         return Error::from_errno("stat");
     return st;
@@ -180,7 +180,7 @@ Result<void> syncfs(FdRef fd)
 
 Result<bool> is_mount_root(std::string const& path)
 {
-    struct statx st {};
+    struct statx st { };
     if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) < 0)
         return Error::from_errno("statx");
     if (!(st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))

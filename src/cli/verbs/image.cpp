@@ -14,14 +14,18 @@ namespace {
 
 constexpr FlagSpec k_flags[] = {
     { .name = "store", .kind = FlagKind::Value, .help = "image store directory", .fallback = "/var/lib/cryo" },
-    { .name = "format", .alias = "f", .kind = FlagKind::Value, .help = "ls/inspect output: table or json",
+    { .name = "format",
+      .alias = "f",
+      .kind = FlagKind::Value,
+      .help = "ls/inspect output: table or json",
       .fallback = "table" },
     { .name = "quiet", .alias = "q", .help = "ls: print image names only" },
     { .name = "replace", .help = "import/commit: replace an existing image of that name" },
 };
 
-constexpr std::string_view k_usage = "import NAME SOURCE [--replace] | ls [--format json] | inspect NAME | rm NAME... | "
-                                     "mount NAME DIR | unmount DIR | commit DIR NAME [--replace]  [--store DIR]";
+constexpr std::string_view k_usage
+    = "import NAME SOURCE [--replace] | ls [--format json] | inspect NAME | rm NAME... | "
+      "mount NAME DIR | unmount DIR | commit DIR NAME [--replace]  [--store DIR]";
 
 Result<image::Store> open_store(Invocation const& invocation)
 {
@@ -87,11 +91,11 @@ Result<int> image_import(Invocation const& invocation, std::vector<std::string> 
     TRY(want_args(args, 3, "import NAME SOURCE [--replace] [--store DIR]"));
     auto store = TRY(open_store(invocation));
     Progress progress(args[1]);
-    auto record = TRY(image::import_image(store, args[1], args[2],
-                                          image::ImportOptions { .replace = invocation.args.flag("replace"),
-                                                                 .progress = progress.callback() }));
-    print_out(fmt::format("{} {} layer(s), top {}\n", record.name, record.layers.size(),
-                          short_digest(record.layers.back())));
+    auto record = TRY(image::import_image(
+        store, args[1], args[2],
+        image::ImportOptions { .replace = invocation.args.flag("replace"), .progress = progress.callback() }));
+    print_out(
+        fmt::format("{} {} layer(s), top {}\n", record.name, record.layers.size(), short_digest(record.layers.back())));
     return 0;
 }
 
@@ -176,8 +180,8 @@ Result<int> image_commit(Invocation const& invocation, std::vector<std::string> 
     auto base = TRY(store.container_image(args[1]).context("commit {}", args[2]));
     auto record = TRY(image::commit(store, args[1] + "/upper", base, args[2],
                                     image::CommitOptions { .replace = invocation.args.flag("replace") }));
-    print_out(fmt::format("{} {} layer(s), top {}\n", record.name, record.layers.size(),
-                          short_digest(record.layers.back())));
+    print_out(
+        fmt::format("{} {} layer(s), top {}\n", record.name, record.layers.size(), short_digest(record.layers.back())));
     return 0;
 }
 

@@ -62,7 +62,8 @@ TEST(Extract, FileKindsModesAndHardLinks)
     ASSERT_FALSE(u->result.is_error()) << u->result.error().message();
     EXPECT_EQ(u->result->entries, 7u);
     EXPECT_EQ(read_text(u->root + "/bin/tool"), "#!/bin/sh\necho hi\n");
-    struct stat tool {}, alias {}, bin {}, fifo {};
+    struct stat tool {
+    }, alias {}, bin {}, fifo {};
     ASSERT_EQ(::lstat((u->root + "/bin/tool").c_str(), &tool), 0);
     ASSERT_EQ(::lstat((u->root + "/bin/alias").c_str(), &alias), 0);
     EXPECT_EQ(tool.st_ino, alias.st_ino);
@@ -90,7 +91,8 @@ TEST(Extract, DotDotAndAbsolutePathsAreRefused)
     }
     auto hard = unpack({ { .path = "link", .type = 'h', .data = "../../etc/passwd" } });
     ASSERT_TRUE(hard->result.is_error());
-    EXPECT_NE(hard->result.error().message().find("hard link target"), std::string::npos) << hard->result.error().message();
+    EXPECT_NE(hard->result.error().message().find("hard link target"), std::string::npos)
+        << hard->result.error().message();
 }
 
 TEST(Extract, SymlinksCannotLeadOutOfTheRoot)
@@ -99,7 +101,8 @@ TEST(Extract, SymlinksCannotLeadOutOfTheRoot)
     write_text(outside.path + "/victim", "original");
     // A symlink to a directory outside, then a write through it: the parent resolves inside
     // the root (RESOLVE_IN_ROOT), where that directory does not exist: refused.
-    auto u = unpack({ { .path = "evil", .type = 'l', .data = outside.path }, { .path = "evil/victim", .data = "overwritten" } });
+    auto u = unpack(
+        { { .path = "evil", .type = 'l', .data = outside.path }, { .path = "evil/victim", .data = "overwritten" } });
     ASSERT_TRUE(u->result.is_error());
     EXPECT_NE(u->result.error().message().find("\"evil\" is a symlink to a directory the layer does not have"),
               std::string::npos)
@@ -125,9 +128,10 @@ TEST(Extract, SymlinksCannotLeadOutOfTheRoot)
     EXPECT_EQ(read_text(outside.path + "/victim"), "original");
     EXPECT_EQ(read_text(v->root + "/f"), "new");
     // A hard link to a symlink's target outside links the symlink's own path inside, or fails.
-    auto hl = unpack({ { .path = "s", .type = 'l', .data = outside.path + "/victim" }, { .path = "h", .type = 'h', .data = "s" } });
+    auto hl = unpack(
+        { { .path = "s", .type = 'l', .data = outside.path + "/victim" }, { .path = "h", .type = 'h', .data = "s" } });
     ASSERT_FALSE(hl->result.is_error()) << hl->result.error().message();
-    struct stat st {};
+    struct stat st { };
     ASSERT_EQ(::lstat((hl->root + "/h").c_str(), &st), 0);
     EXPECT_TRUE(S_ISLNK(st.st_mode)); // linked the symlink itself, not the outside file
 }
@@ -144,7 +148,7 @@ TEST(Extract, WhiteoutsBecomeOverlayMarkers)
         },
         Whiteouts::Overlay);
     ASSERT_FALSE(u->result.is_error()) << u->result.error().message();
-    struct stat st {};
+    struct stat st { };
     ASSERT_EQ(::lstat((u->root + "/etc/motd").c_str(), &st), 0);
     EXPECT_TRUE(S_ISCHR(st.st_mode));
     EXPECT_EQ(st.st_rdev, makedev(0, 0));
@@ -171,6 +175,10 @@ TEST(Extract, XattrsOwnershipAndDevices)
     auto u = unpack({
         { .path = "f", .data = "d", .xattrs = { { "user.note", "hello" } }, .uid = 1234, .gid = 5678 },
         { .path = "null", .type = 'c', .mode = 0666, .major = 1, .minor = 3 },
+        { .path = "sneaky/",
+          .type = 'd',
+          .mode = 0755,
+          .xattrs = { { "user.overlay.redirect", "/etc" }, { "trusted.overlay.opaque", "y" } } },
     });
     ASSERT_FALSE(u->result.is_error()) << u->result.error().message();
     char value[16] = {};
@@ -179,7 +187,10 @@ TEST(Extract, XattrsOwnershipAndDevices)
         EXPECT_EQ(std::string(value, static_cast<size_t>(got)), "hello");
     else
         EXPECT_GT(u->result->skipped, 0u); // file system without user xattrs
-    struct stat st {};
+    // overlayfs's own xattrs only come from whiteout files, never from an entry.
+    EXPECT_LT(::lgetxattr((u->root + "/sneaky").c_str(), "user.overlay.redirect", value, sizeof value), 0);
+    EXPECT_LT(::lgetxattr((u->root + "/sneaky").c_str(), "trusted.overlay.opaque", value, sizeof value), 0);
+    struct stat st { };
     ASSERT_EQ(::lstat((u->root + "/f").c_str(), &st), 0);
     if (root) {
         EXPECT_EQ(st.st_uid, 1234u);
@@ -197,7 +208,8 @@ TEST(Extract, EveryCompressionGivesTheSameDiffDigest)
 {
     std::vector<Entry> entries = { { .path = "a", .data = std::string(100000, 'z') }, { .path = "b/c", .data = "c" } };
     std::string plain_digest;
-    for (auto compression : { Compression::None, Compression::Gzip, Compression::Xz, Compression::Zstd, Compression::Bzip2 }) {
+    for (auto compression :
+         { Compression::None, Compression::Gzip, Compression::Xz, Compression::Zstd, Compression::Bzip2 }) {
         auto u = unpack(entries, Whiteouts::Literal, compression);
         ASSERT_FALSE(u->result.is_error()) << u->result.error().message();
         EXPECT_EQ(read_text(u->root + "/a"), std::string(100000, 'z'));
@@ -219,7 +231,8 @@ TEST(Extract, TruncatedAndCorruptArchivesFail)
     for (auto compression : { Compression::None, Compression::Gzip, Compression::Zstd }) {
         write_tar(tmp.path + "/a.tar", { { .path = "big", .data = std::string(300000, 'q') } }, compression);
         auto bytes = MUST(sys::read_file(tmp.path + "/a.tar"));
-        for (auto const& damaged : { bytes.substr(0, bytes.size() / 2), std::string("this is not an archive at all") }) {
+        for (auto const& damaged :
+             { bytes.substr(0, bytes.size() / 2), std::string("this is not an archive at all") }) {
             write_text(tmp.path + "/bad.tar", damaged);
             ::mkdir((tmp.path + "/out").c_str(), 0755);
             auto source = MUST(sys::open(tmp.path + "/bad.tar", O_RDONLY));
@@ -271,7 +284,8 @@ TEST(TreeTar, OverlayUpperRoundTripsWhiteoutsAndOpaqueDirs)
     auto again = MUST(sys::open(u->tmp.path + "/again", O_PATH | O_DIRECTORY));
     auto applied = extract_archive(again_source, again, ExtractOptions { .whiteouts = Whiteouts::Overlay });
     ASSERT_FALSE(applied.is_error()) << applied.error().message();
-    struct stat st {}, h1 {}, h2 {};
+    struct stat st {
+    }, h1 {}, h2 {};
     ASSERT_EQ(::lstat((u->tmp.path + "/again/etc/motd").c_str(), &st), 0);
     EXPECT_TRUE(S_ISCHR(st.st_mode));
     EXPECT_EQ(read_text(u->tmp.path + "/again/var/new"), "n");

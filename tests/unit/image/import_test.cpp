@@ -68,7 +68,8 @@ LayoutDocs make_oci_layout(std::string const& layout, std::vector<Layer> const& 
         ::unlink(scratch.c_str());
         auto hex = put_blob(layout, bytes);
         docs.layer_digests.push_back(hex);
-        layer_descs.push_back({ { "mediaType", layers[i].media_type }, { "digest", "sha256:" + hex }, { "size", bytes.size() } });
+        layer_descs.push_back(
+            { { "mediaType", layers[i].media_type }, { "digest", "sha256:" + hex }, { "size", bytes.size() } });
     }
     docs.manifest = { { "schemaVersion", 2 },
                       { "mediaType", "application/vnd.oci.image.manifest.v1+json" },
@@ -170,7 +171,7 @@ TEST(Import, OciLayoutDirectoryWithWhiteoutsAndConfig)
     EXPECT_EQ(record->config.workdir, "/srv");
     EXPECT_EQ(record->config.user, "1000:1000");
     auto top = store.layer_rootfs(record->layers[1]);
-    struct stat st {};
+    struct stat st { };
     ASSERT_EQ(::lstat((top + "/etc/motd").c_str(), &st), 0);
     EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0));
     EXPECT_EQ(read_text(store.layer_rootfs(record->layers[0]) + "/etc/motd"), "hello");
@@ -198,19 +199,23 @@ TEST(Import, DockerSaveArchive)
     auto store = MUST(Store::open(tmp.path + "/store"));
     auto dir = tmp.path + "/docker";
     auto layers = two_layers();
-    json config = { { "config", { { "Cmd", { "sh" } }, { "Env", { "X=y" } } } }, { "rootfs", { { "diff_ids", json::array() } } } };
+    json config = { { "config", { { "Cmd", { "sh" } }, { "Env", { "X=y" } } } },
+                    { "rootfs", { { "diff_ids", json::array() } } } };
     json manifest_layers = json::array();
     for (size_t i = 0; i < layers.size(); ++i) {
         auto id = fmt::format("{:064x}", i + 1);
         MUST(sys::mkdir_all(dir + "/" + id, 0755));
         write_tar(dir + "/" + id + "/layer.tar", layers[i].entries, Compression::None);
-        config["rootfs"]["diff_ids"].push_back("sha256:" + sha256_hex(MUST(sys::read_file(dir + "/" + id + "/layer.tar"))));
+        config["rootfs"]["diff_ids"].push_back("sha256:"
+                                               + sha256_hex(MUST(sys::read_file(dir + "/" + id + "/layer.tar"))));
         write_text(dir + "/" + id + "/VERSION", "1.0");
         manifest_layers.push_back(id + "/layer.tar");
     }
     auto config_text = config.dump();
     write_text(dir + "/" + sha256_hex(config_text) + ".json", config_text);
-    json manifest = json::array({ { { "Config", sha256_hex(config_text) + ".json" }, { "RepoTags", { "x:latest" } }, { "Layers", manifest_layers } } });
+    json manifest = json::array({ { { "Config", sha256_hex(config_text) + ".json" },
+                                    { "RepoTags", { "x:latest" } },
+                                    { "Layers", manifest_layers } } });
     write_text(dir + "/manifest.json", manifest.dump());
     write_text(dir + "/repositories", "{}");
     tar_of_dir(dir, tmp.path + "/saved.tar");
@@ -220,7 +225,7 @@ TEST(Import, DockerSaveArchive)
     EXPECT_EQ(record->kind, "docker");
     ASSERT_EQ(record->layers.size(), 2u);
     EXPECT_EQ(record->config.cmd, (std::vector<std::string> { "sh" }));
-    struct stat st {};
+    struct stat st { };
     ASSERT_EQ(::lstat((store.layer_rootfs(record->layers[1]) + "/etc/motd").c_str(), &st), 0);
     EXPECT_TRUE(S_ISCHR(st.st_mode));
 
@@ -245,7 +250,8 @@ TEST(Import, DirectoryKeepsHardLinksAndIsStoredOnce)
     ASSERT_FALSE(record.is_error()) << record.error().message();
     EXPECT_EQ(record->kind, "directory");
     auto layer = store.layer_rootfs(record->layers[0]);
-    struct stat a {}, b {}, f {};
+    struct stat a {
+    }, b {}, f {};
     ASSERT_EQ(::lstat((layer + "/usr/bin/busybox").c_str(), &a), 0);
     ASSERT_EQ(::lstat((layer + "/usr/bin/sh").c_str(), &b), 0);
     EXPECT_EQ(a.st_ino, b.st_ino);
@@ -291,9 +297,8 @@ TEST(ImportBadInput, DiffIdMismatch)
 {
     TempDir tmp;
     auto store = MUST(Store::open(tmp.path + "/store"));
-    make_oci_layout(tmp.path + "/layout", two_layers(), [](LayoutDocs& docs) {
-        docs.config["rootfs"]["diff_ids"][1] = "sha256:" + std::string(64, '0');
-    });
+    make_oci_layout(tmp.path + "/layout", two_layers(),
+                    [](LayoutDocs& docs) { docs.config["rootfs"]["diff_ids"][1] = "sha256:" + std::string(64, '0'); });
     expect_failure_leaves_store(store, "bad", tmp.path + "/layout", "uncompressed digest mismatch");
 }
 
@@ -304,7 +309,8 @@ TEST(ImportBadInput, UnknownMediaTypes)
     auto layers = two_layers();
     layers[1].media_type = "application/vnd.example.mystery";
     make_oci_layout(tmp.path + "/layer", layers);
-    expect_failure_leaves_store(store, "bad", tmp.path + "/layer", "unknown media type \"application/vnd.example.mystery\"");
+    expect_failure_leaves_store(store, "bad", tmp.path + "/layer",
+                                "unknown media type \"application/vnd.example.mystery\"");
     make_oci_layout(tmp.path + "/config", two_layers(),
                     [](LayoutDocs& docs) { docs.manifest["config"]["mediaType"] = "text/plain"; });
     expect_failure_leaves_store(store, "bad", tmp.path + "/config", "unknown media type \"text/plain\"");

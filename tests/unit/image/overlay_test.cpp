@@ -23,10 +23,11 @@ struct Fixture {
     Fixture()
         : store(MUST(Store::open(tmp.path + "/store")))
     {
-        auto base = write_tar(tmp.path + "/base.tar", { { .path = "./", .type = 'd', .mode = 0755 },
-                                                        { .path = "etc/motd", .data = "base" },
-                                                        { .path = "etc/keep", .data = "keep" },
-                                                        { .path = "var/lib/a", .data = "a" } });
+        auto base = write_tar(tmp.path + "/base.tar",
+                              { { .path = "./", .type = 'd', .mode = 0755 },
+                                { .path = "etc/motd", .data = "base" },
+                                { .path = "etc/keep", .data = "keep" },
+                                { .path = "var/lib/a", .data = "a" } });
         image = MUST(import_image(store, "base", base));
     }
 };
@@ -37,16 +38,22 @@ TEST(Overlay, PlanListsLayersTopFirst)
 {
     TempDir tmp;
     auto store = MUST(Store::open(tmp.path + "/store"));
-    ImageRecord image { .name = "x", .layers = { std::string(64, 'a'), std::string(64, 'b') }, .config = {}, .source = "", .kind = "", .created = "" };
+    ImageRecord image { .name = "x",
+                        .layers = { std::string(64, 'a'), std::string(64, 'b') },
+                        .config = {},
+                        .source = "",
+                        .kind = "",
+                        .created = "" };
     auto mounts = MUST(plan_container_rootfs(store, image, "/run/cryo/c1/"));
     ASSERT_EQ(mounts.lower_dirs.size(), 2u);
     EXPECT_EQ(mounts.lower_dirs[0], store.layer_rootfs(std::string(64, 'b')));
     EXPECT_EQ(mounts.lower_dirs[1], store.layer_rootfs(std::string(64, 'a')));
     EXPECT_EQ(mounts.upper_dir, "/run/cryo/c1/upper");
     EXPECT_EQ(mounts.target, "/run/cryo/c1/rootfs");
-    EXPECT_EQ(mounts.options(), fmt::format("lowerdir={}:{},upperdir=/run/cryo/c1/upper,workdir=/run/cryo/c1/work,"
-                                            "index=off,redirect_dir=off,metacopy=off",
-                                            mounts.lower_dirs[0], mounts.lower_dirs[1]));
+    EXPECT_EQ(mounts.options(),
+              fmt::format("lowerdir={}:{},upperdir=/run/cryo/c1/upper,workdir=/run/cryo/c1/work,"
+                          "index=off,redirect_dir=off,metacopy=off",
+                          mounts.lower_dirs[0], mounts.lower_dirs[1]));
     EXPECT_TRUE(plan_container_rootfs(store, image, "/run/a,b").is_error());
     EXPECT_TRUE(plan_container_rootfs(store, image, "relative").is_error());
     ImageRecord huge = image;
@@ -116,7 +123,7 @@ TEST(Overlay, ExportApplyAndCommitCarryWhiteoutsAndOpaqueDirs)
     auto again = MUST(sys::open(tar_path, O_RDONLY));
     MUST(apply_changes(again, moved));
     EXPECT_EQ(read_text(moved + "/etc/motd"), "changed");
-    struct stat st {};
+    struct stat st { };
     ASSERT_EQ(::lstat((moved + "/etc/keep").c_str(), &st), 0);
     EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0));
     char value[4] = {};
@@ -141,6 +148,7 @@ TEST(Overlay, ExportApplyAndCommitCarryWhiteoutsAndOpaqueDirs)
     EXPECT_NE(clash.error().message().find("already exists"), std::string::npos);
     auto no_base = commit(f.store, upper, "nope", "other");
     ASSERT_TRUE(no_base.is_error());
-    EXPECT_EQ(no_base.error().message().find("commit other: image nope: no such image"), 0u) << no_base.error().message();
+    EXPECT_EQ(no_base.error().message().find("commit other: image nope: no such image"), 0u)
+        << no_base.error().message();
     EXPECT_FALSE(f.store.has_image("other"));
 }

@@ -139,7 +139,9 @@ TEST(Store, BadRecordsAreClearErrors)
     auto broken = store.read_image("broken");
     ASSERT_TRUE(broken.is_error());
     EXPECT_NE(broken.error().message().find("image broken"), std::string::npos);
-    ImageRecord dangling { .name = "dangling", .layers = { std::string(64, 'a') }, .config = {}, .source = "", .kind = "", .created = "" };
+    ImageRecord dangling {
+        .name = "dangling", .layers = { std::string(64, 'a') }, .config = {}, .source = "", .kind = "", .created = ""
+    };
     auto written = store.write_image(dangling);
     ASSERT_TRUE(written.is_error());
     EXPECT_NE(written.error().message().find("is not in the store"), std::string::npos);
