@@ -215,10 +215,10 @@ extern constinit VerbSpec const verb_image {
     .summary = "manage images in the layer store (import, ls, inspect, rm, mount, unmount, commit)",
     .usage = k_usage,
     .description = "Images live in a content-addressed layer store (--store, default /var/lib/cryo).\n"
-                   "SOURCE of import: a root file system tarball (plain, gzip, zstd, xz), a directory,\n"
-                   "an OCI image layout (directory or tar) or a docker/podman save archive.\n"
-                   "mount NAME DIR prepares DIR/upper, DIR/work and mounts an overlay on DIR/rootfs;\n"
-                   "unmount DIR undoes it; commit DIR NAME stores DIR/upper as a new image on top.",
+                   "   SOURCE of import: a root file system tarball (plain, gzip, zstd, xz), a directory,\n"
+                   "   an OCI image layout (directory or tar) or a docker/podman save archive.\n"
+                   "   mount NAME DIR prepares DIR/upper, DIR/work and mounts an overlay on DIR/rootfs;\n"
+                   "   unmount DIR undoes it; commit DIR NAME stores DIR/upper as a new image on top.",
     .flags = k_flags,
     .run = run_image,
 };
