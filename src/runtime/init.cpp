@@ -243,14 +243,20 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
     bool seccomp_early = config.seccomp && (!process.no_new_privileges || listener);
     if (seccomp_early && !process.no_new_privileges) {
         auto fd = TRY(rootfs::load(*config.seccomp).context("load seccomp filter"));
-        if (fd)
+        if (fd) {
+            // Wait until the listener has it: if that fails, nothing of ours may run.
             TRY(channel.send_fd(SyncStep::SeccompListener, fd));
+            TRY(channel.expect(SyncStep::Proceed));
+        }
     }
     TRY(apply_process_attributes(process, config.namespaces->new_user));
     if (seccomp_early && process.no_new_privileges) {
         auto fd = TRY(rootfs::load(*config.seccomp).context("load seccomp filter"));
-        if (fd)
+        if (fd) {
+            // Wait until the listener has it: if that fails, nothing of ours may run.
             TRY(channel.send_fd(SyncStep::SeccompListener, fd));
+            TRY(channel.expect(SyncStep::Proceed));
+        }
     }
     if (seccomp_early)
         config.seccomp.reset();

@@ -342,6 +342,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
                 TRY(send_seccomp_listener(seccomp_profile->listener_path, seccomp_profile->listener_metadata,
                                           fds.front(), container)
                         .context("send seccomp listener to {}", seccomp_profile->listener_path));
+                TRY(channel.send(SyncStep::Proceed));
                 break;
             case SyncStep::Ready:
                 return {};
