@@ -203,14 +203,20 @@ Result<void> FileSource::read(void* data, size_t size)
     return {};
 }
 
+Result<void> FileSource::account(void const* data, size_t size)
+{
+    if (m_done + size > m_expected.size)
+        return Error::format("{}: longer than the manifest says ({} bytes)", m_name, m_expected.size);
+    m_crc = crc32c_update(m_crc, data, size);
+    m_done += size;
+    return {};
+}
+
 Result<void> FileSource::finish()
 {
+    // The size was checked against the manifest when the file was opened (fstat).
     if (m_done != m_expected.size)
         return Error::format("{}: read {} of {} bytes", m_name, m_done, m_expected.size);
-    char extra = 0;
-    size_t n = TRY(sys::read(m_fd, &extra, 1).context("read {}", m_name));
-    if (n != 0)
-        return Error::format("{}: longer than the manifest says ({} bytes)", m_name, m_expected.size);
     if (m_crc != m_expected.crc32c)
         return Error::format("{}: checksum mismatch (expected {}, got {}): the image is corrupt", m_name,
             hex32(m_expected.crc32c), hex32(m_crc));

@@ -76,8 +76,12 @@ class FileSource {
 public:
     // Reads exactly size bytes (fails on a short file, naming it).
     Result<void> read(void* data, size_t size);
+    // Counts bytes the caller took from the file another way (an mmap of fd()) into the
+    // checksum, as if read() had returned them.
+    Result<void> account(void const* data, size_t size);
     // Checks that everything was read and the checksum matches.
     Result<void> finish();
+    uint64_t expected_size() const { return m_expected.size; }
     FdRef fd() const { return m_fd.ref(); }
     std::string const& name() const { return m_name; }
 
