@@ -43,6 +43,18 @@ assert_eq 1 "$(ls "$store/layers" | wc -l)" "layers after a second import of the
 assert_eq "busybox
 busybox-again" "$(img ls -q)" "image ls -q"
 
+# Two imports at once (separate processes) both land; the shared layer is stored once.
+mkdir -p "$TEST_TMP/src2/bin" && cp "$src/bin/busybox" "$TEST_TMP/src2/bin/" && echo two > "$TEST_TMP/src2/two"
+tar -C "$TEST_TMP/src2" -cf "$TEST_TMP/two.tar" .
+img import para1 "$TEST_TMP/two.tar" >/dev/null & p1=$!
+img import para2 "$TEST_TMP/src2" >/dev/null & p2=$!
+img import para3 "$TEST_TMP/busybox.tar.gz" >/dev/null & p3=$!
+wait $p1 && wait $p2 && wait $p3 || fail "a concurrent import failed"
+assert_eq "busybox busybox-again para1 para2 para3" "$(img ls -q | tr '\n' ' ' | sed 's/ $//')" "images after concurrent imports"
+assert_eq 3 "$(ls "$store/layers" | wc -l)" "layers after concurrent imports"
+img rm para1 para2 para3 >/dev/null
+assert_eq 1 "$(ls "$store/layers" | wc -l)" "layers after removing the concurrent imports"
+
 # Two containers from one image.
 mkdir -p "$TEST_TMP/ct1" "$TEST_TMP/ct2"
 defer "$CRYO" image unmount "$TEST_TMP/ct1" --store "$store"

@@ -194,3 +194,26 @@ TEST(Store, ContainerRegistrationKeepsLayersFromGc)
     EXPECT_EQ(MUST(store.collect_garbage()).size(), 1u);
     MUST(store.unregister_container(tmp.path + "/ct"));
 }
+
+TEST(Store, ImportReportsProgressUpToTheSourceSize)
+{
+    TempDir tmp;
+    auto store = MUST(Store::open(tmp.path + "/store"));
+    std::vector<Entry> entries;
+    for (int i = 0; i < 40; ++i)
+        entries.push_back({ .path = fmt::format("f{}", i), .data = std::string(50000, char('a' + i % 26)) });
+    auto tar = write_tar(tmp.path + "/p.tar", entries);
+    auto size = static_cast<uint64_t>(MUST(sys::stat(tar)).st_size);
+    std::vector<uint64_t> seen;
+    auto record = import_image(
+        store, "p", tar,
+        ImportOptions { .replace = false, .progress = [&](std::string_view what, uint64_t done, uint64_t total) {
+                           EXPECT_EQ(what, "layer");
+                           EXPECT_EQ(total, size);
+                           seen.push_back(done);
+                       } });
+    ASSERT_FALSE(record.is_error()) << record.error().message();
+    ASSERT_GT(seen.size(), 1u);
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+    EXPECT_EQ(seen.back(), size);
+}
