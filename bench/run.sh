@@ -115,18 +115,31 @@ for rt in "${runtimes[@]}"; do printf '  %-5s %s\n' "$rt" "${bin[$rt]}"; done
 echo "  machine: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 samples=$work/samples
+# measure RT RUNBENCH-ARGS...: runs runbench; a failure (a runtime command exiting non-zero) is
+# printed once and marks the runtime's figures of that invocation "fail" instead of ending
+# the bench, so the other runtimes are still measured.
+declare -A failed
+measure() {
+    local rt=$1 err
+    shift
+    [ -n "${failed[$rt]:-}" ] && return 0
+    if ! err=$("$runbench" "$@" 2>&1 >/dev/null); then
+        failed[$rt]=$err
+        echo "note: $rt failed, its remaining figures are left out: $err" >&2
+    fi
+}
 for round in $(seq 1 "$rounds"); do
     for rt in "${runtimes[@]}"; do
         r=${bin[$rt]}
         root=$work/state-$rt
-        "$runbench" -n "$per_round" -w 2 -o "$samples.$rt" \
-            -- run "$r" --root "$root" run --bundle "$work/true" "run$round-{i}" >/dev/null
-        "$runbench" -n "$per_round" -w 1 -o "$samples.$rt" \
+        measure "$rt" -n "$per_round" -w 2 -o "$samples.$rt" \
+            -- run "$r" --root "$root" run --bundle "$work/true" "run$round-{i}"
+        measure "$rt" -n "$per_round" -w 1 -o "$samples.$rt" \
             -- create "$r" --root "$root" create --bundle "$work/true" "lc$round-{i}" \
             -- start "$r" --root "$root" start "lc$round-{i}" \
             -- @wait sh -c "until \"$r\" --root \"$root\" state lc$round-{i} | grep -q '\"stopped\"'; do :; done" \
             -- state "$r" --root "$root" state "lc$round-{i}" \
-            -- delete "$r" --root "$root" delete "lc$round-{i}" >/dev/null
+            -- delete "$r" --root "$root" delete "lc$round-{i}"
         for i in $(seq 1 "$(( (10 + rounds - 1) / rounds ))"); do
             "$maxrss" "$r" --root "$root" run --bundle "$work/true" "rss$round-$i" 2>&1 >/dev/null |
                 sed -n 's/^maxrss_kib=/rss 0 /p' >> "$samples.$rt"
@@ -136,13 +149,15 @@ done
 
 # 50 detached containers, started one after the other, then force-deleted: totals.
 for rt in "${runtimes[@]}"; do
+    [ -n "${failed[$rt]:-}" ] && continue
     r=${bin[$rt]}
     root=$work/state-$rt
     start_ns=$(date +%s%N)
-    "$runbench" -n 50 -w 0 -- d "$r" --root "$root" run -d --bundle "$work/sleep" "many-{i}" >/dev/null
+    measure "$rt" -n 50 -w 0 -- d "$r" --root "$root" run -d --bundle "$work/sleep" "many-{i}"
     mid_ns=$(date +%s%N)
-    "$runbench" -n 50 -w 0 -- d "$r" --root "$root" delete --force "many-{i}" >/dev/null
+    measure "$rt" -n 50 -w 0 -- d "$r" --root "$root" delete --force "many-{i}"
     end_ns=$(date +%s%N)
+    [ -n "${failed[$rt]:-}" ] && continue
     echo "start50 $(( (mid_ns - start_ns) / 1000 )) 0" >> "$samples.$rt"
     echo "delete50 $(( (end_ns - mid_ns) / 1000 )) 0" >> "$samples.$rt"
 done
@@ -157,14 +172,17 @@ figure() {
         *) awk -v m="$metric" '$1 == m {print $2}' "$file" ;;
     esac | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
-ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}' || echo "-"; }
-value() { [ -n "$1" ] && awk -v v="$1" -v u="$2" 'BEGIN {if (u == "MiB") printf "%.2f", v / 1024; else printf "%.2f", v}' || echo "-"; }
+ratio() { [ -n "$1" ] && [ -n "$2" ] && [ "$1" != fail ] && [ "$2" != fail ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}' || echo "-"; }
+value() { [ "$1" = fail ] && { echo fail; return; }; [ -n "$1" ] && awk -v v="$1" -v u="$2" 'BEGIN {if (u == "MiB") printf "%.2f", v / 1024; else printf "%.2f", v}' || echo "-"; }
 
 echo
 printf '%-34s %9s %9s %9s %10s %10s %s\n' "figure" "cryo" "crun" "runc" "cryo/crun" "cryo/runc" "goal (cryo/crun)"
 row() {
     local label=$1 metric=$2 unit=$3 goal=$4 c k r verdict=""
     c=$(figure cryo "$metric"); k=$(figure crun "$metric"); r=$(figure runc "$metric")
+    [ -z "$c" ] && [ -n "${failed[cryo]:-}" ] && c=fail
+    [ -z "$k" ] && [ -n "${failed[crun]:-}" ] && k=fail
+    [ -z "$r" ] && [ -n "${failed[runc]:-}" ] && r=fail
     local ratio_crun ratio_runc
     ratio_crun=$(ratio "$c" "$k"); ratio_runc=$(ratio "$c" "$r")
     if [ "$ratio_crun" != "-" ]; then
