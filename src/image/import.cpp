@@ -22,9 +22,10 @@ bool looks_like_image_member(std::string const& name)
         return true;
     auto slash = name.find('/');
     auto first = name.substr(0, slash);
+    // podman save names layers "<hex>.tar" at the top level.
     if (slash == std::string::npos)
         return first == "oci-layout" || first == "index.json" || first == "manifest.json" || first == "repositories"
-            || first.ends_with(".json") || is_hex64(first);
+            || first.ends_with(".json") || is_hex64(first.substr(0, 64));
     return is_hex64(first); // legacy docker: <id>/layer.tar, <id>/json, <id>/VERSION
 }
 

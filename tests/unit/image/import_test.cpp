@@ -235,6 +235,31 @@ TEST(Import, DockerSaveArchive)
     expect_failure_leaves_store(store, "tampered", tmp.path + "/tampered.tar", "digest mismatch");
 }
 
+TEST(Import, PodmanSaveArchiveWithTopLevelLayerTars)
+{
+    TempDir tmp;
+    auto store = MUST(Store::open(tmp.path + "/store"));
+    auto dir = tmp.path + "/podman";
+    MUST(sys::mkdir_all(dir, 0755));
+    write_tar(tmp.path + "/layer.tar", { { .path = "bin/sh", .data = "sh" } });
+    auto layer_bytes = MUST(sys::read_file(tmp.path + "/layer.tar"));
+    auto layer_hex = sha256_hex(layer_bytes);
+    write_text(dir + "/" + layer_hex + ".tar", layer_bytes);
+    json config
+        = { { "config", { { "Cmd", { "sh" } } } }, { "rootfs", { { "diff_ids", { "sha256:" + layer_hex } } } } };
+    auto config_text = config.dump();
+    write_text(dir + "/" + sha256_hex(config_text) + ".json", config_text);
+    json manifest
+        = json::array({ { { "Config", sha256_hex(config_text) + ".json" }, { "Layers", { layer_hex + ".tar" } } } });
+    write_text(dir + "/manifest.json", manifest.dump());
+    tar_of_dir(dir, tmp.path + "/podman.tar");
+    EXPECT_EQ(MUST(detect_source(tmp.path + "/podman.tar")), SourceKind::DockerArchive);
+    auto record = import_image(store, "podman", tmp.path + "/podman.tar");
+    ASSERT_FALSE(record.is_error()) << record.error().message();
+    EXPECT_EQ(record->layers, std::vector<std::string> { layer_hex });
+    EXPECT_EQ(read_text(store.layer_rootfs(layer_hex) + "/bin/sh"), "sh");
+}
+
 TEST(Import, DirectoryKeepsHardLinksAndIsStoredOnce)
 {
     TempDir tmp;
