@@ -143,27 +143,38 @@ Result<std::string> probe_userfaultfd()
     return std::string("userfaultfd");
 }
 
+// PAGEMAP_SCAN (Linux 6.7) is newer than Debian 12's kernel headers; its ABI, from
+// include/uapi/linux/fs.h, is stable.
+struct PageRegion {
+    uint64_t start, end, categories;
+};
+struct PmScanArg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+constexpr uint64_t kPageIsPresent = 1 << 3;
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
+
 Result<std::string> probe_pagemap_scan()
 {
-#ifdef PAGEMAP_SCAN
     auto pagemap = TRY(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
     static char page[4096] __attribute__((aligned(4096)));
     page[0] = 1;
-    struct page_region regions[4] {};
-    struct pm_scan_arg arg {};
+    PageRegion regions[4] {};
+    PmScanArg arg {};
     arg.size = sizeof arg;
     arg.start = reinterpret_cast<uint64_t>(page);
-    arg.end = arg.start + 4096;
+    arg.end = arg.start + sizeof page;
     arg.vec = reinterpret_cast<uint64_t>(regions);
     arg.vec_len = 4;
-    arg.category_mask = PAGE_IS_PRESENT;
-    arg.return_mask = PAGE_IS_PRESENT;
-    if (::ioctl(pagemap.get(), PAGEMAP_SCAN, &arg) < 0)
+    arg.category_mask = kPageIsPresent;
+    arg.return_mask = kPageIsPresent;
+    int n = ::ioctl(pagemap.get(), kPagemapScan, &arg);
+    if (n < 0)
         return Error::from_errno("ioctl PAGEMAP_SCAN");
+    if (n != 1 || regions[0].start != arg.start)
+        return Error::format("ioctl PAGEMAP_SCAN: unexpected answer ({} regions)", n);
     return std::string("ioctl PAGEMAP_SCAN on /proc/PID/pagemap");
-#else
-    return Error::make("built without PAGEMAP_SCAN headers");
-#endif
 }
 
 Result<std::string> probe_time_ns()
