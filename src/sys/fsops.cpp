@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
-#include <sys/syscall.h>
+#include <sys/file.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -87,9 +87,7 @@ Result<void> removexattr_at(FdRef dir, std::string const& name, std::string cons
 
 Result<void> flock(FdRef fd, LockKind kind)
 {
-    // <sys/file.h> is shadowed by src/sys/file.h on the include path, hence the raw syscall.
-    constexpr int k_lock_shared = 1, k_lock_exclusive = 2; // LOCK_SH, LOCK_EX
-    while (::syscall(SYS_flock, fd.get(), kind == LockKind::Shared ? k_lock_shared : k_lock_exclusive) < 0) {
+    while (::flock(fd.get(), kind == LockKind::Shared ? LOCK_SH : LOCK_EX) < 0) {
         if (errno != EINTR)
             return Error::from_errno("flock");
     }
