@@ -8,27 +8,42 @@ namespace cryo::checkpoint {
 
 namespace {
 
-constexpr FileKind kAllKinds[] = { FileKind::Regular, FileKind::Deleted, FileKind::Directory, FileKind::CharDevice,
-    FileKind::Fifo, FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd, FileKind::Signalfd, FileKind::Timerfd, FileKind::Epoll, FileKind::Inotify };
+constexpr FileKind kAllKinds[]
+    = { FileKind::Regular, FileKind::Deleted, FileKind::Directory,  FileKind::CharDevice, FileKind::Fifo,
+        FileKind::Pipe,    FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd,      FileKind::Signalfd,
+        FileKind::Timerfd, FileKind::Epoll,   FileKind::Inotify };
 
 } // namespace
 
 char const* to_string(FileKind kind)
 {
     switch (kind) {
-    case FileKind::Regular: return "regular";
-    case FileKind::Deleted: return "deleted";
-    case FileKind::Directory: return "directory";
-    case FileKind::CharDevice: return "char-device";
-    case FileKind::Fifo: return "fifo";
-    case FileKind::Pipe: return "pipe";
-    case FileKind::Eventfd: return "eventfd";
-    case FileKind::UnixSocket: return "unix-socket";
-    case FileKind::Memfd: return "memfd";
-    case FileKind::Signalfd: return "signalfd";
-    case FileKind::Timerfd: return "timerfd";
-    case FileKind::Epoll: return "epoll";
-    case FileKind::Inotify: return "inotify";
+    case FileKind::Regular:
+        return "regular";
+    case FileKind::Deleted:
+        return "deleted";
+    case FileKind::Directory:
+        return "directory";
+    case FileKind::CharDevice:
+        return "char-device";
+    case FileKind::Fifo:
+        return "fifo";
+    case FileKind::Pipe:
+        return "pipe";
+    case FileKind::Eventfd:
+        return "eventfd";
+    case FileKind::UnixSocket:
+        return "unix-socket";
+    case FileKind::Memfd:
+        return "memfd";
+    case FileKind::Signalfd:
+        return "signalfd";
+    case FileKind::Timerfd:
+        return "timerfd";
+    case FileKind::Epoll:
+        return "epoll";
+    case FileKind::Inotify:
+        return "inotify";
     }
     return "?";
 }
@@ -56,6 +71,9 @@ std::string pipe_key(FileDescription const& d)
     return d.kind == FileKind::Fifo ? "fifo:" + d.path : fmt::format("pipe:{}", d.inode);
 }
 
-std::string file_data_name(uint32_t id) { return fmt::format("file-{}.data", id); }
+std::string file_data_name(uint32_t id)
+{
+    return fmt::format("file-{}.data", id);
+}
 
 } // namespace cryo::checkpoint

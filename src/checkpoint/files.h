@@ -15,19 +15,19 @@
 namespace cryo::checkpoint {
 
 enum class FileKind {
-    Regular,    // a file reachable by its path, reopened there
-    Deleted,    // a regular file unlinked while open: contents saved in the image
+    Regular, // a file reachable by its path, reopened there
+    Deleted, // a regular file unlinked while open: contents saved in the image
     Directory,
     CharDevice, // /dev/null, zero, full, random, urandom, tty and ptys: reopened by path
-    Fifo,       // a named pipe, reopened by path; unread data saved
-    Pipe,       // one end of an anonymous pipe; both ends share `inode`; unread data saved
+    Fifo, // a named pipe, reopened by path; unread data saved
+    Pipe, // one end of an anonymous pipe; both ends share `inode`; unread data saved
     Eventfd,
     UnixSocket, // an unnamed unix socket, alone or one end of a socketpair
-    Memfd,      // contents and seals saved
+    Memfd, // contents and seals saved
     Signalfd,
-    Timerfd,    // clock, remaining time, interval, expirations not yet read
-    Epoll,      // with its registered set, re-registered in the process (same fd numbers)
-    Inotify,    // with its watches (paths resolved at dump), same watch descriptors
+    Timerfd, // clock, remaining time, interval, expirations not yet read
+    Epoll, // with its registered set, re-registered in the process (same fd numbers)
+    Inotify, // with its watches (paths resolved at dump), same watch descriptors
 };
 
 struct InotifyWatch {
@@ -40,9 +40,9 @@ struct InotifyWatch {
 
 // One file registered in an epoll instance, as the process added it.
 struct EpollTarget {
-    int fd { 0 };           // the fd number it was added with (the key epoll_ctl uses later)
-    uint64_t inode { 0 };   // of the target file, to check that fd still names it
-    uint32_t events { 0 };  // EPOLLIN ... EPOLLET (with EPOLLERR|EPOLLHUP the kernel adds)
+    int fd { 0 }; // the fd number it was added with (the key epoll_ctl uses later)
+    uint64_t inode { 0 }; // of the target file, to check that fd still names it
+    uint32_t events { 0 }; // EPOLLIN ... EPOLLET (with EPOLLERR|EPOLLHUP the kernel adds)
     uint64_t data { 0 };
 
     bool operator==(EpollTarget const&) const = default;
@@ -51,14 +51,14 @@ struct EpollTarget {
 struct FileDescription {
     uint32_t id { 0 };
     FileKind kind { FileKind::Regular };
-    std::string path {};  // as /proc/PID/fd shows it, without " (deleted)"; memfd: its name
+    std::string path {}; // as /proc/PID/fd shows it, without " (deleted)"; memfd: its name
     uint32_t flags { 0 }; // status and access flags (O_RDWR, O_APPEND, O_NONBLOCK ...), no O_CLOEXEC
     uint64_t position { 0 };
     uint64_t inode { 0 }; // pipes and FIFOs: the pipe; sockets: the socket
-    uint32_t mode { 0 };  // permission bits (Deleted, Memfd)
-    uint32_t uid { 0 };   // owner (Deleted, Memfd)
+    uint32_t mode { 0 }; // permission bits (Deleted, Memfd)
+    uint32_t uid { 0 }; // owner (Deleted, Memfd)
     uint32_t gid { 0 };
-    uint64_t size { 0 };  // bytes of data saved in the image (0: no data file)
+    uint64_t size { 0 }; // bytes of data saved in the image (0: no data file)
     // Pipe, Fifo: the pipe's capacity (F_GETPIPE_SZ), so the saved data fits back in.
     uint32_t pipe_size { 0 };
     // Eventfd.
@@ -72,10 +72,10 @@ struct FileDescription {
     uint64_t peer_inode { 0 };
     uint32_t shutdown { 0 };
     std::vector<uint64_t> messages {};
-    std::string bound_name {};     // a listening or unconnected socket's address: "/path" or "@abstract"
+    std::string bound_name {}; // a listening or unconnected socket's address: "/path" or "@abstract"
     bool listening { false };
     uint32_t backlog { 0 };
-    uint32_t send_buffer { 0 };    // SO_SNDBUF as getsockopt reports it (0: unknown)
+    uint32_t send_buffer { 0 }; // SO_SNDBUF as getsockopt reports it (0: unknown)
     uint32_t receive_buffer { 0 }; // SO_RCVBUF
     // Memfd (F_GET_SEALS).
     uint32_t seals { 0 };

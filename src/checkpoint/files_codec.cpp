@@ -18,8 +18,11 @@ void encode_open_files(Process const& p, json& j)
 
     json descriptions = json::array();
     for (auto const& d : p.file_descriptions) {
-        json e = { { "id", d.id }, { "kind", to_string(d.kind) }, { "path", d.path }, { "flags", d.flags },
-            { "position", d.position } };
+        json e = { { "id", d.id },
+                   { "kind", to_string(d.kind) },
+                   { "path", d.path },
+                   { "flags", d.flags },
+                   { "position", d.position } };
         // Kind-specific keys only where they mean something: the JSON stays readable.
         if (d.inode)
             e["inode"] = d.inode;
@@ -34,16 +37,25 @@ void encode_open_files(Process const& p, json& j)
         if (d.kind == FileKind::Eventfd)
             e["eventfd"] = { { "count", d.eventfd_count }, { "semaphore", d.eventfd_semaphore } };
         if (d.kind == FileKind::UnixSocket)
-            e["socket"] = { { "type", d.socket_type }, { "connected", d.connected }, { "peer", d.peer_inode }, { "shutdown", d.shutdown },
-                { "messages", d.messages }, { "send_buffer", d.send_buffer }, { "receive_buffer", d.receive_buffer },
-                { "name", d.bound_name }, { "listening", d.listening }, { "backlog", d.backlog } };
+            e["socket"] = { { "type", d.socket_type },
+                            { "connected", d.connected },
+                            { "peer", d.peer_inode },
+                            { "shutdown", d.shutdown },
+                            { "messages", d.messages },
+                            { "send_buffer", d.send_buffer },
+                            { "receive_buffer", d.receive_buffer },
+                            { "name", d.bound_name },
+                            { "listening", d.listening },
+                            { "backlog", d.backlog } };
         if (d.seals)
             e["seals"] = d.seals;
         if (d.kind == FileKind::Signalfd)
             e["signal_mask"] = d.signal_mask;
         if (d.kind == FileKind::Timerfd)
-            e["timer"] = { { "clock", d.clock_id }, { "ticks", d.ticks }, { "value_ns", d.value_ns },
-                { "interval_ns", d.interval_ns } };
+            e["timer"] = { { "clock", d.clock_id },
+                           { "ticks", d.ticks },
+                           { "value_ns", d.value_ns },
+                           { "interval_ns", d.interval_ns } };
         if (d.kind == FileKind::Epoll) {
             json targets = json::array();
             for (auto const& t : d.epoll_targets)
@@ -106,7 +118,7 @@ Result<void> decode_open_files(json const& j, Process& p)
                 total += m;
             if (total != d.size)
                 return Error::format("file description {}: queued messages add up to {} bytes, not {}", d.id, total,
-                    d.size);
+                                     d.size);
         }
         d.seals = e.value("seals", 0u);
         d.signal_mask = e.value("signal_mask", uint64_t { 0 });
@@ -118,10 +130,11 @@ Result<void> decode_open_files(json const& j, Process& p)
             d.interval_ns = t.value("interval_ns", uint64_t { 0 });
         }
         for (auto const& w : e.value("inotify", json::array()))
-            d.inotify_watches.push_back({ w.at("wd").get<int>(), w.at("path").get<std::string>(), w.at("mask").get<uint32_t>() });
+            d.inotify_watches.push_back(
+                { w.at("wd").get<int>(), w.at("path").get<std::string>(), w.at("mask").get<uint32_t>() });
         for (auto const& t : e.value("epoll", json::array()))
             d.epoll_targets.push_back({ t.at("fd").get<int>(), t.value("inode", uint64_t { 0 }),
-                t.at("events").get<uint32_t>(), t.value("data", uint64_t { 0 }) });
+                                        t.at("events").get<uint32_t>(), t.value("data", uint64_t { 0 }) });
         p.file_descriptions.push_back(std::move(d));
     }
 

@@ -12,8 +12,8 @@
 #include "sys/fdinfo.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
-#include "sys/procfs.h"
 #include "sys/process.h"
+#include "sys/procfs.h"
 #include "sys/sock_diag.h"
 
 namespace cryo::checkpoint {
@@ -35,12 +35,18 @@ std::string strip_deleted(std::string const& path)
 char const* family_name(int family)
 {
     switch (family) {
-    case AF_INET: return "AF_INET";
-    case AF_INET6: return "AF_INET6";
-    case AF_NETLINK: return "AF_NETLINK";
-    case AF_PACKET: return "AF_PACKET";
-    case AF_VSOCK: return "AF_VSOCK";
-    default: return nullptr;
+    case AF_INET:
+        return "AF_INET";
+    case AF_INET6:
+        return "AF_INET6";
+    case AF_NETLINK:
+        return "AF_NETLINK";
+    case AF_PACKET:
+        return "AF_PACKET";
+    case AF_VSOCK:
+        return "AF_VSOCK";
+    default:
+        return nullptr;
     }
 }
 
@@ -51,20 +57,20 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
     if (family != AF_UNIX) {
         auto name = family_name(family);
         return Error::format("sockets of family {} are not supported yet",
-            name ? std::string(name) : std::to_string(family));
+                             name ? std::string(name) : std::to_string(family));
     }
     auto diag = TRY(sys::unix_socket_diag(d.inode));
     if (!diag)
         return Error::format("unix socket of process {} not found by sock_diag (another network namespace?): not "
                              "supported yet",
-            pid);
+                             pid);
     bool named = !diag->name.empty();
     if (named && diag->name[0] != '/' && diag->name[0] != '@')
         return Error::format("unix socket bound to the relative path {} is not supported yet", diag->name);
     if (diag->state == kTcpListen) {
         if (diag->receive_queue > 0)
             return Error::format("listening unix socket {} has {} pending connections (not supported yet)",
-                diag->name.empty() ? "(unbound)" : diag->name, diag->receive_queue);
+                                 diag->name.empty() ? "(unbound)" : diag->name, diag->receive_queue);
         d.listening = true;
         d.backlog = diag->write_queue;
     } else if (diag->state != kTcpEstablished && diag->state != kTcpClose) {
@@ -121,7 +127,7 @@ Result<std::string> watched_path(int pid, sys::InotifyWatchFdInfo const& w)
 
 // What one fd is; an error names why cryo cannot restore it.
 Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const& target, struct stat const& st,
-    sys::FdInfo const& info)
+                                 sys::FdInfo const& info)
 {
     FileDescription d;
     d.flags = info.flags & ~static_cast<uint32_t>(O_CLOEXEC);
@@ -286,14 +292,17 @@ bool is_supported_char_device(unsigned major_number, unsigned minor_number)
     switch (major_number) {
     case 1: // mem: null, zero, full, random, urandom
         return minor_number == 3 || minor_number == 5 || minor_number == 7 || minor_number == 8 || minor_number == 9;
-    case 5: return minor_number == 0; // /dev/tty (not ptmx: reopening it would make a new pty)
-    case 4: return true;              // virtual consoles and serial ports
-    default: return major_number >= 136 && major_number <= 143; // /dev/pts/N
+    case 5:
+        return minor_number == 0; // /dev/tty (not ptmx: reopening it would make a new pty)
+    case 4:
+        return true; // virtual consoles and serial ports
+    default:
+        return major_number >= 136 && major_number <= 143; // /dev/pts/N
     }
 }
 
 Result<std::vector<uint32_t>> group_descriptions(std::vector<DescriptionCandidate> const& candidates,
-    std::function<Result<bool>(size_t, size_t)> const& same)
+                                                 std::function<Result<bool>(size_t, size_t)> const& same)
 {
     std::vector<uint32_t> out(candidates.size());
     // key -> (representative candidate, group) of each group seen with that key.
@@ -354,7 +363,7 @@ Result<void> collect_open_files(int pid, Process& p)
             if (target == seen.end() || target->description.inode != t.inode)
                 refused.push_back(fmt::format("fd {} (epoll): it watches fd {}, which was closed or replaced since "
                                               "(not supported)",
-                    s.fd, t.fd));
+                                              s.fd, t.fd));
         }
     if (refused.size() == 1)
         return Error::make(refused[0]);
@@ -367,9 +376,8 @@ Result<void> collect_open_files(int pid, Process& p)
     std::vector<DescriptionCandidate> candidates;
     for (auto const& s : seen)
         candidates.push_back({ s.device, s.description.inode });
-    auto groups = TRY(group_descriptions(candidates, [&](size_t a, size_t b) {
-        return sys::same_file_description(pid, seen[a].fd, pid, seen[b].fd);
-    }));
+    auto groups = TRY(group_descriptions(
+        candidates, [&](size_t a, size_t b) { return sys::same_file_description(pid, seen[a].fd, pid, seen[b].fd); }));
     p.files.clear();
     p.file_descriptions.clear();
     for (size_t i = 0; i < seen.size(); ++i) {
@@ -404,7 +412,7 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
         auto const& pa = tree.processes[refs[a].process];
         auto const& pb = tree.processes[refs[b].process];
         return sys::same_file_description(pa.pid, fd_of(pa, pa.file_descriptions[refs[a].index].id), pb.pid,
-            fd_of(pb, pb.file_descriptions[refs[b].index].id));
+                                          fd_of(pb, pb.file_descriptions[refs[b].index].id));
     }));
     size_t ref = 0; // refs list every process's descriptions in order
     for (auto& p : tree.processes) {
@@ -428,7 +436,7 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
             if (d.kind == FileKind::UnixSocket && d.peer_inode && !sockets.contains(d.peer_inode)
                 && TRY(sys::unix_socket_diag(d.peer_inode)))
                 return Error::format("process {} fd {}: unix socket:[{}] is connected to socket:[{}] outside the tree",
-                    p.pid, fd_of(p, d.id), d.inode, d.peer_inode);
+                                     p.pid, fd_of(p, d.id), d.inode, d.peer_inode);
 
     // 3. Save data, once per description (once per pipe for pipes and FIFOs).
     std::map<uint32_t, FileDescription> updated;
@@ -461,7 +469,8 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
                 if (!d.listening && (d.connected || d.socket_type == SOCK_DGRAM))
                     data = TRY(read_socket_queue(p.pid, fd_of(p, d.id), d).context("{}: save queued data", where()));
                 break;
-            default: break;
+            default:
+                break;
             }
             d.size = data.size();
             if (!data.empty())

@@ -29,7 +29,7 @@ struct DescriptionCandidate {
     uint64_t key_b { 0 }; // e.g. inode
 };
 Result<std::vector<uint32_t>> group_descriptions(std::vector<DescriptionCandidate> const& candidates,
-    std::function<Result<bool>(size_t, size_t)> const& same);
+                                                 std::function<Result<bool>(size_t, size_t)> const& same);
 
 // Whether a character device may be reopened by path: null, zero, full, random, urandom,
 // /dev/tty, virtual consoles and pseudo-terminals.

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <fcntl.h>
-#include <set>
 #include <optional>
+#include <set>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -21,7 +21,10 @@ namespace cryo::checkpoint {
 
 namespace {
 
-std::string self_fd_path(FdRef fd) { return fmt::format("/proc/self/fd/{}", fd.get()); }
+std::string self_fd_path(FdRef fd)
+{
+    return fmt::format("/proc/self/fd/{}", fd.get());
+}
 
 std::string parent_dir(std::string const& path)
 {
@@ -182,7 +185,8 @@ Result<void> register_epolls(Process const& p, OpenedFiles const& opened, sys::T
             RemoteEpollEvent event { target.events, target.data };
             TRY(scratch->write(0, &event, sizeof event));
             TRY(t.syscall_checked("epoll_ctl", SYS_epoll_ctl,
-                   { static_cast<uint64_t>(f.fd), EPOLL_CTL_ADD, static_cast<uint64_t>(target.fd), scratch->address() })
+                                  { static_cast<uint64_t>(f.fd), EPOLL_CTL_ADD, static_cast<uint64_t>(target.fd),
+                                    scratch->address() })
                     .context("epoll fd {}: watch fd {}", f.fd, target.fd));
         }
     }
@@ -195,12 +199,15 @@ Result<void> register_epolls(Process const& p, OpenedFiles const& opened, sys::T
 
 int reopen_flags(uint32_t flags)
 {
-    constexpr uint32_t keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_LARGEFILE
-        | O_NOATIME | O_DIRECTORY | O_NOFOLLOW | O_PATH;
+    constexpr uint32_t keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | O_LARGEFILE | O_NOATIME
+        | O_DIRECTORY | O_NOFOLLOW | O_PATH;
     return static_cast<int>(flags & keep);
 }
 
-uint32_t settable_flags(uint32_t flags) { return flags & (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME); }
+uint32_t settable_flags(uint32_t flags)
+{
+    return flags & (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME);
+}
 
 Result<std::vector<FileDescription>> unique_descriptions(std::vector<Process> const& processes)
 {
@@ -364,7 +371,8 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                 if (of.send_buffer)
                     TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(of.send_buffer / 2)));
                 if (of.receive_buffer)
-                    TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(of.receive_buffer / 2)));
+                    TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_RCVBUFFORCE,
+                                               static_cast<int>(of.receive_buffer / 2)));
                 return {};
             };
             TRY(send_queue(other, d, data).context("{}: re-queue {} bytes", what(), data.size()));
@@ -372,7 +380,8 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
             if (peer != sockets.end()) {
                 auto const& p = *peer->second;
                 auto peer_data = TRY(data_of(p, image).context("{}", what()));
-                TRY(send_queue(mine, p, peer_data).context("{}: re-queue {} bytes of its peer", what(), peer_data.size()));
+                TRY(send_queue(mine, p, peer_data)
+                        .context("{}: re-queue {} bytes of its peer", what(), peer_data.size()));
                 if (p.shutdown & 2)
                     TRY(sys::shutdown(other, SHUT_WR));
                 if (p.shutdown & 1)
@@ -414,12 +423,13 @@ Result<void> install_open_files(Process const& p, OpenedFiles const& opened, sys
     std::sort(files.begin(), files.end(), [](auto const& a, auto const& b) { return a.fd < b.fd; });
     for (auto const& f : files) {
         auto local = TRY(opened.fd_of(f.description).context("fd {}", f.fd));
-        uint64_t tmp = TRY(t.syscall_checked("pidfd_getfd", __NR_pidfd_getfd,
-                                { cryo_pidfd, static_cast<uint64_t>(local.get()), 0 })
-                               .context("fd {}", f.fd));
+        uint64_t tmp = TRY(
+            t.syscall_checked("pidfd_getfd", __NR_pidfd_getfd, { cryo_pidfd, static_cast<uint64_t>(local.get()), 0 })
+                .context("fd {}", f.fd));
         auto target = static_cast<uint64_t>(f.fd);
         if (tmp != target) {
-            TRY(t.syscall_checked("dup3", SYS_dup3, { tmp, target, f.cloexec ? O_CLOEXEC : 0u }).context("fd {}", f.fd));
+            TRY(t.syscall_checked("dup3", SYS_dup3, { tmp, target, f.cloexec ? O_CLOEXEC : 0u })
+                    .context("fd {}", f.fd));
             TRY(t.syscall_checked("close", SYS_close, { tmp }));
         } else {
             TRY(t.syscall_checked("fcntl F_SETFD", SYS_fcntl, { tmp, F_SETFD, f.cloexec ? FD_CLOEXEC : 0u })

@@ -39,7 +39,7 @@ private:
 // Epoll sets are registered here too, by remote epoll_ctl with the original fd numbers (the
 // kernel keys an epoll item by file and fd number).
 Result<void> install_open_files(Process const& process, OpenedFiles const& opened, sys::Tracee& tracee,
-    uint64_t cryo_pidfd);
+                                uint64_t cryo_pidfd);
 
 // Pure helpers (unit-tested).
 // Every description of the tree once, by id; an id whose copies differ is an error.

@@ -26,7 +26,10 @@ std::optional<uint64_t> number_of(FdInfo const& info, char const* key, int base)
 
 } // namespace
 
-std::optional<uint64_t> fdinfo_inode(FdInfo const& info) { return number_of(info, "ino", 10); }
+std::optional<uint64_t> fdinfo_inode(FdInfo const& info)
+{
+    return number_of(info, "ino", 10);
+}
 
 Result<EventfdFdInfo> parse_eventfd_fdinfo(FdInfo const& info)
 {
@@ -210,7 +213,8 @@ std::optional<std::string> mount_point_of_device(std::string_view mountinfo, uns
     size_t start = 0;
     while (start < mountinfo.size()) {
         size_t end = mountinfo.find('\n', start);
-        std::string_view line = mountinfo.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        std::string_view line
+            = mountinfo.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
         start = end == std::string_view::npos ? mountinfo.size() : end + 1;
         // id parent major:minor root mount-point ...
         std::vector<std::string_view> fields;
@@ -230,6 +234,9 @@ std::optional<std::string> mount_point_of_device(std::string_view mountinfo, uns
     return any;
 }
 
-std::optional<uint64_t> fdinfo_scm_fds(FdInfo const& info) { return number_of(info, "scm_fds", 10); }
+std::optional<uint64_t> fdinfo_scm_fds(FdInfo const& info)
+{
+    return number_of(info, "scm_fds", 10);
+}
 
 } // namespace cryo::sys

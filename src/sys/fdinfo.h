@@ -17,7 +17,7 @@ namespace cryo::sys {
 std::optional<uint64_t> fdinfo_inode(FdInfo const& info);
 
 struct EventfdFdInfo {
-    uint64_t count { 0 };   // "eventfd-count:" (hexadecimal in the file)
+    uint64_t count { 0 }; // "eventfd-count:" (hexadecimal in the file)
     bool semaphore { false }; // "eventfd-semaphore:" (kernels since 6.7; absent: false)
 };
 Result<EventfdFdInfo> parse_eventfd_fdinfo(FdInfo const& info);
@@ -30,9 +30,9 @@ Result<uint64_t> parse_signalfd_fdinfo(FdInfo const& info);
 
 struct TimerfdFdInfo {
     int clock_id { 0 };
-    uint64_t ticks { 0 };        // expirations not read yet
+    uint64_t ticks { 0 }; // expirations not read yet
     uint32_t settime_flags { 0 }; // TFD_TIMER_ABSTIME ... (octal in the file)
-    uint64_t value_ns { 0 };     // time left until the next expiration (0: disarmed)
+    uint64_t value_ns { 0 }; // time left until the next expiration (0: disarmed)
     uint64_t interval_ns { 0 };
 };
 Result<TimerfdFdInfo> parse_timerfd_fdinfo(FdInfo const& info);
@@ -49,7 +49,7 @@ Result<std::vector<EpollTargetFdInfo>> parse_epoll_fdinfo(FdInfo const& info);
 struct InotifyWatchFdInfo {
     int wd { 0 };
     uint64_t inode { 0 };
-    uint64_t device { 0 };   // the kernel's s_dev: major << 20 | minor
+    uint64_t device { 0 }; // the kernel's s_dev: major << 20 | minor
     uint32_t mask { 0 };
     int handle_type { 0 };
     std::vector<uint8_t> handle; // f_handle bytes (for open_by_handle_at)

@@ -14,9 +14,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace cryo::sys {
@@ -84,7 +84,7 @@ Result<Fd> timerfd_create(int clock_id, int flags)
 
 Result<void> timerfd_settime(FdRef timer, uint64_t value_ns, uint64_t interval_ns)
 {
-    struct itimerspec spec {};
+    struct itimerspec spec { };
     spec.it_value.tv_sec = static_cast<time_t>(value_ns / 1000000000ULL);
     spec.it_value.tv_nsec = static_cast<long>(value_ns % 1000000000ULL);
     spec.it_interval.tv_sec = static_cast<time_t>(interval_ns / 1000000000ULL);
@@ -136,7 +136,7 @@ Result<void> inotify_rm_watch(FdRef inotify, int wd)
 Result<Fd> open_by_handle(FdRef mount, int handle_type, std::vector<uint8_t> const& handle, int flags)
 {
     std::vector<unsigned char> storage(sizeof(struct file_handle) + handle.size());
-    struct file_handle header {};
+    struct file_handle header { };
     header.handle_bytes = static_cast<unsigned>(handle.size());
     header.handle_type = handle_type;
     std::memcpy(storage.data(), &header, sizeof header);
@@ -297,15 +297,15 @@ Result<void> shutdown(FdRef socket, int how)
 
 Result<void> bind_unix(FdRef socket, std::string const& name)
 {
-    struct sockaddr_un address {};
+    struct sockaddr_un address { };
     address.sun_family = AF_UNIX;
     if (name.empty() || name.size() > sizeof address.sun_path)
         return Error::format("unix socket name \"{}\" is empty or too long", name);
     std::memcpy(address.sun_path, name.data(), name.size());
     if (name[0] == '@')
         address.sun_path[0] = '\0'; // abstract: no trailing NUL, the length says where it ends
-    auto length = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + name.size()
-        + (name[0] == '@' ? 0 : 1));
+    auto length
+        = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + name.size() + (name[0] == '@' ? 0 : 1));
     // SAFETY: sockaddr_un is a sockaddr for the sockets API.
     if (::bind(socket.get(), reinterpret_cast<struct sockaddr*>(&address), length) < 0)
         return Error::from_errno(fmt::format("bind to {}", name));
@@ -323,8 +323,10 @@ Result<Peeked> peek(FdRef socket, void* buffer, size_t size, bool datagram)
 {
     // No room for ancillary data on purpose: a peeked SCM_RIGHTS would install fds in cryo.
     // The kernel then reports MSG_CTRUNC, and nothing is consumed (MSG_PEEK).
-    struct iovec iov { buffer, size };
-    struct msghdr msg {};
+    struct iovec iov {
+        buffer, size
+    };
+    struct msghdr msg { };
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     int flags = MSG_PEEK | MSG_DONTWAIT | (datagram ? MSG_TRUNC : 0);

@@ -40,9 +40,9 @@ Result<Fd> memfd_create(std::string const& name, unsigned flags); // MFD_CLOEXEC
 Result<uint32_t> file_seals(FdRef fd);
 Result<void> add_file_seals(FdRef fd, uint32_t seals);
 
-Result<uint32_t> status_flags(FdRef fd);            // F_GETFL
+Result<uint32_t> status_flags(FdRef fd); // F_GETFL
 Result<void> set_status_flags(FdRef fd, uint32_t flags); // F_SETFL
-Result<void> seek(FdRef fd, uint64_t position);      // lseek SEEK_SET
+Result<void> seek(FdRef fd, uint64_t position); // lseek SEEK_SET
 Result<void> ftruncate(FdRef fd, uint64_t size);
 Result<void> fchmod(FdRef fd, mode_t mode);
 Result<void> fchown(FdRef fd, uid_t uid, gid_t gid);
@@ -61,10 +61,10 @@ Result<void> shutdown(FdRef socket, int how);
 Result<void> bind_unix(FdRef socket, std::string const& name);
 Result<void> listen(FdRef socket, int backlog);
 struct Peeked {
-    size_t size { 0 };     // bytes copied into the buffer
-    size_t length { 0 };   // full length of the message (datagrams; MSG_TRUNC)
+    size_t size { 0 }; // bytes copied into the buffer
+    size_t length { 0 }; // full length of the message (datagrams; MSG_TRUNC)
     bool control { false }; // ancillary data was queued with it
-    bool empty { false };  // nothing (more) queued
+    bool empty { false }; // nothing (more) queued
 };
 // recvmsg(MSG_PEEK | MSG_DONTWAIT [| MSG_TRUNC]): looks at queued data without taking it.
 Result<Peeked> peek(FdRef socket, void* buffer, size_t size, bool datagram);

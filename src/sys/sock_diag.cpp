@@ -45,9 +45,12 @@ Result<UnixSocketDiag> parse_unix_diag(void const* message, size_t size)
         switch (attr.nla_type & NLA_TYPE_MASK) {
         case UNIX_DIAG_NAME:
             if (length > 0 && payload[0] == '\0')
-                out.name = "@" + std::string(reinterpret_cast<char const*>(payload) + 1, length - 1); // SAFETY: bytes as chars
+                out.name = "@"
+                    + std::string(reinterpret_cast<char const*>(payload) + 1, length - 1); // SAFETY: bytes as chars
             else
-                out.name = std::string(reinterpret_cast<char const*>(payload), strnlen(reinterpret_cast<char const*>(payload), length)); // SAFETY: bytes as chars
+                out.name
+                    = std::string(reinterpret_cast<char const*>(payload),
+                                  strnlen(reinterpret_cast<char const*>(payload), length)); // SAFETY: bytes as chars
             break;
         case UNIX_DIAG_PEER:
             if (length >= 4)
@@ -64,7 +67,8 @@ Result<UnixSocketDiag> parse_unix_diag(void const* message, size_t size)
                 out.write_queue = rq.udiag_wqueue;
             }
             break;
-        default: break;
+        default:
+            break;
         }
         offset += NLA_ALIGN(attr.nla_len);
     }
@@ -91,7 +95,7 @@ Result<std::optional<UnixSocketDiag>> unix_socket_diag(uint64_t inode)
     query.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
     query.request.udiag_cookie[0] = INET_DIAG_NOCOOKIE;
     query.request.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
-    struct sockaddr_nl kernel {};
+    struct sockaddr_nl kernel { };
     kernel.nl_family = AF_NETLINK;
     // SAFETY: sockaddr_nl is a sockaddr for the sockets API.
     if (::sendto(sock.get(), &query, sizeof query, 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel) < 0)

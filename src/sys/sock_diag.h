@@ -13,13 +13,13 @@ namespace cryo::sys {
 
 struct UnixSocketDiag {
     uint64_t inode { 0 };
-    int type { 0 };  // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
+    int type { 0 }; // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
     int state { 0 }; // TCP_ESTABLISHED (connected), TCP_LISTEN, TCP_CLOSE ...
     std::string name; // bound address: "" unbound, "@..." abstract, or a path
     uint64_t peer_inode { 0 }; // 0: no peer
-    uint32_t shutdown { 0 };  // RCV_SHUTDOWN (1) | SEND_SHUTDOWN (2)
+    uint32_t shutdown { 0 }; // RCV_SHUTDOWN (1) | SEND_SHUTDOWN (2)
     uint32_t receive_queue { 0 }; // listening: pending connections; else queued bytes
-    uint32_t write_queue { 0 };   // listening: the backlog; else bytes sent and not yet read
+    uint32_t write_queue { 0 }; // listening: the backlog; else bytes sent and not yet read
 };
 
 // Parses one unix_diag_msg netlink message with its attributes (pure; unit-tested).

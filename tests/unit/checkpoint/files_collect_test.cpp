@@ -7,11 +7,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/syscall.h>
+#include <linux/close_range.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,8 +208,7 @@ TEST(FilesCollect, UnsupportedFdsAreAllNamedInOneError)
     ASSERT_FALSE(r);
     auto message = r.error().message();
     EXPECT_NE(message.find("2 open files cannot be checkpointed"), std::string::npos) << message;
-    EXPECT_NE(message.find("fd 110 (anon_inode:[pidfd]): pidfd is not supported yet"), std::string::npos)
-        << message;
+    EXPECT_NE(message.find("fd 110 (anon_inode:[pidfd]): pidfd is not supported yet"), std::string::npos) << message;
     EXPECT_NE(message.find("fd 111 (socket:["), std::string::npos) << message;
     EXPECT_NE(message.find("sockets of family AF_INET6 are not supported yet"), std::string::npos) << message;
     EXPECT_EQ(message.find("fd 112"), std::string::npos) << message;

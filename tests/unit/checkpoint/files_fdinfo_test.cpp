@@ -80,7 +80,7 @@ namespace {
 
 void put_attribute(std::vector<unsigned char>& out, uint16_t type, void const* data, size_t size)
 {
-    struct nlattr attr {};
+    struct nlattr attr { };
     attr.nla_len = static_cast<uint16_t>(NLA_HDRLEN + size);
     attr.nla_type = type;
     size_t at = out.size();
@@ -91,7 +91,7 @@ void put_attribute(std::vector<unsigned char>& out, uint16_t type, void const* d
 
 std::vector<unsigned char> diag_message(uint32_t inode, uint8_t type, uint8_t state)
 {
-    struct unix_diag_msg msg {};
+    struct unix_diag_msg msg { };
     msg.udiag_family = AF_UNIX;
     msg.udiag_type = type;
     msg.udiag_state = state;
@@ -110,7 +110,9 @@ TEST(FilesSockDiag, ParsesPeerShutdownQueueAndAbstractName)
     put_attribute(m, UNIX_DIAG_PEER, &peer, sizeof peer);
     uint8_t shutdown = 2;
     put_attribute(m, UNIX_DIAG_SHUTDOWN, &shutdown, 1);
-    struct unix_diag_rqlen rq { 17, 100 };
+    struct unix_diag_rqlen rq {
+        17, 100
+    };
     put_attribute(m, UNIX_DIAG_RQLEN, &rq, sizeof rq);
     char name[] = { '\0', 'c', 'r', 'y', 'o' };
     put_attribute(m, UNIX_DIAG_NAME, name, sizeof name);
@@ -144,7 +146,9 @@ TEST(FilesSockDiag, RejectsTruncatedMessagesAndAttributes)
     put_attribute(m, UNIX_DIAG_PEER, &peer, sizeof peer);
     EXPECT_FALSE(sys::parse_unix_diag(m.data(), m.size() - 2));
     // An attribute that claims more bytes than there are.
-    struct nlattr bad { 200, UNIX_DIAG_PEER };
+    struct nlattr bad {
+        200, UNIX_DIAG_PEER
+    };
     std::memcpy(m.data() + NLMSG_ALIGN(sizeof(struct unix_diag_msg)), &bad, sizeof bad);
     EXPECT_FALSE(sys::parse_unix_diag(m.data(), m.size()));
 }

@@ -58,20 +58,21 @@ TEST(FilesPlan, UniqueDescriptionsAcrossProcesses)
 TEST(FilesPlan, ReopenFlagsDropCreationFlags)
 {
     EXPECT_EQ(reopen_flags(O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_LARGEFILE),
-        O_WRONLY | O_APPEND | O_LARGEFILE);
+              O_WRONLY | O_APPEND | O_LARGEFILE);
     EXPECT_EQ(reopen_flags(O_RDONLY | O_DIRECTORY | O_NONBLOCK), O_RDONLY | O_DIRECTORY | O_NONBLOCK);
     EXPECT_EQ(reopen_flags(O_PATH), O_PATH);
-    EXPECT_EQ(settable_flags(O_RDWR | O_APPEND | O_NONBLOCK | O_LARGEFILE), static_cast<uint32_t>(O_APPEND | O_NONBLOCK));
+    EXPECT_EQ(settable_flags(O_RDWR | O_APPEND | O_NONBLOCK | O_LARGEFILE),
+              static_cast<uint32_t>(O_APPEND | O_NONBLOCK));
 }
 
 TEST(FilesPlan, CharDevicePolicy)
 {
     for (unsigned minor : { 3u, 5u, 7u, 8u, 9u })
         EXPECT_TRUE(is_supported_char_device(1, minor)) << minor;
-    EXPECT_FALSE(is_supported_char_device(1, 1));  // /dev/mem
+    EXPECT_FALSE(is_supported_char_device(1, 1)); // /dev/mem
     EXPECT_FALSE(is_supported_char_device(1, 11)); // /dev/kmsg
-    EXPECT_TRUE(is_supported_char_device(5, 0));   // /dev/tty
-    EXPECT_FALSE(is_supported_char_device(5, 2));  // /dev/ptmx
+    EXPECT_TRUE(is_supported_char_device(5, 0)); // /dev/tty
+    EXPECT_FALSE(is_supported_char_device(5, 2)); // /dev/ptmx
     EXPECT_TRUE(is_supported_char_device(136, 4)); // /dev/pts/4
     EXPECT_FALSE(is_supported_char_device(10, 200)); // /dev/net/tun
     EXPECT_FALSE(is_supported_char_device(226, 0)); // a GPU
@@ -80,8 +81,8 @@ TEST(FilesPlan, CharDevicePolicy)
 TEST(FilesPlan, KindNamesRoundTrip)
 {
     for (auto k : { FileKind::Regular, FileKind::Deleted, FileKind::Directory, FileKind::CharDevice, FileKind::Fifo,
-             FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd, FileKind::Signalfd,
-             FileKind::Timerfd, FileKind::Epoll, FileKind::Inotify }) {
+                    FileKind::Pipe, FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd, FileKind::Signalfd,
+                    FileKind::Timerfd, FileKind::Epoll, FileKind::Inotify }) {
         FileKind back = FileKind::Regular;
         ASSERT_TRUE(file_kind_from_string(to_string(k), back)) << to_string(k);
         EXPECT_EQ(back, k);
