@@ -4,7 +4,8 @@
 # deleted-but-open file, a pipe and a FIFO with unread data, eventfds, unix socketpairs with
 # queued data, a sealed memfd, a directory, epoll, signalfd, timerfds, listening sockets, inotify. Also: a --leave-running dump consumes nothing,
 # and unsupported fds are refused in one error that names them while the process runs on.
-# Uses the engine driver tests/cr/cr_driver (CRYO_BUILD: the build directory).
+# Uses the engine driver tests/cr/cr_driver and the cryo CLI (CRYO_BUILD: the build
+# directory; CRYO: the cryo binary).
 set -u
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
@@ -125,6 +126,27 @@ start unsupported unsupported && {
     verify unsupported "$PID"
     { wait "$PID"; } 2>/dev/null
 }
+
+# 5. The same through the cryo CLI (dump -t, restore -d), when it is built.
+CRYO=${CRYO:-$BUILD/src/cryo}
+if [ -x "$CRYO" ]; then
+    start cli && {
+        "$CRYO" dump -t "$PID" -D "$TMP/cli.img" >"$TMP/cli.dump" 2>&1 || { fail "cryo dump: $(cat "$TMP/cli.dump")"; kill -9 "$PID"; }
+        { wait "$PID"; } 2>/dev/null
+        gone "$PID"
+        "$CRYO" checkpoint inspect "$TMP/cli.img" --format json \
+            | jq -e '[.processes[0].files[] | select(.fd == 4 or .fd == 7 or .fd == 20) | .description] | unique | length == 1' \
+                >/dev/null || fail "cryo checkpoint inspect: fds 4, 7, 20 are not one description"
+        if "$CRYO" restore -D "$TMP/cli.img" -d >"$TMP/cli.restore" 2>&1; then
+            PIDS+=("$PID")
+            verify cli "$PID"
+        else
+            fail "cryo restore: $(cat "$TMP/cli.restore")"
+        fi
+    }
+else
+    echo "NOTE: $CRYO not built; CLI path not checked"
+fi
 
 [ $FAILED = 0 ] && echo "PASS: cr_files"
 exit $FAILED
