@@ -284,6 +284,18 @@ Result<Fd> lock_dir(std::string const& dir, LockMode mode)
     return fd;
 }
 
+// True if nobody holds the dir's lock (a create in progress holds it until it saves).
+bool is_stale(std::string const& dir)
+{
+    auto fd = sys::open(dir + "/lock", O_RDWR);
+    if (!fd)
+        return fd.error().is_errno(ENOENT);
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    return ::fcntl(fd->get(), F_OFD_SETLK, &lock) == 0;
+}
+
 } // namespace
 
 Result<Container> StateStore::create(std::string const& id) const
@@ -293,9 +305,15 @@ Result<Container> StateStore::create(std::string const& id) const
     Container c;
     c.m_dir = m_root + "/" + id;
     if (::mkdir(c.m_dir.c_str(), 0700) < 0) {
-        if (errno == EEXIST)
+        if (errno != EEXIST)
+            return Error::from_errno(fmt::format("mkdir {}", c.m_dir));
+        // A dir without state.json whose lock nobody holds is what a killed create leaves:
+        // take it over instead of refusing the id forever.
+        if (sys::exists(c.m_dir + "/state.json") || !is_stale(c.m_dir))
             return Error::format("container {} already exists", id);
-        return Error::from_errno(fmt::format("mkdir {}", c.m_dir));
+        (void)sys::remove_all(c.m_dir);
+        if (::mkdir(c.m_dir.c_str(), 0700) < 0)
+            return Error::format("container {} already exists", id);
     }
     c.m_dir_fd = TRY(sys::open(c.m_dir, O_PATH | O_DIRECTORY));
     c.m_lock = TRY(lock_dir(c.m_dir, LockMode::Exclusive));

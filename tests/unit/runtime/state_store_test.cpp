@@ -208,3 +208,17 @@ TEST(RuntimeStore, ExclusiveLockBlocksOthers)
     waitpid(pid, &status, 0);
     close(pipefd[0]);
 }
+
+// What a killed create leaves (a dir, no state.json, nobody holding the lock) does not
+// block the id; a create in progress (lock held) does.
+TEST(RuntimeStore, StaleDirIsTakenOver)
+{
+    TempDir tmp;
+    StateStore store(tmp.path);
+    ASSERT_TRUE(sys::mkdir_all(tmp.path + "/old", 0700));
+    auto c = store.create("old");
+    ASSERT_TRUE(c) << c.error().message();
+    auto busy = store.create("old");
+    ASSERT_FALSE(busy);
+    EXPECT_EQ(busy.error().message(), "container old already exists");
+}
