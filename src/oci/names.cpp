@@ -220,7 +220,8 @@ Result<void> validate_container_id(std::string_view id)
     for (char c : id)
         ok = ok && allowed(c);
     if (!ok)
-        return Error::format("invalid container id \"{}\"", id);
+        // {:?} quotes and escapes, so an id with a newline still makes one error line.
+        return Error::format("invalid container id {:?}", id);
     return {};
 }
 

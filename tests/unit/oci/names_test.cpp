@@ -136,6 +136,9 @@ TEST(ContainerId, RuncRule)
     for (auto id : { "", ".", "..", "a/b", "../x", "a b", "caf\xc3\xa9", "a:b", "a\nb", "-a;" }) {
         auto r = validate_container_id(id);
         ASSERT_FALSE(r) << id;
-        EXPECT_EQ(r.error().message(), fmt::format("invalid container id \"{}\"", id));
+        EXPECT_EQ(r.error().message(), fmt::format("invalid container id {:?}", id));
+        EXPECT_EQ(r.error().message().find('\n'), std::string::npos) << "one error line";
     }
+    EXPECT_EQ(validate_container_id("a/b").error().message(), "invalid container id \"a/b\"");
+    EXPECT_EQ(validate_container_id("a\nb").error().message(), "invalid container id \"a\\nb\"");
 }
