@@ -323,6 +323,9 @@ void run_init(InitConfig& config, SyncChannel& channel)
     if (!ready)
         sys::exit_now(1);
 
+    // The FIFO's write end stays open (CLOEXEC) until exec: `start` waits for its EOF, so
+    // it runs poststart only once the user's process has been exec'd (OCI).
+    Fd fifo_writer;
     if (config.exec_fifo) {
         // Blocks until `start` opens the FIFO for reading. Through /proc/self/fd: the
         // FIFO lives in the host's state dir, outside our root.
@@ -336,7 +339,7 @@ void run_init(InitConfig& config, SyncChannel& channel)
         }
         char byte = '0';
         (void)sys::write(*fifo, &byte, 1);
-        fifo->reset();
+        fifo_writer = fifo.release_value();
         config.exec_fifo.reset();
         channel.close();
     }
@@ -358,7 +361,8 @@ void run_init(InitConfig& config, SyncChannel& channel)
             fail_after_ready(fd.error());
         }
     }
-    auto error = finish_exec(*config.image, config.trampoline, config.passed_fds, channel.fd());
+    auto error = finish_exec(*config.image, config.trampoline, config.passed_fds,
+                             fifo_writer ? fifo_writer.ref() : channel.fd());
     if (channel.fd().valid())
         channel.send_error(error);
     fail_after_ready(error);

@@ -52,6 +52,22 @@ Result<void> start(Context const& ctx, std::string const& id)
         if (fds[1].revents & POLLIN)
             return Error::format("start {}: the container init exited before it could start", id);
     }
+    // The init keeps its write end open until it execs the user's process (CLOEXEC):
+    // EOF here means exec happened (or the init died), which poststart must wait for.
+    for (;;) {
+        pollfd fds[2] = { { fifo.get(), POLLIN, 0 }, { pidfd.get(), POLLIN, 0 } };
+        int n = ::poll(fds, 2, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (fds[1].revents & POLLIN))
+            break;
+        if (fds[0].revents & (POLLIN | POLLHUP)) {
+            char byte = 0;
+            auto got = sys::read(fifo, &byte, 1);
+            if (!got || *got == 0)
+                break;
+        }
+    }
     (void)sys::unlink(fifo_path);
     container.state().status = Status::Running;
     TRY(container.save());
