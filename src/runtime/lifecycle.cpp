@@ -34,8 +34,10 @@ Result<void> start(Context const& ctx, std::string const& id)
     auto fifo_path = container.exec_fifo_path();
     // Non-blocking: a reader that exists is all the init's blocking open(O_WRONLY) needs;
     // then wait for its byte, or for the init to die (poll on its pidfd), never forever.
-    auto fifo = TRY(sys::open(fifo_path, O_RDONLY | O_NONBLOCK).context("start {}: open exec fifo", id));
+    // The pidfd first: opening the FIFO releases the init, and a short-lived process (/bin/true)
+    // can exit and be reaped before a pidfd opened afterwards could pin it.
     auto pidfd = TRY(container.open_init_pidfd().context("start {}", id));
+    auto fifo = TRY(sys::open(fifo_path, O_RDONLY | O_NONBLOCK).context("start {}: open exec fifo", id));
     for (;;) {
         pollfd fds[2] = { { fifo.get(), POLLIN, 0 }, { pidfd.get(), POLLIN, 0 } };
         int n = ::poll(fds, 2, -1);
