@@ -35,6 +35,10 @@ void remove_created(std::vector<std::string> const& created);
 // rmdir of `dir` and every sub-cgroup in it, leaf first; on EBUSY (processes still
 // leaving) retries with backoff until `deadline`. A missing dir is success.
 Result<void> remove_tree(std::string const& dir, Clock::time_point deadline);
+// Removes the shared parent of relative cgroup paths ("/cryo") under `mount_point` when the
+// removed `path` lay in it and no other container is left there; a busy parent stays (and a
+// concurrent create recreates it: make_dirs retries a vanished parent).
+void remove_relative_parent_if_empty(std::string const& mount_point, std::string const& path);
 
 // Appends the pids in `dir`/cgroup.procs and in every sub-cgroup.
 Result<void> collect_pids(std::string const& dir, std::vector<pid_t>& out);

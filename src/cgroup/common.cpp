@@ -115,6 +115,13 @@ void remove_created(std::vector<std::string> const& created)
         (void)sys::rmdir(*it);
 }
 
+void remove_relative_parent_if_empty(std::string const& mount_point, std::string const& path)
+{
+    std::string_view parent = relative_parent;
+    if (path.size() > parent.size() && path.starts_with(parent) && path[parent.size()] == '/')
+        (void)::rmdir((mount_point + relative_parent).c_str()); // EBUSY/ENOTEMPTY: in use, keep it
+}
+
 Result<void> remove_tree(std::string const& dir, Clock::time_point deadline)
 {
     auto pause = std::chrono::microseconds(100);

@@ -181,6 +181,8 @@ public:
             auto removed = remove_tree(dir(index), deadline);
             if (removed.is_error() && result.has_value())
                 result = std::move(removed);
+            else if (removed)
+                remove_relative_parent_if_empty(m_hierarchies[index].mount_point, m_path);
         }
         return std::move(result).context("remove cgroup");
     }

@@ -118,7 +118,9 @@ public:
 
     Result<void> destroy() override
     {
-        return remove_tree(m_dir, Clock::now() + remove_timeout).context("remove cgroup");
+        TRY(remove_tree(m_dir, Clock::now() + remove_timeout).context("remove cgroup"));
+        remove_relative_parent_if_empty(m_root, m_path);
+        return {};
     }
 
     Result<Stats> stats() override;

@@ -266,10 +266,12 @@ TEST(CgroupV1, PidsAreRecursiveAndSorted)
     EXPECT_EQ(MUST(manager->pids()), (std::vector<pid_t> { 10, 20, 30 }));
 }
 
-TEST(CgroupV1, DestroyRemovesLeafFirstAndKeepsParent)
+TEST(CgroupV1, DestroyRemovesLeafFirstAndKeepsBusyParent)
 {
     HybridTree tree;
     tree.mkdir("fs/memory/cryo/web/inner/deeper");
+    for (auto const* dir : v1_dirs)
+        tree.mkdir(std::string("fs/") + dir + "/cryo/other"); // another container
     tree.mkdir("fs/unified/cryo/web");
     // Fixture cgroups must be empty directories to be rmdir-able.
     (void)sys::remove_all(tree.path("fs/cpuset/cryo/web/cpuset.cpus"));
@@ -284,6 +286,18 @@ TEST(CgroupV1, DestroyRemovesLeafFirstAndKeepsParent)
     EXPECT_FALSE(tree.exists("fs/unified/cryo/web"));
     // Destroying again finds nothing and is fine.
     EXPECT_TRUE(manager->destroy().has_value());
+}
+
+TEST(CgroupV1, DestroyRemovesTheSharedParentWhenItIsLeftEmpty)
+{
+    HybridTree tree;
+    (void)sys::remove_all(tree.path("fs/cpuset/cryo/web/cpuset.cpus"));
+    (void)sys::remove_all(tree.path("fs/cpuset/cryo/web/cpuset.mems"));
+    auto manager = tree.open();
+    ASSERT_TRUE(manager->destroy().has_value());
+    EXPECT_FALSE(tree.exists("fs/memory/cryo/web"));
+    EXPECT_FALSE(tree.exists("fs/memory/cryo")) << "an empty /cryo is removed with its last container";
+    EXPECT_FALSE(tree.exists("fs/pids/cryo"));
 }
 
 TEST(CgroupV1, Stats)
