@@ -202,19 +202,16 @@ bool Container::init_alive() const
 {
     if (m_state.init_pid <= 0)
         return false;
-    auto start = process_start_time(m_state.init_pid);
-    if (!start)
+    // One read of /proc/PID/stat answers both questions (every command derives status).
+    auto stat = sys::read_file(fmt::format("/proc/{}/stat", m_state.init_pid));
+    if (!stat)
         return false;
-    if (*start != m_state.init_start_time)
+    auto start = parse_stat_start_time(*stat);
+    if (!start || *start != m_state.init_start_time)
         return false;
     // A zombie init (exited, not yet reaped by its parent) is stopped too.
-    auto stat = sys::read_file(fmt::format("/proc/{}/stat", m_state.init_pid));
-    if (stat) {
-        auto close = stat->rfind(')');
-        if (close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z')
-            return false;
-    }
-    return true;
+    auto close = stat->rfind(')');
+    return !(close + 2 < stat->size() && (*stat)[close + 2] == 'Z');
 }
 
 Status Container::status() const
