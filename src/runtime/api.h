@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "runtime/extras.h"
 
 namespace cryo::runtime {
 
@@ -31,6 +32,7 @@ struct CreateOptions {
     bool no_subreaper { false };    // --no-subreaper / -no-subreaper
     bool detach { false };          // run --detach
     bool keep { false };            // run --keep: do not delete after exit
+    Extras extras;                  // cryo's own options: --image, --init, --network, limits
 };
 
 // create: container in state "created", blocked before exec of the user process.

@@ -1,4 +1,5 @@
 #include "runtime/launch.h"
+#include "runtime/extras.h"
 
 #include <climits>
 #include <cstdlib>
@@ -150,10 +151,16 @@ namespace {
 
 Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, LaunchMode mode, Container& container)
 {
-    ArmedScopeGuard remove_dir([&] { (void)sys::remove_all(container.dir()); });
+    ArmedScopeGuard remove_dir([&] {
+        release_extras(container.dir());
+        (void)sys::remove_all(container.dir());
+    });
 
-    auto bundle = TRY(real_path(options.bundle, "bundle"));
+    ExtrasRun extras_run { .id = options.id, .state_dir = container.dir(), .bundle = options.bundle };
+    TRY(prepare_bundle(ctx, options.extras, extras_run));
+    auto bundle = TRY(real_path(extras_run.bundle, "bundle"));
     auto spec = TRY(oci::load_spec(bundle));
+    TRY(amend_spec(ctx, options.extras, extras_run, spec));
     if (!spec.process)
         return Error::format("{}/config.json: process: required to create a container", bundle);
     auto rootfs_path = spec.root.path.starts_with('/') ? spec.root.path : bundle + "/" + spec.root.path;

@@ -1,4 +1,5 @@
 #include "runtime/wait.h"
+#include "runtime/extras.h"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -183,6 +184,7 @@ Result<void> delete_stopped(Container& container, cgroup::Manager& cgroup)
     }
     TRY(cgroup.destroy().context("remove cgroup of {}", container.id()));
     run_poststop_hooks(container);
+    release_extras(container.dir());
     TRY(container.destroy());
     return {};
 }

@@ -20,6 +20,7 @@ constexpr FlagSpec k_flags[] = {
       .help = "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)",
       .fallback = "0" },
     { .name = "no-subreaper", .help = "accepted for runc compatibility" },
+    CRYO_EXTRA_CREATE_FLAGS,
 };
 
 Result<int> run_create(Invocation const& invocation)
@@ -47,9 +48,29 @@ Result<runtime::CreateOptions> create_options(Invocation const& invocation)
         .no_subreaper = args.flag("no-subreaper"),
         .detach = args.flag("detach"),
         .keep = args.flag("keep"),
+        .extras = {},
     };
     if (options.bundle.empty())
         options.bundle = ".";
+    auto& extras = options.extras;
+    extras.image = args.value_or("image", "");
+    extras.disk_limit = args.value_or("disk-limit", "");
+    extras.init = args.flag("init");
+    extras.network = args.value_or("network", "");
+    extras.publish = args.values("publish");
+    auto& limits = extras.limits;
+    limits.memory = args.value("memory");
+    limits.memory_swap = args.value("memory-swap");
+    limits.cpus = args.value("cpus");
+    limits.cpu_shares = args.value("cpu-shares");
+    limits.cpuset_cpus = args.value("cpuset-cpus");
+    limits.pids_limit = args.value("pids-limit");
+    limits.blkio_weight = args.value("blkio-weight");
+    limits.device_read_bps = args.values("device-read-bps");
+    limits.device_write_bps = args.values("device-write-bps");
+    limits.device_read_iops = args.values("device-read-iops");
+    limits.device_write_iops = args.values("device-write-iops");
+    limits.nofile = args.value("nofile");
     if (auto fds = args.value("preserve-fds")) {
         auto count = TRY(parse_int(*fds).context("--preserve-fds"));
         if (count < 0 || count > 65536)

@@ -19,6 +19,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "preserve-fds", .kind = FlagKind::Value,
       .help = "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)",
       .fallback = "0" },
+    CRYO_EXTRA_CREATE_FLAGS,
 };
 
 Result<int> run_run(Invocation const& invocation)
