@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -91,6 +92,20 @@ Result<std::vector<ContainerSummary>> list(Context const& ctx);
 
 // ps: pids of the container's processes (host pids), from its cgroup.
 Result<std::vector<int>> pids(Context const& ctx, std::string const& id);
+
+// top: the container's processes, orphans its init adopted included, with the pids they
+// have inside the container (the last NSpid field) next to the host pids.
+struct ProcessEntry {
+    int pid { 0 };      // inside the container's pid namespace
+    int ppid { 0 };     // inside too; 0 when the parent is outside the container
+    int host_pid { 0 };
+    uint32_t uid { 0 }; // effective uid
+    std::string user;   // from the container's /etc/passwd, else the uid as a number
+    char state { '?' }; // R, S, D, Z, T...
+    std::string command; // cmdline with spaces, or [comm] for kernel-style empty cmdlines
+};
+// Sorted by in-container pid.
+Result<std::vector<ProcessEntry>> top(Context const& ctx, std::string const& id);
 
 Result<void> pause(Context const& ctx, std::string const& id);
 Result<void> resume(Context const& ctx, std::string const& id);
