@@ -1,0 +1,291 @@
+#include "sys/netlink.h"
+
+#include <cstring>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <thread>
+
+namespace cryo::sys {
+
+namespace {
+
+size_t align4(size_t n) { return (n + 3) & ~size_t(3); }
+
+nlmsghdr* header_of(std::vector<uint8_t>& bytes)
+{
+    // SAFETY: bytes always starts with a whole nlmsghdr (the constructor puts one) and a
+    // vector's storage is suitably aligned for it.
+    return reinterpret_cast<nlmsghdr*>(bytes.data());
+}
+
+template<typename T>
+T load(std::span<uint8_t const> data, size_t offset = 0)
+{
+    T value;
+    std::memcpy(&value, data.data() + offset, sizeof value);
+    return value;
+}
+
+} // namespace
+
+NetlinkMessage::NetlinkMessage(uint16_t type, uint16_t flags)
+{
+    nlmsghdr header {};
+    header.nlmsg_len = sizeof header;
+    header.nlmsg_type = type;
+    header.nlmsg_flags = flags;
+    put_raw(&header, sizeof header);
+}
+
+void NetlinkMessage::put_raw(void const* data, size_t size)
+{
+    auto const* p = static_cast<uint8_t const*>(data);
+    m_bytes.insert(m_bytes.end(), p, p + size);
+    m_bytes.resize(align4(m_bytes.size()), 0);
+    header_of(m_bytes)->nlmsg_len = static_cast<uint32_t>(m_bytes.size());
+}
+
+void NetlinkMessage::put(uint16_t type, void const* data, size_t size)
+{
+    rtattr attribute {};
+    attribute.rta_len = static_cast<unsigned short>(RTA_LENGTH(size));
+    attribute.rta_type = type;
+    auto const* p = reinterpret_cast<uint8_t const*>(&attribute); // SAFETY: viewing a POD as bytes
+    m_bytes.insert(m_bytes.end(), p, p + sizeof attribute);
+    put_raw(data, size);
+}
+
+size_t NetlinkMessage::begin_nested(uint16_t type)
+{
+    size_t offset = m_bytes.size();
+    put(type, nullptr, 0);
+    return offset;
+}
+
+void NetlinkMessage::end_nested(size_t offset)
+{
+    auto length = static_cast<unsigned short>(m_bytes.size() - offset);
+    std::memcpy(m_bytes.data() + offset + offsetof(rtattr, rta_len), &length, sizeof length);
+}
+
+std::span<uint8_t const> NetlinkAttributes::get(uint16_t type) const
+{
+    auto it = m_attributes.find(type);
+    return it == m_attributes.end() ? std::span<uint8_t const> {} : it->second;
+}
+
+Result<uint8_t> NetlinkAttributes::u8(uint16_t type) const
+{
+    auto data = get(type);
+    if (data.size() < 1)
+        return Error::format("attribute {}: {} bytes, expected 1", type, data.size());
+    return data[0];
+}
+
+Result<uint32_t> NetlinkAttributes::u32(uint16_t type) const
+{
+    auto data = get(type);
+    if (data.size() != 4)
+        return Error::format("attribute {}: {} bytes, expected 4", type, data.size());
+    return load<uint32_t>(data);
+}
+
+std::string NetlinkAttributes::string(uint16_t type) const
+{
+    auto data = get(type);
+    // SAFETY: bytes of a string attribute viewed as chars.
+    std::string_view text(reinterpret_cast<char const*>(data.data()), data.size());
+    auto nul = text.find('\0');
+    return std::string(nul == std::string_view::npos ? text : text.substr(0, nul));
+}
+
+Result<NetlinkAttributes> parse_netlink_attributes(std::span<uint8_t const> data)
+{
+    NetlinkAttributes out;
+    size_t offset = 0;
+    while (offset + sizeof(rtattr) <= data.size()) {
+        auto attribute = load<rtattr>(data, offset);
+        if (attribute.rta_len < sizeof(rtattr) || offset + attribute.rta_len > data.size())
+            return Error::format("netlink attribute {} at offset {}: length {} runs past the {} bytes",
+                                 attribute.rta_type, offset, attribute.rta_len, data.size());
+        uint16_t type = attribute.rta_type & NLA_TYPE_MASK;
+        out.m_attributes[type] = data.subspan(offset + sizeof(rtattr), attribute.rta_len - sizeof(rtattr));
+        offset += align4(attribute.rta_len);
+    }
+    return out;
+}
+
+Result<ParsedNetlinkMessage> parse_netlink_message(std::span<uint8_t const> message, size_t header_size)
+{
+    if (message.size() < sizeof(nlmsghdr))
+        return Error::format("netlink message of {} bytes is shorter than its header", message.size());
+    auto header = load<nlmsghdr>(message);
+    if (header.nlmsg_len > message.size() || header.nlmsg_len < NLMSG_LENGTH(header_size))
+        return Error::format("netlink message type {}: length {} does not fit ({} bytes, header {})",
+                             header.nlmsg_type, header.nlmsg_len, message.size(), header_size);
+    ParsedNetlinkMessage out;
+    out.type = header.nlmsg_type;
+    out.header = message.subspan(NLMSG_HDRLEN, header_size);
+    size_t attributes_offset = NLMSG_HDRLEN + align4(header_size);
+    if (attributes_offset < header.nlmsg_len)
+        out.attributes
+            = TRY(parse_netlink_attributes(message.subspan(attributes_offset, header.nlmsg_len - attributes_offset)));
+    return out;
+}
+
+Result<std::vector<std::span<uint8_t const>>> split_netlink_messages(std::span<uint8_t const> datagram)
+{
+    std::vector<std::span<uint8_t const>> out;
+    size_t offset = 0;
+    while (offset + sizeof(nlmsghdr) <= datagram.size()) {
+        auto header = load<nlmsghdr>(datagram, offset);
+        if (header.nlmsg_len < sizeof(nlmsghdr) || offset + header.nlmsg_len > datagram.size())
+            return Error::format("netlink message at offset {}: length {} runs past the {} bytes", offset,
+                                 header.nlmsg_len, datagram.size());
+        out.push_back(datagram.subspan(offset, header.nlmsg_len));
+        offset += NLMSG_ALIGN(header.nlmsg_len);
+    }
+    return out;
+}
+
+Result<RtNetlink> RtNetlink::open()
+{
+    int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0)
+        return Error::from_errno("socket NETLINK_ROUTE");
+    Fd owned(fd);
+    int one = 1;
+    // Extended acks carry the kernel's reason in words; capped acks do not echo our request.
+    ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    ::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    sockaddr_nl address {};
+    address.nl_family = AF_NETLINK;
+    // SAFETY: sockaddr_nl is a sockaddr of the netlink family.
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
+        return Error::from_errno("bind NETLINK_ROUTE");
+    return RtNetlink(std::move(owned));
+}
+
+Result<RtNetlink> RtNetlink::open_in(FdRef netns)
+{
+    // A thread of our own joins the namespace and opens the socket; the socket stays in that
+    // namespace after the thread is gone, and the caller's threads never move.
+    std::optional<Result<RtNetlink>> result;
+    std::thread worker([&] {
+        if (::setns(netns.get(), CLONE_NEWNET) < 0) {
+            result.emplace(Error::from_errno("setns net"));
+            return;
+        }
+        result.emplace(open());
+    });
+    worker.join();
+    return std::move(*result);
+}
+
+Result<void> RtNetlink::send(NetlinkMessage& message)
+{
+    auto* header = header_of(message.bytes());
+    header->nlmsg_seq = ++m_seq;
+    sockaddr_nl kernel {};
+    kernel.nl_family = AF_NETLINK;
+    ssize_t n;
+    do {
+        // SAFETY: sockaddr_nl is a sockaddr of the netlink family.
+        n = ::sendto(m_fd.get(), message.bytes().data(), message.bytes().size(), 0,
+                     reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return Error::from_errno("send netlink request");
+    return {};
+}
+
+Result<std::vector<std::vector<uint8_t>>> RtNetlink::receive(bool dump)
+{
+    std::vector<std::vector<uint8_t>> out;
+    std::vector<uint8_t> buffer(64 * 1024);
+    bool interrupted = false;
+    for (;;) {
+        // Peek at the size first: a dump datagram may exceed any fixed buffer.
+        ssize_t n = ::recv(m_fd.get(), buffer.data(), 0, MSG_PEEK | MSG_TRUNC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return Error::from_errno("receive netlink answer");
+        if (static_cast<size_t>(n) > buffer.size())
+            buffer.resize(static_cast<size_t>(n));
+        n = ::recv(m_fd.get(), buffer.data(), buffer.size(), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return Error::from_errno("receive netlink answer");
+        auto messages = TRY(split_netlink_messages(std::span<uint8_t const>(buffer.data(), static_cast<size_t>(n))));
+        for (auto message : messages) {
+            auto header = load<nlmsghdr>(message);
+            if (header.nlmsg_seq != m_seq)
+                continue; // an answer to an earlier request we gave up on
+            if (header.nlmsg_flags & NLM_F_DUMP_INTR)
+                interrupted = true;
+            if (header.nlmsg_type == NLMSG_DONE) {
+                if (message.size() >= NLMSG_LENGTH(sizeof(int)) && load<int>(message, NLMSG_HDRLEN) < 0)
+                    return Error::from_errno(-load<int>(message, NLMSG_HDRLEN), "netlink dump");
+                if (interrupted)
+                    return Error::from_errno(EAGAIN, "netlink dump interrupted by a change");
+                return out;
+            }
+            if (header.nlmsg_type == NLMSG_ERROR) {
+                if (message.size() < NLMSG_LENGTH(sizeof(nlmsgerr)))
+                    return Error::make("netlink error message is truncated");
+                auto error = load<nlmsgerr>(message, NLMSG_HDRLEN);
+                if (error.error == 0 && !dump)
+                    return out;
+                std::string reason;
+                if (header.nlmsg_flags & NLM_F_ACK_TLVS) {
+                    size_t tlv = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nlmsgerr));
+                    if (tlv < header.nlmsg_len) {
+                        auto attributes = parse_netlink_attributes(message.subspan(tlv, header.nlmsg_len - tlv));
+                        if (attributes && attributes->has(NLMSGERR_ATTR_MSG))
+                            reason = attributes->string(NLMSGERR_ATTR_MSG);
+                    }
+                }
+                if (error.error == 0)
+                    continue;
+                return Error::from_errno(-error.error, reason.empty() ? "netlink" : fmt::format("netlink ({})", reason));
+            }
+            out.emplace_back(message.begin(), message.end());
+        }
+    }
+}
+
+Result<void> RtNetlink::request(NetlinkMessage& message)
+{
+    header_of(message.bytes())->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    TRY(send(message));
+    TRY(receive(false));
+    return {};
+}
+
+Result<std::vector<uint8_t>> RtNetlink::query(NetlinkMessage& message)
+{
+    header_of(message.bytes())->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    TRY(send(message));
+    auto answers = TRY(receive(false));
+    if (answers.size() != 1)
+        return Error::format("netlink query: {} answers, expected 1", answers.size());
+    return std::move(answers[0]);
+}
+
+Result<std::vector<std::vector<uint8_t>>> RtNetlink::dump(NetlinkMessage& message)
+{
+    header_of(message.bytes())->nlmsg_flags |= NLM_F_REQUEST | NLM_F_DUMP;
+    // A dump that raced with a change says so (NLM_F_DUMP_INTR): take it again.
+    for (int attempt = 0;; ++attempt) {
+        TRY(send(message));
+        auto answers = receive(true);
+        if (answers || !answers.error().is_errno(EAGAIN) || attempt == 4)
+            return answers;
+    }
+}
+
+} // namespace cryo::sys

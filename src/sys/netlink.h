@@ -1,0 +1,115 @@
+// rtnetlink (NETLINK_ROUTE, see rtnetlink(7)): a message builder with nested attributes, an
+// attribute parser (pure, unit-tested), and a socket that sends requests, waits for their
+// acks and collects dumps. A socket talks to the network namespace it was opened in, for its
+// whole life; open_in() opens one in another namespace without moving the caller.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/fd.h"
+
+namespace cryo::sys {
+
+// One netlink message being built: nlmsghdr, a family header (ifinfomsg, ifaddrmsg, rtmsg...),
+// then attributes, each 4-byte aligned as NLMSG_ALIGN/RTA_ALIGN want.
+class NetlinkMessage {
+public:
+    NetlinkMessage(uint16_t type, uint16_t flags);
+
+    template<typename Header>
+    void put_header(Header const& header)
+    {
+        put_raw(&header, sizeof header);
+    }
+    void put(uint16_t type, void const* data, size_t size);
+    void put(uint16_t type, std::span<uint8_t const> data) { put(type, data.data(), data.size()); }
+    void put_u8(uint16_t type, uint8_t value) { put(type, &value, sizeof value); }
+    void put_u32(uint16_t type, uint32_t value) { put(type, &value, sizeof value); }
+    void put_s32(uint16_t type, int32_t value) { put(type, &value, sizeof value); }
+    void put_string(uint16_t type, std::string const& value) { put(type, value.c_str(), value.size() + 1); }
+    // Opens a nested attribute (NLA_F_NESTED is not set: rtnetlink's IFLA_LINKINFO does not
+    // want it); returns its offset for end_nested().
+    size_t begin_nested(uint16_t type);
+    void end_nested(size_t offset);
+
+    // The finished message (its length is kept up to date); seq is set by the socket.
+    std::vector<uint8_t>& bytes() { return m_bytes; }
+    std::vector<uint8_t> const& bytes() const { return m_bytes; }
+
+private:
+    void put_raw(void const* data, size_t size);
+    std::vector<uint8_t> m_bytes;
+};
+
+// Attributes of one message (or of a nested attribute) by type; the last one of a type wins.
+// Views point into the parsed buffer.
+class NetlinkAttributes {
+public:
+    bool has(uint16_t type) const { return m_attributes.contains(type); }
+    std::span<uint8_t const> get(uint16_t type) const;
+    // Typed getters check the payload's size ("attribute 3: 2 bytes, expected 4").
+    Result<uint8_t> u8(uint16_t type) const;
+    Result<uint32_t> u32(uint16_t type) const;
+    Result<int32_t> s32(uint16_t type) const { return TRY(u32(type)); }
+    // A NUL-terminated string attribute, without its NUL.
+    std::string string(uint16_t type) const;
+    std::map<uint16_t, std::span<uint8_t const>> const& all() const { return m_attributes; }
+
+private:
+    friend Result<NetlinkAttributes> parse_netlink_attributes(std::span<uint8_t const> data);
+    std::map<uint16_t, std::span<uint8_t const>> m_attributes;
+};
+
+// Parses a run of rtattr/nlattr (type flags NLA_F_NESTED/NLA_F_NET_BYTEORDER masked off).
+// A length that runs past the end is an error, never a read past it.
+Result<NetlinkAttributes> parse_netlink_attributes(std::span<uint8_t const> data);
+
+// Splits one message into its family header (which must be at least `header_size` bytes)
+// and its attributes. `message` starts with the nlmsghdr.
+struct ParsedNetlinkMessage {
+    uint16_t type { 0 };
+    std::span<uint8_t const> header; // the family header, header_size bytes
+    NetlinkAttributes attributes;
+};
+Result<ParsedNetlinkMessage> parse_netlink_message(std::span<uint8_t const> message, size_t header_size);
+
+// Splits a datagram into messages (nlmsghdr included); a truncated one is an error.
+Result<std::vector<std::span<uint8_t const>>> split_netlink_messages(std::span<uint8_t const> datagram);
+
+class RtNetlink {
+public:
+    // A socket in the calling thread's network namespace.
+    static Result<RtNetlink> open();
+    // A socket in the network namespace `netns` refers to: opened on a short-lived thread
+    // that joined it (setns of a net namespace affects only the thread that makes it).
+    static Result<RtNetlink> open_in(FdRef netns);
+
+    // Sends a request (NLM_F_REQUEST | NLM_F_ACK added) and waits for its ack; a negative
+    // ack becomes an error with the kernel's errno and extended ack message, if any.
+    Result<void> request(NetlinkMessage& message);
+    // Sends a request expecting one answer message (RTM_GETLINK by name, RTM_GETNSID) and
+    // returns it, nlmsghdr included.
+    Result<std::vector<uint8_t>> query(NetlinkMessage& message);
+    // Sends a dump request (NLM_F_REQUEST | NLM_F_DUMP added) and returns every answer message.
+    Result<std::vector<std::vector<uint8_t>>> dump(NetlinkMessage& message);
+
+private:
+    explicit RtNetlink(Fd fd)
+        : m_fd(std::move(fd))
+    {
+    }
+    Result<void> send(NetlinkMessage& message);
+    // Reads answers to the last request until `done` says so.
+    Result<std::vector<std::vector<uint8_t>>> receive(bool dump);
+
+    Fd m_fd;
+    uint32_t m_seq { 0 };
+};
+
+} // namespace cryo::sys

@@ -1,0 +1,100 @@
+#!/bin/bash
+# SysV IPC namespace dump and restore (checkpoint/ns_state.h) through tests/cr/ns_state_driver:
+# shm segments with contents (one locked, one made by a non-root user), a semaphore set with
+# values, a queue with two messages and a smaller size, ipc sysctls, all with ids that are not
+# the first ones. The dump consumes nothing; the restore into a fresh ipc namespace gives the
+# same ids, keys, modes, owners, creators, contents and limits, as raw SysV calls and ipcs see
+# them. A second restore into the same namespace, a corrupt image and a broken ipc.json fail
+# with one line naming what failed, and create nothing.
+set -u
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
+DRIVER=$BUILD/tests/cr/ns_state_driver
+[ -x "$DRIVER" ] || { echo "FAIL: build ns_state_driver first"; exit 1; }
+
+TMP=$(mktemp -d /tmp/ns_ipc.XXXXXX)
+PIDS=()
+cleanup() {
+    exec 2>/dev/null
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    { wait; } 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+FAILED=0
+fail() { echo "FAIL: $*"; FAILED=1; }
+
+# holder: a process alone in a new ipc namespace (the namespace lives as long as it does).
+holder() {
+    unshare -i sleep 600 &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 100); do
+        [ "$(readlink /proc/$PID/ns/ipc)" != "$(readlink /proc/self/ns/ipc)" ] && return 0
+        sleep 0.02
+    done
+    fail "holder did not get its own ipc namespace"
+    exit 1
+}
+inside() { local pid=$1; shift; nsenter -t "$pid" -i "$@"; }
+
+holder; A=$PID
+inside "$A" "$DRIVER" ipc-setup || { fail "ipc-setup"; exit 1; }
+inside "$A" "$DRIVER" ipc-show >"$TMP/before" || fail "ipc-show A"
+inside "$A" ipcs -a >"$TMP/ipcs.before"
+grep -q '^shm .*key=0x5eed .*uid=1000 gid=1001' "$TMP/before" || fail "setup: $(cat "$TMP/before")"
+grep -q '\[1:first message\] \[5:second, of type 5\]' "$TMP/before" || fail "setup: no messages"
+
+# 1. Dump: files are written, nothing is consumed.
+"$DRIVER" dump-ipc "$A" "$TMP/img" 2>"$TMP/dump.err" || fail "dump-ipc: $(cat "$TMP/dump.err")"
+[ -s "$TMP/img/ipc.json" ] || fail "no ipc.json"
+[ "$(ls "$TMP/img" | grep -c '^ipc-shm-.*\.img$')" = 3 ] || fail "expected 3 shm files: $(ls "$TMP/img")"
+inside "$A" "$DRIVER" ipc-show | diff "$TMP/before" - >"$TMP/diff" || fail "the dump changed A: $(cat "$TMP/diff")"
+
+# 2. Restore into a fresh namespace: the same, seen by the driver's raw calls and by ipcs.
+holder; B=$PID
+"$DRIVER" restore-ipc "$B" "$TMP/img" 2>"$TMP/restore.err" || fail "restore-ipc: $(cat "$TMP/restore.err")"
+inside "$B" "$DRIVER" ipc-show >"$TMP/after" || fail "ipc-show B"
+diff "$TMP/before" "$TMP/after" >"$TMP/diff" || fail "restored state differs: $(cat "$TMP/diff")"
+inside "$B" ipcs -a | diff "$TMP/ipcs.before" - >"$TMP/diff" || fail "ipcs differs: $(cat "$TMP/diff")"
+semid=$(awk '$1 == "sem" && $3 == "key=0x5e4" { print $2 }' "$TMP/before")
+values() { inside "$1" ipcs -s -i "$semid" | awk '$1 ~ /^[0-9]+$/ && NF == 5 { print $1, $2 }'; }
+[ "$(values "$B")" = "$(printf '0 7\n1 0\n2 42')" ] || fail "semaphore values in B: $(values "$B")"
+grep -q 'sysctl msgmnb=2000' "$TMP/after" || fail "msgmnb not restored: $(grep sysctl "$TMP/after")"
+[ "$(inside "$B" cat /proc/sys/kernel/msg_next_id)" = -1 ] || fail "msg_next_id left armed"
+# The restored objects work: a message can be received (and is then gone).
+qid=$(awk '$1 == "msg" && $3 == "key=0x3e55" { print $2 }' "$TMP/after")
+[ "$(inside "$B" ipcs -q | awk -v q="$qid" '$2 == q { print $6 }')" = 2 ] || fail "queue $qid does not hold 2 messages"
+
+# 3. A second restore into B fails on the first object, in one line naming it.
+if "$DRIVER" restore-ipc "$B" "$TMP/img" 2>"$TMP/again.err"; then
+    fail "restoring twice into one namespace succeeded"
+fi
+[ "$(wc -l <"$TMP/again.err")" = 1 ] || fail "error is not one line: $(cat "$TMP/again.err")"
+grep -Eq 'restore shm [0-9]+: shmget: File exists$' "$TMP/again.err" || fail "error: $(cat "$TMP/again.err")"
+[ "$(inside "$B" cat /proc/sys/kernel/shm_next_id)" = -1 ] || fail "shm_next_id left armed after a failure"
+
+# 4. A corrupt segment file is refused before anything is created.
+cp -r "$TMP/img" "$TMP/corrupt"
+shmfile=$(ls "$TMP/corrupt" | grep '^ipc-shm-' | head -1)
+printf 'X' | dd of="$TMP/corrupt/$shmfile" bs=1 seek=17 conv=notrunc status=none
+holder; C=$PID
+if "$DRIVER" restore-ipc "$C" "$TMP/corrupt" 2>"$TMP/corrupt.err"; then fail "a corrupt image restored"; fi
+grep -q "$shmfile: checksum mismatch" "$TMP/corrupt.err" || fail "corrupt: $(cat "$TMP/corrupt.err")"
+[ -z "$(inside "$C" "$DRIVER" ipc-show | grep -v '^sysctl')" ] || fail "a refused restore created objects"
+
+# 5. A truncated ipc.json: one line, naming the file.
+head -c 100 "$TMP/img/ipc.json" >"$TMP/corrupt/ipc.json"
+if "$DRIVER" restore-ipc "$C" "$TMP/corrupt" 2>"$TMP/json.err"; then fail "a truncated ipc.json restored"; fi
+[ "$(wc -l <"$TMP/json.err")" = 1 ] && grep -q 'ipc.json' "$TMP/json.err" || fail "json: $(cat "$TMP/json.err")"
+
+# 6. An image restores several times (a snapshot): into another fresh namespace too.
+holder; D=$PID
+"$DRIVER" restore-ipc "$D" "$TMP/img" 2>"$TMP/d.err" || fail "second restore: $(cat "$TMP/d.err")"
+inside "$D" "$DRIVER" ipc-show | diff "$TMP/before" - >/dev/null || fail "second restore differs"
+
+# A is untouched by all of this.
+inside "$A" "$DRIVER" ipc-show | diff "$TMP/before" - >/dev/null || fail "A changed"
+
+[ $FAILED = 0 ] && echo "PASS: ns_ipc"
+exit $FAILED
