@@ -316,10 +316,11 @@ Result<std::optional<NetAddress>> parse_address_message(std::span<uint8_t const>
         return std::optional<NetAddress> {};
     // IFA_PROTO (linux 6.1+): 1 loopback's own, 2 from a router advertisement, 3 link-local;
     // the kernel makes those again by itself.
-    constexpr uint16_t kIfaProto = 11;
-    if (a.has(kIfaProto) && TRY(a.u8(kIfaProto)) != 0)
+    uint8_t protocol = a.has(IFA_PROTO) ? TRY(a.u8(IFA_PROTO)) : 0;
+    if (protocol >= 1 && protocol <= 3)
         return std::optional<NetAddress> {};
     NetAddress out;
+    out.protocol = protocol;
     out.family = info.ifa_family;
     out.link = TRY(link_name(link_names, static_cast<int>(info.ifa_index)).context("address"));
     out.prefix_length = info.ifa_prefixlen;
@@ -469,6 +470,7 @@ std::string encode_net_state(NetState const& state)
                               { "peer", a.peer },
                               { "broadcast", a.broadcast },
                               { "label", a.label },
+                              { "protocol", a.protocol },
                               { "valid_lifetime", a.valid_lifetime },
                               { "preferred_lifetime", a.preferred_lifetime } });
     j["addresses"] = std::move(addresses);
@@ -546,6 +548,7 @@ Result<NetState> decode_net_state(std::string_view text)
             a.peer = e.value("peer", std::string());
             a.broadcast = e.value("broadcast", std::string());
             a.label = e.value("label", std::string());
+            a.protocol = e.value("protocol", uint8_t(0));
             a.valid_lifetime = e.value("valid_lifetime", 0xffffffffu);
             a.preferred_lifetime = e.value("preferred_lifetime", 0xffffffffu);
             state.addresses.push_back(std::move(a));

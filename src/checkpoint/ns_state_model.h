@@ -123,6 +123,7 @@ struct NetAddress {
     std::string peer; // IFA_ADDRESS when it differs from IFA_LOCAL (point-to-point)
     std::string broadcast;
     std::string label;
+    uint8_t protocol { 0 }; // IFA_PROTO set by whoever added it (0: none)
     uint32_t valid_lifetime { 0xffffffff }, preferred_lifetime { 0xffffffff };
 };
 
