@@ -232,25 +232,25 @@ Result<void> create_veth(RtNetlink& netlink, VethEnd const& main, VethEnd const&
     return netlink.request(request);
 }
 
-// Moves a link of the caller's namespace into `netns`, renamed, at `new_index` if free.
-Result<void> move_link(RtNetlink& netlink, int index, FdRef netns, std::string const& name, int new_index)
+// Moves a link of the caller's namespace into the namespace of `inside`, renamed, at
+// `new_index` if that is free there. The kernel moves first and renames after (a taken name
+// leaves the link moved under its old name), so the name is checked before.
+Result<void> move_link(RtNetlink& outside, RtNetlink& inside, int index, FdRef netns, std::string const& name,
+                       int new_index)
 {
-    auto attempt = [&](int wanted) {
-        NetlinkMessage request(RTM_NEWLINK, 0);
-        ifinfomsg info {};
-        info.ifi_index = index;
-        request.put_header(info);
-        request.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(netns.get()));
-        request.put_string(IFLA_IFNAME, name);
-        if (wanted > 0)
-            request.put_s32(IFLA_NEW_IFINDEX, wanted);
-        return netlink.request(request);
-    };
-    auto moved = attempt(new_index);
-    // The index is taken in the new namespace: the link moves under another one.
-    if (!moved && new_index > 0 && (moved.error().is_errno(EBUSY) || moved.error().is_errno(EEXIST)))
-        moved = attempt(0);
-    return std::move(moved).context("move into the namespace as {}", name);
+    if (TRY(query_link(inside, 0, name)))
+        return Error::from_errno(EEXIST, fmt::format("a link named {} is in the namespace already", name));
+    if (new_index > 0 && TRY(query_link(inside, new_index, "")))
+        new_index = 0;
+    NetlinkMessage request(RTM_NEWLINK, 0);
+    ifinfomsg info {};
+    info.ifi_index = index;
+    request.put_header(info);
+    request.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(netns.get()));
+    request.put_string(IFLA_IFNAME, name);
+    if (new_index > 0)
+        request.put_s32(IFLA_NEW_IFINDEX, new_index);
+    return outside.request(request).context("move into the namespace as {}", name);
 }
 
 struct Restorer {
@@ -274,7 +274,7 @@ struct Restorer {
         int outside_index = TRY(link_index(outside, outside_name));
         created_outside.push_back(outside_index);
         int temporary_index = TRY(link_index(outside, temporary));
-        TRY(move_link(outside, temporary_index, netns, link.name, link.index));
+        TRY(move_link(outside, inside, temporary_index, netns, link.name, link.index));
         if (!link.peer_master.empty()) {
             auto master = TRY(query_link(outside, 0, link.peer_master));
             if (!master)
@@ -305,8 +305,11 @@ struct Restorer {
                                      [&](NetLinkState const& l) { return l.name == link.peer_name; });
             if (peer->index < link.index || (peer->index == link.index && peer->name < link.name))
                 continue;
-            TRY(create_veth(inside, { .name = link.name, .index = link.index, .mac = link.mac, .mtu = link.mtu, .netns = {} },
-                            { .name = peer->name, .index = peer->index, .mac = peer->mac, .mtu = peer->mtu, .netns = {} })
+            // Their indexes, if free; taken ones are the kernel's to choose.
+            int index = TRY(query_link(inside, link.index, "")) ? 0 : link.index;
+            int peer_index = TRY(query_link(inside, peer->index, "")) ? 0 : peer->index;
+            TRY(create_veth(inside, { .name = link.name, .index = index, .mac = link.mac, .mtu = link.mtu, .netns = {} },
+                            { .name = peer->name, .index = peer_index, .mac = peer->mac, .mtu = peer->mtu, .netns = {} })
                     .context("restore link {}: create veth pair with {}", link.name, peer->name));
         }
         for (auto const& link : state.links) {
