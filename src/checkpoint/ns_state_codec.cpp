@@ -139,12 +139,11 @@ Result<IpcState> decode_ipc_state(std::string_view text)
         if (schema < 1 || schema > kIpcSchema)
             return Error::format("ipc.json: schema {} is not supported (this cryo reads 1 to {})", schema, kIpcSchema);
         IpcState state;
-        auto sysctls = j.value("sysctls", json::object()); // items() must not outlive it
-        for (auto const& [name, value] : sysctls.items()) {
-            if (std::find(kIpcSysctls.begin(), kIpcSysctls.end(), name) == kIpcSysctls.end())
-                continue; // one a newer cryo records: this one does not know how to restore it
-            state.sysctls.emplace_back(name, value.get<std::string>());
-        }
+        // In kIpcSysctls order; one a newer cryo records and this one cannot restore is left out.
+        auto sysctls = j.value("sysctls", json::object());
+        for (auto const& name : kIpcSysctls)
+            if (sysctls.contains(name))
+                state.sysctls.emplace_back(name, sysctls[name].get<std::string>());
         std::set<int> ids;
         for (auto const& e : j.value("shm", json::array())) {
             ShmSegment s;
