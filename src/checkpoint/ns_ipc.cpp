@@ -162,32 +162,45 @@ Result<void> dump_in_namespace(std::string const& dir)
 
 // ---- restore (in the child) ----
 
+// Runs `work` with effective uid/gid `uid`/`gid`, then turns back into root (the kernel gives
+// the effective capabilities back on the return to euid 0, see capabilities(7)). The child is
+// single-threaded, so the set*id calls change nothing but this task.
+template<typename Work>
+auto as_user(uid_t uid, gid_t gid, Work&& work) -> decltype(work())
+{
+    if (::setresgid(-1, gid, -1) < 0)
+        return Error::from_errno(fmt::format("setresgid {}", gid));
+    if (::setresuid(-1, uid, -1) < 0) {
+        (void)::setresgid(-1, 0, -1);
+        return Error::from_errno(fmt::format("setresuid {}", uid));
+    }
+    auto result = work();
+    if (::setresuid(-1, 0, -1) < 0 || ::setresgid(-1, 0, -1) < 0)
+        return Error::from_errno("return to uid 0");
+    return result;
+}
+
+// In an ipc namespace owned by another user namespace, its sysctls belong to that namespace's
+// root and only it may write them, whatever our capabilities (ipc_permissions() in
+// ipc/ipc_sysctl.c): write as the file's owner.
 Result<void> write_sysctl(std::string const& name, std::string const& value)
 {
-    return sys::write_file("/proc/sys/kernel/" + name, value).context("write sysctl kernel.{}={}", name, value);
+    auto path = "/proc/sys/kernel/" + name;
+    auto st = TRY(sys::stat(path).context("write sysctl kernel.{}", name));
+    auto write = [&] { return sys::write_file(path, value); };
+    auto written = st.st_uid == 0 && st.st_gid == 0 ? write() : as_user(st.st_uid, st.st_gid, write);
+    return std::move(written).context("write sysctl kernel.{}={}", name, value);
 }
 
 // Makes the next object of its kind get `id` (kernel.{shm,sem,msg}_next_id, linux 3.4+ with
 // CONFIG_CHECKPOINT_RESTORE; the kernel resets it to -1 after one use).
 Result<void> set_next_id(char const* kind, int id)
 {
-    return write_sysctl(fmt::format("{}_next_id", kind), std::to_string(id));
-}
-
-// Creates an object as its creator (cuid/cgid can only be set that way), then turns back into
-// root. The child is single-threaded, so the set*id calls change nothing but this task.
-template<typename Create>
-Result<int> create_as(IpcOwner const& owner, Create&& create)
-{
-    if (::setresgid(-1, owner.cgid, -1) < 0)
-        return Error::from_errno(fmt::format("setresgid {}", owner.cgid));
-    if (::setresuid(-1, owner.cuid, -1) < 0)
-        return Error::from_errno(fmt::format("setresuid {}", owner.cuid));
-    auto id = create();
-    // Back to euid 0: the kernel gives the effective capabilities back (capabilities(7)).
-    if (::setresuid(-1, 0, -1) < 0 || ::setresgid(-1, 0, -1) < 0)
-        return Error::from_errno("return to uid 0");
-    return id;
+    // Not as the namespace's root: these files are writable only with CAP_CHECKPOINT_RESTORE
+    // (or CAP_SYS_ADMIN) over the namespace, which root has and loses with another euid.
+    auto name = fmt::format("{}_next_id", kind);
+    return sys::write_file("/proc/sys/kernel/" + name, std::to_string(id))
+        .context("write sysctl kernel.{}={}", name, id);
 }
 
 Result<void> check_id(int got, int wanted)
@@ -217,7 +230,8 @@ void set_owner(Ds& ds, IpcOwner const& owner)
 Result<void> restore_shm(ShmSegment const& s)
 {
     TRY(set_next_id("shm", s.id));
-    int id = TRY(create_as(s.owner, [&] {
+    // Created as its creator: the only way to set cuid/cgid.
+    int id = TRY(as_user(s.owner.cuid, s.owner.cgid, [&] {
         return sys::shmget(s.owner.key, s.size, IPC_CREAT | IPC_EXCL | static_cast<int>(s.owner.mode));
     }));
     TRY(check_id(id, s.id));
@@ -237,7 +251,7 @@ Result<void> restore_shm(ShmSegment const& s)
 Result<void> restore_semaphores(SemaphoreSet const& s)
 {
     TRY(set_next_id("sem", s.id));
-    int id = TRY(create_as(s.owner, [&] {
+    int id = TRY(as_user(s.owner.cuid, s.owner.cgid, [&] {
         return sys::semget(s.owner.key, static_cast<int>(s.values.size()),
                            IPC_CREAT | IPC_EXCL | static_cast<int>(s.owner.mode));
     }));
@@ -259,7 +273,7 @@ Result<void> restore_queue(MessageQueue const& q, size_t msgmax)
         longest = std::max(longest, m.text.size());
     TRY(write_sysctl("msgmax", std::to_string(std::max(longest, msgmax))));
     TRY(set_next_id("msg", q.id));
-    int id = TRY(create_as(q.owner, [&] {
+    int id = TRY(as_user(q.owner.cuid, q.owner.cgid, [&] {
         return sys::msgget(q.owner.key, IPC_CREAT | IPC_EXCL | static_cast<int>(q.owner.mode));
     }));
     TRY(check_id(id, q.id));

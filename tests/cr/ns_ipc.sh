@@ -5,7 +5,8 @@
 # the first ones. The dump consumes nothing; the restore into a fresh ipc namespace gives the
 # same ids, keys, modes, owners, creators, contents and limits, as raw SysV calls and ipcs see
 # them. A second restore into the same namespace, a corrupt image and a broken ipc.json fail
-# with one line naming what failed, and create nothing.
+# with one line naming what failed, and create nothing. An ipc namespace owned by a user
+# namespace (its sysctls belong to its root) restores too.
 set -u
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
@@ -92,6 +93,28 @@ if "$DRIVER" restore-ipc "$C" "$TMP/corrupt" 2>"$TMP/json.err"; then fail "a tru
 holder; D=$PID
 "$DRIVER" restore-ipc "$D" "$TMP/img" 2>"$TMP/d.err" || fail "second restore: $(cat "$TMP/d.err")"
 inside "$D" "$DRIVER" ipc-show | diff "$TMP/before" - >/dev/null || fail "second restore differs"
+
+# 7. An ipc namespace owned by a user namespace (uids 0-65535 -> 100000-165535), as in a
+# container with user namespaces: its sysctls belong to its root, not to ours.
+userns_holder() {
+    unshare -U -i sleep 600 &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 100); do
+        [ "$(readlink /proc/$PID/ns/user)" != "$(readlink /proc/self/ns/user)" ] && break
+        sleep 0.02
+    done
+    echo '0 100000 65536' >/proc/$PID/uid_map && echo '0 100000 65536' >/proc/$PID/gid_map ||
+        { fail "cannot map ids of $PID"; exit 1; }
+}
+userns_holder; U1=$PID
+nsenter -t "$U1" -U -i "$DRIVER" ipc-setup || fail "ipc-setup in a user namespace"
+inside "$U1" "$DRIVER" ipc-show >"$TMP/userns.before"
+grep -q 'cuid=101234 cgid=104321' "$TMP/userns.before" || fail "userns setup: $(cat "$TMP/userns.before")"
+"$DRIVER" dump-ipc "$U1" "$TMP/userns" 2>"$TMP/userns.err" || fail "userns dump: $(cat "$TMP/userns.err")"
+userns_holder; U2=$PID
+"$DRIVER" restore-ipc "$U2" "$TMP/userns" 2>"$TMP/userns.err" || fail "userns restore: $(cat "$TMP/userns.err")"
+inside "$U2" "$DRIVER" ipc-show | diff "$TMP/userns.before" - >"$TMP/diff" || fail "userns restore differs: $(cat "$TMP/diff")"
 
 # A is untouched by all of this.
 inside "$A" "$DRIVER" ipc-show | diff "$TMP/before" - >/dev/null || fail "A changed"
