@@ -3,8 +3,10 @@
 # The namespace holds: lo up with extra IPv4/IPv6 addresses; eth0, a veth whose peer is in
 # our namespace on a bridge of ours (mac, mtu, IPv4 + IPv6 addresses, a default route, a route
 # with a metric, one with an mtu metric, one in table 100, a blackhole, one whose gateway is
-# reachable only through another recorded route, an IPv6 route); eth1, a veth that is down
-# with a down peer; a veth pair with both ends inside. After a restore into a fresh namespace
+# reachable only through another recorded route, one with a preferred source, IPv6 routes,
+# one via a link-local gateway); eth1, a veth that is down with a down peer and a
+# point-to-point address; eth2, a veth whose peer is in a third namespace; a veth pair with
+# both ends inside. After a restore into a fresh namespace
 # `ip -j` shows the same links (same indexes), addresses and routes; the outside ends are
 # back in our namespace (named as recorded once that name is free) and on the bridge, and a
 # third namespace on the bridge pings the restored one over IPv4 and IPv6. Errors are one line
@@ -81,6 +83,10 @@ must ip link set "$OUT0" master "$BR" up
 must ip link set "cri$R" netns "$A"
 must ip link add "$OUT1" type veth peer name "crj$R"
 must ip link set "crj$R" netns "$A"
+holder; X=$PID # a third namespace, holding the other end of A's eth2
+must ip link add "crk$R" type veth peer name "crx$R"
+must ip link set "crk$R" netns "$A"
+must ip link set "crx$R" netns "$X"
 must inside "$A" sh -ec "
     ip link set lo up
     ip addr add 10.1.1.1/32 dev lo
@@ -97,8 +103,13 @@ must inside "$A" sh -ec "
     ip route add 10.55.0.0/24 dev eth0 scope link
     ip route add 10.9.0.0/16 via 10.55.0.9
     ip -6 route add fd00:99::/64 via fd00:7::1
+    ip -6 route add default via fe80::1 dev eth0 metric 2048
+    ip route add 10.44.0.0/16 via 10.231.7.1 src 10.231.7.2
     ip link set crj$R name eth1 address 02:aa:bb:cc:dd:01
     ip addr add 10.232.1.2/24 dev eth1
+    ip addr add 10.240.0.1 peer 10.240.0.2/32 dev eth1
+    ip link set crk$R name eth2 up
+    ip addr add 10.234.0.1/24 dev eth2
     ip link add vin0 type veth peer name vin1
     ip link set vin0 address 02:00:00:00:00:10 up
     ip addr add 10.233.0.1/30 dev vin0
@@ -116,6 +127,8 @@ jq -e --arg o "$OUT0" --arg b "$BR" '.links[] | select(.name == "eth0") | .peer 
     and .place == "caller" and .up' "$TMP/img/net.json" >/dev/null || fail "eth0's peer not recorded"
 jq -e '.links[] | select(.name == "vin0") | .peer.place == "namespace" and .peer.name == "vin1"' \
     "$TMP/img/net.json" >/dev/null || fail "inside pair not recorded"
+jq -e '.links[] | select(.name == "eth2") | .peer.place == "elsewhere"' "$TMP/img/net.json" >/dev/null ||
+    fail "eth2's peer in a third namespace not recorded as elsewhere"
 
 holder; B=$PID
 "$DRIVER" restore-net "$B" "$TMP/img" 2>"$TMP/err" || fail "restore-net B: $(cat "$TMP/err")"
