@@ -90,11 +90,18 @@ std::string trim(std::string text)
     return text;
 }
 
-std::string shm_file_name(int id) { return fmt::format("ipc-shm-{}.img", id); }
+std::string shm_file_name(int id)
+{
+    return fmt::format("ipc-shm-{}.img", id);
+}
 
 IpcOwner owner_of(struct ipc_perm const& perm)
 {
-    return { .key = perm.__key, .uid = perm.uid, .gid = perm.gid, .cuid = perm.cuid, .cgid = perm.cgid,
+    return { .key = perm.__key,
+             .uid = perm.uid,
+             .gid = perm.gid,
+             .cuid = perm.cuid,
+             .cgid = perm.cgid,
              .mode = perm.mode & 0777u };
 }
 
@@ -214,14 +221,16 @@ template<typename Ds>
 void set_owner(Ds& ds, IpcOwner const& owner)
 {
     // The perm member is shm_perm, sem_perm or msg_perm: all struct ipc_perm.
-    auto& perm = [&]() -> struct ipc_perm& {
+    auto& perm = [&]() -> struct ipc_perm&
+    {
         if constexpr (std::is_same_v<Ds, struct shmid_ds>)
             return ds.shm_perm;
         else if constexpr (std::is_same_v<Ds, struct semid_ds>)
             return ds.sem_perm;
         else
             return ds.msg_perm;
-    }();
+    }
+    ();
     perm.uid = owner.uid;
     perm.gid = owner.gid;
     perm.mode = owner.mode;
@@ -337,13 +346,13 @@ Result<void> restore_in_namespace(IpcState const& state)
 Result<void> dump_ipc_namespace(int pid, std::string const& dir)
 {
     TRY(sys::mkdir_all(dir, 0700).context("dump ipc namespace of {}: create {}", pid, dir));
-    return run_in_ipc_namespace(pid, [&] { return dump_in_namespace(dir); })
-        .context("dump ipc namespace of {}", pid);
+    return run_in_ipc_namespace(pid, [&] { return dump_in_namespace(dir); }).context("dump ipc namespace of {}", pid);
 }
 
 Result<void> restore_ipc_namespace(int pid, std::string const& dir)
 {
-    auto text = TRY(sys::read_file(dir + "/" + kIpcFile).context("restore ipc namespace of {}: read {}", pid, kIpcFile));
+    auto text
+        = TRY(sys::read_file(dir + "/" + kIpcFile).context("restore ipc namespace of {}: read {}", pid, kIpcFile));
     auto state = TRY(decode_ipc_state(text).context("restore ipc namespace of {}", pid));
     for (auto const& name : { "msgmnb", "msgmax" })
         for (auto const& [key, value] : state.sysctls)

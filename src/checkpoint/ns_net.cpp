@@ -122,8 +122,8 @@ Result<NetState> collect(RtNetlink& inside, RtNetlink& outside, FdRef caller_ns)
             } else {
                 if (!caller_id)
                     caller_id = TRY(namespace_id(inside, caller_ns).context("link {}", link.name));
-                link.peer_place = *caller_id >= 0 && *caller_id == *raw.link_netnsid ? PeerPlace::Caller
-                                                                                       : PeerPlace::Elsewhere;
+                link.peer_place
+                    = *caller_id >= 0 && *caller_id == *raw.link_netnsid ? PeerPlace::Caller : PeerPlace::Elsewhere;
             }
             if (link.peer_place == PeerPlace::Caller) {
                 auto peer = TRY(query_link(outside, raw.link, "").context("link {}: its peer {}", link.name, raw.link));
@@ -308,14 +308,15 @@ struct Restorer {
             // Their indexes, if free; taken ones are the kernel's to choose.
             int index = TRY(query_link(inside, link.index, "")) ? 0 : link.index;
             int peer_index = TRY(query_link(inside, peer->index, "")) ? 0 : peer->index;
-            TRY(create_veth(inside, { .name = link.name, .index = index, .mac = link.mac, .mtu = link.mtu, .netns = {} },
-                            { .name = peer->name, .index = peer_index, .mac = peer->mac, .mtu = peer->mtu, .netns = {} })
+            TRY(create_veth(
+                    inside, { .name = link.name, .index = index, .mac = link.mac, .mtu = link.mtu, .netns = {} },
+                    { .name = peer->name, .index = peer_index, .mac = peer->mac, .mtu = peer->mtu, .netns = {} })
                     .context("restore link {}: create veth pair with {}", link.name, peer->name));
         }
         for (auto const& link : state.links) {
             int index = TRY(link_index(inside, link.name).context("restore link {}", link.name));
-            TRY(set_link(inside, index, link.up, link.mtu).context("restore link {}: set mtu {} and state {}", link.name,
-                                                                  link.mtu, link.up ? "up" : "down"));
+            TRY(set_link(inside, index, link.up, link.mtu)
+                    .context("restore link {}: set mtu {} and state {}", link.name, link.mtu, link.up ? "up" : "down"));
         }
         return {};
     }
@@ -452,7 +453,8 @@ Result<void> dump_net_namespace(int pid, std::string const& dir)
 
 Result<void> restore_net_namespace(int pid, std::string const& dir)
 {
-    auto text = TRY(sys::read_file(dir + "/" + kNetFile).context("restore net namespace of {}: read {}", pid, kNetFile));
+    auto text
+        = TRY(sys::read_file(dir + "/" + kNetFile).context("restore net namespace of {}: read {}", pid, kNetFile));
     auto state = TRY(decode_net_state(text).context("restore net namespace of {}", pid));
     auto restored = [&]() -> Result<void> {
         auto netns = TRY(sys::open_ns(pid, "net"));

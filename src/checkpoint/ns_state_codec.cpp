@@ -16,8 +16,8 @@ namespace cryo::checkpoint {
 
 using nlohmann::json;
 
-std::vector<std::string> const kIpcSysctls { "shmmax", "shmall", "shmmni", "shm_rmid_forced", "msgmax",
-                                             "msgmnb", "msgmni", "sem" };
+std::vector<std::string> const kIpcSysctls { "shmmax", "shmall", "shmmni", "shm_rmid_forced",
+                                             "msgmax", "msgmnb", "msgmni", "sem" };
 
 // ---- /proc/sysvipc ----
 
@@ -74,8 +74,8 @@ namespace {
 
 json encode_owner(IpcOwner const& o)
 {
-    return { { "key", o.key }, { "uid", o.uid }, { "gid", o.gid }, { "cuid", o.cuid }, { "cgid", o.cgid },
-             { "mode", o.mode } };
+    return { { "key", o.key },   { "uid", o.uid },   { "gid", o.gid },
+             { "cuid", o.cuid }, { "cgid", o.cgid }, { "mode", o.mode } };
 }
 
 IpcOwner decode_owner(json const& j)
@@ -109,8 +109,12 @@ std::string encode_ipc_state(IpcState const& state)
     j["sysctls"] = std::move(sysctls);
     json shm = json::array();
     for (auto const& s : state.shm)
-        shm.push_back({ { "id", s.id }, { "owner", encode_owner(s.owner) }, { "size", s.size },
-                        { "destroyed", s.destroyed }, { "locked", s.locked }, { "data", s.data_file },
+        shm.push_back({ { "id", s.id },
+                        { "owner", encode_owner(s.owner) },
+                        { "size", s.size },
+                        { "destroyed", s.destroyed },
+                        { "locked", s.locked },
+                        { "data", s.data_file },
                         { "crc32c", fmt::format("{:08x}", s.crc32c) } });
     j["shm"] = std::move(shm);
     json sems = json::array();
@@ -122,7 +126,9 @@ std::string encode_ipc_state(IpcState const& state)
         json messages = json::array();
         for (auto const& m : q.messages)
             messages.push_back({ { "type", m.type }, { "text", to_hex(m.text) } });
-        queues.push_back({ { "id", q.id }, { "owner", encode_owner(q.owner) }, { "max_bytes", q.max_bytes },
+        queues.push_back({ { "id", q.id },
+                           { "owner", encode_owner(q.owner) },
+                           { "max_bytes", q.max_bytes },
                            { "messages", std::move(messages) } });
     }
     j["queues"] = std::move(queues);
@@ -254,7 +260,10 @@ Result<T> family_header(sys::ParsedNetlinkMessage const& parsed)
     return header;
 }
 
-char const* family_name(int family) { return family == AF_INET6 ? "inet6" : "inet"; }
+char const* family_name(int family)
+{
+    return family == AF_INET6 ? "inet6" : "inet";
+}
 
 Result<int> family_from_name(std::string const& name)
 {
@@ -380,7 +389,8 @@ Result<std::optional<NetRoute>> parse_route_message(std::span<uint8_t const> mes
                            a.has(RTA_DST) ? address_to_string(r.family, a.get(RTA_DST)).value_or("?") : "default",
                            r.destination_length, r.table);
     };
-    for (uint16_t unsupported : { uint16_t(RTA_MULTIPATH), uint16_t(RTA_ENCAP), uint16_t(RTA_VIA), uint16_t(RTA_NH_ID) })
+    for (uint16_t unsupported :
+         { uint16_t(RTA_MULTIPATH), uint16_t(RTA_ENCAP), uint16_t(RTA_VIA), uint16_t(RTA_NH_ID) })
         if (a.has(unsupported))
             return Error::format("{}: multipath, nexthop-object, via and encapsulated routes are not supported",
                                  describe());
@@ -450,8 +460,10 @@ std::string encode_net_state(NetState const& state)
     json j = { { "schema", kNetSchema } };
     json links = json::array();
     for (auto const& l : state.links) {
-        json e = { { "index", l.index }, { "name", l.name }, { "kind", l.kind == LinkKind::Loopback ? "loopback" : "veth" },
-                   { "mtu", l.mtu },     { "up", l.up },     { "mac", l.mac } };
+        json e = {
+            { "index", l.index }, { "name", l.name }, { "kind", l.kind == LinkKind::Loopback ? "loopback" : "veth" },
+            { "mtu", l.mtu },     { "up", l.up },     { "mac", l.mac }
+        };
         if (l.kind == LinkKind::Veth)
             e["peer"] = { { "place", place_name(l.peer_place) }, { "index", l.peer_index }, { "name", l.peer_name },
                           { "master", l.peer_master },           { "up", l.peer_up },       { "mtu", l.peer_mtu } };

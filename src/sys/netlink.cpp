@@ -11,7 +11,10 @@ namespace cryo::sys {
 
 namespace {
 
-size_t align4(size_t n) { return (n + 3) & ~size_t(3); }
+size_t align4(size_t n)
+{
+    return (n + 3) & ~size_t(3);
+}
 
 nlmsghdr* header_of(std::vector<uint8_t>& bytes)
 {
@@ -123,8 +126,8 @@ Result<ParsedNetlinkMessage> parse_netlink_message(std::span<uint8_t const> mess
         return Error::format("netlink message of {} bytes is shorter than its header", message.size());
     auto header = load<nlmsghdr>(message);
     if (header.nlmsg_len > message.size() || header.nlmsg_len < NLMSG_LENGTH(header_size))
-        return Error::format("netlink message type {}: length {} does not fit ({} bytes, header {})",
-                             header.nlmsg_type, header.nlmsg_len, message.size(), header_size);
+        return Error::format("netlink message type {}: length {} does not fit ({} bytes, header {})", header.nlmsg_type,
+                             header.nlmsg_len, message.size(), header_size);
     ParsedNetlinkMessage out;
     out.type = header.nlmsg_type;
     out.header = message.subspan(NLMSG_HDRLEN, header_size);
@@ -251,7 +254,8 @@ Result<std::vector<std::vector<uint8_t>>> RtNetlink::receive(bool dump)
                 }
                 if (error.error == 0)
                     continue;
-                return Error::from_errno(-error.error, reason.empty() ? "netlink" : fmt::format("netlink ({})", reason));
+                return Error::from_errno(-error.error,
+                                         reason.empty() ? "netlink" : fmt::format("netlink ({})", reason));
             }
             out.emplace_back(message.begin(), message.end());
         }

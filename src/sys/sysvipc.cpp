@@ -15,7 +15,7 @@ Result<int> shmget(key_t key, size_t size, int flags)
 
 Result<struct shmid_ds> shm_stat(int id)
 {
-    struct shmid_ds ds {};
+    struct shmid_ds ds { };
     if (::shmctl(id, IPC_STAT, &ds) < 0)
         return Error::from_errno("shmctl IPC_STAT");
     return ds;
@@ -79,7 +79,7 @@ Result<int> semget(key_t key, int count, int flags)
 
 Result<struct semid_ds> sem_stat(int id)
 {
-    struct semid_ds ds {};
+    struct semid_ds ds { };
     SemArgument argument { .buffer = &ds };
     if (::semctl(id, 0, IPC_STAT, argument) < 0)
         return Error::from_errno("semctl IPC_STAT");
@@ -129,7 +129,7 @@ Result<int> msgget(key_t key, int flags)
 
 Result<struct msqid_ds> msg_stat(int id)
 {
-    struct msqid_ds ds {};
+    struct msqid_ds ds { };
     if (::msgctl(id, IPC_STAT, &ds) < 0)
         return Error::from_errno("msgctl IPC_STAT");
     return ds;

@@ -74,7 +74,7 @@ int ipc_setup()
     for (size_t i = 0; i < 3 * 4096 + 100; ++i)
         p[i] = static_cast<unsigned char>(i * 7 + 3);
     shmdt(p);
-    struct shmid_ds ds {};
+    struct shmid_ds ds { };
     check(shmctl(shm, IPC_STAT, &ds), "shmctl IPC_STAT");
     ds.shm_perm.uid = 1000;
     ds.shm_perm.gid = 1001;
@@ -98,7 +98,7 @@ int ipc_setup()
     int queue = check(msgget(0x3e55, IPC_CREAT | 0620), "msgget");
     send(queue, 1, "first message");
     send(queue, 5, "second, of type 5");
-    struct msqid_ds qs {};
+    struct msqid_ds qs { };
     check(msgctl(queue, IPC_STAT, &qs), "msgctl IPC_STAT");
     qs.msg_qbytes = 4000;
     qs.msg_perm.uid = 1000;
@@ -133,8 +133,8 @@ std::vector<int> ids_of(char const* path)
 
 void print_perm(struct ipc_perm const& p)
 {
-    std::printf(" key=%#x mode=%o uid=%u gid=%u cuid=%u cgid=%u", static_cast<unsigned>(p.__key), p.mode & 07777,
-                p.uid, p.gid, p.cuid, p.cgid);
+    std::printf(" key=%#x mode=%o uid=%u gid=%u cuid=%u cgid=%u", static_cast<unsigned>(p.__key), p.mode & 07777, p.uid,
+                p.gid, p.cuid, p.cgid);
 }
 
 int ipc_show()
@@ -149,7 +149,7 @@ int ipc_show()
         std::printf("sysctl %s=%s", name, value);
     }
     for (int id : ids_of("/proc/sysvipc/shm")) {
-        struct shmid_ds ds {};
+        struct shmid_ds ds { };
         check(shmctl(id, IPC_STAT, &ds), "shmctl IPC_STAT");
         std::printf("shm %d", id);
         print_perm(ds.shm_perm);
@@ -163,7 +163,7 @@ int ipc_show()
         std::printf(" size=%zu sum=%lx\n", ds.shm_segsz, sum);
     }
     for (int id : ids_of("/proc/sysvipc/sem")) {
-        struct semid_ds ds {};
+        struct semid_ds ds { };
         SemArgument argument { .buffer = &ds };
         check(semctl(id, 0, IPC_STAT, argument), "semctl IPC_STAT");
         std::printf("sem %d", id);
@@ -177,7 +177,7 @@ int ipc_show()
         std::printf("\n");
     }
     for (int id : ids_of("/proc/sysvipc/msg")) {
-        struct msqid_ds ds {};
+        struct msqid_ds ds { };
         check(msgctl(id, IPC_STAT, &ds), "msgctl IPC_STAT");
         std::printf("msg %d", id);
         print_perm(ds.msg_perm);

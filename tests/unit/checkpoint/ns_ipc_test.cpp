@@ -12,14 +12,17 @@ namespace {
 constexpr char const* kShmTable
     = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      "
       "dtime      ctime                   rss                  swap\n"
-      "1472481635          0   644                  4096 27069     0      0     0     0     0     0          0          "
+      "1472481635          0   644                  4096 27069     0      0     0     0     0     0          0         "
+      " "
       "0 1795821356                     0                     0\n"
       "         0      32769  1600                 12388 27070 27071      2  1000  1001     0     0 1795821400 "
       "1795821300 1795821356                 12288                     0\n";
-constexpr char const* kSemTable = "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n"
-                                  "-518390622          0   644          3     0     0     0     0          0 1795821356\n";
+constexpr char const* kSemTable
+    = "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n"
+      "-518390622          0   644          3     0     0     0     0          0 1795821356\n";
 constexpr char const* kMsgTable
-    = "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      "
+    = "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime    "
+      "  "
       "ctime\n"
       "1481904862          0   644           0          0     0     0     0     0     0     0          0          0 "
       "1795821356\n"
@@ -44,7 +47,8 @@ IpcState sample_state()
     queue.id = 1;
     queue.owner = { .key = 0x3e55, .uid = 1000, .mode = 0620 };
     queue.max_bytes = 4000;
-    queue.messages = { { .type = 1, .text = { 'h', 'i' } }, { .type = 5, .text = { 0, 0xff, 0x80, '\n' } },
+    queue.messages = { { .type = 1, .text = { 'h', 'i' } },
+                       { .type = 5, .text = { 0, 0xff, 0x80, '\n' } },
                        { .type = 9, .text = {} } };
     state.queues.push_back(queue);
     return state;

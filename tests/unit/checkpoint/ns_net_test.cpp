@@ -16,8 +16,14 @@ using namespace cryo::checkpoint;
 
 namespace {
 
-std::vector<uint8_t> v4(char const* text) { return MUST(address_from_string(AF_INET, text)); }
-std::vector<uint8_t> v6(char const* text) { return MUST(address_from_string(AF_INET6, text)); }
+std::vector<uint8_t> v4(char const* text)
+{
+    return MUST(address_from_string(AF_INET, text));
+}
+std::vector<uint8_t> v6(char const* text)
+{
+    return MUST(address_from_string(AF_INET6, text));
+}
 
 std::map<int, std::string> const kNames { { 1, "lo" }, { 6, "eth0" } };
 
