@@ -116,6 +116,27 @@ userns_holder; U2=$PID
 "$DRIVER" restore-ipc "$U2" "$TMP/userns" 2>"$TMP/userns.err" || fail "userns restore: $(cat "$TMP/userns.err")"
 inside "$U2" "$DRIVER" ipc-show | diff "$TMP/userns.before" - >"$TMP/diff" || fail "userns restore differs: $(cat "$TMP/diff")"
 
+# 8. A segment marked for removal but still attached (its key is then IPC_PRIVATE): dumped
+# with its contents and "destroyed"; restored with them, not marked (nobody is attached yet:
+# whoever re-attaches the processes marks it again).
+holder; G=$PID
+inside "$G" "$DRIVER" ipc-attach-removed >"$TMP/attached" 2>&1 &
+ATTACHED=$!
+PIDS+=("$ATTACHED")
+for _ in $(seq 100); do grep -q '^ready' "$TMP/attached" && break; sleep 0.02; done
+removed=$(awk '/^ready/ { print $2 }' "$TMP/attached")
+[ -n "$removed" ] || fail "ipc-attach-removed: $(cat "$TMP/attached")"
+inside "$G" "$DRIVER" ipc-show | grep '^shm' >"$TMP/removed.before"
+grep -q "^shm $removed key=0 mode=1600 " "$TMP/removed.before" || fail "not marked: $(cat "$TMP/removed.before")"
+"$DRIVER" dump-ipc "$G" "$TMP/removed" 2>"$TMP/removed.err" || fail "dump removed: $(cat "$TMP/removed.err")"
+jq -e --argjson id "$removed" '.shm[] | select(.id == $id) | .destroyed' "$TMP/removed/ipc.json" >/dev/null ||
+    fail "destroyed not recorded"
+holder; H=$PID
+"$DRIVER" restore-ipc "$H" "$TMP/removed" 2>"$TMP/removed.err" || fail "restore removed: $(cat "$TMP/removed.err")"
+inside "$H" "$DRIVER" ipc-show | grep '^shm' >"$TMP/removed.after"
+sed 's/ mode=1600 / mode=600 /' "$TMP/removed.before" | diff - "$TMP/removed.after" >"$TMP/diff" ||
+    fail "removed segment: $(cat "$TMP/diff")"
+
 # A is untouched by all of this.
 inside "$A" "$DRIVER" ipc-show | diff "$TMP/before" - >/dev/null || fail "A changed"
 

@@ -3,6 +3,7 @@
 //     Prints nothing on success; the error as one line on stderr otherwise (exit 1).
 //   ns_state_driver ipc-setup   (in the ipc namespace it runs in: objects with known contents)
 //   ns_state_driver ipc-show    (prints every object of its ipc namespace, contents included)
+//   ns_state_driver ipc-attach-removed  (holds a segment marked IPC_RMID; prints "ready ID")
 // ipc-setup and ipc-show use raw SysV calls, not the code under test: they are the oracle.
 #include <cstdio>
 #include <cstdlib>
@@ -112,6 +113,23 @@ int ipc_setup()
     return 0;
 }
 
+// A segment marked for removal while this process stays attached (as a container's process
+// would be): prints "ready ID", then waits to be killed.
+int ipc_attach_removed()
+{
+    int shm = check(shmget(IPC_PRIVATE, 8192, 0600), "shmget");
+    auto* p = static_cast<unsigned char*>(shmat(shm, nullptr, 0));
+    if (p == reinterpret_cast<unsigned char*>(-1))
+        die("shmat");
+    for (size_t i = 0; i < 8192; ++i)
+        p[i] = static_cast<unsigned char>(i ^ 0x5a);
+    check(shmctl(shm, IPC_RMID, nullptr), "shmctl IPC_RMID");
+    std::printf("ready %d\n", shm);
+    std::fflush(stdout);
+    for (;;)
+        pause();
+}
+
 std::vector<int> ids_of(char const* path)
 {
     std::vector<int> ids;
@@ -202,6 +220,8 @@ int main(int argc, char** argv)
         return ipc_setup();
     if (argc == 2 && std::strcmp(argv[1], "ipc-show") == 0)
         return ipc_show();
+    if (argc == 2 && std::strcmp(argv[1], "ipc-attach-removed") == 0)
+        return ipc_attach_removed();
     if (argc != 4) {
         std::fprintf(stderr, "usage: ns_state_driver {dump|restore}-{ipc|net} PID DIR | ipc-setup | ipc-show\n");
         return 2;
