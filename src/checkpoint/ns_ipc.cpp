@@ -66,6 +66,13 @@ Result<void> run_in_ipc_namespace(int pid, Work&& work)
     if (child == 0) {
         read_end.reset();
         auto result = sys::setns(ns, CLONE_NEWIPC).context("join ipc namespace of {}", pid);
+        // Hold no fd of the caller's but the pipe: a copy of, say, a FIFO's write end would
+        // delay the EOF someone waits for. (No destructor runs here: the child ends in _exit.)
+        unsigned keep = static_cast<unsigned>(write_end.get());
+        if (result && keep > 3)
+            result = sys::close_range(3, keep - 1, 0);
+        if (result)
+            result = sys::close_range(keep + 1, ~0u, 0);
         if (result)
             result = work();
         if (result)
