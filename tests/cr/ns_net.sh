@@ -22,7 +22,9 @@ R=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n') # unique names: tests run concur
 BR=crb$R OUT0=cro$R OUT1=crp$R PROBE=crq$R
 TMP=$(mktemp -d /tmp/ns_net.XXXXXX)
 PIDS=()
-host_links() { ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | grep -E "^(cryt|cryv)|$R" | sort; }
+# Links of this run in our namespace: named with $R (cryt*/cryv* names of a concurrent run
+# are not ours to count).
+host_links() { ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | grep -E "$R" | sort; }
 cleanup() {
     exec 2>/dev/null
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -156,7 +158,7 @@ must ip link set "crr$R" netns "$P"
 must inside "$P" sh -ec "ip link set crr$R up; ip addr add 10.231.7.1/24 dev crr$R; ip addr add fd00:7::1/64 dev crr$R nodad"
 inside "$P" busybox ping -c1 -W5 10.231.7.2 >"$TMP/ping" 2>&1 || fail "ping 10.231.7.2: $(cat "$TMP/ping")"
 inside "$P" busybox ping -6 -c1 -W5 fd00:7::2 >"$TMP/ping" 2>&1 || fail "ping fd00:7::2: $(cat "$TMP/ping")"
-inside "$C" busybox ping -c1 -W5 10.233.0.1 >/dev/null 2>&1 || fail "lo-less local ping 10.233.0.1"
+inside "$C" busybox ping -c1 -W5 10.233.0.1 >/dev/null 2>&1 || fail "local ping 10.233.0.1"
 
 # 4. Restoring into a namespace that already has the links: one line naming a link. Into
 # one where only eth0 is taken: the veth pair made for it in our namespace is gone again.
@@ -164,6 +166,10 @@ links_now=$(host_links)
 if "$DRIVER" restore-net "$C" "$TMP/img" 2>"$TMP/err"; then fail "restoring twice into one namespace succeeded"; fi
 [ "$(wc -l <"$TMP/err")" = 1 ] || fail "error is not one line: $(cat "$TMP/err")"
 grep -Eq 'restore link [a-z0-9]+: .*File exists$' "$TMP/err" || fail "error: $(cat "$TMP/err")"
+# C goes, so the recorded outside names are free: a pair left behind would carry them.
+{ kill -9 "$C"; wait "$C"; } 2>/dev/null
+for _ in $(seq 100); do ip link show "$OUT0" >/dev/null 2>&1 || break; sleep 0.05; done
+links_now=$(host_links)
 holder; F=$PID
 must inside "$F" ip link add eth0 type veth peer name eth9
 if "$DRIVER" restore-net "$F" "$TMP/img" 2>"$TMP/err"; then fail "restoring over a taken eth0 succeeded"; fi
@@ -186,12 +192,15 @@ mkdir "$TMP/broken" && jq '.addresses[0].link = "nope0"' "$TMP/img/net.json" >"$
 if "$DRIVER" restore-net "$E" "$TMP/broken" 2>"$TMP/err"; then fail "a broken net.json restored"; fi
 grep -q 'net.json: address .*: link nope0 is not recorded' "$TMP/err" || fail "broken: $(cat "$TMP/err")"
 
-# Every link made here goes with its namespace or with the cleanup below; check that.
+# Every link made here goes with its namespace or with the cleanup below; check that (the
+# outside ends of B's restore have names of their own: they were on our bridge).
 {
     for p in "${PIDS[@]}"; do kill -9 "$p"; done
     wait
 } 2>/dev/null
 PIDS=()
+for _ in $(seq 100); do [ -z "$(ip -o link show master "$BR")" ] && break; sleep 0.05; done
+[ -z "$(ip -o link show master "$BR")" ] || fail "links left on $BR: $(ip -o link show master "$BR")"
 ip link del "$BR"
 for _ in $(seq 100); do [ "$(host_links)" = "$before_links" ] && break; sleep 0.05; done
 [ "$(host_links)" = "$before_links" ] || fail "links left behind: $(host_links)"
