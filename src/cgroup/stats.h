@@ -8,7 +8,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "base/error.h"
 
 namespace cryo::cgroup {
 
@@ -111,10 +114,98 @@ struct Beancounter {
     uint64_t barrier { 0 };
     uint64_t limit { 0 };
     uint64_t failcnt { 0 };
+    // What the numbers count: "bytes", "count", "mcpu" (thousandths of a CPU), "ns", "B/s",
+    // "ops/s". Empty from the Stats-only overload below.
+    std::string unit {};
+    // False when nothing counts refusals of this resource (the kernel keeps no counter, e.g.
+    // EMFILE, or the row is an accounting total): failcnt is then shown as "-", not 0.
+    bool failcnt_counted { true };
     bool operator==(Beancounter const&) const = default;
 };
 
 // Derives the beancounter rows from stats (pure; the caller adds disk and file counts).
 std::vector<Beancounter> beancounters(Stats const& stats);
+
+// Settings shown as barrier/limit that Stats does not carry (limits, not counters).
+struct LimitSettings {
+    std::optional<uint64_t> cpu_quota_us {}; // v1 cpu.cfs_quota_us / v2 cpu.max; nullopt = no cap
+    uint64_t cpu_period_us { 0 };
+    // Per-device throttles: v1 blkio.throttle.{read,write}_{bps,iops}_device, v2 io.max.
+    // `op` is "rbps", "wbps", "riops" or "wiops".
+    std::vector<BlkioEntry> io_max {};
+    // v1 pids.peak (kernels since 6.1 have it on v1 too; Stats reads it only on v2).
+    std::optional<uint64_t> pids_peak {};
+    bool operator==(LimitSettings const&) const = default;
+};
+
+// Pure parsers of those files. v1 quota "-1" and v2 "max" mean no cap.
+void parse_v1_cpu_limit(std::string_view quota, std::string_view period, LimitSettings& out);
+void parse_v2_cpu_max(std::string_view cpu_max, LimitSettings& out);
+// v1 "8:0 1048576" lines of one throttle file; `op` names the file's kind.
+void parse_v1_throttle(std::string_view text, std::string const& op, LimitSettings& out);
+// v2 io.max "8:0 rbps=1048576 wbps=max riops=max wiops=100": entries that are not "max".
+void parse_v2_io_max(std::string_view text, LimitSettings& out);
+// Reads them for the manager's cgroup (missing files are no limit).
+class Manager;
+Result<LimitSettings> read_limit_settings(Manager const& manager);
+
+// What cryo counts itself over the container's processes (walking /proc/PID/fd).
+struct ProcessFiles {
+    uint64_t processes { 0 };
+    uint64_t files { 0 }; // every open fd of every process
+    uint64_t sockets { 0 }; // those that are sockets
+    // The process closest to its RLIMIT_NOFILE (highest fds/soft-limit ratio): its open fds
+    // and its soft and hard limits (unlimited when RLIM_INFINITY).
+    uint64_t busiest_files { 0 };
+    uint64_t busiest_soft { UINT64_MAX };
+    uint64_t busiest_hard { UINT64_MAX };
+    bool operator==(ProcessFiles const&) const = default;
+};
+// Adds one process to the totals.
+void add_process_files(ProcessFiles& into, uint64_t files, uint64_t sockets, uint64_t soft, uint64_t hard);
+// "Max open files  1024  4096  files" of /proc/PID/limits -> {soft, hard}; "unlimited" maps
+// to UINT64_MAX.
+std::optional<std::pair<uint64_t, uint64_t>> parse_nofile_limits(std::string_view proc_limits);
+
+// What a previous `cryo beancounters` saw, kept in the container's state dir: the time, the
+// cumulative counters rates are computed from ("cputime", "io.rbytes.8:0", ...) and each
+// resource's maxheld ("maxheld.numfile"), so maxheld of what no kernel file tracks is the
+// highest value any sample saw.
+struct BeancounterSample {
+    uint64_t time_ns { 0 }; // CLOCK_BOOTTIME
+    std::map<std::string, uint64_t> values {};
+    bool operator==(BeancounterSample const&) const = default;
+};
+std::string format_sample(BeancounterSample const& sample);
+// nullopt when the text is not a sample (a corrupt file only loses history).
+std::optional<BeancounterSample> parse_sample(std::string_view text);
+
+// Disk space of the container's writable layer (runtime's container_disk_usage).
+struct DiskSpace {
+    uint64_t used { 0 };
+    uint64_t limit { 0 }; // 0 = none
+    bool operator==(DiskSpace const&) const = default;
+};
+
+struct BeancounterInput {
+    Stats stats {};
+    LimitSettings limits {};
+    std::optional<ProcessFiles> files {}; // nullopt: no process (stopped container)
+    std::optional<DiskSpace> disk {}; // nullopt: not from an image / unknown
+    uint64_t now_ns { 0 }; // CLOCK_BOOTTIME
+    uint64_t started_ns { 0 }; // when the container's init started, same clock
+    std::optional<BeancounterSample> previous {};
+};
+
+// Rates (cpu in mcpu, io in B/s and ops/s) are averaged since the previous sample when it is
+// at least min_rate_interval old, otherwise since the container started.
+inline constexpr uint64_t min_rate_interval_ns = 1'000'000'000;
+
+struct BeancounterView {
+    std::vector<Beancounter> rows {};
+    BeancounterSample sample {}; // what to keep for the next call
+};
+// Every row for one container (pure). See docs/beancounters.md for each column's source.
+BeancounterView beancounters(BeancounterInput const& input);
 
 } // namespace cryo::cgroup
