@@ -14,6 +14,7 @@
 #include "checkpoint/ns_state_model.h"
 #include "sys/clone.h"
 #include "sys/file.h"
+#include "sys/file_kinds.h"
 #include "sys/ns.h"
 #include "sys/process.h"
 #include "sys/sysvipc.h"
@@ -114,6 +115,41 @@ IpcOwner owner_of(struct ipc_perm const& perm)
 
 // ---- dump (in the child) ----
 
+// Writes a segment's contents to `path` (temp + fsync + rename) as a sparse file: pages never
+// touched are holes, neither read (reading would allocate them, in the container's segment
+// too) nor written. Returns the CRC-32C of all `size` bytes, holes as zeros.
+Result<uint32_t> write_shm_image(sys::ShmAttachment const& attachment, uint64_t size, std::string const& path)
+{
+    std::vector<sys::DataRange> ranges { { 0, size } };
+    if (auto file = attachment.open_file(size))
+        ranges = TRY(sys::data_ranges(*file, size));
+    auto const* bytes = static_cast<uint8_t const*>(attachment.address());
+    auto tmp = path + ".tmp";
+    auto out = TRY(sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    ArmedScopeGuard remove_tmp([&] { (void)sys::unlink(tmp); });
+    TRY(sys::ftruncate(out, size).context("truncate {}", tmp));
+    static std::vector<uint8_t> const zeros(1 << 20);
+    uint32_t crc = 0;
+    auto zero_crc = [&](uint64_t length) {
+        for (; length > 0; length -= std::min<uint64_t>(length, zeros.size()))
+            crc = crc32c_update(crc, zeros.data(), std::min<uint64_t>(length, zeros.size()));
+    };
+    uint64_t position = 0;
+    for (auto const& range : ranges) {
+        zero_crc(range.offset - position);
+        crc = crc32c_update(crc, bytes + range.offset, range.length);
+        TRY(sys::pwrite_all(out, bytes + range.offset, range.length, range.offset).context("write {}", tmp));
+        position = range.offset + range.length;
+    }
+    zero_crc(size - position);
+    if (::fsync(out.get()) < 0)
+        return Error::from_errno(fmt::format("fsync {}", tmp));
+    if (::rename(tmp.c_str(), path.c_str()) < 0)
+        return Error::from_errno(fmt::format("rename {} to {}", tmp, path));
+    remove_tmp.disarm();
+    return crc;
+}
+
 Result<void> dump_in_namespace(std::string const& dir)
 {
     IpcState state;
@@ -134,11 +170,7 @@ Result<void> dump_in_namespace(std::string const& dir)
         s.data_file = shm_file_name(s.id);
         // Read-only attach: linux attaches segments already marked for removal too (shmat(2)).
         auto attachment = TRY(sys::ShmAttachment::attach(s.id, SHM_RDONLY).context("dump shm {}", s.id));
-        auto const* bytes = static_cast<uint8_t const*>(attachment.address());
-        s.crc32c = crc32c(bytes, s.size);
-        // SAFETY: the attachment maps s.size bytes (shm_segsz) for as long as it lives.
-        std::string_view contents(reinterpret_cast<char const*>(bytes), s.size);
-        TRY(sys::write_file_atomic(dir + "/" + s.data_file, contents, 0600).context("dump shm {}", s.id));
+        s.crc32c = TRY(write_shm_image(attachment, s.size, dir + "/" + s.data_file).context("dump shm {}", s.id));
         state.shm.push_back(std::move(s));
     }
 
@@ -243,7 +275,23 @@ void set_owner(Ds& ds, IpcOwner const& owner)
     perm.mode = owner.mode;
 }
 
-Result<void> restore_shm(ShmSegment const& s)
+// Reads the data ranges of `file` into the segment; its holes are left alone, so pages that
+// were never touched stay unallocated in the new segment too.
+Result<void> fill_segment(FdRef file, uint8_t* segment, uint64_t size)
+{
+    for (auto const& range : TRY(sys::data_ranges(file, size))) {
+        for (uint64_t done = 0; done < range.length;) {
+            size_t n = TRY(sys::pread(file, segment + range.offset + done,
+                                      std::min<uint64_t>(range.length - done, 1 << 20), range.offset + done));
+            if (n == 0)
+                return Error::format("short read at {} of {} bytes", range.offset + done, size);
+            done += n;
+        }
+    }
+    return {};
+}
+
+Result<void> restore_shm(ShmSegment const& s, std::string const& dir)
 {
     TRY(set_next_id("shm", s.id));
     // Created as its creator: the only way to set cuid/cgid.
@@ -252,9 +300,10 @@ Result<void> restore_shm(ShmSegment const& s)
     }));
     TRY(check_id(id, s.id));
     {
+        // Straight from the file into the segment: no copy of a large segment in our memory.
+        auto file = TRY(sys::open(dir + "/" + s.data_file, O_RDONLY));
         auto attachment = TRY(sys::ShmAttachment::attach(id, 0));
-        if (!s.contents.empty())
-            std::memcpy(attachment.address(), s.contents.data(), s.contents.size());
+        TRY(fill_segment(file, static_cast<uint8_t*>(attachment.address()), s.size).context("read {}", s.data_file));
     }
     auto ds = TRY(sys::shm_stat(id));
     set_owner(ds, s.owner);
@@ -302,7 +351,7 @@ Result<void> restore_queue(MessageQueue const& q, size_t msgmax)
     return {};
 }
 
-Result<void> restore_in_namespace(IpcState const& state)
+Result<void> restore_in_namespace(IpcState const& state, std::string const& dir)
 {
     // A failed creation leaves its *_next_id armed, and the kernel refuses to write -1 into
     // it: an object made and removed at once uses it up, so the namespace's next object is
@@ -333,7 +382,7 @@ Result<void> restore_in_namespace(IpcState const& state)
             TRY(write_sysctl(name, value));
     }
     for (auto const& s : state.shm)
-        TRY(restore_shm(s).context("restore shm {}", s.id));
+        TRY(restore_shm(s, dir).context("restore shm {}", s.id));
     for (auto const& s : state.semaphores)
         TRY(restore_semaphores(s).context("restore semaphores {}", s.id));
     size_t default_msgmax = msgmax.empty() ? 8192 : std::stoul(msgmax);
@@ -365,20 +414,29 @@ Result<void> restore_ipc_namespace(int pid, std::string const& dir)
         for (auto const& [key, value] : state.sysctls)
             if (key == name && (value.empty() || value.find_first_not_of("0123456789") != std::string::npos))
                 return Error::format("restore ipc namespace of {}: sysctl {} \"{}\" is not a number", pid, key, value);
-    for (auto& s : state.shm) {
-        auto contents = TRY(sys::read_file(dir + "/" + s.data_file)
-                                .context("restore ipc namespace of {}: shm {}: read {}", pid, s.id, s.data_file));
-        if (contents.size() != s.size)
-            return Error::format("restore ipc namespace of {}: shm {}: {} holds {} bytes, expected {}", pid, s.id,
-                                 s.data_file, contents.size(), s.size);
-        auto crc = crc32c(contents.data(), contents.size());
+    // Every segment file is checked (size, then checksum, read in chunks) before anything is
+    // created: a corrupt image creates nothing.
+    std::vector<uint8_t> chunk(1 << 20);
+    for (auto const& s : state.shm) {
+        auto what = [&] { return fmt::format("restore ipc namespace of {}: shm {}: {}", pid, s.id, s.data_file); };
+        auto file = TRY(sys::open(dir + "/" + s.data_file, O_RDONLY).context("{}", what()));
+        auto st = TRY(sys::fstat(file).context("{}", what()));
+        if (static_cast<uint64_t>(st.st_size) != s.size)
+            return Error::format("{}: holds {} bytes, expected {}", what(), st.st_size, s.size);
+        uint32_t crc = 0;
+        for (uint64_t done = 0; done < s.size;) {
+            size_t n = TRY(
+                sys::read(file, chunk.data(), std::min<uint64_t>(chunk.size(), s.size - done)).context("{}", what()));
+            if (n == 0)
+                return Error::format("{}: short read", what());
+            crc = crc32c_update(crc, chunk.data(), n);
+            done += n;
+        }
         if (crc != s.crc32c)
-            return Error::format("restore ipc namespace of {}: shm {}: {}: checksum mismatch (expected {:08x}, got "
-                                 "{:08x}): the image is corrupt",
-                                 pid, s.id, s.data_file, s.crc32c, crc);
-        s.contents.assign(contents.begin(), contents.end());
+            return Error::format("{}: checksum mismatch (expected {:08x}, got {:08x}): the image is corrupt", what(),
+                                 s.crc32c, crc);
     }
-    return run_in_ipc_namespace(pid, [&] { return restore_in_namespace(state); })
+    return run_in_ipc_namespace(pid, [&] { return restore_in_namespace(state, dir); })
         .context("restore ipc namespace of {}", pid);
 }
 

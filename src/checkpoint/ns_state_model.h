@@ -39,7 +39,6 @@ struct ShmSegment {
     bool locked { false }; // SHM_LOCK
     std::string data_file; // raw contents, `size` bytes, in the image directory
     uint32_t crc32c { 0 }; // of data_file
-    std::vector<uint8_t> contents; // not encoded in JSON: lives in data_file
 };
 
 struct SemaphoreSet {
@@ -84,7 +83,7 @@ struct SysvIpcEntry {
 Result<std::vector<SysvIpcEntry>> parse_sysvipc(std::string_view text, std::string_view id_column);
 
 std::string encode_ipc_state(IpcState const& state);
-// Contents of shm segments are not read here (the caller reads data_file).
+// Contents of shm segments are not read here: they stay in their data_file.
 Result<IpcState> decode_ipc_state(std::string_view text);
 
 // ---- network ----

@@ -1,7 +1,10 @@
 #include "sys/sysvipc.h"
 
+#include <algorithm>
 #include <cstring>
+#include <fcntl.h>
 #include <optional>
+#include <unistd.h>
 
 namespace cryo::sys {
 
@@ -60,6 +63,42 @@ ShmAttachment::~ShmAttachment()
 {
     if (m_address)
         ::shmdt(m_address);
+}
+
+Result<Fd> ShmAttachment::open_file(uint64_t size) const
+{
+    auto start = reinterpret_cast<uintptr_t>(m_address); // SAFETY: only printed as a number
+    uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    uint64_t end = start + (size + page - 1) / page * page;
+    auto path = fmt::format("/proc/self/map_files/{:x}-{:x}", start, end);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno(fmt::format("open {}", path));
+    return Fd(fd);
+}
+
+Result<std::vector<DataRange>> data_ranges(FdRef fd, uint64_t size)
+{
+    std::vector<DataRange> out;
+    uint64_t position = 0;
+    while (position < size) {
+        off_t data = ::lseek(fd.get(), static_cast<off_t>(position), SEEK_DATA);
+        if (data < 0 && errno == ENXIO)
+            break; // only a hole up to the end
+        if (data < 0 && errno == EINVAL && out.empty() && position == 0)
+            return std::vector<DataRange> { { 0, size } }; // no SEEK_DATA here: all data
+        if (data < 0)
+            return Error::from_errno("lseek SEEK_DATA");
+        if (static_cast<uint64_t>(data) >= size)
+            break;
+        off_t hole = ::lseek(fd.get(), data, SEEK_HOLE);
+        if (hole < 0)
+            return Error::from_errno("lseek SEEK_HOLE");
+        uint64_t end = std::min<uint64_t>(static_cast<uint64_t>(hole), size);
+        out.push_back({ static_cast<uint64_t>(data), end - static_cast<uint64_t>(data) });
+        position = end;
+    }
+    return out;
 }
 
 // semctl's fourth argument; glibc leaves its definition to the caller (see semctl(2)).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fd.h"
 
 namespace cryo::sys {
 
@@ -19,10 +20,14 @@ Result<struct shmid_ds> shm_stat(int id);
 Result<void> shm_set(int id, struct shmid_ds const& ds); // IPC_SET: uid, gid, mode
 Result<void> shm_lock(int id); // SHM_LOCK
 Result<void> shm_remove(int id); // IPC_RMID
-// A segment attached for the caller's lifetime of the object; detached when dropped.
+// A segment attached for the lifetime of the object; detached when dropped.
 class ShmAttachment {
 public:
     static Result<ShmAttachment> attach(int id, int flags);
+    // The segment's shmem file, opened read-only through /proc/self/map_files (needs
+    // CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN): lseek(SEEK_DATA) on it tells the pages that
+    // exist from those never touched. `size` is the segment's size.
+    Result<Fd> open_file(uint64_t size) const;
     ShmAttachment(ShmAttachment&& other) noexcept;
     ShmAttachment& operator=(ShmAttachment&&) = delete;
     ~ShmAttachment();
@@ -35,6 +40,15 @@ private:
     }
     void* m_address { nullptr };
 };
+
+// The ranges of `fd` in [0, size) that hold data, by lseek SEEK_DATA/SEEK_HOLE (holes read
+// as zeros and take no memory or disk); [{0, size}] where the file system cannot tell.
+struct DataRange {
+    uint64_t offset { 0 };
+    uint64_t length { 0 };
+    bool operator==(DataRange const&) const = default;
+};
+Result<std::vector<DataRange>> data_ranges(FdRef fd, uint64_t size);
 
 Result<int> semget(key_t key, int count, int flags);
 Result<struct semid_ds> sem_stat(int id);

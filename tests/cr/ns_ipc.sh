@@ -137,6 +137,22 @@ inside "$H" "$DRIVER" ipc-show | grep '^shm' >"$TMP/removed.after"
 sed 's/ mode=1600 / mode=600 /' "$TMP/removed.before" | diff - "$TMP/removed.after" >"$TMP/diff" ||
     fail "removed segment: $(cat "$TMP/diff")"
 
+# 9. A large segment mostly never touched: the dump neither allocates its pages (in the
+# container's segment) nor stores them (a sparse file), the restore does not allocate them.
+rss_of() { inside "$1" awk '$1 == 23057 { print $15 }' /proc/sysvipc/shm; } # key 0x5a11
+holder; S1=$PID
+inside "$S1" "$DRIVER" ipc-sparse || fail "ipc-sparse"
+"$DRIVER" dump-ipc "$S1" "$TMP/sparse" 2>"$TMP/sparse.err" || fail "sparse dump: $(cat "$TMP/sparse.err")"
+[ "$(rss_of "$S1")" -le 65536 ] || fail "the dump allocated the segment: rss $(rss_of "$S1")"
+sparse_file=$(ls "$TMP/sparse" | grep '^ipc-shm-')
+[ "$(stat -c %s "$TMP/sparse/$sparse_file")" = $((64 << 20)) ] || fail "sparse image size"
+[ "$(du -k "$TMP/sparse/$sparse_file" | cut -f1)" -le 1024 ] || fail "image not sparse: $(du -k "$TMP/sparse/$sparse_file")"
+holder; S2=$PID
+"$DRIVER" restore-ipc "$S2" "$TMP/sparse" 2>"$TMP/sparse.err" || fail "sparse restore: $(cat "$TMP/sparse.err")"
+[ "$(rss_of "$S2")" -le 65536 ] || fail "the restore allocated the segment: rss $(rss_of "$S2")"
+diff <(inside "$S1" "$DRIVER" ipc-show) <(inside "$S2" "$DRIVER" ipc-show) >"$TMP/diff" ||
+    fail "sparse segment differs: $(cat "$TMP/diff")"
+
 # A is untouched by all of this.
 inside "$A" "$DRIVER" ipc-show | diff "$TMP/before" - >/dev/null || fail "A changed"
 

@@ -4,6 +4,7 @@
 //   ns_state_driver ipc-setup   (in the ipc namespace it runs in: objects with known contents)
 //   ns_state_driver ipc-show    (prints every object of its ipc namespace, contents included)
 //   ns_state_driver ipc-attach-removed  (holds a segment marked IPC_RMID; prints "ready ID")
+//   ns_state_driver ipc-sparse  (a 64 MiB segment with one page written)
 // ipc-setup and ipc-show use raw SysV calls, not the code under test: they are the oracle.
 #include <cstdio>
 #include <cstdlib>
@@ -130,6 +131,20 @@ int ipc_attach_removed()
         pause();
 }
 
+// A 64 MiB segment of which only one page, at 32 MiB, was ever written.
+int ipc_sparse()
+{
+    size_t const size = 64 << 20;
+    int shm = check(shmget(0x5a11, size, IPC_CREAT | 0600), "shmget 0x5a11");
+    auto* p = static_cast<unsigned char*>(shmat(shm, nullptr, 0));
+    if (p == reinterpret_cast<unsigned char*>(-1))
+        die("shmat");
+    for (size_t i = 0; i < 4096; ++i)
+        p[(32 << 20) + i] = static_cast<unsigned char>(i * 13 + 1);
+    shmdt(p);
+    return 0;
+}
+
 std::vector<int> ids_of(char const* path)
 {
     std::vector<int> ids;
@@ -222,6 +237,8 @@ int main(int argc, char** argv)
         return ipc_show();
     if (argc == 2 && std::strcmp(argv[1], "ipc-attach-removed") == 0)
         return ipc_attach_removed();
+    if (argc == 2 && std::strcmp(argv[1], "ipc-sparse") == 0)
+        return ipc_sparse();
     if (argc != 4) {
         std::fprintf(stderr, "usage: ns_state_driver {dump|restore}-{ipc|net} PID DIR | ipc-setup | ipc-show\n");
         return 2;
