@@ -1,7 +1,11 @@
 // ipc namespace image: /proc/sysvipc parsing and the ipc.json codec (checkpoint/ns_state_model.h).
+#include <cstdlib>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "checkpoint/ns_state_model.h"
+#include "sys/file_kinds.h"
+#include "sys/sysvipc.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
@@ -151,4 +155,35 @@ TEST(NsIpc, DecodeRefusesBadImages)
               "ipc.json: semaphore set 2 has no semaphores");
     // A wrong type is an error naming the file, never an exception.
     EXPECT_EQ(message(R"({"schema":1,"semaphores":[{"id":"x"}]})").rfind("ipc.json: ", 0), 0u);
+}
+
+TEST(NsIpc, DataRangesOfASparseFile)
+{
+    char path[] = "/tmp/ns_ipc_test.XXXXXX";
+    int raw = ::mkstemp(path);
+    ASSERT_GE(raw, 0);
+    Fd fd(raw);
+    ::unlink(path);
+    uint64_t const size = 8 << 20;
+    ASSERT_TRUE(sys::ftruncate(fd, size));
+    auto holes_only = sys::data_ranges(fd, size);
+    ASSERT_TRUE(holes_only) << holes_only.error().message();
+    if (holes_only->size() == 1 && holes_only->front() == (sys::DataRange { 0, size }))
+        GTEST_SKIP() << "this file system does not tell holes (SEEK_DATA)";
+    EXPECT_TRUE(holes_only->empty());
+
+    std::vector<uint8_t> page(4096, 0xab);
+    ASSERT_TRUE(sys::pwrite_all(fd, page.data(), page.size(), 4 << 20));
+    ASSERT_TRUE(sys::pwrite_all(fd, page.data(), 100, size - 100)); // the last, partial block
+    auto ranges = sys::data_ranges(fd, size);
+    ASSERT_TRUE(ranges) << ranges.error().message();
+    ASSERT_EQ(ranges->size(), 2u);
+    EXPECT_EQ((*ranges)[0].offset, uint64_t(4 << 20));
+    EXPECT_GE((*ranges)[0].length, 4096u);
+    EXPECT_LT((*ranges)[0].length, uint64_t(1 << 20));
+    EXPECT_EQ((*ranges)[1].offset + (*ranges)[1].length, size) << "ranges end at size, never past it";
+    // Asking for less than the file: nothing past `size` is reported.
+    auto first_half = sys::data_ranges(fd, 4 << 20);
+    ASSERT_TRUE(first_half);
+    EXPECT_TRUE(first_half->empty());
 }
