@@ -170,16 +170,32 @@ std::string random_name(char const* prefix)
     return fmt::format("{}{:08x}", prefix, random());
 }
 
-Result<void> set_link(RtNetlink& netlink, int index, bool up, uint32_t mtu)
+Result<void> set_link_up(RtNetlink& netlink, int index)
 {
     NetlinkMessage request(RTM_NEWLINK, 0);
     ifinfomsg info {};
     info.ifi_index = index;
-    info.ifi_flags = up ? IFF_UP : 0;
+    info.ifi_flags = IFF_UP;
     info.ifi_change = IFF_UP;
     request.put_header(info);
-    if (mtu)
-        request.put_u32(IFLA_MTU, mtu);
+    return netlink.request(request);
+}
+
+// Gives a link its recorded state, flags, mtu, queue length and alias.
+Result<void> configure_link(RtNetlink& netlink, int index, NetLinkState const& link)
+{
+    NetlinkMessage request(RTM_NEWLINK, 0);
+    ifinfomsg info {};
+    info.ifi_index = index;
+    info.ifi_flags = (link.up ? IFF_UP : 0) | (link.flags & kLinkFlags);
+    info.ifi_change = IFF_UP | kLinkFlags;
+    request.put_header(info);
+    if (link.mtu)
+        request.put_u32(IFLA_MTU, link.mtu);
+    if (link.tx_queue_length)
+        request.put_u32(IFLA_TXQLEN, link.tx_queue_length);
+    if (!link.alias.empty())
+        request.put_string(IFLA_IFALIAS, link.alias);
     return netlink.request(request);
 }
 
@@ -287,7 +303,7 @@ struct Restorer {
             TRY(outside.request(request).context("attach {} to bridge {}", outside_name, link.peer_master));
         }
         if (link.peer_up)
-            TRY(set_link(outside, outside_index, true, 0).context("set {} up", outside_name));
+            TRY(set_link_up(outside, outside_index).context("set {} up", outside_name));
         return {};
     }
 
@@ -315,7 +331,7 @@ struct Restorer {
         }
         for (auto const& link : state.links) {
             int index = TRY(link_index(inside, link.name).context("restore link {}", link.name));
-            TRY(set_link(inside, index, link.up, link.mtu)
+            TRY(configure_link(inside, index, link)
                     .context("restore link {}: set mtu {} and state {}", link.name, link.mtu, link.up ? "up" : "down"));
         }
         return {};

@@ -16,6 +16,8 @@ namespace cryo::checkpoint {
 
 using nlohmann::json;
 
+static_assert(kLinkFlags == (IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI | IFF_MULTICAST));
+
 std::vector<std::string> const kIpcSysctls { "shmmax", "shmall", "shmmni", "shm_rmid_forced",
                                              "msgmax", "msgmnb", "msgmni", "sem" };
 
@@ -295,6 +297,10 @@ Result<RawLink> parse_link_message(std::span<uint8_t const> message)
     if (raw.state.name.empty())
         return Error::format("link {}: no name", info.ifi_index);
     raw.state.up = (info.ifi_flags & IFF_UP) != 0;
+    raw.state.flags = info.ifi_flags & kLinkFlags;
+    if (a.has(IFLA_TXQLEN))
+        raw.state.tx_queue_length = TRY(a.u32(IFLA_TXQLEN).context("link {} txqlen", raw.state.name));
+    raw.state.alias = a.string(IFLA_IFALIAS);
     raw.loopback = info.ifi_type == ARPHRD_LOOPBACK;
     if (a.has(IFLA_MTU))
         raw.state.mtu = TRY(a.u32(IFLA_MTU).context("link {} mtu", raw.state.name));
@@ -460,10 +466,15 @@ std::string encode_net_state(NetState const& state)
     json j = { { "schema", kNetSchema } };
     json links = json::array();
     for (auto const& l : state.links) {
-        json e = {
-            { "index", l.index }, { "name", l.name }, { "kind", l.kind == LinkKind::Loopback ? "loopback" : "veth" },
-            { "mtu", l.mtu },     { "up", l.up },     { "mac", l.mac }
-        };
+        json e = { { "index", l.index },
+                   { "name", l.name },
+                   { "kind", l.kind == LinkKind::Loopback ? "loopback" : "veth" },
+                   { "mtu", l.mtu },
+                   { "up", l.up },
+                   { "mac", l.mac },
+                   { "flags", l.flags },
+                   { "txqlen", l.tx_queue_length },
+                   { "alias", l.alias } };
         if (l.kind == LinkKind::Veth)
             e["peer"] = { { "place", place_name(l.peer_place) }, { "index", l.peer_index }, { "name", l.peer_name },
                           { "master", l.peer_master },           { "up", l.peer_up },       { "mtu", l.peer_mtu } };
@@ -535,6 +546,9 @@ Result<NetState> decode_net_state(std::string_view text)
                 return Error::format("net.json: link {}: kind \"{}\" is not supported", l.name, kind);
             l.mtu = e.value("mtu", 0u);
             l.up = e.value("up", false);
+            l.flags = e.value("flags", 0u) & kLinkFlags;
+            l.tx_queue_length = e.value("txqlen", 0u);
+            l.alias = e.value("alias", std::string());
             l.mac = e.value("mac", std::string());
             if (l.kind == LinkKind::Veth) {
                 auto const& p = e.at("peer");

@@ -96,6 +96,10 @@ enum class PeerPlace {
     Elsewhere, // another namespace: re-created in the caller's, under a name of the kernel's
 };
 
+// Link flags a user sets (ip link set ... arp off / promisc on / allmulticast on /
+// multicast off) that a restore gives back: IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI | IFF_MULTICAST.
+inline constexpr uint32_t kLinkFlags = 0x80 | 0x100 | 0x200 | 0x1000;
+
 struct NetLinkState {
     int index { 0 };
     std::string name;
@@ -103,6 +107,9 @@ struct NetLinkState {
     uint32_t mtu { 0 };
     bool up { false };
     std::string mac; // "aa:bb:cc:dd:ee:ff"
+    uint32_t flags { 0 }; // the settable ones besides up: kLinkFlags
+    uint32_t tx_queue_length { 0 }; // 0: not recorded
+    std::string alias; // IFLA_IFALIAS
     // veth only
     PeerPlace peer_place { PeerPlace::Caller };
     int peer_index { 0 }; // in the peer's namespace

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Net namespace dump and restore (checkpoint/ns_state.h) through tests/cr/ns_state_driver.
 # The namespace holds: lo up with extra IPv4/IPv6 addresses; eth0, a veth whose peer is in
-# our namespace on a bridge of ours (mac, mtu, IPv4 + IPv6 addresses, a default route, a route
-# with a metric, one with an mtu metric, one in table 100, a blackhole, one whose gateway is
-# reachable only through another recorded route, one with a preferred source, IPv6 routes,
-# one via a link-local gateway); eth1, a veth that is down with a down peer and a
-# point-to-point address; eth2, a veth whose peer is in a third namespace; a veth pair with
-# both ends inside. After a restore into a fresh namespace
+# our namespace on a bridge of ours (mac, mtu, queue length, alias, allmulticast, IPv4 and
+# IPv6 addresses, a default route, a route with a metric, one with an mtu metric, one in
+# table 100, a blackhole, one whose gateway is reachable only through another recorded
+# route, one with a preferred source, IPv6 routes, one via a link-local gateway); eth1, a
+# veth that is down with a down peer, arp and multicast off and a point-to-point address;
+# eth2, a veth whose peer is in a third namespace; a veth pair with both ends inside, one end
+# promiscuous. After a restore into a fresh namespace
 # `ip -j` shows the same links (same indexes), addresses and routes; the outside ends are
 # back in our namespace (named as recorded once that name is free) and on the bridge, and a
 # third namespace on the bridge pings the restored one over IPv4 and IPv6. Errors are one line
@@ -53,8 +54,9 @@ must() { "$@" || { fail "setup: $*"; exit 1; }; }
 
 # Normalised views (what must survive; not counters, peer indexes or DAD progress).
 show_links() {
-    inside "$1" ip -j -d link show | jq -S '[.[] | {ifindex, ifname, mtu, address, link_type,
-        up: (.flags | index("UP") != null), kind: .linkinfo.info_kind}] | sort_by(.ifindex)'
+    inside "$1" ip -j -d link show | jq -S '[.[] | {ifindex, ifname, mtu, address, link_type, txqlen, ifalias,
+        flags: [.flags[] | select(. as $f | ["UP", "NOARP", "PROMISC", "ALLMULTI", "MULTICAST"] | index($f))] | sort,
+        kind: .linkinfo.info_kind}] | sort_by(.ifindex)'
 }
 show_addresses() {
     inside "$1" ip -j addr show | jq -S '[.[] | .ifname as $n | .addr_info[] | {link: $n, family, local, address,
@@ -93,7 +95,7 @@ must inside "$A" sh -ec "
     ip link set lo up
     ip addr add 10.1.1.1/32 dev lo
     ip addr add fd00:1::1/128 dev lo
-    ip link set cri$R name eth0 address 02:11:22:33:44:55 mtu 1400
+    ip link set cri$R name eth0 address 02:11:22:33:44:55 mtu 1400 txqueuelen 500 alias uplink allmulticast on
     ip link set eth0 up
     ip addr add 10.231.7.2/24 brd + dev eth0
     ip addr add fd00:7::2/64 dev eth0 nodad
@@ -107,13 +109,13 @@ must inside "$A" sh -ec "
     ip -6 route add fd00:99::/64 via fd00:7::1
     ip -6 route add default via fe80::1 dev eth0 metric 2048
     ip route add 10.44.0.0/16 via 10.231.7.1 src 10.231.7.2
-    ip link set crj$R name eth1 address 02:aa:bb:cc:dd:01
+    ip link set crj$R name eth1 address 02:aa:bb:cc:dd:01 arp off multicast off
     ip addr add 10.232.1.2/24 dev eth1
     ip addr add 10.240.0.1 peer 10.240.0.2/32 dev eth1
     ip link set crk$R name eth2 up
     ip addr add 10.234.0.1/24 dev eth2
     ip link add vin0 type veth peer name vin1
-    ip link set vin0 address 02:00:00:00:00:10 up
+    ip link set vin0 address 02:00:00:00:00:10 promisc on up
     ip addr add 10.233.0.1/30 dev vin0
 "
 snapshot "$A" A
@@ -194,10 +196,9 @@ grep -q 'net.json: address .*: link nope0 is not recorded' "$TMP/err" || fail "b
 
 # Every link made here goes with its namespace or with the cleanup below; check that (the
 # outside ends of B's restore have names of their own: they were on our bridge).
-{
-    for p in "${PIDS[@]}"; do kill -9 "$p"; done
-    wait
-} 2>/dev/null
+exec 2>/dev/null # no job notices for the holders killed here (failures go to stdout)
+for p in "${PIDS[@]}"; do kill -9 "$p"; done
+wait
 PIDS=()
 for _ in $(seq 100); do [ -z "$(ip -o link show master "$BR")" ] && break; sleep 0.05; done
 [ -z "$(ip -o link show master "$BR")" ] || fail "links left on $BR: $(ip -o link show master "$BR")"

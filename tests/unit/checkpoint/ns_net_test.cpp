@@ -34,9 +34,10 @@ std::vector<uint8_t> veth_message()
     ifinfomsg info {};
     info.ifi_type = ARPHRD_ETHER;
     info.ifi_index = 6;
-    info.ifi_flags = IFF_UP | IFF_BROADCAST | IFF_LOWER_UP;
+    info.ifi_flags = IFF_UP | IFF_BROADCAST | IFF_LOWER_UP | IFF_NOARP | IFF_MULTICAST;
     m.put_header(info);
     m.put_string(IFLA_IFNAME, "eth0");
+    m.put_string(IFLA_IFALIAS, "uplink");
     m.put_u32(IFLA_MTU, 1400);
     uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
     m.put(IFLA_ADDRESS, mac, sizeof mac);
@@ -148,6 +149,9 @@ TEST(NsNet, LinkMessage)
     EXPECT_EQ(link->state.mtu, 1400u);
     EXPECT_TRUE(link->state.up);
     EXPECT_EQ(link->state.mac, "02:11:22:33:44:55");
+    EXPECT_EQ(link->state.flags, uint32_t(IFF_NOARP | IFF_MULTICAST)) << "only the settable flags, up apart";
+    EXPECT_EQ(link->state.tx_queue_length, 1000u);
+    EXPECT_EQ(link->state.alias, "uplink");
     EXPECT_EQ(link->kind, "veth");
     EXPECT_FALSE(link->loopback);
     EXPECT_EQ(link->link, 7);
@@ -250,6 +254,9 @@ TEST(NsNet, StateRoundTripsAndValidates)
     eth0.mtu = 1400;
     eth0.up = true;
     eth0.mac = "02:11:22:33:44:55";
+    eth0.flags = IFF_NOARP | IFF_PROMISC;
+    eth0.tx_queue_length = 500;
+    eth0.alias = "uplink";
     eth0.peer_place = PeerPlace::Caller;
     eth0.peer_index = 7;
     eth0.peer_name = "veth1234";
@@ -285,6 +292,9 @@ TEST(NsNet, StateRoundTripsAndValidates)
     EXPECT_EQ(l.peer_master, "br0");
     EXPECT_EQ(l.peer_mtu, 1500u);
     EXPECT_EQ(l.mac, "02:11:22:33:44:55");
+    EXPECT_EQ(l.flags, uint32_t(IFF_NOARP | IFF_PROMISC));
+    EXPECT_EQ(l.tx_queue_length, 500u);
+    EXPECT_EQ(l.alias, "uplink");
     ASSERT_EQ(decoded->addresses.size(), 1u);
     EXPECT_EQ(decoded->addresses[0].family, AF_INET6);
     EXPECT_EQ(decoded->addresses[0].flags, uint32_t(IFA_F_NODAD));
