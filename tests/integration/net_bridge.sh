@@ -1,0 +1,92 @@
+#!/bin/bash
+# --network bridge and --publish: a busybox httpd in one container answers the host at its
+# address, a second bridged container, and 127.0.0.1 / the gateway through a published port;
+# the two containers get different addresses in the subnet; delete leaves no veth, bridge
+# port, lease, iptables rule or namespace mount, and the last container takes the bridge along.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/helpers/net_lib.sh"
+
+net_pick
+port=$(free_port)
+forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
+bridges_before=$( (ls "$(net_state)/bridges" 2>/dev/null || true) | wc -l)
+
+server_bundle=$TEST_TMP/server
+httpd_bundle "$server_bundle"
+client_bundle=$TEST_TMP/client
+make_bundle "$client_bundle" sleep 1000
+
+server=$(new_id)
+client=$(new_id)
+assert_status 0 cryo run -d --bundle "$server_bundle" --network "$NET_OPT" --publish "$port:80" "$server"
+assert_status 0 cryo run -d --bundle "$client_bundle" --network "$NET_OPT" "$client"
+
+server_ip=$(net_field "$server" address)
+client_ip=$(net_field "$client" address)
+log "server $server_ip, client $client_ip, bridge $NET_BRIDGE $NET_SUBNET, published $port"
+[ "$server_ip" != "$client_ip" ] || fail "both containers got $server_ip"
+for address in "$server_ip" "$client_ip"; do
+    case $address in 10.*) ;; *) fail "address $address is not IPv4" ;; esac
+    [ "${address%.*}.0/24" = "$NET_SUBNET" ] || fail "address $address is not in $NET_SUBNET"
+    [ "$address" != "$NET_GATEWAY" ] || fail "a container got the gateway address"
+done
+assert_eq "$NET_BRIDGE" "$(net_field "$server" bridge)" "bridge in network.json"
+assert_eq "$NET_GATEWAY" "$(net_field "$server" gateway)" "gateway in network.json"
+
+# The container side: eth0 with the address and the recorded MAC, lo up, default route.
+run_cmd cryo exec "$server" ip -4 -o addr show eth0
+assert_contains "$OUT" "inet $server_ip/24" "eth0 of the server"
+run_cmd cryo exec "$server" cat /sys/class/net/eth0/address
+assert_eq "$(net_field "$server" mac)" "$OUT" "MAC of eth0"
+run_cmd cryo exec "$server" ip route
+assert_contains "$OUT" "default via $NET_GATEWAY dev eth0" "routes of the server"
+run_cmd cryo exec "$server" ip -o link show lo
+assert_contains "$OUT" "UP" "lo of the server"
+run_cmd cryo exec "$server" sh -c 'ls /sys/class/net | tr "\n" " "'
+assert_eq "eth0 lo " "$OUT" "interfaces of the server"
+
+# The host side: the bridge holds the gateway, the veth is its port and up.
+veth=$(net_field "$server" veth)
+assert_contains "$(ip -4 -o addr show "$NET_BRIDGE")" "inet $NET_GATEWAY/24" "bridge address"
+assert_contains "$(ip -o link show master "$NET_BRIDGE")" "$veth" "ports of $NET_BRIDGE"
+assert_contains "$(ip -o link show "$veth")" "state UP" "host end $veth"
+assert_eq 1 "$(cat "/proc/sys/net/ipv4/conf/$NET_BRIDGE/route_localnet")" "route_localnet of the bridge"
+assert_eq 1 "$(cat /proc/sys/net/ipv4/ip_forward)" "ip_forward while a bridge is up"
+[ -f "$(net_field "$server" lease)" ] || fail "no lease file for $server_ip"
+assert_eq "$ROOT/$server" "$(cat "$(net_field "$server" lease)")" "owner in the lease"
+
+# Reachability: host -> server, client -> server, host -> published port.
+wait_until 10 http_get "http://$server_ip/index.html"
+assert_eq "hello $TEST_TAG" "$(http_get "http://$server_ip/index.html")" "host to server"
+run_cmd cryo exec "$client" timeout 10 wget -q -O- "http://$server_ip/index.html"
+assert_eq "hello $TEST_TAG" "$OUT" "client to server (stderr: $ERR)"
+assert_eq "hello $TEST_TAG" "$(http_get "http://127.0.0.1:$port/index.html")" "host to 127.0.0.1:$port"
+assert_eq "hello $TEST_TAG" "$(http_get "http://$NET_GATEWAY:$port/index.html")" "host to $NET_GATEWAY:$port"
+assert_contains "$(iptables -t nat -S)" "cryo:$veth" "DNAT rules of $veth"
+
+# A second publish of the same host port is refused while the first holds it.
+third=$(new_id)
+assert_fails_with "host port $port/tcp is already taken" \
+    cryo run -d --bundle "$client_bundle" --network "$NET_OPT" --publish "$port:81" "$third"
+[ ! -e "$ROOT/$third" ] || fail "failed create left $ROOT/$third"
+# A fixed address that is taken is refused too, and the refusal leaves nothing either.
+assert_fails_with "address $server_ip is already in use" \
+    cryo run -d --bundle "$client_bundle" --network "$NET_OPT,ip=$server_ip" "$third"
+
+net_save "$server" "$TEST_TMP/server.json"
+net_save "$client" "$TEST_TMP/client.json"
+assert_status 0 cryo delete --force "$server"
+assert_net_released "$TEST_TMP/server.json"
+! http_get "http://127.0.0.1:$port/index.html" >/dev/null 2>&1 || fail "port $port still answers"
+# The bridge stays while the client holds an address on it.
+ip link show "$NET_BRIDGE" >/dev/null || fail "bridge removed while the client uses it"
+run_cmd cryo exec "$client" ip -4 -o addr show eth0
+assert_contains "$OUT" "inet $client_ip/24" "client after the server left"
+
+assert_status 0 cryo delete --force "$client"
+assert_net_released "$TEST_TMP/client.json"
+assert_bridge_gone "$NET_BRIDGE"
+if [ "$bridges_before" = 0 ] && [ -z "$(ls "$(net_state)/bridges" 2>/dev/null)" ]; then
+    assert_eq "$forward_before" "$(cat /proc/sys/net/ipv4/ip_forward)" "ip_forward after the last bridge"
+    [ ! -e "$(net_state)/ip_forward.saved" ] || fail "ip_forward.saved left behind"
+fi
