@@ -43,18 +43,28 @@ std::string RootfsMounts::options() const
                        work_dir);
 }
 
+namespace {
+
+std::string without_trailing_slash(std::string dir)
+{
+    while (dir.size() > 1 && dir.back() == '/')
+        dir.pop_back();
+    return dir;
+}
+
+} // namespace
+
 Result<RootfsMounts> plan_container_rootfs(Store const& store, ImageRecord const& image,
-                                           std::string const& container_dir)
+                                           std::string const& container_dir, std::string const& writable_dir)
 {
     RootfsMounts mounts;
     mounts.image = image.name;
     mounts.layers = image.layers;
     mounts.config = image.config;
-    std::string dir = container_dir;
-    while (dir.size() > 1 && dir.back() == '/')
-        dir.pop_back();
-    mounts.upper_dir = dir + "/upper";
-    mounts.work_dir = dir + "/work";
+    std::string dir = without_trailing_slash(container_dir);
+    std::string writable = writable_dir.empty() ? dir : without_trailing_slash(writable_dir);
+    mounts.upper_dir = writable + "/upper";
+    mounts.work_dir = writable + "/work";
     mounts.target = dir + "/rootfs";
     for (auto it = image.layers.rbegin(); it != image.layers.rend(); ++it)
         mounts.lower_dirs.push_back(store.layer_rootfs(*it));
@@ -69,11 +79,11 @@ Result<RootfsMounts> plan_container_rootfs(Store const& store, ImageRecord const
 }
 
 Result<RootfsMounts> prepare_container_rootfs(Store const& store, std::string const& image_name,
-                                              std::string const& container_dir)
+                                              std::string const& container_dir, std::string const& writable_dir)
 {
     auto lock = TRY(store.lock(sys::LockKind::Shared));
     auto image = TRY(store.read_image(image_name));
-    auto mounts = TRY(plan_container_rootfs(store, image, container_dir));
+    auto mounts = TRY(plan_container_rootfs(store, image, container_dir, writable_dir));
     for (auto const& layer : image.layers) {
         if (!store.has_layer(layer))
             return Error::format("image {}: layer {} is missing from the store", image_name, layer);
@@ -116,11 +126,16 @@ Result<void> unmount_rootfs(std::string const& target)
     return sys::umount2(target.c_str(), 0).context("unmount {}", target);
 }
 
-Result<void> release_container_rootfs(Store const& store, std::string const& container_dir)
+Result<void> release_container_rootfs(Store const& store, std::string const& container_dir,
+                                      std::string const& writable_dir)
 {
     TRY(unmount_rootfs(container_dir + "/rootfs"));
     for (auto const* sub : { "/upper", "/work", "/rootfs" })
         TRY(sys::remove_all(container_dir + sub).context("remove {}{}", container_dir, sub));
+    if (!writable_dir.empty()) {
+        for (auto const* sub : { "/upper", "/work" })
+            TRY(sys::remove_all(writable_dir + sub).context("remove {}{}", writable_dir, sub));
+    }
     return store.unregister_container(container_dir);
 }
 

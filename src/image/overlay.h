@@ -28,20 +28,25 @@ struct RootfsMounts {
     std::string options() const;
 };
 
-// Pure: the mounts for `image` in `container_dir` (nothing touched).
+// Pure: the mounts for `image` in `container_dir` (nothing touched). upper/ and work/ go in
+// `writable_dir` when given (a size-limited file system mounted there: --disk-limit), else
+// in `container_dir`; rootfs/ is always in `container_dir`.
 Result<RootfsMounts> plan_container_rootfs(Store const& store, ImageRecord const& image,
-                                           std::string const& container_dir);
+                                           std::string const& container_dir, std::string const& writable_dir = {});
 
-// Creates upper/, work/ and rootfs/ in `container_dir` (which must exist) and registers the
-// container with the store so that `image rm` cannot collect its layers while it lives.
+// Creates upper/, work/ and rootfs/ (see plan_container_rootfs; the dirs must exist) and
+// registers the container with the store so that `image rm` cannot collect its layers while
+// it lives.
 Result<RootfsMounts> prepare_container_rootfs(Store const& store, std::string const& image_name,
-                                              std::string const& container_dir);
+                                              std::string const& container_dir, std::string const& writable_dir = {});
 // Mounts the overlay on its target (needs CAP_SYS_ADMIN), and unmounts it (no-op when not
 // mounted).
 Result<void> mount_rootfs(RootfsMounts const& mounts);
 Result<void> unmount_rootfs(std::string const& target);
-// Unmounts, removes upper/, work/ and rootfs/ and the store registration.
-Result<void> release_container_rootfs(Store const& store, std::string const& container_dir);
+// Unmounts, removes upper/, work/ and rootfs/ (upper/ and work/ of `writable_dir` too when
+// given and still reachable) and the store registration.
+Result<void> release_container_rootfs(Store const& store, std::string const& container_dir,
+                                      std::string const& writable_dir = {});
 
 // The container's changes as an OCI layer tar (whiteouts as .wh. files, opaque dirs as
 // .wh..wh..opq), and back into an (empty) upper dir on another machine.

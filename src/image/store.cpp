@@ -1,6 +1,7 @@
 #include "image/store.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -143,6 +144,14 @@ Result<std::string> parse_digest(std::string const& text)
     if (!is_hex_digest(hex))
         return Error::format("invalid digest \"{}\"", text);
     return std::string(hex);
+}
+
+std::string default_store_root()
+{
+    char const* from_env = std::getenv("CRYO_STORE");
+    if (from_env && *from_env)
+        return from_env;
+    return k_default_store_root;
 }
 
 std::string now_rfc3339()

@@ -21,6 +21,9 @@
 namespace cryo::image {
 
 inline constexpr char k_default_store_root[] = "/var/lib/cryo";
+// The store every command uses unless told otherwise (`cryo image --store` wins): $CRYO_STORE
+// when set and not empty, else k_default_store_root. `run --image` and `image` agree on it.
+std::string default_store_root();
 
 // What a container made from the image runs by default (from an OCI/docker config).
 struct ImageConfig {

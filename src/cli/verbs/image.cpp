@@ -7,13 +7,15 @@
 #include "image/images.h"
 #include "image/import.h"
 #include "image/overlay.h"
+#include "runtime/extras_image.h"
+#include "runtime/state_store.h"
 
 namespace cryo::cli {
 
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "store", .kind = FlagKind::Value, .help = "image store directory", .fallback = "/var/lib/cryo" },
+    { .name = "store", .kind = FlagKind::Value, .help = "image store directory (default $CRYO_STORE, else /var/lib/cryo)" },
     { .name = "format",
       .alias = "f",
       .kind = FlagKind::Value,
@@ -25,11 +27,12 @@ constexpr FlagSpec k_flags[] = {
 
 constexpr std::string_view k_usage
     = "import NAME SOURCE [--replace] | ls [--format json] | inspect NAME | rm NAME... | "
-      "mount NAME DIR | unmount DIR | commit DIR NAME [--replace]  [--store DIR]";
+      "mount NAME DIR | unmount DIR | commit DIR NAME [--replace] | bundle NAME DIR | df [--format json]  "
+      "[--store DIR]";
 
 Result<image::Store> open_store(Invocation const& invocation)
 {
-    return image::Store::open(invocation.args.value_or("store", image::k_default_store_root));
+    return image::Store::open(invocation.args.value_or("store", image::default_store_root()));
 }
 
 Result<void> want_args(std::vector<std::string> const& positionals, size_t count, std::string_view usage)
@@ -185,6 +188,66 @@ Result<int> image_commit(Invocation const& invocation, std::vector<std::string> 
     return 0;
 }
 
+Result<int> image_bundle(Invocation const& invocation, std::vector<std::string> const& args)
+{
+    TRY(want_args(args, 3, "bundle NAME DIR [--store DIR]"));
+    auto store = TRY(open_store(invocation));
+    TRY(runtime::write_image_bundle(store, args[1], args[2]).context("bundle {}", args[1]));
+    print_out(args[2] + "\n");
+    return 0;
+}
+
+// The writable layer of every container made from an image (under --root): what it uses and
+// its limit.
+Result<int> image_df(Invocation const& invocation, std::vector<std::string> const& args)
+{
+    TRY(want_args(args, 1, "df [--format table|json]"));
+    auto format = invocation.args.value_or("format", "table");
+    if (format != "table" && format != "json")
+        return Error::format("invalid format option \"{}\" (table or json)", format);
+    runtime::StateStore states(invocation.context.root);
+    struct Row {
+        std::string id;
+        runtime::ImageUse use;
+        runtime::DiskUsage usage;
+    };
+    std::vector<Row> rows;
+    for (auto const& id : TRY(states.ids())) {
+        auto dir = states.root() + "/" + id;
+        auto use = runtime::read_image_use(dir);
+        if (!use || !*use)
+            continue;
+        auto usage = runtime::container_disk_usage(dir);
+        if (!usage)
+            continue; // deleted meanwhile
+        rows.push_back(Row { .id = id, .use = **use, .usage = *usage });
+    }
+    std::string out;
+    if (format == "json") {
+        out = "[";
+        for (size_t i = 0; i < rows.size(); ++i) {
+            auto const& row = rows[i];
+            out += fmt::format("{}{{\"id\":\"{}\",\"image\":\"{}\",\"used\":{},\"limit\":{},\"available\":{}}}",
+                               i ? "," : "", log::json_escape(row.id), log::json_escape(row.use.image),
+                               row.usage.used_bytes, row.usage.limit_bytes, row.usage.available_bytes);
+        }
+        out += "]\n";
+    } else {
+        size_t id_width = 2, image_width = 5;
+        for (auto const& row : rows) {
+            id_width = std::max(id_width, row.id.size());
+            image_width = std::max(image_width, row.use.image.size());
+        }
+        out = fmt::format("{:<{}}   {:<{}}   {:>10}   {:>10}\n", "ID", id_width, "IMAGE", image_width, "USED", "LIMIT");
+        for (auto const& row : rows)
+            out += fmt::format("{:<{}}   {:<{}}   {:>10}   {:>10}\n", row.id, id_width, row.use.image, image_width,
+                               image::human_size(row.usage.used_bytes),
+                               row.usage.limit_bytes ? image::human_size(row.usage.limit_bytes) : "-");
+    }
+    print_out(out);
+    return 0;
+}
+
 Result<int> run_image(Invocation const& invocation)
 {
     auto const& args = invocation.args.positionals();
@@ -203,22 +266,29 @@ Result<int> run_image(Invocation const& invocation)
         return image_unmount(invocation, args);
     if (sub == "commit")
         return image_commit(invocation, args);
+    if (sub == "bundle")
+        return image_bundle(invocation, args);
+    if (sub == "df")
+        return image_df(invocation, args);
     if (sub.empty())
         return Error::format("usage: cryo image {}", k_usage);
-    return Error::format("image: unknown command \"{}\" (import, ls, inspect, rm, mount, unmount, commit)", sub);
+    return Error::format("image: unknown command \"{}\" (import, ls, inspect, rm, mount, unmount, commit, bundle, df)", sub);
 }
 
 } // namespace
 
 extern constinit VerbSpec const verb_image {
     .name = "image",
-    .summary = "manage images in the layer store (import, ls, inspect, rm, mount, unmount, commit)",
+    .summary = "manage images in the layer store (import, ls, inspect, rm, mount, unmount, commit, bundle, df)",
     .usage = k_usage,
     .description = "Images live in a content-addressed layer store (--store, default /var/lib/cryo).\n"
                    "   SOURCE of import: a root file system tarball (plain, gzip, zstd, xz), a directory,\n"
                    "   an OCI image layout (directory or tar) or a docker/podman save archive.\n"
                    "   mount NAME DIR prepares DIR/upper, DIR/work and mounts an overlay on DIR/rootfs;\n"
-                   "   unmount DIR undoes it; commit DIR NAME stores DIR/upper as a new image on top.",
+                   "   unmount DIR undoes it; commit DIR NAME stores DIR/upper as a new image on top.\n"
+                   "   bundle NAME DIR: an OCI bundle (DIR/config.json running the image's command and the\n"
+                   "   overlay on DIR/rootfs) for clients that want one; `unmount DIR` releases it.\n"
+                   "   df: the writable layer of each container made with --image (used, --disk-limit).",
     .flags = k_flags,
     .run = run_image,
 };

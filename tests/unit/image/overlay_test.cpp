@@ -152,3 +152,28 @@ TEST(Overlay, ExportApplyAndCommitCarryWhiteoutsAndOpaqueDirs)
         << no_base.error().message();
     EXPECT_FALSE(f.store.has_image("other"));
 }
+
+TEST(Overlay, WritableDirHoldsUpperAndWorkButNotTheTarget)
+{
+    Fixture f;
+    auto ct = f.tmp.path + "/ct";
+    auto disk = f.tmp.path + "/disk";
+    MUST(sys::mkdir(ct, 0700));
+    MUST(sys::mkdir(disk, 0700));
+    auto planned = MUST(plan_container_rootfs(f.store, f.image, ct, disk + "/"));
+    EXPECT_EQ(planned.upper_dir, disk + "/upper");
+    EXPECT_EQ(planned.work_dir, disk + "/work");
+    EXPECT_EQ(planned.target, ct + "/rootfs");
+    auto mounts = prepare_container_rootfs(f.store, "base", ct, disk);
+    ASSERT_FALSE(mounts.is_error()) << mounts.error().message();
+    EXPECT_TRUE(sys::exists(disk + "/upper"));
+    EXPECT_TRUE(sys::exists(disk + "/work"));
+    EXPECT_FALSE(sys::exists(ct + "/upper"));
+    EXPECT_TRUE(sys::exists(ct + "/rootfs"));
+    EXPECT_EQ(MUST(f.store.container_image(ct)), "base");
+    MUST(release_container_rootfs(f.store, ct, disk));
+    EXPECT_FALSE(sys::exists(disk + "/upper"));
+    EXPECT_FALSE(sys::exists(disk + "/work"));
+    EXPECT_FALSE(sys::exists(ct + "/rootfs"));
+    EXPECT_TRUE(f.store.container_image(ct).is_error());
+}
