@@ -5,8 +5,9 @@ CRYO_BUILD_DEPS=(cmake g++ make pkg-config libfmt-dev nlohmann-json3-dev libcli1
     libseccomp-dev libcap-dev libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev
     libzstd-dev liblz4-dev)
 # busybox-static: the test rootfs; iproute2/jq: test scripts; perl-base: fast symlinks in
-# make-bundle.sh (essential on Debian, listed for minimal images).
-CRYO_RUNTIME_DEPS=(busybox-static iproute2 jq perl-base procps)
+# make-bundle.sh (essential on Debian, listed for minimal images). iptables: DNAT of
+# --publish and NAT of cryo bridges (nft backend is fine); curl: the net_* tests' host client.
+CRYO_RUNTIME_DEPS=(busybox-static iproute2 jq perl-base procps iptables curl)
 # References the benchmark measures cryo against.
 CRYO_BENCH_DEPS=(crun runc hyperfine)
 # Only for scripts/test.sh: the .clang-format check.
