@@ -19,10 +19,15 @@ make_bundle "$client_bundle" sleep 1000
 server=$(new_id)
 client=$(new_id)
 assert_status 0 cryo run -d --bundle "$server_bundle" --network "$NET_OPT" --publish "$port:80" "$server"
-assert_status 0 cryo run -d --bundle "$client_bundle" --network "$NET_OPT" "$client"
-
 server_ip=$(net_field "$server" address)
+assert_eq "${NET_SUBNET%.0/24}.2" "$server_ip" "first address of the subnet"
+# A lease whose owner's state dir is gone (a container removed without delete) is stale:
+# the next container takes its address.
+stale=${NET_SUBNET%.0/24}.3
+echo "$TEST_TMP/gone/$TEST_TAG" > "$(net_state)/bridges/$NET_BRIDGE/leases/$stale"
+assert_status 0 cryo run -d --bundle "$client_bundle" --network "$NET_OPT" "$client"
 client_ip=$(net_field "$client" address)
+assert_eq "$stale" "$client_ip" "address of a stale lease, taken again"
 log "server $server_ip, client $client_ip, bridge $NET_BRIDGE $NET_SUBNET, published $port"
 [ "$server_ip" != "$client_ip" ] || fail "both containers got $server_ip"
 for address in "$server_ip" "$client_ip"; do
@@ -72,6 +77,21 @@ assert_fails_with "host port $port/tcp is already taken" \
 # A fixed address that is taken is refused too, and the refusal leaves nothing either.
 assert_fails_with "address $server_ip is already in use" \
     cryo run -d --bundle "$client_bundle" --network "$NET_OPT,ip=$server_ip" "$third"
+assert_eq "$server_ip $client_ip" "$(ls "$(net_state)/bridges/$NET_BRIDGE/leases" | sort | tr '\n' ' ' | sed 's/ $//')" \
+    "leases after refused creates"
+assert_eq 2 "$(ip -o link show master "$NET_BRIDGE" | wc -l)" "ports after refused creates"
+# Subnets: one bridge serves one subnet; two bridges or a bridge and a host address may not
+# overlap. None of these creates a bridge.
+other_bridge="crx$$"
+assert_fails_with "bridge $NET_BRIDGE serves subnet $NET_SUBNET, not 10.254.254.0/24" \
+    cryo run -d --bundle "$client_bundle" --network "bridge:bridge=$NET_BRIDGE,subnet=10.254.254.0/24" "$third"
+assert_fails_with "subnet $NET_SUBNET overlaps $NET_SUBNET of bridge $NET_BRIDGE" \
+    cryo run -d --bundle "$client_bundle" --network "bridge:bridge=$other_bridge,subnet=$NET_SUBNET" "$third"
+assert_fails_with "subnet 127.0.0.0/24 overlaps host address 127.0.0.1/8" \
+    cryo run -d --bundle "$client_bundle" --network "bridge:bridge=$other_bridge,subnet=127.0.0.0/24" "$third"
+! ip link show "$other_bridge" >/dev/null 2>&1 || fail "a refused subnet left bridge $other_bridge"
+[ ! -e "$(net_state)/bridges/$other_bridge" ] || fail "a refused subnet left a record of $other_bridge"
+[ ! -e "$ROOT/$third" ] || fail "failed create left $ROOT/$third"
 
 net_save "$server" "$TEST_TMP/server.json"
 net_save "$client" "$TEST_TMP/client.json"
