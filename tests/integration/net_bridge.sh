@@ -68,6 +68,14 @@ assert_eq "hello $TEST_TAG" "$OUT" "client to server (stderr: $ERR)"
 assert_eq "hello $TEST_TAG" "$(http_get "http://127.0.0.1:$port/index.html")" "host to 127.0.0.1:$port"
 assert_eq "hello $TEST_TAG" "$(http_get "http://$NET_GATEWAY:$port/index.html")" "host to $NET_GATEWAY:$port"
 assert_contains "$(iptables -t nat -S)" "cryo:$veth" "DNAT rules of $veth"
+# Hairpin: a container reaching the published port through the gateway. The answer is
+# un-DNATed only if bridged packets pass netfilter (br_netfilter), as on this host.
+if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ]; then
+    run_cmd cryo exec "$client" timeout 10 wget -q -O- "http://$NET_GATEWAY:$port/index.html"
+    assert_eq "hello $TEST_TAG" "$OUT" "client to $NET_GATEWAY:$port (stderr: $ERR)"
+else
+    log "no br_netfilter: hairpin through the published port not checked"
+fi
 
 # A second publish of the same host port is refused while the first holds it.
 third=$(new_id)
