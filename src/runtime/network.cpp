@@ -305,6 +305,19 @@ Result<std::string> setup(SetupInput const& input)
     return result;
 }
 
+Result<NetworkFlags> recorded_flags(std::string const& state_dir)
+{
+    auto path = state_dir + "/network.json";
+    auto text = sys::read_file(path);
+    if (!text) {
+        if (text.error().is_errno(ENOENT))
+            return NetworkFlags {};
+        return text.release_error();
+    }
+    auto record = TRY(record_from_json(*text).context("{}", path));
+    return flags_to_recreate(record);
+}
+
 void release(std::string const& state_dir)
 {
     auto path = state_dir + "/network.json";

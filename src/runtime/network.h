@@ -33,6 +33,10 @@ struct SetupInput {
 // ports. Returns the path of the namespace file for the spec to join.
 Result<std::string> setup(SetupInput const& input);
 
+// The flags that re-create the network <state_dir>/network.json records (see
+// flags_to_recreate); an empty NetworkFlags when the container has no network.json.
+Result<NetworkFlags> recorded_flags(std::string const& state_dir);
+
 // Undoes what <state_dir>/network.json records, then removes every bridge no container
 // holds an address on. Never fails: what cannot be undone is logged.
 void release(std::string const& state_dir);

@@ -378,6 +378,29 @@ Rule rule_with_action(Rule rule, std::string_view action)
     return rule;
 }
 
+NetworkFlags flags_to_recreate(NetworkRecord const& record)
+{
+    NetworkFlags flags;
+    switch (record.mode) {
+    case Mode::Spec:
+        break;
+    case Mode::None:
+    case Mode::Host:
+        flags.network = std::string(mode_name(record.mode));
+        break;
+    case Mode::Bridge:
+        flags.network = fmt::format("bridge:bridge={}", record.bridge);
+        if (record.subnet)
+            flags.network += ",subnet=" + record.subnet->str();
+        flags.network += ",ip=" + record.address.str();
+        break;
+    }
+    for (auto const& port : record.published)
+        flags.publish.push_back(fmt::format("{}:{}/{}", port.mapping.host_port, port.mapping.container_port,
+                                            protocol_name(port.mapping.protocol)));
+    return flags;
+}
+
 namespace {
 
 using Json = nlohmann::json;

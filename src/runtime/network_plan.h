@@ -129,7 +129,7 @@ struct NetworkRecord {
     std::optional<Subnet> subnet {};
     Ipv4 address {};
     std::string mac {};
-    std::string veth {};  // host end
+    std::string veth {}; // host end
     std::string lease {}; // the lease file of the address
     std::vector<PublishedPort> published {};
 
@@ -137,6 +137,16 @@ struct NetworkRecord {
 };
 std::string record_to_json(NetworkRecord const& record);
 Result<NetworkRecord> record_from_json(std::string_view text);
+
+// The --network and --publish values that set the same network up again, with the bridge,
+// subnet and address pinned (so also the MAC): what a restore, or a re-create of a
+// checkpointed container, passes to keep the container reachable where it was.
+struct NetworkFlags {
+    std::string network; // "" for a container that kept its spec's namespaces
+    std::vector<std::string> publish;
+    bool operator==(NetworkFlags const&) const = default;
+};
+NetworkFlags flags_to_recreate(NetworkRecord const& record);
 
 // The per-bridge record under the network state dir: what cryo set up for the bridge itself
 // and must undo when the last container leaves it.

@@ -111,6 +111,19 @@ ip link show "$NET_BRIDGE" >/dev/null || fail "bridge removed while the client u
 run_cmd cryo exec "$client" ip -4 -o addr show eth0
 assert_contains "$OUT" "inet $client_ip/24" "client after the server left"
 
+# Re-created with its address pinned (what a restore does, see docs/network.md): the same
+# address, hence the same MAC, and the published port answers again.
+again=$(new_id)
+assert_status 0 cryo run -d --bundle "$server_bundle" --network "$NET_OPT,ip=$server_ip" --publish "$port:80" "$again"
+assert_eq "$server_ip" "$(net_field "$again" address)" "pinned address"
+assert_eq "$(jq -r .mac "$TEST_TMP/server.json")" "$(net_field "$again" mac)" "MAC of the pinned address"
+wait_until 10 http_get "http://127.0.0.1:$port/index.html"
+run_cmd cryo exec "$client" timeout 10 wget -q -O- "http://$server_ip/index.html"
+assert_eq "hello $TEST_TAG" "$OUT" "client to the re-created server (stderr: $ERR)"
+net_save "$again" "$TEST_TMP/again.json"
+assert_status 0 cryo delete --force "$again"
+assert_net_released "$TEST_TMP/again.json"
+
 assert_status 0 cryo delete --force "$client"
 assert_net_released "$TEST_TMP/client.json"
 assert_bridge_gone "$NET_BRIDGE"

@@ -320,3 +320,40 @@ TEST(NetworkRecordJson, BridgeRecordRoundTrip)
     ASSERT_TRUE(back.has_value()) << back.error().message();
     EXPECT_EQ(*back, record);
 }
+
+TEST(NetworkRecreate, FlagsPinBridgeSubnetAddressAndPorts)
+{
+    NetworkRecord record;
+    record.mode = Mode::Bridge;
+    record.bridge = "crt7";
+    record.subnet = subnet("10.90.7.0/24");
+    record.address = ip("10.90.7.9");
+    record.published.push_back({ .mapping = { .host_port = 8080, .container_port = 80, .protocol = Protocol::Tcp },
+                                 .reservation = "",
+                                 .rules = {} });
+    record.published.push_back({ .mapping = { .host_port = 5353, .container_port = 53, .protocol = Protocol::Udp },
+                                 .reservation = "",
+                                 .rules = {} });
+    auto flags = flags_to_recreate(record);
+    EXPECT_EQ(flags.network, "bridge:bridge=crt7,subnet=10.90.7.0/24,ip=10.90.7.9");
+    EXPECT_EQ(flags.publish, (std::vector<std::string> { "8080:80/tcp", "5353:53/udp" }));
+
+    // The flags parse back into the same request: same bridge, subnet, address and ports.
+    auto request = parse_network_option(flags.network);
+    ASSERT_TRUE(request.has_value()) << request.error().message();
+    EXPECT_EQ(request->mode, Mode::Bridge);
+    EXPECT_EQ(request->bridge, "crt7");
+    EXPECT_EQ(request->subnet, record.subnet);
+    EXPECT_EQ(request->address, record.address);
+    auto ports = parse_publish_list(flags.publish);
+    ASSERT_TRUE(ports.has_value());
+    EXPECT_EQ(ports->at(0), record.published[0].mapping);
+    EXPECT_EQ(ports->at(1), record.published[1].mapping);
+}
+
+TEST(NetworkRecreate, OtherModes)
+{
+    EXPECT_EQ(flags_to_recreate(NetworkRecord { .mode = Mode::None }).network, "none");
+    EXPECT_EQ(flags_to_recreate(NetworkRecord { .mode = Mode::Host }).network, "host");
+    EXPECT_EQ(flags_to_recreate(NetworkRecord {}), NetworkFlags {});
+}
