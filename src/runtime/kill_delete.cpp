@@ -5,6 +5,7 @@
 #include "cgroup/manager.h"
 #include "oci/state.h"
 #include "runtime/api.h"
+#include "runtime/extras.h"
 #include "runtime/state_store.h"
 #include "runtime/wait.h"
 #include "sys/file.h"
@@ -37,8 +38,10 @@ Result<void> remove(Context const& ctx, DeleteOptions const& options)
         auto error = opened.release_error();
         if (error.message() == fmt::format("container {} does not exist", options.id)) {
             auto dir = store.root() + "/" + options.id;
-            if (sys::exists(dir) && !sys::exists(dir + "/state.json"))
+            if (sys::exists(dir) && !sys::exists(dir + "/state.json")) {
+                release_extras(dir); // what the killed create set up (a veth, a netns mount)
                 (void)sys::remove_all(dir);
+            }
             if (options.force)
                 return {};
         }
