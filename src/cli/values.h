@@ -7,20 +7,17 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "runtime/quantity.h"
 
 namespace cryo::cli {
 
-// RAMInBytes: a decimal number, an optional space, an optional unit k/m/g/t/p (any case,
-// powers of 1024), then an optional "i" and "b": "512m", "1g", "1.5G", "64KiB", "4096".
-// Error: "invalid size: '12x'".
-Result<int64_t> parse_size(std::string_view text);
+// Sizes ("512m") and integers: shared with the runtime's create/run resource flags.
+using runtime::quantity::parse_size;
+using runtime::quantity::parse_int;
+using runtime::quantity::parse_uint;
 
 // Go's time.ParseDuration: "[-+]?(number unit)+" with units ns us µs ms s m h, or "0".
 // Error: "time: invalid duration \"5\"" (Go's wording: a number needs a unit).
 Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
-
-// Base-10 integers, whole string, range-checked ("invalid value \"x\": not an integer").
-Result<int64_t> parse_int(std::string_view text);
-Result<uint64_t> parse_uint(std::string_view text);
 
 } // namespace cryo::cli

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "cgroup/stats.h"
 #include "runtime/extras.h"
 
 namespace cryo::runtime {
@@ -121,5 +122,16 @@ struct EventsOptions {
 };
 Result<void> events(Context const& ctx, EventsOptions const& options,
                     std::function<void(std::string const&)> const& emit);
+
+// beancounters: for each container (one, or all when `id` is empty) and each resource: held,
+// maxheld, barrier, limit, failcnt (OpenVZ's /proc/user_beancounters; docs/beancounters.md).
+// Each call leaves a sample in the state dir, from which the next call computes rates and
+// the maxheld of what no kernel file tracks.
+struct ContainerBeancounters {
+    std::string id;
+    std::string status;
+    std::vector<cgroup::Beancounter> rows;
+};
+Result<std::vector<ContainerBeancounters>> beancounters(Context const& ctx, std::string const& id);
 
 } // namespace cryo::runtime

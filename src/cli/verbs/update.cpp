@@ -2,6 +2,7 @@
 // JSON (`--resources FILE`, or `-` for stdin as docker sends it) or from runc's single flags.
 #include "cli/options.h"
 #include "cli/values.h"
+#include "runtime/extras_limits.h"
 #include "sys/file.h"
 
 namespace cryo::cli {
@@ -17,6 +18,8 @@ constexpr FlagSpec k_flags[] = {
     // runc spells it --cpu-share; docker and the brief say --cpu-shares: accept both.
     { .name = "cpu-shares", .alias = "cpu-share", .kind = FlagKind::Value,
       .help = "CPU shares (relative weight vs. other containers)" },
+    { .name = "cpus", .kind = FlagKind::Value,
+      .help = "number of CPUs (1.5): the CFS quota for --cpu-period, 100000 us by default" },
     { .name = "cpu-rt-period", .kind = FlagKind::Value, .help = "CPU realtime period (in usecs)" },
     { .name = "cpu-rt-runtime", .kind = FlagKind::Value, .help = "CPU realtime hardcap limit (in usecs)" },
     { .name = "cpuset-cpus", .kind = FlagKind::Value, .help = "CPU(s) to use" },
@@ -89,6 +92,14 @@ Result<oci::Resources> update_flag_resources(ParsedArgs const& args)
         cpu().period = TRY(parse_uint(*v).context("--cpu-period"));
     if (auto v = args.value("cpu-quota"))
         cpu().quota = TRY(parse_int(*v).context("--cpu-quota"));
+    if (auto v = args.value("cpus")) {
+        // docker update's flag; it names the quota another way, so not both.
+        if (args.value("cpu-quota"))
+            return Error::make("--cpus and --cpu-quota cannot be used together");
+        auto period = cpu().period.value_or(runtime::default_cpu_period_us);
+        cpu().period = period;
+        cpu().quota = TRY(runtime::cpus_to_quota(*v, period, runtime::online_cpus()));
+    }
     if (auto v = args.value("cpu-rt-period"))
         cpu().realtime_period = TRY(parse_uint(*v).context("--cpu-rt-period"));
     if (auto v = args.value("cpu-rt-runtime"))
