@@ -2,6 +2,7 @@
 // leases, port reservations, bridge records, under one flock.
 #include "runtime/network.h"
 
+#include <climits>
 #include <cstdlib>
 #include <sched.h>
 #include <sys/mount.h>
@@ -22,6 +23,16 @@ std::string env_or(char const* name, std::string fallback)
 {
     char const* value = ::getenv(name);
     return value && *value ? std::string(value) : fallback;
+}
+
+// Lease owners and the namespace path outlive this process and its cwd, and --root may be
+// relative or reach the dir by another way: compare and record the canonical path.
+std::string canonical(std::string const& path)
+{
+    char buffer[PATH_MAX];
+    if (::realpath(path.c_str(), buffer))
+        return buffer;
+    return path; // gone already: nothing of it can be found by another name either
 }
 
 // Host-wide network state; every method expects the lock to be held.
@@ -278,8 +289,10 @@ std::string network_config_path()
     return env_or("CRYO_NETWORK_CONFIG", "/etc/cryo/network.conf");
 }
 
-Result<std::string> setup(SetupInput const& input)
+Result<std::string> setup(SetupInput const& given)
 {
+    auto input = given;
+    input.state_dir = canonical(given.state_dir);
     NetworkRecord record;
     record.mode = input.mode;
     if (input.mode == Mode::Host || input.mode == Mode::Spec) {
@@ -318,8 +331,9 @@ Result<NetworkFlags> recorded_flags(std::string const& state_dir)
     return flags_to_recreate(record);
 }
 
-void release(std::string const& state_dir)
+void release(std::string const& given_state_dir)
 {
+    auto state_dir = canonical(given_state_dir);
     auto path = state_dir + "/network.json";
     auto text = sys::read_file(path);
     if (!text) {

@@ -53,3 +53,15 @@ assert_contains "$OUT" "inet ${NET_SUBNET%.0/24}." "address inside"
 assert_eq "" "$(ls "$(net_state)/bridges/$NET_BRIDGE/leases" 2>/dev/null)" "leases after the foreground run"
 assert_not_contains "$(grep -o ' [^ ]*/netns ' /proc/self/mountinfo || true)" "$fg" "mounts"
 assert_bridge_gone "$NET_BRIDGE"
+
+# The same state dir spelt two ways (a relative --root at create, an absolute one at delete):
+# the lease still names its owner, and release finds it.
+rel=$(new_id)
+(cd "$TEST_TMP" && "$CRYO" --root ./state/../state run -d --bundle "$fg_bundle" --network bridge "$rel") \
+    || fail "run with a relative --root"
+assert_eq "$ROOT/$rel" "$(cat "$(net_field "$rel" lease)")" "lease owner, canonical"
+assert_eq "$ROOT/$rel/netns" "$(net_field "$rel" netns)" "namespace path, canonical"
+net_save "$rel" "$TEST_TMP/rel.json"
+assert_status 0 cryo delete --force "$rel"
+assert_net_released "$TEST_TMP/rel.json"
+assert_bridge_gone "$NET_BRIDGE"
