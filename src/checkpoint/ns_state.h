@@ -2,7 +2,10 @@
 // objects of its ipc namespace and the links, addresses and routes of its net namespace.
 // A dump only reads (message queues are copied with MSG_COPY, nothing is consumed); a restore
 // expects a fresh namespace and re-creates the state in it. Files: docs/checkpoint-image.md
-// ("Namespaces: ipc.json, net.json").
+// ("Namespaces: ipc.json and net.json"). No thread of the caller changes namespace: the ipc
+// work runs in a short-lived forked child (reaped before return), the net work talks
+// rtnetlink through a socket opened inside by a short-lived thread. Needs root (the caller's
+// CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_CHECKPOINT_RESTORE over the namespaces).
 #pragma once
 
 #include <string>
