@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/files_codec.h"
+#include "checkpoint/task_state_codec.h"
 
 namespace cryo::checkpoint {
 
@@ -129,6 +130,7 @@ std::string encode_process(Process const& p)
         limits.push_back({ { "resource", l.resource }, { "soft", l.soft }, { "hard", l.hard } });
     j["rlimits"] = limits;
     encode_open_files(p, j);
+    encode_task_state(p, j);
     return j.dump(1) + "\n";
 }
 
@@ -227,6 +229,7 @@ Result<Process> decode_process(std::string_view text)
         for (auto const& l : j.value("rlimits", json::array()))
             p.rlimits.push_back({ l.at("resource").get<int>(), l.at("soft").get<uint64_t>(), l.at("hard").get<uint64_t>() });
         TRY(decode_open_files(j, p).context("process {} files", p.pid));
+        TRY(decode_task_state(j, p).context("process {}", p.pid));
         return p;
     } catch (std::exception const& e) {
         return Error::format("bad process metadata: {}", e.what());

@@ -8,7 +8,9 @@
 #include <sys/syscall.h>
 
 #include "checkpoint/files_collect.h"
+#include "checkpoint/memory_objects.h"
 #include "checkpoint/remote.h"
+#include "checkpoint/task_state.h"
 #include "sys/file.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
@@ -27,7 +29,7 @@ bool has_flag(sys::SmapsEntry const* smaps, char const* flag)
     return false;
 }
 
-Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntry> const& maps)
+Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntry> const& maps, Process& p)
 {
     auto smaps = TRY(sys::read_smaps(pid));
     std::vector<MemoryArea> areas;
@@ -54,13 +56,12 @@ Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntr
             a.kind = AreaKind::VvarVclock;
         else if (m.path == "[vsyscall]")
             a.kind = AreaKind::Vsyscall;
-        else if (m.shared && (m.path.empty() || m.path.starts_with("/dev/zero") || m.path.starts_with("/SYSV")))
-            return Error::format("memory area {:#x}-{:#x} ({}): shared anonymous memory is not supported yet", m.start,
-                m.end, m.path.empty() ? "anonymous" : m.path);
+        else if (m.shared && m.path.starts_with("/SYSV"))
+            return Error::format("memory area {:#x}-{:#x} ({}): attached SysV shared memory is not supported yet",
+                m.start, m.end, m.path);
+        else if (needs_memory_object(m)) // shared anonymous, deleted file, memfd (memory_objects.cpp)
+            TRY(attach_memory_object(pid, m, a, p));
         else if (m.inode != 0 && !m.path.empty() && m.path[0] == '/') {
-            if (m.deleted())
-                return Error::format("memory area {:#x}-{:#x}: mapping of deleted file {} is not supported yet",
-                    m.start, m.end, m.path);
             a.kind = m.shared ? AreaKind::FileShared : AreaKind::FilePrivate;
         } else if (m.shared) {
             return Error::format("memory area {:#x}-{:#x} ({}): unsupported shared mapping", m.start, m.end, m.path);
@@ -116,6 +117,8 @@ Result<std::vector<uint64_t>> read_auxv(int pid)
 Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& options)
 {
     int pid = frozen.pid;
+    if (frozen.zombie)
+        return collect_zombie(pid); // task_state.cpp
     auto& leader = frozen.threads.at(0);
     auto stat = TRY(sys::read_stat(pid));
     auto status = TRY(sys::read_status(pid));
@@ -144,7 +147,7 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
         return Error::format("process {} uses seccomp, which is not supported yet", pid);
 
     // Unsupported objects first: refusing them costs nothing and touches nothing.
-    p.areas = TRY(collect_areas(pid, maps).context("process {}", pid));
+    p.areas = TRY(collect_areas(pid, maps, p).context("process {}", pid));
     TRY(collect_open_files(pid, p).context("process {}", pid));
 
     leader.set_syscall_address(TRY(find_vdso_syscall(pid, maps)));
@@ -162,6 +165,9 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
         thread.rseq_signature = rseq.signature;
         p.threads.push_back(std::move(thread));
     }
+    // Pending signals, sigaltstacks, timers, scheduling, prctl attributes (task_state.cpp),
+    // before the remote syscalls below could let an unblocked pending signal be dequeued.
+    TRY(collect_task_state(frozen, p).context("process {}", pid));
 
     p.mm.start_code = stat.start_code;
     p.mm.end_code = stat.end_code;
@@ -183,12 +189,8 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
     p.signal_actions = TRY(collect_from_inside(frozen, p.threads, status, options.inject_failure == "signals")
                                .context("process {}", pid));
 
-    for (int resource = 0; resource < RLIM_NLIMITS; ++resource) {
-        struct rlimit64 limit {};
-        if (::prlimit64(pid, static_cast<__rlimit_resource>(resource), nullptr, &limit) < 0)
-            return Error::from_errno(fmt::format("prlimit {} of {}", resource, pid));
-        p.rlimits.push_back({ resource, limit.rlim_cur, limit.rlim_max });
-    }
+    // rlimits are read from inside (collect_task_state): prlimit on another process needs
+    // CAP_SYS_RESOURCE once its uids differ from cryo's.
 
     return p;
 }

@@ -8,6 +8,7 @@
 #include "checkpoint/files_collect.h"
 #include "checkpoint/freeze.h"
 #include "checkpoint/image.h"
+#include "checkpoint/memory_objects.h"
 #include "checkpoint/pages.h"
 
 namespace cryo::checkpoint {
@@ -45,6 +46,7 @@ Result<DumpStats> dump(DumpOptions const& options)
     // Shared file descriptions across processes, socket peers, and unread pipe/socket data
     // (copied without being consumed), before any page is written.
     TRY(finish_open_files(model, writer).context("collect files of tree {}", options.pid));
+    TRY(finish_memory_objects(model, writer).context("save shared memory of tree {}", options.pid));
     stats.collect_ms = ms_since(t);
 
     t = Clock::now();

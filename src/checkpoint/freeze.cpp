@@ -28,6 +28,17 @@ Result<void> refuse_if_traced(int pid, int tid)
     return {};
 }
 
+// A whole process that exited and waits to be reaped (state Z with no thread left but the
+// leader's entry); a leader that exited while other threads run is not one.
+bool is_zombie(int pid)
+{
+    auto stat = sys::read_stat(pid);
+    if (!stat || stat->state != 'Z')
+        return false;
+    auto tids = sys::list_threads(pid);
+    return tids && tids->size() == 1 && (*tids)[0] == pid;
+}
+
 } // namespace
 
 Result<FrozenTree> freeze_tree(int root_pid)
@@ -48,6 +59,10 @@ Result<FrozenTree> freeze_tree(int root_pid)
             if (tree.m_processes.size() <= i)
                 tree.m_processes.push_back(FrozenProcess { pid, {} });
             auto& process = tree.m_processes[i];
+            if (process.zombie || is_zombie(pid)) {
+                process.zombie = true;
+                continue;
+            }
             auto tids = TRY(sys::list_threads(pid).context("list threads of {}", pid));
             // The leader first, so threads[0] is always the thread group leader.
             std::stable_partition(tids.begin(), tids.end(), [&](int t) { return t == pid; });
@@ -79,7 +94,7 @@ Result<FrozenTree> freeze_tree(int root_pid)
         }
     }
     for (auto const& p : tree.m_processes)
-        if (p.threads.empty() || p.threads[0].tid() != p.pid)
+        if (!p.zombie && (p.threads.empty() || p.threads[0].tid() != p.pid))
             return Error::format("process {}: thread group leader is gone (zombie leaders are not supported)", p.pid);
     return tree;
 }

@@ -13,6 +13,8 @@ namespace cryo::checkpoint {
 struct FrozenProcess {
     int pid { 0 };
     std::vector<sys::Tracee> threads; // threads[0] is the leader (tid == pid)
+    // An exited process its parent has not reaped: not seized (it cannot be), no threads.
+    bool zombie { false };
 };
 
 class FrozenTree {

@@ -42,6 +42,82 @@ uint64_t dumped_bytes(Process const& p, MemoryArea const& a)
     return total;
 }
 
+size_t thread_pending(Process const& p)
+{
+    size_t n = 0;
+    for (auto const& t : p.threads)
+        n += t.state.pending.size();
+    return n;
+}
+
+std::string timer_ids(Process const& p)
+{
+    std::string out;
+    for (auto const& t : p.state.posix_timers)
+        out += fmt::format("{}{}", out.empty() ? "" : " ", t.id);
+    return out;
+}
+
+char const* itimer_name(int which) { return which == 0 ? "real" : which == 1 ? "virtual" : "prof"; }
+
+// Task state (task_model.h) for people: signals, timers, attributes, zombie, memory objects.
+std::string task_state_text(Process const& p)
+{
+    auto const& s = p.state;
+    std::string out;
+    if (s.zombie)
+        out += fmt::format("  zombie: exit status {:#x}\n", s.exit_status);
+    out += fmt::format("  pending signals: {} process-wide, {} thread-directed\n", s.shared_pending.size(),
+        thread_pending(p));
+    std::string itimers;
+    for (auto const& t : s.itimers)
+        itimers += fmt::format(" {} {}us/{}us", itimer_name(t.which), t.value_us, t.interval_us);
+    out += fmt::format("  itimers:{}; POSIX timers: {}\n", itimers.empty() ? " none" : itimers,
+        s.posix_timers.empty() ? "none" : timer_ids(p));
+    out += fmt::format("  personality {:#x}, dumpable {}, pdeathsig {}, subreaper {}, securebits {:#x}\n",
+        s.personality, s.dumpable, s.pdeathsig, s.child_subreaper ? "yes" : "no", s.securebits);
+    auto const& c = p.credentials;
+    out += fmt::format("  uid {} gid {}, caps eff {:#x} prm {:#x} inh {:#x} bnd {:#x} amb {:#x}, no_new_privs {}\n",
+        c.uid[0], c.gid[0], c.cap_effective, c.cap_permitted, c.cap_inheritable, c.cap_bounding, c.cap_ambient,
+        c.no_new_privs ? "yes" : "no");
+    for (auto const& t : p.threads) {
+        auto const& ts = t.state;
+        out += fmt::format("    thread {} {:?}: policy {} prio {} nice {}, altstack {}\n", t.tid, ts.comm,
+            ts.sched_policy, ts.sched_priority, ts.nice,
+            (ts.altstack.flags & 2) ? std::string("none") : fmt::format("{:#x}+{}", ts.altstack.sp, ts.altstack.size));
+    }
+    for (auto const& o : p.memory_objects)
+        out += fmt::format("  memory object {}: {} {} size {} ({} saved)\n", o.id, to_string(o.kind),
+            o.path.empty() ? "-" : o.path, human(o.size), human(o.saved_bytes()));
+    return out;
+}
+
+json task_state_json(Process const& p)
+{
+    auto const& s = p.state;
+    json itimers = json::array();
+    for (auto const& t : s.itimers)
+        itimers.push_back({ { "which", itimer_name(t.which) }, { "value_us", t.value_us }, { "interval_us", t.interval_us } });
+    json timers = json::array();
+    for (auto const& t : s.posix_timers)
+        timers.push_back({ { "id", t.id }, { "clock", t.clock_id }, { "notify", t.notify }, { "signal", t.signal },
+            { "value_ns", t.value_ns }, { "interval_ns", t.interval_ns } });
+    json threads = json::array();
+    for (auto const& t : p.threads)
+        threads.push_back({ { "tid", t.tid }, { "comm", t.state.comm }, { "pending", t.state.pending.size() },
+            { "policy", t.state.sched_policy }, { "nice", t.state.nice }, { "altstack", !(t.state.altstack.flags & 2) } });
+    json objects = json::array();
+    for (auto const& o : p.memory_objects)
+        objects.push_back({ { "id", o.id }, { "kind", to_string(o.kind) }, { "path", o.path }, { "size", o.size },
+            { "saved", o.saved_bytes() } });
+    json out = { { "pending", s.shared_pending.size() }, { "itimers", itimers }, { "posix_timers", timers },
+        { "personality", s.personality }, { "dumpable", s.dumpable }, { "pdeathsig", s.pdeathsig },
+        { "child_subreaper", s.child_subreaper }, { "threads", threads }, { "memory_objects", objects } };
+    if (s.zombie)
+        out["zombie"] = { { "exit_status", s.exit_status } };
+    return out;
+}
+
 } // namespace
 
 Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
@@ -94,7 +170,7 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
             procs.push_back({ { "pid", p.pid }, { "ppid", p.ppid }, { "pgid", p.pgid }, { "sid", p.sid },
                 { "comm", p.comm }, { "exe", p.mm.exe_path }, { "cwd", p.cwd }, { "threads", threads },
                 { "memory", memory }, { "pages", p.page_count() }, { "files", files },
-                { "signal_actions", p.signal_actions.size() } });
+                { "signal_actions", p.signal_actions.size() }, { "task", task_state_json(p) } });
         }
         j["processes"] = procs;
         return j.dump(2) + "\n";
@@ -123,6 +199,7 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
                 d && d->size ? fmt::format(", {} bytes of data", d->size) : "");
         }
         out += fmt::format("  signal actions: {}, rlimits: {}\n", p.signal_actions.size(), p.rlimits.size());
+        out += task_state_text(p);
     }
     return out;
 }

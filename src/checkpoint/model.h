@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "checkpoint/files.h"
+#include "checkpoint/memory_model.h"
+#include "checkpoint/task_model.h"
 
 namespace cryo::checkpoint {
 
@@ -29,6 +31,7 @@ struct Thread {
     uint32_t rseq_signature { 0 };
     // set_tid_address(2) pointer: cleared and futex-woken when the thread exits (pthread_join).
     uint64_t clear_child_tid { 0 };
+    ThreadState state; // pending signals, sigaltstack, name, scheduling (task_model.h)
 };
 
 enum class AreaKind {
@@ -53,6 +56,9 @@ struct MemoryArea {
     uint64_t file_offset { 0 };
     bool growsdown { false };
     bool huge { false }; // had transparent huge pages (MADV_HUGEPAGE on restore)
+    // Contents come from a MemoryObject of the process (shared anonymous memory, a deleted
+    // file, a memfd) instead of the file at `name`; 0: none.
+    uint32_t object { 0 };
 
     uint64_t size() const { return end - start; }
 };
@@ -113,6 +119,8 @@ struct Process {
     std::vector<Rlimit> rlimits;
     std::vector<OpenFile> files;                      // fd -> description (checkpoint/files.h)
     std::vector<FileDescription> file_descriptions; // each description `files` refers to, once
+    std::vector<MemoryObject> memory_objects; // each object `areas` refers to, once
+    ProcessState state; // shared pending signals, timers, attributes, zombie (task_model.h)
 
     uint64_t page_count() const;
 };

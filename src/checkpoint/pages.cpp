@@ -75,6 +75,8 @@ std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> 
 
 Result<std::vector<PageRun>> dump_pages(int pid, std::vector<MemoryArea> const& areas, FileSink& sink)
 {
+    if (areas.empty())
+        return std::vector<PageRun> {}; // a zombie: no memory, and /proc/PID/pagemap no longer opens
     auto pagemap = TRY(sys::open(fmt::format("/proc/{}/pagemap", pid), O_RDONLY | O_CLOEXEC));
     auto mem = TRY(sys::open(fmt::format("/proc/{}/mem", pid), O_RDONLY | O_CLOEXEC));
     auto buffer = TRY(Buffer::create(kBufferSize));

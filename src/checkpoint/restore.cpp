@@ -18,8 +18,10 @@
 #include "checkpoint/codec.h"
 #include "checkpoint/files_restore.h"
 #include "checkpoint/image.h"
+#include "checkpoint/memory_objects.h"
 #include "checkpoint/pages.h"
 #include "checkpoint/remote.h"
+#include "checkpoint/task_state.h"
 #include "sys/file.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
@@ -95,6 +97,8 @@ public:
     // Rebuilds everything and leaves every thread stopped with its final registers set.
     Result<void> prepare()
     {
+        if (m_p.state.zombie)
+            return {}; // already exited in step 1 (restore_zombie)
         auto child_maps = TRY(sys::read_maps(m_p.pid));
         m_t.set_syscall_address(TRY(find_vdso_syscall(m_p.pid, child_maps)));
         // The child is a copy of cryo: drop glibc's rseq registration (the kernel would keep
@@ -125,16 +129,22 @@ public:
         // credentials are per thread in the kernel, so each thread gets its own afterwards.
         for (size_t i = 1; i < m_p.threads.size(); ++i)
             TRY(create_thread(m_p.threads[i]).context("thread {}", m_p.threads[i].tid));
+        TRY(restore_task_state(m_p, m_t, m_threads, *m_scratch, kScratchData)); // signals, timers, attrs
         TRY(finish_thread(m_t, m_p.threads[0]));
         for (size_t i = 1; i < m_p.threads.size(); ++i)
             TRY(finish_thread(m_threads.at(i - 1), m_p.threads[i]).context("thread {}", m_p.threads[i].tid));
         return {};
     }
 
+    // Shared anonymous memory, deleted files and memfds that areas map (memory_objects.h).
+    void use_memory_objects(MemoryObjects const& objects) { m_objects = &objects; }
+
     // The very last remote syscall unmaps the scratch page (holding the syscall instruction);
     // the leader sits at its syscall exit when its final registers go in. Then all threads go.
     Result<void> finish()
     {
+        if (m_p.state.zombie)
+            return {};
         TRY(m_scratch->unmap());
         for (auto& t : m_threads)
             TRY(t.detach().context("resume thread {}", t.tid()));
@@ -178,7 +188,9 @@ private:
         if (thread.rseq_address)
             TRY(t.syscall_checked("rseq register", SYS_rseq,
                 { thread.rseq_address, thread.rseq_size, 0, thread.rseq_signature }));
+        TRY(prepare_capabilities(m_p, t, *m_scratch, kScratchData));
         TRY(restore_credentials(t));
+        TRY(restore_capabilities(m_p, t, *m_scratch, kScratchData));
         TRY(sys::ptrace_set_sigmask(t.tid(), thread.sigmask));
         auto regs = to_kernel(thread.regs);
         regs.orig_rax = static_cast<unsigned long long>(-1L); // never restart anything on resume
@@ -287,9 +299,10 @@ private:
             if (a.kind == AreaKind::Anonymous) {
                 flags |= MAP_PRIVATE | MAP_ANONYMOUS;
             } else {
-                bool shared = a.kind == AreaKind::FileShared;
+                bool shared = a.kind == AreaKind::FileShared || a.kind == AreaKind::SharedAnonymous;
                 int open_flags = shared && a.write ? O_RDWR : O_RDONLY;
-                local = TRY(sys::open(a.name, open_flags | O_CLOEXEC).context("memory area {:#x}", a.start));
+                local = a.object && m_objects ? TRY(m_objects->reopen(a.object).context("memory area {:#x}", a.start))
+                                              : TRY(sys::open(a.name, open_flags | O_CLOEXEC).context("memory area {:#x}", a.start));
                 fd = TRY(pass_fd(local));
                 flags |= shared ? MAP_SHARED : MAP_PRIVATE;
                 if (shared)
@@ -446,6 +459,7 @@ private:
     RestoreStats& m_stats;
     std::optional<RemoteScratch> m_scratch;
     uint64_t m_cryo_pidfd { 0 };
+    MemoryObjects const* m_objects { nullptr };
 };
 
 } // namespace
@@ -550,6 +564,7 @@ Result<RestoredTree> restore(RestoreOptions const& options)
 
     // Every open file description of the tree, opened once; processes take theirs from here.
     auto files = TRY(OpenedFiles::open(processes, image).context("image {}: open files", options.images_dir));
+    auto memory_objects = TRY(MemoryObjects::open(processes, image).context("image {}: shared memory", options.images_dir));
 
     std::vector<std::unique_ptr<Restoring>> tree;
     // On failure every process created so far dies before its Tracee would let it go.
@@ -580,12 +595,15 @@ Result<RestoredTree> restore(RestoreOptions const& options)
             current.leader.emplace(TRY(fork_in_parent(*parent->leader, p.pid).context("create process {}", p.pid)));
         }
         TRY(restore_session(*current.leader, p, processes).context("restore process {}", p.pid));
+        if (p.state.zombie) // exits at once, before its parent has other children (task_state.cpp)
+            TRY(restore_zombie(p, *current.leader).context("restore zombie {}", p.pid));
     }
 
     // 2. Rebuild each process; all stay stopped.
     std::vector<std::unique_ptr<ProcessRestorer>> restorers;
     for (auto& r : tree) {
         restorers.push_back(std::make_unique<ProcessRestorer>(*r->process, image, files, *r->leader, r->threads, out.stats));
+        restorers.back()->use_memory_objects(memory_objects);
         TRY(restorers.back()->prepare().context("restore process {}", r->process->pid));
     }
     // 3. Let them all go together.

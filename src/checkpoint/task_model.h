@@ -1,0 +1,88 @@
+// The model of per-task state beyond memory and files: pending and queued signals (with their
+// siginfo), alternate signal stacks, interval and POSIX timers, scheduling, personality,
+// prctl-level attributes, and the exit status of a zombie. Plain data only; collected by
+// task_state.cpp, encoded by task_state_codec.cpp. Invariants: PosixTimer ids are unique in a
+// process; QueuedSignal::siginfo is exactly kSiginfoSize bytes (the kernel's siginfo_t).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cryo::checkpoint {
+
+inline constexpr size_t kSiginfoSize = 128;
+
+// One signal queued to a thread or to the whole process, in queue order. A standard signal
+// is queued at most once; real-time signals may be queued several times with their values.
+struct QueuedSignal {
+    int signal { 0 };
+    std::vector<uint8_t> siginfo; // the raw siginfo_t as PTRACE_PEEKSIGINFO returned it
+
+    bool operator==(QueuedSignal const&) const = default;
+};
+
+// sigaltstack(2) of a thread (flags SS_DISABLE when none; SS_AUTODISARM kept).
+struct SignalStack {
+    uint64_t sp { 0 };
+    int32_t flags { 2 }; // SS_DISABLE
+    uint64_t size { 0 };
+
+    bool operator==(SignalStack const&) const = default;
+};
+
+// getitimer(2): which = ITIMER_REAL / ITIMER_VIRTUAL / ITIMER_PROF, times in microseconds.
+struct IntervalTimer {
+    int which { 0 };
+    uint64_t value_us { 0 };
+    uint64_t interval_us { 0 };
+
+    bool operator==(IntervalTimer const&) const = default;
+};
+
+// A POSIX timer (timer_create(2)) as /proc/PID/timers and timer_gettime(2) describe it.
+struct PosixTimer {
+    int id { 0 };
+    int clock_id { 0 };
+    int notify { 0 }; // SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID (| SIGEV_SIGNAL)
+    int signal { 0 };
+    uint64_t value { 0 }; // sigev_value
+    int target { 0 }; // thread id for SIGEV_THREAD_ID
+    uint64_t value_ns { 0 }; // time to the next expiry, 0: disarmed
+    uint64_t interval_ns { 0 };
+
+    bool operator==(PosixTimer const&) const = default;
+};
+
+// Per thread: the kernel keeps these per task.
+struct ThreadState {
+    std::vector<QueuedSignal> pending; // queued to this thread only
+    SignalStack altstack;
+    std::string comm; // the thread's name (the leader's is Process::comm)
+    int nice { 0 };
+    int sched_policy { 0 }; // SCHED_OTHER ...; with SCHED_RESET_ON_FORK when set
+    int sched_priority { 0 };
+    uint64_t sched_flags { 0 }; // sched_attr.sched_flags (reset-on-fork ...)
+    bool has_sched { false }; // false: image without scheduling data, leave as created
+
+    bool operator==(ThreadState const&) const = default;
+};
+
+struct ProcessState {
+    std::vector<QueuedSignal> shared_pending; // queued to the thread group
+    std::vector<IntervalTimer> itimers; // armed ones only
+    std::vector<PosixTimer> posix_timers;
+    uint32_t personality { 0 };
+    int dumpable { 1 }; // PR_GET_DUMPABLE
+    int pdeathsig { 0 }; // PR_GET_PDEATHSIG of the leader
+    bool child_subreaper { false };
+    uint32_t securebits { 0 };
+    // A zombie: the process had exited and was not reaped yet; restore re-creates it and
+    // lets it exit with the same wait status (nothing else of it is kept).
+    bool zombie { false };
+    int exit_status { 0 }; // the wait(2) status word
+
+    bool operator==(ProcessState const&) const = default;
+};
+
+} // namespace cryo::checkpoint

@@ -1,0 +1,170 @@
+// Dump side of task_state.h.
+#include "checkpoint/task_state.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#include "sys/file.h"
+#include "sys/ptrace_calls.h"
+#include "sys/task_attrs.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+static_assert(sizeof(siginfo_t) == kSiginfoSize);
+constexpr uint64_t kSchedResetOnFork = 0x01; // SCHED_FLAG_RESET_ON_FORK (linux/sched.h)
+
+std::vector<QueuedSignal> to_queued(std::vector<siginfo_t> const& infos)
+{
+    std::vector<QueuedSignal> out;
+    for (auto const& info : infos) {
+        QueuedSignal s;
+        s.signal = info.si_signo;
+        s.siginfo.resize(kSiginfoSize);
+        std::memcpy(s.siginfo.data(), &info, kSiginfoSize);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+uint64_t microseconds(struct timeval const& tv)
+{
+    return static_cast<uint64_t>(tv.tv_sec) * 1000000 + static_cast<uint64_t>(tv.tv_usec);
+}
+
+uint64_t nanoseconds(struct timespec const& ts)
+{
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string thread_comm(int pid, int tid)
+{
+    auto text = sys::read_file(fmt::format("/proc/{}/task/{}/comm", pid, tid));
+    if (!text)
+        return {};
+    while (!text->empty() && text->back() == '\n')
+        text->pop_back();
+    return *text;
+}
+
+} // namespace
+
+Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
+{
+    int pid = frozen.pid;
+    auto& leader = frozen.threads.at(0);
+
+    // Queued signals first: a remote syscall could let the kernel dequeue an unblocked one.
+    for (size_t i = 0; i < frozen.threads.size(); ++i)
+        p.threads.at(i).state.pending = to_queued(TRY(sys::ptrace_peek_siginfo(frozen.threads[i].tid(), false)));
+    p.state.shared_pending = to_queued(TRY(sys::ptrace_peek_siginfo(leader.tid(), true)));
+
+    p.state.personality = TRY(sys::read_personality(pid));
+    for (size_t i = 0; i < frozen.threads.size(); ++i) {
+        int tid = frozen.threads[i].tid();
+        auto& s = p.threads.at(i).state;
+        s.comm = thread_comm(pid, tid);
+        auto sched = TRY(sys::sched_getattr(tid));
+        s.sched_policy = static_cast<int>(sched.policy);
+        s.sched_priority = static_cast<int>(sched.priority);
+        s.sched_flags = sched.flags & kSchedResetOnFork;
+        s.nice = TRY(sys::nice_of(tid));
+        s.has_sched = true;
+    }
+
+    // From inside: answers land in a scratch page that is unmapped again.
+    auto scratch = TRY(RemoteScratch::map(leader, 4096));
+    for (size_t i = 0; i < frozen.threads.size(); ++i) {
+        auto& t = frozen.threads[i];
+        t.set_syscall_address(leader.syscall_address());
+        TRY(t.syscall_checked("sigaltstack", SYS_sigaltstack, { 0, scratch.address() }));
+        stack_t st {};
+        TRY(scratch.read(0, &st, sizeof st));
+        auto& a = p.threads.at(i).state.altstack;
+        // SAFETY: ss_sp is an address in the tracee, kept as a number.
+        a.sp = reinterpret_cast<uint64_t>(st.ss_sp);
+        a.flags = st.ss_flags;
+        a.size = st.ss_size;
+    }
+    for (int which : { ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF }) {
+        TRY(leader.syscall_checked("getitimer", SYS_getitimer, { static_cast<uint64_t>(which), scratch.address() }));
+        struct itimerval v {};
+        TRY(scratch.read(0, &v, sizeof v));
+        if (v.it_value.tv_sec || v.it_value.tv_usec)
+            p.state.itimers.push_back({ which, microseconds(v.it_value), microseconds(v.it_interval) });
+    }
+    int value = 0;
+    TRY(leader.syscall_checked("prctl PR_GET_PDEATHSIG", SYS_prctl, { PR_GET_PDEATHSIG, scratch.address() }));
+    TRY(scratch.read(0, &value, sizeof value));
+    p.state.pdeathsig = value;
+    TRY(leader.syscall_checked("prctl PR_GET_CHILD_SUBREAPER", SYS_prctl,
+        { PR_GET_CHILD_SUBREAPER, scratch.address() }));
+    TRY(scratch.read(0, &value, sizeof value));
+    p.state.child_subreaper = value != 0;
+    p.state.dumpable = static_cast<int>(TRY(leader.syscall_checked("prctl PR_GET_DUMPABLE", SYS_prctl,
+        { PR_GET_DUMPABLE })));
+    p.state.securebits = static_cast<uint32_t>(TRY(leader.syscall_checked("prctl PR_GET_SECUREBITS", SYS_prctl,
+        { PR_GET_SECUREBITS })));
+
+    for (int resource = 0; resource < RLIM_NLIMITS; ++resource) {
+        TRY(leader.syscall_checked("prlimit64", SYS_prlimit64,
+            { 0, static_cast<uint64_t>(resource), 0, scratch.address() })
+                .context("rlimit {}", resource));
+        struct rlimit64 limit {};
+        TRY(scratch.read(0, &limit, sizeof limit));
+        p.rlimits.push_back({ resource, limit.rlim_cur, limit.rlim_max });
+    }
+    for (auto const& t : TRY(sys::read_proc_timers(pid))) {
+        PosixTimer timer;
+        timer.id = t.id;
+        timer.clock_id = t.clock_id;
+        timer.notify = t.notify;
+        timer.signal = t.signal;
+        timer.value = t.value;
+        timer.target = (t.notify & SIGEV_THREAD_ID) ? t.target : 0;
+        TRY(leader.syscall_checked("timer_gettime", SYS_timer_gettime,
+            { static_cast<uint64_t>(t.id), scratch.address() })
+                .context("POSIX timer {}", t.id));
+        struct itimerspec spec {};
+        TRY(scratch.read(0, &spec, sizeof spec));
+        timer.value_ns = nanoseconds(spec.it_value);
+        timer.interval_ns = nanoseconds(spec.it_interval);
+        p.state.posix_timers.push_back(timer);
+    }
+    std::sort(p.state.posix_timers.begin(), p.state.posix_timers.end(),
+        [](PosixTimer const& a, PosixTimer const& b) { return a.id < b.id; });
+    TRY(scratch.unmap());
+    return {};
+}
+
+Result<Process> collect_zombie(int pid)
+{
+    auto stat = TRY(sys::read_stat(pid));
+    auto status = TRY(sys::read_status(pid));
+    Process p;
+    p.pid = pid;
+    p.ppid = stat.ppid;
+    p.pgid = stat.pgid;
+    p.sid = stat.sid;
+    p.comm = stat.comm;
+    std::copy(std::begin(status.uid), std::end(status.uid), p.credentials.uid);
+    std::copy(std::begin(status.gid), std::end(status.gid), p.credentials.gid);
+    p.credentials.groups = status.groups;
+    p.state.zombie = true;
+    p.state.exit_status = stat.exit_code;
+    Thread leader;
+    leader.tid = pid;
+    leader.state.comm = stat.comm;
+    leader.state.nice = static_cast<int>(stat.nice); // ps shows it ("ZN")
+    leader.state.has_sched = true;
+    p.threads.push_back(std::move(leader));
+    return p;
+}
+
+} // namespace cryo::checkpoint

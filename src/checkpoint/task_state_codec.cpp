@@ -1,0 +1,201 @@
+#include "checkpoint/task_state_codec.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/codec.h"
+
+namespace cryo::checkpoint {
+
+using nlohmann::json;
+
+namespace {
+
+json encode_signals(std::vector<QueuedSignal> const& signals)
+{
+    json out = json::array();
+    for (auto const& s : signals)
+        out.push_back({ { "signal", s.signal }, { "siginfo", to_hex(s.siginfo) } });
+    return out;
+}
+
+Result<std::vector<QueuedSignal>> decode_signals(json const& j)
+{
+    std::vector<QueuedSignal> out;
+    for (auto const& e : j) {
+        QueuedSignal s;
+        s.signal = e.at("signal").get<int>();
+        s.siginfo = TRY(from_hex(e.at("siginfo").get<std::string>()).context("siginfo of signal {}", s.signal));
+        if (s.signal < 1 || s.signal > 64 || s.siginfo.size() != kSiginfoSize)
+            return Error::format("queued signal {}: bad signal number or siginfo of {} bytes", s.signal,
+                s.siginfo.size());
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+} // namespace
+
+void encode_task_state(Process const& p, json& j)
+{
+    auto const& s = p.state;
+    json task = { { "personality", s.personality }, { "dumpable", s.dumpable }, { "pdeathsig", s.pdeathsig },
+        { "child_subreaper", s.child_subreaper }, { "securebits", s.securebits } };
+    if (!s.shared_pending.empty())
+        task["pending"] = encode_signals(s.shared_pending);
+    if (!s.itimers.empty()) {
+        json itimers = json::array();
+        for (auto const& t : s.itimers)
+            itimers.push_back({ { "which", t.which }, { "value_us", t.value_us }, { "interval_us", t.interval_us } });
+        task["itimers"] = std::move(itimers);
+    }
+    if (!s.posix_timers.empty()) {
+        json timers = json::array();
+        for (auto const& t : s.posix_timers)
+            timers.push_back({ { "id", t.id }, { "clock", t.clock_id }, { "notify", t.notify }, { "signal", t.signal },
+                { "value", t.value }, { "target", t.target }, { "value_ns", t.value_ns },
+                { "interval_ns", t.interval_ns } });
+        task["posix_timers"] = std::move(timers);
+    }
+    if (s.zombie)
+        task["zombie"] = { { "exit_status", s.exit_status } };
+    j["task"] = std::move(task);
+
+    auto& threads = j.at("threads");
+    for (size_t i = 0; i < p.threads.size() && i < threads.size(); ++i) {
+        auto const& t = p.threads[i].state;
+        json e = { { "comm", t.comm }, { "altstack", { { "sp", t.altstack.sp }, { "flags", t.altstack.flags },
+                                                     { "size", t.altstack.size } } } };
+        if (t.has_sched)
+            e["sched"] = { { "policy", t.sched_policy }, { "priority", t.sched_priority }, { "flags", t.sched_flags },
+                { "nice", t.nice } };
+        if (!t.pending.empty())
+            e["pending"] = encode_signals(t.pending);
+        threads[i]["task"] = std::move(e);
+    }
+
+    if (!p.memory_objects.empty()) {
+        json objects = json::array();
+        for (auto const& o : p.memory_objects) {
+            json extents = json::array();
+            for (auto const& e : o.extents)
+                extents.push_back({ e.offset, e.length });
+            objects.push_back({ { "id", o.id }, { "kind", to_string(o.kind) }, { "path", o.path }, { "size", o.size },
+                { "mode", o.mode }, { "owner", { o.uid, o.gid } }, { "seals", o.seals }, { "extents", extents } });
+        }
+        j["memory_objects"] = std::move(objects);
+        auto& areas = j.at("areas");
+        for (size_t i = 0; i < p.areas.size() && i < areas.size(); ++i)
+            if (p.areas[i].object)
+                areas[i]["object"] = p.areas[i].object;
+    }
+}
+
+Result<void> decode_task_state(json const& j, Process& p)
+{
+    if (j.contains("task")) {
+        auto const& t = j["task"];
+        auto& s = p.state;
+        s.personality = t.value("personality", 0u);
+        s.dumpable = t.value("dumpable", 1);
+        s.pdeathsig = t.value("pdeathsig", 0);
+        s.child_subreaper = t.value("child_subreaper", false);
+        s.securebits = t.value("securebits", 0u);
+        if (t.contains("pending"))
+            s.shared_pending = TRY(decode_signals(t["pending"]).context("pending signals"));
+        for (auto const& e : t.value("itimers", json::array()))
+            s.itimers.push_back({ e.at("which").get<int>(), e.at("value_us").get<uint64_t>(),
+                e.at("interval_us").get<uint64_t>() });
+        for (auto const& e : t.value("posix_timers", json::array())) {
+            PosixTimer timer;
+            timer.id = e.at("id").get<int>();
+            timer.clock_id = e.at("clock").get<int>();
+            timer.notify = e.at("notify").get<int>();
+            timer.signal = e.value("signal", 0);
+            timer.value = e.value("value", uint64_t { 0 });
+            timer.target = e.value("target", 0);
+            timer.value_ns = e.value("value_ns", uint64_t { 0 });
+            timer.interval_ns = e.value("interval_ns", uint64_t { 0 });
+            for (auto const& other : s.posix_timers)
+                if (other.id == timer.id)
+                    return Error::format("POSIX timer id {} appears twice", timer.id);
+            if (timer.id < 0)
+                return Error::format("bad POSIX timer id {}", timer.id);
+            s.posix_timers.push_back(timer);
+        }
+        if (t.contains("zombie")) {
+            s.zombie = true;
+            s.exit_status = t["zombie"].value("exit_status", 0);
+        }
+    }
+
+    auto const& threads = j.at("threads");
+    for (size_t i = 0; i < p.threads.size() && i < threads.size(); ++i) {
+        if (!threads[i].contains("task"))
+            continue;
+        auto const& e = threads[i]["task"];
+        auto& t = p.threads[i].state;
+        t.comm = e.value("comm", "");
+        if (e.contains("altstack")) {
+            auto const& a = e["altstack"];
+            t.altstack.sp = a.value("sp", uint64_t { 0 });
+            t.altstack.flags = a.value("flags", 2);
+            t.altstack.size = a.value("size", uint64_t { 0 });
+        }
+        if (e.contains("sched")) {
+            auto const& s = e["sched"];
+            t.has_sched = true;
+            t.sched_policy = s.value("policy", 0);
+            t.sched_priority = s.value("priority", 0);
+            t.sched_flags = s.value("flags", uint64_t { 0 });
+            t.nice = s.value("nice", 0);
+        }
+        if (e.contains("pending"))
+            t.pending = TRY(decode_signals(e["pending"]).context("thread {} pending signals", p.threads[i].tid));
+    }
+
+    for (auto const& e : j.value("memory_objects", json::array())) {
+        MemoryObject o;
+        o.id = e.at("id").get<uint32_t>();
+        if (!memory_object_kind_from_string(e.at("kind").get<std::string>(), o.kind))
+            return Error::format("memory object {}: unknown kind {:?}", o.id, e.at("kind").get<std::string>());
+        o.path = e.value("path", "");
+        o.size = e.at("size").get<uint64_t>();
+        o.mode = e.value("mode", 0600u);
+        if (e.contains("owner")) {
+            auto owner = e["owner"].get<std::vector<uint32_t>>();
+            if (owner.size() != 2)
+                return Error::format("memory object {}: owner needs uid and gid", o.id);
+            o.uid = owner[0];
+            o.gid = owner[1];
+        }
+        o.seals = e.value("seals", 0u);
+        uint64_t end = 0;
+        for (auto const& x : e.value("extents", json::array())) {
+            auto pair = x.get<std::vector<uint64_t>>();
+            if (pair.size() != 2 || pair[0] < end || pair[1] == 0 || pair[0] + pair[1] < pair[0]
+                || pair[0] + pair[1] > o.size)
+                return Error::format("memory object {}: bad extent", o.id);
+            o.extents.push_back({ pair[0], pair[1] });
+            end = pair[0] + pair[1];
+        }
+        for (auto const& other : p.memory_objects)
+            if (other.id == o.id || o.id == 0)
+                return Error::format("memory object id {} is zero or appears twice", o.id);
+        p.memory_objects.push_back(std::move(o));
+    }
+    auto const& areas = j.at("areas");
+    for (size_t i = 0; i < p.areas.size() && i < areas.size(); ++i) {
+        p.areas[i].object = areas[i].value("object", 0u);
+        if (p.areas[i].object == 0)
+            continue;
+        bool known = std::any_of(p.memory_objects.begin(), p.memory_objects.end(),
+            [&](MemoryObject const& o) { return o.id == p.areas[i].object; });
+        if (!known)
+            return Error::format("memory area {:#x}: memory object {} is not in the image", p.areas[i].start,
+                p.areas[i].object);
+    }
+    return {};
+}
+
+} // namespace cryo::checkpoint
