@@ -10,6 +10,7 @@
 #include "checkpoint/image.h"
 #include "checkpoint/memory_objects.h"
 #include "checkpoint/pages.h"
+#include "checkpoint/pidns.h"
 
 namespace cryo::checkpoint {
 
@@ -24,7 +25,7 @@ double ms_since(Clock::time_point t)
 
 } // namespace
 
-Result<DumpStats> dump(DumpOptions const& options)
+Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_frozen)
 {
     DumpStats stats;
     auto start = Clock::now();
@@ -65,6 +66,11 @@ Result<DumpStats> dump(DumpOptions const& options)
     stats.pages_ms = ms_since(t);
     for (auto const& p : model.processes)
         TRY(writer.write_file(process_file_name(p.pid), encode_process(p)));
+    // Ids inside the tree's own pid namespace, for a restore into a new one (containers).
+    auto ns_pids = TRY(collect_ns_pids(model));
+    TRY(writer.write_file(kNsPidsName, encode_ns_pids(ns_pids)));
+    if (while_frozen)
+        TRY(while_frozen(writer));
     TRY(writer.commit(manifest).context("write image {}", options.images_dir));
 
     if (options.leave_running)

@@ -2,11 +2,14 @@
 // the image, then kill the tree or let it run. Every error leaves the tree running as it was.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/error.h"
 
 namespace cryo::checkpoint {
+
+class ImageWriter;
 
 struct DumpOptions {
     int pid { 0 };
@@ -16,6 +19,11 @@ struct DumpOptions {
     // in the process; "pages": after the first page file is written).
     std::string inject_failure;
 };
+
+// Container checkpoints: runs while the tree is still frozen, after its pages are written
+// and before the image is committed (namespace state, the container's config). An error
+// fails the dump like any other step: the tree runs on.
+using WhileFrozen = std::function<Result<void>(ImageWriter&)>;
 
 struct DumpStats {
     int processes { 0 };
@@ -29,6 +37,6 @@ struct DumpStats {
     double total_ms { 0 };
 };
 
-Result<DumpStats> dump(DumpOptions const& options);
+Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_frozen = {});
 
 } // namespace cryo::checkpoint

@@ -103,7 +103,10 @@ Result<void> FrozenTree::kill_all()
 {
     for (auto& p : m_processes)
         (void)::kill(p.pid, SIGKILL);
-    for (auto& p : m_processes) {
+    // Children first: the init of a pid namespace (a container's) does not finish exiting
+    // until its children are reaped, and a traced child is released only once we waited.
+    for (auto it = m_processes.rbegin(); it != m_processes.rend(); ++it) {
+        auto& p = *it;
         // Non-leader threads first: a traced leader's exit is reported only once every other
         // thread of its group has been reaped by us.
         for (size_t i = 1; i <= p.threads.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstring>
 #include <linux/prctl.h>
+#include <map>
 #include <memory>
 #include <linux/sched.h>
 #include <sys/mman.h>
@@ -20,6 +21,7 @@
 #include "checkpoint/image.h"
 #include "checkpoint/memory_objects.h"
 #include "checkpoint/pages.h"
+#include "checkpoint/pidns.h"
 #include "checkpoint/remote.h"
 #include "checkpoint/task_state.h"
 #include "sys/file.h"
@@ -80,12 +82,21 @@ char const* special_name(AreaKind k)
     return k == AreaKind::Vdso ? "[vdso]" : k == AreaKind::Vvar ? "[vvar]" : "[vvar_vclock]";
 }
 
+// Where one process is: its ids in the image model are the ones it gets back (in its own pid
+// namespace); cryo reaches it by its host pid. For a bare tree both are the same.
+struct ProcessPlace {
+    int host_pid { 0 };
+    int image_pid { 0 };    // the pid its image files are named by (the pid at dump, cryo's view)
+    int cryo_pidfd { -1 };  // a pidfd of cryo it already holds (container), or -1: open one
+};
+
 // Everything needed to rebuild one process, driven through its stopped leader.
 class ProcessRestorer {
 public:
-    ProcessRestorer(Process const& process, ImageReader const& image, OpenedFiles const& files, sys::Tracee& tracee,
-        std::vector<sys::Tracee>& threads, RestoreStats& stats)
+    ProcessRestorer(Process const& process, ProcessPlace place, ImageReader const& image, OpenedFiles const& files,
+        sys::Tracee& tracee, std::vector<sys::Tracee>& threads, RestoreStats& stats)
         : m_p(process)
+        , m_place(place)
         , m_image(image)
         , m_files(files)
         , m_t(tracee)
@@ -99,22 +110,30 @@ public:
     {
         if (m_p.state.zombie)
             return {}; // already exited in step 1 (restore_zombie)
-        auto child_maps = TRY(sys::read_maps(m_p.pid));
-        m_t.set_syscall_address(TRY(find_vdso_syscall(m_p.pid, child_maps)));
+        auto child_maps = TRY(sys::read_maps(host()));
+        m_t.set_syscall_address(TRY(find_vdso_syscall(host(), child_maps)));
         // The child is a copy of cryo: drop glibc's rseq registration (the kernel would keep
         // writing into memory we are about to replace) and every inherited fd.
-        auto rseq = TRY(sys::ptrace_get_rseq(m_p.pid));
+        auto rseq = TRY(sys::ptrace_get_rseq(host()));
         if (rseq.address)
             TRY(m_t.syscall_checked("rseq unregister", SYS_rseq, { rseq.address, rseq.size, 1, rseq.signature }));
-        TRY(m_t.syscall_checked("close_range", __NR_close_range, { 0, ~0U, 0 }));
+        if (m_place.cryo_pidfd < 0) {
+            TRY(m_t.syscall_checked("close_range", __NR_close_range, { 0, ~0U, 0 }));
+        } else {
+            // Keep the pidfd of cryo it was given; every other inherited fd goes.
+            auto kept = static_cast<uint64_t>(m_place.cryo_pidfd);
+            if (kept > 0)
+                TRY(m_t.syscall_checked("close_range", __NR_close_range, { 0, kept - 1, 0 }));
+            TRY(m_t.syscall_checked("close_range", __NR_close_range, { kept + 1, ~0U, 0 }));
+        }
 
         TRY(prepare_address_space(child_maps));
         TRY(install_cryo_pidfd());
         TRY(map_areas());
         auto t = Clock::now();
         {
-            auto source = TRY(m_image.open_file(page_file_name(m_p.pid)));
-            TRY(restore_pages(m_p.pid, m_p.pages, source).context("image {}", m_image.dir()));
+            auto source = TRY(m_image.open_file(page_file_name(m_place.image_pid)));
+            TRY(restore_pages(host(), m_p.pages, source).context("image {}", m_image.dir()));
         }
         m_stats.memory_ms += ms_since(t);
         m_stats.pages += m_p.page_count();
@@ -153,6 +172,8 @@ public:
     }
 
 private:
+    int host() const { return m_place.host_pid; }
+
     Result<void> create_thread(Thread const& thread)
     {
         // struct clone_args and the one-entry set_tid array, in the scratch page.
@@ -167,15 +188,17 @@ private:
         uint64_t got = TRY(m_t.syscall_checked("clone3 thread", __NR_clone3, { m_scratch->address() + kScratchData, sizeof args }));
         if (got != static_cast<uint64_t>(tid))
             return Error::format("clone3 gave tid {} instead of {}", got, tid);
+        // cryo sees the new thread by its host tid (the clone event's message).
+        pid_t host_tid = m_t.last_clone_tid() ? m_t.last_clone_tid() : tid;
         for (;;) {
-            int status = TRY(sys::wait_traced(tid));
+            int status = TRY(sys::wait_traced(host_tid));
             auto kind = sys::classify_stop(status);
             if (kind == sys::StopKind::Exited)
                 return Error::format("new thread {} died", tid);
             if (kind == sys::StopKind::EventStop || kind == sys::StopKind::GroupStop || kind == sys::StopKind::SignalStop)
                 break;
         }
-        m_threads.push_back(TRY(sys::Tracee::adopt(m_p.pid, tid)));
+        m_threads.push_back(TRY(sys::Tracee::adopt(host(), host_tid)));
         m_threads.back().set_syscall_address(m_scratch->address());
         return {};
     }
@@ -273,7 +296,9 @@ private:
         int max_fd = 2;
         for (auto const& f : m_p.files)
             max_fd = std::max(max_fd, f.fd);
-        uint64_t fd = TRY(m_t.syscall_checked("pidfd_open cryo", __NR_pidfd_open, { static_cast<uint64_t>(::getpid()), 0 }));
+        uint64_t fd = m_place.cryo_pidfd >= 0
+            ? static_cast<uint64_t>(m_place.cryo_pidfd)
+            : TRY(m_t.syscall_checked("pidfd_open cryo", __NR_pidfd_open, { static_cast<uint64_t>(::getpid()), 0 }));
         m_cryo_pidfd = TRY(m_t.syscall_checked("fcntl dupfd", SYS_fcntl,
             { fd, F_DUPFD_CLOEXEC, static_cast<uint64_t>(max_fd + 1) }));
         TRY(m_t.syscall_checked("close", SYS_close, { fd }));
@@ -377,7 +402,7 @@ private:
     Result<void> restore_signals()
     {
         // Signals the image does not name go back to SIG_DFL (the child inherited cryo's).
-        auto status = TRY(sys::read_status(m_p.pid));
+        auto status = TRY(sys::read_status(host()));
         uint64_t inherited = status.sig_caught | status.sig_ignored;
         for (int sig = 1; sig <= 64; ++sig) {
             if (sig == SIGKILL || sig == SIGSTOP)
@@ -422,12 +447,12 @@ private:
         for (auto const& l : m_p.rlimits) {
             struct rlimit64 current {};
             auto resource = static_cast<__rlimit_resource>(l.resource);
-            if (::prlimit64(m_p.pid, resource, nullptr, &current) < 0)
+            if (::prlimit64(host(), resource, nullptr, &current) < 0)
                 return Error::from_errno(fmt::format("prlimit {}", l.resource));
             if (current.rlim_cur == l.soft && current.rlim_max == l.hard)
                 continue;
             struct rlimit64 wanted { l.soft, l.hard };
-            if (::prlimit64(m_p.pid, resource, &wanted, nullptr) < 0)
+            if (::prlimit64(host(), resource, &wanted, nullptr) < 0)
                 return Error::from_errno(fmt::format("set rlimit {} to {}/{}", l.resource, l.soft, l.hard));
         }
         return {};
@@ -436,7 +461,7 @@ private:
     Result<void> restore_credentials(sys::Tracee& t)
     {
         auto const& c = m_p.credentials;
-        auto text = TRY(sys::read_file(fmt::format("/proc/{}/task/{}/status", m_p.pid, t.tid())));
+        auto text = TRY(sys::read_file(fmt::format("/proc/{}/task/{}/status", host(), t.tid())));
         auto status = TRY(sys::parse_status(text));
         if (status.groups != c.groups) {
             if (c.groups.size() * 4 > kScratchSize - kScratchData)
@@ -452,6 +477,7 @@ private:
     }
 
     Process const& m_p;
+    ProcessPlace m_place;
     ImageReader const& m_image;
     OpenedFiles const& m_files;
     sys::Tracee& m_t;
@@ -469,6 +495,7 @@ namespace {
 // One process being restored: its leader (and threads, once created) held stopped.
 struct Restoring {
     Process const* process { nullptr };
+    ProcessPlace place;
     std::optional<sys::Tracee> leader;
     std::vector<sys::Tracee> threads;
 };
@@ -489,7 +516,8 @@ Result<void> wait_new_task(int pid)
 }
 
 // Re-creates a child process with its pid by a remote fork (clone3 with set_tid) inside its
-// restored parent, which is still a copy of cryo at this point.
+// restored parent, which is still a copy of cryo at this point. `pid` is the id in the
+// parent's pid namespace (set_tid names it there); returns the child by its host pid.
 Result<sys::Tracee> fork_in_parent(sys::Tracee& parent, int pid)
 {
     auto scratch = TRY(RemoteScratch::map(parent, 4096));
@@ -505,24 +533,82 @@ Result<sys::Tracee> fork_in_parent(sys::Tracee& parent, int pid)
         return Error::format("pid {} is already in use", pid);
     if (r < 0)
         return Error::from_errno(static_cast<int>(-r), fmt::format("clone3 with pid {} in {}", pid, parent.tid()));
-    TRY(wait_new_task(pid));
+    if (r != pid)
+        return Error::format("clone3 gave pid {} instead of {}", r, pid);
+    // The fork event names the child as cryo sees it (its host pid inside a container).
+    int host = parent.last_clone_tid() ? parent.last_clone_tid() : pid;
+    TRY(wait_new_task(host));
     TRY(scratch.unmap());
-    return sys::Tracee::adopt(pid, pid);
+    return sys::Tracee::adopt(host, host);
+}
+
+// A container's files are named by paths inside its mount namespace: reach them through
+// the parked init's root (/proc/PID/root). The root's fds 0-2 (the old runtime's pipes or
+// terminal, outside the container) become what the parked init holds as its 0-2, reopened
+// through /proc like runc's inherited fds; every process that shared them shares these.
+void prepare_container_paths(std::vector<Process>& processes, int into_pid)
+{
+    auto root = fmt::format("/proc/{}/root", into_pid);
+    std::map<uint32_t, int> stdio; // description id -> fd of the parked init
+    for (auto const& f : processes.at(0).files)
+        if (f.fd >= 0 && f.fd <= 2 && !stdio.contains(f.description))
+            stdio[f.description] = f.fd;
+    auto in_root = [&](std::string& path) {
+        if (path.starts_with('/'))
+            path = root + path;
+    };
+    for (auto& p : processes) {
+        for (auto& a : p.areas)
+            if (a.kind == AreaKind::FilePrivate || a.kind == AreaKind::FileShared)
+                in_root(a.name);
+        in_root(p.mm.exe_path);
+        for (auto& d : p.file_descriptions) {
+            if (auto it = stdio.find(d.id); it != stdio.end()) {
+                d.kind = FileKind::CharDevice; // reopened by path, no offset, no saved data
+                d.path = fmt::format("/proc/{}/fd/{}", into_pid, it->second);
+                d.size = 0;
+                continue;
+            }
+            switch (d.kind) {
+            case FileKind::Regular:
+            case FileKind::Directory:
+            case FileKind::CharDevice:
+            case FileKind::Fifo:
+            case FileKind::Deleted:
+                in_root(d.path);
+                break;
+            case FileKind::UnixSocket:
+                in_root(d.bound_name);
+                break;
+            case FileKind::Inotify:
+                for (auto& w : d.inotify_watches)
+                    in_root(w.path);
+                break;
+            default:
+                break;
+            }
+        }
+    }
 }
 
 // Sessions and process groups, set in the new process before it has children of its own:
 // a session leader calls setsid(); a group leader makes its group; others join theirs.
 // The root keeps cryo's session unless it led its own (shell job).
-Result<void> restore_session(sys::Tracee& t, Process const& p, std::vector<Process> const& all)
+// `host_of` turns an id of the image into cryo's view of the new process (0: none yet).
+Result<void> restore_session(sys::Tracee& t, Process const& p, std::vector<Process> const& all,
+    std::function<int(int)> const& host_of)
 {
-    auto maps = TRY(sys::read_maps(p.pid));
-    t.set_syscall_address(TRY(find_vdso_syscall(p.pid, maps)));
+    int host = host_of(p.pid);
+    auto maps = TRY(sys::read_maps(host));
+    t.set_syscall_address(TRY(find_vdso_syscall(host, maps)));
+    auto stat = TRY(sys::read_stat(host));
     if (p.sid == p.pid) {
-        TRY(t.syscall_checked("setsid", SYS_setsid));
+        // A container's init made its session already.
+        if (stat.sid != host)
+            TRY(t.syscall_checked("setsid", SYS_setsid));
         return {};
     }
-    auto stat = TRY(sys::read_stat(p.pid));
-    if (stat.pgid == p.pgid)
+    if (stat.pgid == host_of(p.pgid))
         return {};
     bool in_tree = p.pgid == p.pid;
     for (auto const& other : all)
@@ -536,8 +622,10 @@ Result<void> restore_session(sys::Tracee& t, Process const& p, std::vector<Proce
 
 } // namespace
 
-Result<RestoredTree> restore(RestoreOptions const& options)
+Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* into_options)
 {
+    RestoreInto const no_container;
+    RestoreInto const& into = into_options ? *into_options : no_container;
     auto start = Clock::now();
     RestoredTree out;
     auto image = TRY(ImageReader::open(options.images_dir));
@@ -547,8 +635,18 @@ Result<RestoredTree> restore(RestoreOptions const& options)
         auto text = TRY(image.read_file(process_file_name(pid)));
         processes.push_back(TRY(decode_process(text).context("image {}: {}", options.images_dir, process_file_name(pid))));
     }
+    bool container = into.into_pid != 0;
+    if (container) {
+        auto ns_text = TRY(image.read_file(kNsPidsName));
+        auto ns_pids = TRY(decode_ns_pids(ns_text).context("image {}", options.images_dir));
+        TRY(to_namespace_ids(processes, ns_pids).context("image {}", options.images_dir));
+        if (processes.empty() || processes[0].pid != 1)
+            return Error::format("image {}: its root is not pid 1 of a pid namespace (not a container's init)",
+                options.images_dir);
+        prepare_container_paths(processes, into.into_pid);
+    }
     out.stats.read_ms = ms_since(start);
-    if (processes.empty() || processes[0].pid != manifest.root_pid)
+    if (processes.empty() || manifest.pids[0] != manifest.root_pid)
         return Error::format("image {}: the first process is not the root", options.images_dir);
     for (size_t i = 1; i < processes.size(); ++i) {
         bool parent_before = false;
@@ -558,19 +656,27 @@ Result<RestoredTree> restore(RestoreOptions const& options)
             return Error::format("image {}: parent {} of process {} is not in the image before it", options.images_dir,
                 processes[i].ppid, processes[i].pid);
     }
-    for (auto const& p : processes)
-        if (sys::exists(fmt::format("/proc/{}", p.pid)))
-            return Error::format("pid {} is already in use", p.pid);
+    if (!container)
+        for (auto const& p : processes)
+            if (sys::exists(fmt::format("/proc/{}", p.pid)))
+                return Error::format("pid {} is already in use", p.pid);
 
     // Every open file description of the tree, opened once; processes take theirs from here.
     auto files = TRY(OpenedFiles::open(processes, image).context("image {}: open files", options.images_dir));
     auto memory_objects = TRY(MemoryObjects::open(processes, image).context("image {}: shared memory", options.images_dir));
 
     std::vector<std::unique_ptr<Restoring>> tree;
+    auto host_of = [&](int pid) {
+        for (auto const& r : tree)
+            if (r->process->pid == pid)
+                return r->place.host_pid;
+        return 0;
+    };
     // On failure every process created so far dies before its Tracee would let it go.
     ArmedScopeGuard kill_on_error([&] {
         for (auto& r : tree) {
-            (void)::kill(r->process->pid, SIGKILL);
+            if (r->place.host_pid > 0)
+                (void)::kill(r->place.host_pid, SIGKILL);
             if (r->leader)
                 r->leader->forget();
             for (auto& t : r->threads)
@@ -578,23 +684,32 @@ Result<RestoredTree> restore(RestoreOptions const& options)
         }
     });
 
-    // 1. Create the tree, parents first, each process by its parent, with its pid.
-    auto root_child = TRY(clone_with_pid(processes[0].pid).context("restore process {}", processes[0].pid));
-    for (auto const& p : processes) {
+    // 1. Create the tree, parents first, each process by its parent, with its pid. A
+    // container's root is the init the runtime parked in the new namespaces.
+    sys::ChildProcess root_child;
+    if (!container)
+        root_child = TRY(clone_with_pid(processes[0].pid).context("restore process {}", processes[0].pid));
+    for (size_t i = 0; i < processes.size(); ++i) {
+        auto const& p = processes[i];
         auto r = std::make_unique<Restoring>();
         r->process = &p;
+        r->place.image_pid = manifest.pids.at(i);
+        r->place.cryo_pidfd = container ? into.into_cryo_pidfd : -1;
         tree.push_back(std::move(r));
         auto& current = *tree.back();
-        if (&p == &processes[0]) {
-            current.leader.emplace(TRY(sys::Tracee::seize(p.pid, p.pid, kRestoreTrace).context("restore process {}", p.pid)));
+        if (i == 0) {
+            int host = container ? into.into_pid : p.pid;
+            current.leader.emplace(TRY(sys::Tracee::seize(host, host, kRestoreTrace).context("restore process {}", p.pid)));
+            current.place.host_pid = host;
         } else {
             Restoring* parent = nullptr;
             for (auto& other : tree)
                 if (other->process->pid == p.ppid)
                     parent = other.get();
             current.leader.emplace(TRY(fork_in_parent(*parent->leader, p.pid).context("create process {}", p.pid)));
+            current.place.host_pid = current.leader->tid();
         }
-        TRY(restore_session(*current.leader, p, processes).context("restore process {}", p.pid));
+        TRY(restore_session(*current.leader, p, processes, host_of).context("restore process {}", p.pid));
         if (p.state.zombie) // exits at once, before its parent has other children (task_state.cpp)
             TRY(restore_zombie(p, *current.leader).context("restore zombie {}", p.pid));
     }
@@ -602,10 +717,13 @@ Result<RestoredTree> restore(RestoreOptions const& options)
     // 2. Rebuild each process; all stay stopped.
     std::vector<std::unique_ptr<ProcessRestorer>> restorers;
     for (auto& r : tree) {
-        restorers.push_back(std::make_unique<ProcessRestorer>(*r->process, image, files, *r->leader, r->threads, out.stats));
+        restorers.push_back(std::make_unique<ProcessRestorer>(
+            *r->process, r->place, image, files, *r->leader, r->threads, out.stats));
         restorers.back()->use_memory_objects(memory_objects);
         TRY(restorers.back()->prepare().context("restore process {}", r->process->pid));
     }
+    if (into.before_resume)
+        TRY(into.before_resume());
     // 3. Let them all go together.
     for (size_t i = 0; i < restorers.size(); ++i)
         TRY(restorers[i]->finish().context("restore process {}", tree[i]->process->pid));

@@ -4,6 +4,7 @@
 // registers), unmaps the scratch page last and lets it go. A failure kills what was created.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,24 @@ struct RestoreOptions {
     std::string images_dir;
 };
 
+// A container restore (restore(options, &into)).
+struct RestoreInto {
+    // The host pid of a process
+    // the runtime created as pid 1 of the container's new namespaces and parked in pause(),
+    // a child of cryo. The image's root (pid 1 in its namespace) is rebuilt in it; the other
+    // processes are forked inside with their ids in that namespace (ns_pids.json). Files the
+    // image names by path resolve under its root; the root's fds 0-2 become the fds 0-2 the
+    // parked process holds (the restore's stdio or console), as runc does.
+    int into_pid { 0 };
+    // The number of a pidfd of cryo open in `into_pid` (inherited across its clone): the
+    // restored processes take their files from cryo through it, since cryo's pid means
+    // nothing inside the new pid namespace.
+    int into_cryo_pidfd { -1 };
+    // Runs once every process exists and is rebuilt, before any of them runs (namespace
+    // state such as SysV IPC objects). An error fails the restore.
+    std::function<Result<void>()> before_resume;
+};
+
 struct RestoreStats {
     uint64_t pages { 0 };
     uint64_t bytes { 0 };
@@ -27,11 +46,13 @@ struct RestoreStats {
 };
 
 struct RestoredTree {
-    sys::ChildProcess root; // kills the tree's root when dropped unless released
+    sys::ChildProcess root; // kills the tree's root when dropped unless released (empty for
+                            // a container restore: the runtime holds its init)
     RestoreStats stats;
 };
 
-Result<RestoredTree> restore(RestoreOptions const& options);
+// `into`: a container restore (nullptr: a bare tree in cryo's pid namespace).
+Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* into = nullptr);
 
 // Pure helpers (unit-tested).
 struct Range {

@@ -114,6 +114,37 @@ Result<void> resume(Context const& ctx, std::string const& id);
 // update: resources as an OCI linux.resources JSON object.
 Result<void> update(Context const& ctx, std::string const& id, std::string const& resources_json);
 
+// checkpoint/restore of containers (runc's verbs; checkpoint.cpp, restore.cpp).
+// --manage-cgroups-mode: cryo re-creates the container's cgroup with the limits of its
+// config.json in every mode (runc does the same before CRIU runs); the value is checked
+// and recorded.
+enum class CgroupsMode { Soft, Full, Strict, Ignore };
+Result<CgroupsMode> parse_cgroups_mode(std::string_view text);
+
+struct CheckpointOptions {
+    std::string id;
+    std::string image_path;      // --image-path; default ./checkpoint (runc's default)
+    std::string work_path;       // --work-path: dump.log goes there ("" = none)
+    bool leave_running { false };
+    bool file_locks { false };   // --file-locks: allowed, the container holding no lock
+    CgroupsMode cgroups_mode { CgroupsMode::Soft };
+    int status_fd { -1 };        // --status-fd: "\0" written once the dump is done
+};
+// checkpoint: writes the container's image, then stops it (or lets it run on). A failed
+// checkpoint leaves it running as it was.
+Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options);
+
+struct ContainerRestoreOptions {
+    CreateOptions create;        // id, --bundle, --pid-file, --console-socket, --detach,
+                                 // --no-pivot, --no-subreaper
+    std::string image_path;      // --image-path; default ./checkpoint
+    std::string work_path;       // --work-path: restore.log goes there ("" = none)
+    CgroupsMode cgroups_mode { CgroupsMode::Soft };
+};
+// restore: the container runs again from its image (running, no start needed). Without
+// detach, waits and returns the init's exit status like run.
+Result<int> restore(Context const& ctx, ContainerRestoreOptions const& options);
+
 // events: one JSON object per line to `emit`; --stats prints one stats event and returns.
 struct EventsOptions {
     std::string id;

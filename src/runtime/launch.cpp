@@ -16,6 +16,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/plan.h"
+#include "runtime/restore_init.h"
 #include "sys/clone.h"
 #include "sys/file.h"
 #include "sys/ns.h"
@@ -135,21 +136,24 @@ Result<void> send_seccomp_listener(std::string const& path, std::string const& m
 
 namespace {
 
-Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, LaunchMode mode, Container& container);
+Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, LaunchMode mode,
+                           RestoreLaunch const* restore, Container& container);
 
 } // namespace
 
-Result<Launched> launch(Context const& ctx, CreateOptions const& options, LaunchMode mode)
+Result<Launched> launch(Context const& ctx, CreateOptions const& options, LaunchMode mode, RestoreLaunch const* restore)
 {
     ensure_stdio_open();
     StateStore store(ctx.root);
     auto container = TRY(store.create(options.id));
-    return launch_in(ctx, options, mode, container).context("create {}", options.id);
+    return launch_in(ctx, options, mode, restore, container)
+        .context("{} {}", mode == LaunchMode::Restore ? "restore" : "create", options.id);
 }
 
 namespace {
 
-Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, LaunchMode mode, Container& container)
+Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, LaunchMode mode,
+                           RestoreLaunch const* restore, Container& container)
 {
     ArmedScopeGuard remove_dir([&] {
         release_extras(container.dir());
@@ -163,6 +167,8 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     TRY(amend_spec(ctx, options.extras, extras_run, spec));
     if (!spec.process)
         return Error::format("{}/config.json: process: required to create a container", bundle);
+    if (restore && !restore->hostname.empty())
+        spec.hostname = restore->hostname;
     auto rootfs_path = spec.root.path.starts_with('/') ? spec.root.path : bundle + "/" + spec.root.path;
     auto rootfs = TRY(real_path(rootfs_path, "rootfs"));
     if (!sys::stat(rootfs).has_value() || !S_ISDIR(sys::stat(rootfs)->st_mode))
@@ -190,7 +196,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     if (process.terminal) {
         if (!options.console_socket.empty()) {
             console_socket = TRY(sys::connect_unix(options.console_socket).context("console socket"));
-        } else if (mode == LaunchMode::Run && !options.detach) {
+        } else if ((mode == LaunchMode::Run || mode == LaunchMode::Restore) && !options.detach) {
             auto [ours, theirs] = TRY(sys::seqpacket_pair());
             console_receiver = std::move(ours);
             console_socket = std::move(theirs);
@@ -300,11 +306,22 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     if (namespaces.new_time) {
         restore_time_ns = TRY(sys::open_ns(0, "time"));
         TRY(sys::unshare(CLONE_NEWTIME).context("create time namespace"));
-        if (!linux_config.time_offsets.empty()) {
+        if (restore && restore->time_offsets) {
+            // The offsets the container had at checkpoint (they cannot change once a
+            // process is in the namespace, so they are the config's of its create).
+            if (!restore->time_offsets->empty())
+                TRY(sys::write_file("/proc/self/timens_offsets", *restore->time_offsets)
+                        .context("write time namespace offsets"));
+        } else if (!linux_config.time_offsets.empty()) {
             auto text = TRY(time_offsets_text(linux_config.time_offsets));
             TRY(sys::write_file("/proc/self/timens_offsets", text).context("write time namespace offsets"));
         }
     }
+
+    // Restore: the parked init takes files from cryo through this pidfd (same number there).
+    Fd cryo_pidfd;
+    if (mode == LaunchMode::Restore)
+        cryo_pidfd = TRY(sys::pidfd_open(::getpid()).context("pidfd of cryo"));
 
     auto [parent_end, child_end] = TRY(sys::seqpacket_pair());
     auto cloned = TRY(sys::clone3({ .flags = static_cast<uint64_t>(namespaces.clone_flags),
@@ -313,6 +330,8 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     if (cloned.is_child()) {
         parent_end.reset();
         SyncChannel channel(std::move(child_end));
+        if (mode == LaunchMode::Restore)
+            run_restore_init(init, channel, cryo_pidfd.get());
         run_init(init, channel);
     }
     restore_namespaces();
@@ -377,6 +396,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
         console = std::move(fds.front());
     }
 
+    // Restore: saved as running under the lock; if the engine fails, the container goes.
     state.status = mode == LaunchMode::Create ? Status::Created : Status::Running;
     TRY(container.save());
     if (!options.pid_file.empty())
@@ -393,6 +413,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
         .init = std::move(child),
         .channel = std::move(channel),
         .console = std::move(console),
+        .cryo_pidfd = std::move(cryo_pidfd),
     };
 }
 

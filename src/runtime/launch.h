@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "base/error.h"
 #include "cgroup/manager.h"
@@ -19,6 +21,13 @@ namespace cryo::runtime {
 enum class LaunchMode {
     Create, // the init blocks on the exec FIFO until `start`
     Run,    // no FIFO: the init execs as soon as it is ready
+    Restore, // the init parks (restore_init.h) for the checkpoint engine to rebuild it
+};
+
+// What a container restore changes in the launch: the state the checkpoint saved.
+struct RestoreLaunch {
+    std::string hostname;                   // the uts name at checkpoint ("": the config's)
+    std::optional<std::string> time_offsets; // timens_offsets text at checkpoint
 };
 
 struct Launched {
@@ -28,9 +37,11 @@ struct Launched {
     sys::ChildProcess init; // killed + reaped if dropped unreleased
     SyncChannel channel;    // Run: open until the init execs (EOF) or reports an error
     Fd console;             // foreground run with a terminal: the pty master cryo proxies
+    Fd cryo_pidfd;          // Restore: a pidfd of cryo, open at the same number in the init
 };
 
-Result<Launched> launch(Context const& ctx, CreateOptions const& options, LaunchMode mode);
+Result<Launched> launch(Context const& ctx, CreateOptions const& options, LaunchMode mode,
+                        RestoreLaunch const* restore = nullptr);
 
 // Current CLOCK_REALTIME as runc's "created" (RFC 3339, nanoseconds, UTC).
 std::string now_rfc3339();

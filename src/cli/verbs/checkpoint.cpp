@@ -1,22 +1,36 @@
+// cryo checkpoint [flags] ID: checkpoint a container with runc's flags (runtime::checkpoint).
 // cryo checkpoint inspect DIR [--format json]: print an image for people or scripts.
-// Checkpointing containers (runc's `checkpoint <container-id>`) is not implemented here yet.
+// Flags runc has that cryo does not implement yet are refused by name, never ignored.
 #include "checkpoint/inspect.h"
 #include "cli/options.h"
+#include "cli/values.h"
 
 namespace cryo::cli {
 
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "format", .alias = "f", .kind = FlagKind::Value, .help = "text or json", .fallback = "text" },
+    { .name = "image-path", .kind = FlagKind::Value, .help = "directory for the image (default: ./checkpoint)" },
+    { .name = "work-path", .kind = FlagKind::Value, .help = "directory for dump.log" },
+    { .name = "leave-running", .kind = FlagKind::Bool, .help = "let the container run on after the checkpoint" },
+    { .name = "tcp-established", .kind = FlagKind::Bool, .help = "established TCP connections (not supported yet)" },
+    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "external unix sockets (not supported yet)" },
+    { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted: a container's stdio is always re-attached on restore" },
+    { .name = "file-locks", .kind = FlagKind::Bool, .help = "allow file locks (a container holding one is refused: not supported yet)" },
+    { .name = "pre-dump", .kind = FlagKind::Bool, .help = "memory pre-dump (not supported yet)" },
+    { .name = "parent-path", .kind = FlagKind::Value, .help = "parent image of an incremental dump (not supported yet)" },
+    { .name = "manage-cgroups-mode", .kind = FlagKind::Value, .help = "soft, full, strict or ignore", .fallback = "soft" },
+    { .name = "empty-ns", .kind = FlagKind::Value, .help = "namespaces to leave empty (not supported yet)" },
+    { .name = "auto-dedup", .kind = FlagKind::Bool, .help = "page deduplication (not supported yet)" },
+    { .name = "lazy-pages", .kind = FlagKind::Bool, .help = "lazy migration (not supported yet)" },
+    { .name = "page-server", .kind = FlagKind::Value, .help = "ADDRESS:PORT of a page server (not supported yet)" },
+    { .name = "status-fd", .kind = FlagKind::Value, .help = "fd that gets a \\0 once the dump is done" },
+    { .name = "format", .alias = "f", .kind = FlagKind::Value, .help = "inspect: text or json", .fallback = "text" },
 };
 
-Result<int> run_checkpoint(Invocation const& invocation)
+Result<int> run_inspect(Invocation const& invocation)
 {
     auto const& positionals = invocation.args.positionals();
-    if (positionals.empty() || positionals[0] != "inspect")
-        return Error::make(
-            "checkpoint: checkpointing containers is not supported yet; `cryo checkpoint inspect DIR` prints an image");
     if (positionals.size() != 2)
         return Error::make("checkpoint inspect: exactly one image directory is required");
     auto format = invocation.args.value_or("format", "text");
@@ -30,10 +44,56 @@ Result<int> run_checkpoint(Invocation const& invocation)
 
 } // namespace
 
+// Flags of checkpoint and restore that cryo does not implement: an error naming the first.
+Result<void> refuse_unsupported(ParsedArgs const& args, std::string_view verb, std::span<std::string_view const> bools,
+    std::span<std::string_view const> values)
+{
+    for (auto name : bools)
+        if (args.flag(name))
+            return Error::format("{}: --{} is not supported yet", verb, name);
+    for (auto name : values)
+        if (args.value(name))
+            return Error::format("{}: --{} is not supported yet", verb, name);
+    return {};
+}
+
+namespace {
+
+Result<int> run_checkpoint(Invocation const& invocation)
+{
+    auto const& args = invocation.args;
+    auto const& positionals = args.positionals();
+    if (!positionals.empty() && positionals[0] == "inspect")
+        return run_inspect(invocation);
+    auto id = TRY(container_id(invocation));
+    constexpr std::string_view bools[] = { "tcp-established", "ext-unix-sk", "pre-dump", "auto-dedup", "lazy-pages" };
+    constexpr std::string_view values[] = { "parent-path", "empty-ns", "page-server" };
+    TRY(refuse_unsupported(args, "checkpoint", bools, values));
+    runtime::CheckpointOptions options {
+        .id = id,
+        .image_path = args.value_or("image-path", ""),
+        .work_path = args.value_or("work-path", ""),
+        .leave_running = args.flag("leave-running"),
+        .file_locks = args.flag("file-locks"),
+        .cgroups_mode = TRY(runtime::parse_cgroups_mode(args.value_or("manage-cgroups-mode", "soft"))),
+        .status_fd = -1,
+    };
+    if (auto fd = args.value("status-fd")) {
+        auto n = TRY(parse_int(*fd).context("--status-fd"));
+        if (n < 0 || n > 1 << 20)
+            return Error::format("--status-fd: {} is out of range", n);
+        options.status_fd = static_cast<int>(n);
+    }
+    TRY(runtime::checkpoint(invocation.context, options));
+    return 0;
+}
+
+} // namespace
+
 extern constinit VerbSpec const verb_checkpoint {
     .name = "checkpoint",
-    .summary = "inspect checkpoint images (checkpoint inspect DIR)",
-    .usage = "inspect DIR [--format json]",
+    .summary = "checkpoint a running container (or inspect an image: checkpoint inspect DIR)",
+    .usage = "[--image-path DIR] [--work-path DIR] [--leave-running] <container-id> | inspect DIR [--format json]",
     .flags = k_flags,
     .run = run_checkpoint,
 };

@@ -1,30 +1,46 @@
-// cryo restore -D DIR: re-create a process tree dumped by `cryo dump`, with its pids. Without
-// --detach cryo waits and exits with the root's status. Restoring containers (runc's
-// `restore <container-id>`) is not implemented here yet.
-#include "checkpoint/restore.h"
+// cryo restore [flags] ID: restore a container from its checkpoint image with runc's flags
+// (runtime::restore). cryo restore -D DIR (no id): re-create a process tree dumped by
+// `cryo dump`, with its pids; without --detach cryo waits and exits with the root's status.
+#include <span>
+
 #include "base/log.h"
+#include "checkpoint/restore.h"
 #include "cli/options.h"
+#include "cli/values.h"
 #include "sys/file.h"
 
 namespace cryo::cli {
 
+Result<void> refuse_unsupported(ParsedArgs const& args, std::string_view verb, std::span<std::string_view const> bools,
+    std::span<std::string_view const> values);
+
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "images-dir", .alias = "D", .kind = FlagKind::Value, .help = "directory holding the image" },
-    { .name = "detach", .alias = "d", .kind = FlagKind::Bool, .help = "return once the tree runs again" },
-    { .name = "pid-file", .kind = FlagKind::Value, .help = "write the root's pid to this file" },
+    { .name = "images-dir", .alias = "D", .kind = FlagKind::Value, .help = "process tree: directory holding the image" },
+    { .name = "bundle", .alias = "b", .kind = FlagKind::Value, .help = "container: bundle directory", .fallback = "." },
+    { .name = "detach", .alias = "d", .kind = FlagKind::Bool, .help = "return once it runs again" },
+    { .name = "pid-file", .kind = FlagKind::Value, .help = "write the (init's) pid to this file" },
+    { .name = "console-socket", .kind = FlagKind::Value, .help = "container: unix socket that gets the pty master" },
+    { .name = "no-subreaper", .kind = FlagKind::Bool, .help = "container: do not become a subreaper while waiting" },
+    { .name = "no-pivot", .kind = FlagKind::Bool, .help = "container: no pivot_root (ramdisk roots)" },
+    { .name = "image-path", .kind = FlagKind::Value, .help = "container: image directory (default: ./checkpoint)" },
+    { .name = "work-path", .kind = FlagKind::Value, .help = "container: directory for restore.log" },
+    { .name = "tcp-established", .kind = FlagKind::Bool, .help = "established TCP connections (not supported yet)" },
+    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "external unix sockets (not supported yet)" },
+    { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted: stdio is always re-attached" },
+    { .name = "file-locks", .kind = FlagKind::Bool, .help = "accepted: images never hold file locks" },
+    { .name = "manage-cgroups-mode", .kind = FlagKind::Value, .help = "soft, full, strict or ignore", .fallback = "soft" },
+    { .name = "empty-ns", .kind = FlagKind::Value, .help = "namespaces to leave empty (not supported yet)" },
+    { .name = "lazy-pages", .kind = FlagKind::Bool, .help = "lazy migration (not supported yet)" },
 };
 
-Result<int> run_restore(Invocation const& invocation)
+Result<int> restore_tree(Invocation const& invocation)
 {
     auto const& args = invocation.args;
-    if (!args.positionals().empty())
-        return Error::format("restore {}: restoring containers is not supported yet (use -D DIR for a process tree)",
-            args.positionals()[0]);
     auto dir = args.value("images-dir");
     if (!dir)
-        return Error::make("restore: --images-dir DIR is required");
+        return Error::make("restore: a container id, or --images-dir DIR for a process tree, is required");
     auto restored = TRY(checkpoint::restore({ .images_dir = *dir }).context("restore {}", *dir));
     log::info("restore {}: pid {}, {} pages, memory {:.1f} ms, total {:.1f} ms", *dir, restored.root.pid(),
         restored.stats.pages, restored.stats.memory_ms, restored.stats.total_ms);
@@ -38,12 +54,40 @@ Result<int> run_restore(Invocation const& invocation)
     return sys::exit_code_of(status);
 }
 
+Result<int> run_restore(Invocation const& invocation)
+{
+    auto const& args = invocation.args;
+    if (args.positionals().empty())
+        return restore_tree(invocation);
+    auto id = TRY(container_id(invocation));
+    if (args.value("images-dir"))
+        return Error::format("restore {}: -D/--images-dir is for process trees; a container's image is --image-path", id);
+    constexpr std::string_view bools[] = { "tcp-established", "ext-unix-sk", "lazy-pages" };
+    constexpr std::string_view values[] = { "empty-ns" };
+    TRY(refuse_unsupported(args, "restore", bools, values));
+    runtime::ContainerRestoreOptions options;
+    options.create.id = id;
+    options.create.bundle = args.value_or("bundle", ".");
+    if (options.create.bundle.empty())
+        options.create.bundle = ".";
+    options.create.pid_file = args.value_or("pid-file", "");
+    options.create.console_socket = args.value_or("console-socket", "");
+    options.create.no_pivot = args.flag("no-pivot");
+    options.create.no_subreaper = args.flag("no-subreaper");
+    options.create.detach = args.flag("detach");
+    options.image_path = args.value_or("image-path", "");
+    options.work_path = args.value_or("work-path", "");
+    options.cgroups_mode = TRY(runtime::parse_cgroups_mode(args.value_or("manage-cgroups-mode", "soft")));
+    TRY(require_systemd_if_requested(invocation.context));
+    return runtime::restore(invocation.context, options);
+}
+
 } // namespace
 
 extern constinit VerbSpec const verb_restore {
     .name = "restore",
-    .summary = "restore a process tree from an image directory written by dump",
-    .usage = "-D DIR [-d] [--pid-file F]",
+    .summary = "restore a container from a checkpoint (or a process tree: restore -D DIR)",
+    .usage = "[--image-path DIR] [--bundle B] [--detach] [--pid-file F] <container-id> | -D DIR [-d] [--pid-file F]",
     .flags = k_flags,
     .run = run_restore,
 };

@@ -1,0 +1,227 @@
+// checkpoint: a container's image, written by the checkpoint engine (checkpoint/dump.h) from
+// its init's tree, plus what a container restore needs (container.json: the config, saved
+// state, hostname, time namespace offsets; namespace state; rootfs-diff.tar for overlay
+// roots). Then the container stops, or runs on (--leave-running). Every failure leaves it
+// as it was: running (or paused, if it was), never held frozen.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "base/scope_guard.h"
+#include "checkpoint/dump.h"
+#include "checkpoint/image.h"
+#include "checkpoint/ns_state.h"
+#include "cgroup/manager.h"
+#include "image/overlay.h"
+#include "runtime/api.h"
+#include "runtime/checkpoint_image.h"
+#include "runtime/state_store.h"
+#include "sys/clone.h"
+#include "sys/file.h"
+#include "sys/ns.h"
+#include "sys/process.h"
+
+namespace cryo::runtime {
+
+Result<CgroupsMode> parse_cgroups_mode(std::string_view text)
+{
+    if (text == "soft")
+        return CgroupsMode::Soft;
+    if (text == "full")
+        return CgroupsMode::Full;
+    if (text == "strict")
+        return CgroupsMode::Strict;
+    if (text == "ignore")
+        return CgroupsMode::Ignore;
+    return Error::format("invalid --manage-cgroups-mode {:?} (soft, full, strict or ignore)", text);
+}
+
+Result<std::string> absolute_image_path(std::string const& path)
+{
+    if (!path.empty() && path.starts_with('/'))
+        return path;
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd))
+        return Error::from_errno("getcwd");
+    return fmt::format("{}/{}", cwd, path.empty() ? "checkpoint" : path);
+}
+
+namespace {
+
+// The uts name the container has now (it may have changed its hostname since create): read
+// by a short-lived child that joins its uts namespace.
+Result<std::string> read_hostname(int pid)
+{
+    auto ns = TRY(sys::open_ns_path(fmt::format("/proc/{}/ns/uts", pid), CLONE_NEWUTS));
+    auto [reader, writer] = TRY(sys::pipe(O_CLOEXEC));
+    auto child = TRY(sys::fork_with_pidfd());
+    if (child.is_child()) {
+        struct utsname name {};
+        if (!sys::setns(ns, CLONE_NEWUTS) || ::uname(&name) < 0)
+            sys::exit_now(1);
+        (void)sys::write(writer, name.nodename, std::strlen(name.nodename));
+        sys::exit_now(0);
+    }
+    writer.reset();
+    sys::ChildProcess process(child.pid, std::move(child.pidfd));
+    std::string out;
+    char buffer[256];
+    for (;;) {
+        auto got = TRY(sys::read(reader, buffer, sizeof buffer));
+        if (got == 0)
+            break;
+        out.append(buffer, got);
+    }
+    int status = TRY(process.wait());
+    if (sys::exit_code_of(status) != 0)
+        return Error::format("read the hostname of process {}", pid);
+    return out;
+}
+
+// runc (through CRIU) refuses a tree holding file locks unless asked; cryo's engine cannot
+// restore them yet, so a container holding one is refused either way, by name.
+Result<void> refuse_file_locks(std::vector<pid_t> const& pids)
+{
+    auto text = TRY(sys::read_file("/proc/locks"));
+    size_t begin = 0;
+    while (begin < text.size()) {
+        auto end = text.find('\n', begin);
+        if (end == std::string::npos)
+            end = text.size();
+        auto line = text.substr(begin, end - begin);
+        begin = end + 1;
+        // "1: POSIX  ADVISORY  WRITE 1234 00:2a:5678 0 EOF"; "->" lines are waiters.
+        if (line.find("->") != std::string::npos)
+            continue;
+        char kind[16] {}, mode[16] {}, access[16] {};
+        int index = 0, pid = 0;
+        if (std::sscanf(line.c_str(), "%d: %15s %15s %15s %d", &index, kind, mode, access, &pid) != 5)
+            continue;
+        for (auto p : pids)
+            if (p == pid)
+                return Error::format("process {} holds a file lock ({}): file locks are not supported yet", pid, kind);
+    }
+    return {};
+}
+
+// Everything besides the processes, written while they are frozen.
+Result<void> write_container_files(checkpoint::ImageWriter& writer, Container const& container,
+    std::string const& config_text, std::string const& hostname, std::optional<std::string> const& time_offsets)
+{
+    auto const& state = container.state();
+    ContainerImageInfo info;
+    info.id = state.id;
+    info.bundle = state.bundle;
+    info.rootfs = state.rootfs;
+    info.created = state.created;
+    info.annotations = state.annotations;
+    info.cgroup_path = state.cgroup_path;
+    info.namespaces = state.namespaces;
+    info.hostname = hostname;
+    info.time_offsets = time_offsets;
+    TRY(writer.write_file(k_container_config_name, config_text));
+    TRY(writer.write_file(k_container_info_name, encode_container_info(info)));
+    auto own = [&](char const* name) {
+        auto it = state.namespaces.find(name);
+        return it != state.namespaces.end() && it->second.empty();
+    };
+    if (own("ipc"))
+        TRY(checkpoint::dump_ipc_namespace(state.init_pid, writer.temp_dir() + "/ipc").context("ipc namespace"));
+    if (own("network"))
+        TRY(checkpoint::dump_net_namespace(state.init_pid, writer.temp_dir() + "/net").context("network namespace"));
+    // An overlay root from cryo's image store: its upper layer travels with the image.
+    auto upper = container.dir() + "/upper";
+    if (sys::exists(upper) && sys::exists(container.dir() + "/image.json")) {
+        auto out = TRY(sys::open(writer.temp_dir() + "/" + k_rootfs_diff_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        TRY(image::export_changes(upper, out).context("rootfs changes"));
+    }
+    return {};
+}
+
+void append_log(std::string const& work_path, std::string const& name, std::string const& text)
+{
+    if (work_path.empty())
+        return;
+    (void)sys::mkdir_all(work_path, 0755);
+    auto fd = sys::open(work_path + "/" + name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd)
+        (void)sys::write(*fd, text.data(), text.size());
+}
+
+} // namespace
+
+Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
+{
+    auto const& id = options.id;
+    StateStore store(ctx.root);
+    auto container = TRY(store.open(id));
+    TRY(container.require_status("checkpoint", { Status::Running, Status::Paused }));
+    auto& state = container.state();
+    auto pid_ns = state.namespaces.find("pid");
+    if (pid_ns == state.namespaces.end() || !pid_ns->second.empty())
+        return Error::format("checkpoint {}: only a container with its own pid namespace can be checkpointed", id);
+    if (state.namespaces.contains("user"))
+        return Error::format("checkpoint {}: containers with a user namespace are not supported yet", id);
+    auto image_path = TRY(absolute_image_path(options.image_path));
+    auto config_text = TRY(sys::read_file(state.bundle + "/config.json").context("checkpoint {}: config", id));
+    auto manager = TRY(cgroup::Manager::open({ .path = state.cgroup_path }).context("checkpoint {}: cgroup", id));
+    auto cgroup_pids = TRY(manager->pids());
+    TRY(refuse_file_locks(cgroup_pids).context("checkpoint {}", id));
+
+    std::string hostname;
+    if (auto uts = state.namespaces.find("uts"); uts != state.namespaces.end() && uts->second.empty())
+        hostname = TRY(read_hostname(state.init_pid).context("checkpoint {}: hostname", id));
+    std::optional<std::string> time_offsets;
+    if (auto time = state.namespaces.find("time"); time != state.namespaces.end() && time->second.empty())
+        time_offsets = TRY(sys::read_file(fmt::format("/proc/{}/timens_offsets", state.init_pid))
+                               .context("checkpoint {}: time namespace offsets", id));
+
+    // A paused container (containerd pauses before it checkpoints) is thawed for the dump:
+    // the engine's ptrace stops cannot land in tasks the freezer holds. It is frozen again
+    // afterwards if it runs on; a failure never leaves it frozen unless it was paused before.
+    bool was_paused = container.status() == Status::Paused;
+    if (was_paused)
+        TRY(manager->thaw().context("checkpoint {}: thaw", id));
+    ScopeGuard refreeze([&] {
+        if (was_paused && container.status() != Status::Stopped)
+            (void)manager->freeze();
+    });
+
+    checkpoint::DumpOptions dump;
+    dump.pid = state.init_pid;
+    dump.images_dir = image_path;
+    dump.leave_running = options.leave_running;
+    auto while_frozen = [&](checkpoint::ImageWriter& writer) {
+        return write_container_files(writer, container, config_text, hostname, time_offsets);
+    };
+    if (char const* inject = ::getenv("CRYO_TEST_CHECKPOINT_FAILURE"))
+        dump.inject_failure = inject; // tests prove a failed dump leaves the container running
+    auto stats = checkpoint::dump(dump, while_frozen);
+    if (!stats) {
+        append_log(options.work_path, "dump.log", fmt::format("checkpoint {}: {}\n", id, stats.error().message()));
+        return stats.release_error().add_context(fmt::format("checkpoint {}", id));
+    }
+    append_log(options.work_path, "dump.log",
+        fmt::format("checkpoint {} into {}: {} process(es), {} threads, {} pages; frozen {:.1f} ms, total {:.1f} ms\n",
+            id, image_path, stats->processes, stats->threads, stats->pages, stats->frozen_ms, stats->total_ms));
+    if (options.status_fd >= 0) {
+        char zero = 0;
+        (void)sys::write(FdRef(options.status_fd), &zero, 1);
+    }
+    if (options.leave_running)
+        return {};
+    // The engine killed the tree; whatever else is in the cgroup goes too.
+    (void)manager->kill_all(SIGKILL);
+    state.status = Status::Stopped;
+    TRY(container.save().context("checkpoint {}", id));
+    return {};
+}
+
+} // namespace cryo::runtime
