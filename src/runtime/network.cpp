@@ -104,6 +104,8 @@ void release_claim(std::string const& path, std::string const& owner)
         (void)sys::unlink(path);
 }
 
+void collect_bridges(Registry const& registry);
+
 // Makes sure the bridge exists with its address, rules and sysctls. bridge.json is written
 // before the first change and every step is idempotent, so a create killed half way is
 // completed by the next one (and undone by the next release).
@@ -114,6 +116,12 @@ Result<void> ensure_bridge(Registry const& registry, NetworkConfig const& config
     if (sys::exists(record_path)) {
         auto text = TRY(sys::read_file(record_path));
         record = TRY(bridge_record_from_json(text).context("{}", record_path));
+    }
+    if (record && record->subnet != config.subnet && live_leases(registry, config.bridge).empty()) {
+        // A leftover no container holds (its containers went without delete): remove it
+        // and make the bridge anew with the subnet asked for.
+        collect_bridges(registry);
+        record.reset();
     }
     auto existing = TRY(host.link(config.bridge).context("look up link {}", config.bridge));
 

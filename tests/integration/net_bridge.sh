@@ -127,6 +127,24 @@ assert_net_released "$TEST_TMP/again.json"
 assert_status 0 cryo delete --force "$client"
 assert_net_released "$TEST_TMP/client.json"
 assert_bridge_gone "$NET_BRIDGE"
+
+# A bridge whose containers all went without delete (stale leases only) is made anew when
+# asked for with another subnet, instead of refusing the subnet forever.
+leftover=$(new_id)
+assert_status 0 cryo create --bundle "$client_bundle" --network "$NET_OPT" "$leftover"
+net_save "$leftover" "$TEST_TMP/leftover.json"
+echo "$TEST_TMP/gone/$TEST_TAG" > "$(jq -r .lease "$TEST_TMP/leftover.json")" # its owner vanished
+other_subnet=${NET_SUBNET%.*}
+other_subnet="${other_subnet%.*}.$(( (${other_subnet##*.} + 1) % 256 )).0/24"
+anew=$(new_id)
+assert_status 0 cryo create --bundle "$client_bundle" --network "bridge:bridge=$NET_BRIDGE,subnet=$other_subnet" "$anew"
+assert_eq "$other_subnet" "$(net_field "$anew" subnet)" "subnet of the re-made bridge"
+assert_contains "$(ip -4 -o addr show "$NET_BRIDGE")" "inet ${other_subnet%.0/24}.1/24" "address of the re-made bridge"
+assert_status 0 cryo delete --force "$anew"
+assert_status 0 cryo delete --force "$leftover"
+assert_net_released "$TEST_TMP/leftover.json"
+assert_bridge_gone "$NET_BRIDGE"
+
 if [ "$bridges_before" = 0 ] && [ -z "$(ls "$(net_state)/bridges" 2>/dev/null)" ]; then
     assert_eq "$forward_before" "$(cat /proc/sys/net/ipv4/ip_forward)" "ip_forward after the last bridge"
     [ ! -e "$(net_state)/ip_forward.saved" ] || fail "ip_forward.saved left behind"
