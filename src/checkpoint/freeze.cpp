@@ -39,6 +39,19 @@ bool is_zombie(int pid)
     return tids && tids->size() == 1 && (*tids)[0] == pid;
 }
 
+// The thread is gone or a zombie (state Z or X in /proc/PID/task/TID/stat).
+bool task_exited(int pid, int tid)
+{
+    auto text = sys::read_file(fmt::format("/proc/{}/task/{}/stat", pid, tid));
+    if (!text)
+        return true;
+    auto close = text->rfind(')');
+    if (close == std::string::npos || close + 2 >= text->size())
+        return false;
+    char state = (*text)[close + 2];
+    return state == 'Z' || state == 'X';
+}
+
 } // namespace
 
 Result<FrozenTree> freeze_tree(int root_pid)
@@ -74,6 +87,12 @@ Result<FrozenTree> freeze_tree(int root_pid)
                 if (!tracee) {
                     if (tracee.error().is_errno(ESRCH))
                         continue; // exited meanwhile
+                    // A task that exited since the walk read it refuses attach with EPERM:
+                    // look again in the next pass (a whole process is then a zombie).
+                    if (tracee.error().is_errno(EPERM) && task_exited(pid, tid)) {
+                        changed = true;
+                        continue;
+                    }
                     return tracee.release_error().add_context(fmt::format("freeze process {}", pid));
                 }
                 process.threads.push_back(tracee.release_value());

@@ -3,6 +3,7 @@
 // state, hostname, time namespace offsets; namespace state; rootfs-diff.tar for overlay
 // roots). Then the container stops, or runs on (--leave-running). Every failure leaves it
 // as it was: running (or paused, if it was), never held frozen.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,7 @@
 #include "sys/file.h"
 #include "sys/ns.h"
 #include "sys/process.h"
+#include "sys/procfs.h"
 
 namespace cryo::runtime {
 
@@ -111,6 +113,29 @@ Result<void> refuse_file_locks(std::vector<pid_t> const& pids)
     return {};
 }
 
+// The engine dumps the init's tree; a process of the container outside it (an exec'd
+// process whose parent, `cryo exec`, still waits outside) would be lost: refuse it by name.
+Result<void> refuse_outside_tree(int init_pid, std::vector<pid_t> const& cgroup_pids)
+{
+    std::vector<pid_t> tree { init_pid };
+    for (size_t i = 0; i < tree.size() && i < 65536; ++i) {
+        auto tids = sys::list_threads(tree[i]);
+        if (!tids)
+            continue; // exited meanwhile
+        for (auto tid : *tids)
+            if (auto children = sys::list_children(tree[i], tid))
+                tree.insert(tree.end(), children->begin(), children->end());
+    }
+    for (auto pid : cgroup_pids) {
+        if (std::find(tree.begin(), tree.end(), pid) != tree.end() || !sys::exists(fmt::format("/proc/{}", pid)))
+            continue;
+        return Error::format("process {} is in the container but not a descendant of its init (an exec'd process "
+                             "still attached to its caller?): not supported yet",
+            pid);
+    }
+    return {};
+}
+
 // Everything besides the processes, written while they are frozen.
 Result<void> write_container_files(checkpoint::ImageWriter& writer, Container const& container,
     std::string const& config_text, std::string const& hostname, std::optional<std::string> const& time_offsets)
@@ -174,6 +199,7 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     auto manager = TRY(cgroup::Manager::open({ .path = state.cgroup_path }).context("checkpoint {}: cgroup", id));
     auto cgroup_pids = TRY(manager->pids());
     TRY(refuse_file_locks(cgroup_pids).context("checkpoint {}", id));
+    TRY(refuse_outside_tree(state.init_pid, cgroup_pids).context("checkpoint {}", id));
 
     std::string hostname;
     if (auto uts = state.namespaces.find("uts"); uts != state.namespaces.end() && uts->second.empty())

@@ -44,6 +44,19 @@ done
 assert_fails_with "manage-cgroups-mode" cryo checkpoint --manage-cgroups-mode bogus --image-path "$TEST_TMP/m" "$id"
 still_running "$id" "refused flags"
 
+# A process exec'd into the container whose caller still waits outside is not in the init's
+# tree: refused by name, the container (and that process) run on.
+cryo exec "$id" sleep 1001 &
+exec_pid=$!
+has_exec_sleep() { cryo ps "$id" | grep -q 'sleep 1001'; }
+no_exec_sleep() { ! has_exec_sleep; }
+wait_until 5 has_exec_sleep
+assert_fails_with "not a descendant of its init" cryo checkpoint --image-path "$TEST_TMP/exec" "$id"
+still_running "$id" "exec'd process attached"
+kill -0 "$exec_pid" || fail "the exec'd process's caller died"
+kill -KILL "$(cryo ps "$id" | awk '/sleep 1001/ { print $2 }')"
+wait "$exec_pid" || true
+wait_until 5 no_exec_sleep
 # A paused container (containerd pauses before it checkpoints) stays paused with
 # --leave-running, and the status fd gets its \0.
 run_cmd cryo pause "$id"
