@@ -177,6 +177,14 @@ pid_t spawn(SpawnOptions const& options, std::string& error)
     std::string directory = options.directory.empty() ? std::string("/") : options.directory;
     if (!options.directory.empty() && ::chdir(directory.c_str()) < 0)
         child_fail("chdir", directory);
+    // A clean slate, as from a machine's init: signals ignored by whoever started the
+    // container (bash ignores SIGINT and SIGQUIT for `cmd &`) would otherwise be inherited
+    // through every exec, and a shell cannot even trap a signal ignored on entry.
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    for (int signal = 1; signal < NSIG; ++signal)
+        if (signal != SIGKILL && signal != SIGSTOP)
+            (void)::sigaction(signal, &default_action, nullptr);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
