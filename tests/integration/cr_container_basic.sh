@@ -60,6 +60,17 @@ assert_eq "$before_ps" "$(long_lived "$id")" "pids inside after restore"
 assert_eq "$TEST_HOSTNAME" "$(cryo exec "$id" hostname)" "hostname after restore"
 assert_eq 1 "$(cryo exec "$id" sh -c 'cat /proc/1/status' | awk '/^NSpid/ { print $NF }')" "init's pid inside"
 
+# A restored container checkpoints and restores again (migrating twice).
+run_cmd cryo checkpoint --image-path "$TEST_TMP/image-again" "$id"
+assert_eq 0 "$STATUS" "checkpoint of the restored container (stderr: $ERR)"
+run_cmd cryo delete "$id"
+assert_eq 0 "$STATUS" "delete (stderr: $ERR)"
+again=$(cat "$counter")
+run_cmd cryo restore -d --image-path "$TEST_TMP/image-again" --bundle "$bundle" "$id"
+assert_eq 0 "$STATUS" "second restore (stderr: $ERR)"
+assert_eq "$before_ps" "$(long_lived "$id")" "pids inside after the second restore"
+wait_until 5 counter_above "$again"
+
 run_cmd cryo kill "$id" KILL
 assert_eq 0 "$STATUS" "kill restored (stderr: $ERR)"
 wait_status "$id" stopped
