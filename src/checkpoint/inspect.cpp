@@ -5,6 +5,7 @@
 
 #include "checkpoint/codec.h"
 #include "checkpoint/image.h"
+#include "checkpoint/task_state_codec.h"
 
 namespace cryo::checkpoint {
 
@@ -74,6 +75,13 @@ std::string task_state_text(Process const& p)
         itimers += fmt::format(" {} {}us/{}us", itimer_name(t.which), t.value_us, t.interval_us);
     out += fmt::format("  itimers:{}; POSIX timers: {}\n", itimers.empty() ? " none" : itimers,
         s.posix_timers.empty() ? "none" : timer_ids(p));
+    if (!s.file_locks.empty()) {
+        std::string locks;
+        for (auto const& l : s.file_locks)
+            locks += fmt::format(" {} {} fd {} {}+{}", lock_kind_name(l.kind), l.write ? "write" : "read", l.fd, l.start,
+                l.length ? std::to_string(l.length) : std::string("EOF"));
+        out += fmt::format("  file locks:{}\n", locks);
+    }
     out += fmt::format("  personality {:#x}, dumpable {}, pdeathsig {}, subreaper {}, securebits {:#x}\n",
         s.personality, s.dumpable, s.pdeathsig, s.child_subreaper ? "yes" : "no", s.securebits);
     auto const& c = p.credentials;
@@ -110,7 +118,12 @@ json task_state_json(Process const& p)
     for (auto const& o : p.memory_objects)
         objects.push_back({ { "id", o.id }, { "kind", to_string(o.kind) }, { "path", o.path }, { "size", o.size },
             { "saved", o.saved_bytes() } });
+    json locks = json::array();
+    for (auto const& l : s.file_locks)
+        locks.push_back({ { "kind", lock_kind_name(l.kind) }, { "write", l.write }, { "fd", l.fd }, { "start", l.start },
+            { "length", l.length } });
     json out = { { "pending", s.shared_pending.size() }, { "itimers", itimers }, { "posix_timers", timers },
+        { "file_locks", locks },
         { "personality", s.personality }, { "dumpable", s.dumpable }, { "pdeathsig", s.pdeathsig },
         { "child_subreaper", s.child_subreaper }, { "threads", threads }, { "memory_objects", objects } };
     if (s.zombie)

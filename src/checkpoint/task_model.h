@@ -1,5 +1,5 @@
 // The model of per-task state beyond memory and files: pending and queued signals (with their
-// siginfo), alternate signal stacks, interval and POSIX timers, scheduling, personality,
+// siginfo), alternate signal stacks, interval and POSIX timers, file locks, scheduling, personality,
 // prctl-level attributes, and the exit status of a zombie. Plain data only; collected by
 // task_state.cpp, encoded by task_state_codec.cpp. Invariants: PosixTimer ids are unique in a
 // process; QueuedSignal::siginfo is exactly kSiginfoSize bytes (the kernel's siginfo_t).
@@ -54,6 +54,20 @@ struct PosixTimer {
     bool operator==(PosixTimer const&) const = default;
 };
 
+// A file lock held through an fd of the process (fdinfo "lock:" lines). flock and OFD locks
+// belong to the open file description (taken again through any fd of it: a no-op when an
+// earlier process already did); POSIX locks belong to the process.
+enum class LockKind { Flock, Posix, Ofd };
+struct FileLock {
+    LockKind kind { LockKind::Flock };
+    bool write { false };
+    int fd { 0 };
+    uint64_t start { 0 };
+    uint64_t length { 0 }; // 0: to the end of the file
+
+    bool operator==(FileLock const&) const = default;
+};
+
 // Per thread: the kernel keeps these per task.
 struct ThreadState {
     std::vector<QueuedSignal> pending; // queued to this thread only
@@ -72,6 +86,7 @@ struct ProcessState {
     std::vector<QueuedSignal> shared_pending; // queued to the thread group
     std::vector<IntervalTimer> itimers; // armed ones only
     std::vector<PosixTimer> posix_timers;
+    std::vector<FileLock> file_locks;
     uint32_t personality { 0 };
     int dumpable { 1 }; // PR_GET_DUMPABLE
     int pdeathsig { 0 }; // PR_GET_PDEATHSIG of the leader

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "sys/file.h"
+#include "sys/file_locks.h"
 #include "sys/ptrace_calls.h"
 #include "sys/task_attrs.h"
 
@@ -76,6 +77,39 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
         s.sched_flags = sched.flags & kSchedResetOnFork;
         s.nice = TRY(sys::nice_of(tid));
         s.has_sched = true;
+    }
+
+    // File locks held through each fd. A dup'ed fd shows the same lock again: kept once.
+    auto description_of = [&](int fd) {
+        for (auto const& f : p.files)
+            if (f.fd == fd)
+                return f.description;
+        return 0u;
+    };
+    for (auto const& f : p.files) {
+        for (auto const& l : TRY(sys::read_fd_locks(pid, f.fd).context("fd {} locks", f.fd))) {
+            FileLock lock;
+            if (l.kind == "FLOCK")
+                lock.kind = LockKind::Flock;
+            else if (l.kind == "POSIX")
+                lock.kind = LockKind::Posix;
+            else if (l.kind == "OFDLCK")
+                lock.kind = LockKind::Ofd;
+            else
+                return Error::format("fd {} holds a {} lock, which is not supported", f.fd, l.kind);
+            if (l.access != "READ" && l.access != "WRITE")
+                return Error::format("fd {}: {} lock in state {} is not supported", f.fd, l.kind, l.access);
+            lock.write = l.access == "WRITE";
+            lock.fd = f.fd;
+            lock.start = l.start;
+            lock.length = l.length;
+            bool again = std::any_of(p.state.file_locks.begin(), p.state.file_locks.end(), [&](FileLock const& o) {
+                return o.kind == lock.kind && o.write == lock.write && o.start == lock.start && o.length == lock.length
+                    && description_of(o.fd) == f.description;
+            });
+            if (!again)
+                p.state.file_locks.push_back(lock);
+        }
     }
 
     // From inside: answers land in a scratch page that is unmapped again.

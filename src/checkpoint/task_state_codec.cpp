@@ -36,6 +36,11 @@ Result<std::vector<QueuedSignal>> decode_signals(json const& j)
 
 } // namespace
 
+char const* lock_kind_name(LockKind kind)
+{
+    return kind == LockKind::Flock ? "flock" : kind == LockKind::Posix ? "posix" : "ofd";
+}
+
 void encode_task_state(Process const& p, json& j)
 {
     auto const& s = p.state;
@@ -56,6 +61,13 @@ void encode_task_state(Process const& p, json& j)
                 { "value", t.value }, { "target", t.target }, { "value_ns", t.value_ns },
                 { "interval_ns", t.interval_ns } });
         task["posix_timers"] = std::move(timers);
+    }
+    if (!s.file_locks.empty()) {
+        json locks = json::array();
+        for (auto const& l : s.file_locks)
+            locks.push_back({ { "kind", lock_kind_name(l.kind) }, { "write", l.write }, { "fd", l.fd },
+                { "start", l.start }, { "length", l.length } });
+        task["file_locks"] = std::move(locks);
     }
     if (s.zombie)
         task["zombie"] = { { "exit_status", s.exit_status } };
@@ -122,6 +134,26 @@ Result<void> decode_task_state(json const& j, Process& p)
             if (timer.id < 0)
                 return Error::format("bad POSIX timer id {}", timer.id);
             s.posix_timers.push_back(timer);
+        }
+        for (auto const& e : t.value("file_locks", json::array())) {
+            FileLock lock;
+            auto kind = e.at("kind").get<std::string>();
+            if (kind == "flock")
+                lock.kind = LockKind::Flock;
+            else if (kind == "posix")
+                lock.kind = LockKind::Posix;
+            else if (kind == "ofd")
+                lock.kind = LockKind::Ofd;
+            else
+                return Error::format("file lock: unknown kind {:?}", kind);
+            lock.write = e.value("write", false);
+            lock.fd = e.at("fd").get<int>();
+            lock.start = e.value("start", uint64_t { 0 });
+            lock.length = e.value("length", uint64_t { 0 });
+            bool open = std::any_of(p.files.begin(), p.files.end(), [&](OpenFile const& f) { return f.fd == lock.fd; });
+            if (!open)
+                return Error::format("file lock on fd {}, which is not open", lock.fd);
+            s.file_locks.push_back(lock);
         }
         if (t.contains("zombie")) {
             s.zombie = true;

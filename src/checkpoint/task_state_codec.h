@@ -16,5 +16,7 @@ void encode_task_state(Process const& process, nlohmann::json& j);
 // Reads them back (threads and areas already decoded) and checks references: every area's
 // object exists, siginfo sizes. nlohmann type errors propagate as exceptions.
 Result<void> decode_task_state(nlohmann::json const& j, Process& process);
+// "flock", "posix", "ofd".
+char const* lock_kind_name(LockKind kind);
 
 } // namespace cryo::checkpoint

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstring>
 #include <linux/capability.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -26,6 +28,7 @@ namespace cryo::checkpoint {
 
 namespace {
 
+constexpr uint64_t kOfdSetLock = 37; // F_OFD_SETLK (fcntl.h with _GNU_SOURCE)
 constexpr uint32_t kSecbitKeepCaps = 1U << 4; // SECBIT_KEEP_CAPS (linux/securebits.h)
 constexpr uint32_t kSecbitKeepCapsLocked = 1U << 5;
 // Kernel struct sigevent: value, signo, notify, then a union whose first int is the tid.
@@ -182,6 +185,26 @@ Result<void> restore_task_state(Process const& p, sys::Tracee& leader, std::vect
             TRY(t.syscall_checked("sigaltstack", SYS_sigaltstack, { scratch.address() + offset, 0 })
                     .context("thread {}", t.tid()));
         }
+    }
+    // File locks, through the same fds (installed already); never waiting: a lock taken by
+    // someone else meanwhile is an error naming the fd.
+    for (auto const& l : s.file_locks) {
+        auto fd = static_cast<uint64_t>(l.fd);
+        if (l.kind == LockKind::Flock) {
+            TRY(leader.syscall_checked("flock", SYS_flock, { fd, static_cast<uint64_t>((l.write ? LOCK_EX : LOCK_SH) | LOCK_NB) })
+                    .context("file lock on fd {}", l.fd));
+            continue;
+        }
+        struct flock f {};
+        f.l_type = static_cast<short>(l.write ? F_WRLCK : F_RDLCK);
+        f.l_whence = SEEK_SET;
+        f.l_start = static_cast<off_t>(l.start);
+        f.l_len = static_cast<off_t>(l.length);
+        TRY(scratch.write(offset, &f, sizeof f));
+        uint64_t command = l.kind == LockKind::Posix ? F_SETLK : kOfdSetLock;
+        TRY(leader.syscall_checked("fcntl F_SETLK", SYS_fcntl, { fd, command, scratch.address() + offset })
+                .context("{} lock on fd {} ({}+{})", l.kind == LockKind::Posix ? "POSIX" : "OFD", l.fd, l.start,
+                    l.length));
     }
     if (s.child_subreaper)
         TRY(prctl(leader, "prctl PR_SET_CHILD_SUBREAPER", { PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0 }));

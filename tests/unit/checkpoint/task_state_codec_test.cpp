@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "checkpoint/codec.h"
+#include "sys/file_locks.h"
 #include "sys/task_attrs.h"
 
 using namespace cryo;
@@ -54,6 +55,11 @@ Process full_process()
     s.pdeathsig = SIGHUP;
     s.child_subreaper = true;
     s.securebits = 0x10;
+    s.file_locks = { { LockKind::Flock, true, 3, 0, 0 }, { LockKind::Posix, false, 3, 100, 0 },
+        { LockKind::Ofd, true, 4, 10, 5 } };
+    p.files = { { .fd = 3, .description = 1, .cloexec = false }, { .fd = 4, .description = 2, .cloexec = true } };
+    p.file_descriptions = { { .id = 1, .kind = FileKind::Regular, .path = "/tmp/a" },
+        { .id = 2, .kind = FileKind::Regular, .path = "/tmp/b" } };
     MemoryObject shm { .id = 1, .kind = MemoryObjectKind::SharedAnonymous, .path = "", .size = 4 << 20, .mode = 0777,
         .uid = 0, .gid = 0, .seals = 0, .extents = { { 0, 8192 }, { 1 << 20, 4096 } }, .dev = 0, .inode = 0 };
     MemoryObject memfd { .id = 2, .kind = MemoryObjectKind::Memfd, .path = "cr shared", .size = 65536, .mode = 0600,
@@ -160,6 +166,15 @@ TEST(TaskStateCodec, RejectsBadInput)
     r = decode_process(edited(text, "1048576,", "4194300,"));
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("bad extent"), std::string::npos) << r.error().message();
+    // A lock on an fd that is not open, and an unknown lock kind.
+    auto unopened = full_process();
+    unopened.state.file_locks[2].fd = 9;
+    r = decode_process(encode_process(unopened));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("file lock on fd 9, which is not open"), std::string::npos) << r.error().message();
+    r = decode_process(edited(text, "\"kind\": \"ofd\"", "\"kind\": \"lease\""));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("unknown kind"), std::string::npos) << r.error().message();
     // An unknown object kind.
     r = decode_process(edited(text, "\"kind\": \"memfd\"", "\"kind\": \"sysv\""));
     ASSERT_FALSE(r);
@@ -195,4 +210,32 @@ TEST(ProcTimers, RejectsGarbage)
     EXPECT_FALSE(sys::parse_proc_timers("ID: 1\nnotify: bogus/pid.1\n"));
     EXPECT_FALSE(sys::parse_proc_timers("ID: 1\nnotify: signal/who.1\n"));
     EXPECT_FALSE(sys::parse_proc_timers("ID: 1\nsignal: 14\n"));
+}
+
+TEST(FdinfoLocks, ParsesFlockPosixAndOfdLines)
+{
+    auto locks = sys::parse_fdinfo_locks("pos:\t0\nflags:\t02100002\nmnt_id:\t27\nino:\t11125839\n"
+                                         "lock:\t1: FLOCK  ADVISORY  WRITE 23513 fe:00:11125828 0 EOF\n"
+                                         "lock:\t2: POSIX  ADVISORY  WRITE 23513 fe:00:11125838 5 14\n"
+                                         "lock:\t3: OFDLCK ADVISORY  READ -1 fe:00:11125839 0 EOF\n");
+    ASSERT_TRUE(locks) << locks.error().message();
+    ASSERT_EQ(locks->size(), 3u);
+    EXPECT_EQ((*locks)[0].kind, "FLOCK");
+    EXPECT_EQ((*locks)[0].access, "WRITE");
+    EXPECT_EQ((*locks)[0].pid, 23513);
+    EXPECT_EQ((*locks)[0].length, 0u);
+    EXPECT_EQ((*locks)[1].kind, "POSIX");
+    EXPECT_EQ((*locks)[1].start, 5u);
+    EXPECT_EQ((*locks)[1].length, 10u); // bytes 5 to 14 inclusive
+    EXPECT_EQ((*locks)[2].kind, "OFDLCK");
+    EXPECT_EQ((*locks)[2].access, "READ");
+    EXPECT_EQ((*locks)[2].pid, -1);
+    EXPECT_TRUE(sys::parse_fdinfo_locks("pos:\t0\n")->empty());
+}
+
+TEST(FdinfoLocks, RejectsGarbage)
+{
+    EXPECT_FALSE(sys::parse_fdinfo_locks("lock:\t1: POSIX ADVISORY WRITE\n"));
+    EXPECT_FALSE(sys::parse_fdinfo_locks("lock:\t1: POSIX ADVISORY WRITE x fe:00:1 0 EOF\n"));
+    EXPECT_FALSE(sys::parse_fdinfo_locks("lock:\t1: POSIX ADVISORY WRITE 1 fe:00:1 9 3\n"));
 }
