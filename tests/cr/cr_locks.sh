@@ -17,7 +17,21 @@ locks() { # the /proc/locks lines of our files, without the ordinal
 mkdir -p "$TMP/files"
 if start locks "$WORKLOAD" "$TMP/files"; then
     before=$(locks)
-    if dump_restore locks; then
+    # A conflicting flock taken between dump and restore: the restore fails naming the lock,
+    # and nothing it created keeps running; once released, the restore goes through.
+    "$CRYO" dump -t "${READY[1]}" -D "$TMP/locks/img" || fail "dump failed"
+    for p in "${READY[@]:1}"; do gone "$p" || fail "pid $p still there after dump"; done
+    exec {holder}>"$TMP/files/A"
+    flock -n "$holder" || fail "could not take the flock on A after the dump"
+    if "$CRYO" restore -D "$TMP/locks/img" -d 2>"$TMP/locks/err"; then
+        fail "restore succeeded although A is locked by someone else"
+    else
+        grep -q "file lock on fd 3" "$TMP/locks/err" && ok "conflicting lock: $(head -1 "$TMP/locks/err")" \
+            || fail "error does not name the lock: $(cat "$TMP/locks/err")"
+        for p in "${READY[@]:1}"; do gone "$p" || fail "pid $p runs after a failed restore"; done
+    fi
+    exec {holder}>&-
+    if "$CRYO" restore -D "$TMP/locks/img" -d; then
         after=$(locks)
         [ -n "$before" ] && [ "$before" = "$after" ] && ok "/proc/locks as before: $(echo "$after" | wc -l) locks" \
             || fail "locks differ: before [$before] after [$after]"
