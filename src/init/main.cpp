@@ -194,4 +194,7 @@ int main(int argc, char** argv)
 
 } // namespace cryo::init
 
-int main(int argc, char** argv) { return cryo::init::main(argc, argv); }
+int main(int argc, char** argv)
+{
+    return cryo::init::main(argc, argv);
+}

@@ -52,7 +52,8 @@ int next_signal(sigset_t const& set, std::optional<Clock::time_point> deadline)
             if (left <= Clock::duration::zero())
                 return 0;
             auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-            timespec timeout { .tv_sec = static_cast<time_t>(ns / 1000000000), .tv_nsec = static_cast<long>(ns % 1000000000) };
+            timespec timeout { .tv_sec = static_cast<time_t>(ns / 1000000000),
+                               .tv_nsec = static_cast<long>(ns % 1000000000) };
             signal = ::sigtimedwait(&set, &info, &timeout);
         } else {
             signal = ::sigwaitinfo(&set, &info);
@@ -180,7 +181,7 @@ pid_t spawn(SpawnOptions const& options, std::string& error)
     // A clean slate, as from a machine's init: signals ignored by whoever started the
     // container (bash ignores SIGINT and SIGQUIT for `cmd &`) would otherwise be inherited
     // through every exec, and a shell cannot even trap a signal ignored on entry.
-    struct sigaction default_action {};
+    struct sigaction default_action { };
     default_action.sa_handler = SIG_DFL;
     for (int signal = 1; signal < NSIG; ++signal)
         if (signal != SIGKILL && signal != SIGSTOP)

@@ -41,7 +41,7 @@ std::string describe_status(int wait_status);
 
 enum class Grouping {
     ForegroundGroup, // own process group, made the terminal's foreground group (wrap mode)
-    Session,         // own session, stdin from /dev/null (services)
+    Session, // own session, stdin from /dev/null (services)
 };
 
 struct SpawnOptions {

@@ -72,9 +72,9 @@ struct SignalName {
 };
 
 constexpr SignalName k_signals[] = {
-    { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 },
-    { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "WINCH", SIGWINCH },
-    { "PWR", SIGPWR }, { "ALRM", SIGALRM },
+    { "HUP", SIGHUP },   { "INT", SIGINT },     { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+    { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },   { "TERM", SIGTERM }, { "CONT", SIGCONT },
+    { "STOP", SIGSTOP }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR },   { "ALRM", SIGALRM },
 };
 
 // Applies one `key = value` line to the service being read.
@@ -213,7 +213,8 @@ Parsed<Millis> parse_duration(std::string_view text)
     using Result = Parsed<Millis>;
     auto invalid = [&] { return Result::fail(quoted(text) + " is not a duration (5, 1.5s, 250ms, 2m)"); };
     size_t digits_end = 0;
-    while (digits_end < text.size() && ((text[digits_end] >= '0' && text[digits_end] <= '9') || text[digits_end] == '.'))
+    while (digits_end < text.size()
+           && ((text[digits_end] >= '0' && text[digits_end] <= '9') || text[digits_end] == '.'))
         ++digits_end;
     std::string_view number = text.substr(0, digits_end);
     std::string_view unit = text.substr(digits_end);
@@ -279,12 +280,13 @@ Parsed<std::vector<ServiceSpec>> parse_services(std::string_view text)
                 return Result::fail(at_line(line_number, "a section header is [NAME]"));
             std::string_view name = trim(line.substr(1, line.size() - 2));
             if (!valid_name(name))
-                return Result::fail(at_line(line_number, "service name " + quoted(name)
-                                                             + " must be 1-64 of A-Z a-z 0-9 _ - . @"));
+                return Result::fail(
+                    at_line(line_number, "service name " + quoted(name) + " must be 1-64 of A-Z a-z 0-9 _ - . @"));
             for (auto const& other : services)
                 if (other.name == name)
-                    return Result::fail(at_line(line_number, "service " + quoted(name) + " is already defined on line "
-                                                                 + std::to_string(other.line)));
+                    return Result::fail(at_line(line_number,
+                                                "service " + quoted(name) + " is already defined on line "
+                                                    + std::to_string(other.line)));
             services.push_back(ServiceSpec { .name = std::string(name), .line = line_number });
             seen_keys.clear();
             continue;
@@ -308,8 +310,8 @@ Parsed<std::vector<ServiceSpec>> parse_services(std::string_view text)
         if (service.command.empty())
             return Result::fail(at_line(service.line, "service " + quoted(service.name) + " has no command"));
         if (service.restart_delay_max < service.restart_delay)
-            return Result::fail(at_line(service.line, "service " + quoted(service.name)
-                                                          + ": restart_delay_max is shorter than restart_delay"));
+            return Result::fail(at_line(
+                service.line, "service " + quoted(service.name) + ": restart_delay_max is shorter than restart_delay"));
     }
     std::stable_sort(services.begin(), services.end(),
                      [](ServiceSpec const& a, ServiceSpec const& b) { return a.order < b.order; });

@@ -15,8 +15,8 @@ namespace cryo::init {
 using Millis = std::chrono::milliseconds;
 
 enum class RestartPolicy {
-    No,        // run once
-    Always,    // restart whenever it exits (until shutdown)
+    No, // run once
+    Always, // restart whenever it exits (until shutdown)
     OnFailure, // restart on a non-zero exit status or a death by signal
 };
 
@@ -24,16 +24,16 @@ struct ServiceSpec {
     std::string name {};
     std::vector<std::string> command {}; // argv; argv[0] is looked up in PATH
     RestartPolicy restart { RestartPolicy::No };
-    int order { 0 };                  // start ascending (ties: file order), stop in exact reverse
-    int stop_signal { 15 };           // SIGTERM
-    Millis stop_timeout { 10000 };    // then SIGKILL to the service's process group
-    Millis restart_delay { 100 };     // first backoff; doubles on each quick failure
+    int order { 0 }; // start ascending (ties: file order), stop in exact reverse
+    int stop_signal { 15 }; // SIGTERM
+    Millis stop_timeout { 10000 }; // then SIGKILL to the service's process group
+    Millis restart_delay { 100 }; // first backoff; doubles on each quick failure
     Millis restart_delay_max { 30000 };
-    std::optional<uint32_t> uid {};   // user = UID[:GID] (numbers: no NSS in a static init)
+    std::optional<uint32_t> uid {}; // user = UID[:GID] (numbers: no NSS in a static init)
     std::optional<uint32_t> gid {};
-    std::string directory {};         // working directory ("" = /)
-    std::vector<std::string> env {};  // NAME=VALUE added to init's environment
-    int line { 0 };                   // line of the [name] header, for messages
+    std::string directory {}; // working directory ("" = /)
+    std::vector<std::string> env {}; // NAME=VALUE added to init's environment
+    int line { 0 }; // line of the [name] header, for messages
 };
 
 // A value or a one-line error ("line 7: unknown key \"restrat\"").

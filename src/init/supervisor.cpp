@@ -21,7 +21,10 @@ struct Service {
     std::optional<int> last_status {};
 };
 
-long long millis(Clock::duration d) { return std::chrono::duration_cast<Millis>(d).count(); }
+long long millis(Clock::duration d)
+{
+    return std::chrono::duration_cast<Millis>(d).count();
+}
 
 class Supervisor {
 public:
@@ -65,15 +68,16 @@ private:
         auto const& spec = *service.spec;
         service.restart_at.reset();
         std::string error;
-        pid_t pid = spawn(SpawnOptions {
-                              .argv = spec.command,
-                              .extra_env = spec.env,
-                              .directory = spec.directory,
-                              .uid = spec.uid,
-                              .gid = spec.gid,
-                              .grouping = Grouping::Session,
-                          },
-                          error);
+        pid_t pid = spawn(
+            SpawnOptions {
+                .argv = spec.command,
+                .extra_env = spec.env,
+                .directory = spec.directory,
+                .uid = spec.uid,
+                .gid = spec.gid,
+                .grouping = Grouping::Session,
+            },
+            error);
         service.started = Clock::now();
         if (pid < 0) {
             say("start %s: %s", spec.name.c_str(), error.c_str());

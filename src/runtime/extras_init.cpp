@@ -34,8 +34,7 @@ Result<InitMode> init_mode(Extras const& extras, oci::Spec const& spec)
         return InitMode::Wrap;
     if (it->second == "false" || it->second.empty())
         return extras.init ? InitMode::Wrap : InitMode::None;
-    return Error::format("annotation {}: {:?} is not one of system, wrap, true, false", k_mode_annotation,
-                         it->second);
+    return Error::format("annotation {}: {:?} is not one of system, wrap, true, false", k_mode_annotation, it->second);
 }
 
 // $CRYO_INIT, else cryo-init next to the cryo executable, else ../libexec/cryo/cryo-init
@@ -103,6 +102,8 @@ Result<void> init_amend_spec(Context const&, Extras const& extras, ExtrasRun con
     return {};
 }
 
-void init_release(std::string const&) { }
+void init_release(std::string const&)
+{
+}
 
 } // namespace cryo::runtime

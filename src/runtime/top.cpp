@@ -29,7 +29,8 @@ std::map<uint32_t, std::string> parse_passwd(std::string_view text)
         if (second == std::string_view::npos)
             continue;
         auto third = line.find(':', second + 1);
-        std::string_view uid_text = line.substr(second + 1, third == std::string_view::npos ? std::string_view::npos : third - second - 1);
+        std::string_view uid_text
+            = line.substr(second + 1, third == std::string_view::npos ? std::string_view::npos : third - second - 1);
         if (uid_text.empty() || uid_text.size() > 10)
             continue;
         uint64_t uid = 0;

@@ -158,7 +158,7 @@ TEST(InitServices, Signals)
 
 TEST(InitServices, RestartPolicy)
 {
-    int ok = 0;         // exited 0
+    int ok = 0; // exited 0
     int failed = 1 << 8; // exited 1
     int killed = SIGKILL;
     ASSERT_TRUE(WIFEXITED(ok) && WIFEXITED(failed) && WIFSIGNALED(killed));

@@ -25,7 +25,10 @@ TEST(Top, ParsePasswd)
 TEST(Top, CommandLine)
 {
     using namespace std::string_view_literals;
-    EXPECT_EQ(command_line("sleep\0" "1000\0"sv, "sleep"), "sleep 1000");
+    EXPECT_EQ(command_line("sleep\0"
+                           "1000\0"sv,
+                           "sleep"),
+              "sleep 1000");
     EXPECT_EQ(command_line("sh\0-c\0echo a\nb\0"sv, "sh"), "sh -c echo a?b");
     EXPECT_EQ(command_line(""sv, "kworker"), "[kworker]");
     EXPECT_EQ(command_line("\0\0"sv, "zombie"), "[zombie]");
