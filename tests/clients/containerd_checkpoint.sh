@@ -39,9 +39,11 @@ counter_above() { [ "$(counter_of "$1")" -gt "$2" ]; }
 # loop forks nothing (builtins only; it sleeps in `read -t` on a fifo nobody writes): the
 # checkpoint of a tree whose short-lived children exit while it is being seized is the
 # engine's business (tests/cr), not the client path's.
+# `read -u 3`, not `read <&3`: during `<&3` ash has the fifo on fd 0, and restore re-attaches
+# the description of the init's fd 0 to the new stdio, so fd 3 would come back as /dev/null.
 id=$TEST_TAG-ck
 run_cmd ctr_ run -d "${runtime[@]}" "$image" "$id" \
-    sh -c 'mkfifo /tmp/tick; exec 3<>/tmp/tick; i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; read -t 0.05 x <&3; done'
+    sh -c 'mkfifo /tmp/tick; exec 3<>/tmp/tick; i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; read -t 0.05 -u 3 x; done'
 assert_eq 0 "$STATUS" "ctr run -d (stderr: $ERR)"
 wait_until 10 sh -c "ctr --address '$CTD_SOCK' --namespace '$TEST_TAG' tasks ls | grep -q '$id.*RUNNING'"
 # 40 ticks of 50 ms: a shell restarted by a failed restore would need 2 s to get back there.
