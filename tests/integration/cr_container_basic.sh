@@ -18,10 +18,10 @@ assert_eq 0 "$STATUS" "run -d (stderr: $ERR)"
 wait_until 5 test -s "$counter"
 wait_until 5 counter_above 3
 
-# The long-lived processes inside ("pid ppid command" of the shell and the two sleep 1000s;
-# the loop's short sleeps come and go).
+# The long-lived processes inside ("pid ppid command" of the init and the two sleep 1000s;
+# the loop's short-lived forks come and go).
 long_lived() {
-    cryo exec "$1" ps -o pid,ppid,args | awk 'NR > 1 && ($3 == "sh" || ($3 == "sleep" && $4 == "1000")) { print $1, $2, $3 }' | sort -n
+    cryo exec "$1" ps -o pid,ppid,args | awk 'NR > 1 && ($1 == 1 || ($3 == "sleep" && $4 == "1000")) { print $1, $2, $3 }' | sort -n
 }
 before_ps=$(long_lived "$id")
 assert_contains "$before_ps" "1 0 sh" "init before checkpoint"
