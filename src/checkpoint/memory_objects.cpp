@@ -195,7 +195,7 @@ Result<MemoryObjects> MemoryObjects::open(std::vector<Process> const& processes,
             auto source = TRY(image.open_file(memory_object_data_name(o.id)));
             if (source.expected_size() != o.saved_bytes())
                 return Error::format("{}: {} holds {} bytes, the extents say {}", what(), source.name(),
-                    source.expected_size(), o.saved_bytes());
+                                     source.expected_size(), o.saved_bytes());
             for (auto const& e : o.extents)
                 for (uint64_t done = 0; done < e.length;) {
                     size_t n = std::min<uint64_t>(e.length - done, buffer.size());

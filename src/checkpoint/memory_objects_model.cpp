@@ -7,9 +7,12 @@ namespace cryo::checkpoint {
 char const* to_string(MemoryObjectKind kind)
 {
     switch (kind) {
-    case MemoryObjectKind::SharedAnonymous: return "shared-anonymous";
-    case MemoryObjectKind::DeletedFile: return "deleted-file";
-    case MemoryObjectKind::Memfd: return "memfd";
+    case MemoryObjectKind::SharedAnonymous:
+        return "shared-anonymous";
+    case MemoryObjectKind::DeletedFile:
+        return "deleted-file";
+    case MemoryObjectKind::Memfd:
+        return "memfd";
     }
     return "?";
 }

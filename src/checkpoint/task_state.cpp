@@ -128,7 +128,7 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
     }
     for (int which : { ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF }) {
         TRY(leader.syscall_checked("getitimer", SYS_getitimer, { static_cast<uint64_t>(which), scratch.address() }));
-        struct itimerval v {};
+        struct itimerval v { };
         TRY(scratch.read(0, &v, sizeof v));
         if (v.it_value.tv_sec || v.it_value.tv_usec)
             p.state.itimers.push_back({ which, microseconds(v.it_value), microseconds(v.it_interval) });
@@ -138,19 +138,20 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
     TRY(scratch.read(0, &value, sizeof value));
     p.state.pdeathsig = value;
     TRY(leader.syscall_checked("prctl PR_GET_CHILD_SUBREAPER", SYS_prctl,
-        { PR_GET_CHILD_SUBREAPER, scratch.address() }));
+                               { PR_GET_CHILD_SUBREAPER, scratch.address() }));
     TRY(scratch.read(0, &value, sizeof value));
     p.state.child_subreaper = value != 0;
-    p.state.dumpable = static_cast<int>(TRY(leader.syscall_checked("prctl PR_GET_DUMPABLE", SYS_prctl,
-        { PR_GET_DUMPABLE })));
-    p.state.securebits = static_cast<uint32_t>(TRY(leader.syscall_checked("prctl PR_GET_SECUREBITS", SYS_prctl,
-        { PR_GET_SECUREBITS })));
+    p.state.dumpable
+        = static_cast<int>(TRY(leader.syscall_checked("prctl PR_GET_DUMPABLE", SYS_prctl, { PR_GET_DUMPABLE })));
+    p.state.securebits = static_cast<uint32_t>(
+        TRY(leader.syscall_checked("prctl PR_GET_SECUREBITS", SYS_prctl, { PR_GET_SECUREBITS })));
 
     for (int resource = 0; resource < RLIM_NLIMITS; ++resource) {
-        TRY(leader.syscall_checked("prlimit64", SYS_prlimit64,
-            { 0, static_cast<uint64_t>(resource), 0, scratch.address() })
+        TRY(leader
+                .syscall_checked("prlimit64", SYS_prlimit64,
+                                 { 0, static_cast<uint64_t>(resource), 0, scratch.address() })
                 .context("rlimit {}", resource));
-        struct rlimit64 limit {};
+        struct rlimit64 limit { };
         TRY(scratch.read(0, &limit, sizeof limit));
         p.rlimits.push_back({ resource, limit.rlim_cur, limit.rlim_max });
     }
@@ -162,17 +163,17 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
         timer.signal = t.signal;
         timer.value = t.value;
         timer.target = (t.notify & SIGEV_THREAD_ID) ? t.target : 0;
-        TRY(leader.syscall_checked("timer_gettime", SYS_timer_gettime,
-            { static_cast<uint64_t>(t.id), scratch.address() })
+        TRY(leader
+                .syscall_checked("timer_gettime", SYS_timer_gettime, { static_cast<uint64_t>(t.id), scratch.address() })
                 .context("POSIX timer {}", t.id));
-        struct itimerspec spec {};
+        struct itimerspec spec { };
         TRY(scratch.read(0, &spec, sizeof spec));
         timer.value_ns = nanoseconds(spec.it_value);
         timer.interval_ns = nanoseconds(spec.it_interval);
         p.state.posix_timers.push_back(timer);
     }
     std::sort(p.state.posix_timers.begin(), p.state.posix_timers.end(),
-        [](PosixTimer const& a, PosixTimer const& b) { return a.id < b.id; });
+              [](PosixTimer const& a, PosixTimer const& b) { return a.id < b.id; });
     TRY(scratch.unmap());
     return {};
 }

@@ -32,16 +32,14 @@ Result<Process> collect_zombie(int pid);
 // sigaltstacks, timers (their targets must exist), then the queued signals, with every signal
 // blocked until the final masks go in (so none is delivered to cryo's remote syscalls).
 Result<void> restore_task_state(Process const& process, sys::Tracee& leader, std::vector<sys::Tracee>& threads,
-    RemoteScratch& scratch, uint64_t offset);
+                                RemoteScratch& scratch, uint64_t offset);
 
 // Around the uid/gid change of one thread (restore_credentials): before it, while still
 // privileged, keep capabilities across the uid change and shrink the bounding set; after it,
 // the permitted/effective/inheritable and ambient sets, no_new_privs, and the prctl
 // attributes that a credential change resets (dumpable, parent-death signal).
-Result<void> prepare_capabilities(Process const& process, sys::Tracee& thread, RemoteScratch& scratch,
-    uint64_t offset);
-Result<void> restore_capabilities(Process const& process, sys::Tracee& thread, RemoteScratch& scratch,
-    uint64_t offset);
+Result<void> prepare_capabilities(Process const& process, sys::Tracee& thread, RemoteScratch& scratch, uint64_t offset);
+Result<void> restore_capabilities(Process const& process, sys::Tracee& thread, RemoteScratch& scratch, uint64_t offset);
 
 // Makes the freshly forked process (still a copy of cryo, held by `leader`) a zombie with
 // the image's wait status: exit_group(code) from inside, or its terminating signal with the

@@ -28,7 +28,7 @@ Result<std::vector<QueuedSignal>> decode_signals(json const& j)
         s.siginfo = TRY(from_hex(e.at("siginfo").get<std::string>()).context("siginfo of signal {}", s.signal));
         if (s.signal < 1 || s.signal > 64 || s.siginfo.size() != kSiginfoSize)
             return Error::format("queued signal {}: bad signal number or siginfo of {} bytes", s.signal,
-                s.siginfo.size());
+                                 s.siginfo.size());
         out.push_back(std::move(s));
     }
     return out;
@@ -44,8 +44,11 @@ char const* lock_kind_name(LockKind kind)
 void encode_task_state(Process const& p, json& j)
 {
     auto const& s = p.state;
-    json task = { { "personality", s.personality }, { "dumpable", s.dumpable }, { "pdeathsig", s.pdeathsig },
-        { "child_subreaper", s.child_subreaper }, { "securebits", s.securebits } };
+    json task = { { "personality", s.personality },
+                  { "dumpable", s.dumpable },
+                  { "pdeathsig", s.pdeathsig },
+                  { "child_subreaper", s.child_subreaper },
+                  { "securebits", s.securebits } };
     if (!s.shared_pending.empty())
         task["pending"] = encode_signals(s.shared_pending);
     if (!s.itimers.empty()) {
@@ -57,16 +60,24 @@ void encode_task_state(Process const& p, json& j)
     if (!s.posix_timers.empty()) {
         json timers = json::array();
         for (auto const& t : s.posix_timers)
-            timers.push_back({ { "id", t.id }, { "clock", t.clock_id }, { "notify", t.notify }, { "signal", t.signal },
-                { "value", t.value }, { "target", t.target }, { "value_ns", t.value_ns },
-                { "interval_ns", t.interval_ns } });
+            timers.push_back({ { "id", t.id },
+                               { "clock", t.clock_id },
+                               { "notify", t.notify },
+                               { "signal", t.signal },
+                               { "value", t.value },
+                               { "target", t.target },
+                               { "value_ns", t.value_ns },
+                               { "interval_ns", t.interval_ns } });
         task["posix_timers"] = std::move(timers);
     }
     if (!s.file_locks.empty()) {
         json locks = json::array();
         for (auto const& l : s.file_locks)
-            locks.push_back({ { "kind", lock_kind_name(l.kind) }, { "write", l.write }, { "fd", l.fd },
-                { "start", l.start }, { "length", l.length } });
+            locks.push_back({ { "kind", lock_kind_name(l.kind) },
+                              { "write", l.write },
+                              { "fd", l.fd },
+                              { "start", l.start },
+                              { "length", l.length } });
         task["file_locks"] = std::move(locks);
     }
     if (s.zombie)
@@ -76,11 +87,14 @@ void encode_task_state(Process const& p, json& j)
     auto& threads = j.at("threads");
     for (size_t i = 0; i < p.threads.size() && i < threads.size(); ++i) {
         auto const& t = p.threads[i].state;
-        json e = { { "comm", t.comm }, { "altstack", { { "sp", t.altstack.sp }, { "flags", t.altstack.flags },
-                                                     { "size", t.altstack.size } } } };
+        json e = { { "comm", t.comm },
+                   { "altstack",
+                     { { "sp", t.altstack.sp }, { "flags", t.altstack.flags }, { "size", t.altstack.size } } } };
         if (t.has_sched)
-            e["sched"] = { { "policy", t.sched_policy }, { "priority", t.sched_priority }, { "flags", t.sched_flags },
-                { "nice", t.nice } };
+            e["sched"] = { { "policy", t.sched_policy },
+                           { "priority", t.sched_priority },
+                           { "flags", t.sched_flags },
+                           { "nice", t.nice } };
         if (!t.pending.empty())
             e["pending"] = encode_signals(t.pending);
         threads[i]["task"] = std::move(e);
@@ -92,8 +106,14 @@ void encode_task_state(Process const& p, json& j)
             json extents = json::array();
             for (auto const& e : o.extents)
                 extents.push_back({ e.offset, e.length });
-            objects.push_back({ { "id", o.id }, { "kind", to_string(o.kind) }, { "path", o.path }, { "size", o.size },
-                { "mode", o.mode }, { "owner", { o.uid, o.gid } }, { "seals", o.seals }, { "extents", extents } });
+            objects.push_back({ { "id", o.id },
+                                { "kind", to_string(o.kind) },
+                                { "path", o.path },
+                                { "size", o.size },
+                                { "mode", o.mode },
+                                { "owner", { o.uid, o.gid } },
+                                { "seals", o.seals },
+                                { "extents", extents } });
         }
         j["memory_objects"] = std::move(objects);
         auto& areas = j.at("areas");
@@ -116,8 +136,8 @@ Result<void> decode_task_state(json const& j, Process& p)
         if (t.contains("pending"))
             s.shared_pending = TRY(decode_signals(t["pending"]).context("pending signals"));
         for (auto const& e : t.value("itimers", json::array()))
-            s.itimers.push_back({ e.at("which").get<int>(), e.at("value_us").get<uint64_t>(),
-                e.at("interval_us").get<uint64_t>() });
+            s.itimers.push_back(
+                { e.at("which").get<int>(), e.at("value_us").get<uint64_t>(), e.at("interval_us").get<uint64_t>() });
         for (auto const& e : t.value("posix_timers", json::array())) {
             PosixTimer timer;
             timer.id = e.at("id").get<int>();
@@ -222,10 +242,10 @@ Result<void> decode_task_state(json const& j, Process& p)
         if (p.areas[i].object == 0)
             continue;
         bool known = std::any_of(p.memory_objects.begin(), p.memory_objects.end(),
-            [&](MemoryObject const& o) { return o.id == p.areas[i].object; });
+                                 [&](MemoryObject const& o) { return o.id == p.areas[i].object; });
         if (!known)
             return Error::format("memory area {:#x}: memory object {} is not in the image", p.areas[i].start,
-                p.areas[i].object);
+                                 p.areas[i].object);
     }
     return {};
 }

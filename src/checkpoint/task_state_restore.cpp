@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
-#include <linux/capability.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -96,8 +96,9 @@ Result<void> restore_posix_timers(Process const& p, sys::Tracee& leader, RemoteS
                 return Error::format("POSIX timer {}: id not reached after {} timers", t.id, attempt);
             int32_t wanted = t.id;
             TRY(scratch.write(offset + sizeof event, &wanted, sizeof wanted));
-            TRY(leader.syscall_checked("timer_create", SYS_timer_create,
-                { static_cast<uint64_t>(t.clock_id), event_at, id_at })
+            TRY(leader
+                    .syscall_checked("timer_create", SYS_timer_create,
+                                     { static_cast<uint64_t>(t.clock_id), event_at, id_at })
                     .context("POSIX timer {}", t.id));
             TRY(scratch.read(offset + sizeof event, &got, sizeof got));
             if (got == t.id)
@@ -108,14 +109,16 @@ Result<void> restore_posix_timers(Process const& p, sys::Tracee& leader, RemoteS
         }
         if (t.value_ns == 0)
             continue;
-        struct itimerspec spec { to_timespec(t.interval_ns), to_timespec(t.value_ns) };
+        struct itimerspec spec {
+            to_timespec(t.interval_ns), to_timespec(t.value_ns)
+        };
         TRY(scratch.write(offset + sizeof event + 8, &spec, sizeof spec));
         TRY(leader.syscall_checked("timer_settime", SYS_timer_settime, { static_cast<uint64_t>(t.id), 0, spec_at, 0 })
                 .context("POSIX timer {}", t.id));
     }
     if (explicit_ids)
         TRY(prctl(leader, "prctl PR_TIMER_CREATE_RESTORE_IDS off",
-            { PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0, 0 }));
+                  { PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0, 0 }));
     return {};
 }
 
@@ -123,7 +126,7 @@ Result<void> restore_posix_timers(Process const& p, sys::Tracee& leader, RemoteS
 // (si_code >= 0 included) only to itself. pid and tid are the ids the process sees (its own
 // pid namespace), i.e. the image's.
 Result<void> queue_signals(sys::Tracee& t, int pid, int tid, std::vector<QueuedSignal> const& signals, bool shared,
-    RemoteScratch& scratch, uint64_t offset)
+                           RemoteScratch& scratch, uint64_t offset)
 {
     for (auto const& s : signals) {
         if (s.siginfo.size() != kSiginfoSize)
@@ -136,7 +139,7 @@ Result<void> queue_signals(sys::Tracee& t, int pid, int tid, std::vector<QueuedS
                     .context("queue signal {}", s.signal));
         else
             TRY(t.syscall_checked("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-                { static_cast<uint64_t>(pid), static_cast<uint64_t>(tid), sig, info })
+                                  { static_cast<uint64_t>(pid), static_cast<uint64_t>(tid), sig, info })
                     .context("queue signal {}", s.signal));
     }
     return {};
@@ -145,7 +148,7 @@ Result<void> queue_signals(sys::Tracee& t, int pid, int tid, std::vector<QueuedS
 } // namespace
 
 Result<void> restore_task_state(Process const& p, sys::Tracee& leader, std::vector<sys::Tracee>& threads,
-    RemoteScratch& scratch, uint64_t offset)
+                                RemoteScratch& scratch, uint64_t offset)
 {
     auto const& s = p.state;
     auto thread_at = [&](size_t i) -> sys::Tracee& { return i == 0 ? leader : threads.at(i - 1); };
@@ -167,7 +170,7 @@ Result<void> restore_task_state(Process const& p, sys::Tracee& leader, std::vect
         }
         if (ts.has_sched) {
             sys::SchedAttr wanted { static_cast<uint32_t>(ts.sched_policy), ts.sched_flags, ts.nice,
-                static_cast<uint32_t>(ts.sched_priority) };
+                                    static_cast<uint32_t>(ts.sched_priority) };
             auto current = TRY(sys::sched_getattr(t.tid()));
             if (current.policy != wanted.policy || current.priority != wanted.priority || current.flags != wanted.flags
                 || current.nice != wanted.nice)
@@ -191,11 +194,13 @@ Result<void> restore_task_state(Process const& p, sys::Tracee& leader, std::vect
     for (auto const& l : s.file_locks) {
         auto fd = static_cast<uint64_t>(l.fd);
         if (l.kind == LockKind::Flock) {
-            TRY(leader.syscall_checked("flock", SYS_flock, { fd, static_cast<uint64_t>((l.write ? LOCK_EX : LOCK_SH) | LOCK_NB) })
+            TRY(leader
+                    .syscall_checked("flock", SYS_flock,
+                                     { fd, static_cast<uint64_t>((l.write ? LOCK_EX : LOCK_SH) | LOCK_NB) })
                     .context("file lock on fd {}", l.fd));
             continue;
         }
-        struct flock f {};
+        struct flock f { };
         f.l_type = static_cast<short>(l.write ? F_WRLCK : F_RDLCK);
         f.l_whence = SEEK_SET;
         f.l_start = static_cast<off_t>(l.start);
@@ -204,16 +209,19 @@ Result<void> restore_task_state(Process const& p, sys::Tracee& leader, std::vect
         uint64_t command = l.kind == LockKind::Posix ? F_SETLK : kOfdSetLock;
         TRY(leader.syscall_checked("fcntl F_SETLK", SYS_fcntl, { fd, command, scratch.address() + offset })
                 .context("{} lock on fd {} ({}+{})", l.kind == LockKind::Posix ? "POSIX" : "OFD", l.fd, l.start,
-                    l.length));
+                         l.length));
     }
     if (s.child_subreaper)
         TRY(prctl(leader, "prctl PR_SET_CHILD_SUBREAPER", { PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0 }));
 
     for (auto const& it : s.itimers) {
-        struct itimerval v { to_timeval(it.interval_us), to_timeval(it.value_us) };
+        struct itimerval v {
+            to_timeval(it.interval_us), to_timeval(it.value_us)
+        };
         TRY(scratch.write(offset, &v, sizeof v));
-        TRY(leader.syscall_checked("setitimer", SYS_setitimer,
-            { static_cast<uint64_t>(it.which), scratch.address() + offset, 0 })
+        TRY(leader
+                .syscall_checked("setitimer", SYS_setitimer,
+                                 { static_cast<uint64_t>(it.which), scratch.address() + offset, 0 })
                 .context("itimer {}", it.which));
     }
     TRY(restore_posix_timers(p, leader, scratch, offset));
@@ -251,7 +259,9 @@ Result<void> restore_capabilities(Process const& p, sys::Tracee& t, RemoteScratc
     auto const& c = p.credentials;
     auto status = TRY(thread_status(t.tgid(), t.tid()));
     if (status.cap_eff != c.cap_effective || status.cap_prm != c.cap_permitted || status.cap_inh != c.cap_inheritable) {
-        struct __user_cap_header_struct header { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_header_struct header {
+            _LINUX_CAPABILITY_VERSION_3, 0
+        };
         struct __user_cap_data_struct data[2] {};
         for (int i = 0; i < 2; ++i) {
             data[i].effective = static_cast<uint32_t>(c.cap_effective >> (32 * i));
@@ -260,16 +270,17 @@ Result<void> restore_capabilities(Process const& p, sys::Tracee& t, RemoteScratc
         }
         TRY(scratch.write(offset, &header, sizeof header));
         TRY(scratch.write(offset + sizeof header, data, sizeof data));
-        TRY(t.syscall_checked("capset", SYS_capset, { scratch.address() + offset, scratch.address() + offset + sizeof header })
+        TRY(t.syscall_checked("capset", SYS_capset,
+                              { scratch.address() + offset, scratch.address() + offset + sizeof header })
                 .context("capabilities eff {:#x} prm {:#x} inh {:#x}", c.cap_effective, c.cap_permitted,
-                    c.cap_inheritable));
+                         c.cap_inheritable));
     }
     if (status.cap_amb != c.cap_ambient) {
         TRY(prctl(t, "prctl PR_CAP_AMBIENT_CLEAR_ALL", { PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0 }));
         for (int cap = 0; cap < 64; ++cap)
             if (c.cap_ambient & (1ULL << cap))
                 TRY(prctl(t, "prctl PR_CAP_AMBIENT_RAISE",
-                    { PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<uint64_t>(cap), 0, 0 })
+                          { PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<uint64_t>(cap), 0, 0 })
                         .context("ambient capability {}", cap));
     }
     if (!(p.state.securebits & kSecbitKeepCaps) && !(p.state.securebits & kSecbitKeepCapsLocked))
@@ -287,7 +298,8 @@ Result<void> restore_capabilities(Process const& p, sys::Tracee& t, RemoteScratc
         // signal it.
         auto stat = TRY(sys::read_stat(t.tgid()));
         if (stat.ppid != ::getpid())
-            TRY(prctl(t, "prctl PR_SET_PDEATHSIG", { PR_SET_PDEATHSIG, static_cast<uint64_t>(p.state.pdeathsig), 0, 0, 0 }));
+            TRY(prctl(t, "prctl PR_SET_PDEATHSIG",
+                      { PR_SET_PDEATHSIG, static_cast<uint64_t>(p.state.pdeathsig), 0, 0, 0 }));
     }
     return {};
 }
@@ -305,7 +317,7 @@ Result<void> restore_zombie(Process const& p, sys::Tracee& leader)
         uint64_t action[4] = { 0, 0, 0, 0 }; // SIG_DFL
         TRY(scratch.write(0, action, sizeof action));
         TRY(leader.syscall_checked("rt_sigaction", SYS_rt_sigaction,
-            { static_cast<uint64_t>(sig), scratch.address(), 0, 8 }));
+                                   { static_cast<uint64_t>(sig), scratch.address(), 0, 8 }));
         uint64_t unblock = 1ULL << (sig - 1);
         uint64_t mask = TRY(sys::ptrace_get_sigmask(host));
         TRY(sys::ptrace_set_sigmask(host, mask & ~unblock));
@@ -328,7 +340,7 @@ Result<void> restore_zombie(Process const& p, sys::Tracee& leader)
     auto stat = TRY(sys::read_stat(host));
     if (stat.state != 'Z' || stat.exit_code != status)
         return Error::format("zombie {}: state {} exit status {:#x}, expected Z and {:#x}", p.pid, stat.state,
-            stat.exit_code, status);
+                             stat.exit_code, status);
     return {};
 }
 

@@ -77,8 +77,8 @@ Result<void> sched_setattr(pid_t tid, SchedAttr const& attr)
     a.sched_nice = attr.nice;
     a.sched_priority = attr.priority;
     if (::syscall(SYS_sched_setattr, tid, &a, 0) < 0)
-        return Error::from_errno(fmt::format("sched_setattr {} (policy {}, priority {})", tid, attr.policy,
-            attr.priority));
+        return Error::from_errno(
+            fmt::format("sched_setattr {} (policy {}, priority {})", tid, attr.policy, attr.priority));
     return {};
 }
 

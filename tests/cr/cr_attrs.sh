@@ -11,7 +11,7 @@ WORKLOAD=$BUILD/tests/cr/cr_attrs
 
 snapshot() { # what /proc shows of every process and thread
     for p in "$@"; do
-        echo "$p $(grep -E '^(Cap|NoNewPrivs|Umask|Uid|Gid|Groups|State)' "/proc/$p/status" | tr -s '\t\n' '  ')"
+        echo "$p $(grep -E '^(Cap|NoNewPrivs|Umask|Uid|Gid|Groups)' "/proc/$p/status" | tr -s '\t\n' '  ')"
         echo "$p personality $(cat "/proc/$p/personality")"
         ps -L -o tid=,cls=,ni=,comm= -p "$p"
     done

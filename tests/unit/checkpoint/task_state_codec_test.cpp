@@ -46,24 +46,55 @@ Process full_process()
     auto& s = p.state;
     s.shared_pending = { queued(SIGUSR2, 3), queued(SIGRTMIN + 1, 4), queued(SIGRTMIN + 1, 5) };
     s.itimers = { { 0, 15000, 20000 }, { 1, 99000000, 7000000 } };
-    s.posix_timers = { { .id = 5, .clock_id = 1, .notify = 0, .signal = 37, .value = 0x1234, .target = 0,
-                           .value_ns = 1000, .interval_ns = 10000000 },
-        { .id = 7, .clock_id = 0, .notify = 4, .signal = 38, .value = 0x5678, .target = 43,
-            .value_ns = 99000000000, .interval_ns = 0 } };
+    s.posix_timers = { { .id = 5,
+                         .clock_id = 1,
+                         .notify = 0,
+                         .signal = 37,
+                         .value = 0x1234,
+                         .target = 0,
+                         .value_ns = 1000,
+                         .interval_ns = 10000000 },
+                       { .id = 7,
+                         .clock_id = 0,
+                         .notify = 4,
+                         .signal = 38,
+                         .value = 0x5678,
+                         .target = 43,
+                         .value_ns = 99000000000,
+                         .interval_ns = 0 } };
     s.personality = 0x0440000;
     s.dumpable = 0;
     s.pdeathsig = SIGHUP;
     s.child_subreaper = true;
     s.securebits = 0x10;
-    s.file_locks = { { LockKind::Flock, true, 3, 0, 0 }, { LockKind::Posix, false, 3, 100, 0 },
-        { LockKind::Ofd, true, 4, 10, 5 } };
+    s.file_locks = { { LockKind::Flock, true, 3, 0, 0 },
+                     { LockKind::Posix, false, 3, 100, 0 },
+                     { LockKind::Ofd, true, 4, 10, 5 } };
     p.files = { { .fd = 3, .description = 1, .cloexec = false }, { .fd = 4, .description = 2, .cloexec = true } };
     p.file_descriptions = { { .id = 1, .kind = FileKind::Regular, .path = "/tmp/a" },
-        { .id = 2, .kind = FileKind::Regular, .path = "/tmp/b" } };
-    MemoryObject shm { .id = 1, .kind = MemoryObjectKind::SharedAnonymous, .path = "", .size = 4 << 20, .mode = 0777,
-        .uid = 0, .gid = 0, .seals = 0, .extents = { { 0, 8192 }, { 1 << 20, 4096 } }, .dev = 0, .inode = 0 };
-    MemoryObject memfd { .id = 2, .kind = MemoryObjectKind::Memfd, .path = "cr shared", .size = 65536, .mode = 0600,
-        .uid = 1000, .gid = 100, .seals = 8, .extents = {}, .dev = 0, .inode = 0 };
+                            { .id = 2, .kind = FileKind::Regular, .path = "/tmp/b" } };
+    MemoryObject shm { .id = 1,
+                       .kind = MemoryObjectKind::SharedAnonymous,
+                       .path = "",
+                       .size = 4 << 20,
+                       .mode = 0777,
+                       .uid = 0,
+                       .gid = 0,
+                       .seals = 0,
+                       .extents = { { 0, 8192 }, { 1 << 20, 4096 } },
+                       .dev = 0,
+                       .inode = 0 };
+    MemoryObject memfd { .id = 2,
+                         .kind = MemoryObjectKind::Memfd,
+                         .path = "cr shared",
+                         .size = 65536,
+                         .mode = 0600,
+                         .uid = 1000,
+                         .gid = 100,
+                         .seals = 8,
+                         .extents = {},
+                         .dev = 0,
+                         .inode = 0 };
     p.memory_objects = { shm, memfd };
     MemoryArea a;
     a.start = 0x10000;
@@ -153,7 +184,8 @@ TEST(TaskStateCodec, RejectsBadInput)
     // An area naming an object the image does not have.
     auto r = decode_process(edited(text, "\"object\": 2", "\"object\": 9"));
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message().find("memory object 9 is not in the image"), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("memory object 9 is not in the image"), std::string::npos)
+        << r.error().message();
     // A siginfo of the wrong size.
     r = decode_process(edited(text, "\"siginfo\": \"", "\"siginfo\": \"00"));
     ASSERT_FALSE(r);
@@ -171,7 +203,8 @@ TEST(TaskStateCodec, RejectsBadInput)
     unopened.state.file_locks[2].fd = 9;
     r = decode_process(encode_process(unopened));
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message().find("file lock on fd 9, which is not open"), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find("file lock on fd 9, which is not open"), std::string::npos)
+        << r.error().message();
     r = decode_process(edited(text, "\"kind\": \"ofd\"", "\"kind\": \"lease\""));
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("unknown kind"), std::string::npos) << r.error().message();
