@@ -18,6 +18,8 @@ struct DumpOptions {
     // Test hook: fail at this step ("signals": during collection, with a scratch page mapped
     // in the process; "pages": after the first page file is written).
     std::string inject_failure;
+    // Page compression: "none", "zstd" or "lz4".
+    std::string compression { "none" };
 };
 
 // Container checkpoints: runs while the tree is still frozen, after its pages are written
@@ -32,8 +34,10 @@ struct DumpStats {
     uint64_t bytes { 0 };   // page bytes written
     double freeze_ms { 0 };
     double collect_ms { 0 };
-    double pages_ms { 0 };
-    double frozen_ms { 0 }; // from the first seize to the thaw/kill
+    double copy_ms { 0 };  // copying pages out of the tree (while frozen)
+    double pages_ms { 0 }; // copying and writing pages
+    double frozen_ms { 0 }; // from the first seize to the thaw/kill (--leave-running: the
+                            // thaw comes before the pages are written)
     double total_ms { 0 };
 };
 

@@ -65,8 +65,13 @@ std::string encode_manifest(Manifest const& manifest)
     j["root_pid"] = manifest.root_pid;
     j["pids"] = manifest.pids;
     json files = json::object();
-    for (auto const& [name, entry] : manifest.files)
+    for (auto const& [name, entry] : manifest.files) {
         files[name] = { { "size", entry.size }, { "crc32c", hex32(entry.crc32c) } };
+        if (!entry.compression.empty()) {
+            files[name]["compression"] = entry.compression;
+            files[name]["raw_size"] = entry.raw_size;
+        }
+    }
     j["files"] = files;
     std::string body = j.dump(2);
     j["checksum"] = hex32(crc32c(body.data(), body.size()));
@@ -98,7 +103,8 @@ Result<Manifest> decode_manifest(std::string_view text)
             if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
                 return Error::format("manifest names a file outside the image: {:?}", name);
             m.files[name] = FileEntry { entry.at("size").get<uint64_t>(),
-                TRY(parse_hex32(entry.at("crc32c").get<std::string>())) };
+                TRY(parse_hex32(entry.at("crc32c").get<std::string>())), entry.value("compression", std::string()),
+                entry.value("raw_size", uint64_t { 0 }) };
         }
         return m;
     } catch (json::exception const& e) {
@@ -171,6 +177,11 @@ Result<void> ImageWriter::write_file(std::string const& name, std::string_view d
 Result<void> ImageWriter::commit(Manifest manifest)
 {
     manifest.files = m_files;
+    // Version 1 readers know only raw page files: write 2 only when it matters.
+    manifest.version = 1;
+    for (auto const& [name, entry] : m_files)
+        if (!entry.compression.empty())
+            manifest.version = 2;
     std::string text = encode_manifest(manifest);
     auto fd = TRY(sys::openat(m_dir, kManifestName, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     TRY(sys::write_all(fd, text).context("write manifest"));

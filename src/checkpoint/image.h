@@ -17,16 +17,20 @@
 namespace cryo::checkpoint {
 
 inline constexpr char kImageFormat[] = "cryo-checkpoint";
-inline constexpr int kImageVersion = 1;
+// Version 2 adds compressed page files; a dump writes 1 when nothing is compressed, so older
+// readers keep reading uncompressed images.
+inline constexpr int kImageVersion = 2;
 inline constexpr char kManifestName[] = "manifest.json";
 
 struct FileEntry {
-    uint64_t size { 0 };
-    uint32_t crc32c { 0 };
+    uint64_t size { 0 };   // bytes on disk (compressed size for a compressed page file)
+    uint32_t crc32c { 0 }; // of the bytes on disk
+    std::string compression {}; // empty: raw; "zstd"/"lz4": frames (checkpoint/compress.h)
+    uint64_t raw_size { 0 }; // size before compression (compressed files only)
 };
 
 struct Manifest {
-    int version { kImageVersion };
+    int version { 1 };
     int root_pid { 0 };
     std::vector<int> pids; // parents before children
     std::map<std::string, FileEntry> files;
@@ -40,6 +44,15 @@ class FileSink {
 public:
     Result<void> write(void const* data, size_t size);
     uint64_t size() const { return m_entry.size; }
+    // For writers that place chunks themselves (several threads, pwrite at offsets): they
+    // write through fd() and then declare the file's final size and CRC-32C.
+    FdRef fd() const { return m_fd.ref(); }
+    void set_content(uint64_t size, uint32_t crc32c) { m_entry.size = size, m_entry.crc32c = crc32c; }
+    void set_compression(std::string name, uint64_t raw_size)
+    {
+        m_entry.compression = std::move(name);
+        m_entry.raw_size = raw_size;
+    }
 
 private:
     friend class ImageWriter;
@@ -82,7 +95,11 @@ public:
     // Checks that everything was read and the checksum matches.
     Result<void> finish();
     uint64_t expected_size() const { return m_expected.size; }
+    FileEntry const& entry() const { return m_expected; }
     FdRef fd() const { return m_fd.ref(); }
+    // Declares the checksum of the whole file computed by the caller (in parallel over an
+    // mmap of fd()); finish() then compares it.
+    void set_computed(uint64_t size, uint32_t crc32c) { m_done = size, m_crc = crc32c; }
     std::string const& name() const { return m_name; }
 
 private:

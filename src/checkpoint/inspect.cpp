@@ -131,6 +131,13 @@ json task_state_json(Process const& p)
     return out;
 }
 
+// "none", or the codec of the process's page file (dump --compress).
+std::string page_compression(Manifest const& m, int pid)
+{
+    auto it = m.files.find(page_file_name(pid));
+    return it == m.files.end() || it->second.compression.empty() ? "none" : it->second.compression;
+}
+
 } // namespace
 
 Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
@@ -182,7 +189,8 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
                 threads.push_back(t.tid);
             procs.push_back({ { "pid", p.pid }, { "ppid", p.ppid }, { "pgid", p.pgid }, { "sid", p.sid },
                 { "comm", p.comm }, { "exe", p.mm.exe_path }, { "cwd", p.cwd }, { "threads", threads },
-                { "memory", memory }, { "pages", p.page_count() }, { "files", files },
+                { "memory", memory }, { "pages", p.page_count() },
+                { "page_compression", page_compression(m, p.pid) }, { "files", files },
                 { "signal_actions", p.signal_actions.size() }, { "task", task_state_json(p) } });
         }
         j["processes"] = procs;
@@ -194,6 +202,9 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
         out += fmt::format("\nprocess {} ({}) ppid {} pgid {} sid {}, {} thread(s), exe {}\n", p.pid, p.comm, p.ppid,
             p.pgid, p.sid, p.threads.size(), p.mm.exe_path);
         out += fmt::format("  memory: {} areas, {} in the image\n", p.areas.size(), human(p.page_count() * 4096));
+        if (auto it = m.files.find(page_file_name(p.pid)); it != m.files.end() && !it->second.compression.empty())
+            out += fmt::format("  page file: {} compressed with {} ({} raw)\n", human(it->second.size),
+                it->second.compression, human(it->second.raw_size));
         std::map<std::string, KindSummary> kinds;
         for (auto const& a : p.areas) {
             auto& k = kinds[to_string(a.kind)];

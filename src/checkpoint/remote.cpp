@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 
 #include "base/log.h"
+#include "checkpoint/kill_point.h"
 #include "sys/remote_memory.h"
 
 namespace cryo::checkpoint {
@@ -54,6 +55,7 @@ Result<RemoteScratch> RemoteScratch::map(sys::Tracee& tracee, uint64_t size, uin
     s.m_size = size;
     if (hint && address != hint)
         return Error::format("mmap scratch in {}: got {:#x} instead of {:#x}", tracee.tid(), address, hint);
+    kill_point("scratch");
     return s;
 }
 

@@ -138,6 +138,9 @@ Result<long> Tracee::syscall(long number, std::array<uint64_t, 6> args)
     TRY(ptrace_syscall(m_tid, 0));
     TRY(wait_syscall_stop()); // exit
     Registers after = TRY(ptrace_get_regs(m_tid));
+    // Original registers back at once: if cryo dies before the next remote syscall or the
+    // detach, the kernel lets the thread go where it was, not into the middle of the vDSO.
+    TRY(put_back_registers());
     return static_cast<long>(after.rax);
 }
 
@@ -153,6 +156,16 @@ void Tracee::set_final_state(Registers regs, std::vector<uint8_t> xstate)
 {
     m_final_regs = regs;
     m_final_xstate = std::move(xstate);
+}
+
+Result<void> Tracee::put_back_registers()
+{
+    if (!m_attached || !m_dirty || m_final_regs)
+        return {};
+    // We sit at a syscall exit: the same adjustment detach() makes (see there).
+    TRY(ptrace_set_regs(m_tid, apply_syscall_restart(m_original, true)));
+    m_dirty = false;
+    return {};
 }
 
 Result<void> Tracee::detach()

@@ -53,6 +53,10 @@ public:
 
     // Registers (and xstate) to leave in the thread on detach instead of the original ones.
     void set_final_state(Registers regs, std::vector<uint8_t> xstate);
+    // Puts the original registers back now (restart rule applied) while staying attached, so
+    // that if cryo dies before detaching, the kernel lets the thread go exactly where it was.
+    // A later remote syscall starts from the originals again. No-op if nothing was changed.
+    Result<void> put_back_registers();
     // Restores registers and detaches; idempotent. Errors are reported, the thread is
     // detached in any case.
     Result<void> detach();

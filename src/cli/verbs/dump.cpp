@@ -16,7 +16,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted for CRIU compatibility" },
     { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (not supported yet)" },
     { .name = "file-locks", .kind = FlagKind::Bool, .help = "dump file locks (not supported yet)" },
-    { .name = "compress", .kind = FlagKind::Value, .help = "page compression: none (zstd, lz4 not supported yet)",
+    { .name = "compress", .kind = FlagKind::Value, .help = "page compression: none, zstd or lz4",
       .fallback = "none" },
 };
 
@@ -36,15 +36,16 @@ Result<int> run_dump(Invocation const& invocation)
     if (args.flag("file-locks"))
         return Error::make("dump: --file-locks is not supported yet");
     auto compress = args.value_or("compress", "none");
-    if (compress != "none")
-        return Error::format("dump: --compress {} is not supported yet (only none)", compress);
+    if (compress != "none" && compress != "zstd" && compress != "lz4")
+        return Error::format("dump: --compress {}: unknown compression (none, zstd or lz4)", compress);
     auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid), .images_dir = *dir,
-                                          .leave_running = args.flag("leave-running"), .inject_failure = {} })
+                                          .leave_running = args.flag("leave-running"), .inject_failure = {},
+                                          .compression = compress })
                          .context("dump {}", pid));
     log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "
-              "memory {:.1f}), total {:.1f} ms",
+              "memory copy {:.1f}, pages written {:.1f}), total {:.1f} ms",
         pid, stats.processes, stats.pages, stats.bytes, stats.frozen_ms, stats.freeze_ms, stats.collect_ms,
-        stats.pages_ms, stats.total_ms);
+        stats.copy_ms, stats.pages_ms, stats.total_ms);
     return 0;
 }
 
@@ -53,7 +54,7 @@ Result<int> run_dump(Invocation const& invocation)
 extern constinit VerbSpec const verb_dump {
     .name = "dump",
     .summary = "checkpoint a process tree (not a container) into an image directory",
-    .usage = "-t PID -D DIR [--leave-running]",
+    .usage = "-t PID -D DIR [--leave-running] [--compress zstd|lz4|none]",
     .flags = k_flags,
     .run = run_dump,
 };

@@ -1,0 +1,124 @@
+#!/bin/bash
+# bench/cr.sh: cryo's checkpoint/restore engine, measured against the machine's limits in the
+# same run (memcpy and disk write bandwidth from bench/bandwidth). One command, as root:
+#
+#   bench/cr.sh            (env: CRYO_BUILD=build dir (default build), SIZES="64 512 2048",
+#                           IMAGES=/tmp (where images go), QUICK=1: fewer cases)
+#
+# Workloads (bench/cr_bench_workload.c): one process with N MiB of pseudo-random memory for each
+# N in SIZES, a tree of 10 processes (512 MiB in all), one process with 8 threads (512 MiB).
+# Every thread keeps a 1 ms heartbeat; the longest gap it saw during a --leave-running dump is
+# the frozen time as the workload felt it. Each case: dump (kill or --leave-running, with or
+# without compression), restore, then the workload verifies its memory.
+# Columns: dump = wall time of `cryo dump`; MB/s = page bytes / dump time (and as % of memcpy,
+# and as x of disk write bandwidth); frozen = cryo's frozen time (seize to thaw/kill); gap = the
+# workload's longest heartbeat gap; restore = wall time of `cryo restore -d`, MB/s, % of memcpy.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${CRYO_BUILD:-$src/build}
+CRYO=${CRYO:-$BUILD/src/cryo}
+SIZES=${SIZES:-"64 512 2048"}
+IMAGES=${IMAGES:-/tmp}
+[ "$(id -u)" = 0 ] || { echo "bench/cr.sh: run as root" >&2; exit 1; }
+[ -x "$CRYO" ] || { echo "bench/cr.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
+work=$(mktemp -d "$IMAGES/cryo-bench-cr.XXXXXX")
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+W=$work/cr_bench_workload
+cc -O2 -pthread -o "$W" "$src/bench/cr_bench_workload.c" || exit 1
+BW=$BUILD/bench/bandwidth
+if [ ! -x "$BW" ]; then
+    c++ -O2 -std=c++20 -pthread -o "$work/bandwidth" "$src/bench/bandwidth.cpp" || exit 1
+    BW=$work/bandwidth
+fi
+echo "measuring memcpy and disk write bandwidth ($IMAGES)..." >&2
+bw=$("$BW" --size 1024 --dir "$work" --threads 2)
+memcpy=$(echo "$bw" | sed -n 's/.*memcpy_gbps=\([0-9.]*\).*/\1/p')
+disk=$(echo "$bw" | sed -n 's/.*disk_write_gbps=\([0-9.]*\).*/\1/p')
+disk2=$(echo "$bw" | sed -n 's/.*disk_write_2threads_gbps=\([0-9.]*\).*/\1/p')
+
+now() { date +%s.%N; }
+num() { sed -n "s/.*$1 \([0-9.]*\).*/\1/p" | head -1; }
+rows=()
+
+# case NAME MIB PROCS THREADS MODE(kill|leave) COMPRESS
+bench_case() {
+    local name=$1 mib=$2 procs=$3 threads=$4 mode=$5 comp=$6
+    local d=$work/$name-$mode-$comp
+    mkdir -p "$d"
+    (
+        for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+        exec "$W" "$mib" "$procs" "$threads" "$d/out" </dev/null >/dev/null 2>&1
+    ) &
+    local pid=$!
+    pids+=("$pid")
+    for _ in $(seq 3000); do grep -q "^ready" "$d/out" 2>/dev/null && break; sleep 0.05; done
+    grep -q "^ready" "$d/out" || { echo "$name: workload not ready" >&2; return; }
+    sleep 0.3
+    kill -USR2 "$pid"; sleep 0.2 # reset the gaps
+    local flags=(--compress "$comp")
+    [ "$mode" = leave ] && flags+=(--leave-running)
+    local t0 t1 t2 t3
+    t0=$(now)
+    CRYO_NO_PROGRESS=1 "$CRYO" dump -t "$pid" -D "$d/img" "${flags[@]}" 2>"$d/dump.log" || { echo "$name: dump failed: $(cat "$d/dump.log")" >&2; kill -9 "$pid"; return; }
+    t1=$(now)
+    local gap=-
+    if [ "$mode" = leave ]; then
+        sleep 0.1
+        local before
+        before=$(grep -c "^gap" "$d/out")
+        kill -USR2 "$pid"
+        for _ in $(seq 100); do [ "$(grep -c "^gap" "$d/out")" -ge $((before + procs)) ] && break; sleep 0.02; done
+        gap=$(grep "^gap" "$d/out" | tail -n "$procs" | awk '{ if ($2 > m) m = $2 } END { printf "%.0f", m }')
+        kill -9 "$pid"
+    fi
+    { wait "$pid"; } 2>/dev/null
+    for _ in $(seq 200); do [ -e /proc/$pid ] || break; sleep 0.02; done
+    local frozen bytes
+    frozen=$(num frozen <"$d/dump.log")
+    bytes=$(du -bc "$d"/img/pages-*.img | tail -1 | cut -f1)
+    local raw=$((mib << 20))
+    t2=$(now)
+    "$CRYO" restore -D "$d/img" -d 2>"$d/restore.log" || { echo "$name: restore failed: $(cat "$d/restore.log")" >&2; return; }
+    t3=$(now)
+    kill -USR1 "$pid"
+    for _ in $(seq 600); do [ "$(grep -c "^verify" "$d/out")" -ge "$procs" ] && break; sleep 0.05; done
+    local verified=ok
+    [ "$(grep -c "^verify ok" "$d/out")" -ge "$procs" ] || verified=FAILED
+    for _ in $(seq 200); do [ -e /proc/$pid ] || break; sleep 0.02; done
+    kill -9 "$pid" 2>/dev/null
+    rows+=("$(awk -v n="$name" -v m="$mode" -v c="$comp" -v raw="$raw" -v b="$bytes" -v d="$(echo "$t1 - $t0" | bc)" \
+        -v r="$(echo "$t3 - $t2" | bc)" -v f="$frozen" -v g="$gap" -v mc="$memcpy" -v dk="$disk" -v v="$verified" 'BEGIN {
+        ds = raw / d / 1e6; rs = raw / r / 1e6
+        printf "%-10s %-5s %-4s %7.0f %6.3f %6.0f %4.0f%% %4.2fx %7.1f %5s %6.3f %6.0f %4.0f%% %s",
+            n, m, c, b / 1048576, d, ds, 100 * ds / 1000 / mc, ds / 1000 / dk, f, g, r, rs, 100 * rs / 1000 / mc, v }')")
+    echo "${rows[-1]}" >&2
+    rm -rf "$d/img"
+}
+
+for mib in $SIZES; do
+    bench_case "${mib}MiB" "$mib" 1 1 kill none
+    bench_case "${mib}MiB" "$mib" 1 1 leave none
+done
+bench_case tree10 512 10 1 kill none
+bench_case tree10 512 10 1 leave none
+bench_case threads8 512 1 8 kill none
+bench_case threads8 512 1 8 leave none
+if [ -z "${QUICK:-}" ]; then
+    bench_case 512MiB 512 1 1 kill lz4
+    bench_case 512MiB 512 1 1 kill zstd
+    bench_case 512MiB 512 1 1 leave lz4
+fi
+bench_case sleep 0 1 1 kill none
+
+echo
+echo "machine: memcpy $memcpy GB/s, disk write $disk GB/s (2 threads: $disk2 GB/s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-10s %-5s %-4s %7s %6s %6s %5s %5s %7s %5s %6s %6s %5s %s\n" workload mode comp "image" "dump" "MB/s" "%mcp" "xdisk" \
+    "frozen" "gap" "restor" "MB/s" "%mcp" "verify"
+printf "%-10s %-5s %-4s %7s %6s %6s %5s %5s %7s %5s %6s %6s %5s %s\n" "" "" "" "MiB" "s" "" "" "" "ms" "ms" "s" "" "" ""
+for r in "${rows[@]}"; do echo "$r"; done
