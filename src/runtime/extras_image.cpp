@@ -113,6 +113,40 @@ Result<std::string> read_in_root(std::string const& rootfs, char const* path)
     return sys::read_all(*file).context("read {} of the image", path);
 }
 
+// mkdir -p of `path` inside the image root (the image's WorkingDir, which docker creates when
+// the image lacks it). Every step resolves inside the root, so a symlink in the image cannot
+// make us create directories on the host.
+Result<void> make_dir_in_root(std::string const& rootfs, std::string const& path)
+{
+    auto root = TRY(sys::open(rootfs, O_PATH | O_DIRECTORY).context("open {}", rootfs));
+    std::string prefix;
+    size_t start = 0;
+    while (start < path.size()) {
+        auto end = path.find('/', start);
+        if (end == std::string::npos)
+            end = path.size();
+        auto name = path.substr(start, end - start);
+        start = end + 1;
+        if (name.empty() || name == ".")
+            continue;
+        auto parent = TRY(sys::openat2(root, prefix.empty() ? "." : prefix.c_str(), O_PATH | O_DIRECTORY, 0,
+                                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+                              .context("working dir {} of the image", path));
+        prefix += (prefix.empty() ? "" : "/") + name;
+        auto existing = sys::openat2(root, prefix.c_str(), O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        if (existing)
+            continue;
+        if (!existing.error().is_errno(ENOENT))
+            return existing.release_error().add_context(fmt::format("working dir {} of the image", path));
+        if (name == "..")
+            continue;
+        auto made = sys::mkdirat(parent, name.c_str(), 0755);
+        if (made.is_error() && !made.error().is_errno(EEXIST))
+            return made.release_error().add_context(fmt::format("create working dir {} in the image", path));
+    }
+    return {};
+}
+
 std::vector<std::string_view> split(std::string_view text, char separator)
 {
     std::vector<std::string_view> parts;
@@ -377,6 +411,7 @@ Result<void> image_prepare_bundle(Context const&, Extras const& extras, ExtrasRu
     auto group = TRY(read_in_root(mounts.target, "etc/group"));
     auto user = TRY(resolve_image_user(mounts.config.user, passwd, group).context("image {}", extras.image));
     auto spec = image_spec(mounts.config, user, run.id.substr(0, 63));
+    TRY(make_dir_in_root(mounts.target, spec.process->cwd));
     TRY(sys::write_file_atomic(run.state_dir + "/config.json", oci::to_json(spec) + "\n", 0600)
             .context("write the bundle of image {}", extras.image));
     run.bundle = run.state_dir;
@@ -483,6 +518,7 @@ Result<void> write_image_bundle(image::Store const& store, std::string const& na
     auto group = TRY(read_in_root(mounts.target, "etc/group"));
     auto user = TRY(resolve_image_user(mounts.config.user, passwd, group).context("image {}", name));
     auto spec = image_spec(mounts.config, user, "cryo");
+    TRY(make_dir_in_root(mounts.target, spec.process->cwd));
     TRY(sys::write_file_atomic(config_path, oci::to_json(spec) + "\n", 0644).context("write {}", config_path));
     release.disarm();
     return {};

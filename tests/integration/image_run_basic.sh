@@ -54,11 +54,11 @@ cryo delete --force "$c2"
 assert_eq 0 "$(ls "$STORE/containers" | wc -l)" "store registrations after deleting c2"
 
 # Without a config.json the image's config runs: Entrypoint + Cmd, Env, WorkingDir, User.
-import_oci web '{"Entrypoint":["sh","-c"],"Cmd":["echo \"cmd:$GREETING:$(pwd):$(id -u):$(id -g)\""],"Env":["GREETING=hello","PATH=/bin"],"WorkingDir":"/tmp","User":"nobody"}'
+import_oci web '{"Entrypoint":["sh","-c"],"Cmd":["echo \"cmd:$GREETING:$(pwd):$(id -u):$(id -g)\""],"Env":["GREETING=hello","PATH=/bin"],"WorkingDir":"/srv/app","User":"nobody"}'
 mkdir -p "$TEST_TMP/empty"
 c3=$(new_id)
 out=$(cd "$TEST_TMP/empty" && cryo run --image web "$c3")
-assert_eq "cmd:hello:/tmp:65534:65534" "$out" "the image's command, env, cwd and user"
+assert_eq "cmd:hello:/srv/app:65534:65534" "$out" "the image's command, env, cwd and user"
 [ ! -e "$ROOT/$c3" ] || fail "run without -d left $c3"
 
 # An OCI bundle for other clients: config.json from the image, overlay on DIR/rootfs.
@@ -70,7 +70,7 @@ grep -q " $b2/rootfs .* overlay " /proc/self/mountinfo || fail "image bundle mou
 run_cmd img bundle web "$b2"
 [ "$STATUS" != 0 ] || fail "a second image bundle into the same dir succeeded"
 c4=$(new_id)
-assert_eq "cmd:hello:/tmp:65534:65534" "$(cryo run --bundle "$b2" "$c4")" "run of the image bundle (no --image)"
+assert_eq "cmd:hello:/srv/app:65534:65534" "$(cryo run --bundle "$b2" "$c4")" "run of the image bundle (no --image)"
 img unmount "$b2"
 no_mounts_under "$b2"
 [ ! -e "$b2/upper" ] || fail "image unmount left the bundle's upper dir"
