@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/density.sh: memory per container when N containers run the same busybox binary.
 #
-#   bench/density.sh [-n N]        (as root; N defaults to 100)
+#   bench/density.sh [-n N] [--rounds R]   (as root; N defaults to 100, R to 3)
 #
 # Scenarios, in one run on the same busybox root file system, each container running
 # `sleep` (one process per container):
@@ -15,17 +15,21 @@
 # executable mapping of two containers' processes, with their /proc/kpagecount map counts.
 # The busybox files' page cache is dropped (fadvise DONTNEED) before each baseline, so Cached
 # counts what the N containers bring in. Global figures include whatever else the machine
-# does meanwhile: each sample is the median of 5 readings.
+# does meanwhile: each sample is the median of 5 readings, the scenarios take turns in R
+# rounds and each figure is the median over the rounds; per-process figures (VmPTE, RssAnon
+# from /proc/PID/status) are printed too, since they do not see the rest of the machine.
 # Environment: CRYO (default build/src/cryo, or build-img-snap/src/cryo), BENCH_DIR (scratch).
 # crun 1.8 needs a cgroup v1 hugetlb hierarchy on this hybrid host: mounted for the run if
 # missing (as bench/run.sh does) and unmounted at the end.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 n=100
+rounds=3
 while [ $# -gt 0 ]; do
     case $1 in
         -n) n=$2; shift 2 ;;
-        -h|--help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        -h|--help) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "bench/density.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -160,8 +164,8 @@ PY
 }
 
 declare -A result
-scenario() { # NAME RUNTIME ROOT_BUNDLE_FN
-    local name=$1 runtime=$2 make_args=$3
+scenario() { # NAME RUNTIME ARGS_FN ROUND
+    local name=$1 runtime=$2 make_args=$3 round=$4
     local root=$work/state-$name i before after start end pids=() id
     mkdir -p "$root"
     local busyboxes=()
@@ -207,7 +211,7 @@ scenario() { # NAME RUNTIME ROOT_BUNDLE_FN
     read -r -a b <<< "$before"
     read -r -a a <<< "$after"
     for i in "${!fields[@]}"; do
-        result[$name.${fields[$i]}]=$(( a[i] - b[i] ))
+        result[$name.${fields[$i]}.$round]=$(( a[i] - b[i] ))
     done
     case $name in
         cryo-image) result[$name.disk_kib]=$(du -skx "$root" | cut -f1) ;;
@@ -224,24 +228,38 @@ shared_args() { run_args=(--bundle "$work/shared"); }
 copy_args() { run_args=(--bundle "$work/copies/$1"); }
 
 names=(cryo-image cryo-shared)
-scenario cryo-image "$CRYO" cryo_image_args
-scenario cryo-shared "$CRYO" shared_args
 if [ -n "$CRUN" ]; then
-    scenario crun-shared "$CRUN" shared_args
+    names+=(crun-shared crun-copies)
     mkdir -p "$work/copies"
     for i in $(seq 1 "$n"); do
         mkdir -p "$work/copies/$i"
         cp -a "$work/base/rootfs" "$work/copies/$i/rootfs"
         cp "$work/config.json" "$work/copies/$i/"
     done
-    scenario crun-copies "$CRUN" copy_args
-    names+=(crun-shared crun-copies)
 fi
+for round in $(seq 1 "$rounds"); do
+    scenario cryo-image "$CRYO" cryo_image_args "$round"
+    scenario cryo-shared "$CRYO" shared_args "$round"
+    if [ -n "$CRUN" ]; then
+        scenario crun-shared "$CRUN" shared_args "$round"
+        scenario crun-copies "$CRUN" copy_args "$round"
+    fi
+    echo "round $round of $rounds done" >&2
+done
+# The median over the rounds of each meminfo figure.
+for name in "${names[@]}"; do
+    for f in "${fields[@]}"; do
+        values=()
+        for round in $(seq 1 "$rounds"); do values+=("${result[$name.$f.$round]}"); done
+        result[$name.$f]=$(printf '%s\n' "${values[@]}" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}')
+        result[$name.$f.all]="${values[*]}"
+    done
+done
 
 # --- report ------------------------------------------------------------------------------------
 busybox_kib=$(( $(stat -c %s "$lower_busybox") / 1024 ))
 echo
-echo "density: $n containers each running busybox sleep; busybox is $busybox_kib KiB; per-container KiB = global /proc/meminfo delta / $n"
+echo "density: $n containers each running busybox sleep; busybox is $busybox_kib KiB; per-container KiB = global /proc/meminfo delta / $n (median of $rounds rounds; last round for the other columns)"
 printf '%-12s %8s %8s %8s %8s %8s %9s %9s %8s %12s %s\n' scenario Slab PgTables Anon Cached KStack total running start_s "disk_KiB/ct" "busybox: cached pages | PFNs A,B,same | min kpagecount"
 for name in "${names[@]}"; do
     total=0
@@ -268,9 +286,33 @@ for name in "${names[@]}"; do
         "$(awk -v v="${result[$name.proc_anon]}" -v n="$n" 'BEGIN {printf "%.1f", v / n}')" \
         "$(awk -v v="${result[$name.cached_pages]}" -v n="$n" 'BEGIN {printf "%.1f", v * 4 / n}')"
 done
-ratio() { awk -v a="${result[$1.total]}" -v b="${result[$2.total]}" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
 echo
-echo "ratios of total memory per container:"
+echo "global deltas of each round (KiB, all containers):"
+for name in "${names[@]}"; do
+    line="  $name:"
+    for f in "${fields[@]}"; do line+=" $f=[${result[$name.$f.all]}]"; done
+    echo "$line"
+done
+ratio() { awk -v a="${result[$1.total]}" -v b="${result[$2.total]}" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
+# AnonPages and Cached swing by gigabytes while others compile on the machine; the robust
+# total takes them from the containers' own processes (RssAnon, VmPTE) and from the busybox
+# files' page cache (fincore), and Slab and KernelStack from the global medians.
+echo
+echo "robust total per container (KiB) = Slab + KernelStack (global medians) + VmPTE + RssAnon (per process) + busybox page cache / $n:"
+for name in "${names[@]}"; do
+    result[$name.robust]=$(awk -v s="${result[$name.Slab]}" -v k="${result[$name.KernelStack]}" -v p="${result[$name.proc_pte]}" \
+        -v a="${result[$name.proc_anon]}" -v c="${result[$name.cached_pages]}" -v n="$n" 'BEGIN {printf "%.1f", (s + k + p + a + c * 4) / n}')
+    printf '  %-12s %8s\n' "$name" "${result[$name.robust]}"
+done
+robust_ratio() { awk -v a="${result[$1.robust]}" -v b="${result[$2.robust]}" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
+echo "robust ratios:"
+echo "  cryo-image / cryo-shared  = $(robust_ratio cryo-image cryo-shared)"
+if [ -n "$CRUN" ]; then
+    echo "  cryo-image / crun-shared  = $(robust_ratio cryo-image crun-shared)   (goal: <= 1)"
+    echo "  cryo-image / crun-copies  = $(robust_ratio cryo-image crun-copies)   (goal: clearly < 1)"
+fi
+echo
+echo "ratios of the global-delta totals per container (noisy, see above):"
 echo "  cryo-image / cryo-shared  = $(ratio cryo-image cryo-shared)"
 if [ -n "$CRUN" ]; then
     echo "  cryo-image / crun-shared  = $(ratio cryo-image crun-shared)   (goal: <= 1)"
