@@ -153,6 +153,9 @@ Result<void> write_container_files(checkpoint::ImageWriter& writer, Container co
     info.time_offsets = time_offsets;
     TRY(writer.write_file(k_container_config_name, config_text));
     TRY(writer.write_file(k_container_info_name, encode_container_info(info)));
+    // podman restores only from a directory holding CRIU's inventory.img (it stats the file,
+    // never reads it): a marker, so `podman container restore` reaches `cryo restore`.
+    TRY(writer.write_file("inventory.img", "cryo checkpoint image: see manifest.json\n"));
     auto own = [&](char const* name) {
         auto it = state.namespaces.find(name);
         return it != state.namespaces.end() && it->second.empty();
