@@ -674,13 +674,32 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
     };
     // On failure every process created so far dies before its Tracee would let it go.
     ArmedScopeGuard kill_on_error([&] {
-        for (auto& r : tree) {
+        for (auto& r : tree)
             if (r->place.host_pid > 0)
                 (void)::kill(r->place.host_pid, SIGKILL);
-            if (r->leader)
-                r->leader->forget();
-            for (auto& t : r->threads)
+        // In a container, reap the ptrace side too, children first: the init of a pid
+        // namespace does not finish dying until its children are reaped, and a child we
+        // trace is released to it only once we waited for it.
+        auto drain = [&](int tid) {
+            for (;;) {
+                auto status = sys::wait_traced(tid);
+                if (!status || sys::classify_stop(*status) == sys::StopKind::Exited)
+                    break;
+                (void)sys::ptrace_cont(tid, 0);
+            }
+        };
+        for (auto it = tree.rbegin(); it != tree.rend(); ++it) {
+            auto& r = **it;
+            for (auto& t : r.threads) {
+                if (container)
+                    drain(t.tid());
                 t.forget();
+            }
+            if (r.leader) {
+                if (container)
+                    drain(r.leader->tid());
+                r.leader->forget();
+            }
         }
     });
 
