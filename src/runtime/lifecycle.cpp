@@ -56,7 +56,10 @@ Result<void> start(Context const& ctx, std::string const& id)
     }
     // The init keeps its write end open until it execs the user's process (CLOEXEC):
     // EOF here means exec happened (or the init died), which poststart must wait for.
-    for (;;) {
+    // Without poststart hooks nobody needs it: return as runc and crun do, once the byte
+    // was read (the exec itself is the init's business; a failing exec ends the container).
+    bool wait_for_exec = !container.state().poststart.empty();
+    while (wait_for_exec) {
         pollfd fds[2] = { { fifo.get(), POLLIN, 0 }, { pidfd.get(), POLLIN, 0 } };
         int n = ::poll(fds, 2, -1);
         if (n < 0 && errno == EINTR)
