@@ -357,18 +357,34 @@ Result<void> make_parent_mount_private(std::string const& rootfs)
 
 } // namespace
 
+namespace {
+
+// / first gets the requested propagation (default rslave: host mounts still reach the
+// container, nothing flows back). Unbindable would forbid the rootfs bind: it starts as
+// rslave and is applied to the new / after pivot_root.
+PropagationSetting first_propagation(MountPlan const& plan)
+{
+    PropagationSetting first = plan.root_propagation;
+    if (first.type == Propagation::Unbindable)
+        first = { Propagation::Slave, true };
+    return first;
+}
+
+} // namespace
+
 Result<void> setup_rootfs(MountPlan const& plan)
+{
+    TRY(mount_rootfs(plan));
+    return enter_rootfs(plan);
+}
+
+Result<void> mount_rootfs(MountPlan const& plan)
 {
     // Modes in the plan are exact: no umask between them and the file system.
     mode_t old_umask = ::umask(0);
     ScopeGuard restore_umask([&] { ::umask(old_umask); });
 
-    // / first gets the requested propagation (default rslave: host mounts still reach the
-    // container, nothing flows back). Unbindable would forbid the rootfs bind below: it
-    // starts as rslave and is applied to the new / after pivot_root.
-    PropagationSetting first = plan.root_propagation;
-    if (first.type == Propagation::Unbindable)
-        first = { Propagation::Slave, true };
+    PropagationSetting first = first_propagation(plan);
     if (first.type != Propagation::Unchanged)
         TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(first), nullptr).context("set propagation of /"));
     if (first.type == Propagation::Shared) {
@@ -398,7 +414,12 @@ Result<void> setup_rootfs(MountPlan const& plan)
     }
     for (auto const& link : plan.symlinks)
         TRY(create_symlink(root, link, parents).context("symlink {} -> {}", link.link, link.target));
+    return {};
+}
 
+Result<void> enter_rootfs(MountPlan const& plan)
+{
+    PropagationSetting first = first_propagation(plan);
     if (plan.no_pivot)
         TRY(move_root(plan.rootfs));
     else

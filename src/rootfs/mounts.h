@@ -12,7 +12,11 @@
 
 namespace cryo::rootfs {
 
+// setup_rootfs = mount_rootfs then enter_rootfs; the runtime runs the createContainer hooks
+// in between (OCI: after the rootfs mounts, before pivot_root).
 Result<void> setup_rootfs(MountPlan const& plan);
+Result<void> mount_rootfs(MountPlan const& plan); // everything up to pivot_root
+Result<void> enter_rootfs(MountPlan const& plan); // pivot_root (or move + chroot), / propagation
 Result<void> finalize_rootfs(MountPlan const& plan);
 
 } // namespace cryo::rootfs

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "oci/names.h"
 #include "rootfs/mounts.h"
 #include "rootfs/process.h"
 #include "rootfs/resolve.h"
@@ -169,6 +170,31 @@ Result<void> setup_console(FdRef console_socket, std::optional<oci::ConsoleSize>
     return {};
 }
 
+Result<ParentJoins> ParentJoins::enter(std::vector<std::pair<int, std::string>> const& joins)
+{
+    ParentJoins entered;
+    for (auto const& [type, path] : joins) {
+        auto target = TRY(sys::open_ns_path(path, type).context("namespace {}", path));
+        std::string_view proc_name;
+        for (auto t : oci::all_namespace_types())
+            if (oci::namespace_clone_flag(t) == type)
+                proc_name = oci::namespace_proc_name(t);
+        auto own = TRY(sys::open_ns(0, proc_name).context("open own namespace"));
+        TRY(sys::setns(target, type).context("join namespace {}", path));
+        entered.m_previous.emplace_back(type, std::move(own));
+    }
+    return entered;
+}
+
+void ParentJoins::leave()
+{
+    // Back in reverse order; nothing useful can be done if that fails (only with EPERM,
+    // which a namespace we were in cannot give).
+    for (auto it = m_previous.rbegin(); it != m_previous.rend(); ++it)
+        (void)sys::setns(it->second, it->first);
+    m_previous.clear();
+}
+
 namespace {
 
 // Every step of the init up to (not including) the exec wait; errors carry their step.
@@ -210,12 +236,13 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
         TRY(channel.send(SyncStep::RunHooks));
         TRY(channel.expect(SyncStep::HooksDone));
     }
-    // In the container's namespaces with the host's file system still reachable: the
-    // hook's path resolves in the runtime namespace (OCI createContainer).
+    TRY(rootfs::mount_rootfs(*config.mounts).context("prepare rootfs"));
+    // OCI createContainer: in the container's namespaces, after the rootfs mounts, before
+    // pivot_root: the hook's path resolves in the runtime's root and it sees the
+    // container's mounts under the rootfs path.
     if (!config.create_container_hooks.empty())
         TRY(run_hooks(config.create_container_hooks, "createContainer", hook_state_json));
-
-    TRY(rootfs::setup_rootfs(*config.mounts).context("prepare rootfs"));
+    TRY(rootfs::enter_rootfs(*config.mounts).context("prepare rootfs"));
 
     if (!config.hostname.empty())
         TRY(rootfs::apply_hostname(config.hostname).context("set hostname"));

@@ -61,6 +61,22 @@ Error finish_exec(ExecImage& image, FdRef trampoline, int passed_fds, FdRef keep
 // is set, the slave is bind-mounted there (/dev/console for the init).
 Result<void> setup_console(FdRef console_socket, std::optional<oci::ConsoleSize> size, bool mount_dev_console);
 
+// The namespaces of NamespacePlan::parent_joins, joined by the calling (parent) thread just
+// before clone3 so that the init inherits them; leave() (or the destructor) returns the
+// thread to the namespaces it had. Single-threaded use: setns affects the calling thread.
+class ParentJoins {
+public:
+    static Result<ParentJoins> enter(std::vector<std::pair<int, std::string>> const& joins);
+    ParentJoins() = default;
+    ParentJoins(ParentJoins&&) = default;
+    ParentJoins& operator=(ParentJoins&&) = delete;
+    ~ParentJoins() { leave(); }
+    void leave();
+
+private:
+    std::vector<std::pair<int, Fd>> m_previous; // (type, our own namespace), in join order
+};
+
 struct InitConfig {
     NamespacePlan const* namespaces { nullptr };
     // The init moves itself into its cgroup first thing (cheaper than the parent writing

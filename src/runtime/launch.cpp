@@ -324,6 +324,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
         cryo_pidfd = TRY(sys::pidfd_open(::getpid()).context("pidfd of cryo"));
 
     auto [parent_end, child_end] = TRY(sys::seqpacket_pair());
+    auto parent_joins = TRY(ParentJoins::enter(namespaces.parent_joins));
     auto cloned = TRY(sys::clone3({ .flags = static_cast<uint64_t>(namespaces.clone_flags),
                                     .cgroup = join_handles.unified_dir.valid() ? join_handles.unified_dir.ref() : FdRef {} })
                           .context("clone container init"));
@@ -335,6 +336,7 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
         run_init(init, channel);
     }
     restore_namespaces();
+    parent_joins.leave();
     child_end.reset();
     init.console_socket.reset(); // the init's end; ours (if any) is console_receiver
     SyncChannel channel(std::move(parent_end));

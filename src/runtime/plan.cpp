@@ -42,8 +42,12 @@ Result<NamespacePlan> plan_namespaces(oci::Linux const& linux_config)
     }
     for (auto type : join_order) {
         auto const* ns = linux_config.find_namespace(type);
-        if (ns && !ns->path.empty())
-            plan.joins.emplace_back(oci::namespace_clone_flag(type), ns->path);
+        if (!ns || ns->path.empty())
+            continue;
+        bool by_parent = plan.new_user
+            && (type == oci::NamespaceType::Ipc || type == oci::NamespaceType::Uts
+                || type == oci::NamespaceType::Network || type == oci::NamespaceType::Cgroup);
+        (by_parent ? plan.parent_joins : plan.joins).emplace_back(oci::namespace_clone_flag(type), ns->path);
     }
     if (auto const* pid = linux_config.find_namespace(oci::NamespaceType::Pid); pid && !pid->path.empty())
         plan.pid_path = pid->path;
@@ -71,6 +75,68 @@ Result<std::string> id_map_text(std::span<oci::IdMapping const> mappings)
         if (m.size == 0)
             return Error::format("id mapping {} -> {}: size is 0", m.container_id, m.host_id);
         out += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+    }
+    return out;
+}
+
+Result<std::map<std::string, ExecCgroupDir>> plan_exec_cgroup(std::map<std::string, std::string> const& paths,
+                                                             std::string_view flag)
+{
+    std::map<std::string, std::string> by_controller; // "" = every other controller
+    std::vector<std::string> pending;                 // "cpu" of "cpu,cpuacct:sub"
+    auto check_path = [](std::string_view entry, std::string_view path) -> Result<std::string> {
+        while (path.starts_with('/'))
+            path.remove_prefix(1);
+        while (path.ends_with('/'))
+            path.remove_suffix(1);
+        if (path.empty())
+            return Error::format("--cgroup {:?}: empty path", entry);
+        for (size_t begin = 0; begin <= path.size();) {
+            auto end = std::min(path.find('/', begin), path.size());
+            if (path.substr(begin, end - begin) == "..")
+                return Error::format("--cgroup {:?}: the path must stay inside the container's cgroup", entry);
+            begin = end + 1;
+        }
+        return std::string(path);
+    };
+    size_t begin = 0;
+    while (begin <= flag.size()) {
+        auto end = std::min(flag.find(',', begin), flag.size());
+        auto entry = flag.substr(begin, end - begin);
+        begin = end + 1;
+        auto colon = entry.find(':');
+        if (colon == std::string_view::npos) {
+            if (end == flag.size() && pending.empty()) { // a last entry alone: the path form
+                if (by_controller.contains(""))
+                    return Error::format("--cgroup {:?}: a path without controller given twice", entry);
+                by_controller[""] = TRY(check_path(entry, entry));
+            } else {
+                pending.emplace_back(entry);
+            }
+            continue;
+        }
+        auto path = TRY(check_path(entry, entry.substr(colon + 1)));
+        pending.emplace_back(entry.substr(0, colon));
+        for (auto& controller : pending) {
+            if (controller.empty())
+                return Error::format("--cgroup {:?}: empty controller name", entry);
+            if (!paths.contains(controller))
+                return Error::format("--cgroup {:?}: no controller {:?} in the container's cgroups", entry, controller);
+            by_controller[controller] = path;
+        }
+        pending.clear();
+    }
+    if (!pending.empty())
+        return Error::format("--cgroup {:?}: not [controller:]path", flag);
+    std::map<std::string, ExecCgroupDir> out;
+    for (auto const& [controller, dir] : paths) {
+        auto it = by_controller.find(controller);
+        if (it == by_controller.end())
+            it = by_controller.find("");
+        if (it == by_controller.end())
+            out[controller] = { dir, false };
+        else
+            out[controller] = { dir + "/" + it->second, true };
     }
     return out;
 }

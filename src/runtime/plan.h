@@ -36,6 +36,12 @@ struct NamespacePlan {
     // others may be owned by it), mount last. A pid namespace given by path is not here:
     // the parent joins it for its children before clone (see pid_path).
     std::vector<std::pair<int, std::string>> joins;
+    // With a new user namespace, the namespaces joined by path that the host's user
+    // namespace owns (ipc, uts, network, cgroup) are joined by the parent around clone3,
+    // so the init is born in them: once inside its new user namespace it has no
+    // capability over them and setns would fail with EPERM (runc joins them before it
+    // unshares the user namespace, for the same reason). Time and mount stay in `joins`.
+    std::vector<std::pair<int, std::string>> parent_joins;
     std::string pid_path;
     // OCI type name -> path ("" when created): saved in the state for exec.
     std::map<std::string, std::string> saved;
@@ -46,6 +52,19 @@ Result<NamespacePlan> plan_namespaces(oci::Linux const& linux_config);
 // uid_map / gid_map contents: "container host size\n" per mapping (one write(2)).
 // Errors for empty sizes and for more mappings than the kernel accepts (340).
 Result<std::string> id_map_text(std::span<oci::IdMapping const> mappings);
+
+// exec --cgroup (runc): `flag` is the CLI's comma-joined list of "[controller[,...]:]path"
+// entries; `paths` is cgroup::Manager::paths() of the container. Returns, per controller
+// key of `paths`, the directory the exec'd process joins and whether it is a sub-cgroup
+// (which must then exist). A path without controller applies to every controller not
+// named otherwise (and is the only form on a unified hierarchy, key ""). The path is
+// relative to the container's cgroup: "..", an empty path and unknown controllers fail.
+struct ExecCgroupDir {
+    std::string dir;
+    bool sub { false };
+};
+Result<std::map<std::string, ExecCgroupDir>> plan_exec_cgroup(std::map<std::string, std::string> const& paths,
+                                                             std::string_view flag);
 
 // /proc/PID/timens_offsets contents ("monotonic 5 0\nboottime 0 0\n").
 Result<std::string> time_offsets_text(std::map<std::string, oci::TimeOffset> const& offsets);

@@ -75,3 +75,24 @@ elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
 [ "$elapsed_ms" -lt 10000 ] || fail "hook timeout of 1 s not enforced (create took ${elapsed_ms} ms)"
 run_cmd cryo state "$id3"
 [ "$STATUS" != 0 ] || fail "container $id3 exists after a failed create: $OUT"
+
+# createContainer runs after the rootfs mounts and before pivot_root (OCI): it sees a bind
+# mount of config.json at its place under the rootfs path, and the host's / (its path and
+# its log resolve there). The bind is not visible from the host's mount namespace.
+bundle4=$TEST_TMP/bundle4
+make_bundle "$bundle4" true
+mkdir -p "$TEST_TMP/bindsrc" "$bundle4/rootfs/mnt/bound"
+echo "from-the-bind" > "$TEST_TMP/bindsrc/marker"
+seen=$TEST_TMP/seen
+spec_edit "$bundle4" '.mounts += [{destination: "/mnt/bound", type: "bind", source: $src, options: ["rbind", "ro"]}]
+    | .hooks = {createContainer: [{path: "/bin/sh", args: ["sh", "-c",
+        "cat " + $rootfs + "/mnt/bound/marker > " + $seen + " 2>&1; readlink /proc/self/ns/mnt >> " + $seen]}]}' \
+    --arg src "$TEST_TMP/bindsrc" --arg rootfs "$bundle4/rootfs" --arg seen "$seen"
+id4=$(new_id)
+run_cmd cryo create --bundle "$bundle4" "$id4"
+assert_eq 0 "$STATUS" "create with a createContainer hook (stderr: $ERR)"
+[ ! -e "$bundle4/rootfs/mnt/bound/marker" ] || fail "the container's bind mount leaked to the host"
+assert_eq "from-the-bind" "$(head -n 1 "$seen")" "createContainer hook sees the bind mount under the rootfs"
+pid4=$(container_pid "$id4")
+assert_eq "$(readlink "/proc/$pid4/ns/mnt")" "$(sed -n 2p "$seen")" "createContainer hook runs in the container's mount namespace"
+assert_status 0 cryo delete --force "$id4"

@@ -332,3 +332,66 @@ TEST(RuntimePlan, MountErrors)
     dev.linux_config.devices = { { .type = "x", .path = "/dev/x" } };
     EXPECT_FALSE(plan_mounts(dev, v1_input()));
 }
+
+TEST(RuntimePlan, NewUserNamespaceJoinsHostOwnedOnesFromTheParent)
+{
+    // With a new user namespace, the init could not setns into namespaces the host's user
+    // namespace owns: the parent joins ipc/uts/net/cgroup before clone; mount stays.
+    auto l = with_namespaces({ { oci::NamespaceType::User, "" }, { oci::NamespaceType::Network, "/n" },
+                               { oci::NamespaceType::Ipc, "/i" }, { oci::NamespaceType::Mount, "/m" },
+                               { oci::NamespaceType::Pid, "" } });
+    l.uid_mappings = { { 0, 1000, 1 } };
+    l.gid_mappings = { { 0, 1000, 1 } };
+    auto plan = plan_namespaces(l);
+    ASSERT_TRUE(plan) << plan.error().message();
+    EXPECT_EQ(plan->clone_flags, CLONE_NEWUSER | CLONE_NEWPID);
+    ASSERT_EQ(plan->parent_joins.size(), 2u);
+    EXPECT_EQ(plan->parent_joins[0], (std::pair<int, std::string> { CLONE_NEWIPC, "/i" }));
+    EXPECT_EQ(plan->parent_joins[1], (std::pair<int, std::string> { CLONE_NEWNET, "/n" }));
+    ASSERT_EQ(plan->joins.size(), 1u);
+    EXPECT_EQ(plan->joins[0], (std::pair<int, std::string> { CLONE_NEWNS, "/m" }));
+
+    // Without a new user namespace, the init joins them all itself (as before).
+    auto no_user = with_namespaces({ { oci::NamespaceType::Network, "/n" }, { oci::NamespaceType::Pid, "" } });
+    auto plain = plan_namespaces(no_user);
+    ASSERT_TRUE(plain);
+    EXPECT_TRUE(plain->parent_joins.empty());
+    ASSERT_EQ(plain->joins.size(), 1u);
+}
+
+TEST(RuntimePlan, ExecCgroupSubPaths)
+{
+    std::map<std::string, std::string> v1 { { "cpu", "/sys/fs/cgroup/cpu/c" },
+                                            { "memory", "/sys/fs/cgroup/memory/c" },
+                                            { "pids", "/sys/fs/cgroup/pids/c" } };
+    auto all = plan_exec_cgroup(v1, "sub/x");
+    ASSERT_TRUE(all) << all.error().message();
+    EXPECT_EQ(all->at("cpu").dir, "/sys/fs/cgroup/cpu/c/sub/x");
+    EXPECT_TRUE(all->at("pids").sub);
+
+    auto some = plan_exec_cgroup(v1, "cpu,memory:a,pids:/b/");
+    ASSERT_TRUE(some) << some.error().message();
+    EXPECT_EQ(some->at("cpu").dir, "/sys/fs/cgroup/cpu/c/a");
+    EXPECT_EQ(some->at("memory").dir, "/sys/fs/cgroup/memory/c/a");
+    EXPECT_EQ(some->at("pids").dir, "/sys/fs/cgroup/pids/c/b");
+
+    auto one = plan_exec_cgroup(v1, "memory:m");
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->at("cpu").dir, "/sys/fs/cgroup/cpu/c");
+    EXPECT_FALSE(one->at("cpu").sub);
+    EXPECT_EQ(one->at("memory").dir, "/sys/fs/cgroup/memory/c/m");
+
+    std::map<std::string, std::string> v2 { { "", "/sys/fs/cgroup/c" } };
+    auto unified = plan_exec_cgroup(v2, "s");
+    ASSERT_TRUE(unified);
+    EXPECT_EQ(unified->at("").dir, "/sys/fs/cgroup/c/s");
+
+    auto unknown = plan_exec_cgroup(v2, "memory:s");
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().message(), "--cgroup \"memory:s\": no controller \"memory\" in the container's cgroups");
+    auto escape = plan_exec_cgroup(v1, "cpu:../other");
+    ASSERT_FALSE(escape);
+    EXPECT_EQ(escape.error().message(), "--cgroup \"cpu:../other\": the path must stay inside the container's cgroup");
+    EXPECT_FALSE(plan_exec_cgroup(v1, "cpu:"));
+    EXPECT_FALSE(plan_exec_cgroup(v1, ""));
+}
