@@ -5,6 +5,7 @@
 // execs through the trampoline. The child is non-dumpable from its first instruction, so
 // no container process can open its /proc/PID/exe (the host binary) before it execs.
 #include <climits>
+#include <set>
 #include <csignal>
 #include <fcntl.h>
 #include <sched.h>
@@ -74,7 +75,7 @@ Result<oci::Process> exec_process(ExecOptions const& options, oci::Spec const& s
         p.user.uid = TRY(parse_id(user.substr(0, colon), "uid"));
         if (colon != std::string_view::npos)
             p.user.gid = TRY(parse_id(user.substr(colon + 1), "gid"));
-        p.user.additional_gids.clear();
+        // The spec's additionalGids stay, as with runc (only --additional-gids adds more).
     }
     for (auto const& g : options.additional_gids)
         p.user.additional_gids.push_back(TRY(parse_id(g, "additional gid")));
@@ -180,6 +181,41 @@ Result<void> prepare_exec_child(ExecChild const& c, SyncChannel const& channel)
     sys::exit_now(127);
 }
 
+// exec --cgroup: join handles for the planned directories (a sub-cgroup must exist, as
+// runc requires; the container's own directories are skipped where absent, like an unused
+// hugetlb). A directory with `tasks` is v1; without, it is on a unified hierarchy.
+Result<cgroup::JoinHandles> open_exec_cgroup(cgroup::Manager const& manager, std::string_view flag)
+{
+    auto dirs = TRY(plan_exec_cgroup(manager.paths(), flag));
+    cgroup::JoinHandles handles;
+    std::set<std::string> done; // co-mounted controllers share a directory
+    for (auto const& [controller, target] : dirs) {
+        if (!done.insert(target.dir).second)
+            continue;
+        auto tasks = sys::open(target.dir + "/tasks", O_WRONLY | O_TRUNC);
+        if (tasks) {
+            handles.tasks.push_back(tasks.release_value());
+            continue;
+        }
+        if (!tasks.error().is_errno(ENOENT))
+            return Error::from_errno(tasks.error().code(), fmt::format("--cgroup: open {}/tasks", target.dir));
+        auto dir = sys::open(target.dir, O_PATH | O_DIRECTORY);
+        if (!dir && dir.error().is_errno(ENOENT)) {
+            if (target.sub)
+                return Error::format("--cgroup: cgroup {} does not exist", target.dir);
+            continue;
+        }
+        if (!dir)
+            return Error::from_errno(dir.error().code(), fmt::format("--cgroup: open {}", target.dir));
+        if (handles.unified_dir.valid())
+            return Error::format("--cgroup: two directories on the unified hierarchy ({})", target.dir);
+        handles.unified_procs = TRY(sys::open(target.dir + "/cgroup.procs", O_WRONLY | O_TRUNC)
+                                        .context("--cgroup: open {}/cgroup.procs", target.dir));
+        handles.unified_dir = dir.release_value();
+    }
+    return handles;
+}
+
 } // namespace
 
 Result<int> exec(Context const& ctx, ExecOptions const& options)
@@ -188,8 +224,6 @@ Result<int> exec(Context const& ctx, ExecOptions const& options)
     auto container = TRY(store.open(options.id, LockMode::Shared));
     TRY(container.require_status("exec in", { Status::Running }));
     auto const& state = container.state();
-    if (!options.cgroup.empty())
-        return Error::format("exec {}: --cgroup is not supported", options.id);
 
     auto spec = TRY(oci::load_spec(state.bundle).context("exec {}", options.id));
     auto process_spec = TRY(exec_process(options, spec).context("exec {}", options.id));
@@ -226,7 +260,9 @@ Result<int> exec(Context const& ctx, ExecOptions const& options)
     int ns_flags = TRY(namespaces_to_join(state).context("exec {}", options.id));
     bool new_user = state.namespaces.contains("user");
     auto manager = TRY(cgroup::Manager::open({ .path = state.cgroup_path }).context("exec {}", options.id));
-    auto join_handles = TRY(manager->open_join_handles().context("exec {}: cgroup", options.id));
+    auto join_handles = options.cgroup.empty()
+        ? TRY(manager->open_join_handles().context("exec {}: cgroup", options.id))
+        : TRY(open_exec_cgroup(*manager, options.cgroup).context("exec {}", options.id));
 
     ExecImage image;
     image.prepare(process.args, process.env, 0);
