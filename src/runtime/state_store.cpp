@@ -10,6 +10,7 @@
 
 #include "oci/names.h"
 #include "sys/file.h"
+#include "sys/procfs.h"
 #include "sys/process.h"
 
 namespace cryo::runtime {
@@ -133,44 +134,11 @@ Result<SavedState> parse_saved_state(std::string_view json)
     return s;
 }
 
-Result<uint64_t> parse_stat_start_time(std::string_view line)
-{
-    // "pid (comm) state ppid ..." : comm may hold anything, so count fields after the
-    // LAST ')'. Field 3 (state) is the first after it; starttime is field 22.
-    auto close = line.rfind(')');
-    if (close == std::string_view::npos)
-        return Error::make("/proc stat: no ')' after comm");
-    std::string_view rest = line.substr(close + 1);
-    int field = 2;
-    size_t i = 0;
-    while (i < rest.size()) {
-        while (i < rest.size() && rest[i] == ' ')
-            ++i;
-        if (i >= rest.size())
-            break;
-        size_t start = i;
-        while (i < rest.size() && rest[i] != ' ' && rest[i] != '\n')
-            ++i;
-        ++field;
-        if (field == 22) {
-            uint64_t value = 0;
-            for (size_t k = start; k < i; ++k) {
-                if (rest[k] < '0' || rest[k] > '9')
-                    return Error::make("/proc stat: starttime is not a number");
-                value = value * 10 + static_cast<uint64_t>(rest[k] - '0');
-            }
-            return value;
-        }
-        if (i < rest.size() && rest[i] == '\n')
-            break;
-    }
-    return Error::make("/proc stat: too few fields");
-}
-
 Result<uint64_t> process_start_time(pid_t pid)
 {
     auto line = TRY(sys::read_file(fmt::format("/proc/{}/stat", pid)));
-    return parse_stat_start_time(line);
+    auto stat = TRY(sys::parse_stat(line));
+    return stat.start_time;
 }
 
 Result<void> replace_file(std::string const& path, std::string_view data, mode_t mode)
@@ -206,12 +174,11 @@ bool Container::init_alive() const
     auto stat = sys::read_file(fmt::format("/proc/{}/stat", m_state.init_pid));
     if (!stat)
         return false;
-    auto start = parse_stat_start_time(*stat);
-    if (!start || *start != m_state.init_start_time)
+    auto parsed = sys::parse_stat(*stat);
+    if (!parsed || parsed->start_time != m_state.init_start_time)
         return false;
     // A zombie init (exited, not yet reaped by its parent) is stopped too.
-    auto close = stat->rfind(')');
-    return !(close + 2 < stat->size() && (*stat)[close + 2] == 'Z');
+    return parsed->state != 'Z';
 }
 
 Status Container::status() const

@@ -65,15 +65,18 @@ struct SavedState {
 std::string saved_state_to_json(SavedState const& state);
 Result<SavedState> parse_saved_state(std::string_view json);
 
-// Field 22 (starttime) of a /proc/PID/stat line; the comm field may contain spaces and ')'.
-Result<uint64_t> parse_stat_start_time(std::string_view stat_line);
-// Reads it for a live pid; error (ESRCH-like) when the process does not exist.
+// Field 22 (starttime) of /proc/PID/stat (parsed by sys::parse_stat) for a live pid;
+// error (ESRCH-like) when the process does not exist.
 Result<uint64_t> process_start_time(pid_t pid);
 
 // Replaces `path` atomically (temp file in the same dir + rename) WITHOUT fsync: readers
 // never see half a file, which is all runtime state needs. Its subject (live processes)
-// does not survive a power loss, so paying a disk flush (10+ ms on this host's /run, which
-// is not a tmpfs) on every create would buy nothing. Used for state.json and --pid-file.
+// does not survive a power loss, so paying a disk flush on every create would buy nothing
+// (runc's saveState does the same: temp file, write, close, rename, no fsync). Measured on
+// this host's /run (ext4 on virtio, not a tmpfs), 1.5 KB file, 200 rounds while others
+// built: write+rename median 0.09-0.13 ms; with fsync of file and dir median 0.36-0.40 ms
+// but p90 15-24 ms, far over the 1 ms a create may spend on it. Used for state.json and
+// --pid-file.
 Result<void> replace_file(std::string const& path, std::string_view data, mode_t mode);
 
 enum class LockMode {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,16 +88,28 @@ TEST(RuntimeState, ParseErrorsNameTheFile)
     EXPECT_NE(missing.error().message().find("state.json:"), std::string::npos);
 }
 
-TEST(RuntimeState, StatStartTime)
+TEST(RuntimeState, ProcessStartTime)
 {
-    // comm with spaces and a ')' inside: fields are counted after the last ')'.
-    std::string line = "4242 (my (odd) proc) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
-                       "123456 1000 50 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
-    auto t = parse_stat_start_time(line);
-    ASSERT_TRUE(t) << t.error().message();
-    EXPECT_EQ(*t, 123456u);
-    EXPECT_FALSE(parse_stat_start_time("4242 (x) S 1 2"));
-    EXPECT_FALSE(parse_stat_start_time("garbage"));
+    // Field 22 of /proc/PID/stat, through sys::parse_stat: stable for a process, and a
+    // process started later never has an earlier start time.
+    auto self = process_start_time(::getpid());
+    ASSERT_TRUE(self) << self.error().message();
+    EXPECT_GT(*self, 0u);
+    auto again = process_start_time(::getpid());
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*self, *again);
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto later = process_start_time(child);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    ASSERT_TRUE(later) << later.error().message();
+    EXPECT_GE(*later, *self);
+    EXPECT_FALSE(process_start_time(child)); // reaped: gone
 }
 
 TEST(RuntimeState, OwnStartTimeMatchesProc)
