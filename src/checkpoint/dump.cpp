@@ -12,6 +12,7 @@
 #include "checkpoint/codec.h"
 #include "checkpoint/collect.h"
 #include "checkpoint/files_collect.h"
+#include "checkpoint/files_tcp.h"
 #include "checkpoint/freeze.h"
 #include "checkpoint/image.h"
 #include "checkpoint/memory_objects.h"
@@ -95,6 +96,7 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
                 estimate >> 20);
     }
 
+    TcpDumpScope tcp_scope(options.tcp_established); // files_tcp.h
     kill_point("freeze");
     auto frozen_at = Clock::now();
     auto tree = TRY(freeze_tree(options.pid).context("freeze tree of {}", options.pid));
@@ -182,8 +184,10 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     if (!buffer_all) {
         if (options.leave_running)
             TRY(tree.thaw().context("resume tree of {}", options.pid));
-        else
+        else {
+            TRY(tcp_scope.before_kill()); // their close sends nothing to the (killed) peers
             TRY(tree.kill_all());
+        }
         stats.frozen_ms = ms_since(frozen_at);
     }
     stats.processes = static_cast<int>(model.processes.size());

@@ -20,6 +20,8 @@ struct DumpOptions {
     std::string inject_failure;
     // Page compression: "none", "zstd" or "lz4".
     std::string compression { "none" };
+    // --tcp-established: established TCP connections are dumped (TCP_REPAIR), not refused.
+    bool tcp_established { false };
 };
 
 // Container checkpoints: runs while the tree is still frozen, after its pages are written

@@ -11,7 +11,7 @@ namespace {
 constexpr FileKind kAllKinds[]
     = { FileKind::Regular, FileKind::Deleted, FileKind::Directory,  FileKind::CharDevice, FileKind::Fifo,
         FileKind::Pipe,    FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd,      FileKind::Signalfd,
-        FileKind::Timerfd, FileKind::Epoll,   FileKind::Inotify };
+        FileKind::Timerfd, FileKind::Epoll,   FileKind::Inotify, FileKind::TcpSocket };
 
 } // namespace
 
@@ -44,6 +44,8 @@ char const* to_string(FileKind kind)
         return "epoll";
     case FileKind::Inotify:
         return "inotify";
+    case FileKind::TcpSocket:
+        return "tcp-socket";
     }
     return "?";
 }

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint/tcp_model.h"
+
 namespace cryo::checkpoint {
 
 enum class FileKind {
@@ -28,6 +30,7 @@ enum class FileKind {
     Timerfd, // clock, remaining time, interval, expirations not yet read
     Epoll, // with its registered set, re-registered in the process (same fd numbers)
     Inotify, // with its watches (paths resolved at dump), same watch descriptors
+    TcpSocket, // IPv4/IPv6 TCP: listening, or established with --tcp-established (TCP_REPAIR)
 };
 
 struct InotifyWatch {
@@ -91,6 +94,8 @@ struct FileDescription {
     std::vector<EpollTarget> epoll_targets {};
     // Inotify (queued events are not kept).
     std::vector<InotifyWatch> inotify_watches {};
+    // TcpSocket (files_tcp.h).
+    TcpState tcp {};
 
     bool operator==(FileDescription const&) const = default;
 };

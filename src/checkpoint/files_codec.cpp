@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "checkpoint/files_tcp.h"
+
 namespace cryo::checkpoint {
 
 using nlohmann::json;
@@ -68,6 +70,8 @@ void encode_open_files(Process const& p, json& j)
                 watches.push_back({ { "wd", w.wd }, { "path", w.path }, { "mask", w.mask } });
             e["inotify"] = std::move(watches);
         }
+        if (d.kind == FileKind::TcpSocket)
+            encode_tcp(d, e);
         descriptions.push_back(std::move(e));
     }
     j["file_descriptions"] = std::move(descriptions);
@@ -135,6 +139,8 @@ Result<void> decode_open_files(json const& j, Process& p)
         for (auto const& t : e.value("epoll", json::array()))
             d.epoll_targets.push_back({ t.at("fd").get<int>(), t.value("inode", uint64_t { 0 }),
                                         t.at("events").get<uint32_t>(), t.value("data", uint64_t { 0 }) });
+        if (d.kind == FileKind::TcpSocket)
+            decode_tcp(e, d);
         p.file_descriptions.push_back(std::move(d));
     }
 

@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "base/scope_guard.h"
+#include "checkpoint/files_tcp.h"
 #include "sys/fdinfo.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
@@ -54,6 +55,8 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
 {
     auto copy = TRY(sys::pidfd_getfd(pidfd, fd));
     int family = TRY(sys::socket_option(copy, SOL_SOCKET, SO_DOMAIN));
+    if (family == AF_INET || family == AF_INET6)
+        return classify_tcp_socket(copy, d); // files_tcp.cpp
     if (family != AF_UNIX) {
         auto name = family_name(family);
         return Error::format("sockets of family {} are not supported yet",
@@ -468,6 +471,10 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
                 // A listening or unconnected stream socket has no data queue (recv: EINVAL).
                 if (!d.listening && (d.connected || d.socket_type == SOCK_DGRAM))
                     data = TRY(read_socket_queue(p.pid, fd_of(p, d.id), d).context("{}: save queued data", where()));
+                break;
+            case FileKind::TcpSocket:
+                if (d.tcp.established)
+                    data = TRY(save_tcp_connection(p.pid, fd_of(p, d.id), d).context("{}: save connection", where()));
                 break;
             default:
                 break;

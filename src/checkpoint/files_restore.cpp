@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include "base/scope_guard.h"
+#include "checkpoint/files_tcp.h"
 #include "checkpoint/remote.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
@@ -235,6 +236,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
     for (auto const& d : descriptions)
         if (d.kind == FileKind::UnixSocket)
             sockets[d.inode] = &d;
+    TRY(open_tcp_sockets(descriptions, image, out.m_fds)); // files_tcp.cpp: listeners before connections
 
     for (auto const& d : descriptions) {
         if (out.m_fds.contains(d.id))
@@ -275,6 +277,8 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
         case FileKind::Inotify:
             out.m_fds[d.id] = TRY(create_inotify(d).context("{}", what()));
             break;
+        case FileKind::TcpSocket:
+            break; // opened above
         case FileKind::Epoll: {
             auto fd = TRY(sys::epoll_create().context("{}", what()));
             TRY(sys::set_status_flags(fd, settable_flags(d.flags)));

@@ -1,0 +1,446 @@
+#include "checkpoint/files_tcp.h"
+
+#include <algorithm>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+
+#include "base/scope_guard.h"
+#include "checkpoint/image.h"
+#include "sys/file.h"
+#include "sys/file_kinds.h"
+#include "sys/process.h"
+#include "sys/tcp_socket.h"
+
+namespace cryo::checkpoint {
+
+namespace {
+
+// The dump in progress on this thread (dump() runs on one thread).
+thread_local TcpDumpScope* t_scope = nullptr;
+
+char const* tcp_state_name(int state)
+{
+    switch (state) {
+    case TCP_ESTABLISHED:
+        return "established";
+    case TCP_SYN_SENT:
+        return "syn-sent";
+    case TCP_SYN_RECV:
+        return "syn-recv";
+    case TCP_FIN_WAIT1:
+        return "fin-wait1";
+    case TCP_FIN_WAIT2:
+        return "fin-wait2";
+    case TCP_TIME_WAIT:
+        return "time-wait";
+    case TCP_CLOSE:
+        return "close";
+    case TCP_CLOSE_WAIT:
+        return "close-wait";
+    case TCP_LAST_ACK:
+        return "last-ack";
+    case TCP_LISTEN:
+        return "listen";
+    case TCP_CLOSING:
+        return "closing";
+    default:
+        return "unknown";
+    }
+}
+
+std::string endpoint(std::string const& address, uint16_t port, int family)
+{
+    if (family == AF_INET6)
+        return fmt::format("[{}]:{}", address, port);
+    return fmt::format("{}:{}", address, port);
+}
+
+Result<bool> flag_option(FdRef s, int level, int name)
+{
+    return TRY(sys::socket_option(s, level, name)) != 0;
+}
+
+Result<void> set_flag(FdRef s, int level, int name, bool on)
+{
+    return sys::set_socket_option(s, level, name, on ? 1 : 0);
+}
+
+Result<tcp_info> info_of(FdRef s)
+{
+    tcp_info info {};
+    TRY(sys::get_raw_option(s, IPPROTO_TCP, TCP_INFO, &info, sizeof info));
+    return info;
+}
+
+Result<void> set_repair(FdRef s, int mode)
+{
+    return sys::set_socket_option(s, IPPROTO_TCP, TCP_REPAIR, mode).context("TCP_REPAIR {}", mode);
+}
+
+Result<void> set_queue(FdRef s, int queue)
+{
+    return sys::set_socket_option(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, queue).context("TCP_REPAIR_QUEUE {}", queue);
+}
+
+// Options a program sets that a fresh socket does not have; buffer sizes only if they
+// differ from a fresh socket's (a program's setsockopt), so autotuning stays on otherwise.
+Result<void> read_options(FdRef s, TcpState& t)
+{
+    t.reuse_address = TRY(flag_option(s, SOL_SOCKET, SO_REUSEADDR));
+    t.reuse_port = TRY(flag_option(s, SOL_SOCKET, SO_REUSEPORT));
+    t.keep_alive = TRY(flag_option(s, SOL_SOCKET, SO_KEEPALIVE));
+    t.no_delay = TRY(flag_option(s, IPPROTO_TCP, TCP_NODELAY));
+    if (t.family == AF_INET6)
+        t.v6_only = TRY(flag_option(s, IPPROTO_IPV6, IPV6_V6ONLY));
+    if (!t.established) {
+        auto fresh = TRY(sys::socket(t.family, SOCK_STREAM));
+        auto send = TRY(sys::socket_option(s, SOL_SOCKET, SO_SNDBUF));
+        auto receive = TRY(sys::socket_option(s, SOL_SOCKET, SO_RCVBUF));
+        if (send != TRY(sys::socket_option(fresh, SOL_SOCKET, SO_SNDBUF)))
+            t.send_buffer = static_cast<uint32_t>(send);
+        if (receive != TRY(sys::socket_option(fresh, SOL_SOCKET, SO_RCVBUF)))
+            t.receive_buffer = static_cast<uint32_t>(receive);
+    }
+    return {};
+}
+
+// Options set on the new socket before bind (IPV6_V6ONLY must come first) and after.
+Result<void> apply_options(FdRef s, TcpState const& t, bool before_bind)
+{
+    if (before_bind) {
+        if (t.family == AF_INET6)
+            TRY(set_flag(s, IPPROTO_IPV6, IPV6_V6ONLY, t.v6_only).context("IPV6_V6ONLY"));
+        return {};
+    }
+    TRY(set_flag(s, SOL_SOCKET, SO_REUSEADDR, t.reuse_address).context("SO_REUSEADDR"));
+    TRY(set_flag(s, SOL_SOCKET, SO_REUSEPORT, t.reuse_port).context("SO_REUSEPORT"));
+    TRY(set_flag(s, SOL_SOCKET, SO_KEEPALIVE, t.keep_alive).context("SO_KEEPALIVE"));
+    TRY(set_flag(s, IPPROTO_TCP, TCP_NODELAY, t.no_delay).context("TCP_NODELAY"));
+    // getsockopt showed the doubled value the kernel keeps; setsockopt doubles again.
+    if (t.send_buffer)
+        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(t.send_buffer / 2)));
+    if (t.receive_buffer)
+        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(t.receive_buffer / 2)));
+    return {};
+}
+
+sys::InetAddress local_of(TcpState const& t)
+{
+    return { t.family, t.local_address, t.local_port };
+}
+
+Result<Fd> open_unconnected(FileDescription const& d)
+{
+    auto const& t = d.tcp;
+    auto s = TRY(sys::socket(t.family, SOCK_STREAM));
+    TRY(apply_options(s, t, true));
+    TRY(apply_options(s, t, false));
+    if (t.local_port != 0 || t.listening)
+        TRY(sys::bind_inet(s, local_of(t)));
+    if (t.listening)
+        TRY(sys::listen(s, static_cast<int>(t.backlog)));
+    TRY(sys::set_status_flags(s, d.flags & O_NONBLOCK));
+    return s;
+}
+
+// An established connection re-created in repair mode: no packet is sent until repair
+// mode is left, and then only a window probe; the peer (restored the same way) goes on.
+Result<Fd> open_established(FileDescription const& d, ImageReader const& image)
+{
+    auto const& t = d.tcp;
+    std::string data;
+    if (d.size) {
+        data = TRY(image.read_file(file_data_name(d.id)));
+        if (data.size() != d.size || t.send_queue_bytes + t.receive_queue_bytes != d.size)
+            return Error::format("queued data: {} bytes, expected {}", data.size(), d.size);
+    }
+    auto s = TRY(sys::socket(t.family, SOCK_STREAM));
+    TRY(apply_options(s, t, true));
+    TRY(set_repair(s, TCP_REPAIR_ON));
+    // Sequence numbers where each queue starts; writing the queued bytes below moves them on
+    // to where they were at the dump.
+    TRY(set_queue(s, TCP_SEND_QUEUE));
+    TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ, static_cast<int>(t.send_seq - static_cast<uint32_t>(t.send_queue_bytes)))
+            .context("send queue sequence"));
+    TRY(set_queue(s, TCP_RECV_QUEUE));
+    TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ,
+                               static_cast<int>(t.receive_seq - static_cast<uint32_t>(t.receive_queue_bytes)))
+            .context("receive queue sequence"));
+    // In repair mode bind takes the port even though the listener holds it too.
+    TRY(sys::bind_inet(s, local_of(t)));
+    TRY(sys::connect_inet(s, { t.family, t.peer_address, t.peer_port }));
+    if (t.timestamps_ok)
+        TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_TIMESTAMP, static_cast<int>(t.timestamp)).context("TCP_TIMESTAMP"));
+    std::vector<tcp_repair_opt> options;
+    options.push_back({ TCPOPT_MAXSEG, t.mss });
+    if (t.wscale_ok)
+        options.push_back({ TCPOPT_WINDOW, static_cast<uint32_t>(t.send_wscale) | (static_cast<uint32_t>(t.receive_wscale) << 16) });
+    if (t.sack_ok)
+        options.push_back({ TCPOPT_SACK_PERMITTED, 0 });
+    if (t.timestamps_ok)
+        options.push_back({ TCPOPT_TIMESTAMP, 0 });
+    TRY(sys::set_raw_option(s, IPPROTO_TCP, TCP_REPAIR_OPTIONS, options.data(), options.size() * sizeof options[0])
+            .context("TCP_REPAIR_OPTIONS"));
+    // Room for the queued bytes whatever the default buffer sizes.
+    if (t.send_queue_bytes)
+        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(std::min<uint64_t>(t.send_queue_bytes * 2 + (1 << 16), 1 << 30))));
+    if (t.receive_queue_bytes)
+        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(std::min<uint64_t>(t.receive_queue_bytes * 2 + (1 << 16), 1 << 30))));
+    TRY(set_queue(s, TCP_SEND_QUEUE));
+    TRY(sys::send_stream(s, data.substr(0, t.send_queue_bytes)).context("refill send queue"));
+    TRY(set_queue(s, TCP_RECV_QUEUE));
+    TRY(sys::send_stream(s, data.substr(t.send_queue_bytes)).context("refill receive queue"));
+    TRY(set_queue(s, TCP_NO_QUEUE));
+    tcp_repair_window window { t.snd_wl1, t.snd_wnd, t.max_window, t.rcv_wnd, t.rcv_wup };
+    TRY(sys::set_raw_option(s, IPPROTO_TCP, TCP_REPAIR_WINDOW, &window, sizeof window).context("TCP_REPAIR_WINDOW"));
+    return s; // still in repair mode: leave_repair once the peer exists too
+}
+
+// Leaving repair mode sends a window probe: the peer's socket must exist by then, or the
+// probe meets no socket and the answer (RST) kills the connection.
+Result<void> leave_repair(FdRef s, FileDescription const& d)
+{
+    TRY(set_repair(s, TCP_REPAIR_OFF));
+    // Leaving repair mode clears SO_REUSEADDR: the options come after it.
+    TRY(apply_options(s, d.tcp, false));
+    TRY(sys::set_status_flags(s, d.flags & O_NONBLOCK));
+    return {};
+}
+
+} // namespace
+
+TcpDumpScope::TcpDumpScope(bool allow_established)
+    : m_allow_established(allow_established)
+    , m_outer(t_scope)
+{
+    t_scope = this;
+}
+
+TcpDumpScope::~TcpDumpScope()
+{
+    // Closing the copies: a socket of a killed process still in repair mode closes silently.
+    t_scope = m_outer;
+}
+
+Result<void> TcpDumpScope::before_kill()
+{
+    for (auto const& s : m_connections)
+        TRY(set_repair(s, TCP_REPAIR_ON));
+    return {};
+}
+
+std::string tcp_summary(TcpState const& t)
+{
+    auto local = endpoint(t.local_address, t.local_port, t.family);
+    if (t.listening)
+        return fmt::format("tcp {} listening", local);
+    if (t.established)
+        return fmt::format("tcp {} -> {} established", local, endpoint(t.peer_address, t.peer_port, t.family));
+    return fmt::format("tcp {} unconnected", local);
+}
+
+Result<void> classify_tcp_socket(FdRef s, FileDescription& d)
+{
+    auto& t = d.tcp;
+    t.family = TRY(sys::socket_option(s, SOL_SOCKET, SO_DOMAIN));
+    int type = TRY(sys::socket_option(s, SOL_SOCKET, SO_TYPE));
+    int protocol = TRY(sys::socket_option(s, SOL_SOCKET, SO_PROTOCOL));
+    if (type != SOCK_STREAM || protocol != IPPROTO_TCP)
+        return Error::format("{} sockets other than TCP are not supported yet",
+                             t.family == AF_INET ? "AF_INET" : "AF_INET6");
+    auto info = TRY(info_of(s));
+    auto local = TRY(sys::socket_name(s));
+    t.local_address = local.address;
+    t.local_port = local.port;
+    d.kind = FileKind::TcpSocket;
+    switch (info.tcpi_state) {
+    case TCP_LISTEN:
+        t.listening = true;
+        t.backlog = info.tcpi_sacked; // sk_max_ack_backlog for a listener
+        t.pending = info.tcpi_unacked; // sk_ack_backlog
+        break;
+    case TCP_CLOSE:
+        // A socket not yet bound or connected: rare in a checkpointed program, left for later.
+        return Error::format("sockets of family {} that are neither listening nor connected are not supported yet",
+                             t.family == AF_INET ? "AF_INET" : "AF_INET6");
+    case TCP_ESTABLISHED: {
+        auto peer = TRY(sys::peer_name(s));
+        t.peer_address = peer.address;
+        t.peer_port = peer.port;
+        t.established = true;
+        d.path = tcp_summary(t);
+        if (!t_scope || !t_scope->allows_established())
+            return Error::format("established TCP connection {}:{} -> {} needs --tcp-established",
+                                 local.address, local.port, endpoint(peer.address, peer.port, peer.family));
+        if (!sys::is_loopback(local) || !sys::is_loopback(peer))
+            return Error::format("established TCP connection {} is not over loopback (not supported yet)", d.path);
+        break;
+    }
+    default:
+        return Error::format("TCP socket {} in state {} is not supported yet",
+                             endpoint(local.address, local.port, local.family), tcp_state_name(info.tcpi_state));
+    }
+    TRY(read_options(s, t));
+    d.path = tcp_summary(t);
+    return {};
+}
+
+Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d)
+{
+    if (!t_scope)
+        return Error::make("established TCP connections are dumped only within a dump");
+    auto& t = d.tcp;
+    auto pidfd = TRY(sys::pidfd_open(pid));
+    auto s = TRY(sys::pidfd_getfd(pidfd, fd));
+    TRY(set_repair(s, TCP_REPAIR_ON));
+    // Leave repair mode on every path (no window probe: the peer is frozen too), and put
+    // back SO_REUSEADDR, which leaving repair mode clears.
+    ScopeGuard leave([&] {
+        (void)set_queue(s, TCP_NO_QUEUE);
+        (void)set_repair(s, TCP_REPAIR_OFF_NO_WP);
+        (void)set_flag(s, SOL_SOCKET, SO_REUSEADDR, t.reuse_address);
+    });
+    auto info = TRY(info_of(s));
+    if (info.tcpi_state != TCP_ESTABLISHED)
+        return Error::format("{} changed state to {}", d.path, tcp_state_name(info.tcpi_state));
+    TRY(set_queue(s, TCP_SEND_QUEUE));
+    t.send_seq = static_cast<uint32_t>(TRY(sys::socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ)));
+    uint32_t out_bytes = TRY(sys::output_queue_bytes(s));
+    auto sent = TRY(sys::peek_stream(s, out_bytes).context("peek send queue"));
+    if (sent.size() != out_bytes)
+        return Error::format("send queue: peeked {} of {} bytes", sent.size(), out_bytes);
+    TRY(set_queue(s, TCP_RECV_QUEUE));
+    t.receive_seq = static_cast<uint32_t>(TRY(sys::socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ)));
+    uint32_t in_bytes = TRY(sys::input_queue_bytes(s));
+    auto received = TRY(sys::peek_stream(s, in_bytes).context("peek receive queue"));
+    if (received.size() != in_bytes)
+        return Error::format("receive queue: peeked {} of {} bytes", received.size(), in_bytes);
+    TRY(set_queue(s, TCP_NO_QUEUE));
+    t.send_queue_bytes = sent.size();
+    t.receive_queue_bytes = received.size();
+    t.mss = static_cast<uint32_t>(TRY(sys::socket_option(s, IPPROTO_TCP, TCP_MAXSEG)));
+    t.wscale_ok = (info.tcpi_options & TCPI_OPT_WSCALE) != 0;
+    t.sack_ok = (info.tcpi_options & TCPI_OPT_SACK) != 0;
+    t.timestamps_ok = (info.tcpi_options & TCPI_OPT_TIMESTAMPS) != 0;
+    t.send_wscale = info.tcpi_snd_wscale;
+    t.receive_wscale = info.tcpi_rcv_wscale;
+    t.timestamp = static_cast<uint32_t>(TRY(sys::socket_option(s, IPPROTO_TCP, TCP_TIMESTAMP)));
+    tcp_repair_window window {};
+    TRY(sys::get_raw_option(s, IPPROTO_TCP, TCP_REPAIR_WINDOW, &window, sizeof window).context("TCP_REPAIR_WINDOW"));
+    t.snd_wl1 = window.snd_wl1;
+    t.snd_wnd = window.snd_wnd;
+    t.max_window = window.max_window;
+    t.rcv_wnd = window.rcv_wnd;
+    t.rcv_wup = window.rcv_wup;
+    t_scope->m_connections.push_back(TRY(sys::dup(s))); // `s` itself leaves repair mode below
+    return sent + received;
+}
+
+Result<void> open_tcp_sockets(std::vector<FileDescription> const& descriptions, ImageReader const& image,
+                              std::map<uint32_t, Fd>& fds)
+{
+    // Listeners and unconnected sockets first: an established socket shares the port of the
+    // listener it was accepted from, which a normal bind/listen would then refuse.
+    for (int pass = 0; pass < 2; ++pass)
+        for (auto const& d : descriptions) {
+            if (d.kind != FileKind::TcpSocket || d.tcp.established != (pass == 1))
+                continue;
+            auto what = [&] { return fmt::format("file description {} ({})", d.id, tcp_summary(d.tcp)); };
+            fds[d.id] = pass == 0 ? TRY(open_unconnected(d).context("{}", what()))
+                                  : TRY(open_established(d, image).context("{}", what()));
+        }
+    // Every connection exists (in repair mode): now they may send.
+    for (auto const& d : descriptions)
+        if (d.kind == FileKind::TcpSocket && d.tcp.established)
+            TRY(leave_repair(fds.at(d.id), d).context("file description {} ({})", d.id, tcp_summary(d.tcp)));
+    return {};
+}
+
+void encode_tcp(FileDescription const& d, nlohmann::json& e)
+{
+    auto const& t = d.tcp;
+    nlohmann::json j = { { "family", t.family == AF_INET6 ? "ipv6" : "ipv4" },
+                         { "local", { t.local_address, t.local_port } },
+                         { "listening", t.listening },
+                         { "established", t.established },
+                         { "options",
+                           { { "reuse_address", t.reuse_address },
+                             { "reuse_port", t.reuse_port },
+                             { "no_delay", t.no_delay },
+                             { "keep_alive", t.keep_alive },
+                             { "v6_only", t.v6_only },
+                             { "send_buffer", t.send_buffer },
+                             { "receive_buffer", t.receive_buffer } } } };
+    if (t.listening) {
+        j["backlog"] = t.backlog;
+        j["pending"] = t.pending;
+    }
+    if (t.established) {
+        j["peer"] = { t.peer_address, t.peer_port };
+        j["repair"] = { { "send_seq", t.send_seq },
+                        { "receive_seq", t.receive_seq },
+                        { "send_queue", t.send_queue_bytes },
+                        { "receive_queue", t.receive_queue_bytes },
+                        { "mss", t.mss },
+                        { "wscale", { t.wscale_ok, t.send_wscale, t.receive_wscale } },
+                        { "sack", t.sack_ok },
+                        { "timestamps", t.timestamps_ok },
+                        { "timestamp", t.timestamp },
+                        { "window", { t.snd_wl1, t.snd_wnd, t.max_window, t.rcv_wnd, t.rcv_wup } } };
+    }
+    e["tcp"] = std::move(j);
+}
+
+void decode_tcp(nlohmann::json const& e, FileDescription& d)
+{
+    auto const& j = e.at("tcp");
+    auto& t = d.tcp;
+    t.family = j.value("family", "ipv4") == "ipv6" ? AF_INET6 : AF_INET;
+    auto local = j.at("local");
+    t.local_address = local.at(0).get<std::string>();
+    t.local_port = local.at(1).get<uint16_t>();
+    t.listening = j.value("listening", false);
+    t.established = j.value("established", false);
+    t.backlog = j.value("backlog", 0u);
+    t.pending = j.value("pending", 0u);
+    if (j.contains("options")) {
+        auto const& o = j["options"];
+        t.reuse_address = o.value("reuse_address", false);
+        t.reuse_port = o.value("reuse_port", false);
+        t.no_delay = o.value("no_delay", false);
+        t.keep_alive = o.value("keep_alive", false);
+        t.v6_only = o.value("v6_only", false);
+        t.send_buffer = o.value("send_buffer", 0u);
+        t.receive_buffer = o.value("receive_buffer", 0u);
+    }
+    if (t.established) {
+        auto peer = j.at("peer");
+        t.peer_address = peer.at(0).get<std::string>();
+        t.peer_port = peer.at(1).get<uint16_t>();
+        auto const& r = j.at("repair");
+        t.send_seq = r.at("send_seq").get<uint32_t>();
+        t.receive_seq = r.at("receive_seq").get<uint32_t>();
+        t.send_queue_bytes = r.value("send_queue", uint64_t { 0 });
+        t.receive_queue_bytes = r.value("receive_queue", uint64_t { 0 });
+        t.mss = r.at("mss").get<uint32_t>();
+        auto w = r.at("wscale");
+        t.wscale_ok = w.at(0).get<bool>();
+        t.send_wscale = w.at(1).get<uint8_t>();
+        t.receive_wscale = w.at(2).get<uint8_t>();
+        t.sack_ok = r.value("sack", false);
+        t.timestamps_ok = r.value("timestamps", false);
+        t.timestamp = r.value("timestamp", 0u);
+        auto win = r.at("window").get<std::vector<uint32_t>>();
+        if (win.size() == 5) {
+            t.snd_wl1 = win[0];
+            t.snd_wnd = win[1];
+            t.max_window = win[2];
+            t.rcv_wnd = win[3];
+            t.rcv_wup = win[4];
+        }
+    }
+}
+
+} // namespace cryo::checkpoint

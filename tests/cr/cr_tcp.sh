@@ -1,0 +1,100 @@
+#!/bin/bash
+# Checkpoint/restore of TCP sockets over loopback (tests/cr/cr_tcp.c): IPv4 and IPv6
+# listeners and an accepted connection between a server and its child, with unread data
+# queued both ways. 1. A dump without --tcp-established is refused in one line naming the
+# connection, and the tree runs on. 2. --leave-running --tcp-established: the tree runs on
+# with its queues intact. 3. dump --tcp-established (tree killed), restore -d: the queued
+# data arrives intact, new data flows both ways, both listeners accept new connections, fds
+# keep numbers, flags and options; `cryo checkpoint inspect` lists the sockets. Ports come
+# from bind(port 0), so runs never collide.
+set -u
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
+CRYO=${CRYO:-$BUILD/src/cryo}
+WORKLOAD=$BUILD/tests/cr/cr_tcp
+[ -x "$CRYO" ] && [ -x "$WORKLOAD" ] || { echo "FAIL: build cryo and cr_tcp first"; exit 1; }
+
+TMP=$(mktemp -d /tmp/cr_tcp.XXXXXX)
+PIDS=()
+cleanup() {
+    exec 2>/dev/null
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    { wait; } 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+FAILED=0
+fail() { echo "FAIL: $*"; FAILED=1; }
+
+# start NAME: runs the workload, sets PID and CHILD once both sides have their data queued.
+start() {
+    "$WORKLOAD" >"$TMP/$1.out" 2>&1 </dev/null &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 300); do
+        grep -q "^ready" "$TMP/$1.out" && grep -q "^child ready" "$TMP/$1.out" && break
+        sleep 0.02
+    done
+    grep -q "^ready" "$TMP/$1.out" || { fail "$1: workload not ready: $(cat "$TMP/$1.out")"; return 1; }
+    CHILD=$(tr -d ' ' </proc/$PID/task/$PID/children)
+    PIDS+=("$CHILD")
+}
+
+# verify NAME: SIGUSR1 to the server, then waits for its verdict and the child's.
+verify() {
+    kill -USR1 "$PID"
+    for _ in $(seq 500); do
+        grep -q "^verify" "$TMP/$1.out" && break
+        sleep 0.02
+    done
+    grep -q "^verify ok" "$TMP/$1.out" && grep -q "^child verify ok" "$TMP/$1.out" || { fail "$1: $(cat "$TMP/$1.out")"; return 1; }
+}
+
+gone() { for _ in $(seq 200); do [ -e /proc/$1 ] || return 0; sleep 0.02; done; return 1; }
+
+# 1. Without --tcp-established: one error line naming the connection; the tree runs on.
+start refused && {
+    if "$CRYO" dump -t "$PID" -D "$TMP/refused.img" >"$TMP/refused.dump" 2>&1; then
+        fail "dump of an established connection without --tcp-established succeeded"
+    else
+        msg=$(cat "$TMP/refused.dump")
+        [ "$(wc -l <"$TMP/refused.dump")" = 1 ] || fail "more than one error line: $msg"
+        echo "$msg" | grep -q "established TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* needs --tcp-established" \
+            || fail "error does not name the connection: $msg"
+    fi
+    [ -e "$TMP/refused.img" ] && fail "a refused dump left an image"
+    grep -q "State:.*[ST]" /proc/$PID/status && grep -q "TracerPid:[[:space:]]*0" /proc/$PID/status \
+        || fail "server not running untraced after a refused dump"
+    verify refused && echo "ok: refused without --tcp-established, tree ran on"
+}
+
+# 2. --leave-running: the image is written, the queues are intact, traffic goes on.
+start running && {
+    "$CRYO" dump -t "$PID" -D "$TMP/running.img" --leave-running --tcp-established >"$TMP/running.dump" 2>&1 \
+        || fail "dump --leave-running: $(cat "$TMP/running.dump")"
+    verify running && echo "ok: --leave-running dump, connection intact"
+}
+
+# 3. Dump (tree killed), restore, verify in the restored tree.
+start restore && {
+    read -r _ V4 V6 < <(grep "^ports" "$TMP/restore.out")
+    "$CRYO" dump -t "$PID" -D "$TMP/restore.img" --tcp-established >"$TMP/restore.dump" 2>&1 \
+        || fail "dump: $(cat "$TMP/restore.dump")"
+    { wait "$PID"; } 2>/dev/null
+    gone "$PID" && gone "$CHILD" || fail "dumped tree still exists"
+    ss -tanH "( sport = :$V4 or dport = :$V4 )" | grep -q . && fail "sockets left on port $V4 after the kill: $(ss -tan "( sport = :$V4 )")"
+    inspect=$("$CRYO" checkpoint inspect "$TMP/restore.img" 2>&1)
+    echo "$inspect" | grep -q "tcp 127.0.0.1:$V4 listening" || fail "inspect lacks the IPv4 listener: $inspect"
+    echo "$inspect" | grep -q "tcp \[::1\]:$V6 listening" || fail "inspect lacks the IPv6 listener: $inspect"
+    echo "$inspect" | grep -q "tcp 127.0.0.1:$V4 -> 127.0.0.1:[0-9]* established" || fail "inspect lacks the connection: $inspect"
+    if "$CRYO" restore -D "$TMP/restore.img" -d >"$TMP/restore.restore" 2>&1; then
+        [ "$(readlink /proc/$PID/fd/12 | cut -c1-7)" = "socket:" ] || fail "restored fd 12 is not a socket"
+        [ "$(readlink /proc/$CHILD/fd/13 | cut -c1-7)" = "socket:" ] || fail "restored child fd 13 is not a socket"
+        ss -tlnH "( sport = :$V4 )" | grep -q 127.0.0.1 || fail "no IPv4 listener on $V4 after restore"
+        verify restore && echo "ok: restored; queued data, new traffic, listeners"
+    else
+        fail "restore: $(cat "$TMP/restore.restore")"
+    fi
+}
+
+[ "$FAILED" = 0 ] && echo "PASS" || exit 1
