@@ -6,7 +6,8 @@
 // "child ready" and "ready PID", then waits. On SIGUSR1 the parent checks fds and options,
 // reads the queued data, sends a message, signals the child (which checks its queue, reads
 // the message and answers), reads the answer, and accepts a new connection on each listener.
-// Prints "verify ok" (parent) and "child verify ok", or what failed.
+// Prints "verify ok" (parent) and "child verify ok", or what failed. Argument "sendq": see
+// g_sendq.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,7 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TO_CLIENT 65536
+// "sendq" mode: the client's receive buffer is tiny, so most of TO_CLIENT waits in the
+// server's send queue at the dump (restored into the send queue, retransmitted after).
+static size_t TO_CLIENT = 65536;
+static int g_sendq;
 #define TO_SERVER 3000
 
 static volatile sig_atomic_t g_go;
@@ -117,6 +121,25 @@ static void wait_queued(int fd, int n)
     }
 }
 
+static int outq(int fd)
+{
+    int n = -1;
+    ioctl(fd, SIOCOUTQ, &n);
+    return n;
+}
+
+// Waits until `measure` of fd stays the same, non-zero, for 200 ms.
+static void wait_stable(int fd, int (*measure)(int))
+{
+    int last = -1, same = 0;
+    for (int i = 0; i < 5000 && same < 200; ++i) {
+        int now = measure(fd);
+        same = now == last && now > 0 ? same + 1 : 0;
+        last = now;
+        usleep(1000);
+    }
+}
+
 static int port_of(int fd)
 {
     struct sockaddr_storage a;
@@ -164,8 +187,11 @@ static void wait_go(void)
         pause();
 }
 
-int main(void)
+int main(int argc, char** argv)
 {
+    g_sendq = argc > 1 && strcmp(argv[1], "sendq") == 0;
+    if (g_sendq)
+        TO_CLIENT = 262144;
     setvbuf(stdout, NULL, _IONBF, 0);
     signal(SIGUSR1, on_usr1);
     int one = 1;
@@ -192,12 +218,18 @@ int main(void)
         die("fork");
     if (child == 0) {
         int c = socket(AF_INET, SOCK_STREAM, 0);
+        int small = 4096;
+        if (g_sendq)
+            setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
         a4.sin_port = htons(port_of(10));
         if (connect(c, (struct sockaddr*)&a4, sizeof a4) < 0)
             die("connect");
         place(c, 13);
         write_all(13, 1, TO_SERVER);
-        wait_queued(13, TO_CLIENT);
+        if (g_sendq)
+            wait_stable(13, queued);
+        else
+            wait_queued(13, TO_CLIENT);
         printf("child ready\n");
         wait_go();
         CHECK(fcntl(13, F_GETFD) == 0, "client fd 13 flags");
@@ -219,6 +251,10 @@ int main(void)
     setsockopt(12, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     write_all(12, 2, TO_CLIENT);
     wait_queued(12, TO_SERVER);
+    if (g_sendq) {
+        wait_stable(12, outq);
+        printf("send queue %d\n", outq(12));
+    }
     printf("ready %d\n", getpid());
     wait_go();
 

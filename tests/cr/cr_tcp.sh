@@ -28,7 +28,7 @@ fail() { echo "FAIL: $*"; FAILED=1; }
 
 # start NAME: runs the workload, sets PID and CHILD once both sides have their data queued.
 start() {
-    "$WORKLOAD" >"$TMP/$1.out" 2>&1 </dev/null &
+    "$WORKLOAD" ${2:-} >"$TMP/$1.out" 2>&1 </dev/null &
     PID=$!
     PIDS+=("$PID")
     for _ in $(seq 300); do
@@ -94,6 +94,23 @@ start restore && {
         verify restore && echo "ok: restored; queued data, new traffic, listeners"
     else
         fail "restore: $(cat "$TMP/restore.restore")"
+    fi
+}
+
+# 4. Most of the server's data still in its send queue (the client's receive buffer is tiny):
+#    restored into the send queue in repair mode, retransmitted after, arrives intact.
+start sendq sendq && {
+    "$CRYO" dump -t "$PID" -D "$TMP/sendq.img" --tcp-established >"$TMP/sendq.dump" 2>&1 \
+        || fail "sendq dump: $(cat "$TMP/sendq.dump")"
+    { wait "$PID"; } 2>/dev/null
+    gone "$PID" && gone "$CHILD" || fail "dumped tree still exists"
+    sent=$(jq '[.file_descriptions[] | select(.kind == "tcp-socket") | .tcp.repair.send_queue // 0] | max' \
+        "$TMP/sendq.img/process-$PID.json")
+    [ "${sent:-0}" -gt 0 ] || fail "sendq: no bytes in the server's send queue in the image ($sent)"
+    if "$CRYO" restore -D "$TMP/sendq.img" -d >"$TMP/sendq.restore" 2>&1; then
+        verify sendq && echo "ok: send queue of $sent bytes restored and delivered"
+    else
+        fail "sendq restore: $(cat "$TMP/sendq.restore")"
     fi
 }
 
