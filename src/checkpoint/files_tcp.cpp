@@ -162,7 +162,8 @@ Result<Fd> open_established(FileDescription const& d, ImageReader const& image)
     // Sequence numbers where each queue starts; writing the queued bytes below moves them on
     // to where they were at the dump.
     TRY(set_queue(s, TCP_SEND_QUEUE));
-    TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ, static_cast<int>(t.send_seq - static_cast<uint32_t>(t.send_queue_bytes)))
+    TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ,
+                               static_cast<int>(t.send_seq - static_cast<uint32_t>(t.send_queue_bytes)))
             .context("send queue sequence"));
     TRY(set_queue(s, TCP_RECV_QUEUE));
     TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ,
@@ -172,11 +173,13 @@ Result<Fd> open_established(FileDescription const& d, ImageReader const& image)
     TRY(sys::bind_inet(s, local_of(t)));
     TRY(sys::connect_inet(s, { t.family, t.peer_address, t.peer_port }));
     if (t.timestamps_ok)
-        TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_TIMESTAMP, static_cast<int>(t.timestamp)).context("TCP_TIMESTAMP"));
+        TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_TIMESTAMP, static_cast<int>(t.timestamp))
+                .context("TCP_TIMESTAMP"));
     std::vector<tcp_repair_opt> options;
     options.push_back({ TCPOPT_MAXSEG, t.mss });
     if (t.wscale_ok)
-        options.push_back({ TCPOPT_WINDOW, static_cast<uint32_t>(t.send_wscale) | (static_cast<uint32_t>(t.receive_wscale) << 16) });
+        options.push_back(
+            { TCPOPT_WINDOW, static_cast<uint32_t>(t.send_wscale) | (static_cast<uint32_t>(t.receive_wscale) << 16) });
     if (t.sack_ok)
         options.push_back({ TCPOPT_SACK_PERMITTED, 0 });
     if (t.timestamps_ok)
@@ -185,9 +188,12 @@ Result<Fd> open_established(FileDescription const& d, ImageReader const& image)
             .context("TCP_REPAIR_OPTIONS"));
     // Room for the queued bytes whatever the default buffer sizes.
     if (t.send_queue_bytes)
-        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(std::min<uint64_t>(t.send_queue_bytes * 2 + (1 << 16), 1 << 30))));
+        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_SNDBUFFORCE,
+                                   static_cast<int>(std::min<uint64_t>(t.send_queue_bytes * 2 + (1 << 16), 1 << 30))));
     if (t.receive_queue_bytes)
-        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(std::min<uint64_t>(t.receive_queue_bytes * 2 + (1 << 16), 1 << 30))));
+        TRY(sys::set_socket_option(
+            s, SOL_SOCKET, SO_RCVBUFFORCE,
+            static_cast<int>(std::min<uint64_t>(t.receive_queue_bytes * 2 + (1 << 16), 1 << 30))));
     TRY(set_queue(s, TCP_SEND_QUEUE));
     TRY(sys::send_stream(s, data.substr(0, t.send_queue_bytes)).context("refill send queue"));
     TRY(set_queue(s, TCP_RECV_QUEUE));
@@ -272,8 +278,8 @@ Result<void> classify_tcp_socket(FdRef s, FileDescription& d)
         t.established = true;
         d.path = tcp_summary(t);
         if (!t_scope || !t_scope->allows_established())
-            return Error::format("established TCP connection {}:{} -> {} needs --tcp-established",
-                                 local.address, local.port, endpoint(peer.address, peer.port, peer.family));
+            return Error::format("established TCP connection {}:{} -> {} needs --tcp-established", local.address,
+                                 local.port, endpoint(peer.address, peer.port, peer.family));
         if (!sys::is_loopback(local) || !sys::is_loopback(peer))
             return Error::format("established TCP connection {} is not over loopback (not supported yet)", d.path);
         break;
@@ -432,14 +438,13 @@ void decode_tcp(nlohmann::json const& e, FileDescription& d)
         t.sack_ok = r.value("sack", false);
         t.timestamps_ok = r.value("timestamps", false);
         t.timestamp = r.value("timestamp", 0u);
-        auto win = r.at("window").get<std::vector<uint32_t>>();
-        if (win.size() == 5) {
-            t.snd_wl1 = win[0];
-            t.snd_wnd = win[1];
-            t.max_window = win[2];
-            t.rcv_wnd = win[3];
-            t.rcv_wup = win[4];
-        }
+        // at() throws on a short array: codec.cpp turns it into an error naming the image.
+        auto const& win = r.at("window");
+        t.snd_wl1 = win.at(0).get<uint32_t>();
+        t.snd_wnd = win.at(1).get<uint32_t>();
+        t.max_window = win.at(2).get<uint32_t>();
+        t.rcv_wnd = win.at(3).get<uint32_t>();
+        t.rcv_wup = win.at(4).get<uint32_t>();
     }
 }
 

@@ -21,17 +21,42 @@ Process process_with_tcp()
     t.tid = 7;
     p.threads.push_back(t);
     FileDescription listener { .id = 1, .kind = FileKind::TcpSocket, .flags = O_RDWR, .inode = 100 };
-    listener.tcp = { .family = AF_INET6, .local_address = "::1", .local_port = 8080, .listening = true, .backlog = 7,
-                     .pending = 2, .reuse_address = true, .v6_only = true, .receive_buffer = 4096 };
+    listener.tcp = { .family = AF_INET6,
+                     .local_address = "::1",
+                     .local_port = 8080,
+                     .listening = true,
+                     .backlog = 7,
+                     .pending = 2,
+                     .reuse_address = true,
+                     .v6_only = true,
+                     .receive_buffer = 4096 };
     listener.path = tcp_summary(listener.tcp);
-    FileDescription connection { .id = 2, .kind = FileKind::TcpSocket, .flags = O_RDWR | O_NONBLOCK, .inode = 101,
-                                 .size = 13 };
-    connection.tcp = { .family = AF_INET, .local_address = "127.0.0.1", .local_port = 8080,
-                       .peer_address = "127.0.0.1", .peer_port = 51000, .established = true, .no_delay = true,
-                       .send_seq = 0xfffffff0u, .receive_seq = 12345, .send_queue_bytes = 3,
-                       .receive_queue_bytes = 10, .mss = 65483, .send_wscale = 7, .receive_wscale = 9,
-                       .wscale_ok = true, .sack_ok = true, .timestamps_ok = true, .timestamp = 424242,
-                       .snd_wl1 = 1, .snd_wnd = 2, .max_window = 3, .rcv_wnd = 4, .rcv_wup = 5 };
+    FileDescription connection {
+        .id = 2, .kind = FileKind::TcpSocket, .flags = O_RDWR | O_NONBLOCK, .inode = 101, .size = 13
+    };
+    connection.tcp = { .family = AF_INET,
+                       .local_address = "127.0.0.1",
+                       .local_port = 8080,
+                       .peer_address = "127.0.0.1",
+                       .peer_port = 51000,
+                       .established = true,
+                       .no_delay = true,
+                       .send_seq = 0xfffffff0u,
+                       .receive_seq = 12345,
+                       .send_queue_bytes = 3,
+                       .receive_queue_bytes = 10,
+                       .mss = 65483,
+                       .send_wscale = 7,
+                       .receive_wscale = 9,
+                       .wscale_ok = true,
+                       .sack_ok = true,
+                       .timestamps_ok = true,
+                       .timestamp = 424242,
+                       .snd_wl1 = 1,
+                       .snd_wnd = 2,
+                       .max_window = 3,
+                       .rcv_wnd = 4,
+                       .rcv_wup = 5 };
     connection.path = tcp_summary(connection.tcp);
     p.file_descriptions = { listener, connection };
     p.files = { { 10, 1, true }, { 12, 2, false } };
