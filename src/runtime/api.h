@@ -126,7 +126,7 @@ struct CheckpointOptions {
     std::string image_path;      // --image-path; default ./checkpoint (runc's default)
     std::string work_path;       // --work-path: dump.log goes there ("" = none)
     bool leave_running { false };
-    bool file_locks { false };   // --file-locks: allowed, the container holding no lock
+    bool file_locks { false };   // --file-locks: dump and restore held locks (refused without it)
     CgroupsMode cgroups_mode { CgroupsMode::Soft };
     int status_fd { -1 };        // --status-fd: "\0" written once the dump is done
 };

@@ -87,8 +87,8 @@ Result<std::string> read_hostname(int pid)
     return out;
 }
 
-// runc (through CRIU) refuses a tree holding file locks unless asked; cryo's engine cannot
-// restore them yet, so a container holding one is refused either way, by name.
+// runc (through CRIU) refuses a tree holding file locks unless --file-locks asks for them
+// (the engine then dumps and re-acquires flock, POSIX and OFD locks); so does cryo, by name.
 Result<void> refuse_file_locks(std::vector<pid_t> const& pids)
 {
     auto text = TRY(sys::read_file("/proc/locks"));
@@ -108,7 +108,7 @@ Result<void> refuse_file_locks(std::vector<pid_t> const& pids)
             continue;
         for (auto p : pids)
             if (p == pid)
-                return Error::format("process {} holds a file lock ({}): file locks are not supported yet", pid, kind);
+                return Error::format("process {} holds a file lock ({}): checkpoint it with --file-locks", pid, kind);
     }
     return {};
 }
@@ -201,7 +201,8 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     auto config_text = TRY(sys::read_file(state.bundle + "/config.json").context("checkpoint {}: config", id));
     auto manager = TRY(cgroup::Manager::open({ .path = state.cgroup_path }).context("checkpoint {}: cgroup", id));
     auto cgroup_pids = TRY(manager->pids());
-    TRY(refuse_file_locks(cgroup_pids).context("checkpoint {}", id));
+    if (!options.file_locks)
+        TRY(refuse_file_locks(cgroup_pids).context("checkpoint {}", id));
     TRY(refuse_outside_tree(state.init_pid, cgroup_pids).context("checkpoint {}", id));
 
     std::string hostname;
