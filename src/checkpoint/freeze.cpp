@@ -85,8 +85,10 @@ Result<FrozenTree> freeze_tree(int root_pid)
                 TRY(refuse_if_traced(pid, tid));
                 auto tracee = sys::Tracee::seize(pid, tid, {});
                 if (!tracee) {
-                    if (tracee.error().is_errno(ESRCH))
-                        continue; // exited meanwhile
+                    if (tracee.error().is_errno(ESRCH)) {
+                        changed = true; // exited meanwhile: walk again (it may be a zombie now)
+                        continue;
+                    }
                     // A task that exited since the walk read it refuses attach with EPERM:
                     // look again in the next pass (a whole process is then a zombie).
                     if (tracee.error().is_errno(EPERM) && task_exited(pid, tid)) {

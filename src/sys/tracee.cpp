@@ -37,7 +37,9 @@ Result<Tracee> Tracee::seize(pid_t tgid, pid_t tid, Options options)
         auto kind = classify_stop(status);
         if (kind == StopKind::Exited) {
             tracee.m_attached = false;
-            return Error::format("thread {} exited while being seized", tid);
+            // ESRCH, as for a thread gone before the seize: callers that walk a live tree
+            // treat both as "the tree changed", not as a failure.
+            return Error::from_errno(ESRCH, fmt::format("thread {} exited while being seized", tid));
         }
         if (kind == StopKind::EventStop || kind == StopKind::GroupStop)
             break;
