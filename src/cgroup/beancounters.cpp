@@ -66,18 +66,6 @@ std::vector<std::string_view> split(std::string_view text, char separator)
     return parts;
 }
 
-std::optional<std::pair<uint64_t, uint64_t>> device_of(std::string_view text)
-{
-    auto colon = text.find(':');
-    if (colon == std::string_view::npos)
-        return std::nullopt;
-    auto major = parse_value(text.substr(0, colon));
-    auto minor = parse_value(text.substr(colon + 1));
-    if (!major || !minor || *major == unlimited || *minor == unlimited)
-        return std::nullopt;
-    return std::pair { *major, *minor };
-}
-
 } // namespace
 
 void parse_v1_cpu_limit(std::string_view quota, std::string_view period, LimitSettings& out)
@@ -113,7 +101,7 @@ void parse_v1_throttle(std::string_view text, std::string const& op, LimitSettin
         auto fields = split(trim(line), ' ');
         if (fields.size() != 2)
             continue;
-        auto device = device_of(fields[0]);
+        auto device = parse_device(fields[0]);
         auto value = parse_value(fields[1]);
         if (device && value && *value != 0 && *value != unlimited)
             out.io_max.push_back({ .major = device->first, .minor = device->second, .op = op, .value = *value });
@@ -126,7 +114,7 @@ void parse_v2_io_max(std::string_view text, LimitSettings& out)
         auto fields = split(trim(line), ' ');
         if (fields.empty())
             continue;
-        auto device = device_of(fields[0]);
+        auto device = parse_device(fields[0]);
         if (!device)
             continue;
         for (size_t i = 1; i < fields.size(); ++i) {

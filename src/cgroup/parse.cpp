@@ -56,17 +56,6 @@ std::vector<std::string_view> split_spaces(std::string_view line)
     return fields;
 }
 
-std::optional<std::pair<uint64_t, uint64_t>> parse_device(std::string_view text)
-{
-    auto colon = text.find(':');
-    if (colon == std::string_view::npos)
-        return std::nullopt;
-    auto major = to_u64(text.substr(0, colon));
-    auto minor = to_u64(text.substr(colon + 1));
-    if (!major || !minor)
-        return std::nullopt;
-    return std::pair { *major, *minor };
-}
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string unescape(std::string_view text)
@@ -87,6 +76,18 @@ std::string unescape(std::string_view text)
 }
 
 } // namespace
+
+std::optional<std::pair<uint64_t, uint64_t>> parse_device(std::string_view text)
+{
+    auto colon = text.find(':');
+    if (colon == std::string_view::npos)
+        return std::nullopt;
+    auto major = to_u64(text.substr(0, colon));
+    auto minor = to_u64(text.substr(colon + 1));
+    if (!major || !minor)
+        return std::nullopt;
+    return std::pair { *major, *minor };
+}
 
 std::optional<uint64_t> parse_value(std::string_view text)
 {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,8 @@ inline constexpr uint64_t unlimited = UINT64_MAX;
 
 // "123\n" -> 123; "max" -> unlimited; anything else -> nullopt.
 std::optional<uint64_t> parse_value(std::string_view text);
+// "MAJOR:MINOR" -> the pair; nullopt when either part is not a number.
+std::optional<std::pair<uint64_t, uint64_t>> parse_device(std::string_view text);
 // "key value\n..." (memory.stat, cpu.stat, memory.events, cpuacct.stat).
 std::map<std::string, uint64_t> parse_flat_keyed(std::string_view text);
 // "1 2 3\n" (cpuacct.usage_percpu) or one number per line (cgroup.procs).
