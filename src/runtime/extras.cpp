@@ -34,7 +34,6 @@ Result<void> amend_spec(Context const& ctx, Extras const& extras, ExtrasRun cons
 void release_extras(std::string const& state_dir)
 {
     network_release(state_dir);
-    init_release(state_dir);
     image_release(state_dir);
 }
 

@@ -74,8 +74,8 @@ void image_release(std::string const& state_dir);
 
 Result<void> limits_amend_spec(Context const& ctx, Extras const& extras, ExtrasRun const& run, oci::Spec& spec);
 
+// --init sets up nothing outside the spec (a bind mount it lists), so it has no release.
 Result<void> init_amend_spec(Context const& ctx, Extras const& extras, ExtrasRun const& run, oci::Spec& spec);
-void init_release(std::string const& state_dir);
 
 Result<void> network_amend_spec(Context const& ctx, Extras const& extras, ExtrasRun const& run, oci::Spec& spec);
 void network_release(std::string const& state_dir);

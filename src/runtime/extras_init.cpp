@@ -102,8 +102,4 @@ Result<void> init_amend_spec(Context const&, Extras const& extras, ExtrasRun con
     return {};
 }
 
-void init_release(std::string const&)
-{
-}
-
 } // namespace cryo::runtime
