@@ -5,9 +5,9 @@
 # dumpable, child subreaper; a child running as uid 1000 with capabilities kept across the uid
 # change and a parent-death signal. /proc status lines must match before and after, and each
 # process checks itself. Part 2: a zombie child comes back as a zombie with its exit status.
-source "$(dirname "$0")/task_lib.bash"
-WORKLOAD=$BUILD/tests/cr/cr_attrs
-[ -x "$WORKLOAD" ] || { echo "FAIL: build cr_attrs first"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_attrs
 
 snapshot() { # what /proc shows of every process and thread
     for p in "$@"; do
@@ -37,4 +37,4 @@ if start zombie "$WORKLOAD" "$TMP/zombie/beat" zombie; then
         verify zombie
     fi
 fi
-exit $FAILED
+finish

@@ -9,41 +9,12 @@
 # being written), written (page files written, before the commit).
 # Known limit, checked separately: "scratch" leaves the 4 KiB scratch mapping behind (cryo
 # cannot unmap it once dead); the process runs on and verifies, see docs/checkpoint-image.md.
-set -u
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
-CRYO=${CRYO:-$BUILD/src/cryo}
-WORKLOAD=$BUILD/tests/cr/cr_memory
-[ -x "$CRYO" ] && [ -x "$WORKLOAD" ] || { echo "FAIL: build cryo and cr_memory first"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_memory
 
-TMP=$(mktemp -d /tmp/cr_kill.XXXXXX)
-PIDS=()
-cleanup() {
-    exec 2>/dev/null
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    { wait; } 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=1; }
-ok() { echo "ok: $*"; }
-
-start() {
-    mkdir -p "$TMP/$1"
-    (
-        for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
-        exec "$WORKLOAD" "$2" "$TMP/$1/beat" >"$TMP/$1/out" 2>&1 </dev/null
-    ) &
-    PID=$!
-    PIDS+=("$PID")
-    for _ in $(seq 300); do
-        grep -q "^ready" "$TMP/$1/out" 2>/dev/null && return 0
-        sleep 0.02
-    done
-    fail "$1: workload not ready: $(cat "$TMP/$1/out")"
-    return 1
-}
+# start NAME MIB: the workload with MIB of memory, beating into $TMP/NAME/beat; sets PID.
+start_memory() { start "$1" "$WORKLOAD" "$2" "$TMP/$1/beat"; }
 beats() { wc -l <"$TMP/$1/beat"; }
 
 # check NAME PID MAPS_BEFORE [allow-scratch]
@@ -65,18 +36,15 @@ check() {
             fail "$name: mappings changed: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"
         fi
     fi
-    kill -USR1 "$pid"
-    for _ in $(seq 100); do [ -e /proc/$pid ] || break; sleep 0.05; done
+    verify "$name" "$pid"
     { wait "$pid"; } 2>/dev/null
-    grep -q "^verify ok" "$TMP/$name/out" && ok "$name: runs on, memory verified" \
-        || fail "$name: $(cat "$TMP/$name/out")"
 }
 
 for mode in leave kill; do
     for phase in freeze frozen scratch collected copying pages thawed written; do
         [ $mode = kill ] && [ $phase = thawed ] && continue
         name=$mode-$phase
-        start "$name" 24 || continue
+        start_memory "$name" 24 || continue
         before=$(cat /proc/$PID/maps)
         flags=()
         [ $mode = leave ] && flags=(--leave-running)
@@ -91,4 +59,4 @@ for mode in leave kill; do
     done
 done
 
-exit $FAILED
+finish

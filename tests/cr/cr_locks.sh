@@ -3,9 +3,9 @@
 # by a parent and its child through one description, POSIX locks on two ranges, an OFD lock,
 # and the child's own POSIX lock come back held by the same owners (/proc/locks lines of the
 # workload's files as before; a checker process finds each lock in its place).
-source "$(dirname "$0")/task_lib.bash"
-WORKLOAD=$BUILD/tests/cr/cr_locks
-[ -x "$WORKLOAD" ] || { echo "FAIL: build cr_locks first"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_locks
 
 locks() { # the /proc/locks lines of our files, without the ordinal
     for f in A B C D; do
@@ -40,4 +40,4 @@ if start locks "$WORKLOAD" "$TMP/files"; then
         verify locks
     fi
 fi
-exit $FAILED
+finish

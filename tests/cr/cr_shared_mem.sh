@@ -5,9 +5,9 @@
 # mapping and a memfd mapping; a deleted file's private mapping keeps its written page; the
 # maps look the same (same paths, "(deleted)" included); untouched shared pages are not in the
 # image; a THP area keeps AnonHugePages.
-source "$(dirname "$0")/task_lib.bash"
-WORKLOAD=$BUILD/tests/cr/cr_shared_mem
-[ -x "$WORKLOAD" ] || { echo "FAIL: build cr_shared_mem first"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_shared_mem
 
 maps() { # address, permissions, offset and path of every area (inode numbers change)
     for p in "$@"; do awk '{print $1, $2, $3, $6, $7}' "/proc/$p/maps"; done
@@ -31,4 +31,4 @@ if start shm "$WORKLOAD" "$TMP/files"; then
         verify shm
     fi
 fi
-exit $FAILED
+finish

@@ -4,9 +4,9 @@
 # thread-directed ones (SIGURG by tgkill, SIGRTMIN+2 with a value), all blocked, come back
 # pending in the same thread or process with the same siginfo (sender pid, code, value), in
 # order; each thread keeps its sigaltstack and a handler with SA_ONSTACK runs on it.
-source "$(dirname "$0")/task_lib.bash"
-WORKLOAD=$BUILD/tests/cr/cr_signals
-[ -x "$WORKLOAD" ] || { echo "FAIL: build cr_signals first"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_signals
 
 pending() { # the pending sets of the process and of each thread, as /proc shows them
     grep ShdPnd "/proc/$1/status"
@@ -25,4 +25,4 @@ if start signals "$WORKLOAD" "$TMP/signals/beat"; then
         verify signals
     fi
 fi
-exit $FAILED
+finish

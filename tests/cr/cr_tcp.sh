@@ -7,53 +7,28 @@
 # data arrives intact, new data flows both ways, both listeners accept new connections, fds
 # keep numbers, flags and options; `cryo checkpoint inspect` lists the sockets. Ports come
 # from bind(port 0), so runs never collide.
-set -u
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
-CRYO=${CRYO:-$BUILD/src/cryo}
-WORKLOAD=$BUILD/tests/cr/cr_tcp
-[ -x "$CRYO" ] && [ -x "$WORKLOAD" ] || { echo "FAIL: build cryo and cr_tcp first"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_tcp
 
-TMP=$(mktemp -d /tmp/cr_tcp.XXXXXX)
-PIDS=()
-cleanup() {
-    exec 2>/dev/null
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    { wait; } 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=1; }
-
-# start NAME: runs the workload, sets PID and CHILD once both sides have their data queued.
-start() {
-    "$WORKLOAD" ${2:-} >"$TMP/$1.out" 2>&1 </dev/null &
-    PID=$!
-    PIDS+=("$PID")
-    for _ in $(seq 300); do
-        grep -q "^ready" "$TMP/$1.out" && grep -q "^child ready" "$TMP/$1.out" && break
-        sleep 0.02
-    done
-    grep -q "^ready" "$TMP/$1.out" || { fail "$1: workload not ready: $(cat "$TMP/$1.out")"; return 1; }
+# start_tcp NAME [mode]: runs the workload, sets PID and CHILD once both sides have their data
+# queued (the parent's "ready" may come before the child's "child ready").
+_child_ready() { grep -q "^child ready" "$TMP/$1/out"; }
+start_tcp() {
+    start "$1" "$WORKLOAD" ${2:-} || return 1
+    wait_for 6 _child_ready "$1" || { fail "$1: child not ready: $(cat "$TMP/$1/out")"; return 1; }
     CHILD=$(tr -d ' ' </proc/$PID/task/$PID/children)
     PIDS+=("$CHILD")
 }
 
-# verify NAME: SIGUSR1 to the server, then waits for its verdict and the child's.
-verify() {
-    kill -USR1 "$PID"
-    for _ in $(seq 500); do
-        grep -q "^verify" "$TMP/$1.out" && break
-        sleep 0.02
-    done
-    grep -q "^verify ok" "$TMP/$1.out" && grep -q "^child verify ok" "$TMP/$1.out" || { fail "$1: $(cat "$TMP/$1.out")"; return 1; }
+# verify_tcp NAME: the server's verdict (it waits for its child) and the child's.
+verify_tcp() {
+    verify "$1" || return 1
+    grep -q "^child verify ok" "$TMP/$1/out" || { fail "$1: $(cat "$TMP/$1/out")"; return 1; }
 }
 
-gone() { for _ in $(seq 200); do [ -e /proc/$1 ] || return 0; sleep 0.02; done; return 1; }
-
 # 1. Without --tcp-established: one error line naming the connection; the tree runs on.
-start refused && {
+start_tcp refused && {
     if "$CRYO" dump -t "$PID" -D "$TMP/refused.img" >"$TMP/refused.dump" 2>&1; then
         fail "dump of an established connection without --tcp-established succeeded"
     else
@@ -65,19 +40,19 @@ start refused && {
     [ -e "$TMP/refused.img" ] && fail "a refused dump left an image"
     grep -q "State:.*[ST]" /proc/$PID/status && grep -q "TracerPid:[[:space:]]*0" /proc/$PID/status \
         || fail "server not running untraced after a refused dump"
-    verify refused && echo "ok: refused without --tcp-established, tree ran on"
+    verify_tcp refused && echo "ok: refused without --tcp-established, tree ran on"
 }
 
 # 2. --leave-running: the image is written, the queues are intact, traffic goes on.
-start running && {
+start_tcp running && {
     "$CRYO" dump -t "$PID" -D "$TMP/running.img" --leave-running --tcp-established >"$TMP/running.dump" 2>&1 \
         || fail "dump --leave-running: $(cat "$TMP/running.dump")"
-    verify running && echo "ok: --leave-running dump, connection intact"
+    verify_tcp running && echo "ok: --leave-running dump, connection intact"
 }
 
 # 3. Dump (tree killed), restore, verify in the restored tree.
-start restore && {
-    read -r _ V4 V6 < <(grep "^ports" "$TMP/restore.out")
+start_tcp restore && {
+    read -r _ V4 V6 < <(grep "^ports" "$TMP/restore/out")
     "$CRYO" dump -t "$PID" -D "$TMP/restore.img" --tcp-established >"$TMP/restore.dump" 2>&1 \
         || fail "dump: $(cat "$TMP/restore.dump")"
     { wait "$PID"; } 2>/dev/null
@@ -91,7 +66,7 @@ start restore && {
         [ "$(readlink /proc/$PID/fd/12 | cut -c1-7)" = "socket:" ] || fail "restored fd 12 is not a socket"
         [ "$(readlink /proc/$CHILD/fd/13 | cut -c1-7)" = "socket:" ] || fail "restored child fd 13 is not a socket"
         ss -tlnH "( sport = :$V4 )" | grep -q 127.0.0.1 || fail "no IPv4 listener on $V4 after restore"
-        verify restore && echo "ok: restored; queued data, new traffic, listeners"
+        verify_tcp restore && echo "ok: restored; queued data, new traffic, listeners"
     else
         fail "restore: $(cat "$TMP/restore.restore")"
     fi
@@ -99,7 +74,7 @@ start restore && {
 
 # 4. Most of the server's data still in its send queue (the client's receive buffer is tiny):
 #    restored into the send queue in repair mode, retransmitted after, arrives intact.
-start sendq sendq && {
+start_tcp sendq sendq && {
     "$CRYO" dump -t "$PID" -D "$TMP/sendq.img" --tcp-established >"$TMP/sendq.dump" 2>&1 \
         || fail "sendq dump: $(cat "$TMP/sendq.dump")"
     { wait "$PID"; } 2>/dev/null
@@ -108,10 +83,10 @@ start sendq sendq && {
         "$TMP/sendq.img/process-$PID.json")
     [ "${sent:-0}" -gt 0 ] || fail "sendq: no bytes in the server's send queue in the image ($sent)"
     if "$CRYO" restore -D "$TMP/sendq.img" -d >"$TMP/sendq.restore" 2>&1; then
-        verify sendq && echo "ok: send queue of $sent bytes restored and delivered"
+        verify_tcp sendq && echo "ok: send queue of $sent bytes restored and delivered"
     else
         fail "sendq restore: $(cat "$TMP/sendq.restore")"
     fi
 }
 
-[ "$FAILED" = 0 ] && echo "PASS" || exit 1
+finish

@@ -3,9 +3,9 @@
 # firing, ITIMER_VIRTUAL/PROF keep their remaining time and interval; POSIX timers come back
 # with the same (sparse) ids, clocks, notification (process, thread, none) and values, and the
 # periodic ones keep firing.
-source "$(dirname "$0")/task_lib.bash"
-WORKLOAD=$BUILD/tests/cr/cr_timers
-[ -x "$WORKLOAD" ] || { echo "FAIL: build cr_timers first"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_timers
 
 # /proc/PID/timers without the pid/tid numbers' changes (they are the same after restore).
 if start timers "$WORKLOAD" "$TMP/timers/beat"; then
@@ -19,4 +19,4 @@ if start timers "$WORKLOAD" "$TMP/timers/beat"; then
         verify timers
     fi
 fi
-exit $FAILED
+finish

@@ -4,37 +4,16 @@
 # grandchild B, child C in its own session. After restore: the same pids, parents, groups and
 # sessions, every process beats on, threads keep their TLS, pthread_join of restored threads
 # returns, and parents reap their restored children with the right exit status.
-set -u
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
-CRYO=${CRYO:-$BUILD/src/cryo}
-WORKLOAD=$BUILD/tests/cr/cr_tree
-[ -x "$CRYO" ] && [ -x "$WORKLOAD" ] || { echo "FAIL: build cryo and cr_tree first"; exit 1; }
-
-TMP=$(mktemp -d /tmp/cr_tree.XXXXXX)
-ALL=()
-cleanup() {
-    exec 2>/dev/null
-    for p in "${ALL[@]}"; do kill -9 "$p" 2>/dev/null; done
-    { wait; } 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=1; }
-ok() { echo "ok: $*"; }
-gone() { for _ in $(seq 300); do [ -e /proc/$1 ] || return 0; sleep 0.02; done; return 1; }
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_tree
 ids() { ps -o pid=,ppid=,pgid=,sid=,nlwp= -p "$1" | tr -s ' '; }
 
-(
-    for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
-    exec "$WORKLOAD" "$TMP" >"$TMP/out" 2>&1 </dev/null
-) &
-ROOT=$!
-for _ in $(seq 300); do grep -q "^ready" "$TMP/out" 2>/dev/null && break; sleep 0.02; done
-read -r _ _ A C < <(grep "^ready" "$TMP/out")
+start tree "$WORKLOAD" "$TMP" || finish
+ROOT=${READY[1]} A=${READY[2]} C=${READY[3]}
 B=$(cat /proc/$A/task/$A/children | tr -d ' ')
 ALL=("$ROOT" "$A" "$B" "$C")
+PIDS+=("$B")
 before=""
 for p in "${ALL[@]}"; do before+="$(ids "$p")"$'\n'; done
 
@@ -55,11 +34,9 @@ for role in root a b c; do
     n1=$(wc -l <"$TMP/beat-$role"); sleep 0.15; n2=$(wc -l <"$TMP/beat-$role")
     [ "$n2" -gt "$n1" ] || fail "$role does not beat after restore"
 done
-kill -USR1 "$ROOT"
-gone "$ROOT" || fail "root did not finish"
-grep -q "^verify ok" "$TMP/out" && ok "root: $(grep threads "$TMP/out")" || fail "root: $(cat "$TMP/out")"
+verify tree "$ROOT"
 for role in a b c; do
     grep -q "^ok" "$TMP/result-$role" 2>/dev/null && ok "$role: $(cat "$TMP/result-$role")" \
         || fail "$role: $(cat "$TMP/result-$role" 2>/dev/null)"
 done
-exit $FAILED
+finish

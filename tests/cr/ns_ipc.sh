@@ -7,36 +7,12 @@
 # them. A second restore into the same namespace, a corrupt image and a broken ipc.json fail
 # with one line naming what failed, and create nothing. An ipc namespace owned by a user
 # namespace (its sysctls belong to its root) restores too.
-set -u
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
-DRIVER=$BUILD/tests/cr/ns_state_driver
-[ -x "$DRIVER" ] || { echo "FAIL: build ns_state_driver first"; exit 1; }
-
-TMP=$(mktemp -d /tmp/ns_ipc.XXXXXX)
-PIDS=()
-cleanup() {
-    exec 2>/dev/null
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    { wait; } 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=1; }
+source "$(dirname "$0")/lib.sh"
+need ns_state_driver
+DRIVER=$CR_BIN/ns_state_driver
 
 # holder: a process alone in a new ipc namespace (the namespace lives as long as it does).
-holder() {
-    unshare -i sleep 600 &
-    PID=$!
-    PIDS+=("$PID")
-    for _ in $(seq 100); do
-        [ "$(readlink /proc/$PID/ns/ipc)" != "$(readlink /proc/self/ns/ipc)" ] && return 0
-        sleep 0.02
-    done
-    fail "holder did not get its own ipc namespace"
-    exit 1
-}
+holder() { ns_holder ipc; }
 inside() { local pid=$1; shift; nsenter -t "$pid" -i "$@"; }
 
 holder; A=$PID
@@ -156,5 +132,4 @@ diff <(inside "$S1" "$DRIVER" ipc-show) <(inside "$S2" "$DRIVER" ipc-show) >"$TM
 # A is untouched by all of this.
 inside "$A" "$DRIVER" ipc-show | diff "$TMP/before" - >/dev/null || fail "A changed"
 
-[ $FAILED = 0 ] && echo "PASS: ns_ipc"
-exit $FAILED
+finish

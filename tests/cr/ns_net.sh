@@ -12,43 +12,20 @@
 # back in our namespace (named as recorded once that name is free) and on the bridge, and a
 # third namespace on the bridge pings the restored one over IPv4 and IPv6. Errors are one line
 # naming the object and leave no link behind. Traffic stays inside namespaces made here.
-set -u
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-BUILD=${CRYO_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
-DRIVER=$BUILD/tests/cr/ns_state_driver
-[ -x "$DRIVER" ] || { echo "FAIL: build ns_state_driver first"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+need ns_state_driver
+DRIVER=$CR_BIN/ns_state_driver
 command -v jq >/dev/null && command -v busybox >/dev/null || { echo "SKIP: needs jq and busybox"; exit 77; }
 
 R=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n') # unique names: tests run concurrently
 BR=crb$R OUT0=cro$R OUT1=crp$R PROBE=crq$R
-TMP=$(mktemp -d /tmp/ns_net.XXXXXX)
-PIDS=()
 # Links of this run in our namespace: named with $R (cryt*/cryv* names of a concurrent run
 # are not ours to count).
 host_links() { ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | grep -E "$R" | sort; }
-cleanup() {
-    exec 2>/dev/null
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    { wait; } 2>/dev/null
-    # A namespace going away takes its veth ends and so their pairs; what is left is ours.
-    for l in $(host_links); do ip link del "$l"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-FAILED=0
-fail() { echo "FAIL: $*"; FAILED=1; }
+# A namespace going away takes its veth ends and so their pairs; what is left is ours.
+defer 'for l in $(host_links); do ip link del "$l"; done'
 
-holder() {
-    unshare -n sleep 600 &
-    PID=$!
-    PIDS+=("$PID")
-    for _ in $(seq 100); do
-        [ "$(readlink /proc/$PID/ns/net)" != "$(readlink /proc/self/ns/net)" ] && return 0
-        sleep 0.02
-    done
-    fail "holder did not get its own net namespace"
-    exit 1
-}
+holder() { ns_holder net; }
 inside() { local pid=$1; shift; nsenter -t "$pid" -n "$@"; }
 must() { "$@" || { fail "setup: $*"; exit 1; }; }
 
@@ -206,5 +183,4 @@ ip link del "$BR"
 for _ in $(seq 100); do [ "$(host_links)" = "$before_links" ] && break; sleep 0.05; done
 [ "$(host_links)" = "$before_links" ] || fail "links left behind: $(host_links)"
 
-[ $FAILED = 0 ] && echo "PASS: ns_net"
-exit $FAILED
+finish
