@@ -1,8 +1,10 @@
 #!/bin/bash
 # bench/dos.sh [CRYO]: the DoS containment measurements as ratios, in one command (as root).
-# Runs tests/integration/dos_cpu_hog.sh (a neighbour's CPU-bound throughput with a quota-capped
-# hog on its CPU / alone, best of 3) and dos_fork_bomb.sh (fork+exec time on the host and in
-# a neighbour during a fork bomb / before it), and prints their figures. CRYO defaults to
+# Runs tests/integration/dos_cpu_hog.sh (a neighbour's CPU-bound throughput with a hog held to
+# --cpus / alone, and with the same hog uncapped / alone as the control: medians of interleaved
+# rounds; DOS_CPU_ROUNDS and the test's other DOS_CPU_* knobs pass through) and
+# dos_fork_bomb.sh (fork+exec time on the host and in a neighbour during a fork bomb / before
+# it), and prints their figures. CRYO defaults to
 # build/src/cryo.
 set -euo pipefail
 source_dir=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,76 +1,141 @@
 #!/bin/bash
-# DoS containment: a CPU hog is held to its quota (--cpus 0.5): `cryo beancounters` shows its
-# 500 mcpu limit and a rate at most that; a neighbour's CPU-bound loop keeps at least 90% of
-# the throughput it has alone, measured here as a ratio.
+# DoS containment: a CPU hog is held to its quota (--cpus), and the quota alone is what keeps
+# a neighbour's CPU-bound loop at >= 90% of the throughput it has alone (a ratio measured
+# here). A control proves the point: the same hog without a quota takes a clear share.
 #
-# How it is measured: the machine has 2 cores shared with other engineers' builds, so
-# absolute speed varies. Both containers are pinned to the same CPU (--cpuset-cpus 1), the
-# hog spins 2 threads, and the neighbour's loop runs 2 s "alone" (hog frozen with `cryo
-# pause`) and "with the hog" (resumed), back to back, 5 times; the best of each is compared
-# (a build on the other side of the machine can still spoil a round or two).
-#
-# Why the hog also has --cpu-shares 2: on one CPU, CFS splits time between the two cgroups
-# by weight, and a quota only caps the hog from above. With equal weights the neighbour gets
-# half the CPU whenever both run (1 - 0.5 at best on an idle CPU, and exactly half when the
-# machine is saturated and the hog never even reaches its quota), so >= 90% needs the hog to
-# be a low-weight, quota-capped job, as a system container's batch load is. The equal-weight
-# ratio is measured too and printed (not asserted), to show what the quota alone gives.
+# Why this shape. A quota caps a cgroup from above; CFS otherwise shares CPUs between cgroups
+# by weight (cpu.shares). So the neighbour loses to a capped hog at most what the quota lets
+# the hog run, and the test must leave it nothing else to lose:
+# - The neighbour wants the whole machine (one spinning thread per CPU) and nobody is pinned.
+#   A single-threaded neighbour proves nothing on 2 CPUs: with equal weights group fairness
+#   alone leaves it about one CPU, quota or not (measured: 4-thread hog unpinned, --cpus 1:
+#   0.86 with the quota and 0.86 without). Both pinned to one CPU, equal weights give the
+#   neighbour 1 - quota at best (the earlier version of this test needed --cpu-shares 2 on
+#   the hog to pass: the weight protected the neighbour, not the quota).
+# - The hog spins 2 threads per CPU at --cpus 0.025 per CPU (2.5% of the machine): the
+#   neighbour should keep ~97%. The control is the same hog, same weight, without a quota:
+#   CFS gives the two groups about half the machine each, ~0.5 (asserted <= 0.75).
+# - Each container is its own cgroup at the top of the hierarchy (linux.cgroupsPath "/ID"),
+#   all three with --cpu-shares 20480 (20x the default). The weights are equal, so they favour
+#   neither side; they keep the host's other work from deciding the figures. Under cryo's
+#   default parent (/cryo, weight 1024) every container shares one weight against the
+#   host's sessions: on a shared machine with parallel builds the neighbour then gets ~0.3
+#   CPU alone, and even a 0.1 CPU hog takes a third of that.
+# - The host is noisy: the three conditions (neighbour alone, with the uncapped hog, with the
+#   capped hog) run in interleaved rounds, the order rotating; the hogs not in a condition
+#   are frozen (`cryo pause`). Each round's ratios are taken against that round's solo
+#   figure, and the medians over the rounds are asserted.
+# Knobs (for bench/dos.sh and experiments): DOS_CPU_ROUNDS (5), DOS_CPU_SECONDS (1.5),
+# DOS_CPU_SHARES (20480), DOS_CPU_QUOTA_PER_CPU (0.025), DOS_CPU_NEIGHBOUR_THREADS (nproc),
+# DOS_CPU_DEBUG=1 logs the neighbour's CPU time per measurement.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/dos_lib.sh"
 
-seconds=2
-rounds=5
 cpus_online=$(nproc)
 [ "$cpus_online" -ge 2 ] || { log "skipped: needs 2 CPUs"; exit 77; }
-cpuset=1
+seconds=${DOS_CPU_SECONDS:-1.5}
+rounds=${DOS_CPU_ROUNDS:-5}
+shares=${DOS_CPU_SHARES:-20480}
+neighbour_threads=${DOS_CPU_NEIGHBOUR_THREADS:-$cpus_online}
+hog_threads=$((2 * cpus_online))
+quota=$(awk -v n="$cpus_online" -v f="${DOS_CPU_QUOTA_PER_CPU:-0.025}" 'BEGIN {printf "%.2f", n * f}')
+quota_mcpu=$(awk -v q="$quota" 'BEGIN {printf "%d", q * 1000 + 0.5}')
 
-# measure CPUSET HOG_ARGS...: sets ALONE, WITH, RATIO, and the hog's MCPU, THROTTLED, LIMIT
-measure() {
-    local set=$1 neighbour hog best_alone=0 best_with=0 r n
+neighbour=$(new_id)
+dos_bundle "$TEST_TMP/$neighbour" sleep 600
+spec_edit "$TEST_TMP/$neighbour" '.linux.cgroupsPath = $p' --arg p "/$neighbour"
+run_cmd cryo run -d --bundle "$TEST_TMP/$neighbour" --cpu-shares "$shares" "$neighbour"
+assert_eq 0 "$STATUS" "run the neighbour (stderr: $ERR)"
+defer "cryo delete --force $neighbour >/dev/null 2>&1 || true"
+
+neighbour_cpuacct=$(cgroup_dir "$(container_pid "$neighbour")" cpuacct)
+
+# start_hog ID RUN_ARGS...: the hog, frozen until a condition needs it.
+start_hog() {
+    local id=$1
     shift
-    neighbour=$(new_id)
-    dos_bundle "$TEST_TMP/$neighbour" sleep 600
-    run_cmd cryo run -d --bundle "$TEST_TMP/$neighbour" --cpuset-cpus "$set" "$neighbour"
-    assert_eq 0 "$STATUS" "run the neighbour (stderr: $ERR)"
-    defer "cryo delete --force $neighbour >/dev/null 2>&1 || true"
-    hog=$(new_id)
-    dos_bundle "$TEST_TMP/$hog" /dos_hog spin 0 2
-    run_cmd cryo run -d --bundle "$TEST_TMP/$hog" --cpuset-cpus "$set" "$@" "$hog"
-    assert_eq 0 "$STATUS" "run the hog (stderr: $ERR)"
-    defer "cryo delete --force $hog >/dev/null 2>&1 || true"
-    for ((r = 0; r < rounds; r++)); do
-        cryo pause "$hog" || fail "pause the hog"
-        n=$(cryo exec "$neighbour" /dos_hog spin $seconds | awk '{print $2}')
-        [ "$n" -gt "$best_alone" ] && best_alone=$n
-        cryo resume "$hog" || fail "resume the hog"
-        sleep 0.2
-        n=$(cryo exec "$neighbour" /dos_hog spin $seconds | awk '{print $2}')
-        [ "$n" -gt "$best_with" ] && best_with=$n
-    done
-    # The hog alone for 2 s (the neighbour idle): its rate over that window.
-    cryo beancounters "$hog" >/dev/null
-    sleep 2
-    local bc mcpu throttled limit
-    bc=$(cryo beancounters "$hog" --format json)
-    mcpu=$(jq -r '.[0].resources[] | select(.resource == "cpu") | .held' <<< "$bc")
-    throttled=$(jq -r '.[0].resources[] | select(.resource == "cpu") | .failcnt' <<< "$bc")
-    limit=$(jq -r '.[0].resources[] | select(.resource == "cpu") | .limit' <<< "$bc")
-    cryo delete --force "$hog" || fail "delete the hog"
-    cryo delete --force "$neighbour" || fail "delete the neighbour"
-    ALONE=$best_alone WITH=$best_with MCPU=$mcpu THROTTLED=$throttled LIMIT=$limit
-    RATIO=$(awk -v a="$best_alone" -v w="$best_with" 'BEGIN {printf "%.3f", w / a}')
+    dos_bundle "$TEST_TMP/$id" /dos_hog spin 0 "$hog_threads"
+    spec_edit "$TEST_TMP/$id" '.linux.cgroupsPath = $p' --arg p "/$id"
+    run_cmd cryo run -d --bundle "$TEST_TMP/$id" --cpu-shares "$shares" "$@" "$id"
+    assert_eq 0 "$STATUS" "run hog $id (stderr: $ERR)"
+    defer "cryo delete --force $id >/dev/null 2>&1 || true"
+    cryo pause "$id" || fail "pause hog $id"
+}
+free_hog=$(new_id)
+start_hog "$free_hog"
+capped_hog=$(new_id)
+start_hog "$capped_hog" --cpus "$quota"
+
+# spin_neighbour: iterations of the neighbour's loop in $seconds of wall time.
+spin_neighbour() {
+    local out
+    out=$(cryo exec "$neighbour" /dos_hog spin "$seconds" "$neighbour_threads") || fail "the neighbour's loop failed"
+    awk '{print $2}' <<< "$out"
+}
+# measure CONDITION: the neighbour's figure with that condition's hog running (none: alone).
+measure() {
+    local hog=
+    case $1 in
+        free) hog=$free_hog ;;
+        capped) hog=$capped_hog ;;
+    esac
+    if [ -n "$hog" ]; then
+        cryo resume "$hog" || fail "resume hog $hog"
+        sleep 0.3 # let the load balancer spread the hog's threads
+    fi
+    local u0 u1 n
+    u0=$(cat "$neighbour_cpuacct/cpuacct.usage")
+    n=$(spin_neighbour)
+    u1=$(cat "$neighbour_cpuacct/cpuacct.usage")
+    [ -n "${DOS_CPU_DEBUG:-}" ] && log "$1: $n iterations, neighbour cpu $(((u1 - u0) / 1000000)) ms"
+    echo "$n"
+    if [ -n "$hog" ]; then cryo pause "$hog" || fail "pause hog $hog"; fi
 }
 
-measure "$cpuset" --cpus 0.5 --cpu-shares 2
-log "cpuset $cpuset for both, hog --cpus 0.5 --cpu-shares 2: neighbour best of $rounds x ${seconds}s: alone $ALONE, with the hog $WITH iterations: RATIO $RATIO"
-log "hog alone for 2s: cpu held $MCPU mcpu (limit $LIMIT), throttled periods so far $THROTTLED"
-mcpu=$MCPU ratio=$RATIO
-assert_eq 500 "$LIMIT" "the hog's cpu limit in beancounters (mcpu)"
-# Held to its quota: its rate over a 2 s window, with 10% slack for the accounting edges.
-[ "$mcpu" -le 550 ] || fail "the hog used $mcpu mcpu, above its 500 mcpu quota"
-awk -v r="$ratio" 'BEGIN {exit !(r >= 0.90)}' || fail "the neighbour kept only $ratio of its throughput (< 0.90)"
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-rounds=3
-measure "$cpuset" --cpus 0.5
-log "informational, equal weights (hog --cpus 0.5 only): alone $ALONE, with the hog $WITH: ratio $RATIO; hog alone $MCPU mcpu, throttled $THROTTLED"
-[ "$MCPU" -le 550 ] || fail "the hog used $MCPU mcpu, above its 500 mcpu quota"
+conditions=(solo free capped)
+: > "$TEST_TMP/free.ratios"
+: > "$TEST_TMP/capped.ratios"
+for ((r = 0; r < rounds; r++)); do
+    declare -A figure=()
+    for ((c = 0; c < 3; c++)); do
+        condition=${conditions[$(((r + c) % 3))]}
+        figure[$condition]=$(measure "$condition")
+    done
+    free_ratio=$(awk -v a="${figure[solo]}" -v w="${figure[free]}" 'BEGIN {printf "%.3f", w / a}')
+    capped_ratio=$(awk -v a="${figure[solo]}" -v w="${figure[capped]}" 'BEGIN {printf "%.3f", w / a}')
+    echo "$free_ratio" >> "$TEST_TMP/free.ratios"
+    echo "$capped_ratio" >> "$TEST_TMP/capped.ratios"
+    log "round $((r + 1)): neighbour alone ${figure[solo]}, with the uncapped hog ${figure[free]} ($free_ratio), with the hog at --cpus $quota ${figure[capped]} ($capped_ratio)"
+    unset figure
+done
+free_median=$(median < "$TEST_TMP/free.ratios")
+capped_median=$(median < "$TEST_TMP/capped.ratios")
+log "median of $rounds rounds, neighbour's throughput against alone: uncapped hog RATIO $free_median, hog at --cpus $quota RATIO $capped_median"
+
+# The capped hog alone for 2 s: its rate over that window, and its limit, from beancounters.
+cryo resume "$capped_hog" || fail "resume hog $capped_hog"
+cryo beancounters "$capped_hog" > /dev/null
+sleep 2
+bc=$(cryo beancounters "$capped_hog" --format json)
+mcpu=$(jq -r '.[0].resources[] | select(.resource == "cpu") | .held' <<< "$bc")
+throttled=$(jq -r '.[0].resources[] | select(.resource == "cpu") | .failcnt' <<< "$bc")
+limit=$(jq -r '.[0].resources[] | select(.resource == "cpu") | .limit' <<< "$bc")
+log "capped hog alone for 2s: cpu held $mcpu mcpu (limit $limit), throttled periods $throttled"
+assert_eq "$quota_mcpu" "$limit" "the capped hog's cpu limit in beancounters (mcpu)"
+# Held to its quota: the rate over a 2 s window, 10% (or 10 mcpu) slack for accounting edges.
+max_mcpu=$(awk -v q="$quota_mcpu" 'BEGIN {s = q * 0.1; if (s < 10) s = 10; printf "%d", q + s}')
+[ "$mcpu" -le "$max_mcpu" ] || fail "the capped hog used $mcpu mcpu, above its $quota_mcpu mcpu quota"
+[ "$throttled" -gt 0 ] || fail "the capped hog was never throttled"
+
+awk -v r="$capped_median" 'BEGIN {exit !(r >= 0.90)}' \
+    || fail "with the hog held to --cpus $quota the neighbour kept only $capped_median of its throughput (< 0.90)"
+# The control: without the quota the same hog (same weight) takes a clear share, so it is the
+# quota that protects the neighbour above. ~0.5 expected; 0.75 leaves room for a noisy host.
+awk -v r="$free_median" 'BEGIN {exit !(r <= 0.75)}' \
+    || fail "control: without a quota the hog left the neighbour $free_median of its throughput (expected <= 0.75): the test cannot tell what protects it"
+
+for id in "$capped_hog" "$free_hog" "$neighbour"; do
+    cryo delete --force "$id" || fail "delete $id"
+done
