@@ -23,6 +23,7 @@
 #include "image/overlay.h"
 #include "runtime/api.h"
 #include "runtime/checkpoint_image.h"
+#include "runtime/extras.h"
 #include "runtime/state_store.h"
 #include "sys/clone.h"
 #include "sys/file.h"
@@ -156,6 +157,7 @@ Result<void> write_container_files(checkpoint::ImageWriter& writer, Container co
     // podman restores only from a directory holding CRIU's inventory.img (it stats the file,
     // never reads it): a marker, so `podman container restore` reaches `cryo restore`.
     TRY(writer.write_file("inventory.img", "cryo checkpoint image: see manifest.json\n"));
+    TRY(checkpoint_extras(container.dir(), writer)); // cryo's own options: the network (network.json)
     auto own = [&](char const* name) {
         auto it = state.namespaces.find(name);
         return it != state.namespaces.end() && it->second.empty();

@@ -37,4 +37,16 @@ void release_extras(std::string const& state_dir)
     image_release(state_dir);
 }
 
+Result<void> checkpoint_extras(std::string const& state_dir, checkpoint::ImageWriter& writer)
+{
+    TRY(network_checkpoint(state_dir, writer));
+    return {};
+}
+
+Result<void> restore_extras(checkpoint::ImageReader const& image, Extras const& asked, Extras& extras)
+{
+    TRY(network_restore(image, asked, extras));
+    return {};
+}
+
 } // namespace cryo::runtime

@@ -18,6 +18,11 @@ namespace cryo::oci {
 struct Spec;
 }
 
+namespace cryo::checkpoint {
+class ImageReader;
+class ImageWriter;
+}
+
 namespace cryo::runtime {
 
 struct Context;
@@ -79,5 +84,17 @@ Result<void> init_amend_spec(Context const& ctx, Extras const& extras, ExtrasRun
 
 Result<void> network_amend_spec(Context const& ctx, Extras const& extras, ExtrasRun const& run, oci::Spec& spec);
 void network_release(std::string const& state_dir);
+
+// Checkpoint and restore. What an option set up outside the spec that a restored container
+// needs again (its network: bridge, address, published ports) travels in the checkpoint image
+// as a file of the option's own (network.json). checkpoint_extras adds those files to the
+// image being written; restore_extras reads them back into the Extras the restore launches
+// with, so the restore goes through prepare/amend/release as a create does. `asked`: cryo
+// options given to the restore itself; they take precedence over the image's.
+Result<void> checkpoint_extras(std::string const& state_dir, checkpoint::ImageWriter& writer);
+Result<void> restore_extras(checkpoint::ImageReader const& image, Extras const& asked, Extras& extras);
+
+Result<void> network_checkpoint(std::string const& state_dir, checkpoint::ImageWriter& writer);
+Result<void> network_restore(checkpoint::ImageReader const& image, Extras const& asked, Extras& extras);
 
 } // namespace cryo::runtime

@@ -1,8 +1,10 @@
 // --network none|host|bridge[:options] and --publish: the spec's network namespace becomes
 // the host's (host), or a namespace cryo made and recorded in network.json (none, bridge).
+// network.json also travels in checkpoint images, so a restore sets the same network up again.
 #include <algorithm>
 #include <cstdlib>
 
+#include "checkpoint/image.h"
 #include "oci/spec.h"
 #include "runtime/extras.h"
 #include "runtime/network.h"
@@ -76,6 +78,55 @@ Result<void> network_amend_spec(Context const&, Extras const& extras, ExtrasRun 
 void network_release(std::string const& state_dir)
 {
     net::release(state_dir);
+}
+
+namespace {
+
+// The image file: the container's network.json as it was at checkpoint.
+constexpr char const* k_network_image_file = "network.json";
+
+} // namespace
+
+Result<void> network_checkpoint(std::string const& state_dir, checkpoint::ImageWriter& writer)
+{
+    auto path = state_dir + "/network.json";
+    auto text = sys::read_file(path);
+    if (!text) {
+        if (text.error().is_errno(ENOENT))
+            return {}; // the spec's own namespaces: nothing of cryo's to carry
+        return text.release_error().add_context("network");
+    }
+    // Checked here rather than at restore: an image that cannot be restored is better refused now.
+    TRY(net::record_from_json(*text).context("network: {}", path));
+    TRY(writer.write_file(k_network_image_file, *text).context("network"));
+    return {};
+}
+
+Result<void> network_restore(checkpoint::ImageReader const& image, Extras const& asked, Extras& extras)
+{
+    std::optional<net::NetworkFlags> recorded;
+    if (image.manifest().files.contains(k_network_image_file)) {
+        auto text = TRY(image.read_file(k_network_image_file).context("network"));
+        auto record = TRY(net::record_from_json(text).context("network: image {}", image.dir()));
+        recorded = net::flags_to_recreate(record);
+    }
+    // What the restore asks for wins (CRYO_RESTORE_NETWORK stands for a --network of the
+    // restore, e.g. `bridge` for a new address when the checkpointed one is taken); else the
+    // image's network again, with its bridge, subnet and address pinned, so the container
+    // keeps its address, MAC and published ports.
+    auto network = asked.network;
+    if (network.empty())
+        network = env("CRYO_RESTORE_NETWORK").value_or("");
+    if (!network.empty())
+        extras.network = network;
+    else if (recorded)
+        extras.network = recorded->network;
+    // The recorded published ports go with a bridge only (none/host refuse --publish).
+    if (!asked.publish.empty())
+        extras.publish = asked.publish;
+    else if (recorded && (network.empty() || network.starts_with("bridge")))
+        extras.publish = recorded->publish;
+    return {};
 }
 
 } // namespace cryo::runtime

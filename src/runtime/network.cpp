@@ -235,6 +235,13 @@ Result<std::string> setup_bridge(Registry const& registry, SetupInput const& inp
     auto host = TRY(sys::Rtnl::open().context("rtnetlink"));
     TRY(ensure_bridge(registry, config, host));
 
+    if (input.address) {
+        // A fixed address (ip=, or a restore keeping its address) held by a live container:
+        // say which, the one thing the user needs to decide what to do.
+        auto owner = owner_of(registry.leases_dir(config.bridge) + "/" + input.address->str());
+        if (owner_alive(owner) && owner != input.state_dir)
+            return Error::format("address {} is in use by the container at {}", input.address->str(), owner);
+    }
     auto address = TRY(allocate_address(config.subnet, live_leases(registry, config.bridge), input.address));
     record.bridge = config.bridge;
     record.subnet = config.subnet;

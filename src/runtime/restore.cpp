@@ -14,6 +14,7 @@
 #include "checkpoint/restore.h"
 #include "runtime/api.h"
 #include "runtime/checkpoint_image.h"
+#include "runtime/extras.h"
 #include "runtime/launch.h"
 #include "runtime/wait.h"
 #include "sys/file.h"
@@ -77,6 +78,8 @@ Result<int> restore(Context const& ctx, ContainerRestoreOptions const& options)
 
     auto create = options.create;
     create.extras = {}; // cryo's own create options do not apply to a restore
+    // ... except those the image carries (the network), set up again by the launch.
+    TRY(restore_extras(image, options.create.extras, create.extras).context("restore {}: image {}", id, image_path));
     if (!create.no_subreaper && !create.detach)
         ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     SignalForwarder forwarder;
@@ -94,6 +97,7 @@ Result<int> restore(Context const& ctx, ContainerRestoreOptions const& options)
         (void)launched.init.wait();
         (void)launched.cgroup->kill_all(SIGKILL);
         (void)launched.cgroup->destroy();
+        release_extras(container.dir()); // the network (veth, lease, rules), an overlay root
         (void)container.destroy();
         return restored.release_error().add_context(fmt::format("restore {}", id));
     }
