@@ -20,6 +20,7 @@
 #include "checkpoint/pages.h"
 #include "checkpoint/progress.h"
 #include "checkpoint/pidns.h"
+#include "checkpoint/task_state_codec.h"
 
 namespace cryo::checkpoint {
 
@@ -66,6 +67,17 @@ uint64_t available_memory()
     return pos == std::string::npos ? 0 : std::strtoull(text->c_str() + pos + 13, nullptr, 10) * 1024;
 }
 
+// Without --file-locks a lock is not silently dropped (its holder would run on without it
+// after a restore): the first one found is named.
+Result<void> refuse_file_locks(Process const& p)
+{
+    if (p.state.file_locks.empty())
+        return {};
+    auto const& l = p.state.file_locks.front();
+    return Error::format("process {} holds a file lock ({} {} on fd {}): needs --file-locks", p.pid,
+        lock_kind_name(l.kind), l.write ? "write" : "read", l.fd);
+}
+
 } // namespace
 
 Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_frozen)
@@ -108,6 +120,8 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     model.root_pid = options.pid;
     for (auto& frozen : tree.processes()) {
         model.processes.push_back(TRY(collect_process(frozen, { .inject_failure = options.inject_failure }).context("collect process {}", frozen.pid)));
+        if (!options.file_locks)
+            TRY(refuse_file_locks(model.processes.back()));
         stats.threads += static_cast<int>(frozen.threads.size());
     }
     // Shared file descriptions across processes, socket peers, and unread pipe/socket data

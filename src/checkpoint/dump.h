@@ -22,6 +22,9 @@ struct DumpOptions {
     std::string compression { "none" };
     // --tcp-established: established TCP connections are dumped (TCP_REPAIR), not refused.
     bool tcp_established { false };
+    // --file-locks: flock, POSIX and OFD locks are dumped (and re-acquired at restore); without
+    // it a tree holding one is refused, naming the process and the lock (CRIU's semantics).
+    bool file_locks { false };
 };
 
 // Container checkpoints: runs while the tree is still frozen, after its pages are written

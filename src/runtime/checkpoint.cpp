@@ -88,32 +88,6 @@ Result<std::string> read_hostname(int pid)
     return out;
 }
 
-// runc (through CRIU) refuses a tree holding file locks unless --file-locks asks for them
-// (the engine then dumps and re-acquires flock, POSIX and OFD locks); so does cryo, by name.
-Result<void> refuse_file_locks(std::vector<pid_t> const& pids)
-{
-    auto text = TRY(sys::read_file("/proc/locks"));
-    size_t begin = 0;
-    while (begin < text.size()) {
-        auto end = text.find('\n', begin);
-        if (end == std::string::npos)
-            end = text.size();
-        auto line = text.substr(begin, end - begin);
-        begin = end + 1;
-        // "1: POSIX  ADVISORY  WRITE 1234 00:2a:5678 0 EOF"; "->" lines are waiters.
-        if (line.find("->") != std::string::npos)
-            continue;
-        char kind[16] {}, mode[16] {}, access[16] {};
-        int index = 0, pid = 0;
-        if (std::sscanf(line.c_str(), "%d: %15s %15s %15s %d", &index, kind, mode, access, &pid) != 5)
-            continue;
-        for (auto p : pids)
-            if (p == pid)
-                return Error::format("process {} holds a file lock ({}): checkpoint it with --file-locks", pid, kind);
-    }
-    return {};
-}
-
 // The engine dumps the init's tree; a process of the container outside it (an exec'd
 // process whose parent, `cryo exec`, still waits outside) would be lost: refuse it by name.
 Result<void> refuse_outside_tree(int init_pid, std::vector<pid_t> const& cgroup_pids)
@@ -203,8 +177,6 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     auto config_text = TRY(sys::read_file(state.bundle + "/config.json").context("checkpoint {}: config", id));
     auto manager = TRY(cgroup::Manager::open({ .path = state.cgroup_path }).context("checkpoint {}: cgroup", id));
     auto cgroup_pids = TRY(manager->pids());
-    if (!options.file_locks)
-        TRY(refuse_file_locks(cgroup_pids).context("checkpoint {}", id));
     TRY(refuse_outside_tree(state.init_pid, cgroup_pids).context("checkpoint {}", id));
 
     std::string hostname;
@@ -230,6 +202,9 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     dump.pid = state.init_pid;
     dump.images_dir = image_path;
     dump.leave_running = options.leave_running;
+    // runc (through CRIU) refuses a tree holding file locks unless --file-locks asks for them;
+    // the engine does the same, naming the process and the lock.
+    dump.file_locks = options.file_locks;
     auto while_frozen = [&](checkpoint::ImageWriter& writer) {
         return write_container_files(writer, container, config_text, hostname, time_offsets);
     };

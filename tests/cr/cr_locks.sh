@@ -2,7 +2,8 @@
 # Checkpoint/restore of file locks (tests/cr/cr_locks.c) through the cryo CLI: an flock shared
 # by a parent and its child through one description, POSIX locks on two ranges, an OFD lock,
 # and the child's own POSIX lock come back held by the same owners (/proc/locks lines of the
-# workload's files as before; a checker process finds each lock in its place).
+# workload's files as before; a checker process finds each lock in its place). A dump without
+# --file-locks is refused in one line naming the process and a lock, and the tree runs on.
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_locks
@@ -17,9 +18,22 @@ locks() { # the /proc/locks lines of our files, without the ordinal
 mkdir -p "$TMP/files"
 if start locks "$WORKLOAD" "$TMP/files"; then
     before=$(locks)
+    if "$CRYO" dump -t "${READY[1]}" -D "$TMP/locks/refused" 2>"$TMP/locks/refused.err"; then
+        fail "dump without --file-locks succeeded"
+    else
+        [ "$(wc -l <"$TMP/locks/refused.err")" = 1 ] \
+            && grep -Eq "^cryo: dump ${READY[1]}: process ${READY[1]} holds a file lock \((flock|posix|ofd) (read|write) on fd [0-9]+\): needs --file-locks$" "$TMP/locks/refused.err" \
+            && ok "refused without --file-locks: $(cat "$TMP/locks/refused.err")" \
+            || fail "refusal: $(cat "$TMP/locks/refused.err")"
+        [ -e "$TMP/locks/refused" ] && fail "a refused dump left an image"
+        for p in "${READY[@]:1}"; do
+            grep -q "TracerPid:[[:space:]]*0" "/proc/$p/status" || fail "pid $p traced after a refused dump"
+        done
+        [ "$(locks)" = "$before" ] || fail "locks changed by a refused dump: $(locks)"
+    fi
     # A conflicting flock taken between dump and restore: the restore fails naming the lock,
     # and nothing it created keeps running; once released, the restore goes through.
-    "$CRYO" dump -t "${READY[1]}" -D "$TMP/locks/img" || fail "dump failed"
+    "$CRYO" dump -t "${READY[1]}" -D "$TMP/locks/img" --file-locks || fail "dump failed"
     for p in "${READY[@]:1}"; do gone "$p" || fail "pid $p still there after dump"; done
     exec {holder}>"$TMP/files/A"
     flock -n "$holder" || fail "could not take the flock on A after the dump"

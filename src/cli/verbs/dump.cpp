@@ -15,7 +15,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "leave-running", .kind = FlagKind::Bool, .help = "let the tree run on after the dump" },
     { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted for CRIU compatibility" },
     { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (loopback, TCP_REPAIR)" },
-    { .name = "file-locks", .kind = FlagKind::Bool, .help = "dump file locks (not supported yet)" },
+    { .name = "file-locks", .kind = FlagKind::Bool, .help = "dump flock, POSIX and OFD locks (without it a tree holding one is refused)" },
     { .name = "compress", .kind = FlagKind::Value, .help = "page compression: none, zstd or lz4",
       .fallback = "none" },
 };
@@ -31,14 +31,13 @@ Result<int> run_dump(Invocation const& invocation)
     if (!dir)
         return Error::make("dump: --images-dir DIR is required");
     auto pid = TRY(parse_int(*tree).context("dump: --tree"));
-    if (args.flag("file-locks"))
-        return Error::make("dump: --file-locks is not supported yet");
     auto compress = args.value_or("compress", "none");
     if (compress != "none" && compress != "zstd" && compress != "lz4")
         return Error::format("dump: --compress {}: unknown compression (none, zstd or lz4)", compress);
     auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid), .images_dir = *dir,
                                           .leave_running = args.flag("leave-running"), .inject_failure = {},
-                                          .compression = compress, .tcp_established = args.flag("tcp-established") })
+                                          .compression = compress, .tcp_established = args.flag("tcp-established"),
+                                          .file_locks = args.flag("file-locks") })
                          .context("dump {}", pid));
     log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "
               "memory copy {:.1f}, pages written {:.1f}), total {:.1f} ms",
