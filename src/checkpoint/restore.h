@@ -32,6 +32,9 @@ struct RestoreInto {
     // restored processes take their files from cryo through it, since cryo's pid means
     // nothing inside the new pid namespace.
     int into_cryo_pidfd { -1 };
+    // Runs before the image's files are opened (cryo opens them in `into_pid`'s network
+    // namespace): namespace state sockets need, such as links and addresses.
+    std::function<Result<void>()> before_files;
     // Runs once every process exists and is rebuilt, before any of them runs (namespace
     // state such as SysV IPC objects). An error fails the restore.
     std::function<Result<void>()> before_resume;

@@ -115,9 +115,10 @@ Result<void> resume(Context const& ctx, std::string const& id);
 Result<void> update(Context const& ctx, std::string const& id, std::string const& resources_json);
 
 // checkpoint/restore of containers (runc's verbs; checkpoint.cpp, restore.cpp).
-// --manage-cgroups-mode: cryo re-creates the container's cgroup with the limits of its
-// config.json in every mode (runc does the same before CRIU runs); the value is checked
-// and recorded.
+// --manage-cgroups-mode (CRIU's meanings, checkpoint_image.h plan_cgroup_restore): at
+// checkpoint, every mode but ignore saves the cgroup's limits in the image; at restore,
+// ignore gives the config's limits only, soft the saved ones when the restore created the
+// cgroup, full always, strict always and refuses an existing cgroup.
 enum class CgroupsMode { Soft, Full, Strict, Ignore };
 Result<CgroupsMode> parse_cgroups_mode(std::string_view text);
 
@@ -127,6 +128,7 @@ struct CheckpointOptions {
     std::string work_path;       // --work-path: dump.log goes there ("" = none)
     bool leave_running { false };
     bool file_locks { false };   // --file-locks: dump and restore held locks (refused without it)
+    bool tcp_established { false }; // --tcp-established: dump established TCP connections
     CgroupsMode cgroups_mode { CgroupsMode::Soft };
     int status_fd { -1 };        // --status-fd: "\0" written once the dump is done
 };

@@ -24,6 +24,7 @@
 #include "runtime/api.h"
 #include "runtime/checkpoint_image.h"
 #include "runtime/extras.h"
+#include "runtime/extras_image.h"
 #include "runtime/state_store.h"
 #include "sys/clone.h"
 #include "sys/file.h"
@@ -111,9 +112,30 @@ Result<void> refuse_outside_tree(int init_pid, std::vector<pid_t> const& cgroup_
     return {};
 }
 
+// The cgroup's limits as they are now (`update` may have changed the config's).
+Result<CgroupProperties> read_cgroup_properties(cgroup::Manager& manager)
+{
+    CgroupProperties properties;
+    bool v2 = manager.version() == cgroup::Version::V2;
+    for (auto const& [controller, dir] : manager.paths()) {
+        for (auto file : cgroup_property_files(v2 ? "" : controller)) {
+            auto path = fmt::format("{}/{}", dir, file);
+            if (!sys::exists(path))
+                continue; // not on this kernel (memsw without swap accounting)
+            auto value = TRY(sys::read_file(path).context("read {}", path));
+            while (!value.empty() && value.back() == '\n')
+                value.pop_back();
+            properties[fmt::format("{}/{}", v2 ? "" : controller, file)] = value;
+        }
+    }
+    return properties;
+}
+
 // Everything besides the processes, written while they are frozen.
 Result<void> write_container_files(checkpoint::ImageWriter& writer, Container const& container,
-    std::string const& config_text, std::string const& hostname, std::optional<std::string> const& time_offsets)
+    std::string const& config_text, std::string const& hostname, std::optional<std::string> const& time_offsets,
+    std::optional<std::string> const& uid_map, std::optional<std::string> const& gid_map,
+    std::optional<CgroupProperties> const& cgroup_properties)
 {
     auto const& state = container.state();
     ContainerImageInfo info;
@@ -126,8 +148,17 @@ Result<void> write_container_files(checkpoint::ImageWriter& writer, Container co
     info.namespaces = state.namespaces;
     info.hostname = hostname;
     info.time_offsets = time_offsets;
+    info.uid_map = uid_map;
+    info.gid_map = gid_map;
+    auto use = TRY(read_image_use(container.dir()));
+    if (use) {
+        info.image = use->image;
+        info.disk_limit = use->disk_limit;
+    }
     TRY(writer.write_file(k_container_config_name, config_text));
     TRY(writer.write_file(k_container_info_name, encode_container_info(info)));
+    if (cgroup_properties)
+        TRY(writer.write_file(k_cgroup_props_name, encode_cgroup_properties(*cgroup_properties)));
     // podman restores only from a directory holding CRIU's inventory.img (it stats the file,
     // never reads it): a marker, so `podman container restore` reaches `cryo restore`.
     TRY(writer.write_file("inventory.img", "cryo checkpoint image: see manifest.json\n"));
@@ -141,10 +172,9 @@ Result<void> write_container_files(checkpoint::ImageWriter& writer, Container co
     if (own("network"))
         TRY(checkpoint::dump_net_namespace(state.init_pid, writer.temp_dir() + "/net").context("network namespace"));
     // An overlay root from cryo's image store: its upper layer travels with the image.
-    auto upper = container.dir() + "/upper";
-    if (sys::exists(upper) && sys::exists(container.dir() + "/image.json")) {
+    if (use && sys::exists(use->upper)) {
         auto out = TRY(sys::open(writer.temp_dir() + "/" + k_rootfs_diff_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        TRY(image::export_changes(upper, out).context("rootfs changes"));
+        TRY(image::export_changes(use->upper, out).context("rootfs changes"));
     }
     return {};
 }
@@ -171,13 +201,22 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     auto pid_ns = state.namespaces.find("pid");
     if (pid_ns == state.namespaces.end() || !pid_ns->second.empty())
         return Error::format("checkpoint {}: only a container with its own pid namespace can be checkpointed", id);
-    if (state.namespaces.contains("user"))
-        return Error::format("checkpoint {}: containers with a user namespace are not supported yet", id);
+    std::optional<std::string> uid_map, gid_map;
+    if (auto user = state.namespaces.find("user"); user != state.namespaces.end()) {
+        if (!user->second.empty())
+            return Error::format("checkpoint {}: a container joining another's user namespace is not supported yet", id);
+        uid_map = TRY(sys::read_file(fmt::format("/proc/{}/uid_map", state.init_pid)).context("checkpoint {}: uid map", id));
+        gid_map = TRY(sys::read_file(fmt::format("/proc/{}/gid_map", state.init_pid)).context("checkpoint {}: gid map", id));
+    }
     auto image_path = TRY(absolute_image_path(options.image_path));
     auto config_text = TRY(sys::read_file(state.bundle + "/config.json").context("checkpoint {}: config", id));
     auto manager = TRY(cgroup::Manager::open({ .path = state.cgroup_path }).context("checkpoint {}: cgroup", id));
     auto cgroup_pids = TRY(manager->pids());
     TRY(refuse_outside_tree(state.init_pid, cgroup_pids).context("checkpoint {}", id));
+    // --manage-cgroups-mode ignore: the image carries no cgroup properties (as CRIU's).
+    std::optional<CgroupProperties> cgroup_properties;
+    if (options.cgroups_mode != CgroupsMode::Ignore)
+        cgroup_properties = TRY(read_cgroup_properties(*manager).context("checkpoint {}: cgroup", id));
 
     std::string hostname;
     if (auto uts = state.namespaces.find("uts"); uts != state.namespaces.end() && uts->second.empty())
@@ -202,11 +241,13 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     dump.pid = state.init_pid;
     dump.images_dir = image_path;
     dump.leave_running = options.leave_running;
+    dump.tcp_established = options.tcp_established;
     // runc (through CRIU) refuses a tree holding file locks unless --file-locks asks for them;
     // the engine does the same, naming the process and the lock.
     dump.file_locks = options.file_locks;
     auto while_frozen = [&](checkpoint::ImageWriter& writer) {
-        return write_container_files(writer, container, config_text, hostname, time_offsets);
+        return write_container_files(
+            writer, container, config_text, hostname, time_offsets, uid_map, gid_map, cgroup_properties);
     };
     if (char const* inject = ::getenv("CRYO_TEST_CHECKPOINT_FAILURE"))
         dump.inject_failure = inject; // tests prove a failed dump leaves the container running

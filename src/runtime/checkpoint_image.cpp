@@ -1,5 +1,7 @@
 #include "runtime/checkpoint_image.h"
 
+#include "runtime/api.h"
+
 #include <nlohmann/json.hpp>
 
 namespace cryo::runtime {
@@ -18,6 +20,14 @@ std::string encode_container_info(ContainerImageInfo const& info)
     j["hostname"] = info.hostname;
     if (info.time_offsets)
         j["time_offsets"] = *info.time_offsets;
+    if (info.uid_map)
+        j["uid_map"] = *info.uid_map;
+    if (info.gid_map)
+        j["gid_map"] = *info.gid_map;
+    if (!info.image.empty()) {
+        j["image"] = info.image;
+        j["disk_limit"] = info.disk_limit;
+    }
     return j.dump(1) + "\n";
 }
 
@@ -40,10 +50,91 @@ Result<ContainerImageInfo> decode_container_info(std::string_view text)
         info.hostname = j.value("hostname", "");
         if (j.contains("time_offsets"))
             info.time_offsets = j.at("time_offsets").get<std::string>();
+        if (j.contains("uid_map"))
+            info.uid_map = j.at("uid_map").get<std::string>();
+        if (j.contains("gid_map"))
+            info.gid_map = j.at("gid_map").get<std::string>();
+        info.image = j.value("image", "");
+        info.disk_limit = j.value("disk_limit", uint64_t { 0 });
         return info;
     } catch (std::exception const& e) {
         return Error::format("{}: {}", k_container_info_name, e.what());
     }
+}
+
+RestoreRootfsPlan plan_restore_rootfs(ContainerImageInfo const& info, RestoreBundleFacts const& facts)
+{
+    RestoreRootfsPlan plan;
+    plan.config = facts.has_config ? RestoreConfigSource::Bundle : RestoreConfigSource::Image;
+    if (facts.has_rootfs)
+        // A rootfs given with the bundle wins (podman and containerd restore in place); the
+        // changes of an overlay root are applied onto it, as runc does with CRIU's diff.
+        plan.rootfs = facts.image_has_diff ? RestoreRootfs::BundleDiff : RestoreRootfs::Bundle;
+    else if (!info.image.empty())
+        plan.rootfs = RestoreRootfs::ImageOverlay;
+    else
+        plan.rootfs = RestoreRootfs::Bundle; // launch reports the missing rootfs by name
+    return plan;
+}
+
+std::string encode_cgroup_properties(CgroupProperties const& properties)
+{
+    nlohmann::ordered_json j;
+    j["version"] = 1;
+    j["properties"] = properties;
+    return j.dump(1) + "\n";
+}
+
+Result<CgroupProperties> decode_cgroup_properties(std::string_view text)
+{
+    try {
+        auto j = nlohmann::json::parse(text);
+        if (j.at("version").get<int>() > 1)
+            return Error::format("{}: version {} is newer than this cryo reads (1)", k_cgroup_props_name,
+                j.at("version").get<int>());
+        return j.at("properties").get<CgroupProperties>();
+    } catch (std::exception const& e) {
+        return Error::format("{}: {}", k_cgroup_props_name, e.what());
+    }
+}
+
+std::vector<std::string_view> cgroup_property_files(std::string_view controller)
+{
+    // Limits only: counters and events are the kernel's, not the container's settings. v1
+    // memory: the plain limit before memsw (memsw may never be below it; a failed write
+    // is retried after the others).
+    if (controller.empty())
+        return { "memory.min", "memory.low", "memory.high", "memory.max", "memory.swap.max", "pids.max", "cpu.weight",
+            "cpu.max", "cpuset.cpus", "cpuset.mems", "io.weight" };
+    if (controller == "memory")
+        return { "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
+            "memory.swappiness" };
+    if (controller == "pids")
+        return { "pids.max" };
+    if (controller == "cpu")
+        return { "cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us" };
+    if (controller == "cpuset")
+        return { "cpuset.cpus", "cpuset.mems" };
+    if (controller == "blkio")
+        return { "blkio.weight" };
+    return {};
+}
+
+Result<CgroupRestore> plan_cgroup_restore(CgroupsMode mode, bool cgroup_existed)
+{
+    switch (mode) {
+    case CgroupsMode::Ignore:
+        return CgroupRestore::ConfigLimits;
+    case CgroupsMode::Soft:
+        return cgroup_existed ? CgroupRestore::ConfigLimits : CgroupRestore::SavedProperties;
+    case CgroupsMode::Full:
+        return CgroupRestore::SavedProperties;
+    case CgroupsMode::Strict:
+        if (cgroup_existed)
+            return Error::make("--manage-cgroups-mode strict: the container's cgroup exists already");
+        return CgroupRestore::SavedProperties;
+    }
+    return CgroupRestore::ConfigLimits;
 }
 
 } // namespace cryo::runtime

@@ -161,6 +161,12 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     });
 
     ExtrasRun extras_run { .id = options.id, .state_dir = container.dir(), .bundle = options.bundle };
+    if (restore && !restore->config_json.empty()) {
+        // Before prepare_bundle, so that --image keeps this config as it keeps a bundle's.
+        auto path = container.dir() + "/config.json";
+        TRY(sys::write_file_atomic(path, restore->config_json, 0600).context("write {}", path));
+        extras_run.bundle = container.dir();
+    }
     TRY(prepare_bundle(ctx, options.extras, extras_run));
     auto bundle = TRY(real_path(extras_run.bundle, "bundle"));
     auto spec = TRY(oci::load_spec(bundle));
@@ -173,6 +179,8 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     auto rootfs = TRY(real_path(rootfs_path, "rootfs"));
     if (!sys::stat(rootfs).has_value() || !S_ISDIR(sys::stat(rootfs)->st_mode))
         return Error::format("rootfs {}: Not a directory", rootfs);
+    if (restore && restore->prepare_rootfs)
+        TRY(restore->prepare_rootfs(container.dir(), rootfs));
 
     auto const& linux_config = spec.linux_config;
     auto namespaces = TRY(plan_namespaces(linux_config).context("{}/config.json", bundle));

@@ -4,6 +4,7 @@
 // made is undone (init killed, cgroup and state dir removed): nothing is left behind.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,12 @@ enum class LaunchMode {
 struct RestoreLaunch {
     std::string hostname;                   // the uts name at checkpoint ("": the config's)
     std::optional<std::string> time_offsets; // timens_offsets text at checkpoint
+    // The image's saved config.json, when --bundle has none: written to the state dir, which
+    // becomes the container's bundle ("" = --bundle's).
+    std::string config_json;
+    // Runs once the root file system exists (an --image overlay is mounted) and before the
+    // init is cloned: the image's rootfs changes are applied here.
+    std::function<Result<void>(std::string const& state_dir, std::string const& rootfs)> prepare_rootfs;
 };
 
 struct Launched {

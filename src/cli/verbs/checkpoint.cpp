@@ -13,7 +13,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "image-path", .kind = FlagKind::Value, .help = "directory for the image (default: ./checkpoint)" },
     { .name = "work-path", .kind = FlagKind::Value, .help = "directory for dump.log" },
     { .name = "leave-running", .kind = FlagKind::Bool, .help = "let the container run on after the checkpoint" },
-    { .name = "tcp-established", .kind = FlagKind::Bool, .help = "established TCP connections (not supported yet for containers; cryo dump has it)" },
+    { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (TCP_REPAIR; refused without it)" },
     { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "external unix sockets (not supported yet)" },
     { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted: a container's stdio is always re-attached on restore" },
     { .name = "file-locks", .kind = FlagKind::Bool, .help = "checkpoint file locks (without it, a container holding one is refused)" },
@@ -66,7 +66,7 @@ Result<int> run_checkpoint(Invocation const& invocation)
     if (!positionals.empty() && positionals[0] == "inspect")
         return run_inspect(invocation);
     auto id = TRY(container_id(invocation));
-    constexpr std::string_view bools[] = { "tcp-established", "ext-unix-sk", "pre-dump", "auto-dedup", "lazy-pages" };
+    constexpr std::string_view bools[] = { "ext-unix-sk", "pre-dump", "auto-dedup", "lazy-pages" };
     constexpr std::string_view values[] = { "parent-path", "empty-ns", "page-server" };
     TRY(refuse_unsupported(args, "checkpoint", bools, values));
     runtime::CheckpointOptions options {
@@ -75,6 +75,7 @@ Result<int> run_checkpoint(Invocation const& invocation)
         .work_path = args.value_or("work-path", ""),
         .leave_running = args.flag("leave-running"),
         .file_locks = args.flag("file-locks"),
+        .tcp_established = args.flag("tcp-established"),
         .cgroups_mode = TRY(runtime::parse_cgroups_mode(args.value_or("manage-cgroups-mode", "soft"))),
         .status_fd = -1,
     };
