@@ -7,6 +7,7 @@
 #include <linux/prctl.h>
 #include <map>
 #include <memory>
+#include <set>
 #include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -25,6 +26,8 @@
 #include "checkpoint/remote.h"
 #include "checkpoint/task_state.h"
 #include "sys/file.h"
+#include "sys/idmap.h"
+#include "sys/ns.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
 #include "sys/raw.h"
@@ -463,16 +466,38 @@ private:
         auto const& c = m_p.credentials;
         auto text = TRY(sys::read_file(fmt::format("/proc/{}/task/{}/status", host(), t.tid())));
         auto status = TRY(sys::parse_status(text));
+        // The image holds ids as cryo sees them; the remote syscalls run in the task's user
+        // namespace (a container's new one, with the same maps), so they take its ids.
+        auto uid_text = TRY(sys::read_file(fmt::format("/proc/{}/uid_map", host())));
+        auto gid_text = TRY(sys::read_file(fmt::format("/proc/{}/gid_map", host())));
+        auto uid_map = TRY(sys::parse_id_map(uid_text));
+        auto gid_map = TRY(sys::parse_id_map(gid_text));
+        auto inside = [](std::vector<sys::IdMapRange> const& map, uint32_t id, char const* kind) -> Result<uint64_t> {
+            if (auto mapped = sys::id_inside(map, id))
+                return *mapped;
+            return Error::format("{} {} is not mapped in the user namespace of the restored process", kind, id);
+        };
         if (status.groups != c.groups) {
             if (c.groups.size() * 4 > kScratchSize - kScratchData)
                 return Error::make("too many supplementary groups");
-            TRY(m_scratch->write(kScratchData, c.groups.data(), c.groups.size() * 4));
-            TRY(t.syscall_checked("setgroups", SYS_setgroups, { c.groups.size(), m_scratch->address() + kScratchData }));
+            std::vector<uint32_t> groups;
+            for (auto g : c.groups)
+                groups.push_back(static_cast<uint32_t>(TRY(inside(gid_map, g, "group"))));
+            TRY(m_scratch->write(kScratchData, groups.data(), groups.size() * 4));
+            TRY(t.syscall_checked("setgroups", SYS_setgroups, { groups.size(), m_scratch->address() + kScratchData }));
         }
-        if (!std::equal(std::begin(c.gid), std::end(c.gid), std::begin(status.gid)))
-            TRY(t.syscall_checked("setresgid", SYS_setresgid, { c.gid[0], c.gid[1], c.gid[2] }));
-        if (!std::equal(std::begin(c.uid), std::end(c.uid), std::begin(status.uid)))
-            TRY(t.syscall_checked("setresuid", SYS_setresuid, { c.uid[0], c.uid[1], c.uid[2] }));
+        if (!std::equal(std::begin(c.gid), std::end(c.gid), std::begin(status.gid))) {
+            uint64_t ids[3];
+            for (int i = 0; i < 3; ++i)
+                ids[i] = TRY(inside(gid_map, c.gid[i], "gid"));
+            TRY(t.syscall_checked("setresgid", SYS_setresgid, { ids[0], ids[1], ids[2] }));
+        }
+        if (!std::equal(std::begin(c.uid), std::end(c.uid), std::begin(status.uid))) {
+            uint64_t ids[3];
+            for (int i = 0; i < 3; ++i)
+                ids[i] = TRY(inside(uid_map, c.uid[i], "uid"));
+            TRY(t.syscall_checked("setresuid", SYS_setresuid, { ids[0], ids[1], ids[2] }));
+        }
         return {};
     }
 
@@ -545,30 +570,61 @@ Result<sys::Tracee> fork_in_parent(sys::Tracee& parent, int pid)
 // A container's files are named by paths inside its mount namespace: reach them through
 // the parked init's root (/proc/PID/root). The root's fds 0-2 (the old runtime's pipes or
 // terminal, outside the container) become what the parked init holds as its 0-2, reopened
-// through /proc like runc's inherited fds; every process that shared them shares these.
+// through /proc like runc's inherited fds: each number its own, since a description the old
+// init shared between 0, 1 and 2 (`2>&1`, a terminal) need not be shared by the new stdio.
+// Another process holding such a description at fd k < 3 gets the new k when the root's k
+// had it, else (and at other numbers) the new fd of the root's lowest number that had it.
 void prepare_container_paths(std::vector<Process>& processes, int into_pid)
 {
     auto root = fmt::format("/proc/{}/root", into_pid);
-    std::map<uint32_t, int> stdio; // description id -> fd of the parked init
+    std::map<uint32_t, std::vector<int>> stdio; // old description id -> the root's fds 0-2 with it
     for (auto const& f : processes.at(0).files)
-        if (f.fd >= 0 && f.fd <= 2 && !stdio.contains(f.description))
-            stdio[f.description] = f.fd;
+        if (f.fd >= 0 && f.fd <= 2)
+            stdio[f.description].push_back(f.fd);
+    for (auto& [id, fds] : stdio)
+        std::sort(fds.begin(), fds.end());
+    uint32_t next_id = 1;
+    for (auto const& p : processes)
+        for (auto const& d : p.file_descriptions)
+            next_id = std::max(next_id, d.id + 1);
+    uint32_t const first_new_id = next_id;
+    std::map<int, FileDescription> replacement; // root fd 0-2 -> its new description
+    for (auto const& [id, fds] : stdio) {
+        auto const* old = find_description(processes.at(0), id);
+        for (int fd : fds) {
+            FileDescription d;
+            d.id = next_id++;
+            d.kind = FileKind::CharDevice; // reopened by path, no offset, no saved data
+            d.path = fmt::format("/proc/{}/fd/{}", into_pid, fd);
+            d.flags = old ? old->flags : 0;
+            replacement[fd] = d;
+        }
+    }
     auto in_root = [&](std::string& path) {
         if (path.starts_with('/'))
             path = root + path;
     };
     for (auto& p : processes) {
+        std::set<int> taken; // numbers of the root whose new description p now uses
+        for (auto& f : p.files) {
+            auto it = stdio.find(f.description);
+            if (it == stdio.end())
+                continue;
+            auto const& fds = it->second;
+            int number = f.fd <= 2 && std::find(fds.begin(), fds.end(), f.fd) != fds.end() ? f.fd : fds.front();
+            f.description = replacement.at(number).id;
+            taken.insert(number);
+        }
+        std::erase_if(p.file_descriptions, [&](FileDescription const& d) { return stdio.contains(d.id); });
+        for (int number : taken)
+            p.file_descriptions.push_back(replacement.at(number));
         for (auto& a : p.areas)
             if (a.kind == AreaKind::FilePrivate || a.kind == AreaKind::FileShared)
                 in_root(a.name);
         in_root(p.mm.exe_path);
         for (auto& d : p.file_descriptions) {
-            if (auto it = stdio.find(d.id); it != stdio.end()) {
-                d.kind = FileKind::CharDevice; // reopened by path, no offset, no saved data
-                d.path = fmt::format("/proc/{}/fd/{}", into_pid, it->second);
-                d.size = 0;
-                continue;
-            }
+            if (d.id >= first_new_id)
+                continue; // a new stdio description: already the path cryo opens
             switch (d.kind) {
             case FileKind::Regular:
             case FileKind::Directory:
@@ -662,7 +718,27 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
                 return Error::format("pid {} is already in use", p.pid);
 
     // Every open file description of the tree, opened once; processes take theirs from here.
+    // A container's sockets belong to its network namespace: its state (links, addresses)
+    // comes first, then cryo opens the files from inside it (TCP_REPAIR binds and connects
+    // there; abstract unix names live there).
+    if (into.before_files)
+        TRY(into.before_files());
+    std::optional<Fd> own_netns;
+    ScopeGuard leave_netns([&] {
+        if (own_netns)
+            (void)sys::setns(*own_netns, CLONE_NEWNET);
+    });
+    if (container && TRY(sys::ns_inode(into.into_pid, "net")) != TRY(sys::ns_inode(0, "net"))) {
+        auto theirs = TRY(sys::open_ns(into.into_pid, "net").context("network namespace of {}", into.into_pid));
+        auto ours = TRY(sys::open_ns(0, "net"));
+        TRY(sys::setns(theirs, CLONE_NEWNET).context("join network namespace of {}", into.into_pid));
+        own_netns = std::move(ours);
+    }
     auto files = TRY(OpenedFiles::open(processes, image).context("image {}: open files", options.images_dir));
+    if (own_netns) {
+        TRY(sys::setns(*own_netns, CLONE_NEWNET).context("return to cryo's network namespace"));
+        own_netns.reset();
+    }
     auto memory_objects = TRY(MemoryObjects::open(processes, image).context("image {}: shared memory", options.images_dir));
 
     std::vector<std::unique_ptr<Restoring>> tree;
