@@ -21,6 +21,14 @@ SIZES=${SIZES:-"64 512 2048"}
 IMAGES=${IMAGES:-/tmp}
 [ "$(id -u)" = 0 ] || { echo "bench/cr.sh: run as root" >&2; exit 1; }
 [ -x "$CRYO" ] || { echo "bench/cr.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
+# Run under a reaper (see cr_bench_workload.c --reap): this machine's pid 1 does not reap
+# orphans, and a killed tree's children must be gone before their pids can be restored.
+if [ -z "${CR_BENCH_REAPER:-}" ]; then
+    reaper=$(mktemp /tmp/cr-bench-reaper.XXXXXX)
+    cc -O2 -pthread -o "$reaper" "$src/bench/cr_bench_workload.c" || exit 1
+    CR_BENCH_REAPER=$reaper exec "$reaper" --reap bash "$0" "$@"
+fi
+rm -f "$CR_BENCH_REAPER" # it runs on, deleted
 work=$(mktemp -d "$IMAGES/cryo-bench-cr.XXXXXX")
 pids=()
 cleanup() {
@@ -67,6 +75,8 @@ bench_case() {
     t0=$(now)
     CRYO_NO_PROGRESS=1 "$CRYO" --debug dump -t "$pid" -D "$d/img" "${flags[@]}" 2>"$d/dump.log" || { echo "$name: dump failed: $(cat "$d/dump.log")" >&2; kill -9 "$pid"; return; }
     t1=$(now)
+    local tree_pids
+    tree_pids=$(jq -r '.pids[]' "$d/img/manifest.json")
     local gap=-
     if [ "$mode" = leave ]; then
         sleep 0.1
@@ -75,10 +85,17 @@ bench_case() {
         kill -USR2 "$pid"
         for _ in $(seq 100); do [ "$(grep -c "^gap" "$d/out")" -ge $((before + procs)) ] && break; sleep 0.02; done
         gap=$(grep "^gap" "$d/out" | tail -n "$procs" | awk '{ if ($2 > m) m = $2 } END { printf "%.0f", m }')
-        kill -9 "$pid"
+        for p in $tree_pids; do kill -9 "$p" 2>/dev/null; done
     fi
     { wait "$pid"; } 2>/dev/null
-    for _ in $(seq 200); do [ -e /proc/$pid ] || break; sleep 0.02; done
+    # Every pid of the image must be free again (the children die after the root and are
+    # reaped by the reaper above).
+    for _ in $(seq 500); do
+        local alive=0
+        for p in $tree_pids; do [ -e /proc/$p ] && alive=1; done
+        [ $alive = 0 ] && break
+        sleep 0.02
+    done
     local frozen bytes
     frozen=$(num frozen <"$d/dump.log")
     bytes=$(du -bc "$d"/img/pages-*.img | tail -1 | cut -f1)
@@ -98,6 +115,7 @@ bench_case() {
         printf "%-10s %-5s %-4s %7.0f %6.3f %6.0f %4.0f%% %4.2fx %7.1f %5s %6.3f %6.0f %4.0f%% %s",
             n, m, c, b / 1048576, d, ds, 100 * ds / 1000 / mc, ds / 1000 / dk, f, g, r, rs, 100 * rs / 1000 / mc, v }')")
     echo "${rows[-1]}" >&2
+    sed -n 's/.*\(frozen [0-9.]* ms.*\)/    \1/p' "$d/dump.log" >&2
     rm -rf "$d/img"
 }
 

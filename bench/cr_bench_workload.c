@@ -7,7 +7,13 @@
 //   SIGUSR1 to the root: every process checks its memory, prints "verify ok" or "verify FAILED"
 //                        to OUT; the root exits once its children have.
 // Usage: cr_bench_workload MIB PROCS THREADS OUT
+//        cr_bench_workload --reap CMD ARGS...  (bench/cr.sh runs itself under this: a child
+//        subreaper that reaps every orphan, since this machine's pid 1 never reaps, so the
+//        killed children of a dumped tree stay zombies holding their pids, and the restored
+//        root, reparented here by restore -d, is reaped once it exits)
 #define _GNU_SOURCE
+#include <errno.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -106,8 +112,36 @@ static int run(int is_root, pid_t* children, int nchildren, int threads)
     }
 }
 
+static int reap(char** argv)
+{
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+        perror("PR_SET_CHILD_SUBREAPER");
+        return 2;
+    }
+    pid_t cmd = fork();
+    if (cmd < 0)
+        return 2;
+    if (cmd == 0) {
+        execvp(argv[0], argv);
+        perror(argv[0]);
+        _exit(127);
+    }
+    for (;;) {
+        int status;
+        pid_t p = waitpid(-1, &status, 0);
+        if (p < 0 && errno == EINTR)
+            continue;
+        if (p < 0)
+            return 2;
+        if (p == cmd)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+}
+
 int main(int argc, char** argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--reap") == 0)
+        return reap(argv + 2);
     if (argc != 5) {
         fprintf(stderr, "usage: cr_bench_workload MIB PROCS THREADS OUT\n");
         return 2;
