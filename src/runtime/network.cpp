@@ -240,7 +240,7 @@ Result<std::string> setup_bridge(Registry const& registry, SetupInput const& inp
         // say which, the one thing the user needs to decide what to do.
         auto owner = owner_of(registry.leases_dir(config.bridge) + "/" + input.address->str());
         if (owner_alive(owner) && owner != input.state_dir)
-            return Error::format("address {} is in use by the container at {}", input.address->str(), owner);
+            return Error::format("address {} is already in use by the container at {}", input.address->str(), owner);
     }
     auto address = TRY(allocate_address(config.subnet, live_leases(registry, config.bridge), input.address));
     record.bridge = config.bridge;

@@ -64,7 +64,7 @@ answers "$address" "restored"
 # The image is a snapshot, but its address is held: a second restore is refused in one line
 # naming the holder, and leaves nothing behind (no state dir, veth, lease or rule of its own).
 other=$(new_id)
-assert_fails_with "address $address is in use by the container at" \
+assert_fails_with "address $address is already in use by the container at" \
     cryo restore --detach --bundle "$bundle" --image-path "$image" "$other"
 [ ! -e "$ROOT/$other" ] || fail "a refused restore left its state dir"
 assert_eq 1 "$(ip -o link show master "$NET_BRIDGE" | wc -l)" "ports of $NET_BRIDGE after a refused restore"
