@@ -28,8 +28,19 @@ assert_eq "$before" "$(cat "$counter")" "counter while paused"
 
 run_cmd cryo resume "$id"
 assert_eq 0 "$STATUS" "resume (stderr: $ERR)"
+# resume returns once the freezer has thawed every task (the kernel thaws them inside the
+# write of THAWED / cgroup.freeze=0), so the state is final here, not THAWING.
+if [ -f "$freezer/freezer.state" ]; then
+    assert_eq THAWED "$(cat "$freezer/freezer.state")" "freezer.state after resume"
+elif [ -f "$freezer/cgroup.freeze" ]; then
+    assert_eq 0 "$(cat "$freezer/cgroup.freeze")" "cgroup.freeze after resume"
+fi
 assert_eq running "$(container_status "$id")" "status after resume"
-wait_until 5 test "$(cat "$counter")" -gt "$before"
+# The counter is read anew on every poll: `wait_until 5 test "$(cat ...)" -gt N` expanded
+# the cat once, before the first poll, so when the thawed loop had not yet written a new value
+# at that instant (a loaded machine), the test compared the same stale number for 5 s.
+counter_above() { [ "$(cat "$counter")" -gt "$1" ]; }
+wait_until 5 counter_above "$before"
 
 run_cmd cryo delete --force "$id"
 assert_eq 0 "$STATUS" "delete --force (stderr: $ERR)"
