@@ -10,6 +10,7 @@
 #include "checkpoint/files_collect.h"
 #include "checkpoint/memory_objects.h"
 #include "checkpoint/remote.h"
+#include "checkpoint/seccomp.h"
 #include "checkpoint/task_state.h"
 #include "sys/file.h"
 #include "sys/procfs.h"
@@ -143,8 +144,6 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
     c.cap_bounding = status.cap_bnd;
     c.cap_ambient = status.cap_amb;
     c.no_new_privs = status.no_new_privs != 0;
-    if (status.seccomp != 0)
-        return Error::format("process {} uses seccomp, which is not supported yet", pid);
 
     // Unsupported objects first: refusing them costs nothing and touches nothing.
     p.areas = TRY(collect_areas(pid, maps, p).context("process {}", pid));
@@ -165,6 +164,9 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
         thread.rseq_signature = rseq.signature;
         p.threads.push_back(std::move(thread));
     }
+    // Seccomp mode and filters (seccomp.h), before the first remote syscall: from here on
+    // the filters do not apply to cryo's remote syscalls.
+    TRY(collect_seccomp(frozen, p, {}).context("process {}", pid)); // freeze.cpp seizes with default options
     // Pending signals, sigaltstacks, timers, scheduling, prctl attributes (task_state.cpp),
     // before the remote syscalls below could let an unblocked pending signal be dequeued.
     TRY(collect_task_state(frozen, p).context("process {}", pid));

@@ -24,6 +24,7 @@
 #include "checkpoint/pages.h"
 #include "checkpoint/pidns.h"
 #include "checkpoint/remote.h"
+#include "checkpoint/seccomp.h"
 #include "checkpoint/task_state.h"
 #include "sys/file.h"
 #include "sys/idmap.h"
@@ -152,9 +153,14 @@ public:
         for (size_t i = 1; i < m_p.threads.size(); ++i)
             TRY(create_thread(m_p.threads[i]).context("thread {}", m_p.threads[i].tid));
         TRY(restore_task_state(m_p, m_t, m_threads, *m_scratch, kScratchData)); // signals, timers, attrs
+        // Seccomp filters last, or just before the credentials when those would forbid
+        // installing them (seccomp.h); either way they never judge cryo's own remote syscalls.
+        sys::Tracee::Options const traced { .exit_kill = true, .trace_clone = true, .trace_fork = true }; // kRestoreTrace
+        TRY(restore_seccomp(m_p, m_t, m_threads, traced, SeccompPoint::BeforeCredentials));
         TRY(finish_thread(m_t, m_p.threads[0]));
         for (size_t i = 1; i < m_p.threads.size(); ++i)
             TRY(finish_thread(m_threads.at(i - 1), m_p.threads[i]).context("thread {}", m_p.threads[i].tid));
+        TRY(restore_seccomp(m_p, m_t, m_threads, traced, SeccompPoint::AfterCredentials));
         return {};
     }
 

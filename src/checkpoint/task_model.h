@@ -68,6 +68,25 @@ struct FileLock {
     bool operator==(FileLock const&) const = default;
 };
 
+// One classic-BPF seccomp filter as the kernel keeps it (PTRACE_SECCOMP_GET_FILTER): its
+// program, instruction by instruction as struct sock_filter, and the one install flag the
+// kernel reports (SECCOMP_FILTER_FLAG_LOG). checkpoint/seccomp.h collects and installs them.
+struct SeccompInstruction {
+    uint16_t code { 0 };
+    uint8_t jt { 0 };
+    uint8_t jf { 0 };
+    uint32_t k { 0 };
+
+    bool operator==(SeccompInstruction const&) const = default;
+};
+struct SeccompFilter {
+    std::vector<SeccompInstruction> program;
+    bool log { false };
+
+    bool operator==(SeccompFilter const&) const = default;
+};
+enum class SeccompMode { Disabled = 0, Strict = 1, Filter = 2 };
+
 // Per thread: the kernel keeps these per task.
 struct ThreadState {
     std::vector<QueuedSignal> pending; // queued to this thread only
@@ -78,6 +97,11 @@ struct ThreadState {
     int sched_priority { 0 };
     uint64_t sched_flags { 0 }; // sched_attr.sched_flags (reset-on-fork ...)
     bool has_sched { false }; // false: image without scheduling data, leave as created
+    SeccompMode seccomp_mode { SeccompMode::Disabled };
+    // Filter mode: the thread's chain, first installed first, as indices into
+    // ProcessState::seccomp_filters. Threads that share a filter (inherited at clone, or
+    // synced with SECCOMP_FILTER_FLAG_TSYNC) name the same index.
+    std::vector<uint32_t> seccomp_chain;
 
     bool operator==(ThreadState const&) const = default;
 };
@@ -92,6 +116,7 @@ struct ProcessState {
     int pdeathsig { 0 }; // PR_GET_PDEATHSIG of the leader
     bool child_subreaper { false };
     uint32_t securebits { 0 };
+    std::vector<SeccompFilter> seccomp_filters; // each filter of the threads' chains, once
     // A zombie: the process had exited and was not reaped yet; restore re-creates it and
     // lets it exit with the same wait status (nothing else of it is kept).
     bool zombie { false };

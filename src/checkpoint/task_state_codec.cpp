@@ -34,6 +34,36 @@ Result<std::vector<QueuedSignal>> decode_signals(json const& j)
     return out;
 }
 
+// A seccomp program as hex of its struct sock_filter array (8 bytes per instruction,
+// little-endian: code u16, jt u8, jf u8, k u32).
+std::string encode_seccomp_program(std::vector<SeccompInstruction> const& program)
+{
+    std::vector<uint8_t> bytes;
+    for (auto const& i : program) {
+        uint8_t b[8] = { static_cast<uint8_t>(i.code), static_cast<uint8_t>(i.code >> 8), i.jt, i.jf,
+                         static_cast<uint8_t>(i.k), static_cast<uint8_t>(i.k >> 8), static_cast<uint8_t>(i.k >> 16),
+                         static_cast<uint8_t>(i.k >> 24) };
+        bytes.insert(bytes.end(), b, b + 8);
+    }
+    return to_hex(bytes);
+}
+
+Result<std::vector<SeccompInstruction>> decode_seccomp_program(std::string const& hex)
+{
+    auto bytes = TRY(from_hex(hex));
+    // BPF_MAXINSNS: the kernel takes no longer program.
+    if (bytes.empty() || bytes.size() % 8 != 0 || bytes.size() / 8 > 4096)
+        return Error::format("seccomp program of {} bytes (needs 1 to 4096 instructions of 8 bytes)", bytes.size());
+    std::vector<SeccompInstruction> out;
+    for (size_t at = 0; at < bytes.size(); at += 8) {
+        auto const* b = &bytes[at];
+        out.push_back({ static_cast<uint16_t>(b[0] | b[1] << 8), b[2], b[3],
+                        static_cast<uint32_t>(b[4]) | static_cast<uint32_t>(b[5]) << 8
+                            | static_cast<uint32_t>(b[6]) << 16 | static_cast<uint32_t>(b[7]) << 24 });
+    }
+    return out;
+}
+
 } // namespace
 
 char const* lock_kind_name(LockKind kind)
@@ -82,6 +112,12 @@ void encode_task_state(Process const& p, json& j)
     }
     if (s.zombie)
         task["zombie"] = { { "exit_status", s.exit_status } };
+    if (!s.seccomp_filters.empty()) {
+        json filters = json::array();
+        for (auto const& f : s.seccomp_filters)
+            filters.push_back({ { "program", encode_seccomp_program(f.program) }, { "log", f.log } });
+        task["seccomp_filters"] = std::move(filters);
+    }
     j["task"] = std::move(task);
 
     auto& threads = j.at("threads");
@@ -97,6 +133,8 @@ void encode_task_state(Process const& p, json& j)
                            { "nice", t.nice } };
         if (!t.pending.empty())
             e["pending"] = encode_signals(t.pending);
+        if (t.seccomp_mode != SeccompMode::Disabled)
+            e["seccomp"] = { { "mode", static_cast<int>(t.seccomp_mode) }, { "filters", t.seccomp_chain } };
         threads[i]["task"] = std::move(e);
     }
 
@@ -179,6 +217,13 @@ Result<void> decode_task_state(json const& j, Process& p)
             s.zombie = true;
             s.exit_status = t["zombie"].value("exit_status", 0);
         }
+        for (auto const& e : t.value("seccomp_filters", json::array())) {
+            SeccompFilter f;
+            f.program = TRY(decode_seccomp_program(e.at("program").get<std::string>())
+                                .context("seccomp filter {}", s.seccomp_filters.size()));
+            f.log = e.value("log", false);
+            s.seccomp_filters.push_back(std::move(f));
+        }
     }
 
     auto const& threads = j.at("threads");
@@ -204,6 +249,16 @@ Result<void> decode_task_state(json const& j, Process& p)
         }
         if (e.contains("pending"))
             t.pending = TRY(decode_signals(e["pending"]).context("thread {} pending signals", p.threads[i].tid));
+        if (e.contains("seccomp")) {
+            int mode = e["seccomp"].at("mode").get<int>();
+            if (mode < 1 || mode > 2)
+                return Error::format("thread {}: unknown seccomp mode {}", p.threads[i].tid, mode);
+            t.seccomp_mode = static_cast<SeccompMode>(mode);
+            t.seccomp_chain = e["seccomp"].value("filters", std::vector<uint32_t> {});
+            for (auto index : t.seccomp_chain)
+                if (index >= p.state.seccomp_filters.size())
+                    return Error::format("thread {}: seccomp filter {} is not in the image", p.threads[i].tid, index);
+        }
     }
 
     for (auto const& e : j.value("memory_objects", json::array())) {
