@@ -26,6 +26,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$PODMAN_DIR/events.log"
 runtime_supports_json = ["$(basename "$CRYO")", "crun", "runc"]
+lock_type = "file"
 tmp_dir = "$PODMAN_DIR/tmp"
 static_dir = "$PODMAN_DIR/libpod"
 volume_path = "$PODMAN_DIR/volumes"
@@ -39,6 +40,11 @@ CONF
     # What podman creates outside $TEST_TMP and keeps: removed at the end if it was not there.
     _podman_had_cache=0
     [ -e /var/lib/containers ] && _podman_had_cache=1
+    # podman's default "shm" locks live in /dev/shm/libpod_lock, one segment shared by every
+    # podman on the host (and by concurrent tests); lock_type "file" above keeps the locks in
+    # tmp_dir/locks instead. Should a podman still make the segment, it goes at teardown.
+    _podman_had_shm_lock=0
+    [ -e /dev/shm/libpod_lock ] && _podman_had_shm_lock=1
     _podman_had_cgroup=0
     compgen -G "/sys/fs/cgroup/*/libpod_parent" >/dev/null && _podman_had_cgroup=1
     export CONTAINERS_CONF=$PODMAN_DIR/containers.conf
@@ -59,6 +65,7 @@ _podman_teardown() {
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done
     [ "$_podman_had_cache" = 1 ] || rm -rf /var/lib/containers
+    [ "$_podman_had_shm_lock" = 1 ] || rm -f /dev/shm/libpod_lock
     if [ "$_podman_had_cgroup" = 0 ]; then
         # rmdir only removes empty cgroups: anything still running there stays (and is a leak).
         find /sys/fs/cgroup/ -mindepth 2 -maxdepth 3 -depth -type d -path '*/libpod_parent*' -exec rmdir {} \; 2>/dev/null || true
