@@ -126,7 +126,7 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     }
     // Shared file descriptions across processes, socket peers, and unread pipe/socket data
     // (copied without being consumed), before any page is written.
-    TRY(finish_open_files(model, writer).context("collect files of tree {}", options.pid));
+    TRY(finish_open_files(model, writer, options.ext_unix_sk).context("collect files of tree {}", options.pid));
     TRY(finish_memory_objects(model, writer).context("save shared memory of tree {}", options.pid));
     // No more remote syscalls: put every thread's registers back now, so that if cryo dies
     // from here on, the kernel's automatic detach lets each thread go where it was.

@@ -25,6 +25,9 @@ struct DumpOptions {
     // --file-locks: flock, POSIX and OFD locks are dumped (and re-acquired at restore); without
     // it a tree holding one is refused, naming the process and the lock (CRIU's semantics).
     bool file_locks { false };
+    // --ext-unix-sk: a unix socket connected to a named socket outside the tree is dumped
+    // and reconnected to that name at restore (CRIU's meaning); without it, refused.
+    bool ext_unix_sk { false };
 };
 
 // Container checkpoints: runs while the tree is still frozen, after its pages are written

@@ -76,6 +76,9 @@ struct FileDescription {
     uint32_t shutdown { 0 };
     std::vector<uint64_t> messages {};
     std::string bound_name {}; // a listening or unconnected socket's address: "/path" or "@abstract"
+    // Connected to a socket outside the tree (dump --ext-unix-sk): the peer's name, which the
+    // restore connects a new socket to. Empty for every other socket.
+    std::string external_peer {};
     bool listening { false };
     uint32_t backlog { 0 };
     uint32_t send_buffer { 0 }; // SO_SNDBUF as getsockopt reports it (0: unknown)

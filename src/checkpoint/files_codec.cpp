@@ -49,6 +49,8 @@ void encode_open_files(Process const& p, json& j)
                             { "name", d.bound_name },
                             { "listening", d.listening },
                             { "backlog", d.backlog } };
+        if (!d.external_peer.empty())
+            e["socket"]["external_peer"] = d.external_peer;
         if (d.seals)
             e["seals"] = d.seals;
         if (d.kind == FileKind::Signalfd)
@@ -115,6 +117,7 @@ Result<void> decode_open_files(json const& j, Process& p)
             d.send_buffer = s.value("send_buffer", 0u);
             d.receive_buffer = s.value("receive_buffer", 0u);
             d.bound_name = s.value("name", "");
+            d.external_peer = s.value("external_peer", "");
             d.listening = s.value("listening", false);
             d.backlog = s.value("backlog", 0u);
             uint64_t total = 0;

@@ -394,7 +394,7 @@ Result<void> collect_open_files(int pid, Process& p)
     return {};
 }
 
-Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
+Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image, bool external_unix)
 {
     // 1. Merge descriptions shared between processes and number them tree-wide.
     struct Ref {
@@ -434,12 +434,25 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
         for (auto const& d : p.file_descriptions)
             if (d.kind == FileKind::UnixSocket)
                 sockets.insert(d.inode);
-    for (auto const& p : tree.processes)
-        for (auto const& d : p.file_descriptions)
-            if (d.kind == FileKind::UnixSocket && d.peer_inode && !sockets.contains(d.peer_inode)
-                && TRY(sys::unix_socket_diag(d.peer_inode)))
-                return Error::format("process {} fd {}: unix socket:[{}] is connected to socket:[{}] outside the tree",
+    //    With --ext-unix-sk, one whose peer outside has a name is reconnected to it at restore.
+    for (auto& p : tree.processes)
+        for (auto& d : p.file_descriptions) {
+            if (d.kind != FileKind::UnixSocket || !d.peer_inode || sockets.contains(d.peer_inode))
+                continue;
+            auto peer = TRY(sys::unix_socket_diag(d.peer_inode));
+            if (!peer)
+                continue;
+            if (!external_unix)
+                return Error::format("process {} fd {}: unix socket:[{}] is connected to socket:[{}] outside the tree "
+                                     "(dump --ext-unix-sk reconnects it by name)",
                                      p.pid, fd_of(p, d.id), d.inode, d.peer_inode);
+            // An accepted stream socket carries its listener's name.
+            if (peer->name.empty())
+                return Error::format("process {} fd {}: unix socket:[{}] is connected to socket:[{}] outside the "
+                                     "tree, which has no name to reconnect to (--ext-unix-sk)",
+                                     p.pid, fd_of(p, d.id), d.inode, d.peer_inode);
+            d.external_peer = peer->name;
+        }
 
     // 3. Save data, once per description (once per pipe for pipes and FIFOs).
     std::map<uint32_t, FileDescription> updated;
@@ -471,6 +484,11 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image)
                 // A listening or unconnected stream socket has no data queue (recv: EINVAL).
                 if (!d.listening && (d.connected || d.socket_type == SOCK_DGRAM))
                     data = TRY(read_socket_queue(p.pid, fd_of(p, d.id), d).context("{}: save queued data", where()));
+                // What the outside peer sent cannot be sent again by it after the restore.
+                if (!d.external_peer.empty() && !data.empty())
+                    return Error::format("{}: {} unread bytes from its peer {} outside the tree cannot be restored "
+                                         "(--ext-unix-sk)",
+                                         where(), data.size(), d.external_peer);
                 break;
             case FileKind::TcpSocket:
                 if (d.tcp.established)

@@ -19,7 +19,9 @@
 namespace cryo::checkpoint {
 
 Result<void> collect_open_files(int pid, Process& process);
-Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image);
+// external_unix (dump --ext-unix-sk): a unix socket connected to a named socket outside the
+// tree is kept with that name (FileDescription::external_peer) instead of refused.
+Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image, bool external_unix = false);
 
 // Pure grouping (unit-tested): candidates with different keys never share a description;
 // for equal keys, `same(a, b)` decides. Returns the group of each candidate, groups numbered

@@ -17,6 +17,7 @@
 #include "sys/file.h"
 #include "sys/file_kinds.h"
 #include "sys/raw.h"
+#include "sys/unix_connect.h"
 
 namespace cryo::checkpoint {
 
@@ -336,6 +337,20 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
             break;
         }
         case FileKind::UnixSocket: {
+            if (!d.external_peer.empty()) {
+                // Its peer lived outside the tree (dump --ext-unix-sk): a new socket
+                // connected to the same name, as runc/CRIU reconnect external sockets.
+                auto fd = TRY(sys::socket(AF_UNIX, d.socket_type));
+                TRY(sys::connect_unix_name(fd, d.external_peer)
+                        .context("{}: reconnect to its peer outside the tree", what()));
+                if (d.shutdown & 2)
+                    TRY(sys::shutdown(fd, SHUT_WR));
+                if (d.shutdown & 1)
+                    TRY(sys::shutdown(fd, SHUT_RD));
+                TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
+                out.m_fds[d.id] = std::move(fd);
+                break;
+            }
             auto data = TRY(data_of(d, image).context("{}", what()));
             if (!d.connected && data.empty()) {
                 auto fd = TRY(sys::socket(AF_UNIX, d.socket_type));

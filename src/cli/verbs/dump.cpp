@@ -16,6 +16,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted for CRIU compatibility" },
     { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (loopback, TCP_REPAIR)" },
     { .name = "file-locks", .kind = FlagKind::Bool, .help = "dump flock, POSIX and OFD locks (without it a tree holding one is refused)" },
+    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "dump unix sockets connected to a named socket outside the tree; restore reconnects them by name" },
     { .name = "compress", .kind = FlagKind::Value, .help = "page compression: none, zstd or lz4",
       .fallback = "none" },
 };
@@ -37,7 +38,7 @@ Result<int> run_dump(Invocation const& invocation)
     auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid), .images_dir = *dir,
                                           .leave_running = args.flag("leave-running"), .inject_failure = {},
                                           .compression = compress, .tcp_established = args.flag("tcp-established"),
-                                          .file_locks = args.flag("file-locks") })
+                                          .file_locks = args.flag("file-locks"), .ext_unix_sk = args.flag("ext-unix-sk") })
                          .context("dump {}", pid));
     log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "
               "memory copy {:.1f}, pages written {:.1f}), total {:.1f} ms",
@@ -51,7 +52,7 @@ Result<int> run_dump(Invocation const& invocation)
 extern constinit VerbSpec const verb_dump {
     .name = "dump",
     .summary = "checkpoint a process tree (not a container) into an image directory",
-    .usage = "-t PID -D DIR [--leave-running] [--compress zstd|lz4|none]",
+    .usage = "-t PID -D DIR [--leave-running] [--ext-unix-sk] [--compress zstd|lz4|none]",
     .flags = k_flags,
     .run = run_dump,
 };
