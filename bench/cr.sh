@@ -73,7 +73,7 @@ bench_case() {
     [ "$mode" = leave ] && flags+=(--leave-running)
     local t0 t1 t2 t3
     t0=$(now)
-    CRYO_NO_PROGRESS=1 "$CRYO" --debug dump -t "$pid" -D "$d/img" "${flags[@]}" 2>"$d/dump.log" || { echo "$name: dump failed: $(cat "$d/dump.log")" >&2; kill -9 "$pid"; return; }
+    CRYO_NO_PROGRESS=1 "$CRYO" --debug dump -t "$pid" -D "$d/img" --shell-job "${flags[@]}" 2>"$d/dump.log" || { echo "$name: dump failed: $(cat "$d/dump.log")" >&2; kill -9 "$pid"; return; }
     t1=$(now)
     local tree_pids
     tree_pids=$(jq -r '.pids[]' "$d/img/manifest.json")

@@ -91,7 +91,7 @@ for run in $(seq 1 "$RUNS"); do
     wait_for "$bout" ready 60 || die "bare workload not ready"
     img=$work/bimg-$run
     t=$(now)
-    "$CRYO" dump -t "$pid" -D "$img" 2>"$work/err" || die "dump: $(cat "$work/err")"
+    "$CRYO" dump -t "$pid" -D "$img" --shell-job 2>"$work/err" || die "dump: $(cat "$work/err")"
     b_dump+=("$(ms_since "$t")")
     # The restore takes the same pid: wait until init has reaped the killed one.
     for _ in $(seq 1 500); do [ -e "/proc/$pid" ] || break; sleep 0.01; done

@@ -124,6 +124,7 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
             TRY(refuse_file_locks(model.processes.back()));
         stats.threads += static_cast<int>(frozen.threads.size());
     }
+    TRY(check_shell_job(model.processes, options.shell_job));
     // Shared file descriptions across processes, socket peers, and unread pipe/socket data
     // (copied without being consumed), before any page is written.
     TRY(finish_open_files(model, writer, options.ext_unix_sk).context("collect files of tree {}", options.pid));

@@ -28,6 +28,9 @@ struct DumpOptions {
     // --ext-unix-sk: a unix socket connected to a named socket outside the tree is dumped
     // and reconnected to that name at restore (CRIU's meaning); without it, refused.
     bool ext_unix_sk { false };
+    // --shell-job: the tree may sit in a process group or session led from outside it (a
+    // command started by a shell); without it such a tree is refused (pidns.h).
+    bool shell_job { false };
 };
 
 // Container checkpoints: runs while the tree is still frozen, after its pages are written

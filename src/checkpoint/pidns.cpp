@@ -1,5 +1,7 @@
 #include "checkpoint/pidns.h"
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "sys/file.h"
@@ -66,6 +68,26 @@ Result<void> to_namespace_ids(std::vector<Process>& processes, NsPids const& pid
         p.ppid = pids.of(p.ppid);
         p.pgid = pids.of(p.pgid);
         p.sid = pids.of(p.sid);
+    }
+    return {};
+}
+
+Result<void> check_shell_job(std::vector<Process> const& processes, bool shell_job)
+{
+    if (shell_job)
+        return {};
+    std::set<int> pids;
+    for (auto const& p : processes)
+        pids.insert(p.pid);
+    for (auto const& p : processes) {
+        if (!pids.contains(p.sid))
+            return Error::format("process {} is in session {} whose leader is not in the dumped tree (a shell job): "
+                                 "needs --shell-job",
+                p.pid, p.sid);
+        if (!pids.contains(p.pgid))
+            return Error::format("process {} is in process group {} whose leader is not in the dumped tree (a shell "
+                                 "job): needs --shell-job",
+                p.pid, p.pgid);
     }
     return {};
 }

@@ -38,4 +38,11 @@ Result<NsPids> decode_ns_pids(std::string_view text);
 // becomes 0. Error if a process or thread of the image is missing from the map.
 Result<void> to_namespace_ids(std::vector<Process>& processes, NsPids const& pids);
 
+// A shell job (CRIU's term): a process of the tree in a process group or session whose
+// leader is not in the tree, like a command started by an interactive shell. Such a tree
+// is refused unless `shell_job` (dump --shell-job); a restore then puts those processes in
+// the restoring caller's group and session, as CRIU's restore --shell-job does. Pure
+// (unit-tested): names the first such process, its group or session and the leader.
+Result<void> check_shell_job(std::vector<Process> const& processes, bool shell_job);
+
 } // namespace cryo::checkpoint

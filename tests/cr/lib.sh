@@ -20,9 +20,10 @@
 #   wait_for SECONDS CMD... polls CMD every 20 ms until it succeeds; returns 1 on timeout
 #   gone PID                waits (6 s) until no process has this pid
 #   finished PID            waits (10 s) until PID is gone or a zombie (its parent reaps it)
-#   spawn NAME CMD...       runs CMD in the background with only stdio open (inherited fds
-#                           closed), cwd and output in $TMP/NAME (stdout+stderr: $TMP/NAME/out),
-#                           stdin /dev/null; sets PID and adds it to PIDS
+#   spawn NAME CMD...       runs CMD in the background in a session of its own (setsid) with
+#                           only stdio open (inherited fds closed), cwd and output in $TMP/NAME
+#                           (stdout+stderr: $TMP/NAME/out), stdin /dev/null; sets PID, adds it
+#                           to PIDS. SPAWN_SETSID=0: CMD stays in this shell's group and session
 #   wait_ready NAME         waits (6 s) for a "ready PID..." line in $TMP/NAME/out; sets READY
 #                           to its words (READY[1] is the root pid) and adds the pids to PIDS
 #   start NAME CMD...       spawn + wait_ready; PID is READY[1]
@@ -104,7 +105,11 @@ spawn() {
         # Close every inherited fd above 2 (a test harness may leak some): the image must hold
         # only what the workload opened.
         for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
-        cd "$TMP/$name" && exec "$@" >"$TMP/$name/out" 2>&1 </dev/null
+        # Its own session and group, as a daemon: a job of this shell would need --shell-job
+        # (cr_shell_job tests that). setsid(1) does not fork here (no group leader).
+        local own=(setsid)
+        [ "${SPAWN_SETSID:-1}" = 0 ] && own=()
+        cd "$TMP/$name" && exec "${own[@]}" "$@" >"$TMP/$name/out" 2>&1 </dev/null
     ) &
     PID=$!
     PIDS+=("$PID")

@@ -19,7 +19,7 @@ for mib in $SIZES; do
     until grep -q ready "$T/out" 2>/dev/null; do sleep 0.1; done
     sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
     t0=$(date +%s.%N)
-    "$CRYO" --log-format json --debug dump -t "$pid" -D "$T/img" 2>"$T/dump.log" || { cat "$T/dump.log"; exit 1; }
+    "$CRYO" --log-format json --debug dump -t "$pid" -D "$T/img" --shell-job 2>"$T/dump.log" || { cat "$T/dump.log"; exit 1; }
     t1=$(date +%s.%N)
     { wait "$pid"; } 2>/dev/null
     bytes=$(stat -c %s "$T/img/pages-$pid.img")

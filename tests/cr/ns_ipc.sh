@@ -96,7 +96,7 @@ inside "$U2" "$DRIVER" ipc-show | diff "$TMP/userns.before" - >"$TMP/diff" || fa
 # with its contents and "destroyed"; restored with them, not marked (nobody is attached yet:
 # whoever re-attaches the processes marks it again).
 holder; G=$PID
-inside "$G" "$DRIVER" ipc-attach-removed >"$TMP/attached" 2>&1 &
+nsenter -t "$G" -i "$DRIVER" ipc-attach-removed >"$TMP/attached" 2>&1 &
 ATTACHED=$!
 PIDS+=("$ATTACHED")
 for _ in $(seq 100); do grep -q '^ready' "$TMP/attached" && break; sleep 0.02; done

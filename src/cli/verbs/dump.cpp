@@ -13,7 +13,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "tree", .alias = "t", .kind = FlagKind::Value, .help = "pid of the root of the tree to dump" },
     { .name = "images-dir", .alias = "D", .kind = FlagKind::Value, .help = "directory to write the image to" },
     { .name = "leave-running", .kind = FlagKind::Bool, .help = "let the tree run on after the dump" },
-    { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted for CRIU compatibility" },
+    { .name = "shell-job", .kind = FlagKind::Bool, .help = "the tree may be in a process group or session led from outside it (a shell's job); restored into the caller's" },
     { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (loopback, TCP_REPAIR)" },
     { .name = "file-locks", .kind = FlagKind::Bool, .help = "dump flock, POSIX and OFD locks (without it a tree holding one is refused)" },
     { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "dump unix sockets connected to a named socket outside the tree; restore reconnects them by name" },
@@ -38,7 +38,7 @@ Result<int> run_dump(Invocation const& invocation)
     auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid), .images_dir = *dir,
                                           .leave_running = args.flag("leave-running"), .inject_failure = {},
                                           .compression = compress, .tcp_established = args.flag("tcp-established"),
-                                          .file_locks = args.flag("file-locks"), .ext_unix_sk = args.flag("ext-unix-sk") })
+                                          .file_locks = args.flag("file-locks"), .ext_unix_sk = args.flag("ext-unix-sk"), .shell_job = args.flag("shell-job") })
                          .context("dump {}", pid));
     log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "
               "memory copy {:.1f}, pages written {:.1f}), total {:.1f} ms",
@@ -52,7 +52,7 @@ Result<int> run_dump(Invocation const& invocation)
 extern constinit VerbSpec const verb_dump {
     .name = "dump",
     .summary = "checkpoint a process tree (not a container) into an image directory",
-    .usage = "-t PID -D DIR [--leave-running] [--ext-unix-sk] [--compress zstd|lz4|none]",
+    .usage = "-t PID -D DIR [--leave-running] [--shell-job] [--tcp-established] [--file-locks] [--ext-unix-sk] [--compress zstd|lz4|none]",
     .flags = k_flags,
     .run = run_dump,
 };

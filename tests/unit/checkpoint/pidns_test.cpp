@@ -81,3 +81,28 @@ TEST(CheckpointPidNs, MissingProcessOrThreadIsAnError)
     tree = { process(500, 1, 500, 500, { 500 }) };
     EXPECT_FALSE(to_namespace_ids(tree, pids).has_value());
 }
+
+TEST(CheckpointPidNs, ShellJobRefusedWithoutTheFlag)
+{
+    // Root 100 in the caller's group 50 and session 40 (started by a shell), child 101 in
+    // the root's group.
+    std::vector<Process> job { process(100, 50, 50, 40, { 100 }), process(101, 100, 100, 40, { 101 }) };
+    auto refused = check_shell_job(job, false);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ("process 100 is in session 40 whose leader is not in the dumped tree (a shell job): needs --shell-job",
+        refused.error().message());
+    EXPECT_TRUE(check_shell_job(job, true).has_value());
+
+    // Own session (setsid) but a group led from outside: the group is named.
+    std::vector<Process> group { process(100, 50, 100, 100, { 100 }), process(101, 100, 77, 100, { 101 }) };
+    auto named = check_shell_job(group, false);
+    ASSERT_FALSE(named.has_value());
+    EXPECT_EQ("process 101 is in process group 77 whose leader is not in the dumped tree (a shell job): needs "
+              "--shell-job",
+        named.error().message());
+
+    // A session and groups all led from inside (a daemon, a container): accepted.
+    std::vector<Process> daemon { process(100, 1, 100, 100, { 100 }), process(101, 100, 101, 100, { 101, 102 }),
+        process(103, 101, 101, 100, { 103 }) };
+    EXPECT_TRUE(check_shell_job(daemon, false).has_value());
+}
