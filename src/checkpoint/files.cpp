@@ -11,7 +11,7 @@ namespace {
 constexpr FileKind kAllKinds[]
     = { FileKind::Regular, FileKind::Deleted, FileKind::Directory,  FileKind::CharDevice, FileKind::Fifo,
         FileKind::Pipe,    FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd,      FileKind::Signalfd,
-        FileKind::Timerfd, FileKind::Epoll,   FileKind::Inotify, FileKind::TcpSocket };
+        FileKind::Timerfd, FileKind::Epoll,   FileKind::Inotify, FileKind::TcpSocket, FileKind::UdpSocket };
 
 } // namespace
 
@@ -46,6 +46,8 @@ char const* to_string(FileKind kind)
         return "inotify";
     case FileKind::TcpSocket:
         return "tcp-socket";
+    case FileKind::UdpSocket:
+        return "udp-socket";
     }
     return "?";
 }

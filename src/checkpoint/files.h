@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "checkpoint/tcp_model.h"
+#include "checkpoint/udp_model.h"
 
 namespace cryo::checkpoint {
 
@@ -31,6 +32,7 @@ enum class FileKind {
     Epoll, // with its registered set, re-registered in the process (same fd numbers)
     Inotify, // with its watches (paths resolved at dump), same watch descriptors
     TcpSocket, // IPv4/IPv6 TCP: listening, or established with --tcp-established (TCP_REPAIR)
+    UdpSocket, // IPv4/IPv6 UDP: bound, connected, with its queued datagrams (files_udp.h)
 };
 
 struct InotifyWatch {
@@ -99,6 +101,8 @@ struct FileDescription {
     std::vector<InotifyWatch> inotify_watches {};
     // TcpSocket (files_tcp.h).
     TcpState tcp {};
+    // UdpSocket (files_udp.h).
+    UdpState udp {};
 
     bool operator==(FileDescription const&) const = default;
 };

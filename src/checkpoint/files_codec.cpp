@@ -6,6 +6,7 @@
 #include <set>
 
 #include "checkpoint/files_tcp.h"
+#include "checkpoint/files_udp.h"
 
 namespace cryo::checkpoint {
 
@@ -74,6 +75,8 @@ void encode_open_files(Process const& p, json& j)
         }
         if (d.kind == FileKind::TcpSocket)
             encode_tcp(d, e);
+        if (d.kind == FileKind::UdpSocket)
+            encode_udp(d, e);
         descriptions.push_back(std::move(e));
     }
     j["file_descriptions"] = std::move(descriptions);
@@ -144,6 +147,8 @@ Result<void> decode_open_files(json const& j, Process& p)
                                         t.at("events").get<uint32_t>(), t.value("data", uint64_t { 0 }) });
         if (d.kind == FileKind::TcpSocket)
             decode_tcp(e, d);
+        if (d.kind == FileKind::UdpSocket)
+            decode_udp(e, d);
         p.file_descriptions.push_back(std::move(d));
     }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fcntl.h>
 #include <map>
+#include <netinet/in.h>
 #include <set>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 
 #include "base/scope_guard.h"
 #include "checkpoint/files_tcp.h"
+#include "checkpoint/files_udp.h"
 #include "sys/fdinfo.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
@@ -55,6 +57,9 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
 {
     auto copy = TRY(sys::pidfd_getfd(pidfd, fd));
     int family = TRY(sys::socket_option(copy, SOL_SOCKET, SO_DOMAIN));
+    if ((family == AF_INET || family == AF_INET6)
+        && TRY(sys::socket_option(copy, SOL_SOCKET, SO_PROTOCOL)) == IPPROTO_UDP)
+        return classify_udp_socket(copy, d); // files_udp.cpp
     if (family == AF_INET || family == AF_INET6)
         return classify_tcp_socket(copy, d); // files_tcp.cpp
     if (family != AF_UNIX) {
@@ -494,6 +499,9 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image, bool exter
                 if (d.tcp.established)
                     data = TRY(save_tcp_connection(p.pid, fd_of(p, d.id), d).context("{}: save connection", where()));
                 break;
+            case FileKind::UdpSocket:
+                data = TRY(save_udp_queue(p.pid, fd_of(p, d.id), d).context("{}", where()));
+                break;
             default:
                 break;
             }
@@ -505,6 +513,15 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image, bool exter
     for (auto& p : tree.processes)
         for (auto& d : p.file_descriptions)
             d = updated.at(d.id);
+
+    // 4. TCP connections still waiting in the accept queue of a listener of the tree.
+    std::vector<FileDescription*> tcp;
+    for (auto& p : tree.processes)
+        for (auto& d : p.file_descriptions)
+            if (d.kind == FileKind::TcpSocket)
+                tcp.push_back(&d);
+    if (!tcp.empty())
+        TRY(mark_accept_queued(tree.processes.front().pid, tcp)); // files_tcp.cpp
     return {};
 }
 

@@ -13,6 +13,7 @@
 
 #include "base/scope_guard.h"
 #include "checkpoint/files_tcp.h"
+#include "checkpoint/files_udp.h"
 #include "checkpoint/remote.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
@@ -238,6 +239,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
         if (d.kind == FileKind::UnixSocket)
             sockets[d.inode] = &d;
     TRY(open_tcp_sockets(descriptions, image, out.m_fds)); // files_tcp.cpp: listeners before connections
+    TRY(open_udp_sockets(descriptions, image, out.m_fds)); // files_udp.cpp: bound, queues refilled, connected
 
     for (auto const& d : descriptions) {
         if (out.m_fds.contains(d.id))
@@ -279,6 +281,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
             out.m_fds[d.id] = TRY(create_inotify(d).context("{}", what()));
             break;
         case FileKind::TcpSocket:
+        case FileKind::UdpSocket:
             break; // opened above
         case FileKind::Epoll: {
             auto fd = TRY(sys::epoll_create().context("{}", what()));

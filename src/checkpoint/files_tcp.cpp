@@ -5,11 +5,13 @@
 #include <netinet/tcp.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "base/scope_guard.h"
 #include "checkpoint/image.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
+#include "sys/inet_diag.h"
 #include "sys/process.h"
 #include "sys/tcp_socket.h"
 
@@ -47,6 +49,29 @@ char const* tcp_state_name(int state)
         return "closing";
     default:
         return "unknown";
+    }
+}
+
+// Why a socket is in a state cryo refuses, for the error.
+char const* tcp_state_meaning(int state)
+{
+    switch (state) {
+    case TCP_SYN_SENT:
+        return "connect in progress";
+    case TCP_SYN_RECV:
+        return "handshake in progress";
+    case TCP_FIN_WAIT1:
+    case TCP_FIN_WAIT2:
+        return "this end shut down its sending side";
+    case TCP_CLOSE_WAIT:
+        return "the peer shut down its sending side, this end did not yet";
+    case TCP_LAST_ACK:
+    case TCP_CLOSING:
+        return "both ends are closing";
+    case TCP_TIME_WAIT:
+        return "closed";
+    default:
+        return "unknown state";
     }
 }
 
@@ -204,6 +229,59 @@ Result<Fd> open_established(FileDescription const& d, ImageReader const& image)
     return s; // still in repair mode: leave_repair once the peer exists too
 }
 
+// A client whose connection waited in a listener's accept queue: connected again through
+// the restored listener (a real handshake over loopback), so that a new server end waits in
+// its accept queue as before; the bytes the client had sent and not had acknowledged are
+// sent again. Only the sequence numbers differ from the dump's, which no program sees.
+Result<Fd> open_queued_client(FileDescription const& d, ImageReader const& image)
+{
+    auto const& t = d.tcp;
+    if (t.receive_queue_bytes)
+        return Error::format("{} bytes queued from a server that has not accepted the connection",
+                             t.receive_queue_bytes);
+    std::string data;
+    if (d.size) {
+        data = TRY(image.read_file(file_data_name(d.id)));
+        if (data.size() != d.size || t.send_queue_bytes != d.size)
+            return Error::format("queued data: {} bytes, expected {}", data.size(), d.size);
+    }
+    auto s = TRY(sys::socket(t.family, SOCK_STREAM));
+    TRY(apply_options(s, t, true));
+    TRY(sys::bind_inet(s, local_of(t)));
+    TRY(sys::connect_inet(s, { t.family, t.peer_address, t.peer_port }).context("connect to the listener"));
+    TRY(sys::send_stream(s, data).context("send the unacknowledged bytes again"));
+    TRY(apply_options(s, t, false));
+    TRY(sys::set_status_flags(s, d.flags & O_NONBLOCK));
+    return s;
+}
+
+// Text of an address without the IPv4-mapped prefix: a dual-stack listener's connections
+// show ::ffff:127.0.0.1 where their IPv4 client shows 127.0.0.1.
+std::string plain_address(std::string const& address)
+{
+    constexpr std::string_view mapped = "::ffff:";
+    if (address.starts_with(mapped) && address.find('.') != std::string::npos)
+        return address.substr(mapped.size());
+    return address;
+}
+
+bool same_endpoint(std::string const& a, uint16_t a_port, std::string const& b, uint16_t b_port)
+{
+    return a_port == b_port && plain_address(a) == plain_address(b);
+}
+
+bool is_wildcard(std::string const& address)
+{
+    return address == "0.0.0.0" || address == "::";
+}
+
+Result<bool> in_our_network_namespace(int pid)
+{
+    auto ours = TRY(sys::stat("/proc/self/ns/net"));
+    auto theirs = TRY(sys::stat(fmt::format("/proc/{}/ns/net", pid)));
+    return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
 // Leaving repair mode sends a window probe: the peer's socket must exist by then, or the
 // probe meets no socket and the answer (RST) kills the connection.
 Result<void> leave_repair(FdRef s, FileDescription const& d)
@@ -243,7 +321,8 @@ std::string tcp_summary(TcpState const& t)
     if (t.listening)
         return fmt::format("tcp {} listening", local);
     if (t.established)
-        return fmt::format("tcp {} -> {} established", local, endpoint(t.peer_address, t.peer_port, t.family));
+        return fmt::format("tcp {} -> {} established{}", local, endpoint(t.peer_address, t.peer_port, t.family),
+                           t.accept_queued ? " (not accepted yet)" : "");
     return fmt::format("tcp {} unconnected", local);
 }
 
@@ -284,9 +363,13 @@ Result<void> classify_tcp_socket(FdRef s, FileDescription& d)
             return Error::format("established TCP connection {} is not over loopback (not supported yet)", d.path);
         break;
     }
-    default:
-        return Error::format("TCP socket {} in state {} is not supported yet",
-                             endpoint(local.address, local.port, local.family), tcp_state_name(info.tcpi_state));
+    default: {
+        auto where = endpoint(local.address, local.port, local.family);
+        if (auto peer = sys::peer_name(s))
+            where += " -> " + endpoint(peer->address, peer->port, peer->family);
+        return Error::format("TCP connection {} in state {} ({}) is not supported yet", where,
+                             tcp_state_name(info.tcpi_state), tcp_state_meaning(info.tcpi_state));
+    }
     }
     TRY(read_options(s, t));
     d.path = tcp_summary(t);
@@ -344,6 +427,54 @@ Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d)
     return sent + received;
 }
 
+Result<void> mark_accept_queued(int pid, std::vector<FileDescription*> const& sockets)
+{
+    bool any_listener = std::any_of(sockets.begin(), sockets.end(), [](auto* d) { return d->tcp.listening; });
+    if (!any_listener || !TRY(in_our_network_namespace(pid)))
+        return {};
+    uint32_t states = (1U << TCP_ESTABLISHED) | (1U << TCP_CLOSE_WAIT) | (1U << TCP_SYN_RECV);
+    for (auto const* listener : sockets) {
+        auto const& l = listener->tcp;
+        if (!l.listening)
+            continue;
+        auto found = TRY(sys::tcp_sockets_on_port(l.family, l.local_port, states)
+                             .context("connections of {}", tcp_summary(l)));
+        for (auto const& server_end : found) {
+            // With a file, it was accepted (by a process of the tree, or not: then its
+            // client's connection is one to outside the tree, handled as such).
+            if (server_end.inode != 0)
+                continue;
+            if (!is_wildcard(l.local_address) && plain_address(server_end.local.address) != plain_address(l.local_address))
+                continue;
+            auto what = fmt::format("connection {} -> {} waiting in the accept queue of {}",
+                                    endpoint(server_end.peer.address, server_end.peer.port, server_end.peer.family),
+                                    endpoint(server_end.local.address, server_end.local.port, server_end.local.family),
+                                    tcp_summary(l));
+            if (server_end.state == TCP_SYN_RECV)
+                return Error::format("{}: handshake not finished (not supported)", what);
+            if (server_end.state == TCP_CLOSE_WAIT)
+                return Error::format("{}: already closed by its client (not supported)", what);
+            if (server_end.receive_queue)
+                return Error::format("{}: the {} bytes it received cannot be read without accepting it (not supported)",
+                                     what, server_end.receive_queue);
+            bool client_found = false;
+            for (auto* d : sockets) {
+                auto& c = d->tcp;
+                if (c.established
+                    && same_endpoint(c.local_address, c.local_port, server_end.peer.address, server_end.peer.port)
+                    && same_endpoint(c.peer_address, c.peer_port, server_end.local.address, server_end.local.port)) {
+                    c.accept_queued = true;
+                    d->path = tcp_summary(c);
+                    client_found = true;
+                }
+            }
+            if (!client_found)
+                return Error::format("{}: its client is not in the dumped tree (not supported)", what);
+        }
+    }
+    return {};
+}
+
 Result<void> open_tcp_sockets(std::vector<FileDescription> const& descriptions, ImageReader const& image,
                               std::map<uint32_t, Fd>& fds)
 {
@@ -351,7 +482,7 @@ Result<void> open_tcp_sockets(std::vector<FileDescription> const& descriptions, 
     // listener it was accepted from, which a normal bind/listen would then refuse.
     for (int pass = 0; pass < 2; ++pass)
         for (auto const& d : descriptions) {
-            if (d.kind != FileKind::TcpSocket || d.tcp.established != (pass == 1))
+            if (d.kind != FileKind::TcpSocket || d.tcp.established != (pass == 1) || d.tcp.accept_queued)
                 continue;
             auto what = [&] { return fmt::format("file description {} ({})", d.id, tcp_summary(d.tcp)); };
             fds[d.id] = pass == 0 ? TRY(open_unconnected(d).context("{}", what()))
@@ -359,8 +490,12 @@ Result<void> open_tcp_sockets(std::vector<FileDescription> const& descriptions, 
         }
     // Every connection exists (in repair mode): now they may send.
     for (auto const& d : descriptions)
-        if (d.kind == FileKind::TcpSocket && d.tcp.established)
+        if (d.kind == FileKind::TcpSocket && d.tcp.established && !d.tcp.accept_queued)
             TRY(leave_repair(fds.at(d.id), d).context("file description {} ({})", d.id, tcp_summary(d.tcp)));
+    // Then the connections that waited in an accept queue: through their listener, now back.
+    for (auto const& d : descriptions)
+        if (d.kind == FileKind::TcpSocket && d.tcp.accept_queued)
+            fds[d.id] = TRY(open_queued_client(d, image).context("file description {} ({})", d.id, tcp_summary(d.tcp)));
     return {};
 }
 
@@ -385,6 +520,8 @@ void encode_tcp(FileDescription const& d, nlohmann::json& e)
     }
     if (t.established) {
         j["peer"] = { t.peer_address, t.peer_port };
+        if (t.accept_queued)
+            j["accept_queued"] = true;
         j["repair"] = { { "send_seq", t.send_seq },
                         { "receive_seq", t.receive_seq },
                         { "send_queue", t.send_queue_bytes },
@@ -425,6 +562,7 @@ void decode_tcp(nlohmann::json const& e, FileDescription& d)
         auto peer = j.at("peer");
         t.peer_address = peer.at(0).get<std::string>();
         t.peer_port = peer.at(1).get<uint16_t>();
+        t.accept_queued = j.value("accept_queued", false);
         auto const& r = j.at("repair");
         t.send_seq = r.at("send_seq").get<uint32_t>();
         t.receive_seq = r.at("receive_seq").get<uint32_t>();

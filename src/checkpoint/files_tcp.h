@@ -7,7 +7,9 @@
 // silent (no FIN, no RST, no TIME_WAIT): the peer, in the tree too, is killed as well.
 // Restore: open_tcp_sockets re-creates listeners first (plain socket/bind/listen), then
 // established connections in repair mode (bind, connect without a packet, options, queued
-// data into each queue, window, repair off). Pending connections of a listener are not kept.
+// data into each queue, window, repair off). A connection still waiting in the accept queue
+// of a listener of the tree (mark_accept_queued finds it by its file-less server end) is
+// restored by a real connect of its client through the restored listener, after the rest.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +53,15 @@ Result<void> classify_tcp_socket(FdRef socket, FileDescription& d);
 // Dump, established connections: the queued bytes (send queue, then receive queue); fills
 // the repair fields of d.tcp.
 Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d);
+
+// Dump, whole tree (after every socket is classified and its connection saved): the
+// connections waiting in the accept queue of a listener of the tree (a server end with no
+// file yet) are found with sock_diag; their client, which must be in the tree, gets
+// accept_queued. One that cannot come back is refused by name: its client outside the
+// tree, bytes it received (unreadable without accepting it), or closed by its client.
+// `pid`: a process of the tree (sock_diag answers for cryo's network namespace: a tree in
+// another one is not searched). Every copy of a description is in `sockets`.
+Result<void> mark_accept_queued(int pid, std::vector<FileDescription*> const& sockets);
 
 // Restore: every TcpSocket description of `descriptions` into fds[id].
 Result<void> open_tcp_sockets(std::vector<FileDescription> const& descriptions, ImageReader const& image,

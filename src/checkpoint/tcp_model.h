@@ -17,8 +17,12 @@ struct TcpState {
     uint16_t peer_port { 0 };
     bool listening { false };
     uint32_t backlog { 0 };
-    uint32_t pending { 0 }; // listening: connections not accepted yet (not kept)
+    uint32_t pending { 0 }; // listening: connections not accepted yet
     bool established { false };
+    // Established, and the other end still waits in the accept queue of a listener of the
+    // tree (connected, not accepted yet): restored by connecting again through the restored
+    // listener, which queues the connection again (docs/checkpoint-files.md).
+    bool accept_queued { false };
     // Socket options (set again after the socket is re-created).
     bool reuse_address { false };
     bool reuse_port { false };

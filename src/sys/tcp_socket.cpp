@@ -9,8 +9,6 @@
 
 namespace cryo::sys {
 
-namespace {
-
 Result<InetAddress> from_sockaddr(sockaddr_storage const& storage)
 {
     InetAddress out;
@@ -56,8 +54,6 @@ Result<socklen_t> to_sockaddr(InetAddress const& a, sockaddr_storage& storage)
     }
     return Error::format("address family {} is not AF_INET or AF_INET6", a.family);
 }
-
-} // namespace
 
 Result<InetAddress> socket_name(FdRef socket)
 {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <sys/socket.h>
 
 #include "base/error.h"
 #include "base/fd.h"
@@ -16,6 +17,10 @@ struct InetAddress {
     std::string address; // numeric text ("127.0.0.1", "::1")
     uint16_t port { 0 };
 };
+
+// Conversions to and from the sockets API's address structures (also used by udp_socket.h).
+Result<InetAddress> from_sockaddr(sockaddr_storage const& storage);
+Result<socklen_t> to_sockaddr(InetAddress const& address, sockaddr_storage& storage);
 
 Result<InetAddress> socket_name(FdRef socket);
 Result<InetAddress> peer_name(FdRef socket);

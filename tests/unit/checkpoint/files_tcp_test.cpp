@@ -80,6 +80,24 @@ TEST(FilesTcp, Summary)
     EXPECT_EQ(p.file_descriptions[1].path, "tcp 127.0.0.1:8080 -> 127.0.0.1:51000 established");
 }
 
+TEST(FilesTcp, AcceptQueuedClientRoundTrip)
+{
+    auto p = process_with_tcp();
+    auto& client = p.file_descriptions[1].tcp;
+    client.local_port = 51000;
+    client.peer_port = 8080;
+    client.receive_queue_bytes = 0;
+    client.accept_queued = true;
+    p.file_descriptions[1].size = 3;
+    p.file_descriptions[1].path = tcp_summary(client);
+    EXPECT_EQ(p.file_descriptions[1].path, "tcp 127.0.0.1:51000 -> 127.0.0.1:8080 established (not accepted yet)");
+    auto back = decode_process(encode_process(p));
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(back->file_descriptions[1], p.file_descriptions[1]);
+    EXPECT_TRUE(back->file_descriptions[1].tcp.accept_queued);
+    EXPECT_FALSE(back->file_descriptions[0].tcp.accept_queued);
+}
+
 TEST(FilesTcp, MissingRepairStateIsAnError)
 {
     auto p = process_with_tcp();

@@ -1,0 +1,68 @@
+#!/bin/bash
+# TCP connections waiting in a listener's accept queue (tests/cr/cr_tcp_pending.c): a child
+# connected to the parent's IPv4 and IPv6 listeners, which have not accepted yet.
+# 1. dump --tcp-established --leave-running takes nothing out of the accept queues (the
+#    parent accepts both after it). 2. dump (tree killed): `cryo checkpoint inspect` shows the
+#    client ends "not accepted yet"; after restore -d both wait in the restored listeners'
+#    queues again (ss), the parent accepts them from the client's same ports, data flows both
+#    ways. 3. A waiting connection holding bytes its server has not read is refused in one
+#    line naming it, and the tree runs on with nothing lost. 4. A client that shut down its
+#    sending side (FIN-WAIT2) is refused naming the connection and its state; the tree runs on.
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_tcp_pending
+
+_child_pid() { [ -n "$(tr -d ' ' </proc/$PID/task/$PID/children)" ]; }
+
+# 1. --leave-running consumes nothing.
+if start running "$WORKLOAD"; then
+    "$CRYO" dump -t "$PID" -D "$TMP/running/img" --tcp-established --leave-running \
+        || fail "running: dump --leave-running failed"
+    verify running && grep -q "^child verify ok" "$TMP/running/out" || fail "running: $(cat "$TMP/running/out")"
+fi
+
+# 2. Dump, restore, the connections wait again and are accepted.
+if start restore "$WORKLOAD"; then
+    CHILD=${READY[2]}
+    V4=$(ss -tlnpH | grep "pid=$PID," | grep -o '127.0.0.1:[0-9]*' | head -1)
+    "$CRYO" dump -t "$PID" -D "$TMP/restore/img" --tcp-established || fail "restore: dump failed"
+    gone "$PID" && gone "$CHILD" || fail "restore: tree still there after dump"
+    inspect=$("$CRYO" checkpoint inspect "$TMP/restore/img" 2>&1)
+    [ "$(echo "$inspect" | grep -c "established (not accepted yet)")" = 2 ] \
+        && ok "inspect: $(echo "$inspect" | grep -o "tcp 127[^,]*(not accepted yet)" | head -1)" \
+        || fail "inspect does not show 2 connections not accepted yet: $inspect"
+    if "$CRYO" restore -D "$TMP/restore/img" -d; then
+        queued=$(ss -tlnH "( sport = :${V4##*:} )" | awk '{ print $2 }')
+        [ "$queued" = 1 ] && ok "restored listener $V4 has 1 connection in its accept queue" \
+            || fail "accept queue of $V4 after restore: [$queued]"
+        verify restore && grep -q "^child verify ok" "$TMP/restore/out" || fail "restore: $(cat "$TMP/restore/out")"
+    else
+        fail "restore failed"
+    fi
+fi
+
+# 3. Bytes waiting in a not yet accepted connection: refused by name, nothing lost.
+if start data "$WORKLOAD" data; then
+    if "$CRYO" dump -t "$PID" -D "$TMP/data/img" --tcp-established 2>"$TMP/data/err"; then
+        fail "data: dump succeeded"
+    else
+        [ "$(wc -l <"$TMP/data/err")" = 1 ] \
+            && grep -q "connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* waiting in the accept queue of tcp 127.0.0.1:[0-9]* listening: the 5 bytes it received cannot be read without accepting it (not supported)$" "$TMP/data/err" \
+            && ok "data: $(cat "$TMP/data/err")" || fail "data: refusal: $(cat "$TMP/data/err")"
+    fi
+    [ -e "$TMP/data/img" ] && fail "data: a refused dump left an image"
+    verify data && grep -q "^child verify ok" "$TMP/data/out" || fail "data: $(cat "$TMP/data/out")"
+fi
+
+# 4. A half-closed connection: refused, naming the state.
+if start shut "$WORKLOAD" shutdown; then
+    if "$CRYO" dump -t "$PID" -D "$TMP/shut/img" --tcp-established 2>"$TMP/shut/err"; then
+        fail "shut: dump succeeded"
+    else
+        [ "$(wc -l <"$TMP/shut/err")" = 1 ] \
+            && grep -q "TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* in state fin-wait2 (this end shut down its sending side) is not supported yet$" "$TMP/shut/err" \
+            && ok "shut: $(cat "$TMP/shut/err")" || fail "shut: refusal: $(cat "$TMP/shut/err")"
+    fi
+    verify shut && grep -q "^child verify ok" "$TMP/shut/out" || fail "shut: $(cat "$TMP/shut/out")"
+fi
+finish
