@@ -129,6 +129,7 @@ struct CheckpointOptions {
     bool leave_running { false };
     bool file_locks { false };   // --file-locks: dump and restore held locks (refused without it)
     bool tcp_established { false }; // --tcp-established: dump established TCP connections
+    bool ext_unix_sk { false };  // --ext-unix-sk: unix sockets connected outside, reconnected by name
     CgroupsMode cgroups_mode { CgroupsMode::Soft };
     int status_fd { -1 };        // --status-fd: "\0" written once the dump is done
 };

@@ -242,6 +242,7 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     dump.images_dir = image_path;
     dump.leave_running = options.leave_running;
     dump.tcp_established = options.tcp_established;
+    dump.ext_unix_sk = options.ext_unix_sk;
     // runc (through CRIU) refuses a tree holding file locks unless --file-locks asks for them;
     // the engine does the same, naming the process and the lock.
     dump.file_locks = options.file_locks;

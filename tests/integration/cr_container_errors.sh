@@ -36,7 +36,7 @@ still_running "$id" "failure while frozen"
 [ ! -e "$TEST_TMP/never" ] || fail "a failed checkpoint left an image"
 
 # Flags not implemented: one error naming the flag; the container is untouched.
-for flag in --ext-unix-sk --pre-dump --auto-dedup --lazy-pages "--page-server 1.2.3.4:5" \
+for flag in --pre-dump --auto-dedup --lazy-pages "--page-server 1.2.3.4:5" \
     "--parent-path ../x" "--empty-ns network"; do
     # shellcheck disable=SC2086
     assert_fails_with "${flag%% *}" cryo checkpoint --image-path "$TEST_TMP/flag" $flag "$id"
@@ -83,7 +83,7 @@ printf 'X' | dd of="$page" bs=1 seek=100 conv=notrunc status=none
 assert_fails_with "restore $id2" cryo restore -d --image-path "$TEST_TMP/corrupt" --bundle "$bundle" "$id2"
 run_cmd cryo state "$id2"
 [ "$STATUS" != 0 ] || fail "a failed restore left container $id2"
-assert_fails_with "not supported" cryo restore -d --ext-unix-sk --image-path "$TEST_TMP/paused" --bundle "$bundle" "$id2"
+assert_fails_with "not supported" cryo restore -d --lazy-pages --image-path "$TEST_TMP/paused" --bundle "$bundle" "$id2"
 
 # The intact image restores, and the restored container goes away with delete --force.
 run_cmd cryo restore -d --image-path "$TEST_TMP/paused" --bundle "$bundle" "$id2"

@@ -14,7 +14,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "work-path", .kind = FlagKind::Value, .help = "directory for dump.log" },
     { .name = "leave-running", .kind = FlagKind::Bool, .help = "let the container run on after the checkpoint" },
     { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (TCP_REPAIR; refused without it)" },
-    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "external unix sockets (not supported yet)" },
+    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "dump unix sockets connected to a named socket outside the container; restore reconnects them by name" },
     { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted: a container's stdio is always re-attached on restore" },
     { .name = "file-locks", .kind = FlagKind::Bool, .help = "checkpoint file locks (without it, a container holding one is refused)" },
     { .name = "pre-dump", .kind = FlagKind::Bool, .help = "memory pre-dump (not supported yet)" },
@@ -66,7 +66,7 @@ Result<int> run_checkpoint(Invocation const& invocation)
     if (!positionals.empty() && positionals[0] == "inspect")
         return run_inspect(invocation);
     auto id = TRY(container_id(invocation));
-    constexpr std::string_view bools[] = { "ext-unix-sk", "pre-dump", "auto-dedup", "lazy-pages" };
+    constexpr std::string_view bools[] = { "pre-dump", "auto-dedup", "lazy-pages" };
     constexpr std::string_view values[] = { "parent-path", "empty-ns", "page-server" };
     TRY(refuse_unsupported(args, "checkpoint", bools, values));
     runtime::CheckpointOptions options {
@@ -76,6 +76,7 @@ Result<int> run_checkpoint(Invocation const& invocation)
         .leave_running = args.flag("leave-running"),
         .file_locks = args.flag("file-locks"),
         .tcp_established = args.flag("tcp-established"),
+        .ext_unix_sk = args.flag("ext-unix-sk"),
         .cgroups_mode = TRY(runtime::parse_cgroups_mode(args.value_or("manage-cgroups-mode", "soft"))),
         .status_fd = -1,
     };

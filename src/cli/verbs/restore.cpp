@@ -27,7 +27,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "image-path", .kind = FlagKind::Value, .help = "container: image directory (default: ./checkpoint)" },
     { .name = "work-path", .kind = FlagKind::Value, .help = "container: directory for restore.log" },
     { .name = "tcp-established", .kind = FlagKind::Bool, .help = "accepted: connections in the image are restored (TCP_REPAIR) in the container's network namespace" },
-    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "external unix sockets (not supported yet)" },
+    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "accepted as runc's: the image says which unix sockets to reconnect by name" },
     { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted: stdio is always re-attached" },
     { .name = "file-locks", .kind = FlagKind::Bool, .help = "accepted: images never hold file locks" },
     { .name = "manage-cgroups-mode", .kind = FlagKind::Value, .help = "soft, full, strict or ignore", .fallback = "soft" },
@@ -62,7 +62,7 @@ Result<int> run_restore(Invocation const& invocation)
     auto id = TRY(container_id(invocation));
     if (args.value("images-dir"))
         return Error::format("restore {}: -D/--images-dir is for process trees; a container's image is --image-path", id);
-    constexpr std::string_view bools[] = { "ext-unix-sk", "lazy-pages" };
+    constexpr std::string_view bools[] = { "lazy-pages" };
     constexpr std::string_view values[] = { "empty-ns" };
     TRY(refuse_unsupported(args, "restore", bools, values));
     runtime::ContainerRestoreOptions options;
