@@ -2,11 +2,14 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/seccomp.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 #include "sys/ptrace_calls.h"
 #include "sys/raw.h"
 #include "sys/remote_memory.h"
+#include "sys/seccomp_ptrace.h"
 #include "sys/tracee.h"
 
 namespace cryo::checkpoint {
@@ -177,6 +181,44 @@ Result<std::string> probe_pagemap_scan()
     return std::string("ioctl PAGEMAP_SCAN on /proc/PID/pagemap");
 }
 
+// Processes under seccomp filters (every podman/containerd container) need the ptrace
+// requests of CONFIG_CHECKPOINT_RESTORE, and a cryo that is not under seccomp itself.
+Result<std::string> probe_seccomp()
+{
+    pid_t pid = ::fork();
+    if (pid < 0)
+        return Error::from_errno("fork");
+    if (pid == 0) {
+        struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        struct sock_fprog program = { 1, &allow };
+        ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
+        for (;;)
+            ::pause();
+    }
+    auto pidfd = sys::pidfd_open(pid);
+    if (!pidfd) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return pidfd.release_error();
+    }
+    sys::ChildProcess child(pid, pidfd.release_value()); // killed and reaped when dropped
+    for (int tries = 0; TRY(sys::read_seccomp_status(pid, pid)).mode != 2; ++tries) {
+        if (tries == 1000)
+            return Error::make("the probe's child did not install its filter");
+        struct timespec ms = { 0, 1000000 };
+        ::nanosleep(&ms, nullptr);
+    }
+    auto tracee = TRY(sys::Tracee::seize(pid, pid, {}));
+    auto filter = TRY(sys::ptrace_seccomp_filter(pid, 0));
+    if (!filter || filter->size() != 1)
+        return Error::make("PTRACE_SECCOMP_GET_FILTER did not return the child's filter");
+    TRY(sys::ptrace_seccomp_flags(pid, 0));
+    TRY(sys::ptrace_suspend_seccomp(pid, PTRACE_O_TRACESYSGOOD));
+    TRY(tracee.detach());
+    return std::string("PTRACE_SECCOMP_GET_FILTER, PTRACE_SECCOMP_GET_METADATA, PTRACE_O_SUSPEND_SECCOMP");
+}
+
 Result<std::string> probe_time_ns()
 {
     if (!sys::exists("/proc/self/ns/time"))
@@ -198,6 +240,7 @@ std::vector<Probe> probe_kernel()
     out.push_back(from("userfaultfd", probe_userfaultfd(), false));
     out.push_back(from("PAGEMAP_SCAN", probe_pagemap_scan(), false));
     out.push_back(from("time namespace", probe_time_ns(), false));
+    out.push_back(from("seccomp filters", probe_seccomp(), false));
     return out;
 }
 
