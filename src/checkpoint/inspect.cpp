@@ -61,6 +61,21 @@ std::string timer_ids(Process const& p)
 
 char const* itimer_name(int which) { return which == 0 ? "real" : which == 1 ? "virtual" : "prof"; }
 
+char const* seccomp_mode_name(SeccompMode mode)
+{
+    return mode == SeccompMode::Strict ? "strict" : mode == SeccompMode::Filter ? "filter" : "disabled";
+}
+
+// ", seccomp filters 0 1 (of the process's seccomp filters)", or nothing.
+std::string seccomp_text(ThreadState const& ts)
+{
+    if (ts.seccomp_mode == SeccompMode::Disabled)
+        return {};
+    if (ts.seccomp_mode == SeccompMode::Strict)
+        return ", seccomp strict";
+    return fmt::format(", seccomp filters {}", fmt::join(ts.seccomp_chain, " "));
+}
+
 // Task state (task_model.h) for people: signals, timers, attributes, zombie, memory objects.
 std::string task_state_text(Process const& p)
 {
@@ -90,10 +105,14 @@ std::string task_state_text(Process const& p)
         c.no_new_privs ? "yes" : "no");
     for (auto const& t : p.threads) {
         auto const& ts = t.state;
-        out += fmt::format("    thread {} {:?}: policy {} prio {} nice {}, altstack {}\n", t.tid, ts.comm,
+        out += fmt::format("    thread {} {:?}: policy {} prio {} nice {}, altstack {}{}\n", t.tid, ts.comm,
             ts.sched_policy, ts.sched_priority, ts.nice,
-            (ts.altstack.flags & 2) ? std::string("none") : fmt::format("{:#x}+{}", ts.altstack.sp, ts.altstack.size));
+            (ts.altstack.flags & 2) ? std::string("none") : fmt::format("{:#x}+{}", ts.altstack.sp, ts.altstack.size),
+            seccomp_text(ts));
     }
+    for (size_t i = 0; i < s.seccomp_filters.size(); ++i)
+        out += fmt::format("  seccomp filter {}: {} instructions{}\n", i, s.seccomp_filters[i].program.size(),
+            s.seccomp_filters[i].log ? ", log" : "");
     for (auto const& o : p.memory_objects)
         out += fmt::format("  memory object {}: {} {} size {} ({} saved)\n", o.id, to_string(o.kind),
             o.path.empty() ? "-" : o.path, human(o.size), human(o.saved_bytes()));
@@ -111,9 +130,16 @@ json task_state_json(Process const& p)
         timers.push_back({ { "id", t.id }, { "clock", t.clock_id }, { "notify", t.notify }, { "signal", t.signal },
             { "value_ns", t.value_ns }, { "interval_ns", t.interval_ns } });
     json threads = json::array();
-    for (auto const& t : p.threads)
+    for (auto const& t : p.threads) {
         threads.push_back({ { "tid", t.tid }, { "comm", t.state.comm }, { "pending", t.state.pending.size() },
             { "policy", t.state.sched_policy }, { "nice", t.state.nice }, { "altstack", !(t.state.altstack.flags & 2) } });
+        if (t.state.seccomp_mode != SeccompMode::Disabled)
+            threads.back()["seccomp"] = { { "mode", seccomp_mode_name(t.state.seccomp_mode) },
+                { "filters", t.state.seccomp_chain } };
+    }
+    json seccomp_filters = json::array();
+    for (auto const& f : s.seccomp_filters)
+        seccomp_filters.push_back({ { "instructions", f.program.size() }, { "log", f.log } });
     json objects = json::array();
     for (auto const& o : p.memory_objects)
         objects.push_back({ { "id", o.id }, { "kind", to_string(o.kind) }, { "path", o.path }, { "size", o.size },
@@ -126,6 +152,8 @@ json task_state_json(Process const& p)
         { "file_locks", locks },
         { "personality", s.personality }, { "dumpable", s.dumpable }, { "pdeathsig", s.pdeathsig },
         { "child_subreaper", s.child_subreaper }, { "threads", threads }, { "memory_objects", objects } };
+    if (!s.seccomp_filters.empty())
+        out["seccomp_filters"] = std::move(seccomp_filters);
     if (s.zombie)
         out["zombie"] = { { "exit_status", s.exit_status } };
     return out;

@@ -42,6 +42,11 @@ if start seccomp "$WORKLOAD"; then
                 [ "$a" = "$b" ] && ok "process $p: same seccomp records when dumped again" \
                     || fail "process $p: seccomp records differ: [$a] vs [$b]"
             done
+            text=$("$CRYO" checkpoint inspect "$TMP/seccomp/again")
+            case $text in
+            *"seccomp filters 0 1 2"*"seccomp strict"*) ok "inspect shows the chains and strict mode" ;;
+            *) fail "inspect: $text" ;;
+            esac
             log=$(jq -c '[.task.seccomp_filters[].log]' "$TMP/seccomp/again/process-$ROOT.json")
             [ "$log" = "[true,false,false]" ] && ok "SECCOMP_FILTER_FLAG_LOG kept on A only" \
                 || fail "log flags of the root's filters: $log"
