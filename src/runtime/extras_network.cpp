@@ -2,8 +2,10 @@
 // the host's (host), or a namespace cryo made and recorded in network.json (none, bridge).
 // network.json also travels in checkpoint images, so a restore sets the same network up again.
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 
+#include "base/log.h"
 #include "checkpoint/image.h"
 #include "oci/spec.h"
 #include "runtime/extras.h"
@@ -20,6 +22,47 @@ std::optional<std::string> env(char const* name)
     if (!value || !*value)
         return std::nullopt;
     return std::string(value);
+}
+
+// The host's resolver configuration: /etc/resolv.conf, or, when that names only loopback
+// servers (systemd-resolved's stub at 127.0.0.53), the upstream servers resolved keeps in
+// /run/systemd/resolve/resolv.conf, as podman does.
+Result<net::ResolvConf> container_resolv_conf(std::vector<net::Ipv4> const& servers)
+{
+    std::string host;
+    if (auto text = sys::read_file("/etc/resolv.conf"))
+        host = *text;
+    else if (!text.error().is_errno(ENOENT))
+        return text.release_error().add_context("read /etc/resolv.conf");
+    auto conf = net::container_resolv_conf(host, servers);
+    if (conf.nameservers == 0) {
+        if (auto upstream = sys::read_file("/run/systemd/resolve/resolv.conf")) {
+            auto other = net::container_resolv_conf(*upstream, servers);
+            if (other.nameservers > 0)
+                conf = other;
+        }
+    }
+    return conf;
+}
+
+// A bridged container gets /etc/resolv.conf from <state_dir>/resolv.conf, bind-mounted,
+// unless the spec mounts one itself (podman and containerd bundles do).
+Result<void> add_resolv_conf(std::string const& state_dir, std::vector<net::Ipv4> const& servers, oci::Spec& spec)
+{
+    for (auto const& mount : spec.mounts)
+        if (mount.destination == "/etc/resolv.conf")
+            return {};
+    auto conf = TRY(container_resolv_conf(servers));
+    if (conf.nameservers == 0)
+        log::warn("network: the host names no name server a container can reach: its /etc/resolv.conf has none "
+                  "(--network bridge:dns=ADDRESS sets one)");
+    // The mount source must not depend on cryo's cwd (a relative --root).
+    char state_path[PATH_MAX];
+    auto path = std::string(::realpath(state_dir.c_str(), state_path) ? state_path : state_dir.c_str()) + "/resolv.conf";
+    TRY(sys::write_file_atomic(path, conf.text, 0644).context("write {}", path));
+    spec.mounts.push_back(oci::Mount {
+        .destination = "/etc/resolv.conf", .type = "bind", .source = path, .options = { "rbind", "rprivate" } });
+    return {};
 }
 
 Result<net::NetworkConfig> load_config(net::NetworkRequest const& request)
@@ -57,9 +100,12 @@ Result<void> network_amend_spec(Context const&, Extras const& extras, ExtrasRun 
     auto& namespaces = spec.linux_config.namespaces;
     auto network = std::find_if(namespaces.begin(), namespaces.end(),
                                 [](oci::Namespace const& ns) { return ns.type == oci::NamespaceType::Network; });
-    net::SetupInput input {
-        .mode = request.mode, .state_dir = run.state_dir, .config = {}, .address = request.address, .publish = publish
-    };
+    net::SetupInput input { .mode = request.mode,
+                            .state_dir = run.state_dir,
+                            .config = {},
+                            .address = request.address,
+                            .publish = publish,
+                            .dns = request.dns };
     if (request.mode == net::Mode::Bridge)
         input.config = TRY(load_config(request).context("--network"));
     auto path = TRY(net::setup(input).context("network {}", net::mode_name(request.mode)));
@@ -72,6 +118,8 @@ Result<void> network_amend_spec(Context const&, Extras const& extras, ExtrasRun 
         network->path = path;
     else
         namespaces.push_back(oci::Namespace { .type = oci::NamespaceType::Network, .path = path });
+    if (request.mode == net::Mode::Bridge)
+        TRY(add_resolv_conf(run.state_dir, request.dns, spec).context("network bridge: /etc/resolv.conf"));
     return {};
 }
 

@@ -249,6 +249,7 @@ Result<std::string> setup_bridge(Registry const& registry, SetupInput const& inp
     record.mac = mac_string(mac_for(address));
     record.veth = veth_name(input.state_dir);
     record.lease = registry.leases_dir(config.bridge) + "/" + address.str();
+    record.dns = input.dns;
     for (auto const& mapping : input.publish) {
         auto reservation
             = fmt::format("{}/{}-{}", registry.ports_dir(), protocol_name(mapping.protocol), mapping.host_port);

@@ -26,6 +26,7 @@ struct SetupInput {
     NetworkConfig config;
     std::optional<Ipv4> address; // --network bridge:ip=
     std::vector<PortMapping> publish;
+    std::vector<Ipv4> dns; // --network bridge:dns= (recorded; the resolv.conf is the caller's)
 };
 
 // Creates the container's network namespace file (with lo up) and, in bridge mode, the

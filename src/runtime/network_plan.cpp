@@ -1,5 +1,6 @@
 #include "runtime/network_plan.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -173,8 +174,14 @@ Result<NetworkRequest> parse_network_option(std::string_view value)
             if (!address)
                 return Error::format("--network {:?}: {:?} is not an IPv4 address", value, text);
             request.address = address;
+        } else if (key == "dns") {
+            auto address = Ipv4::parse(text);
+            if (!address)
+                return Error::format("--network {:?}: dns {:?} is not an IPv4 address", value, text);
+            if (std::find(request.dns.begin(), request.dns.end(), *address) == request.dns.end())
+                request.dns.push_back(*address);
         } else {
-            return Error::format("--network {:?}: unknown option {:?} (bridge, subnet, ip)", value, key);
+            return Error::format("--network {:?}: unknown option {:?} (bridge, subnet, ip, dns)", value, key);
         }
     }
     return request;
@@ -378,6 +385,42 @@ Rule rule_with_action(Rule rule, std::string_view action)
     return rule;
 }
 
+ResolvConf container_resolv_conf(std::string_view host_text, std::vector<Ipv4> const& servers)
+{
+    ResolvConf out;
+    std::string kept;
+    auto add_server = [&](std::string_view address) {
+        out.text += fmt::format("nameserver {}\n", address);
+        ++out.nameservers;
+    };
+    for (auto const& server : servers)
+        add_server(server.str());
+    while (!host_text.empty()) {
+        auto newline = host_text.find('\n');
+        auto line = trim(host_text.substr(0, newline));
+        host_text = newline == std::string_view::npos ? std::string_view() : host_text.substr(newline + 1);
+        if (line.empty() || line.front() == '#' || line.front() == ';')
+            continue;
+        auto space = line.find_first_of(" \t");
+        auto key = line.substr(0, space);
+        auto rest = space == std::string_view::npos ? std::string_view() : trim(line.substr(space + 1));
+        if (key == "nameserver") {
+            if (!servers.empty() || rest.empty())
+                continue;
+            auto address = rest.substr(0, rest.find_first_of(" \t"));
+            auto ipv4 = Ipv4::parse(address);
+            bool loopback = (ipv4 && (ipv4->value >> 24) == 127) || address == "::1"
+                || address == "0:0:0:0:0:0:0:1";
+            if (!loopback)
+                add_server(address);
+        } else if (key == "search" || key == "domain" || key == "options" || key == "sortlist") {
+            kept += fmt::format("{}\n", line);
+        }
+    }
+    out.text += kept;
+    return out;
+}
+
 NetworkFlags flags_to_recreate(NetworkRecord const& record)
 {
     NetworkFlags flags;
@@ -393,6 +436,8 @@ NetworkFlags flags_to_recreate(NetworkRecord const& record)
         if (record.subnet)
             flags.network += ",subnet=" + record.subnet->str();
         flags.network += ",ip=" + record.address.str();
+        for (auto const& server : record.dns)
+            flags.network += ",dns=" + server.str();
         break;
     }
     for (auto const& port : record.published)
@@ -459,6 +504,12 @@ std::string record_to_json(NetworkRecord const& record)
                 { "rules", rules_to_json(port.rules) },
             });
         json["published"] = published;
+        if (!record.dns.empty()) {
+            auto dns = Json::array();
+            for (auto const& server : record.dns)
+                dns.push_back(server.str());
+            json["dns"] = dns;
+        }
     }
     return json.dump(2) + "\n";
 }
@@ -494,6 +545,12 @@ Result<NetworkRecord> record_from_json(std::string_view text)
             published.reservation = port.value("reservation", "");
             published.rules = rules_from_json(port.value("rules", Json::array()));
             record.published.push_back(std::move(published));
+        }
+        for (auto const& server : json.value("dns", Json::array())) {
+            auto server_address = Ipv4::parse(server.get<std::string>());
+            if (!server_address)
+                return Error::make("network.json: dns: not an IPv4 address");
+            record.dns.push_back(*server_address);
         }
         return record;
     } catch (Json::exception const& error) {

@@ -47,12 +47,14 @@ enum class Mode { Spec, None, Host, Bridge }; // Spec: as config.json says (no -
 std::string_view mode_name(Mode mode);
 
 // --network none|host|bridge[:key=value,...] with keys bridge (the host bridge name), subnet,
-// ip (a fixed address inside the subnet, e.g. to keep one across a restore).
+// ip (a fixed address inside the subnet, e.g. to keep one across a restore), dns (a name
+// server for the container's /etc/resolv.conf instead of the host's; repeatable).
 struct NetworkRequest {
     Mode mode { Mode::Spec };
     std::optional<std::string> bridge;
     std::optional<Subnet> subnet;
     std::optional<Ipv4> address;
+    std::vector<Ipv4> dns;
 };
 Result<NetworkRequest> parse_network_option(std::string_view value);
 
@@ -132,11 +134,21 @@ struct NetworkRecord {
     std::string veth {}; // host end
     std::string lease {}; // the lease file of the address
     std::vector<PublishedPort> published {};
+    std::vector<Ipv4> dns {}; // dns= servers asked for (empty: the host's, re-read at each setup)
 
     bool operator==(NetworkRecord const&) const = default;
 };
 std::string record_to_json(NetworkRecord const& record);
 Result<NetworkRecord> record_from_json(std::string_view text);
+
+// A bridged container's /etc/resolv.conf, written from the host's as podman does: the host's
+// search/domain/options lines, and its name servers except loopback ones (127.0.0.0/8, ::1:
+// inside the container they would be its own loopback), or `servers` instead when given.
+struct ResolvConf {
+    std::string text;
+    int nameservers { 0 }; // how many the text names
+};
+ResolvConf container_resolv_conf(std::string_view host_text, std::vector<Ipv4> const& servers);
 
 // The --network and --publish values that set the same network up again, with the bridge,
 // subnet and address pinned (so also the MAC): what a restore, or a re-create of a

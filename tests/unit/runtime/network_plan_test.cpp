@@ -93,6 +93,41 @@ TEST(NetworkOption, BridgeOptions)
     EXPECT_EQ(request->address, ip("10.90.4.9"));
 }
 
+TEST(NetworkOption, DnsServersRepeatable)
+{
+    auto request = parse_network_option("bridge:dns=10.0.0.53,ip=10.89.0.7,dns=192.0.2.1,dns=10.0.0.53");
+    ASSERT_TRUE(request.has_value()) << request.error().message();
+    EXPECT_EQ(request->dns, (std::vector<Ipv4> { ip("10.0.0.53"), ip("192.0.2.1") })); // duplicate once
+    auto bad = parse_network_option("bridge:dns=ns1.example");
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().message(), "--network \"bridge:dns=ns1.example\": dns \"ns1.example\" is not an IPv4 address");
+}
+
+TEST(NetworkResolvConf, HostServersWithoutLoopbackAndItsOptions)
+{
+    std::string host = "# generated\nnameserver 127.0.0.53\nnameserver 10.255.255.53\n"
+                       "nameserver ::1\nnameserver 2001:db8::35\n; old comment\nsearch corp.example lab\n"
+                       "options edns0 trust-ad\nbogus line\n";
+    auto conf = container_resolv_conf(host, {});
+    EXPECT_EQ(conf.nameservers, 2);
+    EXPECT_EQ(conf.text, "nameserver 10.255.255.53\nnameserver 2001:db8::35\n"
+                         "search corp.example lab\noptions edns0 trust-ad\n");
+}
+
+TEST(NetworkResolvConf, ServersAskedReplaceTheHosts)
+{
+    auto conf = container_resolv_conf("nameserver 10.1.1.1\nsearch a.example\n", { ip("192.0.2.53") });
+    EXPECT_EQ(conf.nameservers, 1);
+    EXPECT_EQ(conf.text, "nameserver 192.0.2.53\nsearch a.example\n");
+}
+
+TEST(NetworkResolvConf, OnlyLoopbackOrNothingLeavesNoServer)
+{
+    EXPECT_EQ(container_resolv_conf("nameserver 127.0.0.53\noptions edns0\n", {}).nameservers, 0);
+    EXPECT_EQ(container_resolv_conf("nameserver 127.0.0.53\noptions edns0\n", {}).text, "options edns0\n");
+    EXPECT_EQ(container_resolv_conf("", {}).text, "");
+}
+
 TEST(NetworkOption, RejectsBadValuesWithOneLine)
 {
     auto bad = parse_network_option("slirp");
@@ -129,9 +164,11 @@ TEST(NetworkConfig, FileThenEnvironmentThenOption)
     EXPECT_EQ(from_env->bridge, "envbr");
     EXPECT_EQ(from_env->subnet.str(), "10.91.0.0/16"); // the file's, no env subnet
 
-    NetworkRequest request {
-        .mode = Mode::Bridge, .bridge = std::nullopt, .subnet = subnet("10.92.1.0/24"), .address = std::nullopt
-    };
+    NetworkRequest request { .mode = Mode::Bridge,
+                             .bridge = std::nullopt,
+                             .subnet = subnet("10.92.1.0/24"),
+                             .address = std::nullopt,
+                             .dns = {} };
     auto from_option = resolve_config(
         { .file_text = file, .file_name = "network.conf", .env_bridge = "envbr", .env_subnet = "10.93.0.0/24" },
         request);
@@ -336,6 +373,12 @@ TEST(NetworkRecreate, FlagsPinBridgeSubnetAddressAndPorts)
                                  .rules = {} });
     auto flags = flags_to_recreate(record);
     EXPECT_EQ(flags.network, "bridge:bridge=crt7,subnet=10.90.7.0/24,ip=10.90.7.9");
+    record.dns = { ip("192.0.2.53") };
+    EXPECT_EQ(flags_to_recreate(record).network, "bridge:bridge=crt7,subnet=10.90.7.0/24,ip=10.90.7.9,dns=192.0.2.53");
+    auto with_dns = record_from_json(record_to_json(record));
+    ASSERT_TRUE(with_dns.has_value()) << with_dns.error().message();
+    EXPECT_EQ(with_dns->dns, record.dns);
+    record.dns.clear();
     EXPECT_EQ(flags.publish, (std::vector<std::string> { "8080:80/tcp", "5353:53/udp" }));
 
     // The flags parse back into the same request: same bridge, subnet, address and ports.
