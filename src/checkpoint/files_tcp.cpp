@@ -9,6 +9,7 @@
 
 #include "base/scope_guard.h"
 #include "checkpoint/image.h"
+#include "checkpoint/inet_socket.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
 #include "sys/inet_diag.h"
@@ -75,23 +76,6 @@ char const* tcp_state_meaning(int state)
     }
 }
 
-std::string endpoint(std::string const& address, uint16_t port, int family)
-{
-    if (family == AF_INET6)
-        return fmt::format("[{}]:{}", address, port);
-    return fmt::format("{}:{}", address, port);
-}
-
-Result<bool> flag_option(FdRef s, int level, int name)
-{
-    return TRY(sys::socket_option(s, level, name)) != 0;
-}
-
-Result<void> set_flag(FdRef s, int level, int name, bool on)
-{
-    return sys::set_socket_option(s, level, name, on ? 1 : 0);
-}
-
 Result<tcp_info> info_of(FdRef s)
 {
     tcp_info info {};
@@ -120,13 +104,9 @@ Result<void> read_options(FdRef s, TcpState& t)
     if (t.family == AF_INET6)
         t.v6_only = TRY(flag_option(s, IPPROTO_IPV6, IPV6_V6ONLY));
     if (!t.established) {
-        auto fresh = TRY(sys::socket(t.family, SOCK_STREAM));
-        auto send = TRY(sys::socket_option(s, SOL_SOCKET, SO_SNDBUF));
-        auto receive = TRY(sys::socket_option(s, SOL_SOCKET, SO_RCVBUF));
-        if (send != TRY(sys::socket_option(fresh, SOL_SOCKET, SO_SNDBUF)))
-            t.send_buffer = static_cast<uint32_t>(send);
-        if (receive != TRY(sys::socket_option(fresh, SOL_SOCKET, SO_RCVBUF)))
-            t.receive_buffer = static_cast<uint32_t>(receive);
+        auto sizes = TRY(read_buffer_sizes(s, t.family, SOCK_STREAM));
+        t.send_buffer = sizes.send;
+        t.receive_buffer = sizes.receive;
     }
     return {};
 }
@@ -143,12 +123,7 @@ Result<void> apply_options(FdRef s, TcpState const& t, bool before_bind)
     TRY(set_flag(s, SOL_SOCKET, SO_REUSEPORT, t.reuse_port).context("SO_REUSEPORT"));
     TRY(set_flag(s, SOL_SOCKET, SO_KEEPALIVE, t.keep_alive).context("SO_KEEPALIVE"));
     TRY(set_flag(s, IPPROTO_TCP, TCP_NODELAY, t.no_delay).context("TCP_NODELAY"));
-    // getsockopt showed the doubled value the kernel keeps; setsockopt doubles again.
-    if (t.send_buffer)
-        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(t.send_buffer / 2)));
-    if (t.receive_buffer)
-        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(t.receive_buffer / 2)));
-    return {};
+    return apply_buffer_sizes(s, { t.send_buffer, t.receive_buffer });
 }
 
 sys::InetAddress local_of(TcpState const& t)
@@ -273,13 +248,6 @@ bool same_endpoint(std::string const& a, uint16_t a_port, std::string const& b, 
 bool is_wildcard(std::string const& address)
 {
     return address == "0.0.0.0" || address == "::";
-}
-
-Result<bool> in_our_network_namespace(int pid)
-{
-    auto ours = TRY(sys::stat("/proc/self/ns/net"));
-    auto theirs = TRY(sys::stat(fmt::format("/proc/{}/ns/net", pid)));
-    return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
 }
 
 // Leaving repair mode sends a window probe: the peer's socket must exist by then, or the
@@ -430,14 +398,16 @@ Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d)
 Result<void> mark_accept_queued(int pid, std::vector<FileDescription*> const& sockets)
 {
     bool any_listener = std::any_of(sockets.begin(), sockets.end(), [](auto* d) { return d->tcp.listening; });
-    if (!any_listener || !TRY(in_our_network_namespace(pid)))
+    if (!any_listener)
         return {};
+    // The tree's network namespace (a container's own), not necessarily cryo's.
+    auto netns = TRY(sys::open(fmt::format("/proc/{}/ns/net", pid), O_RDONLY | O_CLOEXEC).context("network namespace"));
     uint32_t states = (1U << TCP_ESTABLISHED) | (1U << TCP_CLOSE_WAIT) | (1U << TCP_SYN_RECV);
     for (auto const* listener : sockets) {
         auto const& l = listener->tcp;
         if (!l.listening)
             continue;
-        auto found = TRY(sys::tcp_sockets_on_port(l.family, l.local_port, states)
+        auto found = TRY(sys::tcp_sockets_on_port(netns, l.family, l.local_port, states)
                              .context("connections of {}", tcp_summary(l)));
         for (auto const& server_end : found) {
             // With a file, it was accepted (by a process of the tree, or not: then its

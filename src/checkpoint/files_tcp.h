@@ -59,8 +59,8 @@ Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d);
 // file yet) are found with sock_diag; their client, which must be in the tree, gets
 // accept_queued. One that cannot come back is refused by name: its client outside the
 // tree, bytes it received (unreadable without accepting it), or closed by its client.
-// `pid`: a process of the tree (sock_diag answers for cryo's network namespace: a tree in
-// another one is not searched). Every copy of a description is in `sockets`.
+// `pid`: a process of the tree, whose network namespace is searched. Every copy of a
+// description is in `sockets`.
 Result<void> mark_accept_queued(int pid, std::vector<FileDescription*> const& sockets);
 
 // Restore: every TcpSocket description of `descriptions` into fds[id].

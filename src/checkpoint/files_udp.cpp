@@ -9,6 +9,7 @@
 
 #include "base/scope_guard.h"
 #include "checkpoint/image.h"
+#include "checkpoint/inet_socket.h"
 #include "sys/file_kinds.h"
 #include "sys/process.h"
 #include "sys/udp_socket.h"
@@ -16,23 +17,6 @@
 namespace cryo::checkpoint {
 
 namespace {
-
-std::string endpoint(std::string const& address, uint16_t port, int family)
-{
-    if (family == AF_INET6)
-        return fmt::format("[{}]:{}", address, port);
-    return fmt::format("{}:{}", address, port);
-}
-
-Result<bool> flag_option(FdRef s, int level, int name)
-{
-    return TRY(sys::socket_option(s, level, name)) != 0;
-}
-
-Result<void> set_flag(FdRef s, int level, int name, bool on)
-{
-    return sys::set_socket_option(s, level, name, on ? 1 : 0);
-}
 
 // The address a datagram to `u` is sent to: its own, or loopback for a wildcard one (of
 // the source's form: a v4-mapped source reaches a dual-stack socket at ::ffff:127.0.0.1).
@@ -51,12 +35,7 @@ Result<void> apply_options(FdRef s, UdpState const& u, bool reuse_address)
     TRY(set_flag(s, SOL_SOCKET, SO_REUSEADDR, reuse_address).context("SO_REUSEADDR"));
     TRY(set_flag(s, SOL_SOCKET, SO_REUSEPORT, u.reuse_port).context("SO_REUSEPORT"));
     TRY(set_flag(s, SOL_SOCKET, SO_BROADCAST, u.broadcast).context("SO_BROADCAST"));
-    // getsockopt showed the doubled value the kernel keeps; setsockopt doubles again.
-    if (u.send_buffer)
-        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(u.send_buffer / 2)));
-    if (u.receive_buffer)
-        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(u.receive_buffer / 2)));
-    return {};
+    return apply_buffer_sizes(s, { u.send_buffer, u.receive_buffer });
 }
 
 // Sends one saved datagram to `receiver` from its source address and waits until it is
@@ -116,13 +95,9 @@ Result<void> classify_udp_socket(FdRef s, FileDescription& d)
     u.broadcast = TRY(flag_option(s, SOL_SOCKET, SO_BROADCAST));
     if (u.family == AF_INET6)
         u.v6_only = TRY(flag_option(s, IPPROTO_IPV6, IPV6_V6ONLY));
-    auto fresh = TRY(sys::socket(u.family, SOCK_DGRAM));
-    auto send = TRY(sys::socket_option(s, SOL_SOCKET, SO_SNDBUF));
-    auto receive = TRY(sys::socket_option(s, SOL_SOCKET, SO_RCVBUF));
-    if (send != TRY(sys::socket_option(fresh, SOL_SOCKET, SO_SNDBUF)))
-        u.send_buffer = static_cast<uint32_t>(send);
-    if (receive != TRY(sys::socket_option(fresh, SOL_SOCKET, SO_RCVBUF)))
-        u.receive_buffer = static_cast<uint32_t>(receive);
+    auto sizes = TRY(read_buffer_sizes(s, u.family, SOCK_DGRAM));
+    u.send_buffer = sizes.send;
+    u.receive_buffer = sizes.receive;
     d.kind = FileKind::UdpSocket;
     d.path = udp_summary(u);
     return {};

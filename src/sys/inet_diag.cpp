@@ -7,7 +7,10 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <optional>
+#include <sched.h>
 #include <sys/socket.h>
+#include <thread>
 
 namespace cryo::sys {
 
@@ -18,6 +21,25 @@ InetAddress address_of(int family, uint32_t const* words, uint16_t port_be)
     char text[INET6_ADDRSTRLEN] {};
     ::inet_ntop(family, words, text, sizeof text);
     return { family, text, ntohs(port_be) };
+}
+
+// A sock_diag socket answers for the namespace it was opened in.
+Result<Fd> sock_diag_socket_in(FdRef netns)
+{
+    std::optional<Result<Fd>> result;
+    std::thread worker([&] {
+        if (::setns(netns.get(), CLONE_NEWNET) < 0) {
+            result.emplace(Error::from_errno("setns net"));
+            return;
+        }
+        int raw = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        if (raw < 0)
+            result.emplace(Error::from_errno("socket NETLINK_SOCK_DIAG"));
+        else
+            result.emplace(Fd(raw));
+    });
+    worker.join();
+    return std::move(*result);
 }
 
 } // namespace
@@ -41,12 +63,10 @@ Result<InetSocketDiag> parse_inet_diag(void const* message, size_t size)
     return out;
 }
 
-Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(int family, uint16_t local_port, uint32_t states)
+Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family, uint16_t local_port,
+                                                        uint32_t states)
 {
-    int raw = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (raw < 0)
-        return Error::from_errno("socket NETLINK_SOCK_DIAG");
-    Fd sock(raw);
+    auto sock = TRY(sock_diag_socket_in(netns));
     struct {
         struct nlmsghdr header;
         struct inet_diag_req_v2 request;

@@ -1,5 +1,5 @@
 // NETLINK_SOCK_DIAG dumps of TCP sockets (inet_diag, see sock_diag(7)): state, both
-// endpoints, queue lengths and inode of every TCP socket of the caller's network namespace.
+// endpoints, queue lengths and inode of every TCP socket of a network namespace.
 // A socket still waiting in a listener's accept queue has no file yet: inode 0.
 #pragma once
 
@@ -23,8 +23,10 @@ struct InetSocketDiag {
 // Parses one inet_diag_msg (pure; unit-tested through its users' fixtures).
 Result<InetSocketDiag> parse_inet_diag(void const* message, size_t size);
 
-// Every TCP socket of `family` (AF_INET, AF_INET6) whose state is in `states` (a mask of
-// 1 << TCP_*) and whose local port is `local_port`.
-Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(int family, uint16_t local_port, uint32_t states);
+// Every TCP socket of `family` (AF_INET, AF_INET6) in the network namespace `netns` whose
+// state is in `states` (a mask of 1 << TCP_*) and whose local port is `local_port`. The
+// query socket is opened by a thread that joins the namespace: the caller never moves.
+Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family, uint16_t local_port,
+                                                        uint32_t states);
 
 } // namespace cryo::sys

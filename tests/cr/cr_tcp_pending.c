@@ -10,6 +10,8 @@
 // the server end CLOSE-WAIT): the server reads end of file there. Usage: cr_tcp_pending
 // [data|shutdown]
 #define _GNU_SOURCE
+#include "cr_net.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,67 +25,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t g_go;
-static int g_failures;
-
-#define CHECK(cond, ...)                                                                                              \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            printf("FAIL: " __VA_ARGS__);                                                                              \
-            printf("\n");                                                                                              \
-            g_failures++;                                                                                              \
-        }                                                                                                              \
-    } while (0)
-
-static void die(char const* what)
-{
-    printf("FAIL: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    g_go = 1;
-}
-
-static void wait_go(void)
-{
-    sigset_t none;
-    sigemptyset(&none);
-    while (!g_go)
-        sigsuspend(&none);
-}
-
-static void place(int fd, int want)
-{
-    if (fd != want) {
-        if (dup2(fd, want) < 0)
-            die("dup2");
-        close(fd);
-    }
-}
-
-static int port_of(int fd)
-{
-    struct sockaddr_storage a;
-    socklen_t n = sizeof a;
-    if (getsockname(fd, (struct sockaddr*)&a, &n) < 0)
-        die("getsockname");
-    return a.ss_family == AF_INET ? ntohs(((struct sockaddr_in*)&a)->sin_port)
-                                  : ntohs(((struct sockaddr_in6*)&a)->sin6_port);
-}
-
-static int peer_port_of(int fd)
-{
-    struct sockaddr_storage a;
-    socklen_t n = sizeof a;
-    if (getpeername(fd, (struct sockaddr*)&a, &n) < 0)
-        return -1;
-    return a.ss_family == AF_INET ? ntohs(((struct sockaddr_in*)&a)->sin_port)
-                                  : ntohs(((struct sockaddr_in6*)&a)->sin6_port);
-}
 
 static int pending_of(int listener)
 {
@@ -123,13 +64,7 @@ int main(int argc, char** argv)
 {
     int data_mode = argc > 1 && strcmp(argv[1], "data") == 0;
     int shut_mode = argc > 1 && strcmp(argv[1], "shutdown") == 0;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    struct sigaction sa = { .sa_handler = on_usr1 };
-    sigaction(SIGUSR1, &sa, NULL);
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    setup_go();
 
     int one = 1;
     int l4 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -205,9 +140,9 @@ int main(int argc, char** argv)
     int s6 = accept_within(11);
     CHECK(s4 >= 0 && s6 >= 0, "accept: %d %d (%s)", s4, s6, strerror(errno));
     if (s4 >= 0 && s6 >= 0) {
-        CHECK(peer_port_of(s4) == theirs[0], "IPv4 connection from port %d, the client's is %d", peer_port_of(s4),
+        CHECK(peer_of(s4) == theirs[0], "IPv4 connection from port %d, the client's is %d", peer_of(s4),
               theirs[0]);
-        CHECK(peer_port_of(s6) == theirs[1], "IPv6 connection from port %d, the client's is %d", peer_port_of(s6),
+        CHECK(peer_of(s6) == theirs[1], "IPv6 connection from port %d, the client's is %d", peer_of(s6),
               theirs[1]);
         if (data_mode) {
             int r = read_exact(s4, "early", 5);

@@ -6,6 +6,8 @@
 // ports, peers, options and flags, sends new datagrams both ways, and prints "verify ok" or
 // what failed.
 #define _GNU_SOURCE
+#include "cr_net.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,65 +19,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t g_go;
-static int g_failures;
-
-#define CHECK(cond, ...)                                                                                              \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            printf("FAIL: " __VA_ARGS__);                                                                              \
-            printf("\n");                                                                                              \
-            g_failures++;                                                                                              \
-        }                                                                                                              \
-    } while (0)
-
-static void die(char const* what)
-{
-    printf("FAIL: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    g_go = 1;
-}
-
-static void place(int fd, int want)
-{
-    if (fd < 0)
-        die("socket");
-    if (fd != want) {
-        if (dup2(fd, want) < 0)
-            die("dup2");
-        close(fd);
-    }
-}
-
-static int port_in(struct sockaddr_storage const* a)
-{
-    return a->ss_family == AF_INET ? ntohs(((struct sockaddr_in const*)a)->sin_port)
-                                   : ntohs(((struct sockaddr_in6 const*)a)->sin6_port);
-}
-
-static int port_of(int fd)
-{
-    struct sockaddr_storage a;
-    socklen_t n = sizeof a;
-    if (getsockname(fd, (struct sockaddr*)&a, &n) < 0)
-        return -1;
-    return port_in(&a);
-}
-
-static int peer_of(int fd)
-{
-    struct sockaddr_storage a;
-    socklen_t n = sizeof a;
-    if (getpeername(fd, (struct sockaddr*)&a, &n) < 0)
-        return -1;
-    return port_in(&a);
-}
 
 static int option(int fd, int level, int name)
 {
@@ -133,15 +76,7 @@ static void expect(int fd, char const* want, int from)
 
 int main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    struct sigaction sa = { .sa_handler = on_usr1 };
-    sigaction(SIGUSR1, &sa, NULL);
-    // Blocked except inside sigsuspend: a SIGUSR1 sent while cryo still holds the restored
-    // process could otherwise be lost (seen ~1 in 3 right after `cryo restore -d` returns).
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    setup_go();
     int one = 1, size = 65536;
 
     place(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), 10);
@@ -172,10 +107,7 @@ int main(void)
         die("sendto 13");
     usleep(20000);
     printf("ready %d\n", getpid());
-    sigset_t none;
-    sigemptyset(&none);
-    while (!g_go)
-        sigsuspend(&none);
+    wait_go();
 
     CHECK(port_of(10) == p10 && port_of(11) == p11 && port_of(12) == p12 && port_of(13) == p13 && port_of(14) == p14,
           "ports changed");
