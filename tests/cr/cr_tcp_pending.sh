@@ -41,6 +41,22 @@ if start restore "$WORKLOAD"; then
     fi
 fi
 
+# 2b. The tree in a network namespace of its own (as in a container): its waiting connections
+#     are found there. (A bare tree is restored into cryo's namespace.)
+if start netns unshare -n sh -c "ip link set lo up && exec $WORKLOAD"; then
+    CHILD=${READY[2]}
+    "$CRYO" dump -t "$PID" -D "$TMP/netns/img" --tcp-established || fail "netns: dump failed"
+    gone "$PID" && gone "$CHILD" || fail "netns: tree still there after dump"
+    [ "$("$CRYO" checkpoint inspect "$TMP/netns/img" | grep -c "established (not accepted yet)")" = 2 ] \
+        && ok "netns: both waiting connections found in the tree's namespace" \
+        || fail "netns: inspect: $("$CRYO" checkpoint inspect "$TMP/netns/img")"
+    if "$CRYO" restore -D "$TMP/netns/img" -d; then
+        verify netns && grep -q "^child verify ok" "$TMP/netns/out" || fail "netns: $(cat "$TMP/netns/out")"
+    else
+        fail "netns: restore failed"
+    fi
+fi
+
 # 3. Bytes waiting in a not yet accepted connection: refused by name, nothing lost.
 if start data "$WORKLOAD" data; then
     if "$CRYO" dump -t "$PID" -D "$TMP/data/img" --tcp-established 2>"$TMP/data/err"; then
