@@ -2,7 +2,8 @@
 // - STRICT, a child forked first, enters strict mode (mode 1) and blocks in read() on a pipe;
 // - the root installs filter A (uname -> EACCES, with SECCOMP_FILTER_FLAG_LOG) and K (below),
 //   without no_new_privs (it has CAP_SYS_ADMIN);
-// - its second thread adds filter B for itself only (getppid -> EPERM): chains [A,K], [A,K,B];
+// - its second thread adds filters B (getppid -> EPERM) and L (a 3001-instruction allow) for
+//   itself only: chains [A,K] and [A,K,B,L];
 // - CHILD, forked after them (inherits both), starts a thread and installs filter C with TSYNC
 //   (getsid -> EDOM) on both, then both threads drop CAP_SYS_ADMIN from their effective set
 //   (no no_new_privs either: the restore must install its filters while still privileged).
@@ -77,6 +78,17 @@ static long install_kill(void)
     return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+// Filter L: 3000 no-op jumps, then allow: 24 KB of program, more than one page of arguments.
+static long install_long(void)
+{
+    static struct sock_filter code[3001];
+    for (int i = 0; i < 3000; ++i)
+        code[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
+    code[3000] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog prog = { 3001, code };
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
 #define CAP_BIT(c) (1U << (c))
 static int set_effective_sys_admin(int on)
 {
@@ -122,8 +134,8 @@ static void* second_main(void* arg)
 {
     (void)arg;
     g_second_tid = (pid_t)syscall(SYS_gettid);
-    if (install(SYS_getppid, SECCOMP_RET_ERRNO | EPERM, 0)) {
-        snprintf(g_second_error, sizeof g_second_error, "install B: %s", strerror(errno));
+    if (install(SYS_getppid, SECCOMP_RET_ERRNO | EPERM, 0) || install_long()) {
+        snprintf(g_second_error, sizeof g_second_error, "install B or L: %s", strerror(errno));
         g_second_ok = 0;
     } else {
         g_second_ok = second_checks();

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Checkpoint/restore of seccomp state (tests/cr/cr_seccomp.c) through the cryo CLI: a root
 # with filters A and K (K kills the process on syscalls that only cryo makes in it) and a
-# second thread with its own filter B on top, a child that inherited A and K and added C with TSYNC on both of its threads (and holds no CAP_SYS_ADMIN nor
+# second thread with its own filters B and L (3001 instructions) on top, a child that inherited A and K and added C with TSYNC on both of its threads (and holds no CAP_SYS_ADMIN nor
 # no_new_privs), and a child in strict mode. The Seccomp/Seccomp_filters/NoNewPrivs lines of
 # every thread must match before and after; the restored tree dumped again (--leave-running)
 # must give the same seccomp records; and each process checks that blocked syscalls fail with
@@ -27,9 +27,9 @@ records() { # the seccomp part of one process's image metadata
 if start seccomp "$WORKLOAD"; then
     ROOT=${READY[1]} CHILD=${READY[2]} STRICT=${READY[3]}
     before=$(seccomp_lines "$ROOT" "$CHILD" "$STRICT")
-    # What the workload set up, as /proc shows it: root [A,K] and [A,K,B], child [A,K,C] twice,
-    # strict.
-    expected="$(printf '%s\n' "2 2" "2 3" "2 3" "2 3" "1 0")"
+    # What the workload set up, as /proc shows it: root [A,K] and [A,K,B,L], child [A,K,C]
+    # twice, strict.
+    expected="$(printf '%s\n' "2 2" "2 4" "2 3" "2 3" "1 0")"
     got=$(echo "$before" | sed -E 's/.*Seccomp: ([0-9]) Seccomp_filters: ([0-9]+).*/\1 \2/')
     [ "$got" = "$expected" ] || fail "workload set-up differs: [$before]"
     if dump_restore seccomp; then
@@ -44,11 +44,11 @@ if start seccomp "$WORKLOAD"; then
             done
             text=$("$CRYO" checkpoint inspect "$TMP/seccomp/again")
             case $text in
-            *"seccomp filters 0 1 2"*"seccomp strict"*) ok "inspect shows the chains and strict mode" ;;
+            *"seccomp filters 0 1 2 3"*"3001 instructions"*"seccomp strict"*) ok "inspect shows the chains and strict mode" ;;
             *) fail "inspect: $text" ;;
             esac
             log=$(jq -c '[.task.seccomp_filters[].log]' "$TMP/seccomp/again/process-$ROOT.json")
-            [ "$log" = "[true,false,false]" ] && ok "SECCOMP_FILTER_FLAG_LOG kept on A only" \
+            [ "$log" = "[true,false,false,false]" ] && ok "SECCOMP_FILTER_FLAG_LOG kept on A only" \
                 || fail "log flags of the root's filters: $log"
         else
             fail "dump of the restored tree failed"
