@@ -197,10 +197,14 @@ void ParentJoins::leave()
 
 namespace {
 
-// Every step of the init up to (not including) the exec wait; errors carry their step.
-Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
+// Every step of the container's first process up to (not including) its final action,
+// shared by create's init and a restore's parked init; errors carry their step. A parked
+// init runs no hooks (they ran when the container was created) and keeps root and every
+// capability in its namespaces: the checkpoint engine restores the image's credentials.
+Result<void> prepare_container_process(InitConfig& config, SyncChannel& channel, FinalAction action)
 {
     auto const& ns = *config.namespaces;
+    bool exec = action == FinalAction::Exec;
     if (config.wait_for_parent)
         TRY(channel.expect(SyncStep::Proceed));
 
@@ -220,11 +224,12 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
     }
     if (ns.new_cgroup)
         TRY(sys::unshare(CLONE_NEWCGROUP).context("create cgroup namespace"));
+    // A parked init was a session leader too (create made it one): the engine keeps this.
     if (::setsid() < 0)
         return Error::from_errno("setsid");
 
     std::string hook_state_json;
-    if (!config.create_container_hooks.empty() || !config.start_container_hooks.empty()) {
+    if (exec && (!config.create_container_hooks.empty() || !config.start_container_hooks.empty())) {
         // Our host pid: /proc is still the host's here, and /proc/self resolves in the pid
         // namespace of that proc mount (the host's), not ours.
         auto self = TRY(sys::readlink("/proc/self"));
@@ -232,7 +237,7 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
         config.hook_state.status = "creating";
         hook_state_json = oci::hook_state_to_json(config.hook_state);
     }
-    if (config.has_runtime_hooks) {
+    if (exec && config.has_runtime_hooks) {
         TRY(channel.send(SyncStep::RunHooks));
         TRY(channel.expect(SyncStep::HooksDone));
     }
@@ -240,7 +245,7 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
     // OCI createContainer: in the container's namespaces, after the rootfs mounts, before
     // pivot_root: the hook's path resolves in the runtime's root and it sees the
     // container's mounts under the rootfs path.
-    if (!config.create_container_hooks.empty())
+    if (exec && !config.create_container_hooks.empty())
         TRY(run_hooks(config.create_container_hooks, "createContainer", hook_state_json));
     TRY(rootfs::enter_rootfs(*config.mounts).context("prepare rootfs"));
 
@@ -262,6 +267,8 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
         if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "_ses.cryo") < 0 && errno != ENOSYS)
             return Error::from_errno("join session keyring");
     }
+    if (!exec)
+        return {};
 
     auto const& process = *config.process;
     bool listener = config.seccomp && config.seccomp->needs_listener;
@@ -303,15 +310,16 @@ Result<void> prepare_init(InitConfig& config, SyncChannel& channel)
 
 } // namespace
 
-void run_init(InitConfig& config, SyncChannel& channel)
+void run_container_process(InitConfig& config, SyncChannel& channel, FinalAction action)
 {
     // Signals blocked in the parent (run forwards them) must not stay blocked in the
     // container; exec keeps the mask.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Non-dumpable until exec: no container process may open our /proc/PID/exe (the host
-    // binary) or ptrace us while we still run cryo's code (CVE-2019-5736).
+    // Non-dumpable until exec (or until the engine replaces a parked init's executable): no
+    // container process may open our /proc/PID/exe (the host binary) or ptrace us while we
+    // still run cryo's code (CVE-2019-5736).
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // If create dies before the init is set up, the init must not linger.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -320,19 +328,20 @@ void run_init(InitConfig& config, SyncChannel& channel)
 
     // Into the cgroup before anything heavy, then drop every fd the init does not need:
     // a host directory fd left open could become the cwd ("/proc/self/fd/N") or be
-    // reached through /proc after pivot_root (CVE-2024-21626).
+    // reached through /proc after pivot_root (CVE-2024-21626). A parked init keeps the
+    // pidfd the engine takes files through, and no passed fds (the image has its own).
     auto early = [&]() -> Result<void> {
         if (config.cgroup_join)
             TRY(cgroup::join_self(*config.cgroup_join, config.cloned_into_cgroup).context("join cgroup"));
-        int keep[8] = { channel.fd().get(), config.exec_fifo.get(), config.console_socket.get(),
-                        config.trampoline.get(), -1, -1, -1, -1 };
-        size_t used = 4;
-        for (auto const& join : config.join_fds)
-            if (used < std::size(keep))
-                keep[used++] = join.second.get();
-        if (config.join_fds.size() > 4)
+        int keep[9] = { channel.fd().get(), config.exec_fifo.get(), config.console_socket.get(),
+                        config.trampoline.get(), config.cryo_pidfd, -1, -1, -1, -1 };
+        size_t used = 5;
+        if (config.join_fds.size() > std::size(keep) - used)
             return Error::make("too many namespaces to join by path");
-        TRY(rootfs::close_fds_except(3 + static_cast<unsigned>(config.passed_fds), { keep, used }).context("close fds"));
+        for (auto const& join : config.join_fds)
+            keep[used++] = join.second.get();
+        unsigned first = action == FinalAction::Exec ? 3 + static_cast<unsigned>(config.passed_fds) : 3;
+        TRY(rootfs::close_fds_except(first, { keep, used }).context("close fds"));
         return {};
     };
     if (auto result = early(); !result) {
@@ -340,12 +349,22 @@ void run_init(InitConfig& config, SyncChannel& channel)
         sys::exit_now(1);
     }
 
-    auto prepared = prepare_init(config, channel);
+    auto prepared = prepare_container_process(config, channel, action);
     if (!prepared) {
         channel.send_error(prepared.error());
         sys::exit_now(1);
     }
+    // From here a parked init is held by cryo with ptrace (PTRACE_O_EXITKILL): if cryo dies
+    // during the restore the process dies with it; afterwards it must outlive cryo.
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    if (action == FinalAction::Park) {
+        // The restored processes are dumpable as the originals were (exec made them so).
+        ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        if (!channel.send(SyncStep::Ready))
+            sys::exit_now(1);
+        for (;;)
+            ::syscall(SYS_pause);
+    }
     auto ready = channel.send(SyncStep::Ready);
     if (!ready)
         sys::exit_now(1);

@@ -104,8 +104,21 @@ struct InitConfig {
     int passed_fds { 0 };   // LISTEN_FDS + --preserve-fds, starting at fd 3
     bool no_new_keyring { false };
     int lock_fd { -1 };     // the state lock: closed first thing in the child
+    int cryo_pidfd { -1 };  // Park: a pidfd the restore engine takes files through (kept open)
 };
 
-[[noreturn]] void run_init(InitConfig& config, SyncChannel& channel);
+// What the container's first process does once it is set up: exec the user's process
+// (create, run), or park in pause() as pid 1 for the checkpoint engine to rebuild the
+// image's init in it (restore; it keeps root and every capability in its namespaces).
+enum class FinalAction { Exec, Park };
+
+// The container's first process, after clone: joins its cgroup and namespaces, prepares the
+// rootfs, hostname, sysctls, console and keyring, then (Exec) applies the process's
+// attributes and execs, or (Park) waits. Reports errors over the channel; never returns.
+[[noreturn]] void run_container_process(InitConfig& config, SyncChannel& channel, FinalAction action);
+[[noreturn]] inline void run_init(InitConfig& config, SyncChannel& channel)
+{
+    run_container_process(config, channel, FinalAction::Exec);
+}
 
 } // namespace cryo::runtime

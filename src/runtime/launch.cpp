@@ -328,7 +328,9 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
 
     // Restore: the parked init takes files from cryo through this pidfd (same number there).
     Fd cryo_pidfd;
-    if (mode == LaunchMode::Restore)
+    if (mode == LaunchMode::Restore && restore && restore->files_pidfd.valid())
+        cryo_pidfd = TRY(sys::dup(restore->files_pidfd).context("pidfd of the file holder"));
+    else if (mode == LaunchMode::Restore)
         cryo_pidfd = TRY(sys::pidfd_open(::getpid()).context("pidfd of cryo"));
 
     auto [parent_end, child_end] = TRY(sys::seqpacket_pair());

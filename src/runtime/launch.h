@@ -35,6 +35,9 @@ struct RestoreLaunch {
     // Runs once the root file system exists (an --image overlay is mounted) and before the
     // init is cloned: the image's rootfs changes are applied here.
     std::function<Result<void>(std::string const& state_dir, std::string const& rootfs)> prepare_rootfs;
+    // Valid: the pidfd the parked init inherits instead of cryo's (restore_init.h FileHolder,
+    // for a container with a new user namespace).
+    FdRef files_pidfd;
 };
 
 struct Launched {

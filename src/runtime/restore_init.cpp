@@ -1,104 +1,76 @@
-// The container init's side of a restore: the same namespaces, cgroup, rootfs, hostname and
-// console as create sets up (init.cpp), but instead of exec'ing the user's process it parks
-// in pause() as pid 1 of the new pid namespace, keeping its privileges and a pidfd of cryo,
-// until the checkpoint engine rebuilds the image's init in it (restore.cpp). Nothing here
-// allocates after clone beyond what the shared rootfs steps do.
+// The container init's side of a restore: the same steps as create's init (init.cpp,
+// run_container_process) with FinalAction::Park, keeping a pidfd the engine takes files
+// through; and the FileHolder of a container with a new user namespace.
 #include <csignal>
-#include <linux/keyctl.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "rootfs/mounts.h"
-#include "rootfs/process.h"
 #include "runtime/init.h"
 #include "runtime/restore_init.h"
-#include "sys/caps.h"
 #include "sys/clone.h"
+#include "sys/file.h"
 #include "sys/ns.h"
 #include "sys/raw.h"
 
 namespace cryo::runtime {
 
-namespace {
-
-Result<void> prepare_restore_init(InitConfig& config, SyncChannel& channel)
-{
-    auto const& ns = *config.namespaces;
-    if (config.wait_for_parent)
-        TRY(channel.expect(SyncStep::Proceed));
-    for (auto& [type, fd] : config.join_fds)
-        TRY(sys::setns(fd, type).context("join namespace"));
-    config.join_fds.clear();
-    if (ns.new_user) {
-        TRY(sys::setresgid(0).context("become root in the user namespace"));
-        TRY(sys::setresuid(0).context("become root in the user namespace"));
-    }
-    if (ns.new_cgroup)
-        TRY(sys::unshare(CLONE_NEWCGROUP).context("create cgroup namespace"));
-    // The restored init was a session leader (create made it one): the engine keeps this.
-    if (::setsid() < 0)
-        return Error::from_errno("setsid");
-    TRY(rootfs::setup_rootfs(*config.mounts).context("prepare rootfs"));
-    if (!config.hostname.empty())
-        TRY(rootfs::apply_hostname(config.hostname).context("set hostname"));
-    if (!config.domainname.empty())
-        TRY(rootfs::apply_domainname(config.domainname).context("set domainname"));
-    if (!config.sysctl.empty())
-        TRY(rootfs::apply_sysctls(config.sysctl).context("set sysctl"));
-    if (config.console_socket)
-        TRY(setup_console(config.console_socket, config.process->console_size, true).context("set up console"));
-    config.console_socket.reset();
-    TRY(rootfs::finalize_rootfs(*config.mounts).context("prepare rootfs"));
-    if (!config.no_new_keyring) {
-        if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "_ses.cryo") < 0 && errno != ENOSYS)
-            return Error::from_errno("join session keyring");
-    }
-    return {};
-}
-
-} // namespace
-
 void run_restore_init(InitConfig& config, SyncChannel& channel, int cryo_pidfd)
 {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // As in create: nothing in the container may reach cryo's binary while cryo's code runs
-    // here. The engine replaces the executable before any container process runs.
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (config.lock_fd >= 0)
-        ::close(config.lock_fd);
-    auto early = [&]() -> Result<void> {
-        if (config.cgroup_join)
-            TRY(cgroup::join_self(*config.cgroup_join, config.cloned_into_cgroup).context("join cgroup"));
-        int keep[8] = { channel.fd().get(), config.console_socket.get(), cryo_pidfd, -1, -1, -1, -1, -1 };
-        size_t used = 3;
-        if (config.join_fds.size() > 5)
-            return Error::make("too many namespaces to join by path");
-        for (auto const& join : config.join_fds)
-            keep[used++] = join.second.get();
-        TRY(rootfs::close_fds_except(3, { keep, used }).context("close fds"));
-        return {};
-    };
-    if (auto result = early(); !result) {
-        channel.send_error(result.error());
-        sys::exit_now(1);
+    config.cryo_pidfd = cryo_pidfd;
+    run_container_process(config, channel, FinalAction::Park);
+}
+
+Result<FileHolder> FileHolder::start()
+{
+    // Both pipes exist before the clone, so in the shared table they are the holder's too;
+    // messages, never EOF, since a close in one process closes for both.
+    auto [command_read, command_write] = TRY(sys::pipe(O_CLOEXEC));
+    auto [done_read, done_write] = TRY(sys::pipe(O_CLOEXEC));
+    auto cloned = TRY(sys::clone3({ .flags = CLONE_FILES }).context("start the file holder"));
+    if (cloned.is_child()) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        int ns = -1;
+        if (::read(command_read.get(), &ns, sizeof ns) != sizeof ns)
+            sys::exit_now(1);
+        unsigned char result = 0;
+        if (::setns(ns, CLONE_NEWUSER) < 0 || ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0)
+            result = static_cast<unsigned char>(errno);
+        // Changing credentials made it non-dumpable: the restored tasks may only take its
+        // files when it is dumpable (or they held CAP_SYS_PTRACE in cryo's namespace).
+        ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        (void)!::write(done_write.get(), &result, 1);
+        for (;;)
+            ::syscall(SYS_pause);
     }
-    if (auto prepared = prepare_restore_init(config, channel); !prepared) {
-        channel.send_error(prepared.error());
-        sys::exit_now(1);
-    }
-    // From here cryo holds this process with ptrace (PTRACE_O_EXITKILL): if cryo dies
-    // during the restore the process dies with it; afterwards it must outlive cryo.
-    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    // The restored processes are dumpable as the originals were (exec made them so).
-    ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (!channel.send(SyncStep::Ready))
-        sys::exit_now(1);
-    for (;;)
-        ::syscall(SYS_pause);
+    FileHolder holder;
+    holder.m_process = sys::ChildProcess(cloned.pid, std::move(cloned.pidfd));
+    holder.m_command = std::move(command_write);
+    holder.m_done = std::move(done_read);
+    // The holder's ends stay open in the shared table until cryo exits; harmless.
+    (void)command_read.release();
+    (void)done_write.release();
+    return holder;
+}
+
+Result<void> FileHolder::enter_user_ns(int pid)
+{
+    auto ns = TRY(sys::open_ns(pid, "user").context("user namespace of {}", pid));
+    int number = ns.get();
+    TRY(sys::write(m_command, &number, sizeof number).context("file holder"));
+    // The holder answers at once; it cannot die quietly (pdeathsig only), but a poll on its
+    // pidfd keeps a failure from hanging the restore.
+    pollfd fds[] = { { .fd = m_done.get(), .events = POLLIN, .revents = 0 },
+        { .fd = m_process.pidfd().get(), .events = POLLIN, .revents = 0 } };
+    if (::poll(fds, 2, 5000) <= 0 || !(fds[0].revents & POLLIN))
+        return Error::make("file holder: no answer");
+    unsigned char result = 0;
+    TRY(sys::read(m_done, &result, 1).context("file holder"));
+    if (result != 0)
+        return Error::from_errno(result, fmt::format("file holder: join the user namespace of {}", pid));
+    return {};
 }
 
 } // namespace cryo::runtime

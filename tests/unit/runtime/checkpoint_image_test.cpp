@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "runtime/api.h"
@@ -56,4 +58,77 @@ TEST(RuntimeCheckpointImage, ImagePathDefaultsToCheckpointInCwd)
     EXPECT_TRUE(fallback->ends_with("/checkpoint"));
     EXPECT_EQ("/abs/img", *absolute_image_path("/abs/img"));
     EXPECT_TRUE(absolute_image_path("rel/img")->ends_with("/rel/img"));
+}
+
+TEST(RuntimeCheckpointImage, ContainerInfoCarriesImageAndIdMaps)
+{
+    ContainerImageInfo info;
+    info.id = "web";
+    info.image = "bb";
+    info.disk_limit = 64 << 20;
+    info.uid_map = "         0     300000      65536\n";
+    info.gid_map = "         0     300000      65536\n";
+    auto decoded = decode_container_info(encode_container_info(info));
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+    EXPECT_EQ(info, *decoded);
+    // An image written before these fields: none of them.
+    auto old = decode_container_info(R"({"version": 1, "id": "x"})");
+    ASSERT_TRUE(old.has_value());
+    EXPECT_TRUE(old->image.empty());
+    EXPECT_EQ(0u, old->disk_limit);
+    EXPECT_FALSE(old->uid_map.has_value());
+}
+
+TEST(RuntimeCheckpointImage, RestoreRootfsPlan)
+{
+    ContainerImageInfo plain;
+    ContainerImageInfo overlay;
+    overlay.image = "bb";
+    using C = RestoreConfigSource;
+    using R = RestoreRootfs;
+    auto plan = [](ContainerImageInfo const& info, bool config, bool rootfs, bool diff) {
+        return plan_restore_rootfs(info, { .has_config = config, .has_rootfs = rootfs, .image_has_diff = diff });
+    };
+    // podman/containerd: a full bundle, restored as it is.
+    EXPECT_EQ((RestoreRootfsPlan { C::Bundle, R::Bundle }), plan(plain, true, true, false));
+    // A full bundle and an overlay container's diff: applied onto the bundle's rootfs.
+    EXPECT_EQ((RestoreRootfsPlan { C::Bundle, R::BundleDiff }), plan(overlay, true, true, true));
+    // Nothing in --bundle: the saved config and a new overlay of the store's image.
+    EXPECT_EQ((RestoreRootfsPlan { C::Image, R::ImageOverlay }), plan(overlay, false, false, true));
+    // A config but no rootfs (config_bundle, as `run --image --bundle` takes it).
+    EXPECT_EQ((RestoreRootfsPlan { C::Bundle, R::ImageOverlay }), plan(overlay, true, false, true));
+    // A plain container without its rootfs: launch names the missing rootfs.
+    EXPECT_EQ((RestoreRootfsPlan { C::Image, R::Bundle }), plan(plain, false, false, false));
+}
+
+TEST(RuntimeCheckpointImage, CgroupRestorePlan)
+{
+    EXPECT_EQ(CgroupRestore::ConfigLimits, *plan_cgroup_restore(CgroupsMode::Ignore, false));
+    EXPECT_EQ(CgroupRestore::ConfigLimits, *plan_cgroup_restore(CgroupsMode::Ignore, true));
+    EXPECT_EQ(CgroupRestore::SavedProperties, *plan_cgroup_restore(CgroupsMode::Soft, false));
+    EXPECT_EQ(CgroupRestore::ConfigLimits, *plan_cgroup_restore(CgroupsMode::Soft, true));
+    EXPECT_EQ(CgroupRestore::SavedProperties, *plan_cgroup_restore(CgroupsMode::Full, false));
+    EXPECT_EQ(CgroupRestore::SavedProperties, *plan_cgroup_restore(CgroupsMode::Full, true));
+    EXPECT_EQ(CgroupRestore::SavedProperties, *plan_cgroup_restore(CgroupsMode::Strict, false));
+    auto strict = plan_cgroup_restore(CgroupsMode::Strict, true);
+    ASSERT_FALSE(strict.has_value());
+    EXPECT_NE(std::string::npos, strict.error().message().find("exists")) << strict.error().message();
+}
+
+TEST(RuntimeCheckpointImage, CgroupPropertiesRoundTripAndFiles)
+{
+    CgroupProperties props { { "pids/pids.max", "50" }, { "memory/memory.limit_in_bytes", "50331648" } };
+    auto decoded = decode_cgroup_properties(encode_cgroup_properties(props));
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+    EXPECT_EQ(props, *decoded);
+    EXPECT_FALSE(decode_cgroup_properties(R"({"version": 2, "properties": {}})").has_value());
+    EXPECT_FALSE(decode_cgroup_properties("[").has_value());
+    // v1 memory: the limit before memsw (memsw may never be below it).
+    auto memory = cgroup_property_files("memory");
+    ASSERT_GE(memory.size(), 2u);
+    EXPECT_EQ("memory.limit_in_bytes", memory[0]);
+    EXPECT_EQ("memory.memsw.limit_in_bytes", memory[1]);
+    EXPECT_TRUE(cgroup_property_files("freezer").empty()); // state, not a limit
+    auto unified = cgroup_property_files("");
+    EXPECT_NE(unified.end(), std::find(unified.begin(), unified.end(), "memory.max"));
 }
