@@ -1,6 +1,8 @@
 #include "checkpoint/files_tcp.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nlohmann/json.hpp>
@@ -161,13 +163,17 @@ Result<Fd> open_established(FileDescription const& d, ImageReader const& image)
     TRY(set_repair(s, TCP_REPAIR_ON));
     // Sequence numbers where each queue starts; writing the queued bytes below moves them on
     // to where they were at the dump.
+    // A FIN took one sequence number after the data: it is sent again once both ends exist
+    // (restore_half_closed), so the numbers go back to before it.
+    uint32_t send_seq = t.send_seq - (t.fin_sent ? 1 : 0);
+    uint32_t receive_seq = t.receive_seq - (t.fin_received ? 1 : 0);
     TRY(set_queue(s, TCP_SEND_QUEUE));
     TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ,
-                               static_cast<int>(t.send_seq - static_cast<uint32_t>(t.send_queue_bytes)))
+                               static_cast<int>(send_seq - static_cast<uint32_t>(t.send_queue_bytes)))
             .context("send queue sequence"));
     TRY(set_queue(s, TCP_RECV_QUEUE));
     TRY(sys::set_socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ,
-                               static_cast<int>(t.receive_seq - static_cast<uint32_t>(t.receive_queue_bytes)))
+                               static_cast<int>(receive_seq - static_cast<uint32_t>(t.receive_queue_bytes)))
             .context("receive queue sequence"));
     // In repair mode bind takes the port even though the listener holds it too.
     TRY(sys::bind_inet(s, local_of(t)));
@@ -199,7 +205,10 @@ Result<Fd> open_established(FileDescription const& d, ImageReader const& image)
     TRY(set_queue(s, TCP_RECV_QUEUE));
     TRY(sys::send_stream(s, data.substr(t.send_queue_bytes)).context("refill receive queue"));
     TRY(set_queue(s, TCP_NO_QUEUE));
-    tcp_repair_window window { t.snd_wl1, t.snd_wnd, t.max_window, t.rcv_wnd, t.rcv_wup };
+    // rcv_wup may not lie after the receive sequence (the kernel refuses it): with the FIN
+    // taken back it may have to step back too.
+    uint32_t rcv_wup = static_cast<int32_t>(t.rcv_wup - receive_seq) > 0 ? receive_seq : t.rcv_wup;
+    tcp_repair_window window { t.snd_wl1, t.snd_wnd, t.max_window, t.rcv_wnd, rcv_wup };
     TRY(sys::set_raw_option(s, IPPROTO_TCP, TCP_REPAIR_WINDOW, &window, sizeof window).context("TCP_REPAIR_WINDOW"));
     return s; // still in repair mode: leave_repair once the peer exists too
 }
@@ -228,6 +237,31 @@ Result<Fd> open_queued_client(FileDescription const& d, ImageReader const& image
     TRY(apply_options(s, t, false));
     TRY(sys::set_status_flags(s, d.flags & O_NONBLOCK));
     return s;
+}
+
+Result<int> state_of(FdRef s)
+{
+    return static_cast<int>(TRY(info_of(s)).tcpi_state);
+}
+
+// The end that had sent its FIN sends it again (shutdown) and both ends are waited for.
+Result<void> restore_half_closed(FdRef s, FileDescription const& d, std::vector<FileDescription> const& all,
+                                 std::map<uint32_t, Fd> const& fds)
+{
+    FileDescription const* peer = nullptr;
+    for (auto const& o : all)
+        if (o.kind == FileKind::TcpSocket && o.tcp.fin_received && o.tcp.local_port == d.tcp.peer_port
+            && o.tcp.peer_port == d.tcp.local_port)
+            peer = &o;
+    if (!peer)
+        return Error::make("its peer end (close-wait) is not in the image");
+    TRY(sys::shutdown(s, SHUT_WR).context("shutdown"));
+    for (int i = 0; i < 2000; ++i) {
+        if (TRY(state_of(s)) == TCP_FIN_WAIT2 && TRY(state_of(fds.at(peer->id))) == TCP_CLOSE_WAIT)
+            return {};
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    return Error::format("did not reach fin-wait2 (in {})", tcp_state_name(TRY(state_of(s))));
 }
 
 // Text of an address without the IPv4-mapped prefix: a dual-stack listener's connections
@@ -289,7 +323,8 @@ std::string tcp_summary(TcpState const& t)
     if (t.listening)
         return fmt::format("tcp {} listening", local);
     if (t.established)
-        return fmt::format("tcp {} -> {} established{}", local, endpoint(t.peer_address, t.peer_port, t.family),
+        return fmt::format("tcp {} -> {} {}{}", local, endpoint(t.peer_address, t.peer_port, t.family),
+                           t.fin_sent ? "fin-wait2" : t.fin_received ? "close-wait" : "established",
                            t.accept_queued ? " (not accepted yet)" : "");
     return fmt::format("tcp {} unconnected", local);
 }
@@ -318,11 +353,15 @@ Result<void> classify_tcp_socket(FdRef s, FileDescription& d)
         // A socket not yet bound or connected: rare in a checkpointed program, left for later.
         return Error::format("sockets of family {} that are neither listening nor connected are not supported yet",
                              t.family == AF_INET ? "AF_INET" : "AF_INET6");
-    case TCP_ESTABLISHED: {
+    case TCP_ESTABLISHED:
+    case TCP_FIN_WAIT2:
+    case TCP_CLOSE_WAIT: {
         auto peer = TRY(sys::peer_name(s));
         t.peer_address = peer.address;
         t.peer_port = peer.port;
         t.established = true;
+        t.fin_sent = info.tcpi_state == TCP_FIN_WAIT2;
+        t.fin_received = info.tcpi_state == TCP_CLOSE_WAIT;
         d.path = tcp_summary(t);
         if (!t_scope || !t_scope->allows_established())
             return Error::format("established TCP connection {}:{} -> {} needs --tcp-established", local.address,
@@ -360,7 +399,8 @@ Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d)
         (void)set_flag(s, SOL_SOCKET, SO_REUSEADDR, t.reuse_address);
     });
     auto info = TRY(info_of(s));
-    if (info.tcpi_state != TCP_ESTABLISHED)
+    int want = t.fin_sent ? TCP_FIN_WAIT2 : t.fin_received ? TCP_CLOSE_WAIT : TCP_ESTABLISHED;
+    if (info.tcpi_state != want)
         return Error::format("{} changed state to {}", d.path, tcp_state_name(info.tcpi_state));
     TRY(set_queue(s, TCP_SEND_QUEUE));
     t.send_seq = static_cast<uint32_t>(TRY(sys::socket_option(s, IPPROTO_TCP, TCP_QUEUE_SEQ)));
@@ -395,7 +435,10 @@ Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d)
     return sent + received;
 }
 
-Result<void> mark_accept_queued(int pid, std::vector<FileDescription*> const& sockets)
+namespace {
+
+// The body of mark_accept_queued for the accept queues.
+Result<void> find_waiting_connections(int pid, std::vector<FileDescription*> const& sockets)
 {
     bool any_listener = std::any_of(sockets.begin(), sockets.end(), [](auto* d) { return d->tcp.listening; });
     if (!any_listener)
@@ -445,6 +488,33 @@ Result<void> mark_accept_queued(int pid, std::vector<FileDescription*> const& so
     return {};
 }
 
+// A half-closed connection comes back only with both ends (restore_half_closed).
+Result<void> check_half_closed(std::vector<FileDescription*> const& sockets)
+{
+    for (auto const* d : sockets) {
+        auto const& t = d->tcp;
+        if (!t.fin_sent && !t.fin_received)
+            continue;
+        bool paired = std::any_of(sockets.begin(), sockets.end(), [&](auto const* o) {
+            return o->tcp.established && o->tcp.fin_sent == t.fin_received && o->tcp.fin_received == t.fin_sent
+                && same_endpoint(o->tcp.local_address, o->tcp.local_port, t.peer_address, t.peer_port)
+                && same_endpoint(o->tcp.peer_address, o->tcp.peer_port, t.local_address, t.local_port);
+        });
+        if (!paired)
+            return Error::format("{}: half closed, and its peer end is not in the dumped tree (not supported)",
+                                 tcp_summary(t));
+    }
+    return {};
+}
+
+} // namespace
+
+Result<void> mark_accept_queued(int pid, std::vector<FileDescription*> const& sockets)
+{
+    TRY(find_waiting_connections(pid, sockets));
+    return check_half_closed(sockets);
+}
+
 Result<void> open_tcp_sockets(std::vector<FileDescription> const& descriptions, ImageReader const& image,
                               std::map<uint32_t, Fd>& fds)
 {
@@ -462,6 +532,12 @@ Result<void> open_tcp_sockets(std::vector<FileDescription> const& descriptions, 
     for (auto const& d : descriptions)
         if (d.kind == FileKind::TcpSocket && d.tcp.established && !d.tcp.accept_queued)
             TRY(leave_repair(fds.at(d.id), d).context("file description {} ({})", d.id, tcp_summary(d.tcp)));
+    // Half-closed connections: the end that had shut down its sending side does it again,
+    // which sends the FIN to its (restored) peer; both settle in FIN-WAIT2 / CLOSE-WAIT.
+    for (auto const& d : descriptions)
+        if (d.kind == FileKind::TcpSocket && d.tcp.fin_sent)
+            TRY(restore_half_closed(fds.at(d.id), d, descriptions, fds)
+                    .context("file description {} ({})", d.id, tcp_summary(d.tcp)));
     // Then the connections that waited in an accept queue: through their listener, now back.
     for (auto const& d : descriptions)
         if (d.kind == FileKind::TcpSocket && d.tcp.accept_queued)
@@ -492,6 +568,10 @@ void encode_tcp(FileDescription const& d, nlohmann::json& e)
         j["peer"] = { t.peer_address, t.peer_port };
         if (t.accept_queued)
             j["accept_queued"] = true;
+        if (t.fin_sent)
+            j["fin_sent"] = true;
+        if (t.fin_received)
+            j["fin_received"] = true;
         j["repair"] = { { "send_seq", t.send_seq },
                         { "receive_seq", t.receive_seq },
                         { "send_queue", t.send_queue_bytes },
@@ -533,6 +613,8 @@ void decode_tcp(nlohmann::json const& e, FileDescription& d)
         t.peer_address = peer.at(0).get<std::string>();
         t.peer_port = peer.at(1).get<uint16_t>();
         t.accept_queued = j.value("accept_queued", false);
+        t.fin_sent = j.value("fin_sent", false);
+        t.fin_received = j.value("fin_received", false);
         auto const& r = j.at("repair");
         t.send_seq = r.at("send_seq").get<uint32_t>();
         t.receive_seq = r.at("receive_seq").get<uint32_t>();

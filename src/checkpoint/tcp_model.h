@@ -23,6 +23,12 @@ struct TcpState {
     // tree (connected, not accepted yet): restored by connecting again through the restored
     // listener, which queues the connection again (docs/checkpoint-files.md).
     bool accept_queued { false };
+    // Established, half closed: this end shut down its sending side and the peer acked the
+    // FIN (FIN-WAIT2), or the peer did and this end has not (CLOSE-WAIT). Both ends must be
+    // in the tree: restored as established with the FIN's sequence number taken back, then
+    // the FIN-WAIT2 end shuts down again, which sends the FIN for real.
+    bool fin_sent { false };
+    bool fin_received { false };
     // Socket options (set again after the socket is re-created).
     bool reuse_address { false };
     bool reuse_port { false };

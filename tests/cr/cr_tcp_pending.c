@@ -7,8 +7,9 @@
 // the peers must be the child's ports, (mode data: the 5 bytes arrive first), it sends
 // "hello", the child answers "back" on each; prints "child verify ok" and "verify ok", or
 // what failed. Mode "shutdown": the child shuts down its sending side of fd 13 (FIN-WAIT2,
-// the server end CLOSE-WAIT): the server reads end of file there. Usage: cr_tcp_pending
-// [data|shutdown]
+// the server end CLOSE-WAIT): the server reads end of file there. Mode "halfclosed": the
+// same, but the server accepted that connection before (fd 12, CLOSE-WAIT, the client's
+// fd 13 FIN-WAIT2). Usage: cr_tcp_pending [data|shutdown|halfclosed]
 #define _GNU_SOURCE
 #include "cr_net.h"
 
@@ -52,6 +53,15 @@ static int read_exact(int fd, char const* want, size_t n)
     return memcmp(buffer, want, n) == 0 ? 0 : -3;
 }
 
+static int state_of(int fd)
+{
+    struct tcp_info info;
+    socklen_t n = sizeof info;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &n) < 0)
+        return -1;
+    return info.tcpi_state;
+}
+
 static int accept_within(int listener)
 {
     struct pollfd p = { .fd = listener, .events = POLLIN };
@@ -63,7 +73,8 @@ static int accept_within(int listener)
 int main(int argc, char** argv)
 {
     int data_mode = argc > 1 && strcmp(argv[1], "data") == 0;
-    int shut_mode = argc > 1 && strcmp(argv[1], "shutdown") == 0;
+    int half_mode = argc > 1 && strcmp(argv[1], "halfclosed") == 0;
+    int shut_mode = half_mode || (argc > 1 && strcmp(argv[1], "shutdown") == 0);
     setup_go();
 
     int one = 1;
@@ -129,14 +140,24 @@ int main(int argc, char** argv)
     if (read(ports[0], theirs, sizeof theirs) != sizeof theirs)
         die("read ports");
     close(ports[0]);
-    for (int i = 0; i < 500 && (pending_of(10) < 1 || pending_of(11) < 1); ++i)
+    if (half_mode) {
+        int s = accept_within(10);
+        if (s < 0)
+            die("accept before the checkpoint");
+        place(s, 12);
+        for (int i = 0; i < 500 && state_of(12) != TCP_CLOSE_WAIT; ++i)
+            usleep(2000);
+    }
+    for (int i = 0; i < 500 && ((!half_mode && pending_of(10) < 1) || pending_of(11) < 1); ++i)
         usleep(2000);
     printf("ready %d %d\n", getpid(), child);
     wait_go();
 
-    CHECK(pending_of(10) == 1 && pending_of(11) == 1, "accept queues hold %d and %d, want 1 and 1", pending_of(10),
-          pending_of(11));
-    int s4 = accept_within(10);
+    CHECK(pending_of(10) == !half_mode && pending_of(11) == 1, "accept queues hold %d and %d, want %d and 1",
+          pending_of(10), pending_of(11), !half_mode);
+    if (half_mode)
+        CHECK(state_of(12) == TCP_CLOSE_WAIT, "fd 12 in TCP state %d, not close-wait", state_of(12));
+    int s4 = half_mode ? 12 : accept_within(10);
     int s6 = accept_within(11);
     CHECK(s4 >= 0 && s6 >= 0, "accept: %d %d (%s)", s4, s6, strerror(errno));
     if (s4 >= 0 && s6 >= 0) {

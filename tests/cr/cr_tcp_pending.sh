@@ -7,7 +7,9 @@
 #    queues again (ss), the parent accepts them from the client's same ports, data flows both
 #    ways. 3. A waiting connection holding bytes its server has not read is refused in one
 #    line naming it, and the tree runs on with nothing lost. 4. A client that shut down its
-#    sending side (FIN-WAIT2) is refused naming the connection and its state; the tree runs on.
+#    sending side before being accepted is refused naming the connection; the tree runs on.
+# 5. A half-closed connection, both ends in the tree (client FIN-WAIT2, server CLOSE-WAIT):
+#    dumped, restored in the same states (ss), the server reads end of file and still sends.
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_tcp_pending
@@ -76,9 +78,29 @@ if start shut "$WORKLOAD" shutdown; then
         fail "shut: dump succeeded"
     else
         [ "$(wc -l <"$TMP/shut/err")" = 1 ] \
-            && grep -q "TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* in state fin-wait2 (this end shut down its sending side) is not supported yet$" "$TMP/shut/err" \
+            && grep -q "connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* waiting in the accept queue of tcp 127.0.0.1:[0-9]* listening: already closed by its client (not supported)$" "$TMP/shut/err" \
             && ok "shut: $(cat "$TMP/shut/err")" || fail "shut: refusal: $(cat "$TMP/shut/err")"
     fi
     verify shut && grep -q "^child verify ok" "$TMP/shut/out" || fail "shut: $(cat "$TMP/shut/out")"
+fi
+
+# 5. Half closed, both ends in the tree.
+if start half "$WORKLOAD" halfclosed; then
+    CHILD=${READY[2]}
+    states() { ss -tanH state close-wait state fin-wait-2 "( sport = :$1 or dport = :$1 )" | awk '{ print $1 }' | sort | tr '\n' ' '; }
+    V4=$(ss -tlnpH | grep "pid=$PID," | grep -o '127.0.0.1:[0-9]*' | head -1)
+    before=$(states "${V4##*:}")
+    "$CRYO" dump -t "$PID" -D "$TMP/half/img" --tcp-established 2>"$TMP/half/err" || fail "half: dump: $(cat "$TMP/half/err")"
+    gone "$PID" && gone "$CHILD" || fail "half: tree still there after dump"
+    "$CRYO" checkpoint inspect "$TMP/half/img" | grep -q "tcp 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* close-wait" \
+        || fail "half: inspect: $("$CRYO" checkpoint inspect "$TMP/half/img" 2>&1)"
+    if "$CRYO" restore -D "$TMP/half/img" -d 2>"$TMP/half/err"; then
+        after=$(states "${V4##*:}")
+        [ "$before" = "CLOSE-WAIT FIN-WAIT-2 " ] && [ "$after" = "$before" ] && ok "half: states as before: $after" \
+            || fail "half: states before [$before] after [$after]"
+        verify half && grep -q "^child verify ok" "$TMP/half/out" || fail "half: $(cat "$TMP/half/out")"
+    else
+        fail "half: restore: $(cat "$TMP/half/err")"
+    fi
 fi
 finish

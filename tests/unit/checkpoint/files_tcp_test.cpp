@@ -98,6 +98,23 @@ TEST(FilesTcp, AcceptQueuedClientRoundTrip)
     EXPECT_FALSE(back->file_descriptions[0].tcp.accept_queued);
 }
 
+TEST(FilesTcp, HalfClosedRoundTrip)
+{
+    auto p = process_with_tcp();
+    auto& server = p.file_descriptions[1].tcp;
+    server.fin_received = true;
+    p.file_descriptions[1].path = tcp_summary(server);
+    EXPECT_EQ(p.file_descriptions[1].path, "tcp 127.0.0.1:8080 -> 127.0.0.1:51000 close-wait");
+    auto back = decode_process(encode_process(p));
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(back->file_descriptions[1], p.file_descriptions[1]);
+    EXPECT_TRUE(back->file_descriptions[1].tcp.fin_received);
+    EXPECT_FALSE(back->file_descriptions[1].tcp.fin_sent);
+    server.fin_received = false;
+    server.fin_sent = true;
+    EXPECT_EQ(tcp_summary(server), "tcp 127.0.0.1:8080 -> 127.0.0.1:51000 fin-wait2");
+}
+
 TEST(FilesTcp, MissingRepairStateIsAnError)
 {
     auto p = process_with_tcp();
