@@ -31,6 +31,8 @@
 #                           every pid of READY to go, cryo restore -d
 #   verify NAME [PID]       SIGUSR1 to PID (default READY[1]), waits for it to finish and for
 #                           its "verify ..." line; passes on "verify ok"
+#   refused NAME REGEX CMD...   CMD must fail with exactly one line on stderr, matching the
+#                           extended REGEX (kept in $TMP/NAME/refused.err); ok or fail
 #   ns_holder KIND          a `sleep` alone in a new namespace of KIND (ipc, net, uts); sets
 #                           PID (in PIDS); exits the test if the namespace did not come
 
@@ -149,6 +151,23 @@ verify() {
         ok "$name: $(grep '^verify ok' "$out")"
     else
         fail "$name: $(grep -v '^ready' "$out")"
+        return 1
+    fi
+}
+
+refused() {
+    local name=$1 pattern=$2 err
+    shift 2
+    mkdir -p "$TMP/$name"
+    err=$TMP/$name/refused.err
+    if "$@" 2>"$err"; then
+        fail "$name: succeeded: $*"
+        return 1
+    fi
+    if [ "$(wc -l <"$err")" = 1 ] && grep -Eq "$pattern" "$err"; then
+        ok "$name: refused: $(cat "$err")"
+    else
+        fail "$name: refusal: $(cat "$err")"
         return 1
     fi
 }
