@@ -5,8 +5,9 @@
 # busybox httpd checkpointed mid-life answers again from the host through the published port
 # and at its address, with the same MAC. Covered: restore in place, under a new id into
 # another --root, a refused restore while the address is held (one line naming the holder,
-# nothing left), CRYO_RESTORE_NETWORK asking for a new address, and delete leaving no veth,
-# bridge port, lease, rule, namespace mount or bridge behind.
+# nothing left), a restore failing after the network was set up (undone), CRYO_RESTORE_NETWORK
+# asking for a new address, and delete leaving no veth, bridge port, lease, rule, namespace
+# mount or bridge behind.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/net_lib.sh"
 
@@ -43,6 +44,19 @@ assert_eq "$address" "$(jq -r .address "$image/network.json")" "address in the i
 assert_eq "$port" "$(jq -r '.published[0].host_port' "$image/network.json")" "published port in the image"
 net_save "$web" "$TEST_TMP/web-1.json"
 assert_status 0 cryo delete "$web"
+assert_net_released "$TEST_TMP/web-1.json"
+assert_bridge_gone "$NET_BRIDGE"
+
+# A restore failing after its network was set up (a page file corrupted: its checksum is
+# checked as the engine reads it, after the launch) undoes it: no state dir, veth, lease,
+# port rule, namespace mount or bridge is left.
+bad=$TEST_TMP/image-bad
+cp -a "$image" "$bad"
+pages=$(ls "$bad"/pages-*.img | head -1)
+[ "$(stat -c %s "$pages")" -gt 8192 ] || fail "page file $pages is too small to corrupt"
+printf 'XXXX' | dd of="$pages" bs=1 seek=4096 conv=notrunc status=none
+assert_fails_with "checksum mismatch" cryo restore --detach --bundle "$bundle" --image-path "$bad" "$web"
+[ ! -e "$ROOT/$web" ] || fail "a failed restore left its state dir"
 assert_net_released "$TEST_TMP/web-1.json"
 assert_bridge_gone "$NET_BRIDGE"
 
