@@ -20,7 +20,7 @@ struct InetSocketDiag {
     uint64_t inode { 0 }; // 0: no file (in an accept queue, or orphaned)
 };
 
-// Parses one inet_diag_msg (pure; unit-tested through its users' fixtures).
+// Parses one inet_diag_msg (pure; tests/unit/sys/inet_diag_test.cpp).
 Result<InetSocketDiag> parse_inet_diag(void const* message, size_t size);
 
 // Every TCP socket of `family` (AF_INET, AF_INET6) in the network namespace `netns` whose
