@@ -137,4 +137,57 @@ Result<CgroupRestore> plan_cgroup_restore(CgroupsMode mode, bool cgroup_existed)
     return CgroupRestore::ConfigLimits;
 }
 
+bool ipc_state_is_fresh(std::string_view ipc_json)
+{
+    // The limits a new IPC namespace gets (ipc/namespace.c, include/uapi/linux/{msg,sem,shm}.h:
+    // MSGMAX, MSGMNB, MSGMNI, SEMMSL SEMMNS SEMOPM SEMMNI, SHMMAX = SHMALL = ULONG_MAX - 2^24,
+    // SHMMNI), not the host's: they are not inherited.
+    static std::map<std::string, std::string> const defaults {
+        { "msgmax", "8192" }, { "msgmnb", "16384" }, { "msgmni", "32000" },
+        { "sem", "32000\t1024000000\t500\t32000" }, { "shm_rmid_forced", "0" },
+        { "shmall", "18446744073692774399" }, { "shmmax", "18446744073692774399" }, { "shmmni", "4096" },
+    };
+    auto j = nlohmann::json::parse(ipc_json, nullptr, false);
+    if (!j.is_object() || j.value("schema", 0) != 1)
+        return false;
+    for (auto const& [key, value] : j.items()) {
+        if (key == "schema")
+            continue;
+        if (key == "queues" || key == "semaphores" || key == "shm") {
+            if (!value.is_array() || !value.empty())
+                return false;
+        } else if (key == "sysctls") {
+            if (!value.is_object() || value.size() != defaults.size())
+                return false;
+            for (auto const& [name, text] : value.items()) {
+                auto it = defaults.find(name);
+                if (it == defaults.end() || !text.is_string() || text.get<std::string>() != it->second)
+                    return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool net_state_is_fresh(std::string_view net_json)
+{
+    auto j = nlohmann::json::parse(net_json, nullptr, false);
+    if (!j.is_object() || j.value("schema", 0) != 1)
+        return false;
+    for (auto const& [key, value] : j.items()) {
+        if (key == "schema" || key == "links")
+            continue;
+        if ((key != "addresses" && key != "routes") || !value.is_array() || !value.empty())
+            return false;
+    }
+    auto const& links = j.contains("links") ? j["links"] : nlohmann::json();
+    if (!links.is_array() || links.size() != 1 || !links[0].is_object())
+        return false;
+    nlohmann::json const fresh_lo = { { "alias", "" }, { "flags", 0 }, { "index", 1 }, { "kind", "loopback" },
+        { "mac", "00:00:00:00:00:00" }, { "mtu", 65536 }, { "name", "lo" }, { "txqlen", 1000 }, { "up", false } };
+    return links[0] == fresh_lo;
+}
+
 } // namespace cryo::runtime

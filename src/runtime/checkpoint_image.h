@@ -93,6 +93,14 @@ enum class CgroupRestore { ConfigLimits, SavedProperties };
 enum class CgroupsMode;
 Result<CgroupRestore> plan_cgroup_restore(CgroupsMode mode, bool cgroup_existed);
 
+// Whether the image's namespace state (checkpoint/ns_state.h files ipc/ipc.json and
+// net/net.json) is exactly what a new namespace starts with: no SysV objects and the kernel's
+// default IPC limits; only a loopback that is down, no addresses, no routes. A restore then
+// has nothing to write (each restore costs a child process and netlink round trips).
+// Anything unknown or unreadable is "not fresh".
+bool ipc_state_is_fresh(std::string_view ipc_json);
+bool net_state_is_fresh(std::string_view net_json);
+
 // --image-path as runc takes it: relative to the cwd; empty means ./checkpoint.
 Result<std::string> absolute_image_path(std::string const& path);
 

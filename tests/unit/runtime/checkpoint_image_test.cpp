@@ -132,3 +132,32 @@ TEST(RuntimeCheckpointImage, CgroupPropertiesRoundTripAndFiles)
     auto unified = cgroup_property_files("");
     EXPECT_NE(unified.end(), std::find(unified.begin(), unified.end(), "memory.max"));
 }
+
+TEST(RuntimeCheckpointImage, FreshNamespaceStateNeedsNoRestore)
+{
+    std::string const fresh_ipc = R"({"queues": [], "schema": 1, "semaphores": [], "shm": [], "sysctls": {
+        "msgmax": "8192", "msgmnb": "16384", "msgmni": "32000", "sem": "32000\t1024000000\t500\t32000",
+        "shm_rmid_forced": "0", "shmall": "18446744073692774399", "shmmax": "18446744073692774399",
+        "shmmni": "4096"}})";
+    EXPECT_TRUE(ipc_state_is_fresh(fresh_ipc));
+    auto changed = fresh_ipc;
+    changed.replace(changed.find("\"4096\""), 6, "\"8192\"");
+    EXPECT_FALSE(ipc_state_is_fresh(changed)); // shmmni raised by the container
+    auto with_shm = fresh_ipc;
+    with_shm.replace(with_shm.find("\"shm\": []"), 9, R"("shm": [{"key": 1}])");
+    EXPECT_FALSE(ipc_state_is_fresh(with_shm));
+    EXPECT_FALSE(ipc_state_is_fresh("{"));
+    EXPECT_FALSE(ipc_state_is_fresh(R"({"schema": 2})"));
+
+    std::string const fresh_net = R"({"addresses": [], "links": [{"alias": "", "flags": 0, "index": 1,
+        "kind": "loopback", "mac": "00:00:00:00:00:00", "mtu": 65536, "name": "lo", "txqlen": 1000, "up": false}],
+        "routes": [], "schema": 1})";
+    EXPECT_TRUE(net_state_is_fresh(fresh_net));
+    auto up = fresh_net;
+    up.replace(up.find("\"up\": false"), 11, "\"up\": true");
+    EXPECT_FALSE(net_state_is_fresh(up));
+    auto address = fresh_net;
+    address.replace(address.find("\"addresses\": []"), 15, R"("addresses": [{"address": "10.0.0.2"}])");
+    EXPECT_FALSE(net_state_is_fresh(address));
+    EXPECT_FALSE(net_state_is_fresh(R"({"schema": 1, "links": [], "addresses": [], "routes": []})"));
+}
