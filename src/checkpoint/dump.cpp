@@ -43,6 +43,7 @@ uint64_t estimate_tree_bytes(int root)
     for (size_t i = 0; i < todo.size() && i < 4096; ++i) {
         int pid = todo[i];
         auto text = sys::read_file(fmt::format("/proc/{}/smaps_rollup", pid));
+        total += kPageChunk; // each process's last chunk is partial
         if (text) {
             auto pos = text->find("\nAnonymous:");
             if (pos != std::string::npos)
@@ -91,7 +92,7 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
         TRY(load_compression(*compression));
     // Create the (temporary) image directory before freezing: a bad -D fails with the tree
     // never touched.
-    auto writer = TRY(ImageWriter::create(options.images_dir));
+    auto writer = TRY(ImageWriter::create(options.images_dir, options.sync ? Durability::Synced : Durability::Atomic));
 
     // --leave-running copies every page into memory while frozen and writes after the thaw:
     // fault that memory in now, before the freeze, so the frozen copy is a plain copy. Only

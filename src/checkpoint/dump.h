@@ -20,6 +20,9 @@ struct DumpOptions {
     std::string inject_failure;
     // Page compression: "none", "zstd" or "lz4".
     std::string compression { "none" };
+    // --sync: fsync the image before returning (image.h Durability::Synced); by default it
+    // is only atomic, as CRIU's and runc's images are never fsynced.
+    bool sync { false };
     // --tcp-established: established TCP connections are dumped (TCP_REPAIR), not refused.
     bool tcp_established { false };
     // --file-locks: flock, POSIX and OFD locks are dumped (and re-acquired at restore); without

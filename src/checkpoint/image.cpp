@@ -120,7 +120,7 @@ Result<void> FileSink::write(void const* data, size_t size)
     return {};
 }
 
-Result<ImageWriter> ImageWriter::create(std::string const& dir)
+Result<ImageWriter> ImageWriter::create(std::string const& dir, Durability durability)
 {
     if (dir.empty())
         return Error::make("image directory is empty");
@@ -134,6 +134,7 @@ Result<ImageWriter> ImageWriter::create(std::string const& dir)
     }
     ImageWriter w;
     w.m_final = final_dir;
+    w.m_durability = durability;
     w.m_temp = fmt::format("{}/.{}.tmp-{}", parent_of(final_dir), base_of(final_dir), ::getpid());
     if (sys::exists(w.m_temp))
         TRY(sys::remove_all(w.m_temp));
@@ -155,14 +156,15 @@ Result<FileSink> ImageWriter::create_file(std::string const& name)
 {
     FileSink sink;
     sink.m_name = name;
-    sink.m_fd = TRY(sys::openat(m_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
+    sink.m_fd = TRY(sys::openat(m_dir, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
                         .context("create image file {}", name));
     return sink;
 }
 
 Result<void> ImageWriter::close_file(FileSink sink)
 {
-    TRY(fsync_fd(sink.m_fd, sink.m_name));
+    if (m_durability == Durability::Synced)
+        TRY(fsync_fd(sink.m_fd, sink.m_name));
     m_files[sink.m_name] = sink.m_entry;
     return {};
 }
@@ -185,14 +187,19 @@ Result<void> ImageWriter::commit(Manifest manifest)
     std::string text = encode_manifest(manifest);
     auto fd = TRY(sys::openat(m_dir, kManifestName, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     TRY(sys::write_all(fd, text).context("write manifest"));
-    TRY(fsync_fd(fd, kManifestName));
-    TRY(fsync_fd(m_dir, m_temp));
+    bool const synced = m_durability == Durability::Synced;
+    if (synced) {
+        TRY(fsync_fd(fd, kManifestName));
+        TRY(fsync_fd(m_dir, m_temp));
+    }
     // rename(2) replaces an empty directory atomically.
     if (::rename(m_temp.c_str(), m_final.c_str()) < 0)
         return Error::from_errno(fmt::format("rename {} to {}", m_temp, m_final));
     m_committed = true;
-    auto parent = TRY(sys::open(parent_of(m_final), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    TRY(fsync_fd(parent, parent_of(m_final)));
+    if (synced) {
+        auto parent = TRY(sys::open(parent_of(m_final), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        TRY(fsync_fd(parent, parent_of(m_final)));
+    }
     return {};
 }
 

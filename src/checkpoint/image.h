@@ -61,17 +61,25 @@ private:
     FileEntry m_entry;
 };
 
+// What commit() promises. Atomic: the image appears under its name whole or not at all (built
+// in a temp directory, renamed), but its files may still be in the page cache when cryo
+// exits; after a power loss it can be missing or fail its checksums (a clear error, never a
+// wrong restore). Synced: additionally every file, the directory and its parent are fsynced
+// before commit() returns (the disk's bandwidth then bounds the dump). See
+// docs/checkpoint-image.md, "Durability".
+enum class Durability { Atomic, Synced };
+
 class ImageWriter {
 public:
     // dir must not exist, or be an empty directory.
-    static Result<ImageWriter> create(std::string const& dir);
+    static Result<ImageWriter> create(std::string const& dir, Durability durability = Durability::Atomic);
     ImageWriter(ImageWriter&&) = default;
     ~ImageWriter(); // removes the temp directory unless committed
 
     Result<FileSink> create_file(std::string const& name);
-    Result<void> close_file(FileSink sink); // fsyncs and records size + checksum
+    Result<void> close_file(FileSink sink); // records size + checksum (and fsyncs if Synced)
     Result<void> write_file(std::string const& name, std::string_view data);
-    // Writes the manifest (with every recorded file), fsyncs, renames into place.
+    // Writes the manifest (with every recorded file), renames into place (fsyncs if Synced).
     Result<void> commit(Manifest manifest);
     std::string const& temp_dir() const { return m_temp; }
 
@@ -80,6 +88,7 @@ private:
     std::string m_final;
     std::string m_temp;
     Fd m_dir;
+    Durability m_durability { Durability::Atomic };
     std::map<std::string, FileEntry> m_files;
     bool m_committed { false };
 };

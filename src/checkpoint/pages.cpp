@@ -1,27 +1,36 @@
 #include "checkpoint/pages.h"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
+#include <thread>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/scope_guard.h"
 #include "checkpoint/crc32c_combine.h"
 #include "checkpoint/kill_point.h"
 #include "checkpoint/progress.h"
 #include "sys/file.h"
+#include "sys/process.h"
 #include "sys/remote_memory.h"
+#include "sys/tracee.h"
+#include "sys/userfaultfd.h"
 
 namespace cryo::checkpoint {
 
 namespace {
 
 constexpr uint64_t kPage = sys::kPageSize;
-// Chunks waiting for a writer in streaming mode: enough to keep both threads busy while the
-// copier fills the next, little enough to bound memory (4 x 8 MiB).
-constexpr size_t kMaxQueued = 4;
-constexpr unsigned kWriterThreads = 2;
+// Page copies and writes run on two threads: the machine's cores (more only contend).
+constexpr unsigned kWorkers = 2;
+// Pool buffers kept for reuse once written (the rest are unmapped).
+constexpr size_t kKeptBuffers = 4;
 
 bool dumps_pages(AreaKind kind) { return kind == AreaKind::Anonymous || kind == AreaKind::FilePrivate; }
 
@@ -59,11 +68,28 @@ Result<void> pread_all(FdRef fd, void* data, size_t size, uint64_t offset, std::
     return {};
 }
 
-// Start writeback of what was just written, so the fsync at the end waits only for the tail
-// and the disk works while memory is still being copied.
-void start_writeback(FdRef fd, uint64_t offset, uint64_t size)
+// Runs `work` on up to kWorkers threads (this one included), as many as there are `items`;
+// returns the first error.
+Result<void> run_workers(size_t items, std::function<Result<void>()> const& work)
 {
-    (void)::sync_file_range(fd.get(), static_cast<off_t>(offset), static_cast<off_t>(size), SYNC_FILE_RANGE_WRITE);
+    unsigned n = static_cast<unsigned>(std::min<size_t>(kWorkers, std::max<size_t>(items, 1)));
+    std::vector<std::optional<Error>> errors(n);
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < n; ++i)
+        threads.emplace_back([&, i] {
+            auto r = work();
+            if (!r)
+                errors[i] = r.release_error();
+        });
+    auto r = work();
+    if (!r)
+        errors[0] = r.release_error();
+    for (auto& t : threads)
+        t.join();
+    for (auto& e : errors)
+        if (e)
+            return *e;
+    return {};
 }
 
 // Where a range of the page stream goes in the process: runs back to back.
@@ -104,6 +130,53 @@ private:
 };
 
 } // namespace
+
+// The dump's page stream: the plan's segments back to back.
+class SegmentStream {
+public:
+    explicit SegmentStream(std::vector<PageSegment> const& segments)
+        : m_segments(segments)
+    {
+        uint64_t offset = 0;
+        for (auto const& s : segments) {
+            m_offsets.push_back(offset);
+            offset += s.size;
+        }
+    }
+
+    // Copies stream bytes [offset, offset + size) of process `pid` to `local`: readable
+    // pieces in one process_vm_readv batch, the others through /proc/PID/mem (FOLL_FORCE).
+    Result<void> read(int pid, FdRef mem, uint64_t offset, size_t size, uint8_t* local,
+        std::vector<sys::RemoteCopy>& batch) const
+    {
+        batch.clear();
+        auto it = std::upper_bound(m_offsets.begin(), m_offsets.end(), offset);
+        size_t i = static_cast<size_t>(it - m_offsets.begin()) - 1;
+        while (size > 0 && i < m_segments.size()) {
+            auto const& s = m_segments[i];
+            uint64_t in_segment = offset - m_offsets[i];
+            size_t n = static_cast<size_t>(std::min<uint64_t>(size, s.size - in_segment));
+            if (s.readable)
+                batch.push_back({ local, s.address + in_segment, n });
+            else
+                TRY(sys::proc_mem_read(mem, s.address + in_segment, local, n));
+            local += n;
+            offset += n;
+            size -= n;
+            ++i;
+        }
+        if (size > 0)
+            return Error::format("page stream ends {} bytes early", size);
+        if (!batch.empty())
+            TRY(sys::process_vm_read(pid, batch));
+        return {};
+    }
+
+private:
+    std::vector<PageSegment> const& m_segments;
+    std::vector<uint64_t> m_offsets;
+};
+
 
 std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> const& pagemap)
 {
@@ -149,22 +222,25 @@ Result<PagePlan> plan_pages(int pid, std::vector<MemoryArea> const& areas)
     return plan;
 }
 
-Result<ChunkBuffer> ChunkBuffer::create(bool populate)
+Result<ChunkBuffer> ChunkBuffer::create(bool populate, size_t size)
 {
-    void* p = ::mmap(nullptr, kPageChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return Error::from_errno("mmap page buffer");
     // Huge pages: fewer faults and TLB misses for the copy (a hint; ignored where THP is off).
-    (void)::madvise(p, kPageChunk, MADV_HUGEPAGE);
+    if (size >= (2 << 20))
+        (void)::madvise(p, size, MADV_HUGEPAGE);
     if (populate)
-        (void)::madvise(p, kPageChunk, MADV_POPULATE_WRITE);
+        (void)::madvise(p, size, MADV_POPULATE_WRITE);
     ChunkBuffer b;
     b.m_data = static_cast<uint8_t*>(p);
+    b.m_size = size;
     return b;
 }
 
 ChunkBuffer::ChunkBuffer(ChunkBuffer&& o) noexcept
     : m_data(std::exchange(o.m_data, nullptr))
+    , m_size(std::exchange(o.m_size, 0))
 {
 }
 
@@ -172,8 +248,9 @@ ChunkBuffer& ChunkBuffer::operator=(ChunkBuffer&& o) noexcept
 {
     if (this != &o) {
         if (m_data)
-            ::munmap(m_data, kPageChunk);
+            ::munmap(m_data, m_size);
         m_data = std::exchange(o.m_data, nullptr);
+        m_size = std::exchange(o.m_size, 0);
     }
     return *this;
 }
@@ -181,7 +258,7 @@ ChunkBuffer& ChunkBuffer::operator=(ChunkBuffer&& o) noexcept
 ChunkBuffer::~ChunkBuffer()
 {
     if (m_data)
-        ::munmap(m_data, kPageChunk);
+        ::munmap(m_data, m_size);
 }
 
 Result<void> ChunkPool::reserve(size_t chunks)
@@ -213,7 +290,7 @@ void ChunkPool::give_back(ChunkBuffer buffer)
     std::lock_guard lock(m_mutex);
     // Keep a few for reuse; the rest are unmapped (a large leave-running dump gives its
     // memory back as the image is written).
-    if (m_free.size() < kMaxQueued + kWriterThreads + 1)
+    if (m_free.size() < kKeptBuffers)
         m_free.push_back(std::move(buffer));
 }
 
@@ -222,102 +299,48 @@ PageFileWriter::PageFileWriter(FileSink sink, ChunkPool& pool, Options options)
     , m_pool(pool)
     , m_options(options)
 {
-    if (!m_options.deferred)
-        start();
 }
 
-PageFileWriter::~PageFileWriter()
+PageFileWriter::~PageFileWriter() = default;
+
+void PageFileWriter::fail(Error error)
 {
     {
         std::lock_guard lock(m_mutex);
-        m_closing = true;
         if (!m_error)
-            m_error = Error::make("page writer dropped");
+            m_error = std::move(error);
     }
-    m_changed.notify_all();
-    for (auto& t : m_threads)
-        t.join();
+    m_changed.notify_all(); // a worker waiting for its turn to append gives up
 }
 
-void PageFileWriter::start()
+bool PageFileWriter::failed()
 {
-    if (!m_threads.empty())
-        return;
-    for (unsigned i = 0; i < kWriterThreads; ++i)
-        m_threads.emplace_back([this] { work(); });
+    std::lock_guard lock(m_mutex);
+    return m_error.has_value();
 }
 
-Result<void> PageFileWriter::push(ChunkBuffer buffer, size_t size)
-{
-    std::unique_lock lock(m_mutex);
-    if (!m_options.deferred)
-        m_changed.wait(lock, [&] { return m_queue.size() < kMaxQueued || m_error; });
-    if (m_error)
-        return *m_error;
-    size_t index = m_pushed++;
-    m_crcs.push_back(0);
-    m_lengths.push_back(0);
-    m_raw_bytes += size;
-    m_queue.push_back({ index, std::move(buffer), size });
-    lock.unlock();
-    m_changed.notify_all();
-    return {};
-}
-
-void PageFileWriter::work()
-{
-    std::vector<uint8_t> frame;
-    for (;;) {
-        std::unique_lock lock(m_mutex);
-        m_changed.wait(lock, [&] { return !m_queue.empty() || m_closing; });
-        if (m_queue.empty())
-            return;
-        if (m_error) {
-            m_queue.clear();
-            m_changed.notify_all();
-            return;
-        }
-        Item item = std::move(m_queue.front());
-        m_queue.pop_front();
-        ++m_in_flight;
-        lock.unlock();
-        m_changed.notify_all();
-        auto r = write_item(item, frame);
-        size_t raw = item.size;
-        m_pool.give_back(std::move(item.buffer));
-        if (m_options.progress)
-            m_options.progress->add(raw);
-        lock.lock();
-        --m_in_flight;
-        if (!r && !m_error)
-            m_error = r.release_error();
-        lock.unlock();
-        m_changed.notify_all();
-    }
-}
-
-Result<void> PageFileWriter::write_item(Item& item, std::vector<uint8_t>& frame)
+Result<void> PageFileWriter::store_chunk(size_t index, uint8_t const* data, size_t size, std::vector<uint8_t>& frame)
 {
     auto fd = m_sink.fd();
     if (m_options.compression == Compression::None) {
-        uint64_t offset = static_cast<uint64_t>(item.index) * kPageChunk;
-        uint32_t crc = crc32c_fast(0, item.buffer.data(), item.size);
-        TRY(pwrite_all(fd, item.buffer.data(), item.size, offset));
-        start_writeback(fd, offset, item.size);
-        std::lock_guard lock(m_mutex);
-        m_crcs[item.index] = crc;
-        m_lengths[item.index] = item.size;
+        // Workers handle different chunks: their slots in m_crcs/m_lengths never overlap.
+        m_crcs[index] = crc32c_fast(0, data, size);
+        m_lengths[index] = size;
+        TRY(pwrite_all(fd, data, size, static_cast<uint64_t>(index) * m_chunk));
+        if (m_options.progress)
+            m_options.progress->add(size);
         return {};
     }
-    TRY(compress_frame(m_options.compression, item.buffer.data(), item.size, frame));
+    TRY(compress_frame(m_options.compression, data, size, frame));
     uint32_t crc = crc32c_fast(0, frame.data(), frame.size());
-    // Frames go to the file in chunk order: wait for our turn.
+    // Frames go to the file in chunk order: wait for our turn. Chunks are taken in order and
+    // each worker finishes its chunk before taking another, so the turn always comes.
     uint64_t offset;
     {
         std::unique_lock lock(m_mutex);
-        m_changed.wait(lock, [&] { return m_next_append == item.index || m_error; });
+        m_changed.wait(lock, [&] { return m_next_append == index || m_error; });
         if (m_error)
-            return {};
+            return {}; // the first error is already recorded
         offset = m_append_offset;
     }
     auto r = pwrite_all(fd, frame.data(), frame.size(), offset);
@@ -325,27 +348,143 @@ Result<void> PageFileWriter::write_item(Item& item, std::vector<uint8_t>& frame)
         std::lock_guard lock(m_mutex);
         m_append_offset += frame.size();
         ++m_next_append;
-        m_crcs[item.index] = crc;
-        m_lengths[item.index] = frame.size();
+        m_crcs[index] = crc;
+        m_lengths[index] = frame.size();
     }
     m_changed.notify_all();
     TRY(std::move(r));
-    start_writeback(fd, offset, frame.size());
+    if (m_options.progress)
+        m_options.progress->add(size);
     return {};
+}
+
+Result<void> PageFileWriter::copy(int pid, PagePlan const& plan)
+{
+    bool const raw_stream = m_options.compression == Compression::None && !m_options.deferred;
+    m_chunk = raw_stream ? kStreamChunk : kPageChunk;
+    uint64_t const total = plan.bytes;
+    size_t const chunks = static_cast<size_t>((total + m_chunk - 1) / m_chunk);
+    m_crcs.assign(chunks, 0);
+    m_lengths.assign(chunks, 0);
+    m_held.clear();
+    if (m_options.deferred)
+        m_held.resize(chunks);
+    m_raw_bytes = total;
+    SegmentStream stream(plan.segments);
+    // /proc/PID/mem for PROT_NONE and write-only areas, opened before the workers start
+    // (pread on it is safe from both).
+    std::optional<Fd> mem;
+    for (auto const& s : plan.segments)
+        if (!s.readable && !mem)
+            mem = TRY(sys::open(fmt::format("/proc/{}/mem", pid), O_RDONLY | O_CLOEXEC));
+    std::atomic<size_t> next { 0 };
+    if (raw_stream && total > 0)
+        return copy_mapped(pid, stream, mem ? mem->ref() : FdRef(), total, chunks);
+    auto work = [&]() -> Result<void> {
+        std::optional<ChunkBuffer> own; // compressed streaming: one buffer per worker, reused
+        std::vector<uint8_t> frame;
+        std::vector<sys::RemoteCopy> batch;
+        for (;;) {
+            size_t index = next.fetch_add(1);
+            if (index >= chunks || failed())
+                return {};
+            uint64_t offset = static_cast<uint64_t>(index) * m_chunk;
+            size_t size = static_cast<size_t>(std::min<uint64_t>(m_chunk, total - offset));
+            ChunkBuffer buffer = m_options.deferred ? TRY(m_pool.take())
+                : own                               ? std::move(*own)
+                                                    : TRY(ChunkBuffer::create(true, std::min<uint64_t>(m_chunk, total)));
+            own.reset();
+            TRY(stream.read(pid, mem ? mem->ref() : FdRef(), offset, size, buffer.data(), batch)
+                    .context("copy memory of {}", pid));
+            kill_point("copying");
+            if (m_options.deferred) {
+                m_held[index] = Held { std::move(buffer), size };
+                continue;
+            }
+            TRY(store_chunk(index, buffer.data(), size, frame));
+            own = std::move(buffer);
+        }
+    };
+    TRY(run_workers(chunks, [&]() -> Result<void> {
+        auto r = work();
+        if (!r)
+            fail(r.error());
+        return r;
+    }));
+    return {};
+}
+
+Result<void> PageFileWriter::copy_mapped(int pid, SegmentStream const& stream, FdRef mem, uint64_t total, size_t chunks)
+{
+    // The file is sized and mapped shared: each worker faults in its chunk of the page cache
+    // (MADV_POPULATE_WRITE: a full disk is an error here, never a SIGBUS later), copies the
+    // process's pages straight into it, and checksums them while they are in cache. One copy
+    // in all, and both workers fill the page cache at once (buffered writes to one file
+    // serialize on its inode lock).
+    auto fd = m_sink.fd();
+    if (::ftruncate(fd.get(), static_cast<off_t>(total)) < 0)
+        return Error::from_errno("size page file");
+    void* mapped = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (mapped == MAP_FAILED)
+        return Error::from_errno("map page file");
+    ScopeGuard unmap([&] { ::munmap(mapped, total); });
+    auto* base = static_cast<uint8_t*>(mapped);
+    std::atomic<size_t> next { 0 };
+    return run_workers(chunks, [&]() -> Result<void> {
+        std::vector<sys::RemoteCopy> batch;
+        for (;;) {
+            size_t index = next.fetch_add(1);
+            if (index >= chunks || failed())
+                return {};
+            uint64_t offset = static_cast<uint64_t>(index) * m_chunk;
+            size_t size = static_cast<size_t>(std::min<uint64_t>(m_chunk, total - offset));
+            auto r = [&]() -> Result<void> {
+                if (::madvise(base + offset, size, MADV_POPULATE_WRITE) < 0)
+                    return Error::from_errno("write page file");
+                TRY(stream.read(pid, mem, offset, size, base + offset, batch).context("copy memory of {}", pid));
+                kill_point("copying");
+                m_crcs[index] = crc32c_fast(0, base + offset, size);
+                m_lengths[index] = size;
+                if (m_options.progress)
+                    m_options.progress->add(size);
+                return {};
+            }();
+            if (!r) {
+                fail(r.error());
+                return r;
+            }
+        }
+    });
 }
 
 Result<FileSink> PageFileWriter::finish()
 {
-    start();
-    {
-        std::unique_lock lock(m_mutex);
-        m_changed.wait(lock, [&] { return (m_queue.empty() && m_in_flight == 0) || m_error; });
-        m_closing = true;
+    if (m_finished)
+        return Error::make("page writer finished twice");
+    m_finished = true;
+    if (m_error)
+        return *m_error;
+    if (m_options.deferred) {
+        std::atomic<size_t> next { 0 };
+        size_t const chunks = m_held.size();
+        TRY(run_workers(chunks, [&]() -> Result<void> {
+            std::vector<uint8_t> frame;
+            for (;;) {
+                size_t index = next.fetch_add(1);
+                if (index >= chunks || failed())
+                    return {};
+                auto& held = m_held[index];
+                auto r = store_chunk(index, held.buffer->data(), held.size, frame);
+                // The memory goes back as the image is written.
+                m_pool.give_back(std::move(*held.buffer));
+                held.buffer.reset();
+                if (!r) {
+                    fail(r.error());
+                    return r;
+                }
+            }
+        }));
     }
-    m_changed.notify_all();
-    for (auto& t : m_threads)
-        t.join();
-    m_threads.clear();
     if (m_error)
         return *m_error;
     uint32_t crc = 0;
@@ -357,58 +496,48 @@ Result<FileSink> PageFileWriter::finish()
     m_sink.set_content(size, crc);
     if (m_options.compression != Compression::None)
         m_sink.set_compression(compression_name(m_options.compression), m_raw_bytes);
-    m_error = Error::make("page writer finished"); // the sink is gone: no more pushes
     return std::move(m_sink);
 }
 
-Result<void> copy_pages(int pid, PagePlan const& plan, ChunkPool& pool, PageFileWriter& writer)
+Result<void> copy_pages(int pid, PagePlan const& plan, ChunkPool&, PageFileWriter& writer)
 {
-    std::optional<Fd> mem;
-    std::vector<sys::RemoteCopy> batch;
-    auto buffer = TRY(pool.take());
-    size_t used = 0;
-    auto flush = [&]() -> Result<void> {
-        if (!batch.empty())
-            TRY(sys::process_vm_read(pid, batch).context("copy memory of {}", pid));
-        batch.clear();
-        if (used == 0)
-            return {};
-        TRY(writer.push(std::move(buffer), used));
-        kill_point("copying");
-        buffer = TRY(pool.take());
-        used = 0;
-        return {};
-    };
-    for (auto const& s : plan.segments) {
-        uint64_t address = s.address;
-        uint64_t left = s.size;
-        while (left > 0) {
-            size_t n = std::min<uint64_t>(left, kPageChunk - used);
-            if (s.readable) {
-                batch.push_back({ buffer.data() + used, address, n });
-            } else {
-                // PROT_NONE or write-only: process_vm_readv refuses, /proc/PID/mem reads
-                // with FOLL_FORCE.
-                if (!mem)
-                    mem = TRY(sys::open(fmt::format("/proc/{}/mem", pid), O_RDONLY | O_CLOEXEC));
-                TRY(sys::proc_mem_read(*mem, address, buffer.data() + used, n).context("copy memory of {}", pid));
-            }
-            used += n;
-            address += n;
-            left -= n;
-            if (used == kPageChunk)
-                TRY(flush());
-        }
-    }
-    TRY(flush());
-    pool.give_back(std::move(buffer));
-    return {};
+    return writer.copy(pid, plan);
 }
 
 namespace {
 
-// Raw page file: mapped, and each of two threads checksums and writes half of it.
-Result<void> restore_raw(int pid, StreamMap const& map, FileSource& source, Progress& progress)
+bool inside(std::vector<std::pair<uint64_t, uint64_t>> const& ranges, uint64_t start, uint64_t size)
+{
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), std::pair { start, ~uint64_t { 0 } });
+    if (it == ranges.begin())
+        return false;
+    --it;
+    return start >= it->first && start + size <= it->second;
+}
+
+// Writes `pieces` into the process: those inside the userfaultfd's ranges with UFFDIO_COPY,
+// the others in one process_vm_writev batch.
+Result<void> fill(int pid, std::optional<UffdFill> const& uffd, std::vector<sys::RemoteCopy> const& pieces,
+    std::vector<sys::RemoteCopy>& rest)
+{
+    if (!uffd)
+        return sys::process_vm_write(pid, pieces);
+    rest.clear();
+    for (auto const& p : pieces) {
+        if (inside(uffd->ranges, p.remote, p.size))
+            TRY(sys::uffd_copy(uffd->uffd, p.remote, p.local, p.size));
+        else
+            rest.push_back(p);
+    }
+    if (!rest.empty())
+        TRY(sys::process_vm_write(pid, rest));
+    return {};
+}
+
+// Raw page file: mapped, and each of two threads checksums and writes half of it, 1 MiB at
+// a time (checksummed, then copied while still in cache).
+Result<void> restore_raw(int pid, StreamMap const& map, FileSource& source, Progress& progress,
+    std::optional<UffdFill> const& uffd)
 {
     uint64_t total = map.total();
     uint64_t half = (total / 2 + kPage - 1) / kPage * kPage;
@@ -419,7 +548,7 @@ Result<void> restore_raw(int pid, StreamMap const& map, FileSource& source, Prog
         uint64_t begin = bounds[k], end = bounds[k + 1];
         if (begin == end)
             return {};
-        // The page file is mapped, not read: process_vm_writev copies straight from the page
+        // The page file is mapped, not read: the pages are copied straight from the page
         // cache into the process (one copy instead of two).
         void* mapped = ::mmap(nullptr, end - begin, PROT_READ, MAP_PRIVATE | MAP_POPULATE, source.fd().get(),
             static_cast<off_t>(begin));
@@ -427,13 +556,13 @@ Result<void> restore_raw(int pid, StreamMap const& map, FileSource& source, Prog
             return Error::from_errno(fmt::format("mmap {}", source.name()));
         ScopeGuard unmap([&] { ::munmap(mapped, end - begin); });
         auto const* base = static_cast<uint8_t const*>(mapped);
-        std::vector<sys::RemoteCopy> batch;
-        for (uint64_t off = begin; off < end; off += kPageChunk) {
-            uint64_t n = std::min<uint64_t>(kPageChunk, end - off);
+        std::vector<sys::RemoteCopy> batch, rest;
+        for (uint64_t off = begin; off < end; off += kStreamChunk) {
+            uint64_t n = std::min<uint64_t>(kStreamChunk, end - off);
             crcs[k] = crc32c_fast(crcs[k], base + (off - begin), n);
             batch.clear();
             map.pieces(off, n, base + (off - begin), batch);
-            TRY(sys::process_vm_write(pid, batch).context("fill memory of {}", pid));
+            TRY(fill(pid, uffd, batch, rest).context("fill memory of {}", pid));
             progress.add(n);
         }
         return {};
@@ -457,7 +586,8 @@ Result<void> restore_raw(int pid, StreamMap const& map, FileSource& source, Prog
 
 // Compressed page file: frames read in order (under a lock), decompressed and written by two
 // threads; per-frame CRCs of the stored bytes are combined in order.
-Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, Progress& progress)
+Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, Progress& progress,
+    std::optional<UffdFill> const& uffd)
 {
     uint64_t file_size = source.expected_size();
     uint64_t raw_total = source.entry().raw_size;
@@ -501,9 +631,9 @@ Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, P
                 crcs[index].first = crc;
             }
             TRY(decompress_frame(h, stored.data() + kFrameHeaderSize, raw.data()).context("{}", source.name()));
-            std::vector<sys::RemoteCopy> batch;
+            std::vector<sys::RemoteCopy> batch, rest;
             map.pieces(my_raw, h.raw_size, raw.data(), batch);
-            TRY(sys::process_vm_write(pid, batch).context("fill memory of {}", pid));
+            TRY(fill(pid, uffd, batch, rest).context("fill memory of {}", pid));
             progress.add(h.raw_size);
         }
     };
@@ -531,7 +661,52 @@ Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, P
 
 } // namespace
 
-Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, FileSource& source)
+Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vector<MemoryArea> const& areas,
+    std::vector<PageRun> const& runs)
+{
+    UffdFill result;
+    for (auto const& a : areas) {
+        if (a.kind != AreaKind::Anonymous || a.huge)
+            continue;
+        // Only areas that get pages (runs are sorted by address).
+        auto it = std::lower_bound(
+            runs.begin(), runs.end(), a.start, [](PageRun const& r, uint64_t address) { return r.address < address; });
+        if (it != runs.end() && it->address < a.end)
+            result.ranges.push_back({ a.start, a.end });
+    }
+    if (result.ranges.empty())
+        return std::optional<UffdFill> {};
+    // UFFD_USER_MODE_ONLY: allowed without CAP_SYS_PTRACE (a container's user namespace); it
+    // only matters for faults from the kernel, and nothing faults while cryo fills.
+    long fd = TRY(tracee.syscall(SYS_userfaultfd, { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY }));
+    if (fd < 0) {
+        log::debug("process {}: userfaultfd: {}; filling memory with process_vm_writev", tracee.tgid(),
+            std::strerror(static_cast<int>(-fd)));
+        return std::optional<UffdFill> {};
+    }
+    auto taken = [&]() -> Result<Fd> {
+        auto pidfd = TRY(sys::pidfd_open(tracee.tgid()));
+        return sys::pidfd_getfd(pidfd, static_cast<int>(fd));
+    }();
+    // cryo's copy is the only one from here on: the process never sees the fd.
+    TRY(tracee.syscall_checked("close userfaultfd", SYS_close, { static_cast<uint64_t>(fd) }));
+    if (!taken) {
+        log::debug("process {}: {}; filling memory with process_vm_writev", tracee.tgid(), taken.error().message());
+        return std::optional<UffdFill> {};
+    }
+    result.uffd = std::move(*taken);
+    if (auto r = sys::uffd_api(result.uffd); !r) {
+        log::debug("process {}: {}; filling memory with process_vm_writev", tracee.tgid(), r.error().message());
+        return std::optional<UffdFill> {};
+    }
+    // An area the kernel does not register is written with process_vm_writev instead.
+    std::erase_if(result.ranges, [&](auto const& range) {
+        return !sys::uffd_register_missing(result.uffd, range.first, range.second - range.first);
+    });
+    return std::optional<UffdFill> { std::move(result) };
+}
+
+Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, FileSource& source, std::optional<UffdFill> uffd)
 {
     StreamMap map(runs);
     bool compressed = !source.entry().compression.empty();
@@ -540,11 +715,19 @@ Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, FileSource
             map.total());
     if (map.total() == 0 && !compressed)
         return source.finish();
-    Progress progress(fmt::format("restore {}", pid), map.total());
-    if (compressed)
-        TRY(restore_frames(pid, map, source, progress));
-    else
-        TRY(restore_raw(pid, map, source, progress));
+    {
+        Progress progress(fmt::format("restore {}", pid), map.total());
+        if (compressed)
+            TRY(restore_frames(pid, map, source, progress, uffd));
+        else
+            TRY(restore_raw(pid, map, source, progress, uffd));
+    }
+    // Unregistered before the process can run: a page never dumped (never touched) must
+    // fault in as zero, not wait for a userfaultfd nobody reads. (On an error, closing the
+    // fd drops the registrations; the process is killed anyway.)
+    if (uffd)
+        for (auto const& [start, end] : uffd->ranges)
+            TRY(sys::uffd_unregister(uffd->uffd, start, end - start));
     TRY(source.finish());
     return {};
 }

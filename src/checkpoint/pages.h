@@ -1,20 +1,18 @@
 // Page contents of private memory, dump and restore side.
 // Dump: plan_pages selects pages with pagemap (present or swapped; for private file mappings
-// only the pages the process wrote, which are anonymous copies); copy_pages reads them with
-// process_vm_readv (or /proc/PID/mem for unreadable areas) into 8 MiB chunks and hands each to
-// a PageFileWriter, whose two threads checksum (and compress) and write them at once or, for
-// --leave-running, only after start() (the tree is thawed by then). The page runs are the index.
-// Restore: restore_pages fills areas mapped writable with process_vm_writev, from an mmap of
-// a raw page file or from decompressed frames, on two threads.
+// only the pages the process wrote, which are anonymous copies); a PageFileWriter reads them
+// with process_vm_readv (or /proc/PID/mem for unreadable areas) on two threads, and writes
+// them at once or, for --leave-running, after the thaw. The page runs are the index.
+// Restore: restore_pages fills areas mapped writable, from an mmap of a raw page file or from
+// decompressed frames, on two threads: UFFDIO_COPY for private anonymous memory,
+// process_vm_writev for the rest.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "base/error.h"
@@ -22,11 +20,20 @@
 #include "checkpoint/image.h"
 #include "checkpoint/model.h"
 
+namespace cryo::sys {
+class Tracee;
+}
+
 namespace cryo::checkpoint {
 
 class Progress;
+class SegmentStream; // pages.cpp
 
+// Chunks held in memory (--leave-running) and compressed frames (the format's frame size).
 inline constexpr size_t kPageChunk = 8 << 20;
+// Chunks of a raw streaming dump: small enough that the copy, checksum and write of one
+// chunk hit the CPU cache, large enough that the syscalls cost nothing.
+inline constexpr size_t kStreamChunk = 1 << 20;
 
 // Pure: which pages of an area go into the image, from its pagemap entries.
 std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> const& pagemap);
@@ -46,22 +53,25 @@ struct PagePlan {
 
 Result<PagePlan> plan_pages(int pid, std::vector<MemoryArea> const& areas);
 
-// An 8 MiB page-aligned buffer (mmap'd: process_vm_* and writes prefer aligned memory).
+// A page-aligned buffer (mmap'd: process_vm_* and writes prefer aligned memory), kPageChunk
+// bytes unless asked for less.
 class ChunkBuffer {
 public:
-    static Result<ChunkBuffer> create(bool populate);
+    static Result<ChunkBuffer> create(bool populate, size_t size = kPageChunk);
     ChunkBuffer(ChunkBuffer&& o) noexcept;
     ChunkBuffer& operator=(ChunkBuffer&& o) noexcept;
     ~ChunkBuffer();
     uint8_t* data() const { return m_data; }
+    size_t size() const { return m_size; }
 
 private:
     ChunkBuffer() = default;
     uint8_t* m_data { nullptr };
+    size_t m_size { 0 };
 };
 
-// Buffers handed out to the copier and given back by the writers. reserve() allocates and
-// faults them in before the tree is frozen, so the frozen copy pays no page faults.
+// kPageChunk buffers handed out to the copiers and given back by the writers. reserve()
+// allocates and faults them in before the tree is frozen, so the frozen copy pays no faults.
 class ChunkPool {
 public:
     Result<void> reserve(size_t chunks);
@@ -73,57 +83,80 @@ private:
     std::vector<ChunkBuffer> m_free;
 };
 
-// Writes one page file from chunks (numbered in stream order, each kPageChunk bytes but the
-// last) with two threads: raw chunks are pwritten at their offsets; compressed ones become
-// frames appended in order. The whole-file CRC-32C is combined from per-chunk CRCs.
+// Dumps one process's pages into one page file. The page stream (the plan's segments back to
+// back) is cut into chunks; two workers (the machine's cores) each take the next chunk, copy
+// it out of the process and, when streaming, checksum and write it at once from the same
+// small buffer while it is still in cache (one pass over memory; raw chunks are pwritten at
+// their offsets, compressed ones become frames appended in chunk order). Deferred
+// (--leave-running), chunks are copied into pool buffers and written by finish(), after the
+// thaw. The whole-file CRC-32C is combined from per-chunk CRCs.
 class PageFileWriter {
 public:
     struct Options {
         Compression compression { Compression::None };
-        bool deferred { false }; // hold chunks until start() (--leave-running)
+        bool deferred { false }; // hold chunks until finish() (--leave-running)
         Progress* progress { nullptr };
     };
     PageFileWriter(FileSink sink, ChunkPool& pool, Options options);
     PageFileWriter(PageFileWriter const&) = delete;
-    ~PageFileWriter(); // stops and joins the threads
+    ~PageFileWriter();
 
-    // Queues a filled chunk; blocks while too many wait (unless deferred).
-    Result<void> push(ChunkBuffer buffer, size_t size);
-    void start();
-    // Waits for every chunk, records size and CRC in the sink and hands it back.
+    // Copies the plan's pages of a stopped process (once per writer).
+    Result<void> copy(int pid, PagePlan const& plan);
+    // Writes what is held (deferred), records size and CRC in the sink and hands it back.
     Result<FileSink> finish();
 
 private:
-    struct Item {
-        size_t index;
-        ChunkBuffer buffer;
-        size_t size;
+    struct Held {
+        std::optional<ChunkBuffer> buffer;
+        size_t size { 0 };
     };
-    void work();
-    Result<void> write_item(Item& item, std::vector<uint8_t>& frame);
+    Result<void> store_chunk(size_t index, uint8_t const* data, size_t size, std::vector<uint8_t>& frame);
+    Result<void> copy_mapped(int pid, SegmentStream const& stream, FdRef mem, uint64_t total, size_t chunks);
+    void fail(Error error);
+    bool failed();
 
     FileSink m_sink;
     ChunkPool& m_pool;
     Options m_options;
+    size_t m_chunk { kPageChunk };
     std::mutex m_mutex;
     std::condition_variable m_changed;
-    std::deque<Item> m_queue;
-    size_t m_pushed { 0 };
-    size_t m_in_flight { 0 };
-    bool m_closing { false };
     std::optional<Error> m_error;
+    bool m_finished { false };
     // Compressed frames are appended in chunk order: the next index to append, and where.
     size_t m_next_append { 0 };
     uint64_t m_append_offset { 0 };
-    std::vector<uint32_t> m_crcs;     // per chunk, of the bytes on disk
-    std::vector<uint64_t> m_lengths;  // per chunk, bytes on disk
+    std::vector<uint32_t> m_crcs;    // per chunk, of the bytes on disk
+    std::vector<uint64_t> m_lengths; // per chunk, bytes on disk
+    std::vector<Held> m_held;        // deferred: chunk contents until finish()
     uint64_t m_raw_bytes { 0 };
-    std::vector<std::thread> m_threads;
 };
 
-// Copies the plan's pages of a stopped process into chunks pushed to `writer`.
+// Copies the plan's pages of a stopped process through `writer` (see PageFileWriter::copy).
 Result<void> copy_pages(int pid, PagePlan const& plan, ChunkPool& pool, PageFileWriter& writer);
 
-Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, FileSource& source);
+// Private anonymous areas are filled through a userfaultfd created inside the restored
+// process: UFFDIO_COPY allocates each page and copies into it, where process_vm_writev
+// faults a zeroed page in first and then copies (about twice the memory traffic). Areas
+// with transparent huge pages (UFFDIO_COPY makes small pages) and private file mappings
+// (not registrable) are written with process_vm_writev.
+struct UffdFill {
+    Fd uffd; // registered on `ranges`; closing it unregisters them
+    std::vector<std::pair<uint64_t, uint64_t>> ranges; // [start, end), sorted
+};
+
+// Creates the userfaultfd in the process `tracee` holds (remote userfaultfd(2), taken over
+// with pidfd_getfd, closed there at once) and registers the areas that qualify. Nothing
+// (std::nullopt) when no area qualifies or the kernel refuses: restore_pages then writes
+// everything with process_vm_writev.
+Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vector<MemoryArea> const& areas,
+    std::vector<PageRun> const& runs);
+
+// Fills the runs from `source` (its size and CRC checked); with `uffd`, the runs inside its
+// ranges through it, and unregisters them before returning, so no page fault of the
+// restored process ever waits on the userfaultfd.
+Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, FileSource& source,
+    std::optional<UffdFill> uffd = std::nullopt);
 
 } // namespace cryo::checkpoint

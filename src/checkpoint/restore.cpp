@@ -137,7 +137,8 @@ public:
         auto t = Clock::now();
         {
             auto source = TRY(m_image.open_file(page_file_name(m_place.image_pid)));
-            TRY(restore_pages(host(), m_p.pages, source).context("image {}", m_image.dir()));
+            auto uffd = TRY(prepare_uffd_fill(m_t, m_p.areas, m_p.pages));
+            TRY(restore_pages(host(), m_p.pages, source, std::move(uffd)).context("image {}", m_image.dir()));
         }
         m_stats.memory_ms += ms_since(t);
         m_stats.pages += m_p.page_count();

@@ -17,6 +17,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (loopback, TCP_REPAIR)" },
     { .name = "file-locks", .kind = FlagKind::Bool, .help = "dump flock, POSIX and OFD locks (without it a tree holding one is refused)" },
     { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "dump unix sockets connected to a named socket outside the tree; restore reconnects them by name" },
+    { .name = "sync", .kind = FlagKind::Bool, .help = "fsync the image before returning (by default it is atomic, not synced)" },
     { .name = "compress", .kind = FlagKind::Value, .help = "page compression: none, zstd or lz4",
       .fallback = "none" },
 };
@@ -37,7 +38,7 @@ Result<int> run_dump(Invocation const& invocation)
         return Error::format("dump: --compress {}: unknown compression (none, zstd or lz4)", compress);
     auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid), .images_dir = *dir,
                                           .leave_running = args.flag("leave-running"), .inject_failure = {},
-                                          .compression = compress, .tcp_established = args.flag("tcp-established"),
+                                          .compression = compress, .sync = args.flag("sync"), .tcp_established = args.flag("tcp-established"),
                                           .file_locks = args.flag("file-locks"), .ext_unix_sk = args.flag("ext-unix-sk"), .shell_job = args.flag("shell-job") })
                          .context("dump {}", pid));
     log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "

@@ -1,5 +1,5 @@
-// Page files end to end without root: PageFileWriter writes chunks (raw and compressed, two
-// threads) into an image, the manifest records size, CRC and compression, and restore_pages
+// Page files end to end without root: PageFileWriter copies pages out of this process and
+// writes chunks (raw and compressed, streaming and deferred, two threads) into an image, the manifest records size, CRC and compression, and restore_pages
 // fills memory of this very process (process_vm_writev to ourselves) from them; frames round
 // trip; a corrupt frame is a clear error.
 #include <gtest/gtest.h>
@@ -59,20 +59,24 @@ struct Mapping {
     size_t size;
 };
 
-// Writes `data` as pages-1.img through PageFileWriter, commits, returns the image dir.
-std::string write_image(TempDir const& tmp, std::vector<uint8_t> const& data, Compression c)
+// Writes `data` (a multiple of 4096 bytes) as pages-1.img through PageFileWriter, copying it out of this
+// very process (process_vm_readv from ourselves) as three segments, the middle one read
+// through /proc/self/mem as if unreadable; commits, returns the image dir.
+std::string write_image(TempDir const& tmp, std::vector<uint8_t> const& data, Compression c, bool deferred)
 {
-    std::string dir = tmp.path + "/img-" + compression_name(c);
+    std::string dir = tmp.path + "/img-" + compression_name(c) + (deferred ? "-deferred" : "");
     auto w = MUST(ImageWriter::create(dir));
     ChunkPool pool;
     auto sink = MUST(w.create_file("pages-1.img"));
-    PageFileWriter writer(std::move(sink), pool, { .compression = c, .deferred = c == Compression::Lz4, .progress = nullptr });
-    for (size_t off = 0; off < data.size(); off += kPageChunk) {
-        auto buffer = MUST(pool.take());
-        size_t n = std::min(kPageChunk, data.size() - off);
-        std::memcpy(buffer.data(), data.data() + off, n);
-        MUST(writer.push(std::move(buffer), n));
-    }
+    PageFileWriter writer(std::move(sink), pool, { .compression = c, .deferred = deferred, .progress = nullptr });
+    Mapping pages(data.size()); // page aligned, as a process's pages are
+    std::memcpy(pages.data, data.data(), data.size());
+    uint64_t base = reinterpret_cast<uint64_t>(pages.data);
+    uint64_t a = data.size() / 3 / 4096 * 4096, b = 2 * a;
+    PagePlan plan;
+    plan.segments = { { base, a, true }, { base + a, b - a, false }, { base + b, data.size() - b, true } };
+    plan.bytes = data.size();
+    MUST(copy_pages(::getpid(), plan, pool, writer));
     auto sink_done = MUST(writer.finish());
     MUST(w.close_file(std::move(sink_done)));
     Manifest m;
@@ -114,10 +118,11 @@ TEST(PageFiles, WriteThenRestoreIntoOwnMemory)
     // 2.5 chunks, two runs with a hole between them in the target.
     size_t size = kPageChunk * 2 + kPageChunk / 2;
     auto data = sample(size, 2);
-    for (auto c : { Compression::None, Compression::Zstd, Compression::Lz4 }) {
+    for (auto [c, deferred] : { std::pair { Compression::None, false }, { Compression::None, true },
+             { Compression::Zstd, false }, { Compression::Zstd, true }, { Compression::Lz4, false } }) {
         if (!can_load(c))
             continue;
-        auto dir = write_image(tmp, data, c);
+        auto dir = write_image(tmp, data, c, deferred);
         auto image = MUST(ImageReader::open(dir));
         auto const& entry = image.manifest().files.at("pages-1.img");
         EXPECT_EQ(image.manifest().version, c == Compression::None ? 1 : 2);
@@ -152,7 +157,7 @@ TEST(PageFiles, CorruptFrameIsAClearError)
         GTEST_SKIP() << "no libzstd";
     TempDir tmp;
     auto data = sample(kPageChunk + 4096, 3);
-    auto dir = write_image(tmp, data, Compression::Zstd);
+    auto dir = write_image(tmp, data, Compression::Zstd, false);
     // Break the second frame's magic: restore names the file and the offset; nothing crashes.
     std::string path = dir + "/pages-1.img";
     auto bytes = MUST(sys::read_file(path));
