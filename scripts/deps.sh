@@ -1,9 +1,11 @@
 # Debian packages cryo needs, and one function that installs the missing ones.
 # Sourced by setup.sh and test.sh; idempotent; quiet unless apt fails (then its log is shown).
 
+# lld: links cryo with src/cryo.order (hot functions first, see src/CMakeLists.txt); the
+# build works without it, with a larger resident text.
 CRYO_BUILD_DEPS=(cmake g++ make pkg-config libfmt-dev nlohmann-json3-dev libcli11-dev
     libseccomp-dev libcap-dev libgtest-dev libgmock-dev libbenchmark-dev libarchive-dev
-    libzstd-dev liblz4-dev)
+    libzstd-dev liblz4-dev lld)
 # busybox-static: the test rootfs; iproute2/jq: test scripts; perl-base: fast symlinks in
 # make-bundle.sh (essential on Debian, listed for minimal images). iptables: DNAT of
 # --publish and NAT of cryo bridges (nft backend is fine); curl: the net_* tests' host client.

@@ -1,7 +1,6 @@
 #include "cli/values.h"
 
 #include <charconv>
-#include <cmath>
 #include <limits>
 #include <string>
 
@@ -55,9 +54,10 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text)
         total += number->value * unit->nanoseconds;
         rest.remove_prefix(unit_length);
     }
-    if (total > static_cast<long double>(std::numeric_limits<int64_t>::max()))
+    if (total + 0.5L >= static_cast<long double>(std::numeric_limits<int64_t>::max()))
         return invalid();
-    auto nanoseconds = static_cast<int64_t>(std::llround(total));
+    // total >= 0: rounded half up by hand, std::llround is libm's (not linked, see extras_limits.cpp).
+    auto nanoseconds = static_cast<int64_t>(total + 0.5L);
     return std::chrono::nanoseconds(negative ? -nanoseconds : nanoseconds);
 }
 

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cmath>
 #include <filesystem>
 #include <linux/openat2.h>
 #include <nlohmann/json.hpp>
@@ -18,6 +17,7 @@
 #include "base/scope_guard.h"
 #include "image/overlay.h"
 #include "image/sha256.h"
+#include "runtime/quantity.h"
 #include "runtime/state_store.h"
 #include "sys/file.h"
 #include "sys/fsops.h"
@@ -224,10 +224,12 @@ Result<uint64_t> parse_size(std::string_view text)
         ++digits;
     if (digits == 0)
         return invalid();
-    double number = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + digits, number);
-    if (error != std::errc() || end != text.data() + digits)
+    // Not std::from_chars of a double: libstdc++'s needs libm (fegetround), which cryo does
+    // not link (see extras_limits.cpp's cpus_to_quota).
+    auto decimal = quantity::detail::take_decimal(text.substr(0, digits));
+    if (!decimal || decimal->length != digits)
         return invalid();
+    long double number = decimal->value;
     std::string unit;
     for (char c : text.substr(digits))
         unit += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
@@ -236,7 +238,7 @@ Result<uint64_t> parse_size(std::string_view text)
         unit.resize(1);
     else if (unit.size() == 2 && unit[1] == 'b' && unit[0] != 'b')
         unit.resize(1);
-    double scale = 0;
+    long double scale = 0;
     if (unit.empty() || unit == "b")
         scale = 1;
     else if (unit == "k")
@@ -249,7 +251,7 @@ Result<uint64_t> parse_size(std::string_view text)
         scale = 1024.0 * 1024 * 1024 * 1024;
     else
         return invalid();
-    double bytes = std::floor(number * scale);
+    long double bytes = number * scale; // truncated by the cast below: floor, as it is >= 0
     if (bytes > 1.8e19)
         return Error::format("size \"{}\" is too large", text);
     return static_cast<uint64_t>(bytes);

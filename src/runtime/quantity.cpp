@@ -1,7 +1,6 @@
 #include "runtime/quantity.h"
 
 #include <charconv>
-#include <cmath>
 #include <limits>
 #include <string>
 
@@ -64,7 +63,7 @@ Result<int64_t> parse_size(std::string_view text)
         default: break;
         }
         if (shift != 0) {
-            multiplier = std::ldexp(1.0L, shift);
+            multiplier = static_cast<long double>(uint64_t { 1 } << shift); // not ldexp: no libm
             rest.remove_prefix(1);
         }
     }
