@@ -7,7 +7,8 @@ bool LimitFlags::any() const
 {
     return memory || memory_swap || cpus || cpu_shares || cpuset_cpus || pids_limit || blkio_weight
         || !device_read_bps.empty() || !device_write_bps.empty() || !device_read_iops.empty()
-        || !device_write_iops.empty() || nofile;
+        || !device_write_iops.empty() || nofile || memory_reservation || kernel_memory || kernel_memory_tcp
+        || cpu_period || cpu_quota || cpu_rt_period || cpu_rt_runtime || cpuset_mems;
 }
 
 bool Extras::any() const

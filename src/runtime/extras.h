@@ -42,6 +42,15 @@ struct LimitFlags {
     std::vector<std::string> device_read_iops;
     std::vector<std::string> device_write_iops;
     std::optional<std::string> nofile;        // --nofile 1024 (RLIMIT_NOFILE of every process)
+    // runc's update flags beyond those of create/run (`cryo update` fills them too).
+    std::optional<std::string> memory_reservation; // --memory-reservation 256m, -1 = unlimited
+    std::optional<std::string> kernel_memory;      // --kernel-memory 64m
+    std::optional<std::string> kernel_memory_tcp;  // --kernel-memory-tcp 16m
+    std::optional<std::string> cpu_period;         // --cpu-period 100000 (us)
+    std::optional<std::string> cpu_quota;          // --cpu-quota 50000 (us), -1 = unlimited
+    std::optional<std::string> cpu_rt_period;      // --cpu-rt-period 1000000 (us)
+    std::optional<std::string> cpu_rt_runtime;     // --cpu-rt-runtime 950000 (us)
+    std::optional<std::string> cpuset_mems;        // --cpuset-mems 0
 
     bool any() const;
 };

@@ -1,9 +1,9 @@
-// The resource flags of create/run (--memory, --cpus, --pids-limit, ...) into linux.resources
-// and process.rlimits (see extras_limits.h). Sizes and integers go through the same parsers
+// The resource flags of create/run and update (--memory, --cpus, --pids-limit, ...) into
+// linux.resources and process.rlimits (see extras_limits.h). Sizes and integers go through the same parsers
 // as `cryo update`'s flags (runtime/quantity.h), so both accept the same spellings.
 #include "runtime/extras_limits.h"
 
-#include <cmath>
+#include <algorithm>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -48,6 +48,14 @@ Result<uint64_t> uint_value(std::string_view flag, std::string const& text)
     return *value;
 }
 
+Result<int64_t> int_value(std::string_view flag, std::string const& text)
+{
+    auto value = parse_int(text);
+    if (!value)
+        return bad(flag, text, "not an integer");
+    return *value;
+}
+
 } // namespace
 
 Result<int64_t> cpus_to_quota(std::string const& text, uint64_t period, unsigned online_cpus)
@@ -57,7 +65,9 @@ Result<int64_t> cpus_to_quota(std::string const& text, uint64_t period, unsigned
         return bad("cpus", text, "not a number of CPUs");
     if (number->value > static_cast<long double>(online_cpus))
         return bad("cpus", text, fmt::format("more than the {} CPUs online", online_cpus));
-    auto quota = static_cast<uint64_t>(std::llround(number->value * static_cast<long double>(period)));
+    // Rounded half up by hand: std::llround is libm's, and cryo does not link libm (its IFUNC
+    // resolvers alone made ~300 KiB of every command's resident memory, bench/rss_breakdown.sh).
+    auto quota = static_cast<uint64_t>(number->value * static_cast<long double>(period) + 0.5L);
     if (quota < min_cpu_quota_us)
         return bad("cpus", text, fmt::format("too small (at least {:.3f})",
                                              static_cast<double>(min_cpu_quota_us) / static_cast<double>(period)));
@@ -169,14 +179,34 @@ Result<void> apply_limit_flags(LimitFlags const& flags, LimitEnv const& env, oci
     if (flags.memory_swap) {
         auto swap = TRY(size_value("memory-swap", *flags.memory_swap, true));
         auto limit = resources.memory ? resources.memory->limit : std::nullopt;
-        if (!limit || *limit == -1)
+        // A running container has a memory limit already (or the kernel refuses the swap one).
+        if ((!limit || *limit == -1) && env.target == LimitTarget::NewContainer)
             return bad("memory-swap", *flags.memory_swap, "needs a memory limit (--memory)");
-        if (swap != -1 && swap < *limit)
+        if (limit && *limit != -1 && swap != -1 && swap < *limit)
             return bad("memory-swap", *flags.memory_swap,
                        fmt::format("below the memory limit ({} bytes); it counts memory + swap", *limit));
         memory().swap = swap;
     }
+    if (flags.memory_reservation)
+        memory().reservation = TRY(size_value("memory-reservation", *flags.memory_reservation, true));
+    if (flags.kernel_memory)
+        memory().kernel = TRY(size_value("kernel-memory", *flags.kernel_memory, true));
+    if (flags.kernel_memory_tcp)
+        memory().kernel_tcp = TRY(size_value("kernel-memory-tcp", *flags.kernel_memory_tcp, true));
 
+    // The period first: --cpus computes its quota for it.
+    if (flags.cpu_period)
+        cpu().period = TRY(uint_value("cpu-period", *flags.cpu_period));
+    if (flags.cpu_quota) {
+        // docker's --cpus names the quota another way.
+        if (flags.cpus)
+            return Error::make("--cpus and --cpu-quota cannot be used together");
+        cpu().quota = TRY(int_value("cpu-quota", *flags.cpu_quota));
+    }
+    if (flags.cpu_rt_period)
+        cpu().realtime_period = TRY(uint_value("cpu-rt-period", *flags.cpu_rt_period));
+    if (flags.cpu_rt_runtime)
+        cpu().realtime_runtime = TRY(int_value("cpu-rt-runtime", *flags.cpu_rt_runtime));
     if (flags.cpus) {
         auto period = resources.cpu && resources.cpu->period && *resources.cpu->period != 0 ? *resources.cpu->period
                                                                                               : default_cpu_period_us;
@@ -195,6 +225,11 @@ Result<void> apply_limit_flags(LimitFlags const& flags, LimitEnv const& env, oci
         if (!is_cpu_list(*flags.cpuset_cpus))
             return bad("cpuset-cpus", *flags.cpuset_cpus, "not a CPU list (like 0-3,7)");
         cpu().cpus = *flags.cpuset_cpus;
+    }
+    if (flags.cpuset_mems) {
+        if (!is_cpu_list(*flags.cpuset_mems))
+            return bad("cpuset-mems", *flags.cpuset_mems, "not a memory node list (like 0-1)");
+        cpu().mems = *flags.cpuset_mems;
     }
 
     if (flags.pids_limit) {

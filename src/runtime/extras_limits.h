@@ -1,5 +1,5 @@
-// The resource flags of create/run as a pure rewrite of the spec: LimitFlags (as typed) ->
-// linux.resources (fields the flags name override config.json's, the rest is kept) and
+// The resource flags of create/run and update as a pure rewrite of the spec: LimitFlags (as
+// typed) -> linux.resources (fields the flags name override config.json's, the rest is kept) and
 // process.rlimits (RLIMIT_NOFILE for --nofile). Unit-tested without devices or root: the
 // device lookup (--device-*-bps/iops DEVICE:RATE) and the CPU count are passed in.
 #pragma once
@@ -22,10 +22,16 @@ struct DeviceNumber {
     int64_t minor { 0 };
 };
 
+// What the flags are applied to. A running container (`cryo update`) keeps the values the
+// flags leave out, which are unknown here: checks that need the whole picture (--memory-swap
+// without --memory) are left to the kernel.
+enum class LimitTarget { NewContainer, RunningContainer };
+
 struct LimitEnv {
     // A block device path -> its major:minor; errors name the path and reason.
     std::function<Result<DeviceNumber>(std::string const& path)> device_number;
     unsigned online_cpus { 1 }; // --cpus may not ask for more than there are
+    LimitTarget target { LimitTarget::NewContainer };
 };
 
 // Rewrites `spec` for `flags`. Every error is one line naming the flag and value:

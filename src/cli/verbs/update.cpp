@@ -1,7 +1,7 @@
 // cryo update: change a running container's resource limits, from an OCI linux.resources
 // JSON (`--resources FILE`, or `-` for stdin as docker sends it) or from runc's single flags.
 #include "cli/options.h"
-#include "cli/values.h"
+#include "oci/spec.h"
 #include "runtime/extras_limits.h"
 #include "sys/file.h"
 
@@ -33,14 +33,6 @@ constexpr FlagSpec k_flags[] = {
     { .name = "pids-limit", .kind = FlagKind::Value, .help = "maximum number of pids allowed in the container" },
 };
 
-// "-1" means unlimited; anything else is a size ("512m").
-Result<int64_t> memory_value(std::string_view flag, std::string const& text)
-{
-    if (text == "-1")
-        return -1;
-    return parse_size(text).context("--{}", flag);
-}
-
 Result<int> run_update(Invocation const& invocation)
 {
     TRY(require_args(invocation, ArgCount::Exact, 1));
@@ -63,62 +55,32 @@ Result<int> run_update(Invocation const& invocation)
 
 Result<oci::Resources> update_flag_resources(ParsedArgs const& args)
 {
-    oci::Resources resources;
-    auto memory = [&]() -> oci::Memory& {
-        if (!resources.memory)
-            resources.memory.emplace();
-        return *resources.memory;
+    // The same parsing and checks as create/run's resource flags, applied to an empty spec:
+    // what comes out is exactly what the flags name.
+    runtime::LimitFlags flags;
+    flags.memory = args.value("memory");
+    flags.memory_swap = args.value("memory-swap");
+    flags.cpus = args.value("cpus");
+    flags.cpu_shares = args.value("cpu-shares");
+    flags.cpuset_cpus = args.value("cpuset-cpus");
+    flags.pids_limit = args.value("pids-limit");
+    flags.blkio_weight = args.value("blkio-weight");
+    flags.memory_reservation = args.value("memory-reservation");
+    flags.kernel_memory = args.value("kernel-memory");
+    flags.kernel_memory_tcp = args.value("kernel-memory-tcp");
+    flags.cpu_period = args.value("cpu-period");
+    flags.cpu_quota = args.value("cpu-quota");
+    flags.cpu_rt_period = args.value("cpu-rt-period");
+    flags.cpu_rt_runtime = args.value("cpu-rt-runtime");
+    flags.cpuset_mems = args.value("cpuset-mems");
+    runtime::LimitEnv env {
+        .device_number = runtime::block_device_number,
+        .online_cpus = runtime::online_cpus(),
+        .target = runtime::LimitTarget::RunningContainer,
     };
-    auto cpu = [&]() -> oci::Cpu& {
-        if (!resources.cpu)
-            resources.cpu.emplace();
-        return *resources.cpu;
-    };
-
-    if (auto v = args.value("memory"))
-        memory().limit = TRY(memory_value("memory", *v));
-    if (auto v = args.value("memory-reservation"))
-        memory().reservation = TRY(memory_value("memory-reservation", *v));
-    if (auto v = args.value("memory-swap"))
-        memory().swap = TRY(memory_value("memory-swap", *v));
-    if (auto v = args.value("kernel-memory"))
-        memory().kernel = TRY(memory_value("kernel-memory", *v));
-    if (auto v = args.value("kernel-memory-tcp"))
-        memory().kernel_tcp = TRY(memory_value("kernel-memory-tcp", *v));
-
-    if (auto v = args.value("cpu-shares"))
-        cpu().shares = TRY(parse_uint(*v).context("--cpu-shares"));
-    if (auto v = args.value("cpu-period"))
-        cpu().period = TRY(parse_uint(*v).context("--cpu-period"));
-    if (auto v = args.value("cpu-quota"))
-        cpu().quota = TRY(parse_int(*v).context("--cpu-quota"));
-    if (auto v = args.value("cpus")) {
-        // docker update's flag; it names the quota another way, so not both.
-        if (args.value("cpu-quota"))
-            return Error::make("--cpus and --cpu-quota cannot be used together");
-        auto period = cpu().period.value_or(runtime::default_cpu_period_us);
-        cpu().period = period;
-        cpu().quota = TRY(runtime::cpus_to_quota(*v, period, runtime::online_cpus()));
-    }
-    if (auto v = args.value("cpu-rt-period"))
-        cpu().realtime_period = TRY(parse_uint(*v).context("--cpu-rt-period"));
-    if (auto v = args.value("cpu-rt-runtime"))
-        cpu().realtime_runtime = TRY(parse_int(*v).context("--cpu-rt-runtime"));
-    if (auto v = args.value("cpuset-cpus"))
-        cpu().cpus = *v;
-    if (auto v = args.value("cpuset-mems"))
-        cpu().mems = *v;
-
-    if (auto v = args.value("pids-limit"))
-        resources.pids = oci::Pids { .limit = TRY(parse_int(*v).context("--pids-limit")) };
-    if (auto v = args.value("blkio-weight")) {
-        auto weight = TRY(parse_uint(*v).context("--blkio-weight"));
-        if (weight > 0xFFFF)
-            return Error::format("--blkio-weight: {} is out of range", weight);
-        resources.block_io.emplace();
-        resources.block_io->weight = static_cast<uint16_t>(weight);
-    }
-    return resources;
+    oci::Spec spec;
+    TRY(runtime::apply_limit_flags(flags, env, spec));
+    return spec.linux_config.resources.value_or(oci::Resources {});
 }
 
 extern constinit VerbSpec const verb_update {

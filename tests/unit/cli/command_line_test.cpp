@@ -303,7 +303,22 @@ TEST(CliCommandLine, UpdateSingleFlags)
 
     auto bad = update_flag_resources(parse("update --memory lots web").invocation.args);
     ASSERT_FALSE(bad);
-    EXPECT_EQ(bad.error().message(), "--memory: invalid size: 'lots'");
+    // The wording of create/run's resource flags (the same parser).
+    EXPECT_EQ(bad.error().message(), "--memory lots: not a size");
+    // Unlike create, --memory-swap alone is fine: the container has a memory limit already.
+    auto swap_only = update_flag_resources(parse("update --memory-swap 1g web").invocation.args);
+    ASSERT_TRUE(swap_only) << swap_only.error().message();
+    EXPECT_EQ(swap_only->memory->swap, 1LL << 30);
+    EXPECT_FALSE(swap_only->memory->limit);
+    // --cpus is a quota for --cpu-period (100 ms when not given), and excludes --cpu-quota.
+    auto cpus = update_flag_resources(parse("update --cpus 0.5 --cpu-period 200000 web").invocation.args);
+    ASSERT_TRUE(cpus) << cpus.error().message();
+    EXPECT_EQ(cpus->cpu->quota, 100000);
+    EXPECT_EQ(cpus->cpu->period, 200000u);
+    auto both = update_flag_resources(parse("update --cpus 0.5 --cpu-quota 1000 web").invocation.args);
+    ASSERT_FALSE(both);
+    EXPECT_EQ(both.error().message(), "--cpus and --cpu-quota cannot be used together");
+    EXPECT_FALSE(update_flag_resources(parse("update --cpuset-mems 0-x web").invocation.args));
     EXPECT_FALSE(update_flag_resources(parse("update --blkio-weight 70000 web").invocation.args));
     EXPECT_FALSE(update_flag_resources(parse("update --cpu-period -5 web").invocation.args));
 }
