@@ -145,9 +145,14 @@ Result<LimitSettings> read_limit_settings(Manager const& manager)
         parse_v2_io_max(TRY(read(dir + "/io.max")), settings);
         return settings;
     }
-    if (auto cpu = paths.find("cpu"); cpu != paths.end())
-        parse_v1_cpu_limit(TRY(read(cpu->second + "/cpu.cfs_quota_us")), TRY(read(cpu->second + "/cpu.cfs_period_us")),
-                           settings);
+    if (auto cpu = paths.find("cpu"); cpu != paths.end()) {
+        // One TRY per statement: a TRY that returns from inside a larger expression may skip
+        // the destructors of what that expression already built (g++; LSan caught it in an
+        // aggregate initializer of cli/verbs/checkpoint.cpp).
+        auto quota = TRY(read(cpu->second + "/cpu.cfs_quota_us"));
+        auto period = TRY(read(cpu->second + "/cpu.cfs_period_us"));
+        parse_v1_cpu_limit(quota, period, settings);
+    }
     if (auto blkio = paths.find("blkio"); blkio != paths.end()) {
         static constexpr std::pair<char const*, char const*> files[] = {
             { "blkio.throttle.read_bps_device", "rbps" },
