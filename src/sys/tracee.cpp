@@ -1,16 +1,43 @@
 #include "sys/tracee.h"
 
 #include <csignal>
+#include <cstdlib>
+#include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "sys/procfs.h"
 #include "sys/raw.h"
 
 namespace cryo::sys {
 
 namespace {
+
+// Test hook (one getenv, cached): CRYO_TEST_KILL_TRACEE=NR[:PID] SIGKILLs the tracee's process
+// (PID's only, if given) from its entry stop of remote syscall NR, so tests can prove that a
+// tracee killed under cryo's hands fails the dump at once instead of hanging it.
+void test_kill_point(long number, pid_t tgid)
+{
+    static char const* const wanted = std::getenv("CRYO_TEST_KILL_TRACEE");
+    if (!wanted)
+        return;
+    char* end = nullptr;
+    long nr = std::strtol(wanted, &end, 10);
+    if (nr != number || (*end == ':' && std::strtol(end + 1, nullptr, 10) != tgid))
+        return;
+    ::kill(tgid, SIGKILL);
+}
+
+// The thread is gone or a zombie (its exit may not be reportable to us yet, see wait_stop).
+bool thread_dead(pid_t tid)
+{
+    auto stat = read_stat(tid);
+    if (!stat)
+        return stat.error().is_errno(ENOENT) || stat.error().is_errno(ESRCH);
+    return stat->state == 'Z' || stat->state == 'X';
+}
 
 unsigned long options_of(Tracee::Options const& options)
 {
@@ -33,7 +60,10 @@ Result<Tracee> Tracee::seize(pid_t tgid, pid_t tid, Options options)
     tracee.m_attached = true; // from here on the destructor detaches
     TRY(ptrace_interrupt(tid));
     for (;;) {
-        int status = TRY(wait_traced(tid));
+        auto waited = tracee.wait_stop(); // a killed multi-threaded process must not hang us
+        if (!waited && !tracee.m_attached) // died
+            return Error::from_errno(ESRCH, fmt::format("thread {} exited while being seized", tid));
+        int status = TRY(std::move(waited));
         auto kind = classify_stop(status);
         if (kind == StopKind::Exited) {
             tracee.m_attached = false;
@@ -86,29 +116,99 @@ Tracee::~Tracee()
         log::warn("detach from {}: {}", m_tid, r.error().message());
 }
 
+Error Tracee::died(int status)
+{
+    m_attached = false; // nothing left to detach from
+    // A leader's status cannot be had before its other threads are reaped: said when known.
+    std::string how;
+    if (status >= 0 && WIFSIGNALED(status))
+        how = fmt::format(" (killed by signal {})", WTERMSIG(status));
+    else if (status >= 0 && WIFEXITED(status))
+        how = fmt::format(" (exited with status {})", WEXITSTATUS(status));
+    return Error::format("process {} died during a remote syscall in thread {}{}", m_tgid, m_tid, how);
+}
+
+Result<int> Tracee::wait_stop()
+{
+    // Not a blocking waitpid: if the process is SIGKILLed while we hold it, the exit of a
+    // thread-group leader is reported only once its other threads are reaped, and those are
+    // our tracees too (zombies only we reap): waitpid(leader) would never return. So poll,
+    // spinning briefly first (a remote syscall takes microseconds), and between polls look at
+    // whether the thread is dead.
+    for (int round = 0;; ++round) {
+        int status = 0;
+        pid_t r = ::waitpid(m_tid, &status, __WALL | WNOHANG);
+        if (r == m_tid)
+            return status;
+        if (r < 0 && errno == ECHILD)
+            return died(-1);
+        if (r < 0 && errno != EINTR)
+            return Error::from_errno(fmt::format("waitpid {}", m_tid));
+        if (round < 200) {
+            ::sched_yield();
+            continue;
+        }
+        if (thread_dead(m_tid)) {
+            // One last look: a non-leader's exit may have just become reportable.
+            if (::waitpid(m_tid, &status, __WALL | WNOHANG) == m_tid)
+                return status;
+            return died(-1);
+        }
+        ::usleep(round < 400 ? 100 : 1000);
+    }
+}
+
+Error Tracee::ptrace_failed(Error error)
+{
+    // ESRCH from ptrace: the thread left its stop, which only a SIGKILL does to a tracee we
+    // hold; wait (briefly) for its death and say so, rather than a bare "No such process".
+    if (!error.is_errno(ESRCH))
+        return error;
+    for (int i = 0; i < 2000; ++i) {
+        int status = 0;
+        pid_t r = ::waitpid(m_tid, &status, __WALL | WNOHANG);
+        if (r == m_tid && classify_stop(status) == StopKind::Exited)
+            return died(status);
+        if ((r < 0 && errno == ECHILD) || thread_dead(m_tid))
+            return died(-1);
+        ::usleep(1000);
+    }
+    return error;
+}
+
 Result<void> Tracee::wait_syscall_stop()
 {
     for (;;) {
-        int status = TRY(wait_traced(m_tid));
+        int status = TRY(wait_stop());
         auto kind = classify_stop(status);
+        if (kind == StopKind::EventStop && (status >> 16) == PTRACE_EVENT_EXIT) {
+            // About to exit: the syscall will never complete. Let it finish dying.
+            (void)ptrace_cont(m_tid, 0);
+            return died(-1);
+        }
+        auto resume = [this]() -> Result<void> {
+            auto r = ptrace_syscall(m_tid, 0);
+            if (!r)
+                return ptrace_failed(r.release_error());
+            return {};
+        };
         switch (kind) {
         case StopKind::SyscallStop:
             return {};
         case StopKind::Exited:
-            m_attached = false;
-            return Error::format("thread {} died during a remote syscall (status {:#x})", m_tid, status);
+            return died(status);
         case StopKind::SignalStop:
             m_deferred_signals.push_back(TRY(ptrace_siginfo(m_tid)));
-            TRY(ptrace_syscall(m_tid, 0));
+            TRY(resume());
             break;
         case StopKind::EventStop:
             if ((status >> 16) == PTRACE_EVENT_CLONE || (status >> 16) == PTRACE_EVENT_FORK)
                 m_last_clone_tid = static_cast<pid_t>(TRY(ptrace_event_msg(m_tid)));
-            TRY(ptrace_syscall(m_tid, 0));
+            TRY(resume());
             break;
         case StopKind::GroupStop:
         case StopKind::Other:
-            TRY(ptrace_syscall(m_tid, 0));
+            TRY(resume());
             break;
         }
     }
@@ -133,13 +233,22 @@ Result<long> Tracee::syscall(long number, std::array<uint64_t, 6> args)
     regs.r9 = args[5];
     m_dirty = true;
     m_last_clone_tid = 0;
+    auto checked = [this](Result<void> r) -> Result<void> {
+        if (!r)
+            return ptrace_failed(r.release_error());
+        return {};
+    };
     // SAFETY: registers of a thread we hold stopped; the originals are put back on detach.
-    TRY(ptrace_set_regs(m_tid, regs));
-    TRY(ptrace_syscall(m_tid, 0));
+    TRY(checked(ptrace_set_regs(m_tid, regs)));
+    TRY(checked(ptrace_syscall(m_tid, 0)));
     TRY(wait_syscall_stop()); // entry
-    TRY(ptrace_syscall(m_tid, 0));
+    test_kill_point(number, m_tgid);
+    TRY(checked(ptrace_syscall(m_tid, 0)));
     TRY(wait_syscall_stop()); // exit
-    Registers after = TRY(ptrace_get_regs(m_tid));
+    auto after_regs = ptrace_get_regs(m_tid);
+    if (!after_regs)
+        return ptrace_failed(after_regs.release_error());
+    Registers after = *after_regs;
     // Original registers back at once: if cryo dies before the next remote syscall or the
     // detach, the kernel lets the thread go where it was, not into the middle of the vDSO.
     TRY(put_back_registers());
@@ -202,6 +311,14 @@ Result<void> Tracee::detach()
         if (r < 0 && !first_error)
             first_error = Error::from_errno(fmt::format("re-send signal {} to {}", info.si_signo, m_tid));
     }
+    // A thread killed while we held it cannot be detached, and needs not be: ESRCH means it
+    // left its stop, which only SIGKILL does; give it a moment to become a zombie.
+    if (first_error && first_error->is_errno(ESRCH))
+        for (int i = 0; i < 1000; ++i) {
+            if (thread_dead(m_tid))
+                return {};
+            ::usleep(1000);
+        }
     if (first_error)
         return first_error->add_context(fmt::format("detach from {}", m_tid));
     return {};

@@ -70,6 +70,12 @@ private:
     {
     }
     Result<void> wait_syscall_stop();
+    // waitpid for this thread that also notices its death when the kernel cannot report it.
+    Result<int> wait_stop();
+    // The thread died (status from waitpid, or -1 if unknown): forgets it, returns the error.
+    Error died(int status);
+    // A ptrace request failed: ESRCH because the thread was killed becomes died(), else as is.
+    Error ptrace_failed(Error error);
 
     pid_t m_tgid { 0 };
     pid_t m_tid { 0 };
