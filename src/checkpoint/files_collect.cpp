@@ -53,6 +53,20 @@ char const* family_name(int family)
     }
 }
 
+// sock_diag answers for one network namespace: the tree's sockets live in the tree's (a
+// container's own), so ask there first, through a socket opened in it (sys::sock_diag_socket_in);
+// then in cryo's own, where a socket passed in from outside or an outside peer may live.
+Result<std::optional<sys::UnixSocketDiag>> unix_diag_of(int pid, uint64_t inode)
+{
+    auto netns = TRY(sys::open(fmt::format("/proc/{}/ns/net", pid), O_RDONLY | O_CLOEXEC)
+                         .context("network namespace of process {}", pid));
+    auto sock = TRY(sys::sock_diag_socket_in(netns).context("sock_diag in the network namespace of {}", pid));
+    auto found = TRY(sys::unix_socket_diag(sock, inode));
+    if (found)
+        return found;
+    return sys::unix_socket_diag(inode);
+}
+
 Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& info, FileDescription& d)
 {
     auto copy = TRY(sys::pidfd_getfd(pidfd, fd));
@@ -67,7 +81,7 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
         return Error::format("sockets of family {} are not supported yet",
                              name ? std::string(name) : std::to_string(family));
     }
-    auto diag = TRY(sys::unix_socket_diag(d.inode));
+    auto diag = TRY(unix_diag_of(pid, d.inode));
     if (!diag)
         return Error::format("unix socket of process {} not found by sock_diag (another network namespace?): not "
                              "supported yet",
@@ -444,7 +458,7 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image, bool exter
         for (auto& d : p.file_descriptions) {
             if (d.kind != FileKind::UnixSocket || !d.peer_inode || sockets.contains(d.peer_inode))
                 continue;
-            auto peer = TRY(sys::unix_socket_diag(d.peer_inode));
+            auto peer = TRY(unix_diag_of(p.pid, d.peer_inode));
             if (!peer)
                 continue;
             if (!external_unix)

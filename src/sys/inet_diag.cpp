@@ -7,10 +7,9 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
-#include <optional>
-#include <sched.h>
 #include <sys/socket.h>
-#include <thread>
+
+#include "sys/sock_diag.h"
 
 namespace cryo::sys {
 
@@ -21,25 +20,6 @@ InetAddress address_of(int family, uint32_t const* words, uint16_t port_be)
     char text[INET6_ADDRSTRLEN] {};
     ::inet_ntop(family, words, text, sizeof text);
     return { family, text, ntohs(port_be) };
-}
-
-// A sock_diag socket answers for the namespace it was opened in.
-Result<Fd> sock_diag_socket_in(FdRef netns)
-{
-    std::optional<Result<Fd>> result;
-    std::thread worker([&] {
-        if (::setns(netns.get(), CLONE_NEWNET) < 0) {
-            result.emplace(Error::from_errno("setns net"));
-            return;
-        }
-        int raw = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-        if (raw < 0)
-            result.emplace(Error::from_errno("socket NETLINK_SOCK_DIAG"));
-        else
-            result.emplace(Fd(raw));
-    });
-    worker.join();
-    return std::move(*result);
 }
 
 } // namespace

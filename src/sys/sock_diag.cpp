@@ -6,7 +6,11 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
+#include <optional>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include "base/fd.h"
@@ -75,12 +79,45 @@ Result<UnixSocketDiag> parse_unix_diag(void const* message, size_t size)
     return out;
 }
 
-Result<std::optional<UnixSocketDiag>> unix_socket_diag(uint64_t inode)
+namespace {
+
+Result<Fd> open_here()
 {
     int raw = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (raw < 0)
         return Error::from_errno("socket NETLINK_SOCK_DIAG");
-    Fd sock(raw);
+    return Fd(raw);
+}
+
+} // namespace
+
+Result<Fd> sock_diag_socket_in(FdRef netns)
+{
+    // Our own namespace (bare trees): no thread needed.
+    struct stat theirs { }, ours { };
+    if (::fstat(netns.get(), &theirs) == 0 && ::stat("/proc/thread-self/ns/net", &ours) == 0
+        && theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
+        return open_here();
+    // setns moves only the calling thread: a short-lived one joins, opens and leaves.
+    std::optional<Result<Fd>> result;
+    std::thread worker([&] {
+        if (::setns(netns.get(), CLONE_NEWNET) < 0)
+            result.emplace(Error::from_errno("setns net"));
+        else
+            result.emplace(open_here());
+    });
+    worker.join();
+    return std::move(*result);
+}
+
+Result<std::optional<UnixSocketDiag>> unix_socket_diag(uint64_t inode)
+{
+    auto sock = TRY(open_here());
+    return unix_socket_diag(sock, inode);
+}
+
+Result<std::optional<UnixSocketDiag>> unix_socket_diag(FdRef sock, uint64_t inode)
+{
     struct {
         struct nlmsghdr header;
         struct unix_diag_req request;

@@ -1,6 +1,6 @@
 // NETLINK_SOCK_DIAG queries of unix sockets (unix_diag, see sock_diag(7)): what a socket is
 // bound to, its peer, its state, shutdown bits and queue lengths, asked by inode number.
-// The answer comes from the network namespace of the calling thread.
+// The answer comes from the network namespace the query socket was opened in.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/fd.h"
 
 namespace cryo::sys {
 
@@ -25,8 +26,15 @@ struct UnixSocketDiag {
 // Parses one unix_diag_msg netlink message with its attributes (pure; unit-tested).
 Result<UnixSocketDiag> parse_unix_diag(void const* message, size_t size);
 
+// A NETLINK_SOCK_DIAG socket that answers for the network namespace `netns` (an open
+// /proc/PID/ns/net): opened by a short-lived thread that joins it, so the caller never moves
+// (directly when it is the caller's own namespace).
+Result<Fd> sock_diag_socket_in(FdRef netns);
+
 // Asks the kernel about the unix socket with this inode; nullopt if it does not know it
-// (not a unix socket, or in another network namespace).
+// (not a unix socket, or in another network namespace). The first form asks in the caller's
+// namespace, the second through a socket from sock_diag_socket_in.
 Result<std::optional<UnixSocketDiag>> unix_socket_diag(uint64_t inode);
+Result<std::optional<UnixSocketDiag>> unix_socket_diag(FdRef diag_socket, uint64_t inode);
 
 } // namespace cryo::sys
