@@ -1,8 +1,9 @@
 #!/bin/bash
 # A container whose init (tests/cr/cr_ext_unix.c, built static into the rootfs) is connected
 # to a stream listener and a bound datagram socket of a server on the host (python3), through
-# a bind mount (the container shares the host's network namespace): checkpoint without --ext-unix-sk is refused naming the flag and the container
-# runs on; with it, the image is written and the restore (runc's flag accepted) connects new
+# a bind mount, from the container's own network namespace (the engine asks sock_diag in the
+# container's namespace, and in its own for the outside peer): checkpoint without
+# --ext-unix-sk is refused naming the flag and the container runs on; with it, the image is written and the restore (runc's flag accepted) connects new
 # sockets to the same names; on SIGUSR1 the init talks to the server again through them.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: needs python3 for the server"; exit 77; }
@@ -46,11 +47,9 @@ wait_until 5 listening || fail "server did not start: $(cat "$TEST_TMP/server.ou
 
 bundle=$TEST_TMP/bundle
 make_bundle "$bundle" /cr_ext_unix /ext/server.sock
-# The host's network namespace: the engine finds unix sockets with sock_diag from its own
-# namespace (sockets of a container with a network namespace of its own are not supported
-# yet, whatever their peer).
+# A network namespace of its own (the peer, in the host's, is reached through the path).
 spec_edit "$bundle" '.mounts += [{destination: "/ext", type: "bind", source: $src, options: ["rbind", "rw"]}]
-    | .linux.namespaces |= map(select(.type != "network"))' --arg src "$ext"
+    | .linux.namespaces |= (map(select(.type != "network")) + [{type: "network"}])' --arg src "$ext"
 gcc -static -O1 -o "$bundle/rootfs/cr_ext_unix" "$CRYO_SOURCE/tests/cr/cr_ext_unix.c" || fail "cannot build cr_ext_unix"
 out=$TEST_TMP/out.log
 id=$(new_id)
@@ -59,6 +58,9 @@ cryo run -d --bundle "$bundle" "$id" </dev/null >>"$out" 2>&1 || fail "run -d: $
 ready_or_gone() { grep -q '^ready ' "$out" || [ "$(container_status "$id")" != running ]; }
 wait_until 10 ready_or_gone
 grep -q '^ready ' "$out" || fail "workload not ready: $(cat "$out")"
+init=$(cryo state "$id" | jq -r .pid)
+[ "$(readlink "/proc/$init/ns/net")" != "$(readlink /proc/self/ns/net)" ] \
+    || fail "the container shares the host's network namespace"
 
 image=$TEST_TMP/image
 assert_fails_with "ext-unix-sk" cryo checkpoint --image-path "$image" "$id"
