@@ -156,7 +156,7 @@ Result<FileSink> ImageWriter::create_file(std::string const& name)
 {
     FileSink sink;
     sink.m_name = name;
-    sink.m_fd = TRY(sys::openat(m_dir, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
+    sink.m_fd = TRY(sys::openat(m_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
                         .context("create image file {}", name));
     return sink;
 }

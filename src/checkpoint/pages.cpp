@@ -378,10 +378,8 @@ Result<void> PageFileWriter::copy(int pid, PagePlan const& plan)
         if (!s.readable && !mem)
             mem = TRY(sys::open(fmt::format("/proc/{}/mem", pid), O_RDONLY | O_CLOEXEC));
     std::atomic<size_t> next { 0 };
-    if (raw_stream && total > 0)
-        return copy_mapped(pid, stream, mem ? mem->ref() : FdRef(), total, chunks);
     auto work = [&]() -> Result<void> {
-        std::optional<ChunkBuffer> own; // compressed streaming: one buffer per worker, reused
+        std::optional<ChunkBuffer> own; // streaming: one buffer per worker, reused
         std::vector<uint8_t> frame;
         std::vector<sys::RemoteCopy> batch;
         for (;;) {
@@ -412,49 +410,6 @@ Result<void> PageFileWriter::copy(int pid, PagePlan const& plan)
         return r;
     }));
     return {};
-}
-
-Result<void> PageFileWriter::copy_mapped(int pid, SegmentStream const& stream, FdRef mem, uint64_t total, size_t chunks)
-{
-    // The file is sized and mapped shared: each worker faults in its chunk of the page cache
-    // (MADV_POPULATE_WRITE: a full disk is an error here, never a SIGBUS later), copies the
-    // process's pages straight into it, and checksums them while they are in cache. One copy
-    // in all, and both workers fill the page cache at once (buffered writes to one file
-    // serialize on its inode lock).
-    auto fd = m_sink.fd();
-    if (::ftruncate(fd.get(), static_cast<off_t>(total)) < 0)
-        return Error::from_errno("size page file");
-    void* mapped = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-    if (mapped == MAP_FAILED)
-        return Error::from_errno("map page file");
-    ScopeGuard unmap([&] { ::munmap(mapped, total); });
-    auto* base = static_cast<uint8_t*>(mapped);
-    std::atomic<size_t> next { 0 };
-    return run_workers(chunks, [&]() -> Result<void> {
-        std::vector<sys::RemoteCopy> batch;
-        for (;;) {
-            size_t index = next.fetch_add(1);
-            if (index >= chunks || failed())
-                return {};
-            uint64_t offset = static_cast<uint64_t>(index) * m_chunk;
-            size_t size = static_cast<size_t>(std::min<uint64_t>(m_chunk, total - offset));
-            auto r = [&]() -> Result<void> {
-                if (::madvise(base + offset, size, MADV_POPULATE_WRITE) < 0)
-                    return Error::from_errno("write page file");
-                TRY(stream.read(pid, mem, offset, size, base + offset, batch).context("copy memory of {}", pid));
-                kill_point("copying");
-                m_crcs[index] = crc32c_fast(0, base + offset, size);
-                m_lengths[index] = size;
-                if (m_options.progress)
-                    m_options.progress->add(size);
-                return {};
-            }();
-            if (!r) {
-                fail(r.error());
-                return r;
-            }
-        }
-    });
 }
 
 Result<FileSink> PageFileWriter::finish()

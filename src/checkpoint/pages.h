@@ -27,7 +27,6 @@ class Tracee;
 namespace cryo::checkpoint {
 
 class Progress;
-class SegmentStream; // pages.cpp
 
 // Chunks held in memory (--leave-running) and compressed frames (the format's frame size).
 inline constexpr size_t kPageChunk = 8 << 20;
@@ -112,7 +111,6 @@ private:
         size_t size { 0 };
     };
     Result<void> store_chunk(size_t index, uint8_t const* data, size_t size, std::vector<uint8_t>& frame);
-    Result<void> copy_mapped(int pid, SegmentStream const& stream, FdRef mem, uint64_t total, size_t chunks);
     void fail(Error error);
     bool failed();
 
