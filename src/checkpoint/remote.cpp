@@ -80,6 +80,8 @@ Result<void> RemoteScratch::unmap()
     if (!m_tracee)
         return {};
     auto* tracee = std::exchange(m_tracee, nullptr);
+    if (tracee->dead())
+        return {}; // the process died under us (its error is reported): nothing left to unmap
     TRY(tracee->syscall_checked("munmap scratch", SYS_munmap, { m_address, m_size }));
     return {};
 }

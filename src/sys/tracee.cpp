@@ -98,6 +98,7 @@ Tracee::Tracee(Tracee&& other) noexcept
     , m_tid(other.m_tid)
     , m_attached(std::exchange(other.m_attached, false))
     , m_dirty(other.m_dirty)
+    , m_dead(other.m_dead)
     , m_original(other.m_original)
     , m_syscall_address(other.m_syscall_address)
     , m_last_clone_tid(other.m_last_clone_tid)
@@ -119,6 +120,7 @@ Tracee::~Tracee()
 Error Tracee::died(int status)
 {
     m_attached = false; // nothing left to detach from
+    m_dead = true;
     // A leader's status cannot be had before its other threads are reaped: said when known.
     std::string how;
     if (status >= 0 && WIFSIGNALED(status))

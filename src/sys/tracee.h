@@ -39,6 +39,8 @@ public:
 
     pid_t tid() const { return m_tid; }
     pid_t tgid() const { return m_tgid; }
+    // The thread died while we held it (a remote syscall or wait found it gone).
+    bool dead() const { return m_dead; }
     Registers const& original_regs() const { return m_original; }
 
     // Address of a `syscall` instruction (0f 05) mapped executable in the tracee.
@@ -81,6 +83,7 @@ private:
     pid_t m_tid { 0 };
     bool m_attached { false };
     bool m_dirty { false };
+    bool m_dead { false };
     Registers m_original {};
     uint64_t m_syscall_address { 0 };
     pid_t m_last_clone_tid { 0 };

@@ -71,5 +71,9 @@ run_case root-mmap root 9
 run_case a-mmap a 9
 run_case c-mmap-leave c 9 --leave-running
 run_case root-mmap-leave root 9 --leave-running
+# rt_sigaction (13): signal actions, read with the scratch page mapped (cannot be unmapped
+# from a dead process: no second line about it).
+run_case root-sigaction root 13
+run_case a-sigaction-leave a 13 --leave-running
 
 finish
