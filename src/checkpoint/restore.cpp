@@ -25,6 +25,7 @@
 #include "checkpoint/pidns.h"
 #include "checkpoint/remote.h"
 #include "checkpoint/seccomp.h"
+#include "checkpoint/syscall_reentry.h"
 #include "checkpoint/task_state.h"
 #include "sys/file.h"
 #include "sys/idmap.h"
@@ -175,6 +176,16 @@ public:
         if (m_p.state.zombie)
             return {};
         TRY(m_scratch->unmap());
+        // A thread dumped inside a restartable syscall (pause, sigsuspend, read...) goes back
+        // into it before it is let go, so that a signal arriving now ends it with EINTR as the
+        // kernel would, instead of running its handler before the syscall (syscall_reentry.h).
+        for (size_t i = 0; i < m_p.threads.size(); ++i) {
+            auto& t = i == 0 ? m_t : m_threads.at(i - 1);
+            auto regs = to_kernel(m_p.threads[i].regs);
+            regs.orig_rax = static_cast<unsigned long long>(-1L);
+            TRY(enter_interrupted_syscall(t, regs, m_p.threads[i].xstate).context("thread {}", m_p.threads[i].tid));
+        }
+        test_signal_at_release(host());
         for (auto& t : m_threads)
             TRY(t.detach().context("resume thread {}", t.tid()));
         TRY(m_t.detach().context("resume process {}", m_p.pid));
