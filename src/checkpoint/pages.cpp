@@ -202,6 +202,8 @@ std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> 
     return runs;
 }
 
+constexpr uint64_t kPagemapChunkPages = 1 << 16;
+
 Result<PagePlan> plan_pages(int pid, std::vector<MemoryArea> const& areas)
 {
     if (areas.empty())
@@ -211,8 +213,22 @@ Result<PagePlan> plan_pages(int pid, std::vector<MemoryArea> const& areas)
     for (auto const& area : areas) {
         if (!dumps_pages(area.kind))
             continue;
-        auto entries = TRY(sys::read_pagemap(pagemap, area.start, area.size() / kPage).context("process {}", pid));
-        auto runs = select_pages(area, entries);
+        // The pagemap is read in bounded chunks (512 KiB of entries): an area can be a huge
+        // reservation (ASan's shadow, a JVM or Go heap) whose whole pagemap would not fit.
+        std::vector<PageRun> runs;
+        MemoryArea chunk = area;
+        for (uint64_t at = area.start; at < area.end; at += kPagemapChunkPages * kPage) {
+            chunk.start = at;
+            chunk.end = std::min<uint64_t>(area.end, at + kPagemapChunkPages * kPage);
+            auto entries = TRY(
+                sys::read_pagemap(pagemap, chunk.start, chunk.size() / kPage).context("process {}", pid));
+            for (auto const& r : select_pages(chunk, entries)) {
+                if (!runs.empty() && runs.back().address + runs.back().pages * kPage == r.address)
+                    runs.back().pages += r.pages;
+                else
+                    runs.push_back(r);
+            }
+        }
         for (auto const& r : runs) {
             plan.segments.push_back({ r.address, r.pages * kPage, area.read });
             plan.bytes += r.pages * kPage;

@@ -69,6 +69,9 @@ Result<int> run_checkpoint(Invocation const& invocation)
     constexpr std::string_view bools[] = { "pre-dump", "auto-dedup", "lazy-pages" };
     constexpr std::string_view values[] = { "parent-path", "empty-ns", "page-server" };
     TRY(refuse_unsupported(args, "checkpoint", bools, values));
+    // Before the initializer: a TRY returning from inside it would skip destroying the
+    // members already built (g++ 12 leaks them; LeakSanitizer found it).
+    auto cgroups_mode = TRY(runtime::parse_cgroups_mode(args.value_or("manage-cgroups-mode", "soft")));
     runtime::CheckpointOptions options {
         .id = id,
         .image_path = args.value_or("image-path", ""),
@@ -77,7 +80,7 @@ Result<int> run_checkpoint(Invocation const& invocation)
         .file_locks = args.flag("file-locks"),
         .tcp_established = args.flag("tcp-established"),
         .ext_unix_sk = args.flag("ext-unix-sk"),
-        .cgroups_mode = TRY(runtime::parse_cgroups_mode(args.value_or("manage-cgroups-mode", "soft"))),
+        .cgroups_mode = cgroups_mode,
         .status_fd = -1,
     };
     if (auto fd = args.value("status-fd")) {

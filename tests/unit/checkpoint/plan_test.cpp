@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "checkpoint/pages.h"
 #include "checkpoint/restore.h"
 #include "sys/ptrace_calls.h"
@@ -102,4 +105,26 @@ TEST(SyscallRestart, RewindsInterruptedSyscalls)
     auto d = sys::apply_syscall_restart(user, false);
     EXPECT_EQ(d.rax, 5u);
     EXPECT_EQ(d.rip, 0x1002u);
+}
+
+// A huge reservation is planned in bounded pagemap chunks, and a run that crosses a chunk
+// boundary (256 MiB of address space) stays one run.
+TEST(Pages, PlanReadsPagemapInChunksAndJoinsRunsAcrossThem)
+{
+    size_t const size = size_t { 1 } << 30; // 1 GiB reserved: 4 chunks of pagemap
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    auto* base = static_cast<uint8_t*>(p);
+    size_t const boundary = size_t { 256 } << 20;
+    base[boundary - 4096] = 1; // the last page of the first chunk ...
+    base[boundary] = 2;        // ... and the first of the second
+    MemoryArea a = area(reinterpret_cast<uint64_t>(base), reinterpret_cast<uint64_t>(base) + size,
+        AreaKind::Anonymous);
+    auto plan = plan_pages(::getpid(), { a });
+    ASSERT_TRUE(plan) << plan.error().message();
+    ASSERT_EQ(plan->runs.size(), 1u);
+    EXPECT_EQ(plan->runs[0].address, a.start + boundary - 4096);
+    EXPECT_EQ(plan->runs[0].pages, 2u);
+    EXPECT_EQ(plan->bytes, 2u * 4096);
+    ::munmap(p, size);
 }
