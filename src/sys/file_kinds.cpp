@@ -295,17 +295,24 @@ Result<void> shutdown(FdRef socket, int how)
     return {};
 }
 
+Result<UnixAddress> unix_address(std::string const& name)
+{
+    UnixAddress a {};
+    a.address.sun_family = AF_UNIX;
+    if (name.empty() || name.size() > sizeof a.address.sun_path)
+        return Error::format("unix socket name \"{}\" is empty or too long", name);
+    std::memcpy(a.address.sun_path, name.data(), name.size());
+    if (name[0] == '@')
+        a.address.sun_path[0] = '\0'; // abstract: no trailing NUL, the length says where it ends
+    // A path gets its NUL unless it fills sun_path (Linux takes such a path unterminated).
+    bool nul = name[0] != '@' && name.size() < sizeof a.address.sun_path;
+    a.length = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + name.size() + (nul ? 1 : 0));
+    return a;
+}
+
 Result<void> bind_unix(FdRef socket, std::string const& name)
 {
-    struct sockaddr_un address { };
-    address.sun_family = AF_UNIX;
-    if (name.empty() || name.size() > sizeof address.sun_path)
-        return Error::format("unix socket name \"{}\" is empty or too long", name);
-    std::memcpy(address.sun_path, name.data(), name.size());
-    if (name[0] == '@')
-        address.sun_path[0] = '\0'; // abstract: no trailing NUL, the length says where it ends
-    auto length
-        = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + name.size() + (name[0] == '@' ? 0 : 1));
+    auto [address, length] = TRY(unix_address(name));
     // SAFETY: sockaddr_un is a sockaddr for the sockets API.
     if (::bind(socket.get(), reinterpret_cast<struct sockaddr*>(&address), length) < 0)
         return Error::from_errno(fmt::format("bind to {}", name));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <utility>
 #include <vector>
 
@@ -57,6 +58,13 @@ Result<std::pair<Fd, Fd>> socketpair(int domain, int type); // SOCK_CLOEXEC adde
 Result<int> socket_option(FdRef socket, int level, int name);
 Result<void> set_socket_option(FdRef socket, int level, int name, int value);
 Result<void> shutdown(FdRef socket, int how);
+// A unix socket name, "/path" or "@abstract", as the address bind and connect take.
+struct UnixAddress {
+    struct sockaddr_un address;
+    socklen_t length;
+};
+Result<UnixAddress> unix_address(std::string const& name);
+
 // bind(2) of a unix socket to a path, or to an abstract name written "@name".
 Result<void> bind_unix(FdRef socket, std::string const& name);
 Result<void> listen(FdRef socket, int backlog);

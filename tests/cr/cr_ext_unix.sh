@@ -12,35 +12,7 @@ command -v python3 >/dev/null || { echo "SKIP: needs python3 for the server"; ex
 SOCK=$TMP/server.sock
 LOG=$TMP/server.log
 mkdir -p "$TMP/server"
-cat >"$TMP/server/server.py" <<'PY'
-import select, socket, sys
-path, log = sys.argv[1], open(sys.argv[2], "a", buffering=1)
-listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-listener.bind(path)
-listener.listen(8)
-datagrams = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-datagrams.bind(path + ".d")
-log.write("listening\n")
-conns = []
-while True:
-    ready, _, _ = select.select([listener, datagrams] + conns, [], [])
-    for s in ready:
-        if s is listener:
-            conns.append(listener.accept()[0])
-            log.write("accept\n")
-        elif s is datagrams:
-            log.write("dgram %s\n" % datagrams.recv(100).decode())
-        else:
-            data = s.recv(100)
-            if not data:
-                conns.remove(s)
-                s.close()
-                log.write("closed\n")
-                continue
-            log.write("stream %s\n" % data.decode())
-            s.sendall(b"echo:" + data)
-PY
-python3 "$TMP/server/server.py" "$SOCK" "$LOG" >"$TMP/server/out" 2>&1 &
+python3 "$(dirname "$0")/ext_unix_server.py" "$SOCK" "$LOG" >"$TMP/server/out" 2>&1 &
 PIDS+=("$!")
 _listening() { grep -q listening "$LOG" 2>/dev/null; }
 wait_for 5 _listening || { fail "server did not start: $(cat "$TMP/server/out")"; finish; }

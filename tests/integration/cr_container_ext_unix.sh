@@ -11,35 +11,7 @@ command -v python3 >/dev/null || { echo "SKIP: needs python3 for the server"; ex
 ext=$TEST_TMP/ext
 mkdir -p "$ext"
 log=$ext/server.log
-cat >"$TEST_TMP/server.py" <<'PY'
-import select, socket, sys
-path, log = sys.argv[1], open(sys.argv[2], "a", buffering=1)
-listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-listener.bind(path)
-listener.listen(8)
-datagrams = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-datagrams.bind(path + ".d")
-log.write("listening\n")
-conns = []
-while True:
-    ready, _, _ = select.select([listener, datagrams] + conns, [], [])
-    for s in ready:
-        if s is listener:
-            conns.append(listener.accept()[0])
-            log.write("accept\n")
-        elif s is datagrams:
-            log.write("dgram %s\n" % datagrams.recv(100).decode())
-        else:
-            data = s.recv(100)
-            if not data:
-                conns.remove(s)
-                s.close()
-                log.write("closed\n")
-                continue
-            log.write("stream %s\n" % data.decode())
-            s.sendall(b"echo:" + data)
-PY
-python3 "$TEST_TMP/server.py" "$ext/server.sock" "$log" >"$TEST_TMP/server.out" 2>&1 &
+python3 "$CRYO_SOURCE/tests/cr/ext_unix_server.py" "$ext/server.sock" "$log" >"$TEST_TMP/server.out" 2>&1 &
 server=$!
 defer "kill $server 2>/dev/null || true"
 listening() { grep -q listening "$log" 2>/dev/null; }
