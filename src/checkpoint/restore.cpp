@@ -170,7 +170,9 @@ public:
     void use_memory_objects(MemoryObjects const& objects) { m_objects = &objects; }
 
     // The very last remote syscall unmaps the scratch page (holding the syscall instruction);
-    // the leader sits at its syscall exit when its final registers go in. Then all threads go.
+    // the leader sits at its syscall exit when its final registers go in. A thread dumped
+    // inside a restartable syscall is then run to that syscall's entry (syscall_reentry.h).
+    // Then all threads go.
     Result<void> finish()
     {
         if (m_p.state.zombie)
