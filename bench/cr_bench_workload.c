@@ -51,18 +51,25 @@ static uint64_t now_ns(void)
     return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
 }
 
+// One 1 ms heartbeat: sleeps, records the gap since `last` if it is the longest yet, and
+// returns the new time.
+static uint64_t beat_once(uint64_t last)
+{
+    struct timespec ts = { 0, 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    uint64_t now = now_ns();
+    uint64_t gap = now - last, cur = atomic_load(&g_max_gap_ns);
+    while (gap > cur && !atomic_compare_exchange_weak(&g_max_gap_ns, &cur, gap))
+        ;
+    return now;
+}
+
 static void* beat(void* arg)
 {
     (void)arg;
     uint64_t last = now_ns();
     for (;;) {
-        struct timespec ts = { 0, 1000 * 1000 };
-        nanosleep(&ts, NULL);
-        uint64_t now = now_ns();
-        uint64_t gap = now - last, cur = atomic_load(&g_max_gap_ns);
-        while (gap > cur && !atomic_compare_exchange_weak(&g_max_gap_ns, &cur, gap))
-            ;
-        last = now;
+        last = beat_once(last);
     }
     return NULL;
 }
@@ -76,13 +83,7 @@ static int run(int is_root, pid_t* children, int nchildren, int threads)
     // The main thread beats too, and handles the signals.
     uint64_t last = now_ns();
     for (;;) {
-        struct timespec ts = { 0, 1000 * 1000 };
-        nanosleep(&ts, NULL);
-        uint64_t now = now_ns();
-        uint64_t gap = now - last, cur = atomic_load(&g_max_gap_ns);
-        while (gap > cur && !atomic_compare_exchange_weak(&g_max_gap_ns, &cur, gap))
-            ;
-        last = now;
+        last = beat_once(last);
         if (g_report) {
             g_report = 0;
             if (is_root)
