@@ -30,7 +30,12 @@ task_pid() { ctr_ tasks ls 2>/dev/null | awk -v id="$1" '$1 == id { print $2 }';
 # The counter as the task itself sees it (read inside through exec).
 counter_of() {
     local v
-    v=$(ctr_ tasks exec --exec-id "rd$RANDOM" "$1" cat /tmp/counter 2>/dev/null) || true
+    # `echo $i > /tmp/counter` truncates before it writes: an empty read is that instant,
+    # not a value, so read again.
+    for _ in 1 2 3 4 5; do
+        v=$(ctr_ tasks exec --exec-id "rd$RANDOM" "$1" cat /tmp/counter 2>/dev/null) || true
+        [ -n "$v" ] && break
+    done
     echo "${v:-0}"
 }
 counter_above() { [ "$(counter_of "$1")" -gt "$2" ]; }

@@ -20,7 +20,12 @@ import_busybox_image localhost/bb
 state_of() { podman inspect -f '{{.State.Status}}' "$1" 2>/dev/null; }
 counter_of() {
     local v
-    v=$(podman exec "$1" cat /tmp/counter 2>/dev/null) || true
+    # `echo $i > /tmp/counter` truncates before it writes: an empty read is that instant,
+    # not a value, so read again.
+    for _ in 1 2 3 4 5; do
+        v=$(podman exec "$1" cat /tmp/counter 2>/dev/null) || true
+        [ -n "$v" ] && break
+    done
     echo "${v:-0}"
 }
 counter_above() { [ "$(counter_of "$1")" -gt "$2" ]; }
