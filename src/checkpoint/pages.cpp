@@ -342,7 +342,10 @@ Result<void> PageFileWriter::store_chunk(size_t index, uint8_t const* data, size
         // Workers handle different chunks: their slots in m_crcs/m_lengths never overlap.
         m_crcs[index] = crc32c_fast(0, data, size);
         m_lengths[index] = size;
-        TRY(pwrite_all(fd, data, size, static_cast<uint64_t>(index) * m_chunk));
+        {
+            std::lock_guard lock(m_write_mutex);
+            TRY(pwrite_all(fd, data, size, static_cast<uint64_t>(index) * m_chunk));
+        }
         if (m_options.progress)
             m_options.progress->add(size);
         return {};

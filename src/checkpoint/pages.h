@@ -118,6 +118,7 @@ private:
     ChunkPool& m_pool;
     Options m_options;
     size_t m_chunk { kPageChunk };
+    std::mutex m_write_mutex;
     std::mutex m_mutex;
     std::condition_variable m_changed;
     std::optional<Error> m_error;
