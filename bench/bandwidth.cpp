@@ -7,8 +7,15 @@
 // memcpy: best of 5 copies of SIZE MiB between two pre-faulted buffers, one thread.
 // disk: SIZE MiB written in 1 MiB chunks to a fresh file in DIR, then fsync, timed together;
 // with one thread, and with N threads each writing SIZE/N MiB to its own file (best of two).
-// Output: "memcpy_gbps=.. disk_write_gbps=.. disk_write_<N>threads_gbps=.." (GB = 1e9 bytes).
+// page cache: the same write without the fsync, one thread: what an unsynced image write
+// (cryo's default, as CRIU's) can reach at best, since it copies into new page-cache pages.
+// fresh memory: SIZE MiB of new private anonymous memory written once (4 KiB pages, each
+// faulted in): the cost a restore pays to allocate the memory it fills. On a VM that gives
+// free memory back to its host this can be far below memcpy, and varies from run to run.
+// Output: "memcpy_gbps=.. disk_write_gbps=.. disk_write_<N>threads_gbps=.. pagecache_write_gbps=..
+// fresh_memory_gbps=.." (GB = 1e9 bytes).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,8 +53,8 @@ double memcpy_gbps(size_t bytes)
     return best;
 }
 
-// Writes bytes to path in 1 MiB chunks, fsyncs; returns false with a message on error.
-bool write_file(std::string const& path, size_t bytes)
+// Writes bytes to path in 1 MiB chunks, fsyncs if asked; returns false with a message on error.
+bool write_file(std::string const& path, size_t bytes, bool sync)
 {
     int const fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -65,7 +72,7 @@ bool write_file(std::string const& path, size_t bytes)
             done += static_cast<size_t>(n);
         }
     }
-    if (ok && fsync(fd) != 0) {
+    if (ok && sync && fsync(fd) != 0) {
         std::perror(path.c_str());
         ok = false;
     }
@@ -74,7 +81,7 @@ bool write_file(std::string const& path, size_t bytes)
     return ok;
 }
 
-double disk_write_gbps(std::string const& dir, size_t bytes, unsigned threads)
+double disk_write_gbps(std::string const& dir, size_t bytes, unsigned threads, bool sync = true)
 {
     std::vector<std::thread> workers;
     std::vector<char> ok(threads, 1);
@@ -82,7 +89,7 @@ double disk_write_gbps(std::string const& dir, size_t bytes, unsigned threads)
     for (unsigned t = 0; t < threads; t++) {
         workers.emplace_back([&, t] {
             auto const path = dir + "/bandwidth." + std::to_string(getpid()) + "." + std::to_string(t);
-            ok[t] = write_file(path, bytes / threads);
+            ok[t] = write_file(path, bytes / threads, sync);
         });
     }
     for (auto& worker : workers)
@@ -90,6 +97,21 @@ double disk_write_gbps(std::string const& dir, size_t bytes, unsigned threads)
     double const elapsed = seconds_since(start);
     if (std::count(ok.begin(), ok.end(), 0) > 0)
         std::exit(1);
+    return static_cast<double>(bytes) / elapsed / 1e9;
+}
+
+double fresh_memory_gbps(size_t bytes)
+{
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        std::perror("mmap");
+        std::exit(1);
+    }
+    (void)madvise(p, bytes, MADV_NOHUGEPAGE); // 4 KiB pages, as the benchmark workloads have
+    auto const start = Clock::now();
+    std::memset(p, 1, bytes);
+    double const elapsed = seconds_since(start);
+    munmap(p, bytes);
     return static_cast<double>(bytes) / elapsed / 1e9;
 }
 
@@ -122,7 +144,10 @@ int main(int argc, char** argv)
     // Best of two each: the first write into a fresh file system area is often slower.
     double const disk = std::max(disk_write_gbps(dir, bytes, 1), disk_write_gbps(dir, bytes, 1));
     double const disk_parallel = std::max(disk_write_gbps(dir, bytes, threads), disk_write_gbps(dir, bytes, threads));
-    std::printf("memcpy_gbps=%.2f disk_write_gbps=%.2f disk_write_%uthreads_gbps=%.2f size_mib=%zu\n", copy, disk,
-                threads, disk_parallel, mib);
+    double const pagecache = disk_write_gbps(dir, bytes, 1, false);
+    double const fresh = fresh_memory_gbps(bytes);
+    std::printf("memcpy_gbps=%.2f disk_write_gbps=%.2f disk_write_%uthreads_gbps=%.2f pagecache_write_gbps=%.2f "
+                "fresh_memory_gbps=%.2f size_mib=%zu\n",
+        copy, disk, threads, disk_parallel, pagecache, fresh, mib);
     return 0;
 }
