@@ -10,16 +10,15 @@
 // Static, like maxrss: what it measures is the traced processes' own memory (a tracer adds
 // nothing to a tracee's RSS).
 
-#include <cerrno>
+#include "ptrace_tree.h"
+
 #include <cstdio>
-#include <cstring>
 #include <fcntl.h>
 #include <map>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -62,46 +61,16 @@ int main(int argc, char** argv)
         return 2;
     }
     g_dir = argv[1];
-    pid_t child = fork();
-    if (child < 0) {
-        perror("rss_probe: fork");
-        return 2;
-    }
-    if (child == 0) {
-        ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-        raise(SIGSTOP);
-        execvp(argv[2], argv + 2);
-        perror(argv[2]);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(child, &status, 0);
     long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE
         | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
-    ptrace(PTRACE_SETOPTIONS, child, nullptr, reinterpret_cast<void*>(options));
-    ptrace(PTRACE_SYSCALL, child, nullptr, nullptr);
+    pid_t child = ptrace_tree_start(argv + 2, options, PTRACE_SYSCALL);
+    if (child < 0)
+        return 2;
 
     std::map<pid_t, bool> in_syscall;
     std::map<pid_t, int> execs;
     execs[child] = -1; // its own execvp of CMD is not of interest
-    int exit_status = 0;
-    for (;;) {
-        pid_t pid = waitpid(-1, &status, __WALL);
-        if (pid < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (WIFEXITED(status) || WIFSIGNALED(status)) {
-            if (pid == child)
-                exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            in_syscall.erase(pid);
-            continue;
-        }
-        if (!WIFSTOPPED(status))
-            continue;
-        int signal = WSTOPSIG(status);
-        int event = status >> 16;
+    auto on_stop = [&](pid_t pid, int signal, int event) {
         int deliver = 0;
         if (signal == (SIGTRAP | 0x80)) {
             bool entering = !in_syscall[pid];
@@ -131,6 +100,6 @@ int main(int argc, char** argv)
         if (signal == SIGTRAP && event == PTRACE_EVENT_EXEC)
             in_syscall[pid] = false;
         ptrace(PTRACE_SYSCALL, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver)));
-    }
-    return exit_status;
+    };
+    return ptrace_tree_wait(child, on_stop, [&](pid_t pid) { in_syscall.erase(pid); });
 }

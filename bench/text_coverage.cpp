@@ -10,6 +10,8 @@
 // SYMS: "OFFSET NAME" lines (hex offsets in TARGET, as `nm` prints for a PIE). OUT gets one
 // name per executed function, in the order of their first call.
 
+#include "ptrace_tree.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <climits>
@@ -22,7 +24,6 @@
 #include <string>
 #include <sys/ptrace.h>
 #include <sys/user.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -77,41 +78,17 @@ int main(int argc, char** argv)
         return 2;
     }
 
-    pid_t child = fork();
-    if (child == 0) {
-        ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-        raise(SIGSTOP);
-        execvp(argv[4], argv + 4);
-        perror(argv[4]);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(child, &status, 0);
     long options = PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE
         | PTRACE_O_EXITKILL;
-    ptrace(PTRACE_SETOPTIONS, child, nullptr, reinterpret_cast<void*>(options));
-    ptrace(PTRACE_CONT, child, nullptr, nullptr);
+    pid_t child = ptrace_tree_start(argv + 4, options, PTRACE_CONT);
+    if (child < 0)
+        return 2;
 
     // Load base of TARGET per process that runs it (0: not TARGET, left alone).
     std::map<pid_t, unsigned long> base_of;
     std::set<unsigned long> seen;
     std::set<pid_t> known { child };
-    int exit_status = 0;
-    for (;;) {
-        pid_t pid = waitpid(-1, &status, __WALL);
-        if (pid < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (WIFEXITED(status) || WIFSIGNALED(status)) {
-            if (pid == child)
-                exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            base_of.erase(pid);
-            continue;
-        }
-        int signal = WSTOPSIG(status);
-        int event = status >> 16;
+    auto on_stop = [&](pid_t pid, int signal, int event) {
         if (signal == SIGTRAP && event == PTRACE_EVENT_EXEC) {
             base_of[pid] = 0;
             char exe[4096];
@@ -124,7 +101,7 @@ int main(int argc, char** argv)
                 base_of[pid] = base;
             }
             ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-            continue;
+            return;
         }
         if (signal == SIGTRAP && event != 0) {
             // fork, vfork or clone: the new task has the parent's memory (or shares it).
@@ -132,12 +109,12 @@ int main(int argc, char** argv)
             ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &message);
             base_of[static_cast<pid_t>(message)] = base_of[pid];
             ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-            continue;
+            return;
         }
         if (signal == SIGSTOP && !known.contains(pid)) {
             known.insert(pid); // a new task's first stop
             ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-            continue;
+            return;
         }
         unsigned long base = base_of[pid];
         if (signal == SIGTRAP && base == 0) {
@@ -161,10 +138,10 @@ int main(int argc, char** argv)
                 regs.rip = address;
                 ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
                 ptrace(PTRACE_CONT, pid, nullptr, nullptr);
-                continue;
+                return;
             }
         }
         ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(signal)));
-    }
-    return exit_status;
+    };
+    return ptrace_tree_wait(child, on_stop, [&](pid_t pid) { base_of.erase(pid); });
 }
