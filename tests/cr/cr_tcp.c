@@ -9,56 +9,20 @@
 // Prints "verify ok" (parent) and "child verify ok", or what failed. Argument "sendq": see
 // g_sendq.
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
+#include "cr_net.h"
+
 #include <fcntl.h>
 #include <linux/sockios.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 // "sendq" mode: the client's receive buffer is tiny, so most of TO_CLIENT waits in the
 // server's send queue at the dump (restored into the send queue, retransmitted after).
 static size_t TO_CLIENT = 65536;
 static int g_sendq;
 #define TO_SERVER 3000
-
-static volatile sig_atomic_t g_go;
-static void on_usr1(int sig) { (void)sig; g_go = 1; }
-static int g_failures;
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            printf("FAIL: " __VA_ARGS__);                                                                              \
-            printf(" (errno %d)\n", errno);                                                                            \
-            g_failures++;                                                                                              \
-        }                                                                                                              \
-    } while (0)
-
-static void die(char const* what)
-{
-    perror(what);
-    exit(2);
-}
-
-static void place(int fd, int want)
-{
-    if (fd < 0)
-        die("socket");
-    if (fd != want) {
-        if (dup2(fd, want) < 0)
-            die("dup2");
-        close(fd);
-    }
-}
 
 static unsigned char pattern(int stream, size_t i) { return (unsigned char)((i * 7 + (size_t)stream * 13 + i / 251) & 0xff); }
 
@@ -140,15 +104,6 @@ static void wait_stable(int fd, int (*measure)(int))
     }
 }
 
-static int port_of(int fd)
-{
-    struct sockaddr_storage a;
-    socklen_t len = sizeof a;
-    if (getsockname(fd, (struct sockaddr*)&a, &len) < 0)
-        return -1;
-    return a.ss_family == AF_INET ? ntohs(((struct sockaddr_in*)&a)->sin_port) : ntohs(((struct sockaddr_in6*)&a)->sin6_port);
-}
-
 static int option(int fd, int level, int name)
 {
     int v = -1;
@@ -181,19 +136,12 @@ static void check_listener(int lfd, int family)
     close(c);
 }
 
-static void wait_go(void)
-{
-    while (!g_go)
-        pause();
-}
-
 int main(int argc, char** argv)
 {
     g_sendq = argc > 1 && strcmp(argv[1], "sendq") == 0;
     if (g_sendq)
         TO_CLIENT = 262144;
-    setvbuf(stdout, NULL, _IONBF, 0);
-    signal(SIGUSR1, on_usr1);
+    setup_go();
     int one = 1;
 
     int l4 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -233,6 +181,7 @@ int main(int argc, char** argv)
         printf("child ready\n");
         wait_go();
         CHECK(fcntl(13, F_GETFD) == 0, "client fd 13 flags");
+        CHECK(peer_of(13) == port_of(10), "client fd 13 peer port %d, listener %d", peer_of(13), port_of(10));
         int r = read_check(13, 2, TO_CLIENT);
         CHECK(r == 0, "client: queued data from the server: %d", r);
         r = read_check(13, 3, 1000);
