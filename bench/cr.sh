@@ -25,7 +25,7 @@ IMAGES=${IMAGES:-/tmp}
 # orphans, and a killed tree's children must be gone before their pids can be restored.
 if [ -z "${CR_BENCH_REAPER:-}" ]; then
     reaper=$(mktemp /tmp/cr-bench-reaper.XXXXXX)
-    cc -O2 -pthread -o "$reaper" "$src/bench/cr_bench_workload.c" || exit 1
+    cc -O2 -pthread -iquote "$src/tests/cr" -o "$reaper" "$src/bench/cr_bench_workload.c" || exit 1
     CR_BENCH_REAPER=$reaper exec "$reaper" --reap bash "$0" "$@"
 fi
 rm -f "$CR_BENCH_REAPER" # it runs on, deleted
@@ -38,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 W=$work/cr_bench_workload
-cc -O2 -pthread -o "$W" "$src/bench/cr_bench_workload.c" || exit 1
+cc -O2 -pthread -iquote "$src/tests/cr" -o "$W" "$src/bench/cr_bench_workload.c" || exit 1
 BW=$BUILD/bench/bandwidth
 if [ ! -x "$BW" ]; then
     c++ -O2 -std=c++20 -pthread -o "$work/bandwidth" "$src/bench/bandwidth.cpp" || exit 1

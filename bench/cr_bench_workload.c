@@ -12,6 +12,8 @@
 //        killed children of a dumped tree stay zombies holding their pids, and the restored
 //        root, reparented here by restore -d, is reaped once it exits)
 #define _GNU_SOURCE
+#include "prng_fill.h" // tests/cr/: the same fill as cr_memory
+
 #include <errno.h>
 #include <sys/prctl.h>
 #include <pthread.h>
@@ -34,15 +36,6 @@ static uint64_t* g_mem;
 static size_t g_words;
 static uint64_t g_seed;
 static FILE* g_out;
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
 
 static uint64_t now_ns(void)
 {
@@ -97,12 +90,7 @@ static int run(int is_root, pid_t* children, int nchildren, int threads)
             if (is_root)
                 for (int i = 0; i < nchildren; ++i)
                     kill(children[i], SIGUSR1);
-            int bad = 0;
-            for (size_t i = 0; i < g_words; ++i)
-                if (g_mem[i] != mix(g_seed + i)) {
-                    bad = 1;
-                    break;
-                }
+            int bad = prng_check(g_mem, g_words, g_seed) >= 0;
             fprintf(g_out, bad ? "verify FAILED\n" : "verify ok\n");
             fflush(g_out);
             if (is_root)
@@ -172,8 +160,7 @@ int main(int argc, char** argv)
     g_mem = mmap(NULL, bytes ? bytes : 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (g_mem == MAP_FAILED)
         return 2;
-    for (size_t i = 0; i < g_words; ++i)
-        g_mem[i] = mix(g_seed + i);
+    prng_fill(g_mem, g_words, g_seed);
     if (index == 0) {
         // Children fill concurrently; wait until their memory is there (their RSS).
         for (int i = 0; i < nchildren; ++i) {

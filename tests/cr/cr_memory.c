@@ -4,6 +4,8 @@
 // verifies everything and prints "verify ok" (exit 0) or what differs (exit 1).
 // Usage: cr_memory MIB HEARTBEAT_FILE [socket]   (socket: also hold an unsupported fd)
 #define _GNU_SOURCE
+#include "prng_fill.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -19,29 +21,6 @@
 static volatile sig_atomic_t g_verify;
 static void on_usr1(int sig) { (void)sig; g_verify = 1; }
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
-
-static void fill(uint64_t* p, size_t words, uint64_t seed)
-{
-    for (size_t i = 0; i < words; ++i)
-        p[i] = mix(seed + i);
-}
-
-static long check(uint64_t const* p, size_t words, uint64_t seed)
-{
-    for (size_t i = 0; i < words; ++i)
-        if (p[i] != mix(seed + i))
-            return (long)i;
-    return -1;
-}
-
 int main(int argc, char** argv)
 {
     if (argc < 3) {
@@ -51,22 +30,22 @@ int main(int argc, char** argv)
     size_t bytes = (size_t)atol(argv[1]) << 20;
     size_t words = bytes / 8;
     uint64_t stack_data[512];
-    fill(stack_data, 512, 7);
+    prng_fill(stack_data, 512, 7);
 
     uint64_t* big = mmap(NULL, bytes ? bytes : 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (big == MAP_FAILED)
         return perror("mmap"), 2;
-    fill(big, words, 1);
+    prng_fill(big, words, 1);
 
     uint64_t* heap = malloc(1 << 20);
-    fill(heap, (1 << 20) / 8, 2);
+    prng_fill(heap, (1 << 20) / 8, 2);
 
     // A region touched then made inaccessible, and one made read-only.
     uint64_t* none = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    fill(none, 8192 / 8, 3);
+    prng_fill(none, 8192 / 8, 3);
     mprotect(none, 8192, PROT_NONE);
     uint64_t* ro = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    fill(ro, 8192 / 8, 4);
+    prng_fill(ro, 8192 / 8, 4);
     mprotect(ro, 8192, PROT_READ);
     // A never-touched region: must stay zero (and not be in the image).
     uint64_t* untouched = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -76,7 +55,7 @@ int main(int argc, char** argv)
     uint64_t* filemap = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, self, 0);
     close(self);
     uint64_t file_second_page_word = filemap[512];
-    fill(filemap, 512, 5);
+    prng_fill(filemap, 512, 5);
 
     int sock[2] = { -1, -1 };
     if (argc > 3 && strcmp(argv[3], "socket") == 0) // a TCP socket: unix socketpairs are supported now
@@ -109,23 +88,23 @@ int main(int argc, char** argv)
 
     int bad = 0;
     long at;
-    if ((at = check(big, words, 1)) >= 0)
+    if ((at = prng_check(big, words, 1)) >= 0)
         printf("big differs at word %ld\n", at), bad = 1;
-    if ((at = check(heap, (1 << 20) / 8, 2)) >= 0)
+    if ((at = prng_check(heap, (1 << 20) / 8, 2)) >= 0)
         printf("heap differs at word %ld\n", at), bad = 1;
-    if ((at = check(stack_data, 512, 7)) >= 0)
+    if ((at = prng_check(stack_data, 512, 7)) >= 0)
         printf("stack differs at word %ld\n", at), bad = 1;
     mprotect(none, 8192, PROT_READ);
-    if ((at = check(none, 8192 / 8, 3)) >= 0)
+    if ((at = prng_check(none, 8192 / 8, 3)) >= 0)
         printf("PROT_NONE region differs at word %ld\n", at), bad = 1;
-    if ((at = check(ro, 8192 / 8, 4)) >= 0)
+    if ((at = prng_check(ro, 8192 / 8, 4)) >= 0)
         printf("read-only region differs at word %ld\n", at), bad = 1;
     for (size_t i = 0; i < (1 << 20) / 8; ++i)
         if (untouched[i] != 0) {
             printf("untouched region not zero at word %zu\n", i), bad = 1;
             break;
         }
-    if ((at = check(filemap, 512, 5)) >= 0)
+    if ((at = prng_check(filemap, 512, 5)) >= 0)
         printf("file mapping written page differs at word %ld\n", at), bad = 1;
     if (filemap[512] != file_second_page_word)
         printf("file mapping clean page differs\n"), bad = 1;
