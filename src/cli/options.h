@@ -37,6 +37,9 @@ Result<runtime::CreateOptions> create_options(Invocation const& invocation);
 // `--systemd-cgroup` needs a running systemd; checked by every verb that creates a cgroup.
 Result<void> require_systemd_if_requested(runtime::Context const& context);
 
+// verbs/restore.cpp: a container's restore (runc's flags, plus cryo's --network).
+Result<runtime::ContainerRestoreOptions> restore_options(Invocation const& invocation);
+
 // verbs/exec.cpp. process_json is the --process path (the runtime reads it).
 Result<runtime::ExecOptions> exec_options(Invocation const& invocation);
 // verbs/kill.cpp: `kill ID [SIGNAL]`, SIGTERM by default.

@@ -158,13 +158,10 @@ Result<void> network_restore(checkpoint::ImageReader const& image, Extras const&
         auto record = TRY(net::record_from_json(text).context("network: image {}", image.dir()));
         recorded = net::flags_to_recreate(record);
     }
-    // What the restore asks for wins (CRYO_RESTORE_NETWORK stands for a --network of the
-    // restore, e.g. `bridge` for a new address when the checkpointed one is taken); else the
-    // image's network again, with its bridge, subnet and address pinned, so the container
-    // keeps its address, MAC and published ports.
-    auto network = asked.network;
-    if (network.empty())
-        network = env("CRYO_RESTORE_NETWORK").value_or("");
+    // What the restore asks for wins (`restore --network`, e.g. `bridge` for a new address
+    // when the checkpointed one is taken); else the image's network again, with its bridge,
+    // subnet and address pinned, so the container keeps its address, MAC and published ports.
+    auto const& network = asked.network;
     if (!network.empty())
         extras.network = network;
     else if (recorded)

@@ -5,7 +5,7 @@
 # busybox httpd checkpointed mid-life answers again from the host through the published port
 # and at its address, with the same MAC. Covered: restore in place, under a new id into
 # another --root, a refused restore while the address is held (one line naming the holder,
-# nothing left), a restore failing after the network was set up (undone), CRYO_RESTORE_NETWORK
+# nothing left), a restore failing after the network was set up (undone), restore --network
 # asking for a new address, and delete leaving no veth, bridge port, lease, rule, namespace
 # mount or bridge behind.
 . "$(dirname "$0")/lib.sh"
@@ -101,8 +101,8 @@ assert_eq "$(readlink -f "$root2/$moved")" "$(cat "$(net_state)/bridges/$NET_BRI
     "lease owner under a new id"
 answers "$address" "restored under a new id in another --root"
 
-# A new address when asked (CRYO_RESTORE_NETWORK, the --network of a restore): here for an
-# unpublished container whose own address stays held by the original, running on.
+# A new address when asked (restore --network): here for an unpublished container whose own
+# address stays held by the original, running on.
 plain_bundle=$TEST_TMP/plain
 httpd_bundle "$plain_bundle"
 plain=$(new_id)
@@ -112,7 +112,7 @@ wait_until 5 http_get "http://$plain_address/"
 image3=$TEST_TMP/image3
 assert_status 0 cryo checkpoint --leave-running --image-path "$image3" "$plain"
 copy=$(new_id)
-run_cmd env CRYO_RESTORE_NETWORK="$NET_OPT" "$CRYO" --root "$ROOT" restore --detach --bundle "$plain_bundle" \
+run_cmd "$CRYO" --root "$ROOT" restore --detach --bundle "$plain_bundle" --network "$NET_OPT" \
     --image-path "$image3" "$copy"
 assert_eq 0 "$STATUS" "restore with a new address (stderr: $ERR)"
 copy_address=$(net_field "$copy" address)

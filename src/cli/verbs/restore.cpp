@@ -26,6 +26,7 @@ constexpr FlagSpec k_flags[] = {
     { .name = "no-pivot", .kind = FlagKind::Bool, .help = "container: no pivot_root (ramdisk roots)" },
     { .name = "image-path", .kind = FlagKind::Value, .help = "container: image directory (default: ./checkpoint)" },
     { .name = "work-path", .kind = FlagKind::Value, .help = "container: directory for restore.log" },
+    { .name = "network", .kind = FlagKind::Value, .help = "container: none|host|bridge[:...] instead of the image's network (e.g. bridge: a new address)" },
     { .name = "tcp-established", .kind = FlagKind::Bool, .help = "accepted: connections in the image are restored (TCP_REPAIR) in the container's network namespace" },
     { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "accepted as runc's: the image says which unix sockets to reconnect by name" },
     { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted: stdio is always re-attached" },
@@ -41,6 +42,8 @@ Result<int> restore_tree(Invocation const& invocation)
     auto dir = args.value("images-dir");
     if (!dir)
         return Error::make("restore: a container id, or --images-dir DIR for a process tree, is required");
+    if (args.value("network"))
+        return Error::format("restore {}: --network is for containers; a process tree keeps its own network namespace", *dir);
     auto restored = TRY(checkpoint::restore({ .images_dir = *dir }).context("restore {}", *dir));
     log::info("restore {}: pid {}, {} pages, memory {:.1f} ms, total {:.1f} ms", *dir, restored.root.pid(),
         restored.stats.pages, restored.stats.memory_ms, restored.stats.total_ms);
@@ -56,9 +59,18 @@ Result<int> restore_tree(Invocation const& invocation)
 
 Result<int> run_restore(Invocation const& invocation)
 {
-    auto const& args = invocation.args;
-    if (args.positionals().empty())
+    if (invocation.args.positionals().empty())
         return restore_tree(invocation);
+    auto options = TRY(restore_options(invocation));
+    TRY(require_systemd_if_requested(invocation.context));
+    return runtime::restore(invocation.context, options);
+}
+
+} // namespace
+
+Result<runtime::ContainerRestoreOptions> restore_options(Invocation const& invocation)
+{
+    auto const& args = invocation.args;
     auto id = TRY(container_id(invocation));
     if (args.value("images-dir"))
         return Error::format("restore {}: -D/--images-dir is for process trees; a container's image is --image-path", id);
@@ -75,19 +87,18 @@ Result<int> run_restore(Invocation const& invocation)
     options.create.no_pivot = args.flag("no-pivot");
     options.create.no_subreaper = args.flag("no-subreaper");
     options.create.detach = args.flag("detach");
+    // cryo's own: a --network here wins over the image's (runtime::network_restore).
+    options.create.extras.network = args.value_or("network", "");
     options.image_path = args.value_or("image-path", "");
     options.work_path = args.value_or("work-path", "");
     options.cgroups_mode = TRY(runtime::parse_cgroups_mode(args.value_or("manage-cgroups-mode", "soft")));
-    TRY(require_systemd_if_requested(invocation.context));
-    return runtime::restore(invocation.context, options);
+    return options;
 }
-
-} // namespace
 
 extern constinit VerbSpec const verb_restore {
     .name = "restore",
     .summary = "restore a container from a checkpoint (or a process tree: restore -D DIR)",
-    .usage = "[--image-path DIR] [--bundle B] [--detach] [--pid-file F] <container-id> | -D DIR [-d] [--pid-file F]",
+    .usage = "[--image-path DIR] [--bundle B] [--network N] [--detach] [--pid-file F] <container-id> | -D DIR [-d] [--pid-file F]",
     .flags = k_flags,
     .run = run_restore,
 };

@@ -367,6 +367,39 @@ TEST(CliCommandLine, CreateAndRunFlags)
     EXPECT_EQ(parse_error("create -d web"), "create: flag provided but not defined: -d");
 }
 
+TEST(CliCommandLine, RestoreFlags)
+{
+    // podman's restore (conmon runs it): runc's flags only, so the image's network comes back.
+    auto podman = parse("--log-format=json --log /run/l restore --bundle /ud --pid-file /run/pidfile --detach "
+                        "--image-path /ud/checkpoint --work-path /ud --tcp-established --file-locks web");
+    EXPECT_EQ(verb_of(podman), "restore");
+    auto options = restore_options(podman.invocation);
+    ASSERT_TRUE(options) << options.error().message();
+    EXPECT_EQ(options->create.id, "web");
+    EXPECT_EQ(options->create.bundle, "/ud");
+    EXPECT_EQ(options->create.pid_file, "/run/pidfile");
+    EXPECT_TRUE(options->create.detach);
+    EXPECT_EQ(options->image_path, "/ud/checkpoint");
+    EXPECT_EQ(options->work_path, "/ud");
+    EXPECT_EQ(options->create.extras.network, "");
+
+    // cryo's own --network, spelled as run's and create's: the runtime takes it over the image's.
+    auto moved = restore_options(parse("restore -d --image-path /i --network bridge:ip=10.89.0.9 web").invocation);
+    ASSERT_TRUE(moved) << moved.error().message();
+    EXPECT_EQ(moved->create.extras.network, "bridge:ip=10.89.0.9");
+    EXPECT_EQ(restore_options(parse("restore --network=none web").invocation)->create.extras.network, "none");
+
+    // A process tree (-D) has no cryo network to replace: refused before anything is restored.
+    auto tree = parse("restore -D /img --network bridge");
+    ASSERT_NE(tree.invocation.verb, nullptr);
+    auto refused = tree.invocation.verb->run(tree.invocation);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().message(),
+              "restore /img: --network is for containers; a process tree keeps its own network namespace");
+    EXPECT_EQ(restore_options(parse("restore -D /img web").invocation).error().message(),
+              "restore web: -D/--images-dir is for process trees; a container's image is --image-path");
+}
+
 TEST(CliCommandLine, ExecArguments)
 {
     auto command = parse("exec -e A=1 --env B=2 -u 1000:1000 -g 10 -g 20 --cap CAP_NET_ADMIN -c CAP_SYS_TIME --cwd /tmp "

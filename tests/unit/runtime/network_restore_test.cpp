@@ -48,9 +48,7 @@ struct NetworkRestore : ::testing::Test {
     void SetUp() override
     {
         ASSERT_TRUE(sys::mkdir_all(state_dir(), 0700).has_value());
-        ::unsetenv("CRYO_RESTORE_NETWORK");
     }
-    void TearDown() override { ::unsetenv("CRYO_RESTORE_NETWORK"); }
 
     void record(net::NetworkRecord const& record)
     {
@@ -115,10 +113,6 @@ TEST_F(NetworkRestore, WhatTheRestoreAsksForWins)
     auto isolated = restored(*image, none);
     EXPECT_EQ(isolated.network, "none");
     EXPECT_TRUE(isolated.publish.empty());
-
-    ::setenv("CRYO_RESTORE_NETWORK", "bridge", 1);
-    EXPECT_EQ(restored(*image).network, "bridge");
-    EXPECT_EQ(restored(*image, asked).network, asked.network); // the API's request first
 }
 
 TEST_F(NetworkRestore, NoneModeComesBackAsNone)
