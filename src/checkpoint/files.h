@@ -83,6 +83,12 @@ struct FileDescription {
     std::string external_peer {};
     bool listening { false };
     uint32_t backlog { 0 };
+    // Listening: the client sockets (inodes) whose connections wait in its accept queue, not
+    // accepted yet, oldest first. Each is a socket of the tree with pending_listener set.
+    std::vector<uint64_t> pending_connections {};
+    // A client whose connection waits in the accept queue of the tree's listener with this
+    // inode (0: none). Restore connects it again to that listener, in the queue's order.
+    uint64_t pending_listener { 0 };
     uint32_t send_buffer { 0 }; // SO_SNDBUF as getsockopt reports it (0: unknown)
     uint32_t receive_buffer { 0 }; // SO_RCVBUF
     // Memfd (F_GET_SEALS).

@@ -52,6 +52,10 @@ void encode_open_files(Process const& p, json& j)
                             { "backlog", d.backlog } };
         if (!d.external_peer.empty())
             e["socket"]["external_peer"] = d.external_peer;
+        if (!d.pending_connections.empty())
+            e["socket"]["pending_connections"] = d.pending_connections;
+        if (d.pending_listener)
+            e["socket"]["pending_listener"] = d.pending_listener;
         if (d.seals)
             e["seals"] = d.seals;
         if (d.kind == FileKind::Signalfd)
@@ -123,6 +127,14 @@ Result<void> decode_open_files(json const& j, Process& p)
             d.external_peer = s.value("external_peer", "");
             d.listening = s.value("listening", false);
             d.backlog = s.value("backlog", 0u);
+            d.pending_connections = s.value("pending_connections", std::vector<uint64_t> {});
+            d.pending_listener = s.value("pending_listener", uint64_t { 0 });
+            if (!d.pending_connections.empty() && !d.listening)
+                return Error::format("file description {}: pending connections on a socket that does not listen",
+                                     d.id);
+            if (std::find(d.pending_connections.begin(), d.pending_connections.end(), uint64_t { 0 })
+                != d.pending_connections.end())
+                return Error::format("file description {}: a pending connection without its client", d.id);
             uint64_t total = 0;
             for (auto m : d.messages)
                 total += m;

@@ -90,11 +90,15 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
     if (named && diag->name[0] != '/' && diag->name[0] != '@')
         return Error::format("unix socket bound to the relative path {} is not supported yet", diag->name);
     if (diag->state == kTcpListen) {
-        if (diag->receive_queue > 0)
-            return Error::format("listening unix socket {} has {} pending connections (not supported yet)",
-                                 diag->name.empty() ? "(unbound)" : diag->name, diag->receive_queue);
+        // Connections waiting in its accept queue: matched with the tree's sockets, or
+        // refused, by mark_unix_pending once every process is collected.
+        if (diag->pending_connections.size() != diag->receive_queue)
+            return Error::format("listening unix socket {}: sock_diag lists {} of its {} pending connections",
+                                 diag->name.empty() ? "(unbound)" : diag->name, diag->pending_connections.size(),
+                                 diag->receive_queue);
         d.listening = true;
         d.backlog = diag->write_queue;
+        d.pending_connections = diag->pending_connections;
     } else if (diag->state != kTcpEstablished && diag->state != kTcpClose) {
         return Error::format("unix socket in state {} is not supported yet", diag->state);
     }
@@ -102,7 +106,7 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
     // bind again. Listening and unconnected sockets get their address back.
     bool connected_now = diag->state == kTcpEstablished || diag->peer_inode != 0;
     if (named && !connected_now) {
-        if (diag->receive_queue > 0)
+        if (diag->receive_queue > 0 && !d.listening) // a listener's count is of pending connections
             return Error::format("bound unix socket {} with queued data is not supported yet", diag->name);
         d.bound_name = diag->name;
         if (diag->name[0] == '/') {
@@ -270,6 +274,123 @@ Result<std::string> read_contents(std::string const& proc_path, uint64_t size)
     }
     data.resize(done);
     return data;
+}
+
+// Connections waiting, not accepted yet, in the accept queue of a unix listener (stream or
+// seqpacket). sock_diag lists a listener's queue as the inodes of the CLIENT sockets, oldest
+// first; a client of the tree is marked with its listener (pending_listener), and restore
+// connects it again through the restored listener in that order (files_restore.cpp).
+//
+// What is refused, and why (all before any state of the tree is changed: the dump fails and
+// the tree runs on as it was, with --leave-running or not):
+// - Data the client sent before the dump. It waits in the receive queue of the server-side
+//   socket the kernel queued on the listener, which has no file until accept(2): the only way
+//   to read it is to accept the connection (through a pidfd_getfd copy of the listener), and
+//   that takes it out of the tree's queue for good. That is never acceptable with
+//   --leave-running; in kill mode it would be acceptable only after the point of no return,
+//   but the image must hold the bytes and is committed (dump.cpp) before the tree is killed,
+//   so any failure between the accept and the kill (writing pages, the commit, cryo killed)
+//   would thaw a tree that lost its pending connections. Refused, naming the listener and
+//   the client. (The client's sock_diag write queue tells, without reading anything, whether
+//   it sent something its peer has not read.)
+// - A client outside the tree: its socket is not ours to re-create, so the restored listener
+//   could not hold its connection again.
+// - A queued connection whose client socket is closed already (sock_diag reports inode 0).
+// - A client of the tree waiting at a listener outside the tree, unless --ext-unix-sk: then,
+//   like a connected socket with an outside peer, it connects again to the listener's name
+//   (the old queued connection ends with the dumped tree); with data sent, refused as above.
+Result<void> mark_unix_pending(ProcessTree& tree, bool external_unix)
+{
+    std::map<uint64_t, std::vector<FileDescription*>> copies; // inode -> every copy of its description
+    std::map<uint64_t, std::pair<int, int>> owner; // inode -> (pid, fd) of one process having it
+    for (auto& p : tree.processes)
+        for (auto& d : p.file_descriptions)
+            if (d.kind == FileKind::UnixSocket) {
+                copies[d.inode].push_back(&d);
+                owner.emplace(d.inode, std::pair { p.pid, fd_of(p, d.id) });
+            }
+    auto named = [](std::string const& name) { return name.empty() ? std::string("(unbound)") : name; };
+    // Whether the client sent something its peer (the queued server-side socket) has not read.
+    auto has_sent_data = [&](uint64_t client) -> Result<bool> {
+        auto diag = TRY(unix_diag_of(owner.at(client).first, client));
+        return diag && diag->write_queue > 0;
+    };
+
+    for (auto& [inode, listener_copies] : copies) {
+        auto const& l = *listener_copies.front();
+        if (!l.listening || l.pending_connections.empty())
+            continue;
+        auto [pid, fd] = owner.at(inode);
+        size_t total = l.pending_connections.size();
+        for (size_t i = 0; i < total; ++i) {
+            uint64_t client = l.pending_connections[i];
+            auto what = fmt::format("process {} fd {}: listening unix socket {}: pending connection {} of {}", pid, fd,
+                                    named(l.bound_name), i + 1, total);
+            if (client == 0)
+                return Error::format("{} was closed by its client before it was accepted (not supported)", what);
+            auto found = copies.find(client);
+            if (found == copies.end())
+                return Error::format("{} comes from socket:[{}] outside the tree (not supported)", what, client);
+            auto [client_pid, client_fd] = owner.at(client);
+            auto& c = *found->second.front();
+            if (c.listening || c.pending_listener || c.peer_inode)
+                return Error::format("{} comes from process {} fd {}, which sock_diag shows in another state",
+                                     what, client_pid, client_fd);
+            if (TRY(has_sent_data(client)))
+                return Error::format("{} (from process {} fd {}) holds data its client sent, which cannot be read "
+                                     "without accepting the connection (not supported)",
+                                     what, client_pid, client_fd);
+            for (auto* copy : found->second)
+                copy->pending_listener = inode;
+        }
+    }
+
+    // Clients of the tree left with no peer inode and no listener of the tree: their peer is
+    // closed, or a server-side socket queued on a listener outside the tree.
+    std::vector<uint64_t> unresolved;
+    for (auto& [inode, client_copies] : copies) {
+        auto const& c = *client_copies.front();
+        if (c.connected && !c.peer_inode && !c.pending_listener && !c.listening && c.socket_type != SOCK_DGRAM)
+            unresolved.push_back(inode);
+    }
+    if (unresolved.empty())
+        return {};
+    int pid = tree.processes.front().pid;
+    auto netns = TRY(sys::open(fmt::format("/proc/{}/ns/net", pid), O_RDONLY | O_CLOEXEC)
+                         .context("network namespace of process {}", pid));
+    auto theirs = TRY(sys::sock_diag_socket_in(netns).context("sock_diag in the network namespace of {}", pid));
+    auto listeners = TRY(sys::unix_listeners(theirs));
+    auto own = TRY(sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    auto their_ns = TRY(sys::fstat(netns));
+    auto own_ns = TRY(sys::fstat(own));
+    if (their_ns.st_ino != own_ns.st_ino || their_ns.st_dev != own_ns.st_dev) {
+        auto ours = TRY(sys::sock_diag_socket_in(own));
+        for (auto& l : TRY(sys::unix_listeners(ours)))
+            listeners.push_back(std::move(l));
+    }
+    for (uint64_t client : unresolved) {
+        for (auto const& l : listeners) {
+            if (std::find(l.pending_connections.begin(), l.pending_connections.end(), client)
+                == l.pending_connections.end())
+                continue;
+            auto [client_pid, client_fd] = owner.at(client);
+            auto what = fmt::format("process {} fd {}: unix socket:[{}] waits, not accepted yet, in the accept queue "
+                                    "of listening unix socket {} outside the tree",
+                                    client_pid, client_fd, client, named(l.name));
+            if (!external_unix)
+                return Error::format("{} (dump --ext-unix-sk connects it again by name)", what);
+            if (l.name.empty() || (l.name[0] != '/' && l.name[0] != '@'))
+                return Error::format("{}, which has no name to connect to again (--ext-unix-sk)", what);
+            if (TRY(has_sent_data(client)))
+                return Error::format("{}: the data it sent cannot be sent again on a new connection "
+                                     "(--ext-unix-sk; not supported)",
+                                     what);
+            for (auto* copy : copies.at(client))
+                copy->external_peer = l.name;
+            break;
+        }
+    }
+    return {};
 }
 
 // Peeks at every message queued on the socket (fd of pid) without taking any: SO_PEEK_OFF
@@ -472,6 +593,9 @@ Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image, bool exter
                                      p.pid, fd_of(p, d.id), d.inode, d.peer_inode);
             d.external_peer = peer->name;
         }
+
+    //    Connections waiting in the accept queue of a unix listener (refusals first).
+    TRY(mark_unix_pending(tree, external_unix));
 
     // 3. Save data, once per description (once per pipe for pipes and FIFOs).
     std::map<uint32_t, FileDescription> updated;

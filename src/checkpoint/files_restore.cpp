@@ -18,6 +18,7 @@
 #include "sys/file.h"
 #include "sys/file_kinds.h"
 #include "sys/raw.h"
+#include "sys/sock_diag.h"
 #include "sys/unix_connect.h"
 
 namespace cryo::checkpoint {
@@ -166,6 +167,66 @@ Result<void> bind_again(FdRef fd, std::string const& name)
 Result<void> write_all_to(FdRef fd, std::string const& data)
 {
     return sys::write_all(fd, data);
+}
+
+// SO_SNDBUF / SO_RCVBUF as dumped. The kernel doubles what SO_*BUFFORCE asks; getsockopt
+// showed the doubled value.
+Result<void> set_socket_buffers(FdRef fd, FileDescription const& of)
+{
+    if (of.send_buffer)
+        TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(of.send_buffer / 2)));
+    if (of.receive_buffer)
+        TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(of.receive_buffer / 2)));
+    return {};
+}
+
+// Connections that waited, not accepted yet, in a unix listener's accept queue
+// (files_collect.cpp, mark_unix_pending): each client is a new socket connected to the
+// restored listener's name, oldest first, so the queue holds them in the same order. The
+// dump refused any whose client had sent data, so there is nothing to send again. Connected
+// non-blocking: a full queue is an error, never a wait. sock_diag then confirms that the
+// connection landed in that listener's queue (a name resolved elsewhere would reach another
+// socket). The file descriptions are opened in the tree's network namespace (restore.cpp),
+// where abstract names live.
+Result<void> connect_pending_clients(std::vector<FileDescription> const& descriptions,
+                                     std::map<uint64_t, FileDescription const*> const& sockets,
+                                     std::map<uint32_t, Fd>& fds)
+{
+    for (auto const& l : descriptions) {
+        if (l.kind != FileKind::UnixSocket || l.pending_connections.empty())
+            continue;
+        auto what = fmt::format("file description {} (listening unix socket {})", l.id, l.bound_name);
+        auto listener = fds.find(l.id);
+        if (!l.listening || l.bound_name.empty() || listener == fds.end())
+            return Error::format("{}: pending connections, but not restored as a named listener", what);
+        uint64_t listener_inode = TRY(sys::fstat(listener->second)).st_ino;
+        size_t total = l.pending_connections.size();
+        for (size_t i = 0; i < total; ++i) {
+            auto where = [&] { return fmt::format("{}: pending connection {} of {}", what, i + 1, total); };
+            auto found = sockets.find(l.pending_connections[i]);
+            if (found == sockets.end() || found->second->pending_listener != l.inode)
+                return Error::format("{}: its client socket:[{}] is not in the image", where(),
+                                     l.pending_connections[i]);
+            auto const& c = *found->second;
+            if (c.size)
+                return Error::format("{}: its client has {} bytes of queued data", where(), c.size);
+            auto fd = TRY(sys::socket(AF_UNIX, c.socket_type | SOCK_NONBLOCK).context("{}", where()));
+            TRY(sys::connect_unix_name(fd, l.bound_name).context("{}", where()));
+            auto queue = TRY(sys::unix_socket_diag(listener_inode).context("{}", where()));
+            uint64_t mine = TRY(sys::fstat(fd)).st_ino;
+            if (!queue || queue->pending_connections.empty() || queue->pending_connections.back() != mine)
+                return Error::format("{}: connecting to {} did not reach the restored listener", where(),
+                                     l.bound_name);
+            if (c.shutdown & 2)
+                TRY(sys::shutdown(fd, SHUT_WR).context("{}", where()));
+            if (c.shutdown & 1)
+                TRY(sys::shutdown(fd, SHUT_RD).context("{}", where()));
+            TRY(sys::set_status_flags(fd, settable_flags(c.flags)).context("{}", where()));
+            TRY(set_socket_buffers(fd, c).context("{}", where()));
+            fds[c.id] = std::move(fd);
+        }
+    }
+    return {};
 }
 
 // struct epoll_event is packed on x86-64 (12 bytes).
@@ -340,6 +401,8 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
             break;
         }
         case FileKind::UnixSocket: {
+            if (d.pending_listener)
+                break; // connected through its restored listener below (connect_pending_clients)
             if (!d.external_peer.empty()) {
                 // Its peer lived outside the tree (dump --ext-unix-sk): a new socket
                 // connected to the same name, as runc/CRIU reconnect external sockets.
@@ -388,15 +451,6 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                 }
                 return {};
             };
-            // The kernel doubles what SO_*BUFFORCE asks; getsockopt showed the doubled value.
-            auto set_buffers = [](FdRef fd, FileDescription const& of) -> Result<void> {
-                if (of.send_buffer)
-                    TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(of.send_buffer / 2)));
-                if (of.receive_buffer)
-                    TRY(sys::set_socket_option(fd, SOL_SOCKET, SO_RCVBUFFORCE,
-                                               static_cast<int>(of.receive_buffer / 2)));
-                return {};
-            };
             TRY(send_queue(other, d, data).context("{}: re-queue {} bytes", what(), data.size()));
             auto peer = d.peer_inode ? sockets.find(d.peer_inode) : sockets.end();
             if (peer != sockets.end()) {
@@ -409,7 +463,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                 if (p.shutdown & 1)
                     TRY(sys::shutdown(other, SHUT_RD));
                 TRY(sys::set_status_flags(other, settable_flags(p.flags)));
-                TRY(set_buffers(other, p).context("{}", what()));
+                TRY(set_socket_buffers(other, p).context("{}", what()));
                 out.m_fds[p.id] = std::move(other);
             }
             // else: the peer was closed; dropping `other` closes it again (EOF after the data).
@@ -420,12 +474,13 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                     TRY(sys::shutdown(mine, SHUT_RD));
             }
             TRY(sys::set_status_flags(mine, settable_flags(d.flags)));
-            TRY(set_buffers(mine, d).context("{}", what()));
+            TRY(set_socket_buffers(mine, d).context("{}", what()));
             out.m_fds[d.id] = std::move(mine);
             break;
         }
         }
     }
+    TRY(connect_pending_clients(descriptions, sockets, out.m_fds));
     return out;
 }
 

@@ -166,6 +166,73 @@ std::string page_compression(Manifest const& m, int pid)
     return it == m.files.end() || it->second.compression.empty() ? "none" : it->second.compression;
 }
 
+// Unix connections waiting in an accept queue (files.h pending_connections and
+// pending_listener), named by the process and fd that hold each socket.
+class PendingConnections {
+public:
+    explicit PendingConnections(std::vector<Process> const& processes)
+    {
+        for (auto const& p : processes)
+            for (auto const& f : p.files)
+                if (auto const* d = find_description(p, f.description); d && d->kind == FileKind::UnixSocket)
+                    m_holder.emplace(d->inode, fmt::format("process {} fd {}", p.pid, f.fd));
+    }
+
+    // ", listening on NAME, 2 pending connections: process 7 fd 4, process 8 fd 5" for a
+    // listener with a queue; ", connecting to NAME (socket:[N] of process 7 fd 3), not
+    // accepted yet" for a client waiting in one; nothing otherwise.
+    std::string text(FileDescription const& d, std::vector<Process> const& processes) const
+    {
+        if (d.kind != FileKind::UnixSocket)
+            return {};
+        if (!d.pending_connections.empty()) {
+            std::string clients;
+            for (auto inode : d.pending_connections)
+                clients += fmt::format("{}{}", clients.empty() ? "" : ", ", holder(inode));
+            return fmt::format(", listening on {}, {} pending connection{}: {}", d.bound_name,
+                d.pending_connections.size(), d.pending_connections.size() == 1 ? "" : "s", clients);
+        }
+        if (d.pending_listener) {
+            auto const* listener = listener_of(d, processes);
+            return fmt::format(", connecting to {} ({}), not accepted yet", listener ? listener->bound_name : "?",
+                holder(d.pending_listener));
+        }
+        return {};
+    }
+
+    void add_json(FileDescription const& d, json& file) const
+    {
+        if (d.kind != FileKind::UnixSocket)
+            return;
+        if (!d.pending_connections.empty()) {
+            json clients = json::array();
+            for (auto inode : d.pending_connections)
+                clients.push_back({ { "inode", inode }, { "held_by", holder(inode) } });
+            file["pending_connections"] = std::move(clients);
+        }
+        if (d.pending_listener)
+            file["not_accepted_by"] = { { "inode", d.pending_listener }, { "held_by", holder(d.pending_listener) } };
+    }
+
+private:
+    std::string holder(uint64_t inode) const
+    {
+        auto it = m_holder.find(inode);
+        return it == m_holder.end() ? fmt::format("socket:[{}]", inode) : it->second;
+    }
+
+    static FileDescription const* listener_of(FileDescription const& d, std::vector<Process> const& processes)
+    {
+        for (auto const& p : processes)
+            for (auto const& other : p.file_descriptions)
+                if (other.kind == FileKind::UnixSocket && other.inode == d.pending_listener)
+                    return &other;
+        return nullptr;
+    }
+
+    std::map<uint64_t, std::string> m_holder; // socket inode -> "process P fd F" (the lowest fd)
+};
+
 } // namespace
 
 Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
@@ -188,6 +255,7 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
         TRY(source.finish().context("image {}", dir));
     }
 
+    PendingConnections pending(processes);
     if (format == InspectFormat::Json) {
         json j;
         j["version"] = m.version;
@@ -211,6 +279,8 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
                     { "kind", d ? to_string(d->kind) : "?" }, { "path", d ? d->path : "" },
                     { "flags", d ? d->flags : 0 }, { "cloexec", f.cloexec }, { "position", d ? d->position : 0 },
                     { "data", d ? d->size : 0 } });
+                if (d)
+                    pending.add_json(*d, files.back());
             }
             json threads = json::array();
             for (auto const& t : p.threads)
@@ -246,9 +316,9 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
         out += fmt::format("  files: {}\n", p.files.size());
         for (auto const& f : p.files) {
             auto const* d = find_description(p, f.description);
-            out += fmt::format("    {:>4} {:<12} {} (description {}, pos {}{}{})\n", f.fd, d ? to_string(d->kind) : "?",
+            out += fmt::format("    {:>4} {:<12} {} (description {}, pos {}{}{}{})\n", f.fd, d ? to_string(d->kind) : "?",
                 d ? d->path : "", f.description, d ? d->position : 0, f.cloexec ? ", cloexec" : "",
-                d && d->size ? fmt::format(", {} bytes of data", d->size) : "");
+                d && d->size ? fmt::format(", {} bytes of data", d->size) : "", d ? pending.text(*d, processes) : "");
         }
         out += fmt::format("  signal actions: {}, rlimits: {}\n", p.signal_actions.size(), p.rlimits.size());
         out += task_state_text(p);

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 #include "base/fd.h"
@@ -64,6 +66,11 @@ Result<UnixSocketDiag> parse_unix_diag(void const* message, size_t size)
             if (length >= 1)
                 out.shutdown = payload[0];
             break;
+        case UNIX_DIAG_ICONS:
+            // An array of u32 inodes, one per queued connection, oldest first.
+            for (size_t at = 0; at + sizeof(uint32_t) <= length; at += sizeof(uint32_t))
+                out.pending_connections.push_back(read_value<uint32_t>(payload + at));
+            break;
         case UNIX_DIAG_RQLEN:
             if (length >= sizeof(struct unix_diag_rqlen)) {
                 auto rq = read_value<struct unix_diag_rqlen>(payload);
@@ -116,7 +123,17 @@ Result<std::optional<UnixSocketDiag>> unix_socket_diag(uint64_t inode)
     return unix_socket_diag(sock, inode);
 }
 
-Result<std::optional<UnixSocketDiag>> unix_socket_diag(FdRef sock, uint64_t inode)
+namespace {
+
+// Room for one answer: a listener's UNIX_DIAG_ICONS holds 4 bytes per pending connection
+// (somaxconn is 4096 by default), and a dump packs many answers into one datagram.
+constexpr size_t kAnswerRoom = 256 * 1024;
+
+// Sends one unix_diag request and hands each unix_diag_msg of the answer (one, or all of a
+// dump until NLMSG_DONE) to `each`. A single query for an inode the kernel does not know
+// answers ENOENT: `each` is then never called.
+Result<void> unix_diag_exchange(FdRef sock, struct unix_diag_req const& request, bool dump,
+                                std::function<Result<void>(void const*, size_t)> const& each)
 {
     struct {
         struct nlmsghdr header;
@@ -124,42 +141,80 @@ Result<std::optional<UnixSocketDiag>> unix_socket_diag(FdRef sock, uint64_t inod
     } query {};
     query.header.nlmsg_len = sizeof query;
     query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    query.header.nlmsg_flags = NLM_F_REQUEST;
+    query.header.nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0);
     query.header.nlmsg_seq = 1;
-    query.request.sdiag_family = AF_UNIX;
-    query.request.udiag_states = ~0U;
-    query.request.udiag_ino = static_cast<uint32_t>(inode);
-    query.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
-    query.request.udiag_cookie[0] = INET_DIAG_NOCOOKIE;
-    query.request.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    query.request = request;
     struct sockaddr_nl kernel { };
     kernel.nl_family = AF_NETLINK;
     // SAFETY: sockaddr_nl is a sockaddr for the sockets API.
     if (::sendto(sock.get(), &query, sizeof query, 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel) < 0)
         return Error::from_errno("send unix_diag request");
-    alignas(struct nlmsghdr) unsigned char buffer[8192];
-    ssize_t got;
-    do
-        got = ::recv(sock.get(), buffer, sizeof buffer, 0);
-    while (got < 0 && errno == EINTR);
-    if (got < 0)
-        return Error::from_errno("receive unix_diag answer");
-    size_t size = static_cast<size_t>(got);
-    if (size < sizeof(struct nlmsghdr))
-        return Error::make("unix_diag: short answer");
-    auto header = read_value<struct nlmsghdr>(buffer);
-    if (header.nlmsg_len > size || header.nlmsg_len < NLMSG_HDRLEN)
-        return Error::make("unix_diag: truncated answer");
-    if (header.nlmsg_type == NLMSG_ERROR) {
-        auto error = read_value<struct nlmsgerr>(buffer + NLMSG_HDRLEN);
-        if (error.error == -ENOENT)
-            return std::optional<UnixSocketDiag> {};
-        return Error::from_errno(-error.error, fmt::format("unix_diag of socket {}", inode));
+    std::vector<unsigned char> buffer(kAnswerRoom);
+    for (;;) {
+        ssize_t got;
+        do
+            got = ::recv(sock.get(), buffer.data(), buffer.size(), 0);
+        while (got < 0 && errno == EINTR);
+        if (got < 0)
+            return Error::from_errno("receive unix_diag answer");
+        size_t offset = 0, size = static_cast<size_t>(got);
+        if (size < sizeof(struct nlmsghdr))
+            return Error::make("unix_diag: short answer");
+        while (offset + sizeof(struct nlmsghdr) <= size) {
+            auto header = read_value<struct nlmsghdr>(buffer.data() + offset);
+            if (header.nlmsg_len < NLMSG_HDRLEN || offset + header.nlmsg_len > size)
+                return Error::make("unix_diag: truncated answer");
+            if (header.nlmsg_type == NLMSG_DONE)
+                return {};
+            if (header.nlmsg_type == NLMSG_ERROR) {
+                auto error = read_value<struct nlmsgerr>(buffer.data() + offset + NLMSG_HDRLEN);
+                if (!dump && error.error == -ENOENT)
+                    return {};
+                return Error::from_errno(-error.error, "unix_diag");
+            }
+            if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+                return Error::format("unix_diag: unexpected answer type {}", header.nlmsg_type);
+            TRY(each(buffer.data() + offset + NLMSG_HDRLEN, header.nlmsg_len - NLMSG_HDRLEN));
+            if (!dump)
+                return {};
+            offset += NLMSG_ALIGN(header.nlmsg_len);
+        }
     }
-    if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY)
-        return Error::format("unix_diag: unexpected answer type {}", header.nlmsg_type);
-    auto diag = TRY(parse_unix_diag(buffer + NLMSG_HDRLEN, header.nlmsg_len - NLMSG_HDRLEN));
-    return std::optional<UnixSocketDiag>(std::move(diag));
+}
+
+} // namespace
+
+Result<std::optional<UnixSocketDiag>> unix_socket_diag(FdRef sock, uint64_t inode)
+{
+    struct unix_diag_req request { };
+    request.sdiag_family = AF_UNIX;
+    request.udiag_states = ~0U;
+    request.udiag_ino = static_cast<uint32_t>(inode);
+    request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_ICONS;
+    request.udiag_cookie[0] = INET_DIAG_NOCOOKIE;
+    request.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    std::optional<UnixSocketDiag> out;
+    auto keep = [&](void const* message, size_t size) -> Result<void> {
+        out = TRY(parse_unix_diag(message, size));
+        return {};
+    };
+    TRY(unix_diag_exchange(sock, request, false, keep).context("unix_diag of socket {}", inode));
+    return out;
+}
+
+Result<std::vector<UnixSocketDiag>> unix_listeners(FdRef sock)
+{
+    struct unix_diag_req request { };
+    request.sdiag_family = AF_UNIX;
+    request.udiag_states = 1U << 10; // TCP_LISTEN (net/tcp_states.h)
+    request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN;
+    std::vector<UnixSocketDiag> out;
+    auto keep = [&](void const* message, size_t size) -> Result<void> {
+        out.push_back(TRY(parse_unix_diag(message, size)));
+        return {};
+    };
+    TRY(unix_diag_exchange(sock, request, true, keep).context("unix_diag dump of listening sockets"));
+    return out;
 }
 
 } // namespace cryo::sys

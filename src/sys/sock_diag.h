@@ -1,11 +1,13 @@
 // NETLINK_SOCK_DIAG queries of unix sockets (unix_diag, see sock_diag(7)): what a socket is
-// bound to, its peer, its state, shutdown bits and queue lengths, asked by inode number.
+// bound to, its peer, its state, shutdown bits, queue lengths and, for a listener, the
+// connections waiting in its accept queue, asked by inode number (or all listeners at once).
 // The answer comes from the network namespace the query socket was opened in.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/fd.h"
@@ -20,7 +22,14 @@ struct UnixSocketDiag {
     uint64_t peer_inode { 0 }; // 0: no peer
     uint32_t shutdown { 0 }; // RCV_SHUTDOWN (1) | SEND_SHUTDOWN (2)
     uint32_t receive_queue { 0 }; // listening: pending connections; else queued bytes
-    uint32_t write_queue { 0 }; // listening: the backlog; else bytes sent and not yet read
+    uint32_t write_queue { 0 }; // listening: the backlog; else memory (skb truesize) of what it
+                                // sent that its peer has not read yet: not a byte count
+    // Listening: one entry per connection waiting in its accept queue, oldest first (the order
+    // accept(2) takes them): the inode of the CLIENT socket that connected (UNIX_DIAG_ICONS
+    // reports the peer of each queued server-side socket, see net/unix/diag.c
+    // sk_diag_dump_icons); 0 when that client socket is closed. The queued server-side sockets
+    // themselves have no inode until accepted, and their client shows peer inode 0.
+    std::vector<uint64_t> pending_connections {};
 };
 
 // Parses one unix_diag_msg netlink message with its attributes (pure; unit-tested).
@@ -36,5 +45,9 @@ Result<Fd> sock_diag_socket_in(FdRef netns);
 // namespace, the second through a socket from sock_diag_socket_in.
 Result<std::optional<UnixSocketDiag>> unix_socket_diag(uint64_t inode);
 Result<std::optional<UnixSocketDiag>> unix_socket_diag(FdRef diag_socket, uint64_t inode);
+
+// Every listening unix socket of the namespace of `diag_socket`, with its name and its
+// pending connections (a dump: one netlink round trip, however many sockets there are).
+Result<std::vector<UnixSocketDiag>> unix_listeners(FdRef diag_socket);
 
 } // namespace cryo::sys
