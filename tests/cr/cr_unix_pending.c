@@ -5,7 +5,8 @@
 // global order, so each queue mixes both processes:
 //   fd 10: child 20, parent 30, child 21      fd 11: parent 31, child 22
 //   fd 12: child 23, child 24, parent 32      fd 13: parent 33, child 25
-// Client fds 21 and 32 are O_NONBLOCK, 22 and 30 not close-on-exec. Nothing is accepted
+// Client fds 21 and 32 are O_NONBLOCK, 22 and 30 not close-on-exec; 32 has shut down its
+// sending side (its server must read end of file, it can still receive). Nothing is accepted
 // before SIGUSR1. Prints "ready PARENT CHILD" once every client is connected.
 // On SIGUSR1 (to the parent, which passes it on): every client checks its fd (type, flags,
 // close-on-exec, the listener's name as its peer) and writes its tag ("c20", "p31"...); the
@@ -41,13 +42,15 @@ struct Client {
     int in_child;
     int nonblock;
     int keep_on_exec; // not close-on-exec
+    int shut_write; // shut down its sending side before the checkpoint: sends no tag, its server reads EOF
 };
 
 static struct Listener g_listeners[4];
 // The global order in which the clients connect.
 static struct Client const g_clients[] = {
-    { 20, 0, 1, 0, 0 }, { 31, 1, 0, 0, 0 }, { 30, 0, 0, 0, 1 }, { 23, 2, 1, 0, 0 }, { 21, 0, 1, 1, 0 },
-    { 33, 3, 0, 0, 0 }, { 22, 1, 1, 0, 1 }, { 24, 2, 1, 0, 0 }, { 25, 3, 1, 0, 0 }, { 32, 2, 0, 1, 0 },
+    { 20, 0, 1, 0, 0, 0 }, { 31, 1, 0, 0, 0, 0 }, { 30, 0, 0, 0, 1, 0 }, { 23, 2, 1, 0, 0, 0 },
+    { 21, 0, 1, 1, 0, 0 }, { 33, 3, 0, 0, 0, 0 }, { 22, 1, 1, 0, 1, 0 }, { 24, 2, 1, 0, 0, 0 },
+    { 25, 3, 1, 0, 0, 0 }, { 32, 2, 0, 1, 0, 1 },
 };
 #define CLIENT_COUNT ((int)(sizeof g_clients / sizeof g_clients[0]))
 static int g_data_mode, g_extra_mode;
@@ -89,6 +92,8 @@ static void connect_client(struct Client const* c)
     fcntl(c->fd, F_SETFD, c->keep_on_exec ? 0 : FD_CLOEXEC); // dup2 in place() cleared it
     if (g_data_mode && c->fd == 21 && write(21, "early", 5) != 5)
         die("write early");
+    if (c->shut_write && shutdown(c->fd, SHUT_WR) < 0)
+        die("shutdown");
 }
 
 // Reads one message (seqpacket) or `want` bytes (stream) within 3 s; 0 when it is `want`.
@@ -131,7 +136,10 @@ static void client_start(struct Client const* c)
     CHECK(getpeername(c->fd, (struct sockaddr*)&peer, &length) == 0 && length == l->length
               && memcmp(&peer, &l->address, length) == 0,
           "client %s: its peer is not the listener's address", tag);
-    CHECK(send(c->fd, tag, strlen(tag), MSG_NOSIGNAL) == (ssize_t)strlen(tag), "client %s: send tag", tag);
+    if (c->shut_write)
+        CHECK(send(c->fd, tag, strlen(tag), MSG_NOSIGNAL) < 0 && errno == EPIPE, "client %s: can send again", tag);
+    else
+        CHECK(send(c->fd, tag, strlen(tag), MSG_NOSIGNAL) == (ssize_t)strlen(tag), "client %s: send tag", tag);
 }
 
 static void client_finish(struct Client const* c)
@@ -263,7 +271,14 @@ int main(int argc, char** argv)
                 continue;
             if (g_data_mode && c->fd == 21)
                 CHECK(expect(s, SOCK_STREAM, "early") == 0, "listener fd 10: %s's early bytes missing", tag);
-            int r = expect(s, g_listeners[l].type, tag);
+            int r = 0;
+            if (c->shut_write) {
+                char byte;
+                struct pollfd p = { .fd = s, .events = POLLIN };
+                r = poll(&p, 1, 3000) == 1 && recv(s, &byte, 1, MSG_DONTWAIT) == 0 ? 0 : -4; // end of file
+            } else {
+                r = expect(s, g_listeners[l].type, tag);
+            }
             CHECK(r == 0, "listener fd %d: connection %d is not %s's (%d)", g_listeners[l].fd, count, tag, r);
             accepted_client[count] = c;
             accepted[count++] = s;
