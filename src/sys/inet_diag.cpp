@@ -47,50 +47,19 @@ Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family,
                                                         uint32_t states)
 {
     auto sock = TRY(sock_diag_socket_in(netns));
-    struct {
-        struct nlmsghdr header;
-        struct inet_diag_req_v2 request;
-    } query {};
-    query.header.nlmsg_len = sizeof query;
-    query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    query.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    query.header.nlmsg_seq = 1;
-    query.request.sdiag_family = static_cast<uint8_t>(family);
-    query.request.sdiag_protocol = IPPROTO_TCP;
-    query.request.idiag_states = states;
-    struct sockaddr_nl kernel { };
-    kernel.nl_family = AF_NETLINK;
-    // SAFETY: sockaddr_nl is a sockaddr for the sockets API.
-    if (::sendto(sock.get(), &query, sizeof query, 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel) < 0)
-        return Error::from_errno("send inet_diag request");
+    struct inet_diag_req_v2 request { };
+    request.sdiag_family = static_cast<uint8_t>(family);
+    request.sdiag_protocol = IPPROTO_TCP;
+    request.idiag_states = states;
     std::vector<InetSocketDiag> out;
-    alignas(struct nlmsghdr) unsigned char buffer[32768];
-    for (;;) {
-        ssize_t got;
-        do
-            got = ::recv(sock.get(), buffer, sizeof buffer, 0);
-        while (got < 0 && errno == EINTR);
-        if (got < 0)
-            return Error::from_errno("receive inet_diag answer");
-        size_t offset = 0, size = static_cast<size_t>(got);
-        while (offset + sizeof(struct nlmsghdr) <= size) {
-            struct nlmsghdr header;
-            std::memcpy(&header, buffer + offset, sizeof header);
-            if (header.nlmsg_len < NLMSG_HDRLEN || offset + header.nlmsg_len > size)
-                return Error::make("inet_diag: truncated answer");
-            if (header.nlmsg_type == NLMSG_DONE)
-                return out;
-            if (header.nlmsg_type == NLMSG_ERROR) {
-                struct nlmsgerr error;
-                std::memcpy(&error, buffer + offset + NLMSG_HDRLEN, sizeof error);
-                return Error::from_errno(-error.error, "inet_diag dump");
-            }
-            auto diag = TRY(parse_inet_diag(buffer + offset + NLMSG_HDRLEN, header.nlmsg_len - NLMSG_HDRLEN));
-            if (diag.local.port == local_port)
-                out.push_back(std::move(diag));
-            offset += NLMSG_ALIGN(header.nlmsg_len);
-        }
-    }
+    auto keep = [&](void const* message, size_t size) -> Result<void> {
+        auto diag = TRY(parse_inet_diag(message, size));
+        if (diag.local.port == local_port)
+            out.push_back(std::move(diag));
+        return {};
+    };
+    TRY(sock_diag_exchange(sock, &request, sizeof request, true, keep).context("inet_diag dump"));
+    return out;
 }
 
 } // namespace cryo::sys

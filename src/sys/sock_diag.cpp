@@ -125,30 +125,30 @@ Result<std::optional<UnixSocketDiag>> unix_socket_diag(uint64_t inode)
 
 namespace {
 
-// Room for one answer: a listener's UNIX_DIAG_ICONS holds 4 bytes per pending connection
-// (somaxconn is 4096 by default), and a dump packs many answers into one datagram.
+// Room for one datagram of answers: a listener's UNIX_DIAG_ICONS holds 4 bytes per pending
+// connection (somaxconn is 4096 by default), and a dump packs many answers into one datagram.
 constexpr size_t kAnswerRoom = 256 * 1024;
 
-// Sends one unix_diag request and hands each unix_diag_msg of the answer (one, or all of a
-// dump until NLMSG_DONE) to `each`. A single query for an inode the kernel does not know
-// answers ENOENT: `each` is then never called.
-Result<void> unix_diag_exchange(FdRef sock, struct unix_diag_req const& request, bool dump,
+} // namespace
+
+Result<void> sock_diag_exchange(FdRef sock, void const* request, size_t request_size, bool dump,
                                 std::function<Result<void>(void const*, size_t)> const& each)
 {
-    struct {
-        struct nlmsghdr header;
-        struct unix_diag_req request;
-    } query {};
-    query.header.nlmsg_len = sizeof query;
-    query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    query.header.nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0);
-    query.header.nlmsg_seq = 1;
-    query.request = request;
+    std::vector<unsigned char> query(NLMSG_HDRLEN + request_size);
+    struct nlmsghdr header { };
+    header.nlmsg_len = static_cast<uint32_t>(query.size());
+    header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    header.nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0);
+    header.nlmsg_seq = 1;
+    std::memcpy(query.data(), &header, sizeof header);
+    std::memcpy(query.data() + NLMSG_HDRLEN, request, request_size);
     struct sockaddr_nl kernel { };
     kernel.nl_family = AF_NETLINK;
     // SAFETY: sockaddr_nl is a sockaddr for the sockets API.
-    if (::sendto(sock.get(), &query, sizeof query, 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel) < 0)
-        return Error::from_errno("send unix_diag request");
+    if (::sendto(sock.get(), query.data(), query.size(), 0, reinterpret_cast<struct sockaddr*>(&kernel),
+                 sizeof kernel)
+        < 0)
+        return Error::from_errno("send sock_diag request");
     std::vector<unsigned char> buffer(kAnswerRoom);
     for (;;) {
         ssize_t got;
@@ -156,33 +156,29 @@ Result<void> unix_diag_exchange(FdRef sock, struct unix_diag_req const& request,
             got = ::recv(sock.get(), buffer.data(), buffer.size(), 0);
         while (got < 0 && errno == EINTR);
         if (got < 0)
-            return Error::from_errno("receive unix_diag answer");
+            return Error::from_errno("receive sock_diag answer");
         size_t offset = 0, size = static_cast<size_t>(got);
         if (size < sizeof(struct nlmsghdr))
-            return Error::make("unix_diag: short answer");
+            return Error::make("sock_diag: short answer");
         while (offset + sizeof(struct nlmsghdr) <= size) {
-            auto header = read_value<struct nlmsghdr>(buffer.data() + offset);
-            if (header.nlmsg_len < NLMSG_HDRLEN || offset + header.nlmsg_len > size)
-                return Error::make("unix_diag: truncated answer");
-            if (header.nlmsg_type == NLMSG_DONE)
+            auto answer = read_value<struct nlmsghdr>(buffer.data() + offset);
+            if (answer.nlmsg_len < NLMSG_HDRLEN || offset + answer.nlmsg_len > size)
+                return Error::make("sock_diag: truncated answer");
+            if (answer.nlmsg_type == NLMSG_DONE)
                 return {};
-            if (header.nlmsg_type == NLMSG_ERROR) {
+            if (answer.nlmsg_type == NLMSG_ERROR) {
                 auto error = read_value<struct nlmsgerr>(buffer.data() + offset + NLMSG_HDRLEN);
-                if (!dump && error.error == -ENOENT)
-                    return {};
-                return Error::from_errno(-error.error, "unix_diag");
+                return Error::from_errno(-error.error, "sock_diag");
             }
-            if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY)
-                return Error::format("unix_diag: unexpected answer type {}", header.nlmsg_type);
-            TRY(each(buffer.data() + offset + NLMSG_HDRLEN, header.nlmsg_len - NLMSG_HDRLEN));
+            if (answer.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+                return Error::format("sock_diag: unexpected answer type {}", answer.nlmsg_type);
+            TRY(each(buffer.data() + offset + NLMSG_HDRLEN, answer.nlmsg_len - NLMSG_HDRLEN));
             if (!dump)
                 return {};
-            offset += NLMSG_ALIGN(header.nlmsg_len);
+            offset += NLMSG_ALIGN(answer.nlmsg_len);
         }
     }
 }
-
-} // namespace
 
 Result<std::optional<UnixSocketDiag>> unix_socket_diag(FdRef sock, uint64_t inode)
 {
@@ -198,7 +194,10 @@ Result<std::optional<UnixSocketDiag>> unix_socket_diag(FdRef sock, uint64_t inod
         out = TRY(parse_unix_diag(message, size));
         return {};
     };
-    TRY(unix_diag_exchange(sock, request, false, keep).context("unix_diag of socket {}", inode));
+    auto asked = sock_diag_exchange(sock, &request, sizeof request, false, keep);
+    if (!asked && asked.error().is_errno(ENOENT))
+        return std::optional<UnixSocketDiag> {}; // not a unix socket of this namespace
+    TRY(std::move(asked).context("unix_diag of socket {}", inode));
     return out;
 }
 
@@ -213,7 +212,7 @@ Result<std::vector<UnixSocketDiag>> unix_listeners(FdRef sock)
         out.push_back(TRY(parse_unix_diag(message, size)));
         return {};
     };
-    TRY(unix_diag_exchange(sock, request, true, keep).context("unix_diag dump of listening sockets"));
+    TRY(sock_diag_exchange(sock, &request, sizeof request, true, keep).context("unix_diag dump of listening sockets"));
     return out;
 }
 

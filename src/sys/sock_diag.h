@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,14 @@ Result<UnixSocketDiag> parse_unix_diag(void const* message, size_t size);
 // /proc/PID/ns/net): opened by a short-lived thread that joins it, so the caller never moves
 // (directly when it is the caller's own namespace).
 Result<Fd> sock_diag_socket_in(FdRef netns);
+
+// Sends one SOCK_DIAG_BY_FAMILY request (`request`: the family's request structure, such as
+// unix_diag_req or inet_diag_req_v2, without the netlink header) on `diag_socket` and hands
+// the payload of each answer message to `each`: the one answer, or with `dump` (NLM_F_DUMP)
+// every answer until NLMSG_DONE. An error answer comes back as its errno (ENOENT: the
+// kernel knows no such socket). Shared by the unix (here) and inet (inet_diag.h) queries.
+Result<void> sock_diag_exchange(FdRef diag_socket, void const* request, size_t request_size, bool dump,
+                                std::function<Result<void>(void const*, size_t)> const& each);
 
 // Asks the kernel about the unix socket with this inode; nullopt if it does not know it
 // (not a unix socket, or in another network namespace). The first form asks in the caller's
