@@ -21,6 +21,7 @@
 #include "checkpoint/progress.h"
 #include "checkpoint/pidns.h"
 #include "checkpoint/task_state_codec.h"
+#include "checkpoint/wp_snapshot.h"
 
 namespace cryo::checkpoint {
 
@@ -79,9 +80,20 @@ Result<void> refuse_file_locks(Process const& p)
         lock_kind_name(l.kind), l.write ? "write" : "read", l.fd);
 }
 
-} // namespace
+// Test hook and measuring switch: CRYO_DUMP_SNAPSHOT=0 makes --leave-running copy every page
+// while frozen, as before write-protect snapshots (bench/cr.sh compares both).
+bool snapshots_enabled()
+{
+    static char const* const value = std::getenv("CRYO_DUMP_SNAPSHOT");
+    return !(value && std::strcmp(value, "0") == 0);
+}
 
-Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_frozen)
+// One attempt. `use_snapshot`: --leave-running thaws right after collection and copies the
+// pages of the running tree through write-protect snapshots (wp_snapshot.h). If a snapshot
+// breaks (the process unmapped memory not yet copied), `snapshot_failed` is set: the caller
+// dumps again without snapshots.
+Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while_frozen, bool use_snapshot,
+    bool& snapshot_failed)
 {
     DumpStats stats;
     auto start = Clock::now();
@@ -94,12 +106,14 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     // never touched.
     auto writer = TRY(ImageWriter::create(options.images_dir, options.sync ? Durability::Synced : Durability::Atomic));
 
-    // --leave-running copies every page into memory while frozen and writes after the thaw:
-    // fault that memory in now, before the freeze, so the frozen copy is a plain copy. Only
-    // if it fits comfortably; otherwise pages are written while frozen, as without the flag.
+    // --leave-running without snapshots copies every page into memory while frozen and
+    // writes after the thaw: fault that memory in now, before the freeze, so the frozen copy
+    // is a plain copy. Only if it fits comfortably; otherwise pages are written while frozen,
+    // as without the flag. Snapshots need no such pool: the pages are read after the thaw
+    // (a process whose snapshot cannot be made is copied into buffers allocated then).
     ChunkPool pool;
     bool buffer_all = false;
-    if (options.leave_running) {
+    if (options.leave_running && !use_snapshot) {
         uint64_t estimate = estimate_tree_bytes(options.pid);
         buffer_all = estimate < available_memory() / 2;
         if (buffer_all)
@@ -108,6 +122,7 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
             log::info("dump {}: {} MiB of memory do not fit in memory twice; writing while frozen", options.pid,
                 estimate >> 20);
     }
+    bool const thaw_early = buffer_all || use_snapshot;
 
     TcpDumpScope tcp_scope(options.tcp_established); // files_tcp.h
     kill_point("freeze");
@@ -130,13 +145,7 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     // (copied without being consumed), before any page is written.
     TRY(finish_open_files(model, writer, options.ext_unix_sk).context("collect files of tree {}", options.pid));
     TRY(finish_memory_objects(model, writer).context("save shared memory of tree {}", options.pid));
-    // No more remote syscalls: put every thread's registers back now, so that if cryo dies
-    // from here on, the kernel's automatic detach lets each thread go where it was.
-    for (auto& frozen : tree.processes())
-        for (auto& thread : frozen.threads)
-            TRY(thread.put_back_registers().context("process {}", frozen.pid));
     stats.collect_ms = ms_since(t);
-    kill_point("collected");
 
     t = Clock::now();
     Manifest manifest;
@@ -149,10 +158,30 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
         total_bytes += plans.back().bytes;
         manifest.pids.push_back(p.pid);
     }
+    // Snapshots are made with remote syscalls, so before the registers are put back. Declared
+    // after `tree`: on any error they are dropped (protection removed) before it thaws.
+    std::vector<std::unique_ptr<WpSnapshot>> snapshots(model.processes.size());
+    if (use_snapshot)
+        for (size_t i = 0; i < model.processes.size(); ++i) {
+            auto& frozen = tree.processes()[i];
+            if (!frozen.zombie && plans[i].bytes > 0)
+                snapshots[i] = WpSnapshot::create(frozen.threads.at(0), model.processes[i].areas, plans[i]);
+            if (snapshots[i]) {
+                ++stats.snapshot_processes;
+                stats.snapshot_pages_frozen += snapshots[i]->pages_copied_frozen();
+            }
+        }
+    // No more remote syscalls: put every thread's registers back now, so that if cryo dies
+    // from here on, the kernel's automatic detach lets each thread go where it was.
+    for (auto& frozen : tree.processes())
+        for (auto& thread : frozen.threads)
+            TRY(thread.put_back_registers().context("process {}", frozen.pid));
+    kill_point("collected");
+
     Progress progress("dump", total_bytes);
-    PageFileWriter::Options writer_options { .compression = *compression, .deferred = buffer_all, .progress = &progress };
     // Streaming: each process's pages are written as they are copied. Buffered: all are
-    // copied first, their writers wait for the thaw.
+    // copied first, their writers wait for the thaw. Snapshot: copied and written after the
+    // thaw, each chunk patched by the process's snapshot.
     std::vector<std::unique_ptr<PageFileWriter>> page_writers;
     auto write_pages = [&](PageFileWriter& w, Process const& p) -> Result<void> {
         auto sink = TRY(w.finish().context("dump memory of {}", p.pid));
@@ -165,11 +194,17 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     for (size_t i = 0; i < model.processes.size(); ++i) {
         auto const& p = model.processes[i];
         auto sink = TRY(writer.create_file(page_file_name(p.pid)));
+        PageFileWriter::Options writer_options { .compression = *compression,
+            .deferred = thaw_early && !snapshots[i],
+            .progress = &progress,
+            .snapshot = snapshots[i].get() };
         page_writers.push_back(std::make_unique<PageFileWriter>(std::move(sink), pool, writer_options));
+        if (snapshots[i])
+            continue; // copied after the thaw
         TRY(copy_pages(p.pid, plans[i], pool, *page_writers.back()).context("dump memory of {}", p.pid));
         stats.pages += p.page_count();
         kill_point("pages");
-        if (!buffer_all) {
+        if (!thaw_early) {
             TRY(write_pages(*page_writers.back(), p));
             page_writers.back().reset();
         }
@@ -183,13 +218,33 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     if (while_frozen)
         TRY(while_frozen(writer));
 
-    if (buffer_all) {
-        // Every page is in memory: the tree runs on while the image is written.
+    if (thaw_early) {
+        // Every page is in memory or under a snapshot: the tree runs on while the image is
+        // written.
         TRY(tree.thaw().context("resume tree of {}", options.pid));
         stats.frozen_ms = ms_since(frozen_at);
         kill_point("thawed");
+        if (options.inject_failure == "snapshot" && use_snapshot)
+            return Error::make("injected failure with the snapshots in place");
         for (size_t i = 0; i < model.processes.size(); ++i) {
-            TRY(write_pages(*page_writers[i], model.processes[i]));
+            auto const& p = model.processes[i];
+            if (auto& snapshot = snapshots[i]) {
+                auto copied = copy_pages(p.pid, plans[i], pool, *page_writers[i]);
+                // Released as soon as its pages are read: the process runs unhindered again.
+                auto finished = snapshot->finish();
+                stats.snapshot_pages_saved += snapshot->pages_saved();
+                snapshot.reset();
+                if (!copied || !finished) {
+                    // A broken snapshot, or a read that failed while the process lives on
+                    // (memory it unmapped meanwhile): worth one more dump without snapshots.
+                    snapshot_failed = !finished || sys::exists(fmt::format("/proc/{}", p.pid));
+                    return (copied ? finished.release_error() : copied.release_error())
+                        .add_context(fmt::format("dump memory of {}", p.pid));
+                }
+                stats.pages += p.page_count();
+                kill_point("pages");
+            }
+            TRY(write_pages(*page_writers[i], p));
             page_writers[i].reset();
         }
     }
@@ -197,7 +252,7 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     kill_point("written");
     TRY(writer.commit(manifest).context("write image {}", options.images_dir));
 
-    if (!buffer_all) {
+    if (!thaw_early) {
         if (options.leave_running)
             TRY(tree.thaw().context("resume tree of {}", options.pid));
         else {
@@ -208,6 +263,24 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     }
     stats.processes = static_cast<int>(model.processes.size());
     stats.total_ms = ms_since(start);
+    return stats;
+}
+
+} // namespace
+
+Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_frozen)
+{
+    // Snapshots for the raw default; compressed dumps keep the copy made while frozen (their
+    // chunks are compressed after the thaw from buffers, at compression speed).
+    bool use_snapshot = options.leave_running && options.compression == "none" && snapshots_enabled();
+    bool snapshot_failed = false;
+    auto stats = dump_once(options, while_frozen, use_snapshot, snapshot_failed);
+    if (!stats && snapshot_failed) {
+        log::info("dump {}: {}; dumping again with the memory copied while frozen", options.pid,
+            stats.error().message());
+        snapshot_failed = false;
+        return dump_once(options, while_frozen, false, snapshot_failed);
+    }
     return stats;
 }
 

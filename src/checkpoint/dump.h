@@ -16,7 +16,8 @@ struct DumpOptions {
     std::string images_dir;
     bool leave_running { false };
     // Test hook: fail at this step ("signals": during collection, with a scratch page mapped
-    // in the process; "pages": after the first page file is written).
+    // in the process; "pages": after the first page file is written; "snapshot": after the
+    // thaw, while the write-protect snapshots are in place).
     std::string inject_failure;
     // Page compression: "none", "zstd" or "lz4".
     std::string compression { "none" };
@@ -48,11 +49,18 @@ struct DumpStats {
     uint64_t bytes { 0 };   // page bytes written
     double freeze_ms { 0 };
     double collect_ms { 0 };
-    double copy_ms { 0 };  // copying pages out of the tree (while frozen)
+    double copy_ms { 0 };  // copying pages out of the tree while frozen (with snapshots:
+                           // planning and write-protecting them)
     double pages_ms { 0 }; // copying and writing pages
     double frozen_ms { 0 }; // from the first seize to the thaw/kill (--leave-running: the
-                            // thaw comes before the pages are written)
+                            // thaw comes before the pages are copied (snapshot) or written)
     double total_ms { 0 };
+    // --leave-running write-protect snapshots (wp_snapshot.h): processes dumped through one,
+    // pages the fault handler saved (written by the tree before cryo had read them), pages
+    // copied while frozen (areas that could not be write-protected).
+    int snapshot_processes { 0 };
+    uint64_t snapshot_pages_saved { 0 };
+    uint64_t snapshot_pages_frozen { 0 };
 };
 
 Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_frozen = {});

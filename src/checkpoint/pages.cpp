@@ -19,6 +19,7 @@
 #include "checkpoint/kill_point.h"
 #include "checkpoint/pages_io.h"
 #include "checkpoint/progress.h"
+#include "checkpoint/wp_snapshot.h"
 #include "sys/file.h"
 #include "sys/process.h"
 #include "sys/remote_memory.h"
@@ -320,6 +321,10 @@ Result<void> PageFileWriter::copy(int pid, PagePlan const& plan)
             TRY(stream.read(pid, mem ? mem->ref() : FdRef(), offset, size, buffer.data(), batch)
                     .context("copy memory of {}", pid));
             kill_point("copying");
+            // The chunk as of the freeze instant: pages written since the thaw come from
+            // the snapshot's side store (wp_snapshot.cpp says why that is exact).
+            if (m_options.snapshot)
+                TRY(m_options.snapshot->patch(offset, size, buffer.data()));
             if (m_options.deferred) {
                 m_held[index] = Held { std::move(buffer), size };
                 continue;

@@ -2,7 +2,9 @@
 // Dump: plan_pages selects pages with pagemap (present or swapped; for private file mappings
 // only the pages the process wrote, which are anonymous copies); a PageFileWriter reads them
 // with process_vm_readv (or /proc/PID/mem for unreadable areas) on two threads, and writes
-// them at once or, for --leave-running, after the thaw. The page runs are the index.
+// them at once or, for --leave-running, after the thaw: read from the running process and
+// patched by its write-protect snapshot (wp_snapshot.h), or buffered while frozen (compressed
+// dumps, and processes a snapshot cannot cover). The page runs are the index.
 // Restore: restore_pages fills areas mapped writable, from an mmap of a raw page file or from
 // decompressed frames, on two threads: UFFDIO_COPY for private anonymous memory,
 // process_vm_writev for the rest.
@@ -27,6 +29,7 @@ class Tracee;
 namespace cryo::checkpoint {
 
 class Progress;
+class WpSnapshot;
 
 // Chunks held in memory (--leave-running) and compressed frames (the format's frame size).
 inline constexpr size_t kPageChunk = 8 << 20;
@@ -95,6 +98,9 @@ public:
         Compression compression { Compression::None };
         bool deferred { false }; // hold chunks until finish() (--leave-running)
         Progress* progress { nullptr };
+        // The process runs (--leave-running after the thaw): each chunk read from it is
+        // patched by its write-protect snapshot before it is checksummed and written.
+        WpSnapshot* snapshot { nullptr };
     };
     PageFileWriter(FileSink sink, ChunkPool& pool, Options options);
     PageFileWriter(PageFileWriter const&) = delete;
