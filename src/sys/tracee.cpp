@@ -1,7 +1,12 @@
 #include "sys/tracee.h"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <ctime>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -29,6 +34,93 @@ void test_kill_point(long number, pid_t tgid)
         return;
     ::kill(tgid, SIGKILL);
 }
+
+using Clock = std::chrono::steady_clock;
+
+// Looks at whether a waited-for thread died (for a death the kernel cannot report yet, a killed
+// leader's) come after kFirstLook, then at doubling intervals up to kLongestLook.
+constexpr Clock::duration kFirstLook = std::chrono::milliseconds(1);
+constexpr Clock::duration kLongestLook = std::chrono::milliseconds(10);
+
+// Before sleeping, a wait yields the CPU once: the tracee it just resumed often runs on this
+// CPU and reaches its stop at once. Sleeping at once costs ~10 us more per remote syscall on
+// this 2-core VM; yielding more than once, when busy processes share the CPU, can hand them
+// whole time slices (3-6 ms stalls of a 0.3 ms remote syscall; bench/remote_syscall).
+constexpr int kSpinRounds = 1;
+
+// Threads of cryo inside a ChildSignal scope now. SIGCHLD is one signal per process: with two
+// waiters, one can take the SIGCHLD that woke it for the other's tracee, so both then sleep
+// only briefly between looks.
+std::atomic<int> g_waiters { 0 };
+
+// Whether the kernel sends us SIGCHLD for the ptrace stops of our tracees: not if SIGCHLD is
+// ignored or has SA_NOCLDSTOP (do_notify_parent_cldstop; cryo sets neither, but could inherit
+// SIG_IGN through exec). Then waits must poll, as they did before.
+bool stops_send_sigchld()
+{
+    struct sigaction action {};
+    if (::sigaction(SIGCHLD, nullptr, &action) < 0)
+        return false;
+    return action.sa_handler != SIG_IGN && !(action.sa_flags & SA_NOCLDSTOP);
+}
+
+// A scope in which the calling thread waits for SIGCHLD, the kernel's notice of every ptrace
+// stop and exit of a tracee (sent to the tracer, queued to its process). SIGCHLD is blocked in
+// this thread for the scope only (blocked, it is queued for sigtimedwait instead of discarded
+// as SIG_DFL says), and the old mask comes back at its end: nothing cryo forks or clones
+// later inherits a blocked SIGCHLD. No fork happens inside a scope.
+class ChildSignal {
+public:
+    ChildSignal()
+    {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        ::pthread_sigmask(SIG_BLOCK, &set, &m_old);
+        g_waiters.fetch_add(1, std::memory_order_relaxed);
+    }
+    ChildSignal(ChildSignal const&) = delete;
+    ChildSignal& operator=(ChildSignal const&) = delete;
+    ~ChildSignal()
+    {
+        g_waiters.fetch_sub(1, std::memory_order_relaxed);
+        // SIGCHLD was already blocked (runtime's SignalForwarder reads it from a signalfd to
+        // reap orphans): give back the one we took, so its reader still sees one.
+        if (m_taken && sigismember(&m_old, SIGCHLD))
+            ::kill(::getpid(), SIGCHLD);
+        ::pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    }
+
+    // Sleeps until a SIGCHLD comes (taking it) or `timeout` passes.
+    void wait(Clock::duration timeout)
+    {
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+        if (ns <= 0)
+            return;
+        timespec ts { static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000) };
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        if (::sigtimedwait(&set, nullptr, &ts) == SIGCHLD)
+            m_taken = true;
+    }
+
+    // How long to sleep before the next waitpid when no SIGCHLD comes: as long as the caller
+    // likes if every stop sends us one that only we take; briefly if not.
+    Clock::duration poll_interval()
+    {
+        if (!m_signalled)
+            m_signalled = stops_send_sigchld();
+        if (!*m_signalled || g_waiters.load(std::memory_order_relaxed) > 1)
+            return std::chrono::microseconds(50);
+        return Clock::duration::max();
+    }
+
+private:
+    sigset_t m_old {};
+    bool m_taken { false };
+    std::optional<bool> m_signalled; // asked when first needed: most waits never sleep
+};
 
 // The thread is gone or a zombie (its exit may not be reportable to us yet, see wait_stop).
 bool thread_dead(pid_t tid)
@@ -134,10 +226,14 @@ Result<int> Tracee::wait_stop()
 {
     // Not a blocking waitpid: if the process is SIGKILLed while we hold it, the exit of a
     // thread-group leader is reported only once its other threads are reaped, and those are
-    // our tracees too (zombies only we reap): waitpid(leader) would never return. So poll,
-    // spinning briefly first (a remote syscall takes microseconds), and between polls look at
-    // whether the thread is dead.
-    for (int round = 0;; ++round) {
+    // our tracees too (zombies only we reap): waitpid(leader) would never return. So sleep on
+    // the SIGCHLD the kernel sends us for every stop and exit of the thread, with a timeout
+    // after which we look at whether the thread is dead.
+    std::optional<ChildSignal> child_signal; // only if the stop is not there after the spin
+    int spins = 0;
+    auto look_every = kFirstLook;
+    Clock::time_point next_look;
+    for (;;) {
         int status = 0;
         pid_t r = ::waitpid(m_tid, &status, __WALL | WNOHANG);
         if (r == m_tid)
@@ -146,17 +242,30 @@ Result<int> Tracee::wait_stop()
             return died(-1);
         if (r < 0 && errno != EINTR)
             return Error::from_errno(fmt::format("waitpid {}", m_tid));
-        if (round < 200) {
+        if (spins < kSpinRounds) {
+            ++spins;
             ::sched_yield();
             continue;
         }
-        if (thread_dead(m_tid)) {
-            // One last look: a non-leader's exit may have just become reportable.
-            if (::waitpid(m_tid, &status, __WALL | WNOHANG) == m_tid)
-                return status;
-            return died(-1);
+        auto now = Clock::now();
+        if (!child_signal) {
+            // From here a SIGCHLD is kept for us; one sent before was discarded, so look again
+            // before sleeping.
+            child_signal.emplace();
+            next_look = now + look_every;
+            continue;
         }
-        ::usleep(round < 400 ? 100 : 1000);
+        if (now >= next_look) {
+            if (thread_dead(m_tid)) {
+                // One last look: a non-leader's exit may have just become reportable.
+                if (::waitpid(m_tid, &status, __WALL | WNOHANG) == m_tid)
+                    return status;
+                return died(-1);
+            }
+            look_every = std::min(look_every * 2, kLongestLook);
+            next_look = now + look_every;
+        }
+        child_signal->wait(std::min(next_look - now, child_signal->poll_interval()));
     }
 }
 
@@ -166,16 +275,20 @@ Error Tracee::ptrace_failed(Error error)
     // hold; wait (briefly) for its death and say so, rather than a bare "No such process".
     if (!error.is_errno(ESRCH))
         return error;
-    for (int i = 0; i < 2000; ++i) {
+    ChildSignal child_signal; // its exit, or its becoming a zombie, sends us a SIGCHLD
+    auto const deadline = Clock::now() + std::chrono::seconds(2);
+    for (;;) {
         int status = 0;
         pid_t r = ::waitpid(m_tid, &status, __WALL | WNOHANG);
         if (r == m_tid && classify_stop(status) == StopKind::Exited)
             return died(status);
         if ((r < 0 && errno == ECHILD) || thread_dead(m_tid))
             return died(-1);
-        ::usleep(1000);
+        auto now = Clock::now();
+        if (now >= deadline)
+            return error;
+        child_signal.wait(std::min({ deadline - now, kFirstLook, child_signal.poll_interval() }));
     }
-    return error;
 }
 
 Result<void> Tracee::wait_syscall_stop()
@@ -315,12 +428,18 @@ Result<void> Tracee::detach()
     }
     // A thread killed while we held it cannot be detached, and needs not be: ESRCH means it
     // left its stop, which only SIGKILL does; give it a moment to become a zombie.
-    if (first_error && first_error->is_errno(ESRCH))
-        for (int i = 0; i < 1000; ++i) {
+    if (first_error && first_error->is_errno(ESRCH)) {
+        ChildSignal child_signal;
+        auto const deadline = Clock::now() + std::chrono::seconds(1);
+        for (;;) {
             if (thread_dead(m_tid))
                 return {};
-            ::usleep(1000);
+            auto now = Clock::now();
+            if (now >= deadline)
+                break;
+            child_signal.wait(std::min({ deadline - now, kFirstLook, child_signal.poll_interval() }));
         }
+    }
     if (first_error)
         return first_error->add_context(fmt::format("detach from {}", m_tid));
     return {};

@@ -2,6 +2,9 @@
 // and, on every path (success, error, drop), puts back the registers it found (with the
 // syscall-restart rule applied) or the registers it was told to leave, then detaches.
 // Signals that arrive while it holds the thread are re-queued on detach, never lost.
+// Waits for the thread's stops sleep on SIGCHLD, blocked in the calling thread only during a
+// wait (its mask is restored after; see ChildSignal in tracee.cpp), and notice a death the
+// kernel cannot report (a killed multi-threaded process) by looking at /proc.
 #pragma once
 
 #include <array>
