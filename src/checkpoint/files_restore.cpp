@@ -180,6 +180,23 @@ Result<void> set_socket_buffers(FdRef fd, FileDescription const& of)
     return {};
 }
 
+// The identity of the first process holding each unix socket (by inode): what a listen(2) or
+// connect(2) done for it records as the credentials its peers see.
+std::map<uint64_t, sys::Identity> unix_socket_holders(std::vector<Process> const& processes)
+{
+    std::map<uint64_t, sys::Identity> out;
+    for (auto const& p : processes) {
+        sys::Identity who;
+        std::copy(p.credentials.uid, p.credentials.uid + 3, who.uid);
+        std::copy(p.credentials.gid, p.credentials.gid + 3, who.gid);
+        who.groups = p.credentials.groups;
+        for (auto const& d : p.file_descriptions)
+            if (d.kind == FileKind::UnixSocket)
+                out.emplace(d.inode, who);
+    }
+    return out;
+}
+
 // Connections that waited, not accepted yet, in a unix listener's accept queue
 // (files_collect.cpp, mark_unix_pending): each client is a new socket connected to the
 // restored listener's name, oldest first, so the queue holds them in the same order. The
@@ -188,9 +205,12 @@ Result<void> set_socket_buffers(FdRef fd, FileDescription const& of)
 // connection landed in that listener's queue (a name resolved elsewhere would reach another
 // socket). The file descriptions are opened in the tree's network namespace (restore.cpp),
 // where abstract names live.
+// Each client connects as the process that holds it (sys::as_identity), so the server that
+// accepts it reads that process's uid, gid and groups with SO_PEERCRED / SO_PEERGROUPS, as
+// before the dump, not cryo's; the pid it reads is cryo's (the kernel records the caller's).
 Result<void> connect_pending_clients(std::vector<FileDescription> const& descriptions,
                                      std::map<uint64_t, FileDescription const*> const& sockets,
-                                     std::map<uint32_t, Fd>& fds)
+                                     std::map<uint64_t, sys::Identity> const& holders, std::map<uint32_t, Fd>& fds)
 {
     for (auto const& l : descriptions) {
         if (l.kind != FileKind::UnixSocket || l.pending_connections.empty())
@@ -210,8 +230,12 @@ Result<void> connect_pending_clients(std::vector<FileDescription> const& descrip
             auto const& c = *found->second;
             if (c.size)
                 return Error::format("{}: its client has {} bytes of queued data", where(), c.size);
-            auto fd = TRY(sys::socket(AF_UNIX, c.socket_type | SOCK_NONBLOCK).context("{}", where()));
-            TRY(sys::connect_unix_name(fd, l.bound_name).context("{}", where()));
+            Fd fd;
+            auto connect = [&]() -> Result<void> {
+                fd = TRY(sys::socket(AF_UNIX, c.socket_type | SOCK_NONBLOCK));
+                return sys::connect_unix_name(fd, l.bound_name);
+            };
+            TRY(sys::as_identity(holders.at(c.inode), connect).context("{}", where()));
             auto queue = TRY(sys::unix_socket_diag(listener_inode).context("{}", where()));
             uint64_t mine = TRY(sys::fstat(fd)).st_ino;
             if (!queue || queue->pending_connections.empty() || queue->pending_connections.back() != mine)
@@ -299,6 +323,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
     for (auto const& d : descriptions)
         if (d.kind == FileKind::UnixSocket)
             sockets[d.inode] = &d;
+    auto holders = unix_socket_holders(processes);
     TRY(open_tcp_sockets(descriptions, image, out.m_fds)); // files_tcp.cpp: listeners before connections
     TRY(open_udp_sockets(descriptions, image, out.m_fds)); // files_udp.cpp: bound, queues refilled, connected
 
@@ -427,8 +452,12 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                         TRY(sys::chmod_path(d.bound_name, d.mode).context("{}", what()));
                     }
                 }
+                // listen(2) records its caller as the credentials every client connecting
+                // later reads with SO_PEERCRED: the holder's uid and gids, not cryo's.
                 if (d.listening)
-                    TRY(sys::listen(fd, static_cast<int>(d.backlog)).context("{}", what()));
+                    TRY(sys::as_identity(holders.at(d.inode),
+                                         [&] { return sys::listen(fd, static_cast<int>(d.backlog)); })
+                            .context("{}", what()));
                 TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
                 out.m_fds[d.id] = std::move(fd);
                 break;
@@ -480,7 +509,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
         }
         }
     }
-    TRY(connect_pending_clients(descriptions, sockets, out.m_fds));
+    TRY(connect_pending_clients(descriptions, sockets, holders, out.m_fds));
     return out;
 }
 

@@ -8,10 +8,13 @@
 // Client fds 21 and 32 are O_NONBLOCK, 22 and 30 not close-on-exec; 32 has shut down its
 // sending side (its server must read end of file, it can still receive). Nothing is accepted
 // before SIGUSR1. Prints "ready PARENT CHILD" once every client is connected.
+// The child runs as uid and gid 65534 (the parent as root): servers must see that identity
+// with SO_PEERCRED on its connections, the clients root on theirs.
 // On SIGUSR1 (to the parent, which passes it on): every client checks its fd (type, flags,
-// close-on-exec, the listener's name as its peer) and writes its tag ("c20", "p31"...); the
-// parent accepts each listener's queue and must get the tags in the order above (seqpacket:
-// one message each), then finds no further connection, and answers "ack:TAG" on every
+// close-on-exec, the listener's name as its peer, its peer's identity) and writes its tag
+// ("c20", "p31"...); the parent accepts each listener's queue and must get the tags in the
+// order above (seqpacket: one message each) from the right identities, then finds no further
+// connection, and answers "ack:TAG" on every
 // accepted socket, which each client must read: "child verify ok", then "verify ok".
 // Modes: "data": client 21 also sends "early" before the checkpoint (its listener must then
 // read it first). "extra": one more connection, from outside this tree, is expected at the
@@ -24,7 +27,9 @@
 #include "cr_net.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -54,6 +59,7 @@ static struct Client const g_clients[] = {
 };
 #define CLIENT_COUNT ((int)(sizeof g_clients / sizeof g_clients[0]))
 static int g_data_mode, g_extra_mode;
+static unsigned const kChildId = 65534; // the child's uid and gid
 static char const* g_ext_path;
 
 static void tag_of(struct Client const* c, char* tag)
@@ -77,6 +83,8 @@ static void make_listener(int index, int fd, int type, char const* name, int abs
     int s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
     if (s < 0 || bind(s, (struct sockaddr*)&l->address, l->length) < 0 || listen(s, backlog) < 0)
         die(name);
+    if (!abstract && chmod(name, 0777) < 0) // the child, uid 65534, connects too
+        die("chmod");
     place(s, fd);
 }
 
@@ -136,6 +144,10 @@ static void client_start(struct Client const* c)
     CHECK(getpeername(c->fd, (struct sockaddr*)&peer, &length) == 0 && length == l->length
               && memcmp(&peer, &l->address, length) == 0,
           "client %s: its peer is not the listener's address", tag);
+    struct ucred cred;
+    socklen_t cred_length = sizeof cred;
+    CHECK(getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_length) == 0 && cred.uid == 0 && cred.gid == 0,
+          "client %s: listener's uid %u gid %u, want 0", tag, cred.uid, cred.gid);
     if (c->shut_write)
         CHECK(send(c->fd, tag, strlen(tag), MSG_NOSIGNAL) < 0 && errno == EPIPE, "client %s: can send again", tag);
     else
@@ -206,6 +218,10 @@ int main(int argc, char** argv)
     if (child == 0) {
         for (int fd = 10; fd <= 13; ++fd)
             close(fd);
+        // Another identity than the parent's: each server end records it (SO_PEERCRED).
+        if (setgroups(0, NULL) < 0 || setresgid(kChildId, kChildId, kChildId) < 0
+            || setresuid(kChildId, kChildId, kChildId) < 0)
+            die("become 65534");
         int index;
         while (read(to_child[0], &index, sizeof index) == sizeof index) {
             if (index < 0)
@@ -280,6 +296,13 @@ int main(int argc, char** argv)
                 r = expect(s, g_listeners[l].type, tag);
             }
             CHECK(r == 0, "listener fd %d: connection %d is not %s's (%d)", g_listeners[l].fd, count, tag, r);
+            struct ucred cred;
+            socklen_t cred_length = sizeof cred;
+            unsigned want = c->in_child ? kChildId : 0;
+            CHECK(getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cred_length) == 0 && cred.uid == want
+                      && cred.gid == want,
+                  "listener fd %d: %s's connection has peer uid %u gid %u, want %u", g_listeners[l].fd, tag, cred.uid,
+                  cred.gid, want);
             accepted_client[count] = c;
             accepted[count++] = s;
         }

@@ -5,8 +5,9 @@
 # 1. dump --leave-running takes nothing out of the queues: the workload accepts every
 #    connection after it, in order. 2. dump (tree killed): inspect lists each listener's queue
 #    by process and fd; after restore -d the queues hold the same connections in the same
-#    order (ss counts them), the clients keep fd numbers, flags and peers, data flows both
-#    ways once accepted. 3. The same for a tree in a network namespace of its own.
+#    order (ss counts them), the clients keep fd numbers, flags and peers, the servers see
+#    each client's uid and gid (SO_PEERCRED; the child runs as 65534), data flows both ways
+#    once accepted. 3. The same for a tree in a network namespace of its own.
 # Refused in one line naming the listener and the connection, the tree running on untraced
 # with nothing lost: 4. a client that sent data before the dump (readable only by accepting
 # it); 5. a client outside the tree; 6. a client that closed before being accepted.
@@ -16,6 +17,8 @@ source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_unix_pending
 
+# The workload's child runs as uid 65534 and connects to sockets under $TMP.
+chmod 711 "$TMP"
 untraced() { grep -q "TracerPid:.0$" "/proc/$1/status"; }
 queue_of() { ss -xlH "src $1" | awk '{ print $3 }'; }
 
@@ -132,6 +135,7 @@ else:
 import os, socket, sys, time
 l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 l.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)
 l.listen(4)
 print("listening", flush=True)
 while not os.path.exists(sys.argv[2]):

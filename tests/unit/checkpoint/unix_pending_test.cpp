@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -17,6 +18,7 @@
 #include "checkpoint/codec.h"
 #include "sys/file.h"
 #include "sys/sock_diag.h"
+#include "sys/unix_connect.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
@@ -187,4 +189,53 @@ TEST(UnixPending, RejectsAQueueOnASocketThatDoesNotListenOrAClientlessEntry)
     ASSERT_FALSE(clientless);
     EXPECT_NE(clientless.error().message().find("without its client"), std::string::npos)
         << clientless.error().message();
+}
+
+TEST(UnixPending, ConnectsAsTheClientsIdentityWithoutChangingCryos)
+{
+    auto listener = unix_fd(SOCK_STREAM);
+    struct sockaddr_un address { };
+    address.sun_family = AF_UNIX;
+    std::string name = "cryo-unit-identity-" + std::to_string(::getpid());
+    std::memcpy(address.sun_path + 1, name.data(), name.size());
+    auto length = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + 1 + name.size());
+    // SAFETY: sockaddr_un is a sockaddr for the sockets API.
+    auto* as_sockaddr = reinterpret_cast<struct sockaddr*>(&address);
+    ASSERT_EQ(::bind(listener.get(), as_sockaddr, length), 0);
+    ASSERT_EQ(::listen(listener.get(), 4), 0);
+    sys::Identity who;
+    bool root = ::geteuid() == 0;
+    // As root: another user; otherwise our own identity (run inline, no thread).
+    uint32_t id = root ? 65534 : ::geteuid();
+    uint32_t gid = root ? 65534 : ::getegid();
+    std::fill(who.uid, who.uid + 3, id);
+    std::fill(who.gid, who.gid + 3, gid);
+    if (!root) {
+        std::vector<gid_t> groups(static_cast<size_t>(::getgroups(0, nullptr)));
+        groups.resize(static_cast<size_t>(::getgroups(static_cast<int>(groups.size()), groups.data())));
+        who.groups.assign(groups.begin(), groups.end());
+        std::fill(who.uid, who.uid + 3, ::getuid()); // real = effective = saved in a plain test run
+        std::fill(who.gid, who.gid + 3, ::getgid());
+    }
+    Fd client;
+    auto connect = [&]() -> Result<void> {
+        client = unix_fd(SOCK_STREAM);
+        if (::connect(client.get(), as_sockaddr, length) < 0)
+            return Error::from_errno("connect");
+        return {};
+    };
+    auto done = sys::as_identity(who, connect);
+    ASSERT_TRUE(done) << done.error().message();
+    Fd server(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    ASSERT_TRUE(server.valid());
+    struct ucred cred { };
+    socklen_t cred_length = sizeof cred;
+    ASSERT_EQ(::getsockopt(server.get(), SOL_SOCKET, SO_PEERCRED, &cred, &cred_length), 0);
+    EXPECT_EQ(cred.uid, id);
+    EXPECT_EQ(cred.gid, gid);
+    EXPECT_EQ(cred.pid, ::getpid());
+    if (root) {
+        EXPECT_EQ(::geteuid(), 0u) << "cryo's own identity changed";
+        EXPECT_EQ(::getegid(), 0u);
+    }
 }
