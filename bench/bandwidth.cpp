@@ -148,6 +148,6 @@ int main(int argc, char** argv)
     double const fresh = fresh_memory_gbps(bytes);
     std::printf("memcpy_gbps=%.2f disk_write_gbps=%.2f disk_write_%uthreads_gbps=%.2f pagecache_write_gbps=%.2f "
                 "fresh_memory_gbps=%.2f size_mib=%zu\n",
-        copy, disk, threads, disk_parallel, pagecache, fresh, mib);
+                copy, disk, threads, disk_parallel, pagecache, fresh, mib);
     return 0;
 }

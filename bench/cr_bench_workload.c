@@ -15,7 +15,6 @@
 #include "prng_fill.h" // tests/cr/: the same fill as cr_memory
 
 #include <errno.h>
-#include <sys/prctl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,13 +23,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t g_verify, g_report;
-static void on_usr1(int sig) { (void)sig; g_verify = 1; }
-static void on_usr2(int sig) { (void)sig; g_report = 1; }
+static void on_usr1(int sig)
+{
+    (void)sig;
+    g_verify = 1;
+}
+static void on_usr2(int sig)
+{
+    (void)sig;
+    g_report = 1;
+}
 static _Atomic uint64_t g_max_gap_ns;
 static uint64_t* g_mem;
 static size_t g_words;

@@ -11,7 +11,11 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t g_verify;
-static void on_usr1(int sig) { (void)sig; g_verify = 1; }
+static void on_usr1(int sig)
+{
+    (void)sig;
+    g_verify = 1;
+}
 
 static uint64_t next(uint64_t* s)
 {

@@ -13,8 +13,8 @@
 #include "ptrace_tree.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -78,8 +78,8 @@ int main(int argc, char** argv)
         return 2;
     }
 
-    long options = PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE
-        | PTRACE_O_EXITKILL;
+    long options
+        = PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
     pid_t child = ptrace_tree_start(argv + 4, options, PTRACE_CONT);
     if (child < 0)
         return 2;
