@@ -254,8 +254,8 @@ public:
         // min_rate_interval_ns.
         m_use_previous_rates = previous && previous->time_ns < input.now_ns && previous->time_ns >= input.started_ns
             && input.now_ns - previous->time_ns >= min_rate_interval_ns;
-        m_keep_previous_baseline = previous && previous->time_ns < input.now_ns
-            && previous->time_ns >= input.started_ns && !m_use_previous_rates;
+        m_keep_previous_baseline = previous && previous->time_ns < input.now_ns && previous->time_ns >= input.started_ns
+            && !m_use_previous_rates;
         if (m_keep_previous_baseline)
             m_view.sample.time_ns = previous->time_ns;
     }
@@ -288,9 +288,8 @@ public:
             since_value = *previous_value;
             since_time = previous->time_ns;
         }
-        m_view.sample.values[counter] = m_keep_previous_baseline && previous_value && *previous_value <= value
-            ? *previous_value
-            : value;
+        m_view.sample.values[counter]
+            = m_keep_previous_baseline && previous_value && *previous_value <= value ? *previous_value : value;
         if (m_input.now_ns <= since_time)
             return 0;
         auto elapsed = static_cast<long double>(m_input.now_ns - since_time) / 1e9L;

@@ -56,7 +56,6 @@ std::vector<std::string_view> split_spaces(std::string_view line)
     return fields;
 }
 
-
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string unescape(std::string_view text)
 {
