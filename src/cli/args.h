@@ -25,14 +25,14 @@
 namespace cryo::cli {
 
 enum class FlagKind {
-    Bool,  // --detach, --detach=false
+    Bool, // --detach, --detach=false
     Value, // --bundle B, --bundle=B; repeated: the last wins (Go flag)
-    List,  // --env A --env B: every value, in order
+    List, // --env A --env B: every value, in order
 };
 
 struct FlagSpec {
-    std::string_view name;        // canonical long name, without dashes
-    std::string_view alias {};    // a second name (short "b" or a spelling like "cpu-share")
+    std::string_view name; // canonical long name, without dashes
+    std::string_view alias {}; // a second name (short "b" or a spelling like "cpu-share")
     FlagKind kind { FlagKind::Bool };
     std::string_view help {};
     std::string_view fallback {}; // shown in help as "(default: ...)"
@@ -74,8 +74,7 @@ private:
 // Parses `args` (not including the program or verb name) against `flags`. `-h`, `-help`,
 // `--help` set help_requested() instead of failing. Errors read like Go's flag package:
 // "flag provided but not defined: -foo", "flag needs an argument: -bundle".
-Result<ParsedArgs> parse_args(std::span<FlagSpec const> flags, std::span<std::string const> args,
-                              ArgOrder order);
+Result<ParsedArgs> parse_args(std::span<FlagSpec const> flags, std::span<std::string const> args, ArgOrder order);
 
 // The global part of a command line: flags up to the first positional (the verb).
 // `consumed` is the number of arguments that were flags, so args[consumed] is the verb.

@@ -14,10 +14,10 @@ namespace cryo::cli {
 
 struct CommandLine {
     enum class Action {
-        Run,         // run invocation.verb
+        Run, // run invocation.verb
         ProgramHelp, // `cryo`, `cryo --help`, `cryo help`
-        VerbHelp,    // `cryo <verb> --help`, `cryo help <verb>`
-        Version,     // `cryo --version`
+        VerbHelp, // `cryo <verb> --help`, `cryo help <verb>`
+        Version, // `cryo --version`
     };
     Action action { Action::Run };
     Invocation invocation;

@@ -16,24 +16,33 @@ namespace cryo::cli {
 Result<runtime::CreateOptions> create_options(Invocation const& invocation);
 
 // cryo's own flags of create and run (runtime/extras.h), spliced into both verbs' flag tables.
-#define CRYO_EXTRA_CREATE_FLAGS                                                                              \
-    { .name = "image", .kind = FlagKind::Value, .help = "root file system from this image of the store (no bundle rootfs needed)" }, \
-    { .name = "disk-limit", .kind = FlagKind::Value, .help = "limit the container's writable layer to SIZE (e.g. 1g)" }, \
-    { .name = "init", .help = "run cryo-init as pid 1: it reaps orphans and forwards signals" }, \
-    { .name = "network", .kind = FlagKind::Value, .help = "none|host|bridge (default: as config.json says)" }, \
-    { .name = "publish", .alias = "p", .kind = FlagKind::Value, .help = "publish HOSTPORT:PORT[/tcp|udp] of a bridged container" }, \
-    { .name = "memory", .alias = "m", .kind = FlagKind::Value, .help = "memory limit (e.g. 512m)" }, \
-    { .name = "memory-swap", .kind = FlagKind::Value, .help = "memory plus swap limit, -1 for unlimited" }, \
-    { .name = "cpus", .kind = FlagKind::Value, .help = "number of CPUs (quota, e.g. 1.5)" }, \
-    { .name = "cpu-shares", .kind = FlagKind::Value, .help = "relative CPU weight" }, \
-    { .name = "cpuset-cpus", .kind = FlagKind::Value, .help = "CPUs the container may run on (e.g. 0-1)" }, \
-    { .name = "pids-limit", .kind = FlagKind::Value, .help = "maximum number of processes" }, \
-    { .name = "blkio-weight", .kind = FlagKind::Value, .help = "block IO weight (10-1000)" }, \
-    { .name = "device-read-bps", .kind = FlagKind::Value, .help = "DEVICE:RATE read limit (repeatable)" }, \
-    { .name = "device-write-bps", .kind = FlagKind::Value, .help = "DEVICE:RATE write limit (repeatable)" }, \
-    { .name = "device-read-iops", .kind = FlagKind::Value, .help = "DEVICE:IOPS read limit (repeatable)" }, \
-    { .name = "device-write-iops", .kind = FlagKind::Value, .help = "DEVICE:IOPS write limit (repeatable)" }, \
-    { .name = "nofile", .kind = FlagKind::Value, .help = "open files per process (RLIMIT_NOFILE)" }
+#define CRYO_EXTRA_CREATE_FLAGS                                                                                        \
+    { .name = "image",                                                                                                 \
+      .kind = FlagKind::Value,                                                                                         \
+      .help = "root file system from this image of the store (no bundle rootfs needed)" },                             \
+        { .name = "disk-limit",                                                                                        \
+          .kind = FlagKind::Value,                                                                                     \
+          .help = "limit the container's writable layer to SIZE (e.g. 1g)" },                                          \
+        { .name = "init", .help = "run cryo-init as pid 1: it reaps orphans and forwards signals" },                   \
+        { .name = "network", .kind = FlagKind::Value, .help = "none|host|bridge (default: as config.json says)" },     \
+        { .name = "publish",                                                                                           \
+          .alias = "p",                                                                                                \
+          .kind = FlagKind::Value,                                                                                     \
+          .help = "publish HOSTPORT:PORT[/tcp|udp] of a bridged container" },                                          \
+        { .name = "memory", .alias = "m", .kind = FlagKind::Value, .help = "memory limit (e.g. 512m)" },               \
+        { .name = "memory-swap", .kind = FlagKind::Value, .help = "memory plus swap limit, -1 for unlimited" },        \
+        { .name = "cpus", .kind = FlagKind::Value, .help = "number of CPUs (quota, e.g. 1.5)" },                       \
+        { .name = "cpu-shares", .kind = FlagKind::Value, .help = "relative CPU weight" },                              \
+        { .name = "cpuset-cpus", .kind = FlagKind::Value, .help = "CPUs the container may run on (e.g. 0-1)" },        \
+        { .name = "pids-limit", .kind = FlagKind::Value, .help = "maximum number of processes" },                      \
+        { .name = "blkio-weight", .kind = FlagKind::Value, .help = "block IO weight (10-1000)" },                      \
+        { .name = "device-read-bps", .kind = FlagKind::Value, .help = "DEVICE:RATE read limit (repeatable)" },         \
+        { .name = "device-write-bps", .kind = FlagKind::Value, .help = "DEVICE:RATE write limit (repeatable)" },       \
+        { .name = "device-read-iops", .kind = FlagKind::Value, .help = "DEVICE:IOPS read limit (repeatable)" },        \
+        { .name = "device-write-iops", .kind = FlagKind::Value, .help = "DEVICE:IOPS write limit (repeatable)" },      \
+    {                                                                                                                  \
+        .name = "nofile", .kind = FlagKind::Value, .help = "open files per process (RLIMIT_NOFILE)"                    \
+    }
 // `--systemd-cgroup` needs a running systemd; checked by every verb that creates a cgroup.
 Result<void> require_systemd_if_requested(runtime::Context const& context);
 

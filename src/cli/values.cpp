@@ -29,7 +29,7 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text)
     };
     static constexpr Unit units[] = {
         { "ns", 1.0L }, { "us", 1e3L }, { "\xC2\xB5s", 1e3L }, { "\xCE\xBCs", 1e3L }, // µs (U+00B5, U+03BC)
-        { "ms", 1e6L }, { "s", 1e9L },  { "m", 60e9L },         { "h", 3600e9L },
+        { "ms", 1e6L }, { "s", 1e9L },  { "m", 60e9L },        { "h", 3600e9L },
     };
 
     long double total = 0;

@@ -12,8 +12,8 @@
 namespace cryo::cli {
 
 // Sizes ("512m") and integers: shared with the runtime's create/run resource flags.
-using runtime::quantity::parse_size;
 using runtime::quantity::parse_int;
+using runtime::quantity::parse_size;
 using runtime::quantity::parse_uint;
 
 // Go's time.ParseDuration: "[-+]?(number unit)+" with units ns us µs ms s m h, or "0".

@@ -19,14 +19,14 @@ struct VerbSpec;
 // One parsed command line, as a verb sees it.
 struct Invocation {
     runtime::Context context; // from the global flags
-    ParsedArgs args;          // the verb's flags and positional arguments
+    ParsedArgs args; // the verb's flags and positional arguments
     VerbSpec const* verb { nullptr };
 };
 
 struct VerbSpec {
     std::string_view name {};
-    std::string_view summary {};     // one line, for `cryo --help`
-    std::string_view usage {};       // after "cryo <verb> ": "[command options] <container-id>"
+    std::string_view summary {}; // one line, for `cryo --help`
+    std::string_view usage {}; // after "cryo <verb> ": "[command options] <container-id>"
     std::string_view description {}; // longer text for `cryo <verb> --help` (may be empty)
     std::span<FlagSpec const> flags {};
     ArgOrder order { ArgOrder::Interleaved };

@@ -13,7 +13,10 @@ namespace cryo::cli {
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "format", .alias = "f", .kind = FlagKind::Value, .help = "select one of: table or json",
+    { .name = "format",
+      .alias = "f",
+      .kind = FlagKind::Value,
+      .help = "select one of: table or json",
       .fallback = "\"table\"" },
 };
 
@@ -28,8 +31,8 @@ std::string beancounters_table(std::vector<runtime::ContainerBeancounters> const
     rows.push_back({ "ID", "RESOURCE", "UNIT", "HELD", "MAXHELD", "BARRIER", "LIMIT", "FAILCNT" });
     for (auto const& container : containers) {
         for (auto const& row : container.rows)
-            rows.push_back({ container.id, row.resource, row.unit, std::to_string(row.held), std::to_string(row.maxheld),
-                             number_or(row.barrier, "max"), number_or(row.limit, "max"),
+            rows.push_back({ container.id, row.resource, row.unit, std::to_string(row.held),
+                             std::to_string(row.maxheld), number_or(row.barrier, "max"), number_or(row.limit, "max"),
                              row.failcnt_counted ? std::to_string(row.failcnt) : "-" });
     }
     // Text columns to the left, numbers to the right, 2 spaces apart.

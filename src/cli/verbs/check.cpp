@@ -13,8 +13,8 @@ Result<int> run_check(Invocation const& invocation)
     bool missing = false;
     std::string out;
     for (auto const& probe : checkpoint::probe_kernel()) {
-        out += fmt::format("{:<18} {:<8} {}\n", probe.name,
-            probe.ok ? "ok" : (probe.required ? "MISSING" : "missing"), probe.detail);
+        out += fmt::format("{:<18} {:<8} {}\n", probe.name, probe.ok ? "ok" : (probe.required ? "MISSING" : "missing"),
+                           probe.detail);
         missing |= !probe.ok && probe.required;
     }
     out += missing ? "Some features the checkpoint engine needs are missing.\n" : "Looks good.\n";

@@ -13,13 +13,26 @@ constexpr FlagSpec k_flags[] = {
     { .name = "image-path", .kind = FlagKind::Value, .help = "directory for the image (default: ./checkpoint)" },
     { .name = "work-path", .kind = FlagKind::Value, .help = "directory for dump.log" },
     { .name = "leave-running", .kind = FlagKind::Bool, .help = "let the container run on after the checkpoint" },
-    { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (TCP_REPAIR; refused without it)" },
-    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "dump unix sockets connected to a named socket outside the container; restore reconnects them by name" },
-    { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted: a container's stdio is always re-attached on restore" },
-    { .name = "file-locks", .kind = FlagKind::Bool, .help = "checkpoint file locks (without it, a container holding one is refused)" },
+    { .name = "tcp-established",
+      .kind = FlagKind::Bool,
+      .help = "dump established TCP connections (TCP_REPAIR; refused without it)" },
+    { .name = "ext-unix-sk",
+      .kind = FlagKind::Bool,
+      .help = "dump unix sockets connected to a named socket outside the container; restore reconnects them by name" },
+    { .name = "shell-job",
+      .kind = FlagKind::Bool,
+      .help = "accepted: a container's stdio is always re-attached on restore" },
+    { .name = "file-locks",
+      .kind = FlagKind::Bool,
+      .help = "checkpoint file locks (without it, a container holding one is refused)" },
     { .name = "pre-dump", .kind = FlagKind::Bool, .help = "memory pre-dump (not supported yet)" },
-    { .name = "parent-path", .kind = FlagKind::Value, .help = "parent image of an incremental dump (not supported yet)" },
-    { .name = "manage-cgroups-mode", .kind = FlagKind::Value, .help = "soft, full, strict or ignore", .fallback = "soft" },
+    { .name = "parent-path",
+      .kind = FlagKind::Value,
+      .help = "parent image of an incremental dump (not supported yet)" },
+    { .name = "manage-cgroups-mode",
+      .kind = FlagKind::Value,
+      .help = "soft, full, strict or ignore",
+      .fallback = "soft" },
     { .name = "empty-ns", .kind = FlagKind::Value, .help = "namespaces to leave empty (not supported yet)" },
     { .name = "auto-dedup", .kind = FlagKind::Bool, .help = "page deduplication (not supported yet)" },
     { .name = "lazy-pages", .kind = FlagKind::Bool, .help = "lazy migration (not supported yet)" },
@@ -36,8 +49,8 @@ Result<int> run_inspect(Invocation const& invocation)
     auto format = invocation.args.value_or("format", "text");
     if (format != "text" && format != "json")
         return Error::format("invalid format option \"{}\" (text or json)", format);
-    auto text = TRY(checkpoint::inspect_image(positionals[1],
-        format == "json" ? checkpoint::InspectFormat::Json : checkpoint::InspectFormat::Text));
+    auto text = TRY(checkpoint::inspect_image(
+        positionals[1], format == "json" ? checkpoint::InspectFormat::Json : checkpoint::InspectFormat::Text));
     print_out(text);
     return 0;
 }
@@ -46,7 +59,7 @@ Result<int> run_inspect(Invocation const& invocation)
 
 // Flags of checkpoint and restore that cryo does not implement: an error naming the first.
 Result<void> refuse_unsupported(ParsedArgs const& args, std::string_view verb, std::span<std::string_view const> bools,
-    std::span<std::string_view const> values)
+                                std::span<std::string_view const> values)
 {
     for (auto name : bools)
         if (args.flag(name))

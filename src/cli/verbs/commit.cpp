@@ -48,8 +48,8 @@ Result<int> run_commit(Invocation const& invocation)
             log::warn("commit {}: resume {}: {}", name, id, resumed.error().message());
     });
     auto record = TRY(runtime::commit_container(context, id, name, invocation.args.flag("replace")));
-    print_out(fmt::format("{} {} layer(s), top {}\n", record.name, record.layers.size(),
-                          record.layers.back().substr(0, 12)));
+    print_out(
+        fmt::format("{} {} layer(s), top {}\n", record.name, record.layers.size(), record.layers.back().substr(0, 12)));
     return 0;
 }
 

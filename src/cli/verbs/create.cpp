@@ -1,22 +1,26 @@
 // cryo create: set up a container from a bundle and leave it blocked before the user
 // process runs (state "created").
 #include "cli/options.h"
-#include "sys/file.h"
 #include "cli/values.h"
+#include "sys/file.h"
 
 namespace cryo::cli {
 
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "bundle", .alias = "b", .kind = FlagKind::Value,
+    { .name = "bundle",
+      .alias = "b",
+      .kind = FlagKind::Value,
       .help = "path to the root of the bundle directory, defaults to the current directory" },
-    { .name = "console-socket", .kind = FlagKind::Value,
+    { .name = "console-socket",
+      .kind = FlagKind::Value,
       .help = "path to an AF_UNIX socket which will receive the master end of the console's pseudoterminal" },
     { .name = "pid-file", .kind = FlagKind::Value, .help = "specify the file to write the process id to" },
     { .name = "no-pivot", .help = "do not use pivot_root to jail the process inside rootfs" },
     { .name = "no-new-keyring", .help = "do not create a new session keyring for the container" },
-    { .name = "preserve-fds", .kind = FlagKind::Value,
+    { .name = "preserve-fds",
+      .kind = FlagKind::Value,
       .help = "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)",
       .fallback = "0" },
     { .name = "no-subreaper", .help = "accepted for runc compatibility" },

@@ -9,7 +9,8 @@ namespace cryo::cli {
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "console-socket", .kind = FlagKind::Value,
+    { .name = "console-socket",
+      .kind = FlagKind::Value,
       .help = "path to an AF_UNIX socket which will receive the master end of the console's pseudoterminal" },
     { .name = "cwd", .kind = FlagKind::Value, .help = "current working directory in the container" },
     { .name = "env", .alias = "e", .kind = FlagKind::List, .help = "set environment variables" },
@@ -22,11 +23,16 @@ constexpr FlagSpec k_flags[] = {
     { .name = "process-label", .kind = FlagKind::Value, .help = "set the asm process label for the process" },
     { .name = "apparmor", .kind = FlagKind::Value, .help = "set the apparmor profile for the process" },
     { .name = "no-new-privs", .help = "set the no new privileges value for the process" },
-    { .name = "cap", .alias = "c", .kind = FlagKind::List, .help = "add a capability to the bounding set for the process" },
-    { .name = "preserve-fds", .kind = FlagKind::Value,
+    { .name = "cap",
+      .alias = "c",
+      .kind = FlagKind::List,
+      .help = "add a capability to the bounding set for the process" },
+    { .name = "preserve-fds",
+      .kind = FlagKind::Value,
       .help = "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)",
       .fallback = "0" },
-    { .name = "cgroup", .kind = FlagKind::List,
+    { .name = "cgroup",
+      .kind = FlagKind::List,
       .help = "run the process in an (existing) sub-cgroup(s); format is [<controller>:]<cgroup>" },
     { .name = "ignore-paused", .help = "allow exec in a paused container" },
 };

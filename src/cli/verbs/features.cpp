@@ -1,6 +1,6 @@
 // cryo features: the OCI runtime features document (what this build supports).
-#include "cli/options.h"
 #include "oci/features.h"
+#include "cli/options.h"
 
 namespace cryo::cli {
 

@@ -15,7 +15,9 @@ namespace cryo::cli {
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "store", .kind = FlagKind::Value, .help = "image store directory (default $CRYO_STORE, else /var/lib/cryo)" },
+    { .name = "store",
+      .kind = FlagKind::Value,
+      .help = "image store directory (default $CRYO_STORE, else /var/lib/cryo)" },
     { .name = "format",
       .alias = "f",
       .kind = FlagKind::Value,
@@ -272,7 +274,8 @@ Result<int> run_image(Invocation const& invocation)
         return image_df(invocation, args);
     if (sub.empty())
         return Error::format("usage: cryo image {}", k_usage);
-    return Error::format("image: unknown command \"{}\" (import, ls, inspect, rm, mount, unmount, commit, bundle, df)", sub);
+    return Error::format("image: unknown command \"{}\" (import, ls, inspect, rm, mount, unmount, commit, bundle, df)",
+                         sub);
 }
 
 } // namespace

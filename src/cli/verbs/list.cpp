@@ -11,7 +11,10 @@ namespace cryo::cli {
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "format", .alias = "f", .kind = FlagKind::Value, .help = "select one of: table or json",
+    { .name = "format",
+      .alias = "f",
+      .kind = FlagKind::Value,
+      .help = "select one of: table or json",
       .fallback = "\"table\"" },
     { .name = "quiet", .alias = "q", .help = "display only container IDs" },
 };

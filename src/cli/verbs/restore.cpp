@@ -12,12 +12,15 @@
 namespace cryo::cli {
 
 Result<void> refuse_unsupported(ParsedArgs const& args, std::string_view verb, std::span<std::string_view const> bools,
-    std::span<std::string_view const> values);
+                                std::span<std::string_view const> values);
 
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "images-dir", .alias = "D", .kind = FlagKind::Value, .help = "process tree: directory holding the image" },
+    { .name = "images-dir",
+      .alias = "D",
+      .kind = FlagKind::Value,
+      .help = "process tree: directory holding the image" },
     { .name = "bundle", .alias = "b", .kind = FlagKind::Value, .help = "container: bundle directory", .fallback = "." },
     { .name = "detach", .alias = "d", .kind = FlagKind::Bool, .help = "return once it runs again" },
     { .name = "pid-file", .kind = FlagKind::Value, .help = "write the (init's) pid to this file" },
@@ -26,12 +29,21 @@ constexpr FlagSpec k_flags[] = {
     { .name = "no-pivot", .kind = FlagKind::Bool, .help = "container: no pivot_root (ramdisk roots)" },
     { .name = "image-path", .kind = FlagKind::Value, .help = "container: image directory (default: ./checkpoint)" },
     { .name = "work-path", .kind = FlagKind::Value, .help = "container: directory for restore.log" },
-    { .name = "network", .kind = FlagKind::Value, .help = "container: none|host|bridge[:...] instead of the image's network (e.g. bridge: a new address)" },
-    { .name = "tcp-established", .kind = FlagKind::Bool, .help = "accepted: connections in the image are restored (TCP_REPAIR) in the container's network namespace" },
-    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "accepted as runc's: the image says which unix sockets to reconnect by name" },
+    { .name = "network",
+      .kind = FlagKind::Value,
+      .help = "container: none|host|bridge[:...] instead of the image's network (e.g. bridge: a new address)" },
+    { .name = "tcp-established",
+      .kind = FlagKind::Bool,
+      .help = "accepted: connections in the image are restored (TCP_REPAIR) in the container's network namespace" },
+    { .name = "ext-unix-sk",
+      .kind = FlagKind::Bool,
+      .help = "accepted as runc's: the image says which unix sockets to reconnect by name" },
     { .name = "shell-job", .kind = FlagKind::Bool, .help = "accepted: stdio is always re-attached" },
     { .name = "file-locks", .kind = FlagKind::Bool, .help = "accepted: images never hold file locks" },
-    { .name = "manage-cgroups-mode", .kind = FlagKind::Value, .help = "soft, full, strict or ignore", .fallback = "soft" },
+    { .name = "manage-cgroups-mode",
+      .kind = FlagKind::Value,
+      .help = "soft, full, strict or ignore",
+      .fallback = "soft" },
     { .name = "empty-ns", .kind = FlagKind::Value, .help = "namespaces to leave empty (not supported yet)" },
     { .name = "lazy-pages", .kind = FlagKind::Bool, .help = "lazy migration (not supported yet)" },
 };
@@ -43,10 +55,11 @@ Result<int> restore_tree(Invocation const& invocation)
     if (!dir)
         return Error::make("restore: a container id, or --images-dir DIR for a process tree, is required");
     if (args.value("network"))
-        return Error::format("restore {}: --network is for containers; a process tree keeps its own network namespace", *dir);
+        return Error::format("restore {}: --network is for containers; a process tree keeps its own network namespace",
+                             *dir);
     auto restored = TRY(checkpoint::restore({ .images_dir = *dir }).context("restore {}", *dir));
     log::info("restore {}: pid {}, {} pages, memory {:.1f} ms, total {:.1f} ms", *dir, restored.root.pid(),
-        restored.stats.pages, restored.stats.memory_ms, restored.stats.total_ms);
+              restored.stats.pages, restored.stats.memory_ms, restored.stats.total_ms);
     if (auto pid_file = args.value("pid-file"))
         TRY(sys::write_file_atomic(*pid_file, fmt::format("{}", restored.root.pid())).context("pid file"));
     if (args.flag("detach")) {
@@ -73,7 +86,8 @@ Result<runtime::ContainerRestoreOptions> restore_options(Invocation const& invoc
     auto const& args = invocation.args;
     auto id = TRY(container_id(invocation));
     if (args.value("images-dir"))
-        return Error::format("restore {}: -D/--images-dir is for process trees; a container's image is --image-path", id);
+        return Error::format("restore {}: -D/--images-dir is for process trees; a container's image is --image-path",
+                             id);
     constexpr std::string_view bools[] = { "lazy-pages" };
     constexpr std::string_view values[] = { "empty-ns" };
     TRY(refuse_unsupported(args, "restore", bools, values));
@@ -98,7 +112,8 @@ Result<runtime::ContainerRestoreOptions> restore_options(Invocation const& invoc
 extern constinit VerbSpec const verb_restore {
     .name = "restore",
     .summary = "restore a container from a checkpoint (or a process tree: restore -D DIR)",
-    .usage = "[--image-path DIR] [--bundle B] [--network N] [--detach] [--pid-file F] <container-id> | -D DIR [-d] [--pid-file F]",
+    .usage = "[--image-path DIR] [--bundle B] [--network N] [--detach] [--pid-file F] <container-id> | -D DIR [-d] "
+             "[--pid-file F]",
     .flags = k_flags,
     .run = run_restore,
 };

@@ -6,9 +6,12 @@ namespace cryo::cli {
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "bundle", .alias = "b", .kind = FlagKind::Value,
+    { .name = "bundle",
+      .alias = "b",
+      .kind = FlagKind::Value,
       .help = "path to the root of the bundle directory, defaults to the current directory" },
-    { .name = "console-socket", .kind = FlagKind::Value,
+    { .name = "console-socket",
+      .kind = FlagKind::Value,
       .help = "path to an AF_UNIX socket which will receive the master end of the console's pseudoterminal" },
     { .name = "detach", .alias = "d", .help = "detach from the container's process" },
     { .name = "keep", .help = "do not delete the container after it exits" },
@@ -16,7 +19,8 @@ constexpr FlagSpec k_flags[] = {
     { .name = "no-subreaper", .help = "disable the use of the subreaper used to reap reparented processes" },
     { .name = "no-pivot", .help = "do not use pivot_root to jail the process inside rootfs" },
     { .name = "no-new-keyring", .help = "do not create a new session keyring for the container" },
-    { .name = "preserve-fds", .kind = FlagKind::Value,
+    { .name = "preserve-fds",
+      .kind = FlagKind::Value,
       .help = "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)",
       .fallback = "0" },
     CRYO_EXTRA_CREATE_FLAGS,

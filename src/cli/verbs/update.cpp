@@ -10,15 +10,20 @@ namespace cryo::cli {
 namespace {
 
 constexpr FlagSpec k_flags[] = {
-    { .name = "resources", .alias = "r", .kind = FlagKind::Value,
+    { .name = "resources",
+      .alias = "r",
+      .kind = FlagKind::Value,
       .help = "path to the file containing the resources to update or '-' to read from the standard input" },
     { .name = "blkio-weight", .kind = FlagKind::Value, .help = "per cgroup weight, range is from 10 to 1000" },
     { .name = "cpu-period", .kind = FlagKind::Value, .help = "CPU CFS period for hardcapping (in usecs)" },
     { .name = "cpu-quota", .kind = FlagKind::Value, .help = "CPU CFS hardcap limit (in usecs) per period" },
     // runc spells it --cpu-share; docker and the brief say --cpu-shares: accept both.
-    { .name = "cpu-shares", .alias = "cpu-share", .kind = FlagKind::Value,
+    { .name = "cpu-shares",
+      .alias = "cpu-share",
+      .kind = FlagKind::Value,
       .help = "CPU shares (relative weight vs. other containers)" },
-    { .name = "cpus", .kind = FlagKind::Value,
+    { .name = "cpus",
+      .kind = FlagKind::Value,
       .help = "number of CPUs (1.5): the CFS quota for --cpu-period, 100000 us by default" },
     { .name = "cpu-rt-period", .kind = FlagKind::Value, .help = "CPU realtime period (in usecs)" },
     { .name = "cpu-rt-runtime", .kind = FlagKind::Value, .help = "CPU realtime hardcap limit (in usecs)" },
@@ -26,7 +31,8 @@ constexpr FlagSpec k_flags[] = {
     { .name = "cpuset-mems", .kind = FlagKind::Value, .help = "memory node(s) to use" },
     { .name = "memory", .kind = FlagKind::Value, .help = "memory limit (bytes, or with a unit: 512m, 1g)" },
     { .name = "memory-reservation", .kind = FlagKind::Value, .help = "memory reservation or soft limit" },
-    { .name = "memory-swap", .kind = FlagKind::Value,
+    { .name = "memory-swap",
+      .kind = FlagKind::Value,
       .help = "total memory usage (memory + swap); set '-1' to enable unlimited swap" },
     { .name = "kernel-memory", .kind = FlagKind::Value, .help = "kernel memory limit (deprecated by the kernel)" },
     { .name = "kernel-memory-tcp", .kind = FlagKind::Value, .help = "kernel memory limit for TCP buffers" },
