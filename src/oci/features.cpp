@@ -11,14 +11,22 @@ std::vector<std::string> const& known_mount_options()
 {
     // The options runc 1.1 recognises in mounts[].options (its features output).
     static std::vector<std::string> const options {
-        "acl", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion",
-        "lazytime", "loud", "mand", "noacl", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
-        "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
-        "ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev",
-        "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro",
-        "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid",
-        "rsymfollow", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid",
-        "symfollow", "sync", "tmpcopyup", "unbindable",
+        "acl",          "async",       "atime",          "bind",
+        "defaults",     "dev",         "diratime",       "dirsync",
+        "exec",         "iversion",    "lazytime",       "loud",
+        "mand",         "noacl",       "noatime",        "nodev",
+        "nodiratime",   "noexec",      "noiversion",     "nolazytime",
+        "nomand",       "norelatime",  "nostrictatime",  "nosuid",
+        "nosymfollow",  "private",     "ratime",         "rbind",
+        "rdev",         "rdiratime",   "relatime",       "remount",
+        "rexec",        "rnoatime",    "rnodev",         "rnodiratime",
+        "rnoexec",      "rnorelatime", "rnostrictatime", "rnosuid",
+        "rnosymfollow", "ro",          "rprivate",       "rrelatime",
+        "rro",          "rrw",         "rshared",        "rslave",
+        "rstrictatime", "rsuid",       "rsymfollow",     "runbindable",
+        "rw",           "shared",      "silent",         "slave",
+        "strictatime",  "suid",        "symfollow",      "sync",
+        "tmpcopyup",    "unbindable",
     };
     return options;
 }
@@ -26,8 +34,8 @@ std::vector<std::string> const& known_mount_options()
 std::vector<std::string> const& known_seccomp_actions()
 {
     static std::vector<std::string> const actions {
-        "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-        "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+        "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO",  "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_LOG",   "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
     };
     return actions;
 }
@@ -45,11 +53,12 @@ std::vector<std::string> const& known_seccomp_archs()
     // Every SCMP_ARCH_* the runtime spec names (1.2), so that profiles written for other
     // machines (docker's default lists riscv64, s390x, ...) still parse.
     static std::vector<std::string> const archs {
-        "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K", "SCMP_ARCH_MIPS",
-        "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
-        "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
-        "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_SH",
-        "SCMP_ARCH_SHEB", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_AARCH64",  "SCMP_ARCH_ARM",         "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",
+        "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",   "SCMP_ARCH_MIPSEL",
+        "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC",      "SCMP_ARCH_PARISC64",
+        "SCMP_ARCH_PPC",      "SCMP_ARCH_PPC64",       "SCMP_ARCH_PPC64LE",     "SCMP_ARCH_RISCV64",
+        "SCMP_ARCH_S390",     "SCMP_ARCH_S390X",       "SCMP_ARCH_SH",          "SCMP_ARCH_SHEB",
+        "SCMP_ARCH_X32",      "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64",
     };
     return archs;
 }
@@ -60,10 +69,10 @@ std::vector<std::string> const& known_seccomp_archs()
 static std::vector<std::string> const& supported_seccomp_archs()
 {
     static std::vector<std::string> const archs {
-        "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
-        "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC",
-        "SCMP_ARCH_PARISC64", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64",
-        "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM",      "SCMP_ARCH_MIPS",        "SCMP_ARCH_MIPS64",  "SCMP_ARCH_MIPS64N32",
+        "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64",
+        "SCMP_ARCH_PPC",     "SCMP_ARCH_PPC64",    "SCMP_ARCH_PPC64LE",     "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390",
+        "SCMP_ARCH_S390X",   "SCMP_ARCH_X32",      "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64",
     };
     return archs;
 }

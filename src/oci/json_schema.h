@@ -40,8 +40,11 @@ constexpr Field<S, M> field(char const* key, M S::*member, unsigned flags = 0)
 template<typename S>
 struct Schema;
 
+// clang-format 14 would split this requires-expression over four lines.
+// clang-format off
 template<typename S>
 concept HasSchema = requires { Schema<S>::fields; };
+// clang-format on
 
 // clang-format off
 template<> struct Schema<ConsoleSize> { static constexpr auto fields = std::tuple {
@@ -216,9 +219,12 @@ inline Error type_error(std::string const& path, std::string_view expected, Json
 Result<void> read_value(Json const& j, std::string const& path, std::string& out);
 Result<void> read_value(Json const& j, std::string const& path, bool& out);
 Result<void> read_value(Json const& j, std::string const& path, NamespaceType& out);
+// clang-format 14 would join each requires-clause to the declaration that follows it.
+// clang-format off
 template<std::integral T>
     requires(!std::same_as<T, bool>)
 Result<void> read_value(Json const& j, std::string const& path, T& out);
+// clang-format on
 template<typename T>
 Result<void> read_value(Json const& j, std::string const& path, std::optional<T>& out);
 template<typename T>
@@ -228,9 +234,11 @@ Result<void> read_value(Json const& j, std::string const& path, std::map<std::st
 template<HasSchema S>
 Result<void> read_value(Json const& j, std::string const& path, S& out);
 
+// clang-format off
 template<std::integral T>
     requires(!std::same_as<T, bool>)
 Result<void> read_value(Json const& j, std::string const& path, T& out)
+// clang-format on
 {
     // Integers only: Go's encoding/json rejects 1.5 for an int field, and so do we.
     if (!j.is_number_integer())
@@ -342,9 +350,11 @@ Result<Json> parse_json_text(std::string_view text);
 OrderedJson write_value(std::string const& v);
 OrderedJson write_value(bool v);
 OrderedJson write_value(NamespaceType v);
+// clang-format off
 template<std::integral T>
     requires(!std::same_as<T, bool>)
 OrderedJson write_value(T v)
+// clang-format on
 {
     return OrderedJson(v);
 }
@@ -406,7 +416,7 @@ OrderedJson write_value(S const& v)
     std::apply(
         [&](auto const&... f) {
             ((!(f.flags & k_always) && is_omitted(v.*(f.member)) ? void()
-                                                                   : void(out[f.key] = write_value(v.*(f.member)))),
+                                                                 : void(out[f.key] = write_value(v.*(f.member)))),
              ...);
         },
         Schema<S>::fields);

@@ -27,7 +27,7 @@ std::optional<std::string_view> rlimit_name(int resource);
 std::optional<NamespaceType> namespace_type(std::string_view spec_name);
 std::string_view namespace_type_name(NamespaceType type); // "network"
 std::string_view namespace_proc_name(NamespaceType type); // "net", as in /proc/self/ns/net
-int namespace_clone_flag(NamespaceType type);             // CLONE_NEWNET
+int namespace_clone_flag(NamespaceType type); // CLONE_NEWNET
 std::span<NamespaceType const> all_namespace_types();
 
 // Signals as runc's kill takes them: "SIGKILL", "KILL", "kill", "9"; "SIGRTMIN+3" too.

@@ -289,7 +289,7 @@ struct Seccomp {
     std::string default_action {};
     std::optional<uint32_t> default_errno_ret {};
     std::vector<std::string> architectures {}; // SCMP_ARCH_*
-    std::vector<std::string> flags {};         // SECCOMP_FILTER_FLAG_*
+    std::vector<std::string> flags {}; // SECCOMP_FILTER_FLAG_*
     std::string listener_path {};
     std::string listener_metadata {};
     std::vector<SeccompSyscall> syscalls {};

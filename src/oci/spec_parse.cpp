@@ -94,7 +94,8 @@ Result<Json> parse_json_text(std::string_view text)
                 line_start = i + 1;
             }
         }
-        return Error::format("invalid JSON at line {} column {}: {}", line, offending - line_start + 1, printable(reason));
+        return Error::format("invalid JSON at line {} column {}: {}", line, offending - line_start + 1,
+                             printable(reason));
     } catch (Json::exception const& e) {
         // e.g. out_of_range.406 "number overflow parsing '1e400'": drop the "[json.exception...] " tag.
         std::string_view what = e.what();
@@ -125,7 +126,7 @@ bool one_of(std::string_view value, std::initializer_list<std::string_view> allo
 Result<void> validate_capabilities(Capabilities const& caps, std::string const& path)
 {
     std::pair<char const*, std::vector<std::string> const*> const sets[] = {
-        { "bounding", &caps.bounding }, { "effective", &caps.effective }, { "inheritable", &caps.inheritable },
+        { "bounding", &caps.bounding },   { "effective", &caps.effective }, { "inheritable", &caps.inheritable },
         { "permitted", &caps.permitted }, { "ambient", &caps.ambient },
     };
     for (auto const& [name, set] : sets) {
@@ -170,8 +171,9 @@ Result<void> validate_process(Process const& p, std::string const& path)
     }
     if (p.scheduler) {
         auto const& policy = p.scheduler->policy;
-        if (!one_of(policy, { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO",
-                              "SCHED_IDLE", "SCHED_DEADLINE" }))
+        if (!one_of(policy,
+                    { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE",
+                      "SCHED_DEADLINE" }))
             return path_error(member_path(member_path(path, "scheduler"), "policy"),
                               fmt::format("unknown policy \"{}\"", policy));
     }
@@ -264,9 +266,9 @@ Result<void> validate_linux(Linux const& l, std::string const& path)
     for (size_t i = 0; i < l.namespaces.size(); ++i)
         for (size_t k = 0; k < i; ++k)
             if (l.namespaces[k].type == l.namespaces[i].type)
-                return path_error(member_path(index_path(member_path(path, "namespaces"), i), "type"),
-                                  fmt::format("duplicate namespace type \"{}\"",
-                                              namespace_type_name(l.namespaces[i].type)));
+                return path_error(
+                    member_path(index_path(member_path(path, "namespaces"), i), "type"),
+                    fmt::format("duplicate namespace type \"{}\"", namespace_type_name(l.namespaces[i].type)));
     TRY(validate_id_mappings(l.uid_mappings, member_path(path, "uidMappings")));
     TRY(validate_id_mappings(l.gid_mappings, member_path(path, "gidMappings")));
     auto const* userns = l.find_namespace(NamespaceType::User);
@@ -284,7 +286,8 @@ Result<void> validate_linux(Linux const& l, std::string const& path)
         if (name != "monotonic" && name != "boottime")
             return path_error(here, "unknown clock (want monotonic or boottime)");
         if (offset.nanosecs >= 1'000'000'000)
-            return path_error(member_path(here, "nanosecs"), fmt::format("{} out of range (0 to 999999999)", offset.nanosecs));
+            return path_error(member_path(here, "nanosecs"),
+                              fmt::format("{} out of range (0 to 999999999)", offset.nanosecs));
     }
     if (!l.time_offsets.empty() && !l.find_namespace(NamespaceType::Time))
         return path_error(member_path(path, "timeOffsets"), "requires a time namespace");
@@ -314,9 +317,12 @@ Result<void> validate_linux(Linux const& l, std::string const& path)
 Result<void> validate_hooks(Hooks const& hooks, std::string const& root)
 {
     std::pair<char const*, std::vector<Hook> const*> const kinds[] = {
-        { "prestart", &hooks.prestart }, { "createRuntime", &hooks.create_runtime },
-        { "createContainer", &hooks.create_container }, { "startContainer", &hooks.start_container },
-        { "poststart", &hooks.poststart }, { "poststop", &hooks.poststop },
+        { "prestart", &hooks.prestart },
+        { "createRuntime", &hooks.create_runtime },
+        { "createContainer", &hooks.create_container },
+        { "startContainer", &hooks.start_container },
+        { "poststart", &hooks.poststart },
+        { "poststop", &hooks.poststop },
     };
     for (auto const& [name, list] : kinds) {
         for (size_t i = 0; i < list->size(); ++i) {

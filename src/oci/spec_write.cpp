@@ -104,11 +104,14 @@ Spec default_spec(bool rootless, uint32_t uid, uint32_t gid)
     spec.linux_config.gid_mappings = { { .container_id = 0, .host_id = gid, .size = 1 } };
     for (auto& mount : spec.mounts) {
         if (mount.destination == "/sys") {
-            mount = { .destination = "/sys", .type = "none", .source = "/sys",
+            mount = { .destination = "/sys",
+                      .type = "none",
+                      .source = "/sys",
                       .options = { "rbind", "nosuid", "noexec", "nodev", "ro" } };
             continue;
         }
-        std::erase_if(mount.options, [](std::string const& o) { return o.starts_with("gid=") || o.starts_with("uid="); });
+        std::erase_if(mount.options,
+                      [](std::string const& o) { return o.starts_with("gid=") || o.starts_with("uid="); });
     }
     spec.linux_config.resources.reset();
     return spec;

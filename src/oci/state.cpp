@@ -62,7 +62,7 @@ Result<State> parse_state(std::string_view json)
 std::string format_rfc3339_nano(int64_t seconds, long nanoseconds)
 {
     time_t t = static_cast<time_t>(seconds);
-    struct tm tm {};
+    struct tm tm { };
     gmtime_r(&t, &tm);
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);

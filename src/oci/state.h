@@ -15,13 +15,13 @@ struct State {
     std::string oci_version {};
     std::string id {};
     std::string status {}; // "creating", "created", "running", "paused", "stopped"
-    int pid { 0 };      // 0 when there is no process (stopped)
+    int pid { 0 }; // 0 when there is no process (stopped)
     std::string bundle {}; // absolute path
     std::map<std::string, std::string> annotations {};
     // runc's extras (absent from the hook state; empty when parsed from one).
-    std::string rootfs {};  // absolute path
+    std::string rootfs {}; // absolute path
     std::string created {}; // RFC 3339 with nanoseconds, UTC: "2026-11-27T20:24:27.123456789Z"
-    std::string owner {};   // "" unless rootless
+    std::string owner {}; // "" unless rootless
     bool operator==(State const&) const = default;
 };
 
