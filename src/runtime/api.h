@@ -19,22 +19,22 @@ namespace cryo::runtime {
 // Global flags, passed down instead of globals.
 struct Context {
     std::string root { "/run/cryo" }; // --root: state directories live in <root>/<id>/
-    bool systemd_cgroup { false };    // --systemd-cgroup
+    bool systemd_cgroup { false }; // --systemd-cgroup
     bool debug { false };
 };
 
 struct CreateOptions {
     std::string id;
-    std::string bundle { "." };     // --bundle
-    std::string pid_file;           // --pid-file
-    std::string console_socket;     // --console-socket
-    bool no_pivot { false };        // --no-pivot
-    bool no_new_keyring { false };  // --no-new-keyring
-    int preserve_fds { 0 };         // --preserve-fds N: fds 3..3+N-1 pass into the container
-    bool no_subreaper { false };    // --no-subreaper / -no-subreaper
-    bool detach { false };          // run --detach
-    bool keep { false };            // run --keep: do not delete after exit
-    Extras extras;                  // cryo's own options: --image, --init, --network, limits
+    std::string bundle { "." }; // --bundle
+    std::string pid_file; // --pid-file
+    std::string console_socket; // --console-socket
+    bool no_pivot { false }; // --no-pivot
+    bool no_new_keyring { false }; // --no-new-keyring
+    int preserve_fds { 0 }; // --preserve-fds N: fds 3..3+N-1 pass into the container
+    bool no_subreaper { false }; // --no-subreaper / -no-subreaper
+    bool detach { false }; // run --detach
+    bool keep { false }; // run --keep: do not delete after exit
+    Extras extras; // cryo's own options: --image, --init, --network, limits
 };
 
 // create: container in state "created", blocked before exec of the user process.
@@ -47,14 +47,14 @@ Result<int> run(Context const& ctx, CreateOptions const& options);
 
 struct ExecOptions {
     std::string id;
-    std::string process_json;         // --process FILE (an OCI process object), or empty
-    std::vector<std::string> args;    // otherwise the command line
-    std::vector<std::string> env;     // --env
-    std::string cwd;                  // --cwd
-    std::optional<std::string> user;  // --user uid[:gid]
+    std::string process_json; // --process FILE (an OCI process object), or empty
+    std::vector<std::string> args; // otherwise the command line
+    std::vector<std::string> env; // --env
+    std::string cwd; // --cwd
+    std::optional<std::string> user; // --user uid[:gid]
     std::vector<std::string> additional_gids;
-    std::vector<std::string> caps;    // --cap
-    bool tty { false };               // --tty
+    std::vector<std::string> caps; // --cap
+    bool tty { false }; // --tty
     std::string console_socket;
     std::string pid_file;
     bool detach { false };
@@ -97,11 +97,11 @@ Result<std::vector<int>> pids(Context const& ctx, std::string const& id);
 // top: the container's processes, orphans its init adopted included, with the pids they
 // have inside the container (the last NSpid field) next to the host pids.
 struct ProcessEntry {
-    int pid { 0 };      // inside the container's pid namespace
-    int ppid { 0 };     // inside too; 0 when the parent is outside the container
+    int pid { 0 }; // inside the container's pid namespace
+    int ppid { 0 }; // inside too; 0 when the parent is outside the container
     int host_pid { 0 };
     uint32_t uid { 0 }; // effective uid
-    std::string user;   // from the container's /etc/passwd, else the uid as a number
+    std::string user; // from the container's /etc/passwd, else the uid as a number
     char state { '?' }; // R, S, D, Z, T...
     std::string command; // cmdline with spaces, or [comm] for kernel-style empty cmdlines
 };
@@ -124,24 +124,24 @@ Result<CgroupsMode> parse_cgroups_mode(std::string_view text);
 
 struct CheckpointOptions {
     std::string id;
-    std::string image_path;      // --image-path; default ./checkpoint (runc's default)
-    std::string work_path;       // --work-path: dump.log goes there ("" = none)
+    std::string image_path; // --image-path; default ./checkpoint (runc's default)
+    std::string work_path; // --work-path: dump.log goes there ("" = none)
     bool leave_running { false };
-    bool file_locks { false };   // --file-locks: dump and restore held locks (refused without it)
+    bool file_locks { false }; // --file-locks: dump and restore held locks (refused without it)
     bool tcp_established { false }; // --tcp-established: dump established TCP connections
-    bool ext_unix_sk { false };  // --ext-unix-sk: unix sockets connected outside, reconnected by name
+    bool ext_unix_sk { false }; // --ext-unix-sk: unix sockets connected outside, reconnected by name
     CgroupsMode cgroups_mode { CgroupsMode::Soft };
-    int status_fd { -1 };        // --status-fd: "\0" written once the dump is done
+    int status_fd { -1 }; // --status-fd: "\0" written once the dump is done
 };
 // checkpoint: writes the container's image, then stops it (or lets it run on). A failed
 // checkpoint leaves it running as it was.
 Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options);
 
 struct ContainerRestoreOptions {
-    CreateOptions create;        // id, --bundle, --pid-file, --console-socket, --detach,
-                                 // --no-pivot, --no-subreaper
-    std::string image_path;      // --image-path; default ./checkpoint
-    std::string work_path;       // --work-path: restore.log goes there ("" = none)
+    CreateOptions create; // id, --bundle, --pid-file, --console-socket, --detach,
+                          // --no-pivot, --no-subreaper
+    std::string image_path; // --image-path; default ./checkpoint
+    std::string work_path; // --work-path: restore.log goes there ("" = none)
     CgroupsMode cgroups_mode { CgroupsMode::Soft };
 };
 // restore: the container runs again from its image (running, no start needed). Without

@@ -57,7 +57,8 @@ cgroup::ProcessFiles count_process_files(std::vector<pid_t> const& pids)
         auto limits = sys::read_file(fmt::format("/proc/{}/limits", pid));
         if (!count || !limits)
             continue;
-        auto nofile = cgroup::parse_nofile_limits(*limits).value_or(std::pair<uint64_t, uint64_t> { UINT64_MAX, UINT64_MAX });
+        auto nofile
+            = cgroup::parse_nofile_limits(*limits).value_or(std::pair<uint64_t, uint64_t> { UINT64_MAX, UINT64_MAX });
         cgroup::add_process_files(files, count->files, count->sockets, nofile.first, nofile.second);
     }
     return files;

@@ -16,10 +16,10 @@
 
 #include "base/log.h"
 #include "base/scope_guard.h"
+#include "cgroup/manager.h"
 #include "checkpoint/dump.h"
 #include "checkpoint/image.h"
 #include "checkpoint/ns_state.h"
-#include "cgroup/manager.h"
 #include "image/overlay.h"
 #include "runtime/api.h"
 #include "runtime/checkpoint_image.h"
@@ -67,7 +67,7 @@ Result<std::string> read_hostname(int pid)
     auto [reader, writer] = TRY(sys::pipe(O_CLOEXEC));
     auto child = TRY(sys::fork_with_pidfd());
     if (child.is_child()) {
-        struct utsname name {};
+        struct utsname name { };
         if (!sys::setns(ns, CLONE_NEWUTS) || ::uname(&name) < 0)
             sys::exit_now(1);
         (void)sys::write(writer, name.nodename, std::strlen(name.nodename));
@@ -107,7 +107,7 @@ Result<void> refuse_outside_tree(int init_pid, std::vector<pid_t> const& cgroup_
             continue;
         return Error::format("process {} is in the container but not a descendant of its init (an exec'd process "
                              "still attached to its caller?): not supported yet",
-            pid);
+                             pid);
     }
     return {};
 }
@@ -133,9 +133,10 @@ Result<CgroupProperties> read_cgroup_properties(cgroup::Manager& manager)
 
 // Everything besides the processes, written while they are frozen.
 Result<void> write_container_files(checkpoint::ImageWriter& writer, Container const& container,
-    std::string const& config_text, std::string const& hostname, std::optional<std::string> const& time_offsets,
-    std::optional<std::string> const& uid_map, std::optional<std::string> const& gid_map,
-    std::optional<CgroupProperties> const& cgroup_properties)
+                                   std::string const& config_text, std::string const& hostname,
+                                   std::optional<std::string> const& time_offsets,
+                                   std::optional<std::string> const& uid_map, std::optional<std::string> const& gid_map,
+                                   std::optional<CgroupProperties> const& cgroup_properties)
 {
     auto const& state = container.state();
     ContainerImageInfo info;
@@ -173,7 +174,8 @@ Result<void> write_container_files(checkpoint::ImageWriter& writer, Container co
         TRY(checkpoint::dump_net_namespace(state.init_pid, writer.temp_dir() + "/net").context("network namespace"));
     // An overlay root from cryo's image store: its upper layer travels with the image.
     if (use && sys::exists(use->upper)) {
-        auto out = TRY(sys::open(writer.temp_dir() + "/" + k_rootfs_diff_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        auto out = TRY(
+            sys::open(writer.temp_dir() + "/" + k_rootfs_diff_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
         TRY(image::export_changes(use->upper, out).context("rootfs changes"));
     }
     return {};
@@ -204,9 +206,12 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     std::optional<std::string> uid_map, gid_map;
     if (auto user = state.namespaces.find("user"); user != state.namespaces.end()) {
         if (!user->second.empty())
-            return Error::format("checkpoint {}: a container joining another's user namespace is not supported yet", id);
-        uid_map = TRY(sys::read_file(fmt::format("/proc/{}/uid_map", state.init_pid)).context("checkpoint {}: uid map", id));
-        gid_map = TRY(sys::read_file(fmt::format("/proc/{}/gid_map", state.init_pid)).context("checkpoint {}: gid map", id));
+            return Error::format("checkpoint {}: a container joining another's user namespace is not supported yet",
+                                 id);
+        uid_map = TRY(
+            sys::read_file(fmt::format("/proc/{}/uid_map", state.init_pid)).context("checkpoint {}: uid map", id));
+        gid_map = TRY(
+            sys::read_file(fmt::format("/proc/{}/gid_map", state.init_pid)).context("checkpoint {}: gid map", id));
     }
     auto image_path = TRY(absolute_image_path(options.image_path));
     auto config_text = TRY(sys::read_file(state.bundle + "/config.json").context("checkpoint {}: config", id));
@@ -247,8 +252,8 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     // the engine does the same, naming the process and the lock.
     dump.file_locks = options.file_locks;
     auto while_frozen = [&](checkpoint::ImageWriter& writer) {
-        return write_container_files(
-            writer, container, config_text, hostname, time_offsets, uid_map, gid_map, cgroup_properties);
+        return write_container_files(writer, container, config_text, hostname, time_offsets, uid_map, gid_map,
+                                     cgroup_properties);
     };
     if (char const* inject = ::getenv("CRYO_TEST_CHECKPOINT_FAILURE"))
         dump.inject_failure = inject; // tests prove a failed dump leaves the container running
@@ -257,9 +262,10 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
         append_log(options.work_path, "dump.log", fmt::format("checkpoint {}: {}\n", id, stats.error().message()));
         return stats.release_error().add_context(fmt::format("checkpoint {}", id));
     }
-    append_log(options.work_path, "dump.log",
+    append_log(
+        options.work_path, "dump.log",
         fmt::format("checkpoint {} into {}: {} process(es), {} threads, {} pages; frozen {:.1f} ms, total {:.1f} ms\n",
-            id, image_path, stats->processes, stats->threads, stats->pages, stats->frozen_ms, stats->total_ms));
+                    id, image_path, stats->processes, stats->threads, stats->pages, stats->frozen_ms, stats->total_ms));
     if (options.status_fd >= 0) {
         char zero = 0;
         (void)sys::write(FdRef(options.status_fd), &zero, 1);

@@ -38,7 +38,7 @@ Result<ContainerImageInfo> decode_container_info(std::string_view text)
         int version = j.at("version").get<int>();
         if (version > k_container_info_version)
             return Error::format("{}: version {} is newer than this cryo reads ({})", k_container_info_name, version,
-                k_container_info_version);
+                                 k_container_info_version);
         ContainerImageInfo info;
         info.id = j.at("id").get<std::string>();
         info.bundle = j.value("bundle", "");
@@ -91,7 +91,7 @@ Result<CgroupProperties> decode_cgroup_properties(std::string_view text)
         auto j = nlohmann::json::parse(text);
         if (j.at("version").get<int>() > 1)
             return Error::format("{}: version {} is newer than this cryo reads (1)", k_cgroup_props_name,
-                j.at("version").get<int>());
+                                 j.at("version").get<int>());
         return j.at("properties").get<CgroupProperties>();
     } catch (std::exception const& e) {
         return Error::format("{}: {}", k_cgroup_props_name, e.what());
@@ -104,11 +104,11 @@ std::vector<std::string_view> cgroup_property_files(std::string_view controller)
     // memory: the plain limit before memsw (memsw may never be below it; a failed write
     // is retried after the others).
     if (controller.empty())
-        return { "memory.min", "memory.low", "memory.high", "memory.max", "memory.swap.max", "pids.max", "cpu.weight",
-            "cpu.max", "cpuset.cpus", "cpuset.mems", "io.weight" };
+        return { "memory.min", "memory.low", "memory.high", "memory.max",  "memory.swap.max", "pids.max",
+                 "cpu.weight", "cpu.max",    "cpuset.cpus", "cpuset.mems", "io.weight" };
     if (controller == "memory")
         return { "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
-            "memory.swappiness" };
+                 "memory.swappiness" };
     if (controller == "pids")
         return { "pids.max" };
     if (controller == "cpu")
@@ -143,9 +143,14 @@ bool ipc_state_is_fresh(std::string_view ipc_json)
     // MSGMAX, MSGMNB, MSGMNI, SEMMSL SEMMNS SEMOPM SEMMNI, SHMMAX = SHMALL = ULONG_MAX - 2^24,
     // SHMMNI), not the host's: they are not inherited.
     static std::map<std::string, std::string> const defaults {
-        { "msgmax", "8192" }, { "msgmnb", "16384" }, { "msgmni", "32000" },
-        { "sem", "32000\t1024000000\t500\t32000" }, { "shm_rmid_forced", "0" },
-        { "shmall", "18446744073692774399" }, { "shmmax", "18446744073692774399" }, { "shmmni", "4096" },
+        { "msgmax", "8192" },
+        { "msgmnb", "16384" },
+        { "msgmni", "32000" },
+        { "sem", "32000\t1024000000\t500\t32000" },
+        { "shm_rmid_forced", "0" },
+        { "shmall", "18446744073692774399" },
+        { "shmmax", "18446744073692774399" },
+        { "shmmni", "4096" },
     };
     auto j = nlohmann::json::parse(ipc_json, nullptr, false);
     if (!j.is_object() || j.value("schema", 0) != 1)
@@ -185,8 +190,10 @@ bool net_state_is_fresh(std::string_view net_json)
     auto const& links = j.contains("links") ? j["links"] : nlohmann::json();
     if (!links.is_array() || links.size() != 1 || !links[0].is_object())
         return false;
-    nlohmann::json const fresh_lo = { { "alias", "" }, { "flags", 0 }, { "index", 1 }, { "kind", "loopback" },
-        { "mac", "00:00:00:00:00:00" }, { "mtu", 65536 }, { "name", "lo" }, { "txqlen", 1000 }, { "up", false } };
+    nlohmann::json const fresh_lo = {
+        { "alias", "" },  { "flags", 0 },   { "index", 1 },     { "kind", "loopback" }, { "mac", "00:00:00:00:00:00" },
+        { "mtu", 65536 }, { "name", "lo" }, { "txqlen", 1000 }, { "up", false }
+    };
     return links[0] == fresh_lo;
 }
 

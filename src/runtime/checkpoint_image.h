@@ -22,15 +22,15 @@ inline constexpr char k_rootfs_diff_name[] = "rootfs-diff.tar";
 inline constexpr int k_container_info_version = 1;
 
 struct ContainerImageInfo {
-    std::string id;     // the id it had (a restore may choose another)
+    std::string id; // the id it had (a restore may choose another)
     std::string bundle; // its bundle then (a restore uses --bundle)
     std::string rootfs;
     std::string created;
     std::map<std::string, std::string> annotations;
     std::string cgroup_path;
     std::map<std::string, std::string> namespaces; // kind -> path joined ("" = its own)
-    std::string hostname;                          // "" when it had no uts namespace
-    std::optional<std::string> time_offsets;       // timens_offsets text, when it had a time ns
+    std::string hostname; // "" when it had no uts namespace
+    std::optional<std::string> time_offsets; // timens_offsets text, when it had a time ns
     // A container on cryo's overlay root (--image): the store image under it and its disk
     // limit (bytes, 0 = none). A restore re-creates the overlay from the image of that name
     // in its own store and applies rootfs-diff.tar to the new upper layer.
@@ -53,16 +53,16 @@ Result<ContainerImageInfo> decode_container_info(std::string_view text);
 // root, the store's image plus rootfs-diff.tar). Pure, so the choice is unit-tested.
 enum class RestoreConfigSource {
     Bundle, // --bundle's config.json
-    Image,  // the config.json saved in the image (--bundle has none)
+    Image, // the config.json saved in the image (--bundle has none)
 };
 enum class RestoreRootfs {
-    Bundle,       // the rootfs the config names, as it is
-    BundleDiff,   // the rootfs the config names, with rootfs-diff.tar applied onto it
+    Bundle, // the rootfs the config names, as it is
+    BundleDiff, // the rootfs the config names, with rootfs-diff.tar applied onto it
     ImageOverlay, // a new overlay of the store's image `info.image`, the diff in its upper layer
 };
 struct RestoreBundleFacts {
-    bool has_config { false };     // --bundle has a config.json
-    bool has_rootfs { false };     // the config's root.path (under --bundle) is a non-empty dir
+    bool has_config { false }; // --bundle has a config.json
+    bool has_rootfs { false }; // the config's root.path (under --bundle) is a non-empty dir
     bool image_has_diff { false }; // the image holds rootfs-diff.tar
 };
 struct RestoreRootfsPlan {

@@ -5,10 +5,10 @@
 // execs through the trampoline. The child is non-dumpable from its first instruction, so
 // no container process can open its /proc/PID/exe (the host binary) before it execs.
 #include <climits>
-#include <set>
 #include <csignal>
 #include <fcntl.h>
 #include <sched.h>
+#include <set>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -297,7 +297,8 @@ Result<int> exec(Context const& ctx, ExecOptions const& options)
         TRY(sys::setns(init_pidfd, CLONE_NEWPID).context("exec {}: join pid namespace", options.id));
     }
     auto [parent_end, child_end] = TRY(sys::seqpacket_pair());
-    auto cloned = sys::clone3({ .cgroup = join_handles.unified_dir.valid() ? join_handles.unified_dir.ref() : FdRef {} });
+    auto cloned
+        = sys::clone3({ .cgroup = join_handles.unified_dir.valid() ? join_handles.unified_dir.ref() : FdRef {} });
     if (cloned && cloned->is_child()) {
         parent_end.reset();
         SyncChannel channel(std::move(child_end));
@@ -325,7 +326,8 @@ Result<int> exec(Context const& ctx, ExecOptions const& options)
         console = std::move(fds.front());
     }
     if (!options.pid_file.empty())
-        TRY(replace_file(options.pid_file, fmt::format("{}", child.pid()), 0644).context("write pid file {}", options.pid_file));
+        TRY(replace_file(options.pid_file, fmt::format("{}", child.pid()), 0644)
+                .context("write pid file {}", options.pid_file));
     if (options.detach) {
         child.release();
         return 0;

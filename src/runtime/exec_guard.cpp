@@ -34,15 +34,8 @@ namespace {
 //   mov  eax, 231
 //   syscall
 constexpr unsigned char k_code[] = {
-    0x48, 0x8b, 0x7c, 0x24, 0x10,
-    0x48, 0x8d, 0x74, 0x24, 0x18,
-    0x48, 0x8b, 0x04, 0x24,
-    0x48, 0x8d, 0x54, 0xc4, 0x10,
-    0xb8, 0x3b, 0x00, 0x00, 0x00,
-    0x0f, 0x05,
-    0xbf, 0x7f, 0x00, 0x00, 0x00,
-    0xb8, 0xe7, 0x00, 0x00, 0x00,
-    0x0f, 0x05,
+    0x48, 0x8b, 0x7c, 0x24, 0x10, 0x48, 0x8d, 0x74, 0x24, 0x18, 0x48, 0x8b, 0x04, 0x24, 0x48, 0x8d, 0x54, 0xc4, 0x10,
+    0xb8, 0x3b, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xbf, 0x7f, 0x00, 0x00, 0x00, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05,
 };
 
 constexpr size_t k_header_size = 64 + 56;
@@ -64,19 +57,19 @@ constexpr std::array<unsigned char, k_image_size> build_image()
     image[4] = 2;
     image[5] = 1;
     image[6] = 1;
-    put(16, 2, 2);                      // e_type ET_EXEC
-    put(18, 62, 2);                     // e_machine EM_X86_64
-    put(20, 1, 4);                      // e_version
+    put(16, 2, 2); // e_type ET_EXEC
+    put(18, 62, 2); // e_machine EM_X86_64
+    put(20, 1, 4); // e_version
     put(24, k_base + k_header_size, 8); // e_entry
-    put(32, 64, 8);                     // e_phoff
-    put(40, 0, 8);                      // e_shoff
-    put(48, 0, 4);                      // e_flags
-    put(52, 64, 2);                     // e_ehsize
-    put(54, 56, 2);                     // e_phentsize
-    put(56, 1, 2);                      // e_phnum
-    put(58, 64, 2);                     // e_shentsize
-    put(60, 0, 2);                      // e_shnum
-    put(62, 0, 2);                      // e_shstrndx
+    put(32, 64, 8); // e_phoff
+    put(40, 0, 8); // e_shoff
+    put(48, 0, 4); // e_flags
+    put(52, 64, 2); // e_ehsize
+    put(54, 56, 2); // e_phentsize
+    put(56, 1, 2); // e_phnum
+    put(58, 64, 2); // e_shentsize
+    put(60, 0, 2); // e_shnum
+    put(62, 0, 2); // e_shstrndx
     // Program header: PT_LOAD, PF_R | PF_X, whole file at k_base.
     put(64, 1, 4);
     put(68, 5, 4);
@@ -112,7 +105,8 @@ Result<Fd> make_exec_trampoline()
         return Error::from_errno("memfd_create");
     Fd fd(raw);
     // SAFETY: the image is plain bytes.
-    TRY(sys::write_all(fd, { reinterpret_cast<char const*>(k_image.data()), k_image.size() }).context("write trampoline"));
+    TRY(sys::write_all(fd, { reinterpret_cast<char const*>(k_image.data()), k_image.size() })
+            .context("write trampoline"));
     if (::fchmod(fd.get(), 0555) < 0)
         return Error::from_errno("chmod trampoline");
     if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)

@@ -21,7 +21,7 @@ struct Spec;
 namespace cryo::checkpoint {
 class ImageReader;
 class ImageWriter;
-}
+} // namespace cryo::checkpoint
 
 namespace cryo::runtime {
 
@@ -30,36 +30,36 @@ struct Context;
 // The resource flags of create/run (docker/podman names). Values are kept as typed by the
 // user; extras_limits.cpp parses them into linux.resources (and rlimits for --nofile).
 struct LimitFlags {
-    std::optional<std::string> memory;        // --memory 512m
-    std::optional<std::string> memory_swap;   // --memory-swap 1g (memory + swap), -1 = unlimited
-    std::optional<std::string> cpus;          // --cpus 1.5
-    std::optional<std::string> cpu_shares;    // --cpu-shares 512
-    std::optional<std::string> cpuset_cpus;   // --cpuset-cpus 0-1
-    std::optional<std::string> pids_limit;    // --pids-limit 100
-    std::optional<std::string> blkio_weight;  // --blkio-weight 500
+    std::optional<std::string> memory; // --memory 512m
+    std::optional<std::string> memory_swap; // --memory-swap 1g (memory + swap), -1 = unlimited
+    std::optional<std::string> cpus; // --cpus 1.5
+    std::optional<std::string> cpu_shares; // --cpu-shares 512
+    std::optional<std::string> cpuset_cpus; // --cpuset-cpus 0-1
+    std::optional<std::string> pids_limit; // --pids-limit 100
+    std::optional<std::string> blkio_weight; // --blkio-weight 500
     std::vector<std::string> device_read_bps; // --device-read-bps /dev/sda:1mb (repeatable)
     std::vector<std::string> device_write_bps;
     std::vector<std::string> device_read_iops;
     std::vector<std::string> device_write_iops;
-    std::optional<std::string> nofile;        // --nofile 1024 (RLIMIT_NOFILE of every process)
+    std::optional<std::string> nofile; // --nofile 1024 (RLIMIT_NOFILE of every process)
     // runc's update flags beyond those of create/run (`cryo update` fills them too).
     std::optional<std::string> memory_reservation; // --memory-reservation 256m, -1 = unlimited
-    std::optional<std::string> kernel_memory;      // --kernel-memory 64m
-    std::optional<std::string> kernel_memory_tcp;  // --kernel-memory-tcp 16m
-    std::optional<std::string> cpu_period;         // --cpu-period 100000 (us)
-    std::optional<std::string> cpu_quota;          // --cpu-quota 50000 (us), -1 = unlimited
-    std::optional<std::string> cpu_rt_period;      // --cpu-rt-period 1000000 (us)
-    std::optional<std::string> cpu_rt_runtime;     // --cpu-rt-runtime 950000 (us)
-    std::optional<std::string> cpuset_mems;        // --cpuset-mems 0
+    std::optional<std::string> kernel_memory; // --kernel-memory 64m
+    std::optional<std::string> kernel_memory_tcp; // --kernel-memory-tcp 16m
+    std::optional<std::string> cpu_period; // --cpu-period 100000 (us)
+    std::optional<std::string> cpu_quota; // --cpu-quota 50000 (us), -1 = unlimited
+    std::optional<std::string> cpu_rt_period; // --cpu-rt-period 1000000 (us)
+    std::optional<std::string> cpu_rt_runtime; // --cpu-rt-runtime 950000 (us)
+    std::optional<std::string> cpuset_mems; // --cpuset-mems 0
 
     bool any() const;
 };
 
 struct Extras {
-    std::string image;                // --image NAME: root file system from the image store
-    std::string disk_limit;           // --disk-limit SIZE: upper layer on a size-limited ext4 image
-    bool init { false };              // --init: cryo-init runs as pid 1 and the process under it
-    std::string network;              // --network none|host|bridge ("" = as config.json says)
+    std::string image; // --image NAME: root file system from the image store
+    std::string disk_limit; // --disk-limit SIZE: upper layer on a size-limited ext4 image
+    bool init { false }; // --init: cryo-init runs as pid 1 and the process under it
+    std::string network; // --network none|host|bridge ("" = as config.json says)
     std::vector<std::string> publish; // --publish HOSTPORT:CONTAINERPORT[/tcp|udp] (repeatable)
     LimitFlags limits;
 
@@ -70,7 +70,7 @@ struct Extras {
 struct ExtrasRun {
     std::string id;
     std::string state_dir; // the container's state dir (<root>/<id>), exists during launch
-    std::string bundle;    // in: --bundle; out: the bundle launch reads (--image may replace it)
+    std::string bundle; // in: --bundle; out: the bundle launch reads (--image may replace it)
 };
 
 // Phase 1, before config.json is read.

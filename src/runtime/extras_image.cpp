@@ -36,17 +36,16 @@ constexpr char k_image_use_file[] = "/image.json";
 constexpr uint64_t k_min_disk_limit = 8ull << 20;
 constexpr uint64_t k_max_disk_limit = 1ull << 44; // 16 TiB
 
-std::string image_use_path(std::string const& state_dir) { return state_dir + k_image_use_file; }
+std::string image_use_path(std::string const& state_dir)
+{
+    return state_dir + k_image_use_file;
+}
 
 Result<void> write_image_use(std::string const& state_dir, ImageUse const& use)
 {
     json doc = {
-        { "image", use.image },
-        { "store", use.store },
-        { "upper", use.upper },
-        { "disk_image", use.disk_image },
-        { "disk_mount", use.disk_mount },
-        { "disk_limit", use.disk_limit },
+        { "image", use.image },           { "store", use.store },           { "upper", use.upper },
+        { "disk_image", use.disk_image }, { "disk_mount", use.disk_mount }, { "disk_limit", use.disk_limit },
     };
     return sys::write_file_atomic(image_use_path(state_dir), doc.dump() + "\n", 0600)
         .context("write {}", image_use_path(state_dir));
@@ -82,12 +81,14 @@ Result<void> set_up_disk(ImageUse const& use)
     auto disks = std::filesystem::path(use.disk_image).parent_path().string();
     TRY(sys::mkdir_all(disks, 0700).context("create {}", disks));
     {
-        auto file = TRY(sys::open(use.disk_image, O_RDWR | O_CREAT | O_EXCL, 0600).context("create {}", use.disk_image));
+        auto file
+            = TRY(sys::open(use.disk_image, O_RDWR | O_CREAT | O_EXCL, 0600).context("create {}", use.disk_image));
         TRY(sys::ftruncate(file, static_cast<off_t>(use.disk_limit)).context("size {}", use.disk_image));
     }
     // -m 0: no blocks reserved for root (the container runs as root and would get them);
     // nodiscard: the file is sparse already.
-    TRY(sys::run_capture({ mkfs_program(), "-q", "-F", "-m", "0", "-E", "nodiscard", "-L", "cryo-disk", use.disk_image })
+    TRY(sys::run_capture(
+            { mkfs_program(), "-q", "-F", "-m", "0", "-E", "nodiscard", "-L", "cryo-disk", use.disk_image })
             .context("format {}", use.disk_image));
     auto backing = TRY(sys::open(use.disk_image, O_RDWR).context("open {}", use.disk_image));
     auto loop = TRY(sys::loop_attach(backing).context("attach {}", use.disk_image));
@@ -133,7 +134,8 @@ Result<void> make_dir_in_root(std::string const& rootfs, std::string const& path
                                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
                               .context("working dir {} of the image", path));
         prefix += (prefix.empty() ? "" : "/") + name;
-        auto existing = sys::openat2(root, prefix.c_str(), O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        auto existing
+            = sys::openat2(root, prefix.c_str(), O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
         if (existing)
             continue;
         if (!existing.error().is_errno(ENOENT))
@@ -216,9 +218,8 @@ Result<std::optional<ImageUse>> read_image_use(std::string const& state_dir)
 
 Result<uint64_t> parse_size(std::string_view text)
 {
-    auto invalid = [&] {
-        return Error::format("invalid size \"{}\" (a number with an optional unit b, k, m, g or t)", text);
-    };
+    auto invalid
+        = [&] { return Error::format("invalid size \"{}\" (a number with an optional unit b, k, m, g or t)", text); };
     size_t digits = 0;
     while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.'))
         ++digits;
@@ -354,9 +355,7 @@ oci::Spec image_spec(image::ImageConfig const& config, oci::User const& user, st
         process.args = { "sh" };
     for (auto const& entry : config.env) {
         auto name = entry.substr(0, entry.find('='));
-        auto same = [&](std::string const& existing) {
-            return existing.substr(0, existing.find('=')) == name;
-        };
+        auto same = [&](std::string const& existing) { return existing.substr(0, existing.find('=')) == name; };
         std::erase_if(process.env, same);
         process.env.push_back(entry);
     }
@@ -473,7 +472,7 @@ Result<DiskUsage> container_disk_usage(std::string const& state_dir)
         return Error::format("{}: the container was not created from an image", state_dir);
     DiskUsage usage;
     if (!use->disk_mount.empty()) {
-        struct statfs fs {};
+        struct statfs fs { };
         if (::statfs(use->disk_mount.c_str(), &fs) < 0)
             return Error::from_errno(fmt::format("statfs {}", use->disk_mount));
         auto block = static_cast<uint64_t>(fs.f_bsize);

@@ -20,19 +20,19 @@ struct Context;
 
 // <state_dir>/image.json.
 struct ImageUse {
-    std::string image;       // the image's name in the store
-    std::string store;       // the store's root
-    std::string upper;       // the overlay's upper dir (what commit stores)
-    std::string disk_image;  // the ext4 image file, "" without --disk-limit
-    std::string disk_mount;  // where it is mounted (<state_dir>/disk), "" without
+    std::string image; // the image's name in the store
+    std::string store; // the store's root
+    std::string upper; // the overlay's upper dir (what commit stores)
+    std::string disk_image; // the ext4 image file, "" without --disk-limit
+    std::string disk_mount; // where it is mounted (<state_dir>/disk), "" without
     uint64_t disk_limit { 0 }; // bytes, 0 without
 };
 // nullopt when the container was not made from an image (no image.json).
 Result<std::optional<ImageUse>> read_image_use(std::string const& state_dir);
 
 struct DiskUsage {
-    uint64_t used_bytes { 0 };      // bytes the container's writes take (blocks, like du)
-    uint64_t limit_bytes { 0 };     // the --disk-limit; 0 = no limit (upper dir in the state dir)
+    uint64_t used_bytes { 0 }; // bytes the container's writes take (blocks, like du)
+    uint64_t limit_bytes { 0 }; // the --disk-limit; 0 = no limit (upper dir in the state dir)
     uint64_t available_bytes { 0 }; // what the container may still write (with a limit), else 0
 };
 // For the beancounters: the disk space of a container's writable layer. With a disk limit,

@@ -69,8 +69,9 @@ Result<int64_t> cpus_to_quota(std::string const& text, uint64_t period, unsigned
     // resolvers alone made ~300 KiB of every command's resident memory, bench/rss_breakdown.sh).
     auto quota = static_cast<uint64_t>(number->value * static_cast<long double>(period) + 0.5L);
     if (quota < min_cpu_quota_us)
-        return bad("cpus", text, fmt::format("too small (at least {:.3f})",
-                                             static_cast<double>(min_cpu_quota_us) / static_cast<double>(period)));
+        return bad("cpus", text,
+                   fmt::format("too small (at least {:.3f})",
+                               static_cast<double>(min_cpu_quota_us) / static_cast<double>(period)));
     return static_cast<int64_t>(quota);
 }
 
@@ -209,7 +210,7 @@ Result<void> apply_limit_flags(LimitFlags const& flags, LimitEnv const& env, oci
         cpu().realtime_runtime = TRY(int_value("cpu-rt-runtime", *flags.cpu_rt_runtime));
     if (flags.cpus) {
         auto period = resources.cpu && resources.cpu->period && *resources.cpu->period != 0 ? *resources.cpu->period
-                                                                                              : default_cpu_period_us;
+                                                                                            : default_cpu_period_us;
         auto quota = TRY(cpus_to_quota(*flags.cpus, period, env.online_cpus));
         cpu().period = period;
         cpu().quota = quota;

@@ -58,7 +58,8 @@ Result<void> add_resolv_conf(std::string const& state_dir, std::vector<net::Ipv4
                   "(--network bridge:dns=ADDRESS sets one)");
     // The mount source must not depend on cryo's cwd (a relative --root).
     char state_path[PATH_MAX];
-    auto path = std::string(::realpath(state_dir.c_str(), state_path) ? state_path : state_dir.c_str()) + "/resolv.conf";
+    auto path
+        = std::string(::realpath(state_dir.c_str(), state_path) ? state_path : state_dir.c_str()) + "/resolv.conf";
     TRY(sys::write_file_atomic(path, conf.text, 0644).context("write {}", path));
     spec.mounts.push_back(oci::Mount {
         .destination = "/etc/resolv.conf", .type = "bind", .source = path, .options = { "rbind", "rprivate" } });

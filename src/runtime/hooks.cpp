@@ -117,8 +117,10 @@ Result<void> run_hook(oci::Hook const& hook, std::string_view state_json)
         return {};
     auto line = first_line(output);
     if (WIFSIGNALED(status))
-        return Error::format("hook {}: killed by signal {}{}{}", hook.path, WTERMSIG(status), line.empty() ? "" : ": ", line);
-    return Error::format("hook {}: exited with status {}{}{}", hook.path, WEXITSTATUS(status), line.empty() ? "" : ": ", line);
+        return Error::format("hook {}: killed by signal {}{}{}", hook.path, WTERMSIG(status), line.empty() ? "" : ": ",
+                             line);
+    return Error::format("hook {}: exited with status {}{}{}", hook.path, WEXITSTATUS(status), line.empty() ? "" : ": ",
+                         line);
 }
 
 Result<void> run_hooks(std::span<oci::Hook const> hooks, std::string_view phase, std::string_view state_json)

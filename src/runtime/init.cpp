@@ -114,7 +114,8 @@ Result<void> apply_process_attributes(ProcessPlan const& plan, bool in_new_user_
         TRY(rootfs::apply_personality(*plan.personality).context("set personality"));
     if (plan.umask)
         TRY(rootfs::apply_umask(*plan.umask));
-    TRY(rootfs::apply_credentials(plan.user, plan.capabilities).context("set user {}:{}", plan.user.uid, plan.user.gid));
+    TRY(rootfs::apply_credentials(plan.user, plan.capabilities)
+            .context("set user {}:{}", plan.user.uid, plan.user.gid));
     if (plan.no_new_privileges)
         TRY(rootfs::set_no_new_privs());
     // After the user switch, so the cwd is checked with the process's own credentials; and
@@ -155,8 +156,8 @@ Result<void> setup_console(FdRef console_socket, std::optional<oci::ConsoleSize>
     if (mount_dev_console) {
         auto name = TRY(sys::pty_name(master));
         auto root = TRY(sys::open("/", O_PATH | O_DIRECTORY));
-        auto target = TRY(rootfs::ensure_in_root(root, "/dev/console", rootfs::TargetKind::File)
-                              .context("create /dev/console"));
+        auto target = TRY(
+            rootfs::ensure_in_root(root, "/dev/console", rootfs::TargetKind::File).context("create /dev/console"));
         TRY(sys::mount_on_fd(name.c_str(), target, nullptr, MS_BIND, nullptr).context("bind {} on /dev/console", name));
     }
     if (size && size->height && size->width)
@@ -333,8 +334,15 @@ void run_container_process(InitConfig& config, SyncChannel& channel, FinalAction
     auto early = [&]() -> Result<void> {
         if (config.cgroup_join)
             TRY(cgroup::join_self(*config.cgroup_join, config.cloned_into_cgroup).context("join cgroup"));
-        int keep[9] = { channel.fd().get(), config.exec_fifo.get(), config.console_socket.get(),
-                        config.trampoline.get(), config.cryo_pidfd, -1, -1, -1, -1 };
+        int keep[9] = { channel.fd().get(),
+                        config.exec_fifo.get(),
+                        config.console_socket.get(),
+                        config.trampoline.get(),
+                        config.cryo_pidfd,
+                        -1,
+                        -1,
+                        -1,
+                        -1 };
         size_t used = 5;
         if (config.join_fds.size() > std::size(keep) - used)
             return Error::make("too many namespaces to join by path");
@@ -392,7 +400,8 @@ void run_container_process(InitConfig& config, SyncChannel& channel, FinalAction
 
     if (!config.start_container_hooks.empty()) {
         config.hook_state.status = "created";
-        auto hooks = run_hooks(config.start_container_hooks, "startContainer", oci::hook_state_to_json(config.hook_state));
+        auto hooks
+            = run_hooks(config.start_container_hooks, "startContainer", oci::hook_state_to_json(config.hook_state));
         if (!hooks) {
             if (channel.fd().valid())
                 channel.send_error(hooks.error());

@@ -98,13 +98,13 @@ struct InitConfig {
     std::vector<oci::Hook> create_container_hooks;
     std::vector<oci::Hook> start_container_hooks;
     oci::State hook_state; // for the container's own hooks; pid and status set in the child
-    Fd exec_fifo;           // O_PATH; invalid in `run` (no start step to wait for)
-    Fd console_socket;      // connected; invalid without a terminal
+    Fd exec_fifo; // O_PATH; invalid in `run` (no start step to wait for)
+    Fd console_socket; // connected; invalid without a terminal
     Fd trampoline;
-    int passed_fds { 0 };   // LISTEN_FDS + --preserve-fds, starting at fd 3
+    int passed_fds { 0 }; // LISTEN_FDS + --preserve-fds, starting at fd 3
     bool no_new_keyring { false };
-    int lock_fd { -1 };     // the state lock: closed first thing in the child
-    int cryo_pidfd { -1 };  // Park: a pidfd the restore engine takes files through (kept open)
+    int lock_fd { -1 }; // the state lock: closed first thing in the child
+    int cryo_pidfd { -1 }; // Park: a pidfd the restore engine takes files through (kept open)
 };
 
 // What the container's first process does once it is set up: exec the user's process

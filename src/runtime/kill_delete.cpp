@@ -50,7 +50,8 @@ Result<void> remove(Context const& ctx, DeleteOptions const& options)
     auto& container = *opened;
     if (!options.force)
         TRY(container.require_status("delete", { Status::Stopped, Status::Created }));
-    auto manager = TRY(cgroup::Manager::open({ .path = container.state().cgroup_path }).context("delete {}", options.id));
+    auto manager
+        = TRY(cgroup::Manager::open({ .path = container.state().cgroup_path }).context("delete {}", options.id));
     TRY(destroy_container(container, *manager).context("delete {}", options.id));
     return {};
 }

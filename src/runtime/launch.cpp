@@ -235,10 +235,11 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
         .cgroup_ns = namespaces.new_cgroup,
         .cgroup_paths = manager->paths(),
         .hierarchies = manager->hierarchies(),
-        .is_file = [](std::string const& path) {
-            auto st = sys::stat(path);
-            return st.has_value() && !S_ISDIR(st->st_mode);
-        },
+        .is_file =
+            [](std::string const& path) {
+                auto st = sys::stat(path);
+                return st.has_value() && !S_ISDIR(st->st_mode);
+            },
         .exists = [](std::string const& path) { return sys::exists(path); },
     };
     auto mounts = TRY(plan_mounts(spec, mount_input).context("{}/config.json", bundle));
@@ -308,7 +309,8 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     ScopeGuard restore_guard(restore_namespaces);
     if (!namespaces.pid_path.empty()) {
         restore_pid_ns = TRY(sys::open_ns(0, "pid"));
-        auto target = TRY(sys::open_ns_path(namespaces.pid_path, CLONE_NEWPID).context("namespace {}", namespaces.pid_path));
+        auto target
+            = TRY(sys::open_ns_path(namespaces.pid_path, CLONE_NEWPID).context("namespace {}", namespaces.pid_path));
         TRY(sys::setns(target, CLONE_NEWPID).context("join pid namespace {}", namespaces.pid_path));
     }
     if (namespaces.new_time) {
@@ -335,9 +337,10 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
 
     auto [parent_end, child_end] = TRY(sys::seqpacket_pair());
     auto parent_joins = TRY(ParentJoins::enter(namespaces.parent_joins));
-    auto cloned = TRY(sys::clone3({ .flags = static_cast<uint64_t>(namespaces.clone_flags),
-                                    .cgroup = join_handles.unified_dir.valid() ? join_handles.unified_dir.ref() : FdRef {} })
-                          .context("clone container init"));
+    auto cloned
+        = TRY(sys::clone3({ .flags = static_cast<uint64_t>(namespaces.clone_flags),
+                            .cgroup = join_handles.unified_dir.valid() ? join_handles.unified_dir.ref() : FdRef {} })
+                  .context("clone container init"));
     if (cloned.is_child()) {
         parent_end.reset();
         SyncChannel channel(std::move(child_end));
@@ -412,7 +415,8 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     state.status = mode == LaunchMode::Create ? Status::Created : Status::Running;
     TRY(container.save());
     if (!options.pid_file.empty())
-        TRY(replace_file(options.pid_file, fmt::format("{}", pid), 0644).context("write pid file {}", options.pid_file));
+        TRY(replace_file(options.pid_file, fmt::format("{}", pid), 0644)
+                .context("write pid file {}", options.pid_file));
 
     if (mode == LaunchMode::Create)
         channel.close();

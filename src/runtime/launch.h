@@ -21,13 +21,13 @@ namespace cryo::runtime {
 
 enum class LaunchMode {
     Create, // the init blocks on the exec FIFO until `start`
-    Run,    // no FIFO: the init execs as soon as it is ready
+    Run, // no FIFO: the init execs as soon as it is ready
     Restore, // the init parks (restore_init.h) for the checkpoint engine to rebuild it
 };
 
 // What a container restore changes in the launch: the state the checkpoint saved.
 struct RestoreLaunch {
-    std::string hostname;                   // the uts name at checkpoint ("": the config's)
+    std::string hostname; // the uts name at checkpoint ("": the config's)
     std::optional<std::string> time_offsets; // timens_offsets text at checkpoint
     // The image's saved config.json, when --bundle has none: written to the state dir, which
     // becomes the container's bundle ("" = --bundle's).
@@ -45,9 +45,9 @@ struct Launched {
     oci::Spec spec;
     std::unique_ptr<cgroup::Manager> cgroup;
     sys::ChildProcess init; // killed + reaped if dropped unreleased
-    SyncChannel channel;    // Run: open until the init execs (EOF) or reports an error
-    Fd console;             // foreground run with a terminal: the pty master cryo proxies
-    Fd cryo_pidfd;          // Restore: a pidfd of cryo, open at the same number in the init
+    SyncChannel channel; // Run: open until the init execs (EOF) or reports an error
+    Fd console; // foreground run with a terminal: the pty master cryo proxies
+    Fd cryo_pidfd; // Restore: a pidfd of cryo, open at the same number in the init
 };
 
 Result<Launched> launch(Context const& ctx, CreateOptions const& options, LaunchMode mode,

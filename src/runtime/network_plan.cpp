@@ -409,8 +409,7 @@ ResolvConf container_resolv_conf(std::string_view host_text, std::vector<Ipv4> c
                 continue;
             auto address = rest.substr(0, rest.find_first_of(" \t"));
             auto ipv4 = Ipv4::parse(address);
-            bool loopback = (ipv4 && (ipv4->value >> 24) == 127) || address == "::1"
-                || address == "0:0:0:0:0:0:0:1";
+            bool loopback = (ipv4 && (ipv4->value >> 24) == 127) || address == "::1" || address == "0:0:0:0:0:0:0:1";
             if (!loopback)
                 add_server(address);
         } else if (key == "search" || key == "domain" || key == "options" || key == "sortlist") {

@@ -16,9 +16,8 @@ Result<NamespacePlan> plan_namespaces(oci::Linux const& linux_config)
     // setns order for joins: user first (it may own the others), mount last (paths of
     // the other namespace files are host paths, resolved before we leave the host's mounts).
     static constexpr oci::NamespaceType join_order[] = {
-        oci::NamespaceType::User, oci::NamespaceType::Ipc, oci::NamespaceType::Uts,
-        oci::NamespaceType::Network, oci::NamespaceType::Cgroup, oci::NamespaceType::Time,
-        oci::NamespaceType::Mount,
+        oci::NamespaceType::User,   oci::NamespaceType::Ipc,  oci::NamespaceType::Uts,   oci::NamespaceType::Network,
+        oci::NamespaceType::Cgroup, oci::NamespaceType::Time, oci::NamespaceType::Mount,
     };
     for (auto const& ns : linux_config.namespaces) {
         plan.saved[std::string(oci::namespace_type_name(ns.type))] = ns.path;
@@ -80,10 +79,10 @@ Result<std::string> id_map_text(std::span<oci::IdMapping const> mappings)
 }
 
 Result<std::map<std::string, ExecCgroupDir>> plan_exec_cgroup(std::map<std::string, std::string> const& paths,
-                                                             std::string_view flag)
+                                                              std::string_view flag)
 {
     std::map<std::string, std::string> by_controller; // "" = every other controller
-    std::vector<std::string> pending;                 // "cpu" of "cpu,cpuacct:sub"
+    std::vector<std::string> pending; // "cpu" of "cpu,cpuacct:sub"
     auto check_path = [](std::string_view entry, std::string_view path) -> Result<std::string> {
         while (path.starts_with('/'))
             path.remove_prefix(1);
@@ -196,16 +195,16 @@ Result<ProcessPlan> plan_process(oci::Process const& process, oci::Linux const& 
     if (process.capabilities) {
         auto const& c = *process.capabilities;
         rootfs::Capabilities caps;
-        caps.bounding = TRY(rootfs::capability_set(c.bounding, &plan.unknown_capabilities)
-                                .context("process.capabilities.bounding"));
-        caps.effective = TRY(rootfs::capability_set(c.effective, &plan.unknown_capabilities)
-                                 .context("process.capabilities.effective"));
-        caps.permitted = TRY(rootfs::capability_set(c.permitted, &plan.unknown_capabilities)
-                                 .context("process.capabilities.permitted"));
+        caps.bounding = TRY(
+            rootfs::capability_set(c.bounding, &plan.unknown_capabilities).context("process.capabilities.bounding"));
+        caps.effective = TRY(
+            rootfs::capability_set(c.effective, &plan.unknown_capabilities).context("process.capabilities.effective"));
+        caps.permitted = TRY(
+            rootfs::capability_set(c.permitted, &plan.unknown_capabilities).context("process.capabilities.permitted"));
         caps.inheritable = TRY(rootfs::capability_set(c.inheritable, &plan.unknown_capabilities)
                                    .context("process.capabilities.inheritable"));
-        caps.ambient = TRY(rootfs::capability_set(c.ambient, &plan.unknown_capabilities)
-                               .context("process.capabilities.ambient"));
+        caps.ambient = TRY(
+            rootfs::capability_set(c.ambient, &plan.unknown_capabilities).context("process.capabilities.ambient"));
         // The kernel only lets a capability into the ambient set if it is permitted and
         // inheritable; runc skips the others (its default spec lists ambient caps without
         // inheritable ones), so do the same instead of failing the raise.
@@ -225,7 +224,8 @@ Result<ProcessPlan> plan_process(oci::Process const& process, oci::Linux const& 
     plan.no_new_privileges = process.no_new_privileges;
     plan.oom_score_adj = process.oom_score_adj;
     if (process.io_priority) {
-        int io_class = TRY(rootfs::io_class_from_name(process.io_priority->io_class).context("process.ioPriority.class"));
+        int io_class
+            = TRY(rootfs::io_class_from_name(process.io_priority->io_class).context("process.ioPriority.class"));
         plan.io_priority = rootfs::IoPriority { .io_class = io_class, .priority = process.io_priority->priority };
     }
     if (process.scheduler) {
@@ -242,8 +242,8 @@ Result<ProcessPlan> plan_process(oci::Process const& process, oci::Linux const& 
         plan.scheduler = sched;
     }
     if (linux_config.personality) {
-        auto persona = TRY(rootfs::personality_from_name(linux_config.personality->domain)
-                               .context("linux.personality.domain"));
+        auto persona
+            = TRY(rootfs::personality_from_name(linux_config.personality->domain).context("linux.personality.domain"));
         plan.personality = persona;
     }
     return plan;
@@ -286,7 +286,8 @@ cgroup::Resources to_cgroup_resources(oci::Resources const& r)
         io.weight = b.weight;
         io.leaf_weight = b.leaf_weight;
         for (auto const& w : b.weight_device)
-            io.weight_device.push_back({ .major = w.major, .minor = w.minor, .weight = w.weight, .leaf_weight = w.leaf_weight });
+            io.weight_device.push_back(
+                { .major = w.major, .minor = w.minor, .weight = w.weight, .leaf_weight = w.leaf_weight });
         auto throttle = [](std::vector<oci::ThrottleDevice> const& in) {
             std::vector<cgroup::ThrottleDevice> v;
             for (auto const& t : in)
@@ -302,7 +303,8 @@ cgroup::Resources to_cgroup_resources(oci::Resources const& r)
     for (auto const& h : r.hugepage_limits)
         out.hugepage_limits.push_back({ .page_size = h.page_size, .limit = h.limit });
     for (auto const& d : r.devices)
-        out.devices.push_back({ .allow = d.allow, .type = d.type, .major = d.major, .minor = d.minor, .access = d.access });
+        out.devices.push_back(
+            { .allow = d.allow, .type = d.type, .major = d.major, .minor = d.minor, .access = d.access });
     if (r.network) {
         cgroup::NetworkResources n;
         n.class_id = r.network->class_id;
@@ -320,19 +322,20 @@ cgroup::Resources plan_cgroup_resources(oci::Linux const& linux_config)
     if (!linux_config.resources || linux_config.resources->devices.empty())
         return out; // nothing denied: the parent's (allow-all) rules stay
     auto rule = [](char const* type, std::optional<int64_t> major, std::optional<int64_t> minor, char const* access) {
-        return cgroup::DeviceRule { .allow = true, .type = std::string(type), .major = major, .minor = minor,
-                                    .access = std::string(access) };
+        return cgroup::DeviceRule {
+            .allow = true, .type = std::string(type), .major = major, .minor = minor, .access = std::string(access)
+        };
     };
     out.devices.push_back(rule("c", std::nullopt, std::nullopt, "m"));
     out.devices.push_back(rule("b", std::nullopt, std::nullopt, "m"));
-    out.devices.push_back(rule("c", 1, 3, "rwm"));   // null
-    out.devices.push_back(rule("c", 1, 8, "rwm"));   // random
-    out.devices.push_back(rule("c", 1, 7, "rwm"));   // full
-    out.devices.push_back(rule("c", 5, 0, "rwm"));   // tty
-    out.devices.push_back(rule("c", 1, 5, "rwm"));   // zero
-    out.devices.push_back(rule("c", 1, 9, "rwm"));   // urandom
+    out.devices.push_back(rule("c", 1, 3, "rwm")); // null
+    out.devices.push_back(rule("c", 1, 8, "rwm")); // random
+    out.devices.push_back(rule("c", 1, 7, "rwm")); // full
+    out.devices.push_back(rule("c", 5, 0, "rwm")); // tty
+    out.devices.push_back(rule("c", 1, 5, "rwm")); // zero
+    out.devices.push_back(rule("c", 1, 9, "rwm")); // urandom
     out.devices.push_back(rule("c", 136, std::nullopt, "rwm")); // /dev/pts/*
-    out.devices.push_back(rule("c", 5, 2, "rwm"));   // ptmx
+    out.devices.push_back(rule("c", 5, 2, "rwm")); // ptmx
     out.devices.push_back(rule("c", 10, 200, "rwm")); // net/tun
     for (auto const& d : linux_config.devices) {
         if (d.type == "p")
@@ -368,7 +371,8 @@ Result<rootfs::SeccompProfile> to_seccomp_profile(oci::Seccomp const& s)
         p.rules.push_back(std::move(rule));
     }
     bool notify = p.default_action == rootfs::SeccompAction::Notify
-        || std::any_of(p.rules.begin(), p.rules.end(), [](auto const& r) { return r.action == rootfs::SeccompAction::Notify; });
+        || std::any_of(p.rules.begin(), p.rules.end(),
+                       [](auto const& r) { return r.action == rootfs::SeccompAction::Notify; });
     if (notify && p.listener_path.empty())
         return Error::make("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
     return p;

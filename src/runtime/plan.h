@@ -64,7 +64,7 @@ struct ExecCgroupDir {
     bool sub { false };
 };
 Result<std::map<std::string, ExecCgroupDir>> plan_exec_cgroup(std::map<std::string, std::string> const& paths,
-                                                             std::string_view flag);
+                                                              std::string_view flag);
 
 // /proc/PID/timens_offsets contents ("monotonic 5 0\nboottime 0 0\n").
 Result<std::string> time_offsets_text(std::map<std::string, oci::TimeOffset> const& offsets);
@@ -114,7 +114,7 @@ struct MountPlanInput {
     std::string rootfs; // absolute host path
     std::string bundle; // absolute; relative bind sources are relative to it
     bool no_pivot { false };
-    bool user_ns { false };   // new user namespace: devices are bind-mounted
+    bool user_ns { false }; // new user namespace: devices are bind-mounted
     bool cgroup_ns { false }; // new cgroup namespace: cgroupfs mounted directly
     // The container's cgroup, for "cgroup" mounts: controller -> host dir (Manager::paths)
     // and the probed hierarchies.

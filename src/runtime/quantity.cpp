@@ -55,12 +55,23 @@ Result<int64_t> parse_size(std::string_view text)
     if (!rest.empty()) {
         int shift = 0;
         switch (rest[0] | 0x20) { // ASCII lower case
-        case 'k': shift = 10; break;
-        case 'm': shift = 20; break;
-        case 'g': shift = 30; break;
-        case 't': shift = 40; break;
-        case 'p': shift = 50; break;
-        default: break;
+        case 'k':
+            shift = 10;
+            break;
+        case 'm':
+            shift = 20;
+            break;
+        case 'g':
+            shift = 30;
+            break;
+        case 't':
+            shift = 40;
+            break;
+        case 'p':
+            shift = 50;
+            break;
+        default:
+            break;
         }
         if (shift != 0) {
             multiplier = static_cast<long double>(uint64_t { 1 } << shift); // not ldexp: no libm

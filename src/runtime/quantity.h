@@ -30,7 +30,10 @@ struct Decimal {
 };
 // nullopt when there is no digit at all (also used by cli's Go duration parser).
 std::optional<Decimal> take_decimal(std::string_view text);
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 } // namespace detail
 
 } // namespace cryo::runtime::quantity

@@ -14,9 +14,9 @@
 
 #include "base/log.h"
 #include "base/scope_guard.h"
+#include "cgroup/manager.h"
 #include "checkpoint/image.h"
 #include "checkpoint/ns_state.h"
-#include "cgroup/manager.h"
 #include "checkpoint/restore.h"
 #include "image/extract.h"
 #include "image/overlay.h"
@@ -64,7 +64,7 @@ bool non_empty_dir(std::string const& path)
 }
 
 Result<RestoreSources> find_sources(checkpoint::ImageReader& image, ContainerImageInfo const& info,
-    std::string const& image_path, std::string const& bundle)
+                                    std::string const& image_path, std::string const& bundle)
 {
     RestoreBundleFacts facts;
     facts.has_config = sys::exists(bundle + "/config.json");
@@ -87,13 +87,16 @@ Result<RestoreSources> find_sources(checkpoint::ImageReader& image, ContainerIma
             for (auto const& ns : config["linux"]["namespaces"])
                 new_user_ns |= ns.value("type", "") == "user" && ns.value("path", "").empty();
     } catch (std::exception const& e) {
-        return Error::format("{}: root.path: {}", facts.has_config ? bundle + "/config.json" : "saved config.json", e.what());
+        return Error::format("{}: root.path: {}", facts.has_config ? bundle + "/config.json" : "saved config.json",
+                             e.what());
     }
     if (!root_path.starts_with('/'))
         root_path = bundle + "/" + root_path;
     facts.has_rootfs = non_empty_dir(root_path);
-    RestoreSources sources { .plan = plan_restore_rootfs(info, facts), .config_json = {}, .cgroups_path = cgroups_path,
-        .new_user_ns = new_user_ns };
+    RestoreSources sources { .plan = plan_restore_rootfs(info, facts),
+                             .config_json = {},
+                             .cgroups_path = cgroups_path,
+                             .new_user_ns = new_user_ns };
     if (sources.plan.config == RestoreConfigSource::Image) {
         // The state dir becomes the bundle: a relative root.path still means --bundle's.
         config["root"]["path"] = root_path;
@@ -141,7 +144,8 @@ Result<void> apply_diff_to_tree(std::string const& tar_path, std::string const& 
             for (auto const& entry : TRY(sys::list_dir(under(".")).context("read {}", dir)))
                 TRY(sys::remove_all(under(entry)).context("empty {}", dir));
         } else {
-            TRY(sys::remove_all(under(base.substr(whiteout.size()))).context("delete {}/{}", dir, base.substr(whiteout.size())));
+            TRY(sys::remove_all(under(base.substr(whiteout.size())))
+                    .context("delete {}/{}", dir, base.substr(whiteout.size())));
         }
     }
     {
@@ -234,14 +238,14 @@ Result<void> check_id_maps(ContainerImageInfo const& info, Container const& cont
     bool has_user = state.namespaces.contains("user");
     if (had_user != has_user)
         return Error::format("the image's container {} a user namespace, the config {}", had_user ? "had" : "had no",
-            has_user ? "asks for one" : "has none");
+                             has_user ? "asks for one" : "has none");
     if (!had_user || !info.uid_map || !info.gid_map)
         return {};
     for (auto [kind, saved] : { std::pair { "uid_map", &*info.uid_map }, std::pair { "gid_map", &*info.gid_map } }) {
         auto now = TRY(sys::read_file(fmt::format("/proc/{}/{}", state.init_pid, kind)));
         if (TRY(sys::parse_id_map(now)) != TRY(sys::parse_id_map(*saved)))
             return Error::format("linux.{}: the new user namespace maps other ids than the checkpointed one",
-                kind == std::string_view("uid_map") ? "uidMappings" : "gidMappings");
+                                 kind == std::string_view("uid_map") ? "uidMappings" : "gidMappings");
     }
     return {};
 }
@@ -257,7 +261,7 @@ bool state_is_fresh(std::string const& path, bool (*is_fresh)(std::string_view))
 
 // `namespaces_ms`: the time spent restoring namespace state (part of the engine's total).
 Result<void> restore_into(Launched& launched, std::string const& image_path, ContainerImageInfo const& info,
-    double& namespaces_ms)
+                          double& namespaces_ms)
 {
     auto timed = [&](auto&& step) -> Result<void> {
         auto t = std::chrono::steady_clock::now();
@@ -295,7 +299,7 @@ Result<void> restore_into(Launched& launched, std::string const& image_path, Con
     };
     auto restored = TRY(checkpoint::restore({ .images_dir = image_path }, &into));
     log::debug("restore {}: {} pages, memory {:.1f} ms, total {:.1f} ms", container.id(), restored.stats.pages,
-        restored.stats.memory_ms, restored.stats.total_ms);
+               restored.stats.memory_ms, restored.stats.total_ms);
     return {};
 }
 
@@ -370,12 +374,13 @@ Result<int> restore(Context const& ctx, ContainerRestoreOptions const& options)
         if (holder)
             TRY(holder->enter_user_ns(launched.init.pid()));
         if (saved_properties)
-            TRY(apply_cgroup_properties(*launched.cgroup, *saved_properties).context("cgroup {}", launched.cgroup->path()));
+            TRY(apply_cgroup_properties(*launched.cgroup, *saved_properties)
+                    .context("cgroup {}", launched.cgroup->path()));
         return restore_into(launched, image_path, info, namespaces_ms);
     }();
     if (!restored) {
-        append_restore_log(options.work_path, fmt::format("restore {} from {}: {}\n", id, image_path,
-            restored.error().message()));
+        append_restore_log(options.work_path,
+                           fmt::format("restore {} from {}: {}\n", id, image_path, restored.error().message()));
         (void)::kill(launched.init.pid(), SIGKILL);
         (void)launched.init.wait();
         (void)launched.cgroup->kill_all(SIGKILL);
@@ -389,8 +394,8 @@ Result<int> restore(Context const& ctx, ContainerRestoreOptions const& options)
     // Where the time goes (bench/cr_container.sh compares the total with a bare restore).
     auto figures = fmt::format("restore {} from {}: init pid {}; image and plans {:.1f} ms, launch {:.1f} ms, "
                                "engine {:.1f} ms (namespace state {:.1f} ms), total {:.1f} ms",
-        id, image_path, launched.init.pid(), prepare_ms, launch_ms, ms_since(engine_start), namespaces_ms,
-        ms_since(start));
+                               id, image_path, launched.init.pid(), prepare_ms, launch_ms, ms_since(engine_start),
+                               namespaces_ms, ms_since(start));
     log::debug("{}", figures);
     append_restore_log(options.work_path, figures + "\n");
     if (create.detach) {

@@ -63,7 +63,7 @@ Result<void> FileHolder::enter_user_ns(int pid)
     // The holder answers at once; it cannot die quietly (pdeathsig only), but a poll on its
     // pidfd keeps a failure from hanging the restore.
     pollfd fds[] = { { .fd = m_done.get(), .events = POLLIN, .revents = 0 },
-        { .fd = m_process.pidfd().get(), .events = POLLIN, .revents = 0 } };
+                     { .fd = m_process.pidfd().get(), .events = POLLIN, .revents = 0 } };
     if (::poll(fds, 2, 5000) <= 0 || !(fds[0].revents & POLLIN))
         return Error::make("file holder: no answer");
     unsigned char result = 0;

@@ -29,7 +29,7 @@ public:
 private:
     sys::ChildProcess m_process;
     Fd m_command; // write: the number of a user namespace fd (shared table) to join
-    Fd m_done;    // read: one byte once joined (0) or failed (errno)
+    Fd m_done; // read: one byte once joined (0) or failed (errno)
 };
 
 } // namespace cryo::runtime

@@ -10,8 +10,8 @@
 
 #include "oci/names.h"
 #include "sys/file.h"
-#include "sys/procfs.h"
 #include "sys/process.h"
+#include "sys/procfs.h"
 
 namespace cryo::runtime {
 
@@ -238,7 +238,7 @@ Result<Fd> lock_dir(std::string const& dir, LockMode mode)
     auto fd = TRY(sys::open(dir + "/lock", O_RDWR | O_CREAT, 0600));
     // An open-file-description lock: like flock(2) it belongs to this fd, is released when
     // every fd sharing that description closes; children must close their copy early.
-    struct flock lock {};
+    struct flock lock { };
     lock.l_type = mode == LockMode::Exclusive ? F_WRLCK : F_RDLCK;
     lock.l_whence = SEEK_SET;
     while (::fcntl(fd.get(), F_OFD_SETLKW, &lock) < 0) {
@@ -254,7 +254,7 @@ bool is_stale(std::string const& dir)
     auto fd = sys::open(dir + "/lock", O_RDWR);
     if (!fd)
         return fd.error().is_errno(ENOENT);
-    struct flock lock {};
+    struct flock lock { };
     lock.l_type = F_WRLCK;
     lock.l_whence = SEEK_SET;
     return ::fcntl(fd->get(), F_OFD_SETLK, &lock) == 0;

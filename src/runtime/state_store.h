@@ -43,8 +43,8 @@ struct SavedState {
     Status status { Status::Creating };
     pid_t init_pid { 0 };
     uint64_t init_start_time { 0 }; // /proc/PID/stat field 22 (clock ticks since boot)
-    std::string created;            // RFC 3339 with nanoseconds, UTC
-    std::string owner;              // "" unless rootless
+    std::string created; // RFC 3339 with nanoseconds, UTC
+    std::string owner; // "" unless rootless
     std::string oci_version;
     std::map<std::string, std::string> annotations;
     // The container's cgroup as cgroupsPath named it after resolution ("/cryo/web" or a
@@ -81,8 +81,8 @@ Result<void> replace_file(std::string const& path, std::string_view data, mode_t
 
 enum class LockMode {
     Exclusive, // flock LOCK_EX: every command that changes the container
-    Shared,    // LOCK_SH: readers that want a consistent view (state)
-    None,      // list: never blocks behind a long command
+    Shared, // LOCK_SH: readers that want a consistent view (state)
+    None, // list: never blocks behind a long command
 };
 
 // One container's state directory, opened (and locked per LockMode) by StateStore.

@@ -9,14 +9,22 @@ namespace cryo::runtime {
 std::string_view sync_step_name(SyncStep step)
 {
     switch (step) {
-    case SyncStep::Proceed: return "proceed";
-    case SyncStep::RunHooks: return "run-hooks";
-    case SyncStep::HooksDone: return "hooks-done";
-    case SyncStep::SeccompListener: return "seccomp-listener";
-    case SyncStep::Ready: return "ready";
-    case SyncStep::Start: return "start";
-    case SyncStep::Pid: return "pid";
-    case SyncStep::Error: return "error";
+    case SyncStep::Proceed:
+        return "proceed";
+    case SyncStep::RunHooks:
+        return "run-hooks";
+    case SyncStep::HooksDone:
+        return "hooks-done";
+    case SyncStep::SeccompListener:
+        return "seccomp-listener";
+    case SyncStep::Ready:
+        return "ready";
+    case SyncStep::Start:
+        return "start";
+    case SyncStep::Pid:
+        return "pid";
+    case SyncStep::Error:
+        return "error";
     }
     return "unknown";
 }

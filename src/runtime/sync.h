@@ -15,14 +15,14 @@
 namespace cryo::runtime {
 
 enum class SyncStep : uint32_t {
-    Proceed = 1,     // parent -> child: id maps written, cgroup joined; go on
-    RunHooks,        // child -> parent: namespaces ready; run prestart/createRuntime now
-    HooksDone,       // parent -> child
+    Proceed = 1, // parent -> child: id maps written, cgroup joined; go on
+    RunHooks, // child -> parent: namespaces ready; run prestart/createRuntime now
+    HooksDone, // parent -> child
     SeccompListener, // child -> parent: carries the seccomp notify fd
-    Ready,           // child -> parent: set up, waiting to be started
-    Start,           // parent -> child (run): exec now, without the exec FIFO
-    Pid,             // child -> parent (exec): carries the pid of the process entering
-    Error,           // child -> parent: the setup failed; errno + message
+    Ready, // child -> parent: set up, waiting to be started
+    Start, // parent -> child (run): exec now, without the exec FIFO
+    Pid, // child -> parent (exec): carries the pid of the process entering
+    Error, // child -> parent: the setup failed; errno + message
 };
 
 std::string_view sync_step_name(SyncStep step);

@@ -6,9 +6,9 @@
 #include <optional>
 #include <poll.h>
 #include <sys/ioctl.h>
-#include <termios.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "base/log.h"
