@@ -18,15 +18,21 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *errno_name(int e)
+static char const* errno_name(int e)
 {
     switch (e) {
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOSPC: return "ENOSPC";
-    case EDQUOT: return "EDQUOT";
-    case ENOMEM: return "ENOMEM";
-    default: return strerror(e);
+    case EMFILE:
+        return "EMFILE";
+    case ENFILE:
+        return "ENFILE";
+    case ENOSPC:
+        return "ENOSPC";
+    case EDQUOT:
+        return "EDQUOT";
+    case ENOMEM:
+        return "ENOMEM";
+    default:
+        return strerror(e);
     }
 }
 
@@ -38,9 +44,9 @@ static double now(void)
 }
 
 static double spin_seconds;
-static void *spin(void *arg)
+static void* spin(void* arg)
 {
-    volatile unsigned long long *count = arg;
+    unsigned long long volatile* count = arg;
     double end = now() + spin_seconds;
     for (;;) {
         /* Check the clock every 64k iterations: cheap next to the loop. */
@@ -52,7 +58,7 @@ static void *spin(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+int main(int argc, char** argv)
 {
     if (argc >= 2 && strcmp(argv[1], "fds") == 0) {
         long opened = 0;
@@ -71,7 +77,7 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "mem") == 0) {
         long mib = atol(argv[2]);
         for (long i = 0; i < mib; ++i) {
-            char *block = malloc(1 << 20);
+            char* block = malloc(1 << 20);
             if (!block) {
                 printf("malloc failed at %ld MiB\n", i);
                 return 1;
@@ -86,10 +92,10 @@ int main(int argc, char **argv)
         int threads = argc >= 4 ? atoi(argv[3]) : 1;
         if (threads < 1 || threads > 64)
             threads = 1;
-        static volatile unsigned long long counts[64 * 8]; /* one cache line apart */
+        static unsigned long long volatile counts[64 * 8]; /* one cache line apart */
         pthread_t ids[64];
         for (int i = 0; i < threads; ++i)
-            pthread_create(&ids[i], NULL, spin, (void *)&counts[i * 8]);
+            pthread_create(&ids[i], NULL, spin, (void*)&counts[i * 8]);
         unsigned long long total = 0;
         for (int i = 0; i < threads; ++i) {
             pthread_join(ids[i], NULL);

@@ -25,18 +25,26 @@
 #define MAX_SEEN 65536
 #define MAX_TARGETS 16
 
-static struct { int fd; int pid; char link[256]; int reported; } held[MAX_HELD];
+static struct {
+    int fd;
+    int pid;
+    char link[256];
+    int reported;
+} held[MAX_HELD];
 static int n_held;
 static unsigned char seen_pid[MAX_SEEN];
 static int n_seen, n_reopened, n_vulnerable;
-struct id_list { unsigned long long dev[MAX_TARGETS], ino[MAX_TARGETS]; int n; };
+struct id_list {
+    unsigned long long dev[MAX_TARGETS], ino[MAX_TARGETS];
+    int n;
+};
 static struct id_list targets, controls;
 static int n_control;
-static FILE *report;
+static FILE* report;
 
-static void read_ids(const char *path, struct id_list *list)
+static void read_ids(char const* path, struct id_list* list)
 {
-    FILE *f = fopen(path, "r");
+    FILE* f = fopen(path, "r");
     if (!f)
         return;
     while (list->n < MAX_TARGETS && fscanf(f, "%llu:%llu", &list->dev[list->n], &list->ino[list->n]) == 2)
@@ -44,7 +52,7 @@ static void read_ids(const char *path, struct id_list *list)
     fclose(f);
 }
 
-static int in_list(int fd, const struct id_list *list)
+static int in_list(int fd, const struct id_list* list)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
@@ -55,7 +63,7 @@ static int in_list(int fd, const struct id_list *list)
     return 0;
 }
 
-static void try_write_open(const char *path, int pid, const char *how, const char *link)
+static void try_write_open(char const* path, int pid, char const* how, char const* link)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0)
@@ -65,8 +73,11 @@ static void try_write_open(const char *path, int pid, const char *how, const cha
     int control = in_list(fd, &controls);
     n_vulnerable += vulnerable;
     n_control += control;
-    fprintf(report, "%s pid=%d %s %s\n", vulnerable ? "VULNERABLE" : control ? "control" : "write-open", pid,
-            how, link);
+    fprintf(report, "%s pid=%d %s %s\n",
+            vulnerable    ? "VULNERABLE"
+                : control ? "control"
+                          : "write-open",
+            pid, how, link);
     close(fd);
 }
 
@@ -78,8 +89,8 @@ int main(void)
     close(open("/tmp/ready", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
     time_t deadline = time(NULL) + 180;
     while (access("/tmp/stop", F_OK) != 0 && time(NULL) < deadline) {
-        DIR *proc = opendir("/proc");
-        struct dirent *entry;
+        DIR* proc = opendir("/proc");
+        struct dirent* entry;
         while (proc && (entry = readdir(proc))) {
             int pid = atoi(entry->d_name);
             if (pid <= 1 || pid >= MAX_SEEN || pid == getpid())
@@ -134,11 +145,11 @@ int main(void)
         }
         usleep(500);
     }
-    FILE *out = fopen("/tmp/attack.log", "w");
+    FILE* out = fopen("/tmp/attack.log", "w");
     if (!out)
         return 1;
-    fprintf(out, "seen=%d held=%d reopened=%d vulnerable=%d control=%d targets=%d\n", n_seen, n_held,
-            n_reopened, n_vulnerable, n_control, targets.n);
+    fprintf(out, "seen=%d held=%d reopened=%d vulnerable=%d control=%d targets=%d\n", n_seen, n_held, n_reopened,
+            n_vulnerable, n_control, targets.n);
     for (int i = 0; i < n_held; i++)
         fprintf(out, "held pid=%d %s\n", held[i].pid, held[i].link);
     rewind(report);
