@@ -59,9 +59,8 @@ struct V1Container : FixtureTree {
         write("fs/pids/cryo/web/pids.max", "64\n");
         write("fs/pids/cryo/web/pids.peak", "64\n");
         write("fs/pids/cryo/web/pids.events", "max 917\n");
-        for (auto const* file :
-             { "blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_serviced_recursive",
-               "blkio.throttle.read_bps_device", "blkio.throttle.write_iops_device" })
+        for (auto const* file : { "blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_serviced_recursive",
+                                  "blkio.throttle.read_bps_device", "blkio.throttle.write_iops_device" })
             write(std::string("fs/blkio/cryo/web/") + file, read_fixture(std::string("bc-v1-") + file));
         touch("fs/blkio/cryo/web", { "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device" });
     }
@@ -114,44 +113,49 @@ TEST(Beancounters, V1RowsAndTheirSources)
     in.now_ns = 140 * second; // 40 s after start, no previous sample
     auto view = beancounters(in);
 
-    EXPECT_EQ(row(view, "memory"), (Beancounter { .resource = "memory",
-                                                  .held = 33554432,
-                                                  .maxheld = 67108864,
-                                                  .barrier = UINT64_MAX, // v1 soft limit unset
-                                                  .limit = 67108864,
-                                                  .failcnt = 1500,
-                                                  .unit = "bytes" }));
+    EXPECT_EQ(row(view, "memory"),
+              (Beancounter { .resource = "memory",
+                             .held = 33554432,
+                             .maxheld = 67108864,
+                             .barrier = UINT64_MAX, // v1 soft limit unset
+                             .limit = 67108864,
+                             .failcnt = 1500,
+                             .unit = "bytes" }));
     EXPECT_EQ(row(view, "memory+swap").limit, 67108864u);
     // kmem without a limit: v1's huge number becomes unlimited.
-    EXPECT_EQ(row(view, "kmem"), (Beancounter { .resource = "kmem",
-                                                .held = 1048576,
-                                                .maxheld = 2097152,
-                                                .barrier = UINT64_MAX,
-                                                .limit = UINT64_MAX,
-                                                .failcnt = 0,
-                                                .unit = "bytes" }));
-    EXPECT_EQ(row(view, "oomkill"), (Beancounter { .resource = "oomkill",
-                                                   .held = 3,
-                                                   .maxheld = 3,
-                                                   .barrier = UINT64_MAX,
-                                                   .limit = UINT64_MAX,
-                                                   .failcnt = 3,
-                                                   .unit = "count" }));
-    EXPECT_EQ(row(view, "pids"), (Beancounter { .resource = "pids",
-                                                .held = 64,
-                                                .maxheld = 64,
-                                                .barrier = 64,
-                                                .limit = 64,
-                                                .failcnt = 917,
-                                                .unit = "count" }));
+    EXPECT_EQ(row(view, "kmem"),
+              (Beancounter { .resource = "kmem",
+                             .held = 1048576,
+                             .maxheld = 2097152,
+                             .barrier = UINT64_MAX,
+                             .limit = UINT64_MAX,
+                             .failcnt = 0,
+                             .unit = "bytes" }));
+    EXPECT_EQ(row(view, "oomkill"),
+              (Beancounter { .resource = "oomkill",
+                             .held = 3,
+                             .maxheld = 3,
+                             .barrier = UINT64_MAX,
+                             .limit = UINT64_MAX,
+                             .failcnt = 3,
+                             .unit = "count" }));
+    EXPECT_EQ(row(view, "pids"),
+              (Beancounter { .resource = "pids",
+                             .held = 64,
+                             .maxheld = 64,
+                             .barrier = 64,
+                             .limit = 64,
+                             .failcnt = 917,
+                             .unit = "count" }));
     // 20 s of CPU in 40 s: half a CPU; the 0.5 CPU quota; throttled periods as failcnt.
-    EXPECT_EQ(row(view, "cpu"), (Beancounter { .resource = "cpu",
-                                               .held = 500,
-                                               .maxheld = 500,
-                                               .barrier = 500,
-                                               .limit = 500,
-                                               .failcnt = 120,
-                                               .unit = "mcpu" }));
+    EXPECT_EQ(row(view, "cpu"),
+              (Beancounter { .resource = "cpu",
+                             .held = 500,
+                             .maxheld = 500,
+                             .barrier = 500,
+                             .limit = 500,
+                             .failcnt = 120,
+                             .unit = "mcpu" }));
     EXPECT_EQ(row(view, "cputime").held, 20000000000u);
     EXPECT_FALSE(row(view, "cputime").failcnt_counted);
     // 1 MiB read in 40 s; the device's read limit; no kernel counter of throttled I/O.
@@ -199,23 +203,25 @@ TEST(Beancounters, V2RowsAndLimits)
     in.started_ns = 10 * second;
     in.now_ns = 12 * second;
     auto view = beancounters(in);
-    EXPECT_EQ(row(view, "memory"), (Beancounter { .resource = "memory",
-                                                  .held = 1000000,
-                                                  .maxheld = 3000000,
-                                                  .barrier = UINT64_MAX,
-                                                  .limit = 4194304,
-                                                  .failcnt = 40, // memory.events max
-                                                  .unit = "bytes" }));
+    EXPECT_EQ(row(view, "memory"),
+              (Beancounter { .resource = "memory",
+                             .held = 1000000,
+                             .maxheld = 3000000,
+                             .barrier = UINT64_MAX,
+                             .limit = 4194304,
+                             .failcnt = 40, // memory.events max
+                             .unit = "bytes" }));
     // memory.events: oom 2 (failcnt), oom_kill 2 (held).
     EXPECT_EQ(row(view, "oomkill").held, 2u);
     EXPECT_EQ(row(view, "oomkill").failcnt, 2u);
-    EXPECT_EQ(row(view, "pids"), (Beancounter { .resource = "pids",
-                                                .held = 5,
-                                                .maxheld = 20,
-                                                .barrier = UINT64_MAX,
-                                                .limit = UINT64_MAX,
-                                                .failcnt = 0,
-                                                .unit = "count" }));
+    EXPECT_EQ(row(view, "pids"),
+              (Beancounter { .resource = "pids",
+                             .held = 5,
+                             .maxheld = 20,
+                             .barrier = UINT64_MAX,
+                             .limit = UINT64_MAX,
+                             .failcnt = 0,
+                             .unit = "count" }));
     // usage_usec 1234567 over 2 s: 617 mcpu; cpu.max 1.5 CPU; nr_throttled 7.
     EXPECT_EQ(row(view, "cpu").held, 617u);
     EXPECT_EQ(row(view, "cpu").limit, 1500u);
@@ -289,25 +295,24 @@ TEST(Beancounters, FilesSocketsAndTheBusiestProcess)
     add_process_files(files, 10, 2, 1024, 4096);
     add_process_files(files, 60, 0, 64, 64); // closest to its limit
     add_process_files(files, 500, 7, 1048576, 1048576);
-    EXPECT_EQ(files, (ProcessFiles { .processes = 3,
-                                     .files = 570,
-                                     .sockets = 9,
-                                     .busiest_files = 60,
-                                     .busiest_soft = 64,
-                                     .busiest_hard = 64 }));
+    EXPECT_EQ(
+        files,
+        (ProcessFiles {
+            .processes = 3, .files = 570, .sockets = 9, .busiest_files = 60, .busiest_soft = 64, .busiest_hard = 64 }));
     BeancounterInput in { .files = files, .disk = DiskSpace { .used = 4096, .limit = 0 } };
     auto view = beancounters(in);
     EXPECT_EQ(row(view, "numproc").held, 3u);
     EXPECT_EQ(row(view, "numfile").held, 570u);
     EXPECT_EQ(row(view, "numsock").held, 9u);
-    EXPECT_EQ(row(view, "nofile"), (Beancounter { .resource = "nofile",
-                                                  .held = 60,
-                                                  .maxheld = 60,
-                                                  .barrier = 64,
-                                                  .limit = 64,
-                                                  .failcnt = 0,
-                                                  .unit = "count",
-                                                  .failcnt_counted = false }));
+    EXPECT_EQ(row(view, "nofile"),
+              (Beancounter { .resource = "nofile",
+                             .held = 60,
+                             .maxheld = 60,
+                             .barrier = 64,
+                             .limit = 64,
+                             .failcnt = 0,
+                             .unit = "count",
+                             .failcnt_counted = false }));
     EXPECT_EQ(row(view, "diskspace").held, 4096u);
     EXPECT_EQ(row(view, "diskspace").limit, UINT64_MAX);
     // No cgroup data at all: no memory, cpu or pids rows.

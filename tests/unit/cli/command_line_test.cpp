@@ -76,7 +76,8 @@ constexpr char k_id[] = "3f1c0d5e9a7b4c2d8e6f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7
 TEST(CliCommandLine, PodmanCreate)
 {
     auto command = parse(fmt::format(
-        "--log-format=json --log /run/libpod/ud/oci-log create --bundle /var/lib/ud --pid-file /run/ud/pidfile {}", k_id));
+        "--log-format=json --log /run/libpod/ud/oci-log create --bundle /var/lib/ud --pid-file /run/ud/pidfile {}",
+        k_id));
     EXPECT_EQ(command.action, CommandLine::Action::Run);
     EXPECT_EQ(verb_of(command), "create");
     EXPECT_EQ(command.log.format, log::Format::Json);
@@ -123,8 +124,8 @@ TEST(CliCommandLine, StartDeletePauseResume)
     ASSERT_TRUE(forced);
     EXPECT_TRUE(forced->force);
     EXPECT_EQ(forced->id, k_id);
-    auto plain = delete_options(parse("--root /run/containerd/runc/default --log /b/log.json --log-format json delete cf-a")
-                                    .invocation);
+    auto plain = delete_options(
+        parse("--root /run/containerd/runc/default --log /b/log.json --log-format json delete cf-a").invocation);
     ASSERT_TRUE(plain);
     EXPECT_FALSE(plain->force);
     EXPECT_EQ(plain->id, "cf-a");
@@ -137,9 +138,10 @@ TEST(CliCommandLine, StartDeletePauseResume)
 TEST(CliCommandLine, PodmanExec)
 {
     ProcessFile process;
-    auto command = parse(fmt::format("--log-format=json --log /ud/{}/oci-log exec --pid-file /ud/{}/exec_pid --process {} "
-                                     "--detach {}",
-                                     k_id, k_id, process.path(), k_id));
+    auto command
+        = parse(fmt::format("--log-format=json --log /ud/{}/oci-log exec --pid-file /ud/{}/exec_pid --process {} "
+                            "--detach {}",
+                            k_id, k_id, process.path(), k_id));
     EXPECT_EQ(verb_of(command), "exec");
     auto options = exec_options(command.invocation);
     ASSERT_TRUE(options) << options.error().message();
@@ -245,8 +247,7 @@ TEST(CliCommandLine, Kill)
     EXPECT_TRUE(kill_options(parse("kill -a web").invocation)->all);
 
     EXPECT_EQ(kill_options(parse("kill web FOO").invocation).error().message(), "unknown signal \"FOO\"");
-    EXPECT_EQ(kill_options(parse("kill").invocation).error().message(),
-              "\"kill\" requires a minimum of 1 argument(s)");
+    EXPECT_EQ(kill_options(parse("kill").invocation).error().message(), "\"kill\" requires a minimum of 1 argument(s)");
     EXPECT_EQ(kill_options(parse("kill web 9 extra").invocation).error().message(),
               "\"kill\" requires a maximum of 2 argument(s)");
 }
@@ -402,8 +403,9 @@ TEST(CliCommandLine, RestoreFlags)
 
 TEST(CliCommandLine, ExecArguments)
 {
-    auto command = parse("exec -e A=1 --env B=2 -u 1000:1000 -g 10 -g 20 --cap CAP_NET_ADMIN -c CAP_SYS_TIME --cwd /tmp "
-                         "-t --no-new-privs web sh -c -e --detach");
+    auto command
+        = parse("exec -e A=1 --env B=2 -u 1000:1000 -g 10 -g 20 --cap CAP_NET_ADMIN -c CAP_SYS_TIME --cwd /tmp "
+                "-t --no-new-privs web sh -c -e --detach");
     auto options = exec_options(command.invocation);
     ASSERT_TRUE(options) << options.error().message();
     EXPECT_EQ(options->id, "web");

@@ -20,10 +20,18 @@ TEST(CliOutput, ListTableOfNothingIsRuncsHeader)
 TEST(CliOutput, ListTableColumnsGrowWithTheirWidestCell)
 {
     std::vector<runtime::ContainerSummary> containers {
-        { .id = "web", .pid = 4242, .status = "running", .bundle = "/srv/bundles/web",
-          .created = "2026-11-27T20:00:00.123456789Z", .owner = "root" },
-        { .id = "a-much-longer-container-id", .pid = 0, .status = "stopped", .bundle = "/b",
-          .created = "2026-11-27T20:00:01Z", .owner = "" },
+        { .id = "web",
+          .pid = 4242,
+          .status = "running",
+          .bundle = "/srv/bundles/web",
+          .created = "2026-11-27T20:00:00.123456789Z",
+          .owner = "root" },
+        { .id = "a-much-longer-container-id",
+          .pid = 0,
+          .status = "stopped",
+          .bundle = "/b",
+          .created = "2026-11-27T20:00:01Z",
+          .owner = "" },
     };
     auto table = list_table(containers);
     std::vector<std::string> lines;
@@ -35,17 +43,24 @@ TEST(CliOutput, ListTableColumnsGrowWithTheirWidestCell)
     ASSERT_EQ(lines.size(), 3u);
     // ID column: widest id (26) + 3; BUNDLE: 16 + 3; CREATED: 30 + 3.
     EXPECT_EQ(lines[0], fmt::format("{:<29}{:<12}{:<12}{:<19}{:<33}OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED"));
-    EXPECT_EQ(lines[1], fmt::format("{:<29}{:<12}{:<12}{:<19}{:<33}root", "web", "4242", "running", "/srv/bundles/web",
-                                    "2026-11-27T20:00:00.123456789Z"));
-    EXPECT_EQ(lines[2], fmt::format("{:<29}{:<12}{:<12}{:<19}{:<33}", "a-much-longer-container-id", "0", "stopped", "/b",
-                                    "2026-11-27T20:00:01Z"));
+    EXPECT_EQ(lines[1],
+              fmt::format("{:<29}{:<12}{:<12}{:<19}{:<33}root", "web", "4242", "running", "/srv/bundles/web",
+                          "2026-11-27T20:00:00.123456789Z"));
+    EXPECT_EQ(lines[2],
+              fmt::format("{:<29}{:<12}{:<12}{:<19}{:<33}", "a-much-longer-container-id", "0", "stopped", "/b",
+                          "2026-11-27T20:00:01Z"));
 }
 
 TEST(CliOutput, ListJsonParsesBack)
 {
     EXPECT_EQ(list_json({}), "[]\n");
     auto json = nlohmann::json::parse(list_json({
-        { .id = "web", .pid = 7, .status = "paused", .bundle = "/b \"q\"", .created = "2026-11-27T20:00:00Z", .owner = "" },
+        { .id = "web",
+          .pid = 7,
+          .status = "paused",
+          .bundle = "/b \"q\"",
+          .created = "2026-11-27T20:00:00Z",
+          .owner = "" },
     }));
     ASSERT_EQ(json.size(), 1u);
     EXPECT_EQ(json[0]["id"], "web");
@@ -65,9 +80,10 @@ TEST(CliOutput, PsTableKeepsHeaderAndTheContainersLines)
                      "root        1001     100  0 20:00 ?        00:00:00 top\n";
     auto out = filter_ps_output(ps, { 100, 1001 });
     ASSERT_TRUE(out) << out.error().message();
-    EXPECT_EQ(*out, "UID          PID    PPID  C STIME TTY          TIME CMD\n"
-                    "root         100       1  0 20:00 ?        00:00:00 sleep 100\n"
-                    "root        1001     100  0 20:00 ?        00:00:00 top\n");
+    EXPECT_EQ(*out,
+              "UID          PID    PPID  C STIME TTY          TIME CMD\n"
+              "root         100       1  0 20:00 ?        00:00:00 sleep 100\n"
+              "root        1001     100  0 20:00 ?        00:00:00 top\n");
     // The PID column is found by name, wherever `ps -o` put it.
     auto custom = filter_ps_output("COMMAND PID\nsleep 100\ninit 1\n", { 100 });
     ASSERT_TRUE(custom);

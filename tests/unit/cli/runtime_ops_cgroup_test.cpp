@@ -44,7 +44,7 @@ protected:
         ASSERT_GE(pid, 0);
         if (pid == 0) {
             // SIGUSR1 makes the "init" touch 256 MiB: the OOM test's trigger.
-            struct sigaction action {};
+            struct sigaction action { };
             action.sa_handler = [](int) {
                 size_t const size = 256u << 20;
                 void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -96,9 +96,12 @@ protected:
     }
 
     Context context() const { return Context { .root = m_root, .systemd_cgroup = false, .debug = false }; }
-    std::string status() const { return summarize(MUST(StateStore(m_root).open("web", LockMode::None)).state(),
-                                                  MUST(StateStore(m_root).open("web", LockMode::None)).status())
-                                     .status; }
+    std::string status() const
+    {
+        return summarize(MUST(StateStore(m_root).open("web", LockMode::None)).state(),
+                         MUST(StateStore(m_root).open("web", LockMode::None)).status())
+            .status;
+    }
     std::string controller_file(std::string const& controller, std::string const& file) const
     {
         auto paths = m_manager->paths();

@@ -138,10 +138,11 @@ TEST(RuntimeOps, StateMachineErrors)
     EXPECT_EQ(pids(ctx, "web").error().message(), "ps web: container has no cgroup");
 
     auto noop = [](std::string const&) { FAIL() << "no event expected"; };
-    EXPECT_EQ(events(ctx, EventsOptions { .id = "gone", .stats = true, .interval = std::chrono::milliseconds(10) }, noop)
-                  .error()
-                  .message(),
-              "events gone: container is not running");
+    EXPECT_EQ(
+        events(ctx, EventsOptions { .id = "gone", .stats = true, .interval = std::chrono::milliseconds(10) }, noop)
+            .error()
+            .message(),
+        "events gone: container is not running");
 }
 
 TEST(RuntimeOps, UpdateRejectsBadJsonBeforeTouchingAnything)
@@ -194,7 +195,7 @@ TEST(RuntimeOps, MergeResourcesReplacesOnlyWhatTheUpdateNames)
     merge_resources(base, update);
     EXPECT_EQ(base.memory->limit, 200);
     EXPECT_EQ(base.memory->reservation, 50); // untouched
-    EXPECT_EQ(base.cpu->shares, 1024u);      // no cpu section in the update
+    EXPECT_EQ(base.cpu->shares, 1024u); // no cpu section in the update
     EXPECT_EQ(base.cpu->quota, 20000);
     EXPECT_EQ(base.pids->limit, 32);
     EXPECT_EQ(base.block_io->weight, 300);
@@ -214,7 +215,11 @@ TEST(RuntimeOps, StatsEventHasRuncShape)
 {
     cgroup::Stats stats;
     stats.cpu = cgroup::CpuStats {
-        .usage = { .total = 1500, .percpu = { 1000, 500 }, .percpu_kernel = {}, .percpu_user = {}, .kernel = 300,
+        .usage = { .total = 1500,
+                   .percpu = { 1000, 500 },
+                   .percpu_kernel = {},
+                   .percpu_user = {},
+                   .kernel = 300,
                    .user = 1200 },
         .throttling = { .periods = 0, .throttled_periods = 0, .throttled_time = 0 },
     };

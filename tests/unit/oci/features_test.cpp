@@ -61,11 +61,14 @@ TEST(Features, SameShapeAndKeyOrderAsRunc)
     std::vector<std::string> our_top, runc_top;
     for (auto const& [k, v] : ordered.items())
         our_top.push_back(k);
-    EXPECT_EQ(our_top, (std::vector<std::string> { "ociVersionMin", "ociVersionMax", "hooks", "mountOptions", "linux", "annotations" }));
+    EXPECT_EQ(our_top,
+              (std::vector<std::string> { "ociVersionMin", "ociVersionMax", "hooks", "mountOptions", "linux",
+                                          "annotations" }));
     std::vector<std::string> our_linux;
     for (auto const& [k, v] : ordered["linux"].items())
         our_linux.push_back(k);
-    EXPECT_EQ(our_linux, (std::vector<std::string> { "namespaces", "capabilities", "cgroup", "seccomp", "apparmor", "selinux" }));
+    EXPECT_EQ(our_linux,
+              (std::vector<std::string> { "namespaces", "capabilities", "cgroup", "seccomp", "apparmor", "selinux" }));
     // Annotations are free-form (runc adds its commit and version); compare the rest.
     auto not_annotation = [](std::vector<std::string>& keys) {
         std::erase_if(keys, [](std::string const& k) { return k.starts_with("annotations."); });
@@ -86,7 +89,8 @@ TEST(Features, SameShapeAndKeyOrderAsRunc)
     // We list every arch the spec names (a superset of runc 1.1's), and the time namespace.
     for (auto const& arch : runc["linux"]["seccomp"]["archs"])
         EXPECT_NE(std::find(ours["linux"]["seccomp"]["archs"].begin(), ours["linux"]["seccomp"]["archs"].end(), arch),
-                  ours["linux"]["seccomp"]["archs"].end()) << arch;
+                  ours["linux"]["seccomp"]["archs"].end())
+            << arch;
     // ...but only those libseccomp 2.5 can build filters for.
     auto const& archs = ours["linux"]["seccomp"]["archs"];
     EXPECT_EQ(std::find(archs.begin(), archs.end(), "SCMP_ARCH_LOONGARCH64"), archs.end());

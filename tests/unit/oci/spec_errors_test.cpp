@@ -71,8 +71,7 @@ TEST(SpecErrors, WrongTypesAtNestedPaths)
 {
     expect_error([](json& c) { c["process"]["args"][0] = 42; },
                  "config.json: process.args[0]: expected string, got number");
-    expect_error([](json& c) { c["process"]["args"] = "sh"; },
-                 "config.json: process.args: expected array, got string");
+    expect_error([](json& c) { c["process"]["args"] = "sh"; }, "config.json: process.args: expected array, got string");
     expect_error([](json& c) { c["process"]["terminal"] = "yes"; },
                  "config.json: process.terminal: expected boolean, got string");
     expect_error([](json& c) { c["process"]["user"]["uid"] = "root"; },
@@ -81,16 +80,25 @@ TEST(SpecErrors, WrongTypesAtNestedPaths)
                  "config.json: process.rlimits[0].hard: expected integer, got number");
     expect_error([](json& c) { c["mounts"][2]["options"] = "ro"; },
                  "config.json: mounts[2].options: expected array, got string");
-    expect_error([](json& c) { c["linux"]["resources"]["memory"] = { { "limit", "1G" } }; },
-                 "config.json: linux.resources.memory.limit: expected integer, got string");
+    expect_error(
+        [](json& c) {
+            c["linux"]["resources"]["memory"] = { { "limit", "1G" } };
+        },
+        "config.json: linux.resources.memory.limit: expected integer, got string");
     expect_error([](json& c) { c["linux"]["resources"]["devices"][0]["allow"] = 0; },
                  "config.json: linux.resources.devices[0].allow: expected boolean, got number");
-    expect_error([](json& c) { c["annotations"] = { { "io.example.count", 3 } }; },
-                 "config.json: annotations[\"io.example.count\"]: expected string, got number");
+    expect_error(
+        [](json& c) {
+            c["annotations"] = { { "io.example.count", 3 } };
+        },
+        "config.json: annotations[\"io.example.count\"]: expected string, got number");
     expect_error([](json& c) { c["linux"]["sysctl"] = json::array(); },
                  "config.json: linux.sysctl: expected object, got array");
-    expect_error([](json& c) { c["hooks"] = { { "prestart", { { { "path", true } } } } }; },
-                 "config.json: hooks.prestart[0].path: expected string, got boolean");
+    expect_error(
+        [](json& c) {
+            c["hooks"] = { { "prestart", { { { "path", true } } } } };
+        },
+        "config.json: hooks.prestart[0].path: expected string, got boolean");
 }
 
 TEST(SpecErrors, NumbersOutOfRange)
@@ -101,11 +109,17 @@ TEST(SpecErrors, NumbersOutOfRange)
                  "config.json: process.user.gid: 4294967296 out of range (0 to 4294967295)");
     expect_error([](json& c) { c["process"]["rlimits"][0]["soft"] = -1; },
                  "config.json: process.rlimits[0].soft: -1 out of range (0 to 18446744073709551615)");
-    expect_error([](json& c) { c["linux"]["resources"]["memory"] = { { "limit", 9223372036854775808ull } }; },
-                 "config.json: linux.resources.memory.limit: 9223372036854775808 out of range "
-                 "(-9223372036854775808 to 9223372036854775807)");
-    expect_error([](json& c) { c["linux"]["resources"]["blockIO"] = { { "weight", 70000 } }; },
-                 "config.json: linux.resources.blockIO.weight: 70000 out of range (0 to 65535)");
+    expect_error(
+        [](json& c) {
+            c["linux"]["resources"]["memory"] = { { "limit", 9223372036854775808ull } };
+        },
+        "config.json: linux.resources.memory.limit: 9223372036854775808 out of range "
+        "(-9223372036854775808 to 9223372036854775807)");
+    expect_error(
+        [](json& c) {
+            c["linux"]["resources"]["blockIO"] = { { "weight", 70000 } };
+        },
+        "config.json: linux.resources.blockIO.weight: 70000 out of range (0 to 65535)");
     // The full int64 / uint64 ranges are accepted.
     expect_ok([](json& c) {
         c["linux"]["resources"]["memory"] = { { "limit", -1 }, { "swap", 9223372036854775807ll } };
@@ -146,8 +160,11 @@ TEST(SpecErrors, Version)
 
 TEST(SpecErrors, Namespaces)
 {
-    expect_error([](json& c) { c["linux"]["namespaces"].push_back({ { "type", "pid" } }); },
-                 "config.json: linux.namespaces[5].type: duplicate namespace type \"pid\"");
+    expect_error(
+        [](json& c) {
+            c["linux"]["namespaces"].push_back({ { "type", "pid" } });
+        },
+        "config.json: linux.namespaces[5].type: duplicate namespace type \"pid\"");
     expect_error([](json& c) { c["linux"]["namespaces"][2]["type"] = "net"; },
                  "config.json: linux.namespaces[2].type: unknown namespace type \"net\"");
     expect_error([](json& c) { c["linux"]["namespaces"][0].erase("type"); },
@@ -169,8 +186,11 @@ TEST(SpecErrors, Rlimits)
 {
     expect_error([](json& c) { c["process"]["rlimits"][0]["type"] = "RLIMIT_FILES"; },
                  "config.json: process.rlimits[0].type: unknown rlimit \"RLIMIT_FILES\"");
-    expect_error([](json& c) { c["process"]["rlimits"].push_back({ { "type", "RLIMIT_NOFILE" }, { "hard", 1 }, { "soft", 1 } }); },
-                 "config.json: process.rlimits[1].type: duplicate rlimit \"RLIMIT_NOFILE\"");
+    expect_error(
+        [](json& c) {
+            c["process"]["rlimits"].push_back({ { "type", "RLIMIT_NOFILE" }, { "hard", 1 }, { "soft", 1 } });
+        },
+        "config.json: process.rlimits[1].type: duplicate rlimit \"RLIMIT_NOFILE\"");
 }
 
 TEST(SpecErrors, IdMappings)
@@ -181,29 +201,55 @@ TEST(SpecErrors, IdMappings)
         c["linux"]["gidMappings"] = { { { "containerID", 0 }, { "hostID", 100000 }, { "size", 65536 } } };
     };
     expect_ok(with_userns);
-    expect_error([&](json& c) { with_userns(c); c["linux"]["uidMappings"][0]["size"] = 0; },
-                 "config.json: linux.uidMappings[0].size: must be greater than 0");
-    expect_error([&](json& c) { with_userns(c); c["linux"]["gidMappings"][0]["hostID"] = 4294967295u; },
-                 "config.json: linux.gidMappings[0]: hostID + size exceeds 2^32");
-    expect_error([&](json& c) {
-        with_userns(c);
-        c["linux"]["uidMappings"].push_back({ { "containerID", 1000 }, { "hostID", 1 }, { "size", 1 } });
-    }, "config.json: linux.uidMappings[1]: containerID range overlaps linux.uidMappings[0]");
-    expect_error([&](json& c) {
-        with_userns(c);
-        c["linux"]["uidMappings"].push_back({ { "containerID", 70000 }, { "hostID", 165535 }, { "size", 2 } });
-    }, "config.json: linux.uidMappings[1]: hostID range overlaps linux.uidMappings[0]");
-    expect_error([&](json& c) { with_userns(c); c["linux"]["uidMappings"][0].erase("hostID"); },
-                 "config.json: linux.uidMappings[0].hostID: required field missing");
-    expect_error([](json& c) { c["linux"]["uidMappings"] = { { { "containerID", 0 }, { "hostID", 1000 }, { "size", 1 } } }; },
-                 "config.json: linux.uidMappings: requires a user namespace");
-    expect_error([](json& c) { c["linux"]["namespaces"].push_back({ { "type", "user" } }); },
-                 "config.json: linux.uidMappings: required with a new user namespace");
+    expect_error(
+        [&](json& c) {
+            with_userns(c);
+            c["linux"]["uidMappings"][0]["size"] = 0;
+        },
+        "config.json: linux.uidMappings[0].size: must be greater than 0");
+    expect_error(
+        [&](json& c) {
+            with_userns(c);
+            c["linux"]["gidMappings"][0]["hostID"] = 4294967295u;
+        },
+        "config.json: linux.gidMappings[0]: hostID + size exceeds 2^32");
+    expect_error(
+        [&](json& c) {
+            with_userns(c);
+            c["linux"]["uidMappings"].push_back({ { "containerID", 1000 }, { "hostID", 1 }, { "size", 1 } });
+        },
+        "config.json: linux.uidMappings[1]: containerID range overlaps linux.uidMappings[0]");
+    expect_error(
+        [&](json& c) {
+            with_userns(c);
+            c["linux"]["uidMappings"].push_back({ { "containerID", 70000 }, { "hostID", 165535 }, { "size", 2 } });
+        },
+        "config.json: linux.uidMappings[1]: hostID range overlaps linux.uidMappings[0]");
+    expect_error(
+        [&](json& c) {
+            with_userns(c);
+            c["linux"]["uidMappings"][0].erase("hostID");
+        },
+        "config.json: linux.uidMappings[0].hostID: required field missing");
+    expect_error(
+        [](json& c) {
+            c["linux"]["uidMappings"] = { { { "containerID", 0 }, { "hostID", 1000 }, { "size", 1 } } };
+        },
+        "config.json: linux.uidMappings: requires a user namespace");
+    expect_error(
+        [](json& c) {
+            c["linux"]["namespaces"].push_back({ { "type", "user" } });
+        },
+        "config.json: linux.uidMappings: required with a new user namespace");
     // Joining an existing user namespace needs no mappings.
-    expect_ok([](json& c) { c["linux"]["namespaces"].push_back({ { "type", "user" }, { "path", "/proc/1/ns/user" } }); });
-    expect_error([](json& c) {
-        c["mounts"][0]["uidMappings"] = { { { "containerID", 0 }, { "hostID", 1000 }, { "size", 0 } } };
-    }, "config.json: mounts[0].uidMappings[0].size: must be greater than 0");
+    expect_ok([](json& c) {
+        c["linux"]["namespaces"].push_back({ { "type", "user" }, { "path", "/proc/1/ns/user" } });
+    });
+    expect_error(
+        [](json& c) {
+            c["mounts"][0]["uidMappings"] = { { { "containerID", 0 }, { "hostID", 1000 }, { "size", 0 } } };
+        },
+        "config.json: mounts[0].uidMappings[0].size: must be greater than 0");
 }
 
 TEST(SpecErrors, Devices)
@@ -213,12 +259,25 @@ TEST(SpecErrors, Devices)
     };
     for (auto t : { "c", "b", "u", "p" })
         expect_ok([&](json& c) { c["linux"]["devices"] = { device(t) }; });
-    expect_error([&](json& c) { c["linux"]["devices"] = { device("c"), device("x") }; },
-                 "config.json: linux.devices[1].type: invalid device type \"x\" (want c, b, u or p)");
-    expect_error([&](json& c) { auto d = device("c"); d["path"] = "dev/x"; c["linux"]["devices"] = { d }; },
-                 "config.json: linux.devices[0].path: \"dev/x\" is not an absolute path");
-    expect_error([&](json& c) { auto d = device("b"); d.erase("minor"); c["linux"]["devices"] = { d }; },
-                 "config.json: linux.devices[0].minor: required for device type \"b\"");
+    expect_error(
+        [&](json& c) {
+            c["linux"]["devices"] = { device("c"), device("x") };
+        },
+        "config.json: linux.devices[1].type: invalid device type \"x\" (want c, b, u or p)");
+    expect_error(
+        [&](json& c) {
+            auto d = device("c");
+            d["path"] = "dev/x";
+            c["linux"]["devices"] = { d };
+        },
+        "config.json: linux.devices[0].path: \"dev/x\" is not an absolute path");
+    expect_error(
+        [&](json& c) {
+            auto d = device("b");
+            d.erase("minor");
+            c["linux"]["devices"] = { d };
+        },
+        "config.json: linux.devices[0].minor: required for device type \"b\"");
     expect_ok([](json& c) { c["linux"]["devices"] = { { { "type", "p" }, { "path", "/dev/fifo" } } }; });
     expect_error([](json& c) { c["linux"]["resources"]["devices"][0]["type"] = "u"; },
                  "config.json: linux.resources.devices[0].type: invalid device type \"u\" (want a, b or c)");
@@ -228,39 +287,73 @@ TEST(SpecErrors, Devices)
 
 TEST(SpecErrors, HooksSeccompAndOthers)
 {
-    expect_error([](json& c) { c["hooks"]["poststop"] = { { { "path", "cleanup.sh" } } }; },
-                 "config.json: hooks.poststop[0].path: \"cleanup.sh\" is not an absolute path");
-    expect_error([](json& c) { c["hooks"]["createRuntime"] = { { { "path", "/bin/true" }, { "timeout", 0 } } }; },
-                 "config.json: hooks.createRuntime[0].timeout: must be greater than 0");
-    expect_error([](json& c) { c["linux"]["seccomp"] = { { "defaultAction", "SCMP_ACT_DENY" } }; },
-                 "config.json: linux.seccomp.defaultAction: unknown action \"SCMP_ACT_DENY\"");
-    expect_error([](json& c) { c["linux"]["seccomp"] = { { "architectures", { "SCMP_ARCH_X86_64" } } }; },
-                 "config.json: linux.seccomp.defaultAction: required field missing");
-    expect_error([](json& c) {
-        c["linux"]["seccomp"] = { { "defaultAction", "SCMP_ACT_ALLOW" },
-                                  { "syscalls", { { { "names", { "mount" } }, { "action", "SCMP_ACT_NOTIFY" } } } } };
-    }, "config.json: linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
-    expect_error([](json& c) {
-        c["linux"]["seccomp"] = { { "defaultAction", "SCMP_ACT_ALLOW" },
-                                  { "syscalls", { { { "names", { "kill" } }, { "action", "SCMP_ACT_ERRNO" },
-                                                    { "args", { { { "index", 1 }, { "value", 9 }, { "op", "SCMP_CMP_EQUAL" } } } } } } } };
-    }, "config.json: linux.seccomp.syscalls[0].args[0].op: unknown operator \"SCMP_CMP_EQUAL\"");
-    expect_error([](json& c) { c["linux"]["seccomp"] = { { "defaultAction", "SCMP_ACT_ALLOW" }, { "architectures", { "x86_64" } } }; },
-                 "config.json: linux.seccomp.architectures[0]: unknown architecture \"x86_64\"");
+    expect_error(
+        [](json& c) {
+            c["hooks"]["poststop"] = { { { "path", "cleanup.sh" } } };
+        },
+        "config.json: hooks.poststop[0].path: \"cleanup.sh\" is not an absolute path");
+    expect_error(
+        [](json& c) {
+            c["hooks"]["createRuntime"] = { { { "path", "/bin/true" }, { "timeout", 0 } } };
+        },
+        "config.json: hooks.createRuntime[0].timeout: must be greater than 0");
+    expect_error(
+        [](json& c) {
+            c["linux"]["seccomp"] = { { "defaultAction", "SCMP_ACT_DENY" } };
+        },
+        "config.json: linux.seccomp.defaultAction: unknown action \"SCMP_ACT_DENY\"");
+    expect_error(
+        [](json& c) {
+            c["linux"]["seccomp"] = { { "architectures", { "SCMP_ARCH_X86_64" } } };
+        },
+        "config.json: linux.seccomp.defaultAction: required field missing");
+    expect_error(
+        [](json& c) {
+            c["linux"]["seccomp"]
+                = { { "defaultAction", "SCMP_ACT_ALLOW" },
+                    { "syscalls", { { { "names", { "mount" } }, { "action", "SCMP_ACT_NOTIFY" } } } } };
+        },
+        "config.json: linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
+    expect_error(
+        [](json& c) {
+            c["linux"]["seccomp"]
+                = { { "defaultAction", "SCMP_ACT_ALLOW" },
+                    { "syscalls",
+                      { { { "names", { "kill" } },
+                          { "action", "SCMP_ACT_ERRNO" },
+                          { "args", { { { "index", 1 }, { "value", 9 }, { "op", "SCMP_CMP_EQUAL" } } } } } } } };
+        },
+        "config.json: linux.seccomp.syscalls[0].args[0].op: unknown operator \"SCMP_CMP_EQUAL\"");
+    expect_error(
+        [](json& c) {
+            c["linux"]["seccomp"] = { { "defaultAction", "SCMP_ACT_ALLOW" }, { "architectures", { "x86_64" } } };
+        },
+        "config.json: linux.seccomp.architectures[0]: unknown architecture \"x86_64\"");
     expect_error([](json& c) { c["linux"]["rootfsPropagation"] = "recursive"; },
                  "config.json: linux.rootfsPropagation: unknown propagation \"recursive\"");
-    expect_error([](json& c) { c["linux"]["timeOffsets"] = { { "monotonic", { { "secs", 1 } } } }; },
-                 "config.json: linux.timeOffsets: requires a time namespace");
-    expect_error([](json& c) {
-        c["linux"]["namespaces"].push_back({ { "type", "time" } });
-        c["linux"]["timeOffsets"] = { { "realtime", { { "secs", 1 } } } };
-    }, "config.json: linux.timeOffsets.realtime: unknown clock (want monotonic or boottime)");
+    expect_error(
+        [](json& c) {
+            c["linux"]["timeOffsets"] = { { "monotonic", { { "secs", 1 } } } };
+        },
+        "config.json: linux.timeOffsets: requires a time namespace");
+    expect_error(
+        [](json& c) {
+            c["linux"]["namespaces"].push_back({ { "type", "time" } });
+            c["linux"]["timeOffsets"] = { { "realtime", { { "secs", 1 } } } };
+        },
+        "config.json: linux.timeOffsets.realtime: unknown clock (want monotonic or boottime)");
     expect_error([](json& c) { c["process"]["oomScoreAdj"] = 1001; },
                  "config.json: process.oomScoreAdj: 1001 out of range (-1000 to 1000)");
-    expect_error([](json& c) { c["process"]["ioPriority"] = { { "class", "IOPRIO_CLASS_NONE" } }; },
-                 "config.json: process.ioPriority.class: unknown class \"IOPRIO_CLASS_NONE\"");
-    expect_error([](json& c) { c["linux"]["personality"] = { { "domain", "LINUX64" } }; },
-                 "config.json: linux.personality.domain: unknown domain \"LINUX64\" (want LINUX or LINUX32)");
+    expect_error(
+        [](json& c) {
+            c["process"]["ioPriority"] = { { "class", "IOPRIO_CLASS_NONE" } };
+        },
+        "config.json: process.ioPriority.class: unknown class \"IOPRIO_CLASS_NONE\"");
+    expect_error(
+        [](json& c) {
+            c["linux"]["personality"] = { { "domain", "LINUX64" } };
+        },
+        "config.json: linux.personality.domain: unknown domain \"LINUX64\" (want LINUX or LINUX32)");
 }
 
 TEST(SpecErrors, UnknownFieldsAreIgnored)
@@ -300,13 +393,16 @@ TEST(ParseResources, Errors)
         return r ? std::string("<accepted>") : r.error().message();
     };
     EXPECT_EQ(message(R"({"cpu": {"shares": "1024"}})"), "resources.cpu.shares: expected integer, got string");
-    EXPECT_EQ(message(R"({"cpu": {"shares": -2}})"), "resources.cpu.shares: -2 out of range (0 to 18446744073709551615)");
+    EXPECT_EQ(message(R"({"cpu": {"shares": -2}})"),
+              "resources.cpu.shares: -2 out of range (0 to 18446744073709551615)");
     EXPECT_EQ(message(R"({"memory": 5})"), "resources.memory: expected object, got number");
     EXPECT_EQ(message(R"({"devices": [{"allow": true, "type": "q"}]})"),
               "resources.devices[0].type: invalid device type \"q\" (want a, b or c)");
-    EXPECT_EQ(message(R"({"memory": {"swappiness": 101}})"), "resources.memory.swappiness: 101 out of range (0 to 100)");
-    EXPECT_EQ(message("{"), "invalid JSON at line 1 column 2: syntax error while parsing object key - "
-                            "unexpected end of input; expected string literal");
+    EXPECT_EQ(message(R"({"memory": {"swappiness": 101}})"),
+              "resources.memory.swappiness: 101 out of range (0 to 100)");
+    EXPECT_EQ(message("{"),
+              "invalid JSON at line 1 column 2: syntax error while parsing object key - "
+              "unexpected end of input; expected string literal");
 }
 
 TEST(ParseProcess, ExecPayload)
@@ -324,7 +420,8 @@ TEST(ParseProcess, ExecPayload)
     auto bad = parse_process(R"({"args": [], "cwd": "/"})");
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().message(), "process.args: must not be empty");
-    bad = parse_process(R"({"args": ["sh"], "cwd": "/", "capabilities": {"permitted": ["CAP_SYS_ADMIN", "CAP_NOPE"]}})");
+    bad = parse_process(
+        R"({"args": ["sh"], "cwd": "/", "capabilities": {"permitted": ["CAP_SYS_ADMIN", "CAP_NOPE"]}})");
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().message(), "process.capabilities.permitted[1]: unknown capability \"CAP_NOPE\"");
 }
@@ -340,11 +437,14 @@ TEST(SpecErrors, HostileInputFailsCleanly)
     EXPECT_EQ(message_of("{\"ociVersion\": \"1.0\xff\"}"),
               "config.json: invalid JSON at line 1 column 20: syntax error while parsing value - "
               "invalid string: ill-formed UTF-8 byte; last read: '\"1.0\\xff'");
-    EXPECT_EQ(message_of("{\n\"a\": \"x\ny\"}"),
-              "config.json: invalid JSON at line 2 column 8: syntax error while parsing value - "
-              "invalid string: control character U+000A (LF) must be escaped to \\u000A or \\n; last read: '\"x<U+000A>'");
-    EXPECT_EQ(message_of(R"({"ociVersion": "1.0.0", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/", "oomScoreAdj": 1e3}})"),
-              "config.json: process.oomScoreAdj: expected integer, got number");
+    EXPECT_EQ(
+        message_of("{\n\"a\": \"x\ny\"}"),
+        "config.json: invalid JSON at line 2 column 8: syntax error while parsing value - "
+        "invalid string: control character U+000A (LF) must be escaped to \\u000A or \\n; last read: '\"x<U+000A>'");
+    EXPECT_EQ(
+        message_of(
+            R"({"ociVersion": "1.0.0", "root": {"path": "r"}, "process": {"args": ["sh"], "cwd": "/", "oomScoreAdj": 1e3}})"),
+        "config.json: process.oomScoreAdj: expected integer, got number");
 }
 
 TEST(Serialization, InvalidUtf8IsReplacedNotThrown)

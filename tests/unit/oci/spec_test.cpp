@@ -91,7 +91,8 @@ TEST(RoundTrip, DefaultSpecs)
 
 TEST(RoundTrip, FixturesSurviveSerialization)
 {
-    for (auto name : { "runc_spec.json", "runc_spec_rootless.json", "podman.json", "containerd.json", "every_field.json" }) {
+    for (auto name :
+         { "runc_spec.json", "runc_spec_rootless.json", "podman.json", "containerd.json", "every_field.json" }) {
         auto spec = parse_fixture(name);
         auto text = to_json(spec);
         auto back = parse_spec(text);
@@ -133,7 +134,8 @@ void expect_preserved(json const& input, json const& output, std::string const& 
 
 TEST(RoundTrip, SerializationKeepsEveryKnownField)
 {
-    for (auto name : { "runc_spec.json", "runc_spec_rootless.json", "podman.json", "containerd.json", "every_field.json" }) {
+    for (auto name :
+         { "runc_spec.json", "runc_spec_rootless.json", "podman.json", "containerd.json", "every_field.json" }) {
         SCOPED_TRACE(name);
         auto input = json::parse(fixture(name));
         auto output = json::parse(to_json(parse_fixture(name)));
@@ -144,7 +146,8 @@ TEST(RoundTrip, SerializationKeepsEveryKnownField)
 TEST(RoundTrip, OutputIsTwoSpaceIndentedInSpecOrder)
 {
     auto text = to_json(default_spec(false));
-    EXPECT_TRUE(text.starts_with("{\n  \"ociVersion\": \"" + std::string(k_oci_version) + "\",\n  \"process\": {\n    \"terminal\": true,"))
+    EXPECT_TRUE(text.starts_with("{\n  \"ociVersion\": \"" + std::string(k_oci_version)
+                                 + "\",\n  \"process\": {\n    \"terminal\": true,"))
         << text;
     // Key order follows the runtime spec's Go structs, as runc's output does.
     EXPECT_LT(text.find("\"process\""), text.find("\"root\""));
@@ -273,7 +276,8 @@ TEST(Containerd, Parses)
     EXPECT_EQ(r.pids->limit, -1);
     ASSERT_TRUE(r.block_io);
     EXPECT_EQ(r.block_io->weight, 500);
-    EXPECT_EQ(r.block_io->weight_device[0], (WeightDevice { .major = 8, .minor = 0, .weight = 700, .leaf_weight = 100 }));
+    EXPECT_EQ(r.block_io->weight_device[0],
+              (WeightDevice { .major = 8, .minor = 0, .weight = 700, .leaf_weight = 100 }));
     EXPECT_EQ(r.block_io->throttle_read_bps_device[0].rate, 104857600u);
     EXPECT_EQ(r.block_io->throttle_write_iops_device[0], (ThrottleDevice { .major = 8, .minor = 16, .rate = 500 }));
     ASSERT_EQ(r.hugepage_limits.size(), 2u);
@@ -288,8 +292,10 @@ TEST(Containerd, Parses)
     EXPECT_EQ(l.time_offsets.at("boottime").secs, -3600);
     EXPECT_EQ(l.time_offsets.at("boottime").nanosecs, 500000000u);
     ASSERT_EQ(l.devices.size(), 3u);
-    EXPECT_EQ(l.devices[0], (Device { .type = "c", .path = "/dev/fuse", .major = 10, .minor = 229,
-                                      .file_mode = 0666, .uid = 0u, .gid = 0u }));
+    EXPECT_EQ(
+        l.devices[0],
+        (Device {
+            .type = "c", .path = "/dev/fuse", .major = 10, .minor = 229, .file_mode = 0666, .uid = 0u, .gid = 0u }));
     EXPECT_FALSE(l.devices[1].uid);
     EXPECT_EQ(l.devices[2].type, "p");
     ASSERT_TRUE(l.seccomp);

@@ -59,8 +59,9 @@ TEST(State, RuncStateLayout)
 
 TEST(State, HookState)
 {
-    EXPECT_EQ(hook_state_to_json(sample()),
-              R"({"ociVersion":"1.2.0","id":"web","status":"created","pid":14447,"bundle":"/tmp/ocib","annotations":{"a.b":"c"}})");
+    EXPECT_EQ(
+        hook_state_to_json(sample()),
+        R"({"ociVersion":"1.2.0","id":"web","status":"created","pid":14447,"bundle":"/tmp/ocib","annotations":{"a.b":"c"}})");
     auto s = sample();
     s.pid = 0;
     s.annotations.clear();
@@ -93,8 +94,9 @@ TEST(State, ParseErrors)
               "state: pid: expected integer, got string");
     EXPECT_EQ(message(R"({"ociVersion": "1.0.0", "id": "x", "status": "running", "pid": -3})"),
               "state: pid: -3 is negative");
-    EXPECT_EQ(message("{\"id\": "), "state: invalid JSON at line 1 column 8: syntax error while parsing value - "
-                                    "unexpected end of input; expected '[', '{', or a literal");
+    EXPECT_EQ(message("{\"id\": "),
+              "state: invalid JSON at line 1 column 8: syntax error while parsing value - "
+              "unexpected end of input; expected '[', '{', or a literal");
 }
 
 TEST(State, Rfc3339Nano)

@@ -18,7 +18,11 @@ TEST(RuntimeExecGuard, ImageIsElf)
 {
     auto image = exec_trampoline_image();
     ASSERT_GE(image.size(), 120u);
-    EXPECT_EQ(std::memcmp(image.data(), "\x7f" "ELF", 4), 0);
+    EXPECT_EQ(std::memcmp(image.data(),
+                          "\x7f"
+                          "ELF",
+                          4),
+              0);
 }
 
 // The trampoline runs the named program with the given argv and environment, and the

@@ -16,12 +16,12 @@ namespace {
 LimitEnv fake_env()
 {
     return LimitEnv { .device_number = [](std::string const& path) -> Result<DeviceNumber> {
-                          if (path == "/dev/vda")
-                              return DeviceNumber { .major = 254, .minor = 0 };
-                          if (path == "/dev/odd:name")
-                              return DeviceNumber { .major = 8, .minor = 16 };
-                          return Error::format("{} is not a block device", path);
-                      },
+                         if (path == "/dev/vda")
+                             return DeviceNumber { .major = 254, .minor = 0 };
+                         if (path == "/dev/odd:name")
+                             return DeviceNumber { .major = 8, .minor = 16 };
+                         return Error::format("{} is not a block device", path);
+                     },
                       .online_cpus = 2 };
 }
 
@@ -29,8 +29,8 @@ oci::Spec base_spec()
 {
     oci::Spec spec;
     spec.process.emplace();
-    spec.process->rlimits = { { .type = "RLIMIT_NOFILE", .hard = 1024, .soft = 1024 },
-                              { .type = "RLIMIT_CORE", .hard = 0, .soft = 0 } };
+    spec.process->rlimits
+        = { { .type = "RLIMIT_NOFILE", .hard = 1024, .soft = 1024 }, { .type = "RLIMIT_CORE", .hard = 0, .soft = 0 } };
     oci::Resources resources;
     resources.memory = oci::Memory { .limit = 1 << 30 };
     resources.cpu = oci::Cpu { .shares = 700 };
@@ -119,9 +119,9 @@ TEST(LimitFlags, CpusUsesTheSpecPeriodAndNofileOneValue)
     auto spec = base_spec();
     spec.linux_config.resources->cpu->period = 50000;
     MUST(apply_limit_flags(flags_with([](LimitFlags& f) {
-        f.cpus = "1.5";
-        f.nofile = "64";
-    }),
+                               f.cpus = "1.5";
+                               f.nofile = "64";
+                           }),
                            fake_env(), spec));
     EXPECT_EQ(spec.linux_config.resources->cpu->quota, 75000);
     EXPECT_EQ(spec.linux_config.resources->cpu->period, 50000u);
@@ -149,7 +149,10 @@ TEST(LimitFlags, BadValuesAreOneLineErrorsNamingFlagAndValue)
 {
     EXPECT_EQ(error_of([](LimitFlags& f) { f.memory = "12q"; }), "--memory 12q: not a size");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.memory = "0"; }), "--memory 0: must be greater than 0");
-    EXPECT_EQ(error_of([](LimitFlags& f) { f.memory = "64m"; f.memory_swap = "32m"; }),
+    EXPECT_EQ(error_of([](LimitFlags& f) {
+                  f.memory = "64m";
+                  f.memory_swap = "32m";
+              }),
               "--memory-swap 32m: below the memory limit (67108864 bytes); it counts memory + swap");
     oci::Spec no_memory;
     no_memory.process.emplace();
@@ -163,18 +166,22 @@ TEST(LimitFlags, BadValuesAreOneLineErrorsNamingFlagAndValue)
     EXPECT_EQ(error_of([](LimitFlags& f) { f.cpu_shares = "x"; }), "--cpu-shares x: not an unsigned integer");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.cpu_shares = "1"; }), "--cpu-shares 1: out of range 2-262144");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.cpuset_cpus = "a"; }), "--cpuset-cpus a: not a CPU list (like 0-3,7)");
-    EXPECT_EQ(error_of([](LimitFlags& f) { f.cpuset_cpus = "0,,1"; }), "--cpuset-cpus 0,,1: not a CPU list (like 0-3,7)");
+    EXPECT_EQ(error_of([](LimitFlags& f) { f.cpuset_cpus = "0,,1"; }),
+              "--cpuset-cpus 0,,1: not a CPU list (like 0-3,7)");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.cpuset_cpus = "3-1"; }), "--cpuset-cpus 3-1: not a CPU list (like 0-3,7)");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.pids_limit = "lots"; }), "--pids-limit lots: not an integer");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.blkio_weight = "5"; }), "--blkio-weight 5: out of range 10-1000");
-    EXPECT_EQ(error_of([](LimitFlags& f) { f.device_read_bps = { "/dev/vda" }; }), "--device-read-bps /dev/vda: expected DEVICE:RATE");
-    EXPECT_EQ(error_of([](LimitFlags& f) { f.device_read_bps = { "/dev/vda:fast" }; }), "--device-read-bps /dev/vda:fast: fast: not a size");
+    EXPECT_EQ(error_of([](LimitFlags& f) { f.device_read_bps = { "/dev/vda" }; }),
+              "--device-read-bps /dev/vda: expected DEVICE:RATE");
+    EXPECT_EQ(error_of([](LimitFlags& f) { f.device_read_bps = { "/dev/vda:fast" }; }),
+              "--device-read-bps /dev/vda:fast: fast: not a size");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.device_write_iops = { "/dev/vda:0" }; }),
               "--device-write-iops /dev/vda:0: 0: not a positive number of operations");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.device_read_iops = { "/dev/null:5" }; }),
               "--device-read-iops /dev/null:5: /dev/null is not a block device");
     EXPECT_EQ(error_of([](LimitFlags& f) { f.nofile = "10:5"; }), "--nofile 10:5: soft limit above hard limit");
-    EXPECT_EQ(error_of([](LimitFlags& f) { f.nofile = "x"; }), "--nofile x: expected N or SOFT:HARD (positive integers)");
+    EXPECT_EQ(error_of([](LimitFlags& f) { f.nofile = "x"; }),
+              "--nofile x: expected N or SOFT:HARD (positive integers)");
 }
 
 TEST(LimitFlags, CpusToQuotaSharedWithUpdate)

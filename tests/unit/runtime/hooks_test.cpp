@@ -34,7 +34,8 @@ TEST(RuntimeHooks, FailureNamesHookStatusAndOutput)
     oci::Hook missing { .path = "/nonexistent/hook" };
     auto m = run_hooks(std::span(&missing, 1), "prestart", "{}");
     ASSERT_FALSE(m);
-    EXPECT_EQ(m.error().message(), "prestart hook 0: hook /nonexistent/hook: exited with status 127: cannot execute hook");
+    EXPECT_EQ(m.error().message(),
+              "prestart hook 0: hook /nonexistent/hook: exited with status 127: cannot execute hook");
 }
 
 TEST(RuntimeHooks, TimeoutKillsTheHook)

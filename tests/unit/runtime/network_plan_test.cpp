@@ -100,7 +100,8 @@ TEST(NetworkOption, DnsServersRepeatable)
     EXPECT_EQ(request->dns, (std::vector<Ipv4> { ip("10.0.0.53"), ip("192.0.2.1") })); // duplicate once
     auto bad = parse_network_option("bridge:dns=ns1.example");
     ASSERT_FALSE(bad.has_value());
-    EXPECT_EQ(bad.error().message(), "--network \"bridge:dns=ns1.example\": dns \"ns1.example\" is not an IPv4 address");
+    EXPECT_EQ(bad.error().message(),
+              "--network \"bridge:dns=ns1.example\": dns \"ns1.example\" is not an IPv4 address");
 }
 
 TEST(NetworkResolvConf, HostServersWithoutLoopbackAndItsOptions)
@@ -110,8 +111,9 @@ TEST(NetworkResolvConf, HostServersWithoutLoopbackAndItsOptions)
                        "options edns0 trust-ad\nbogus line\n";
     auto conf = container_resolv_conf(host, {});
     EXPECT_EQ(conf.nameservers, 2);
-    EXPECT_EQ(conf.text, "nameserver 10.255.255.53\nnameserver 2001:db8::35\n"
-                         "search corp.example lab\noptions edns0 trust-ad\n");
+    EXPECT_EQ(conf.text,
+              "nameserver 10.255.255.53\nnameserver 2001:db8::35\n"
+              "search corp.example lab\noptions edns0 trust-ad\n");
 }
 
 TEST(NetworkResolvConf, ServersAskedReplaceTheHosts)

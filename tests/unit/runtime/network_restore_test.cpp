@@ -45,14 +45,12 @@ struct NetworkRestore : ::testing::Test {
     std::string state_dir() const { return temp.path + "/state"; }
     std::string image_dir() const { return temp.path + "/image"; }
 
-    void SetUp() override
-    {
-        ASSERT_TRUE(sys::mkdir_all(state_dir(), 0700).has_value());
-    }
+    void SetUp() override { ASSERT_TRUE(sys::mkdir_all(state_dir(), 0700).has_value()); }
 
     void record(net::NetworkRecord const& record)
     {
-        ASSERT_TRUE(sys::write_file_atomic(state_dir() + "/network.json", net::record_to_json(record), 0600).has_value());
+        ASSERT_TRUE(
+            sys::write_file_atomic(state_dir() + "/network.json", net::record_to_json(record), 0600).has_value());
     }
     // The image a checkpoint of the state dir writes (only what the extras add).
     Result<checkpoint::ImageReader> checkpoint_image()

@@ -23,8 +23,10 @@ oci::Linux with_namespaces(std::vector<oci::Namespace> namespaces)
 
 TEST(RuntimePlan, NamespacesNewOnes)
 {
-    auto l = with_namespaces({ { oci::NamespaceType::Pid, "" }, { oci::NamespaceType::Mount, "" },
-                               { oci::NamespaceType::Network, "" }, { oci::NamespaceType::Cgroup, "" },
+    auto l = with_namespaces({ { oci::NamespaceType::Pid, "" },
+                               { oci::NamespaceType::Mount, "" },
+                               { oci::NamespaceType::Network, "" },
+                               { oci::NamespaceType::Cgroup, "" },
                                { oci::NamespaceType::Time, "" } });
     auto plan = plan_namespaces(l);
     ASSERT_TRUE(plan) << plan.error().message();
@@ -39,8 +41,10 @@ TEST(RuntimePlan, NamespacesNewOnes)
 
 TEST(RuntimePlan, NamespacesJoinOrderUserFirstMountLast)
 {
-    auto l = with_namespaces({ { oci::NamespaceType::Mount, "/m" }, { oci::NamespaceType::Network, "/n" },
-                               { oci::NamespaceType::User, "/u" }, { oci::NamespaceType::Pid, "/p" },
+    auto l = with_namespaces({ { oci::NamespaceType::Mount, "/m" },
+                               { oci::NamespaceType::Network, "/n" },
+                               { oci::NamespaceType::User, "/u" },
+                               { oci::NamespaceType::Pid, "/p" },
                                { oci::NamespaceType::Uts, "/h" } });
     auto plan = plan_namespaces(l);
     ASSERT_TRUE(plan) << plan.error().message();
@@ -197,8 +201,8 @@ TEST(RuntimePlan, CgroupDeviceRulesAllowDefaultsAfterSpec)
                 return true;
         return false;
     };
-    EXPECT_TRUE(has("c", 1, 3));    // /dev/null
-    EXPECT_TRUE(has("c", 5, 2));    // ptmx
+    EXPECT_TRUE(has("c", 1, 3)); // /dev/null
+    EXPECT_TRUE(has("c", 5, 2)); // ptmx
     EXPECT_TRUE(has("c", 10, 229)); // the spec's device
     EXPECT_TRUE(c.devices.back().allow);
     // No device rules in the spec: nothing is added (the parent allows everything).
@@ -211,7 +215,9 @@ TEST(RuntimePlan, SeccompProfileConversion)
     s.default_action = "SCMP_ACT_ERRNO";
     s.default_errno_ret = 38;
     s.syscalls = { { .names = { "getpid" }, .action = "SCMP_ACT_ALLOW" },
-                   { .names = { "mkdir" }, .action = "SCMP_ACT_ERRNO", .errno_ret = 1,
+                   { .names = { "mkdir" },
+                     .action = "SCMP_ACT_ERRNO",
+                     .errno_ret = 1,
                      .args = { { .index = 1, .value = 0755, .op = "SCMP_CMP_EQ" } } } };
     auto p = to_seccomp_profile(s);
     ASSERT_TRUE(p) << p.error().message();
@@ -337,8 +343,10 @@ TEST(RuntimePlan, NewUserNamespaceJoinsHostOwnedOnesFromTheParent)
 {
     // With a new user namespace, the init could not setns into namespaces the host's user
     // namespace owns: the parent joins ipc/uts/net/cgroup before clone; mount stays.
-    auto l = with_namespaces({ { oci::NamespaceType::User, "" }, { oci::NamespaceType::Network, "/n" },
-                               { oci::NamespaceType::Ipc, "/i" }, { oci::NamespaceType::Mount, "/m" },
+    auto l = with_namespaces({ { oci::NamespaceType::User, "" },
+                               { oci::NamespaceType::Network, "/n" },
+                               { oci::NamespaceType::Ipc, "/i" },
+                               { oci::NamespaceType::Mount, "/m" },
                                { oci::NamespaceType::Pid, "" } });
     l.uid_mappings = { { 0, 1000, 1 } };
     l.gid_mappings = { { 0, 1000, 1 } };
