@@ -430,10 +430,20 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                 break; // connected through its restored listener below (connect_pending_clients)
             if (!d.external_peer.empty()) {
                 // Its peer lived outside the tree (dump --ext-unix-sk): a new socket
-                // connected to the same name, as runc/CRIU reconnect external sockets.
-                auto fd = TRY(sys::socket(AF_UNIX, d.socket_type));
-                TRY(sys::connect_unix_name(fd, d.external_peer)
-                        .context("{}: reconnect to its peer outside the tree", what()));
+                // connected to the same name, as runc/CRIU reconnect external sockets. As the
+                // process holding it: the outside server may grant access by the uid it reads
+                // with SO_PEERCRED, which must not become cryo's root. Non-blocking: a full
+                // accept queue outside is an error, never a hang.
+                Fd fd;
+                auto reconnect = [&]() -> Result<void> {
+                    fd = TRY(sys::socket(AF_UNIX, d.socket_type | SOCK_NONBLOCK));
+                    return sys::connect_unix_name(fd, d.external_peer);
+                };
+                auto reconnected = sys::as_identity(holders.at(d.inode), reconnect);
+                if (!reconnected && reconnected.error().is_errno(EAGAIN))
+                    return Error::format("{}: reconnect to its peer outside the tree: the accept queue of {} is full",
+                                         what(), d.external_peer);
+                TRY(std::move(reconnected).context("{}: reconnect to its peer outside the tree", what()));
                 if (d.shutdown & 2)
                     TRY(sys::shutdown(fd, SHUT_WR));
                 if (d.shutdown & 1)

@@ -12,7 +12,7 @@
 # with nothing lost: 4. a client that sent data before the dump (readable only by accepting
 # it); 5. a client outside the tree; 6. a client that closed before being accepted.
 # 7. A client of the tree waiting at a listener outside it: refused without --ext-unix-sk;
-#    with it, restored connected again to that listener by name.
+#    with it, restored connected again to that listener by name, as the same uid and gid.
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_unix_pending
@@ -129,10 +129,11 @@ else:
     done
 
     # 7. A client of the tree waiting at a listener outside it. The outside server accepts only
-    #    once $TMP/ext/go exists, then logs each connection it accepts and answers "ack:" + data.
+    #    once $TMP/ext/go exists, then logs each connection it accepts (data or eof, peer uid and
+    #    gid) and answers "ack:" + data.
     mkdir -p "$TMP/ext/w"
     python3 -c '
-import os, socket, sys, time
+import os, socket, struct, sys, time
 l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 l.bind(sys.argv[1])
 os.chmod(sys.argv[1], 0o777)
@@ -147,7 +148,8 @@ while True:
         data = c.recv(64)
     except socket.timeout:
         data = b"(timeout)"
-    print("got " + (data.decode() if data else "eof"), flush=True)
+    pid, uid, gid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    print("got %s from %d:%d" % (data.decode() if data else "eof", uid, gid), flush=True)
     if data:
         c.sendall(b"ack:" + data)
 ' "$TMP/ext/server.sock" "$TMP/ext/go" >"$TMP/ext/server.out" 2>&1 &
@@ -165,7 +167,8 @@ while True:
             touch "$TMP/ext/go"
             verify ext && grep -q "^child verify ok" "$TMP/ext/out" || fail "ext: $(cat "$TMP/ext/out")"
             got=$(tr '\n' ',' <"$TMP/ext/server.out")
-            [ "$got" = "listening,got eof,got c26," ] && ok "ext: outside server saw: $got" || fail "ext: outside server saw: $got"
+            # Both from the child's identity: the restore connects as the process holding the socket.
+            [ "$got" = "listening,got eof from 65534:65534,got c26 from 65534:65534," ] && ok "ext: outside server saw: $got" || fail "ext: outside server saw: $got"
         else
             fail "ext: $(cat "$TMP/ext/err")"
         fi
