@@ -1,7 +1,7 @@
 // cryo dump: checkpoint any process tree (not a container) into an image directory, then kill
 // it, or let it run on with --leave-running. CRIU's flag names.
-#include "base/log.h"
 #include "checkpoint/dump.h"
+#include "base/log.h"
 #include "cli/options.h"
 #include "cli/values.h"
 
@@ -13,13 +13,23 @@ constexpr FlagSpec k_flags[] = {
     { .name = "tree", .alias = "t", .kind = FlagKind::Value, .help = "pid of the root of the tree to dump" },
     { .name = "images-dir", .alias = "D", .kind = FlagKind::Value, .help = "directory to write the image to" },
     { .name = "leave-running", .kind = FlagKind::Bool, .help = "let the tree run on after the dump" },
-    { .name = "shell-job", .kind = FlagKind::Bool, .help = "the tree may be in a process group or session led from outside it (a shell's job); restored into the caller's" },
-    { .name = "tcp-established", .kind = FlagKind::Bool, .help = "dump established TCP connections (loopback, TCP_REPAIR)" },
-    { .name = "file-locks", .kind = FlagKind::Bool, .help = "dump flock, POSIX and OFD locks (without it a tree holding one is refused)" },
-    { .name = "ext-unix-sk", .kind = FlagKind::Bool, .help = "dump unix sockets connected to a named socket outside the tree; restore reconnects them by name" },
-    { .name = "sync", .kind = FlagKind::Bool, .help = "fsync the image before returning (by default it is atomic, not synced)" },
-    { .name = "compress", .kind = FlagKind::Value, .help = "page compression: none, zstd or lz4",
-      .fallback = "none" },
+    { .name = "shell-job",
+      .kind = FlagKind::Bool,
+      .help = "the tree may be in a process group or session led from outside it (a shell's job); restored into the "
+              "caller's" },
+    { .name = "tcp-established",
+      .kind = FlagKind::Bool,
+      .help = "dump established TCP connections (loopback, TCP_REPAIR)" },
+    { .name = "file-locks",
+      .kind = FlagKind::Bool,
+      .help = "dump flock, POSIX and OFD locks (without it a tree holding one is refused)" },
+    { .name = "ext-unix-sk",
+      .kind = FlagKind::Bool,
+      .help = "dump unix sockets connected to a named socket outside the tree; restore reconnects them by name" },
+    { .name = "sync",
+      .kind = FlagKind::Bool,
+      .help = "fsync the image before returning (by default it is atomic, not synced)" },
+    { .name = "compress", .kind = FlagKind::Value, .help = "page compression: none, zstd or lz4", .fallback = "none" },
 };
 
 Result<int> run_dump(Invocation const& invocation)
@@ -36,17 +46,23 @@ Result<int> run_dump(Invocation const& invocation)
     auto compress = args.value_or("compress", "none");
     if (compress != "none" && compress != "zstd" && compress != "lz4")
         return Error::format("dump: --compress {}: unknown compression (none, zstd or lz4)", compress);
-    auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid), .images_dir = *dir,
-                                          .leave_running = args.flag("leave-running"), .inject_failure = {},
-                                          .compression = compress, .sync = args.flag("sync"), .tcp_established = args.flag("tcp-established"),
-                                          .file_locks = args.flag("file-locks"), .ext_unix_sk = args.flag("ext-unix-sk"), .shell_job = args.flag("shell-job") })
+    auto stats = TRY(checkpoint::dump({ .pid = static_cast<int>(pid),
+                                        .images_dir = *dir,
+                                        .leave_running = args.flag("leave-running"),
+                                        .inject_failure = {},
+                                        .compression = compress,
+                                        .sync = args.flag("sync"),
+                                        .tcp_established = args.flag("tcp-established"),
+                                        .file_locks = args.flag("file-locks"),
+                                        .ext_unix_sk = args.flag("ext-unix-sk"),
+                                        .shell_job = args.flag("shell-job") })
                          .context("dump {}", pid));
     log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "
               "memory copy {:.1f}, pages written {:.1f}), total {:.1f} ms; snapshot: {} process(es), "
               "{} pages saved on write, {} copied while frozen",
-        pid, stats.processes, stats.pages, stats.bytes, stats.frozen_ms, stats.freeze_ms, stats.collect_ms,
-        stats.copy_ms, stats.pages_ms, stats.total_ms, stats.snapshot_processes, stats.snapshot_pages_saved,
-        stats.snapshot_pages_frozen);
+              pid, stats.processes, stats.pages, stats.bytes, stats.frozen_ms, stats.freeze_ms, stats.collect_ms,
+              stats.copy_ms, stats.pages_ms, stats.total_ms, stats.snapshot_processes, stats.snapshot_pages_saved,
+              stats.snapshot_pages_frozen);
     return 0;
 }
 
@@ -55,7 +71,8 @@ Result<int> run_dump(Invocation const& invocation)
 extern constinit VerbSpec const verb_dump {
     .name = "dump",
     .summary = "checkpoint a process tree (not a container) into an image directory",
-    .usage = "-t PID -D DIR [--leave-running] [--shell-job] [--tcp-established] [--file-locks] [--ext-unix-sk] [--compress zstd|lz4|none]",
+    .usage = "-t PID -D DIR [--leave-running] [--shell-job] [--tcp-established] [--file-locks] [--ext-unix-sk] "
+             "[--compress zstd|lz4|none]",
     .flags = k_flags,
     .run = run_dump,
 };
