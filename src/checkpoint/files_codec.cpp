@@ -130,8 +130,7 @@ Result<void> decode_open_files(json const& j, Process& p)
             d.pending_connections = s.value("pending_connections", std::vector<uint64_t> {});
             d.pending_listener = s.value("pending_listener", uint64_t { 0 });
             if (!d.pending_connections.empty() && !d.listening)
-                return Error::format("file description {}: pending connections on a socket that does not listen",
-                                     d.id);
+                return Error::format("file description {}: pending connections on a socket that does not listen", d.id);
             if (std::find(d.pending_connections.begin(), d.pending_connections.end(), uint64_t { 0 })
                 != d.pending_connections.end())
                 return Error::format("file description {}: a pending connection without its client", d.id);

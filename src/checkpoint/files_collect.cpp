@@ -335,8 +335,8 @@ Result<void> mark_unix_pending(ProcessTree& tree, bool external_unix)
             auto [client_pid, client_fd] = owner.at(client);
             auto& c = *found->second.front();
             if (c.listening || c.pending_listener || c.peer_inode)
-                return Error::format("{} comes from process {} fd {}, which sock_diag shows in another state",
-                                     what, client_pid, client_fd);
+                return Error::format("{} comes from process {} fd {}, which sock_diag shows in another state", what,
+                                     client_pid, client_fd);
             if (TRY(has_sent_data(client)))
                 return Error::format("{} (from process {} fd {}) holds data its client sent, which cannot be read "
                                      "without accepting the connection (not supported)",

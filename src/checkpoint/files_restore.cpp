@@ -239,8 +239,7 @@ Result<void> connect_pending_clients(std::vector<FileDescription> const& descrip
             auto queue = TRY(sys::unix_socket_diag(listener_inode).context("{}", where()));
             uint64_t mine = TRY(sys::fstat(fd)).st_ino;
             if (!queue || queue->pending_connections.empty() || queue->pending_connections.back() != mine)
-                return Error::format("{}: connecting to {} did not reach the restored listener", where(),
-                                     l.bound_name);
+                return Error::format("{}: connecting to {} did not reach the restored listener", where(), l.bound_name);
             if (c.shutdown & 2)
                 TRY(sys::shutdown(fd, SHUT_WR).context("{}", where()));
             if (c.shutdown & 1)
@@ -465,9 +464,9 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                 // listen(2) records its caller as the credentials every client connecting
                 // later reads with SO_PEERCRED: the holder's uid and gids, not cryo's.
                 if (d.listening)
-                    TRY(sys::as_identity(holders.at(d.inode),
-                                         [&] { return sys::listen(fd, static_cast<int>(d.backlog)); })
-                            .context("{}", what()));
+                    TRY(sys::as_identity(holders.at(d.inode), [&] {
+                            return sys::listen(fd, static_cast<int>(d.backlog));
+                        }).context("{}", what()));
                 TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
                 out.m_fds[d.id] = std::move(fd);
                 break;

@@ -43,8 +43,7 @@ Result<InetSocketDiag> parse_inet_diag(void const* message, size_t size)
     return out;
 }
 
-Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family, uint16_t local_port,
-                                                        uint32_t states)
+Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family, uint16_t local_port, uint32_t states)
 {
     auto sock = TRY(sock_diag_socket_in(netns));
     struct inet_diag_req_v2 request { };

@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
-#include <vector>
 #include <unistd.h>
+#include <vector>
 
 #include "base/fd.h"
 
@@ -101,7 +101,8 @@ Result<Fd> open_here()
 Result<Fd> sock_diag_socket_in(FdRef netns)
 {
     // Our own namespace (bare trees): no thread needed.
-    struct stat theirs { }, ours { };
+    struct stat theirs {
+    }, ours {};
     if (::fstat(netns.get(), &theirs) == 0 && ::stat("/proc/thread-self/ns/net", &ours) == 0
         && theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
         return open_here();
@@ -145,8 +146,7 @@ Result<void> sock_diag_exchange(FdRef sock, void const* request, size_t request_
     struct sockaddr_nl kernel { };
     kernel.nl_family = AF_NETLINK;
     // SAFETY: sockaddr_nl is a sockaddr for the sockets API.
-    if (::sendto(sock.get(), query.data(), query.size(), 0, reinterpret_cast<struct sockaddr*>(&kernel),
-                 sizeof kernel)
+    if (::sendto(sock.get(), query.data(), query.size(), 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel)
         < 0)
         return Error::from_errno("send sock_diag request");
     std::vector<unsigned char> buffer(kAnswerRoom);

@@ -29,8 +29,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <sys/stat.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -53,9 +53,8 @@ struct Client {
 static struct Listener g_listeners[4];
 // The global order in which the clients connect.
 static struct Client const g_clients[] = {
-    { 20, 0, 1, 0, 0, 0 }, { 31, 1, 0, 0, 0, 0 }, { 30, 0, 0, 0, 1, 0 }, { 23, 2, 1, 0, 0, 0 },
-    { 21, 0, 1, 1, 0, 0 }, { 33, 3, 0, 0, 0, 0 }, { 22, 1, 1, 0, 1, 0 }, { 24, 2, 1, 0, 0, 0 },
-    { 25, 3, 1, 0, 0, 0 }, { 32, 2, 0, 1, 0, 1 },
+    { 20, 0, 1, 0, 0, 0 }, { 31, 1, 0, 0, 0, 0 }, { 30, 0, 0, 0, 1, 0 }, { 23, 2, 1, 0, 0, 0 }, { 21, 0, 1, 1, 0, 0 },
+    { 33, 3, 0, 0, 0, 0 }, { 22, 1, 1, 0, 1, 0 }, { 24, 2, 1, 0, 0, 0 }, { 25, 3, 1, 0, 0, 0 }, { 32, 2, 0, 1, 0, 1 },
 };
 #define CLIENT_COUNT ((int)(sizeof g_clients / sizeof g_clients[0]))
 static int g_data_mode, g_extra_mode;
@@ -79,7 +78,8 @@ static void make_listener(int index, int fd, int type, char const* name, int abs
         memcpy(l->address.sun_path + 1, name, n); // sun_path[0] = 0: abstract
     else
         memcpy(l->address.sun_path, name, n + 1);
-    l->length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1); // the NUL, or the leading 0 of an abstract name
+    l->length
+        = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1); // the NUL, or the leading 0 of an abstract name
     int s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
     if (s < 0 || bind(s, (struct sockaddr*)&l->address, l->length) < 0 || listen(s, backlog) < 0)
         die(name);

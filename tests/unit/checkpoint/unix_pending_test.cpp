@@ -46,7 +46,9 @@ std::vector<unsigned char> listener_message(uint32_t inode, std::vector<uint32_t
     std::vector<unsigned char> out(NLMSG_ALIGN(sizeof msg));
     std::memcpy(out.data(), &msg, sizeof msg);
     put_attribute(out, UNIX_DIAG_ICONS, icons.data(), icons.size() * sizeof(uint32_t));
-    struct unix_diag_rqlen rq { static_cast<uint32_t>(icons.size()), 8 };
+    struct unix_diag_rqlen rq {
+        static_cast<uint32_t>(icons.size()), 8
+    };
     put_attribute(out, UNIX_DIAG_RQLEN, &rq, sizeof rq);
     return out;
 }
