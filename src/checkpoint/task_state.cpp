@@ -9,9 +9,12 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 
+#include "base/log.h"
+#include "checkpoint/syscall_reentry.h"
 #include "sys/file.h"
 #include "sys/file_locks.h"
 #include "sys/ptrace_calls.h"
+#include "sys/remote_memory.h"
 #include "sys/task_attrs.h"
 
 namespace cryo::checkpoint {
@@ -54,12 +57,42 @@ std::string thread_comm(int pid, int tid)
     return *text;
 }
 
+// A thread stopped in a syscall that the kernel would continue through its restart block
+// (-ERESTART_RESTARTBLOCK): its image registers as syscall_reentry.h plans them. A sleep
+// that goes on with its time left needs a valid *rem (the kernel wrote it at the freeze);
+// without one it sleeps its whole request again. Reads only: the running tree is not touched
+// (with --leave-running, detaching lets the kernel continue the syscall with its restart block).
+void plan_thread_restart(int pid, sys::Registers const& frozen, Thread& thread)
+{
+    auto plan = plan_restart_block(frozen);
+    if (plan.action == RestartAction::None)
+        return;
+    if (plan.action == RestartAction::SleepRemaining) {
+        struct timespec rem { };
+        sys::RemoteCopy copy { &rem, plan.rem_address, sizeof rem };
+        bool valid = sys::process_vm_read(pid, { &copy, 1 }) && rem.tv_sec >= 0 && rem.tv_nsec >= 0
+            && rem.tv_nsec < 1'000'000'000;
+        if (valid) {
+            log::debug("thread {}: {} ns of its sleep left", thread.tid, nanoseconds(rem));
+        } else {
+            plan.action = RestartAction::Reenter;
+            plan.regs = same_call_registers(frozen);
+        }
+    }
+    log::debug("thread {}: in syscall {} (-ERESTART_RESTARTBLOCK): {} after restore", thread.tid, frozen.orig_rax,
+               restart_action_name(plan.action));
+    thread.regs = from_kernel(plan.regs);
+}
+
 } // namespace
 
 Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
 {
     int pid = frozen.pid;
     auto& leader = frozen.threads.at(0);
+
+    for (size_t i = 0; i < frozen.threads.size(); ++i)
+        plan_thread_restart(pid, frozen.threads[i].original_regs(), p.threads.at(i));
 
     // Queued signals first: a remote syscall could let the kernel dequeue an unblocked one.
     for (size_t i = 0; i < frozen.threads.size(); ++i)

@@ -5,7 +5,8 @@
 # (CRYO_TEST_SIGNAL_AT_RELEASE=10, SIGUSR1): the restored thread had not yet re-entered its
 # syscall then, so this is the race of a signal sent right after restore returns, made
 # deterministic. Then once more per mode with the signal sent by the shell after restore.
-# (nanosleep returns EINTR at restore already, before any signal: see cr_restart.c.)
+# (nanosleep is entered again at restore, src/checkpoint/syscall_reentry.cpp: it must be the
+# signal that ends it, not the restore.)
 # After sigsuspend the thread's own mask (SIGUSR1 blocked) must be back, not sigsuspend's.
 source "$(dirname "$0")/lib.sh"
 need cryo

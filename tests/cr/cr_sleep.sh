@@ -1,0 +1,145 @@
+#!/bin/bash
+# Sleeps and timed waits that the dump interrupts (tests/cr/cr_sleep.c: one thread each in
+# nanosleep with and without rem, clock_nanosleep relative on CLOCK_MONOTONIC and TIMER_ABSTIME
+# on CLOCK_REALTIME, futex FUTEX_WAIT relative and FUTEX_WAIT_BITSET absolute, poll and ppoll
+# with a timeout, poll without one) must go on after restore as the table in
+# src/checkpoint/syscall_reentry.cpp says, never with an early EINTR:
+#   restored    dump (kill), restore -d: a sleep with rem ends S after its start in the
+#               process's own time (the frozen time added, nothing slept twice); without rem,
+#               and poll with a timeout, it sleeps its whole time again (never early); absolute
+#               deadlines stay; FUTEX_WAIT returns 0 at restore (a wakeup); ppoll waits the rest.
+#   twice       the same, then the restored process dumped and restored again while still
+#               in its calls: those continued through restart_syscall return EINTR (the
+#               documented limit: a restored or --leave-running sleeper is in restart_syscall).
+#   left        dump --leave-running: the original goes on in the kernel's own restart, every
+#               call ends at its original deadline.
+#   again       a second dump (kill) of such an original while its sleepers are inside
+#               restart_syscall: which syscall they continue is not visible, they return EINTR
+#               at restore (the documented limit).
+# Times are CLOCK_MONOTONIC ms from the workload's start, bounded with what the shell saw:
+# t0 before spawn, t1 ready, t2 before dump, t3 after restore (or dump) returned.
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_sleep
+
+S=5000 # each call's time (ms)
+W=1500 # slept before the dump (ms): more than T, so a sleep that starts over is seen
+T=1000 # slack for a loaded host (ms)
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+_results() { grep -q "^done" "$1" 2>/dev/null; }
+max() { echo $(($1 > $2 ? $1 : $2)); }
+
+# expect NAME CALL WANT LO HI: the result line of CALL must read WANT ("RET ERRNO") with an
+# elapsed time in [LO, HI] ms.
+expect() {
+    local name=$1 call=$2 want=$3 lo=$4 hi=$5 line ret err ms
+    line=$(grep "^result $call " "$TMP/$name/out") || { fail "$name $call: no result"; return; }
+    read -r _ _ ret err ms <<<"$line"
+    if [ "$ret $err" != "$want" ]; then
+        fail "$name $call: returned $ret ($err) after $ms ms, expected $want"
+    elif [ "$ms" -lt "$lo" ] || [ "$ms" -gt "$hi" ]; then
+        fail "$name $call: ended after $ms ms, expected $lo..$hi"
+    else
+        ok "$name $call: $want after $ms ms ($lo..$hi)"
+    fi
+}
+
+# run_case NAME: spawns the workload and lets it sleep W ms; sets T0 T1 T2.
+run_case() {
+    T0=$(now_ms)
+    start "$1" "$WORKLOAD" "$S" || return 1
+    T1=$(now_ms)
+    sleep "$(awk "BEGIN { print $W / 1000 }")"
+    T2=$(now_ms)
+}
+
+name=restored
+if run_case $name && dump_restore $name; then
+    T3=$(now_ms)
+    if wait_for 30 _results "$TMP/$name/out"; then
+        frozen=$((T3 - T2)) whole=$((T3 - T0))
+        for call in nanosleep_rem mono_rem ppoll_timeout; do
+            expect $name $call "0 0" $S $((S + frozen + T))
+        done
+        for call in nanosleep_null poll_timeout; do
+            expect $name $call "0 0" $((S + T2 - T1)) $((S + whole + T))
+        done
+        expect $name abs_realtime "0 0" $S $(($(max $S $whole) + T))
+        expect $name futex_abs "-1 ETIMEDOUT" $S $(($(max $S $whole) + T))
+        expect $name futex_rel "0 0" $((T2 - T1)) $((whole + T))
+        expect $name poll_infinite "1 0" 0 $((S + 2 * whole + 2 * T))
+    else
+        fail "$name: no results: $(grep -v '^ready' "$TMP/$name/out")"
+    fi
+fi
+
+# The restored process dumped and restored once more while still in its calls. Released
+# from ptrace (at restore), every thread in a -ERESTART_RESTARTBLOCK call was kicked out of it
+# once and continues it in restart_syscall; the second dump cannot tell which syscall that
+# is: EINTR (the documented limit, as for `again` below). The calls the kernel re-enters
+# itself (TIMER_ABSTIME, ppoll) go on.
+name=twice
+if run_case $name && dump_restore $name; then
+    sleep 0.3
+    T2=$(now_ms)
+    rm -rf "$TMP/$name/img"
+    if dump_restore $name; then
+        T3=$(now_ms)
+        if wait_for 30 _results "$TMP/$name/out"; then
+            for call in nanosleep_rem nanosleep_null mono_rem futex_abs poll_timeout poll_infinite; do
+                expect $name $call "-1 EINTR" $((T2 - T1)) $((T3 - T0 + T))
+            done
+            expect $name futex_rel "0 0" $W $((T3 - T0 + T)) # woken at the first restore
+            expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
+            expect $name ppoll_timeout "0 0" $S $((S + T3 - T0 - W + T))
+        else
+            fail "$name: no results: $(grep -v '^ready' "$TMP/$name/out")"
+        fi
+    fi
+fi
+
+name=left
+if run_case $name && "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running; then
+    T3=$(now_ms)
+    left_pid=$PID
+    if wait_for 30 _results "$TMP/$name/out"; then
+        for call in nanosleep_rem nanosleep_null mono_rem abs_realtime poll_timeout ppoll_timeout; do
+            expect $name $call "0 0" $S $((S + T3 - T2 + T))
+        done
+        for call in futex_rel futex_abs; do
+            expect $name $call "-1 ETIMEDOUT" $S $((S + T3 - T2 + T))
+        done
+        expect $name poll_infinite "1 0" 0 $((S + T3 - T2 + 2 * T))
+    else
+        fail "$name: no results: $(grep -v '^ready' "$TMP/$name/out")"
+    fi
+else
+    fail "$name: dump --leave-running failed"
+fi
+
+# The original of a --leave-running dump continues its sleeps in restart_syscall; dumped
+# again there, a thread's registers no longer say which syscall it continues: EINTR at
+# restore (abs_realtime and ppoll_timeout were re-entered by the kernel itself, not
+# continued through restart_syscall, and still go on).
+name=again
+if run_case $name && "$CRYO" dump -t "$PID" -D "$TMP/$name/img0" --leave-running; then
+    sleep 0.3
+    T2=$(now_ms)
+    if dump_restore $name; then
+        T3=$(now_ms)
+        if wait_for 30 _results "$TMP/$name/out"; then
+            for call in nanosleep_rem nanosleep_null mono_rem futex_rel futex_abs poll_timeout poll_infinite; do
+                expect $name $call "-1 EINTR" $((T2 - T1)) $((T3 - T0 + T))
+            done
+            expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
+            expect $name ppoll_timeout "0 0" $S $((S + T3 - T0 - W + T))
+        else
+            fail "$name: no results: $(grep -v '^ready' "$TMP/$name/out")"
+        fi
+    fi
+else
+    fail "$name: first dump --leave-running failed"
+fi
+
+finish
