@@ -1,5 +1,6 @@
-// Restore side of pages.h: fills a restored process's memory from its page file.
+// Restore side of pages.h and pages_fill.h: fills restored processes' memory from their page files.
 #include "checkpoint/pages.h"
+#include "checkpoint/pages_fill.h"
 
 #include <algorithm>
 #include <atomic>
@@ -28,11 +29,11 @@ constexpr uint64_t kPage = sys::kPageSize;
 // Where a range of the page stream goes in the process: runs back to back.
 class StreamMap {
 public:
-    explicit StreamMap(std::vector<PageRun> const& runs)
-        : m_runs(runs)
+    explicit StreamMap(std::vector<PageRun> runs)
+        : m_runs(std::move(runs))
     {
         uint64_t offset = 0;
-        for (auto const& r : runs) {
+        for (auto const& r : m_runs) {
             m_offsets.push_back(offset);
             offset += r.pages * kPage;
         }
@@ -57,7 +58,7 @@ public:
     }
 
 private:
-    std::vector<PageRun> const& m_runs;
+    std::vector<PageRun> m_runs;
     std::vector<uint64_t> m_offsets;
     uint64_t m_total { 0 };
 };
@@ -87,56 +88,6 @@ Result<void> fill(int pid, std::optional<UffdFill> const& uffd, std::vector<sys:
     }
     if (!rest.empty())
         TRY(sys::process_vm_write(pid, rest));
-    return {};
-}
-
-// Raw page file: mapped, and each of two threads checksums and writes half of it, 1 MiB at
-// a time (checksummed, then copied while still in cache).
-Result<void> restore_raw(int pid, StreamMap const& map, FileSource& source, Progress& progress,
-    std::optional<UffdFill> const& uffd)
-{
-    uint64_t total = map.total();
-    uint64_t half = (total / 2 + kPage - 1) / kPage * kPage;
-    uint64_t bounds[3] = { 0, std::min(half, total), total };
-    uint32_t crcs[2] = { 0, 0 };
-    std::optional<Error> errors[2];
-    auto part = [&](int k) -> Result<void> {
-        uint64_t begin = bounds[k], end = bounds[k + 1];
-        if (begin == end)
-            return {};
-        // The page file is mapped, not read: the pages are copied straight from the page
-        // cache into the process (one copy instead of two).
-        void* mapped = ::mmap(nullptr, end - begin, PROT_READ, MAP_PRIVATE | MAP_POPULATE, source.fd().get(),
-            static_cast<off_t>(begin));
-        if (mapped == MAP_FAILED)
-            return Error::from_errno(fmt::format("mmap {}", source.name()));
-        ScopeGuard unmap([&] { ::munmap(mapped, end - begin); });
-        auto const* base = static_cast<uint8_t const*>(mapped);
-        std::vector<sys::RemoteCopy> batch, rest;
-        for (uint64_t off = begin; off < end; off += kStreamChunk) {
-            uint64_t n = std::min<uint64_t>(kStreamChunk, end - off);
-            crcs[k] = crc32c_fast(crcs[k], base + (off - begin), n);
-            batch.clear();
-            map.pieces(off, n, base + (off - begin), batch);
-            TRY(fill(pid, uffd, batch, rest).context("fill memory of {}", pid));
-            progress.add(n);
-        }
-        return {};
-    };
-    std::thread second([&] {
-        auto r = part(1);
-        if (!r)
-            errors[1] = r.release_error();
-    });
-    auto r = part(0);
-    second.join();
-    if (!r)
-        return r;
-    if (errors[1])
-        return *errors[1];
-    // The whole file's checksum is known only at the end, so a corrupt page file is detected
-    // after its pages went in; the restore then fails and kills the process it was filling.
-    source.set_computed(total, crc32c_combine(crcs[0], crcs[1], bounds[2] - bounds[1]));
     return {};
 }
 
@@ -264,27 +215,167 @@ Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vect
 
 Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, FileSource& source, std::optional<UffdFill> uffd)
 {
-    StreamMap map(runs);
-    bool compressed = !source.entry().compression.empty();
-    if (!compressed && map.total() != source.expected_size())
-        return Error::format("{}: holds {} bytes, the page index says {}", source.name(), source.expected_size(),
-            map.total());
-    if (map.total() == 0 && !compressed)
-        return source.finish();
+    PageFiller filler;
+    size_t job = TRY(filler.submit(pid, runs, std::move(source), std::move(uffd)));
+    return filler.wait(job);
+}
+
+struct PageFiller::Job {
+    Job(int pid_, std::vector<PageRun> runs, FileSource source_, std::optional<UffdFill> uffd_)
+        : pid(pid_)
+        , map(std::move(runs))
+        , source(std::move(source_))
+        , uffd(std::move(uffd_))
     {
-        Progress progress(fmt::format("restore {}", pid), map.total());
-        if (compressed)
-            TRY(restore_frames(pid, map, source, progress, uffd));
-        else
-            TRY(restore_raw(pid, map, source, progress, uffd));
     }
+    Job(Job const&) = delete;
+    ~Job() { unmap(); }
+    void unmap()
+    {
+        if (base)
+            ::munmap(const_cast<uint8_t*>(base), map.total());
+        base = nullptr;
+    }
+    bool complete() const { return done == chunks; }
+
+    int pid;
+    StreamMap map;
+    FileSource source;
+    std::optional<UffdFill> uffd;
+    std::unique_ptr<Progress> progress;
+    uint8_t const* base { nullptr }; // the raw page file, mapped read-only
+    size_t chunks { 0 };
+    size_t next { 0 }; // the next chunk to take
+    size_t done { 0 }; // chunks copied, or skipped after an error
+    std::vector<uint32_t> crcs; // per chunk
+    bool computed { false };    // the source's CRC is already set (compressed: at submit)
+    bool waited { false };
+    std::optional<Error> error;
+};
+
+PageFiller::PageFiller() = default;
+
+PageFiller::~PageFiller()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stop = true;
+    }
+    m_changed.notify_all();
+    if (m_worker.joinable())
+        m_worker.join();
+}
+
+Result<size_t> PageFiller::submit(int pid, std::vector<PageRun> runs, FileSource source, std::optional<UffdFill> uffd)
+{
+    auto job = std::make_unique<Job>(pid, std::move(runs), std::move(source), std::move(uffd));
+    uint64_t total = job->map.total();
+    bool compressed = !job->source.entry().compression.empty();
+    if (!compressed && total != job->source.expected_size())
+        return Error::format("{}: holds {} bytes, the page index says {}", job->source.name(),
+            job->source.expected_size(), total);
+    if (compressed) {
+        // Frames must be read in order to be found: filled now, with two threads of their own.
+        Progress progress(fmt::format("restore {}", pid), total);
+        if (auto r = restore_frames(pid, job->map, job->source, progress, job->uffd); !r)
+            job->error = r.release_error();
+        job->computed = true;
+    } else if (total > 0) {
+        // The page file is mapped, not read: pages are copied straight from the page cache
+        // into the process (one copy instead of two). No MAP_POPULATE: the checksum of each
+        // chunk faults it in (fault-around maps 16 pages a fault), spread over both threads,
+        // where populating the whole file first held every copy back by its page-table walk.
+        void* mapped = ::mmap(nullptr, total, PROT_READ, MAP_PRIVATE, job->source.fd().get(), 0);
+        if (mapped == MAP_FAILED)
+            return Error::from_errno(fmt::format("mmap {}", job->source.name()));
+        job->base = static_cast<uint8_t const*>(mapped);
+        job->chunks = (total + kStreamChunk - 1) / kStreamChunk;
+        job->crcs.assign(job->chunks, 0);
+        job->progress = std::make_unique<Progress>(fmt::format("restore {}", pid), total);
+    }
+    std::lock_guard lock(m_mutex);
+    m_jobs.push_back(std::move(job));
+    if (!m_jobs.back()->complete() && !m_worker.joinable())
+        m_worker = std::thread([this] { work(); });
+    m_changed.notify_all();
+    return m_jobs.size() - 1;
+}
+
+bool PageFiller::copy_next_chunk(std::unique_lock<std::mutex>& lock, size_t limit)
+{
+    while (m_oldest_open < m_jobs.size() && m_jobs[m_oldest_open]->next == m_jobs[m_oldest_open]->chunks)
+        ++m_oldest_open;
+    if (m_oldest_open >= m_jobs.size() || m_oldest_open > limit)
+        return false;
+    Job& job = *m_jobs[m_oldest_open];
+    size_t index = job.next++;
+    lock.unlock();
+    uint64_t offset = index * kStreamChunk;
+    uint64_t n = std::min<uint64_t>(kStreamChunk, job.map.total() - offset);
+    // Checksummed first, then copied while the chunk is still in the CPU cache.
+    uint32_t crc = crc32c_fast(0, job.base + offset, n);
+    std::vector<sys::RemoteCopy> pieces, rest;
+    job.map.pieces(offset, n, job.base + offset, pieces);
+    auto r = fill(job.pid, job.uffd, pieces, rest);
+    job.progress->add(n);
+    lock.lock();
+    job.crcs[index] = crc;
+    ++job.done;
+    if (!r && !job.error) {
+        job.error = std::move(r).context("fill memory of {}", job.pid).release_error();
+        job.done += job.chunks - job.next; // the chunks nobody took yet are skipped
+        job.next = job.chunks;
+    }
+    if (job.complete())
+        m_changed.notify_all();
+    return true;
+}
+
+void PageFiller::work()
+{
+    std::unique_lock lock(m_mutex);
+    while (!m_stop)
+        if (!copy_next_chunk(lock, m_jobs.size()))
+            m_changed.wait(lock);
+}
+
+Result<void> PageFiller::wait(size_t index)
+{
+    Job* job;
+    {
+        std::unique_lock lock(m_mutex);
+        if (index >= m_jobs.size() || m_jobs[index]->waited)
+            return Error::format("page fill {}: no such job waiting", index);
+        job = m_jobs[index].get();
+        job->waited = true;
+        // The waiting thread copies too (the oldest chunks first), instead of sleeping.
+        while (!job->complete())
+            if (!copy_next_chunk(lock, index))
+                m_changed.wait(lock);
+    }
+    // Complete: no other thread touches the job any more.
+    job->unmap();
+    job->progress.reset();
+    if (job->error)
+        return *job->error;
+    if (!job->computed) {
+        // The whole file's CRC, from the chunks' in file order.
+        uint32_t crc = 0;
+        uint64_t total = job->map.total();
+        for (size_t i = 0; i < job->chunks; ++i)
+            crc = crc32c_combine(crc, job->crcs[i], std::min<uint64_t>(kStreamChunk, total - i * kStreamChunk));
+        job->source.set_computed(total, crc);
+    }
+    // A corrupt page file fails the restore here, before the process runs again: the
+    // restore then kills it with its memory half-good.
+    TRY(job->source.finish());
     // Unregistered before the process can run: a page never dumped (never touched) must
     // fault in as zero, not wait for a userfaultfd nobody reads. (On an error, closing the
     // fd drops the registrations; the process is killed anyway.)
-    if (uffd)
-        for (auto const& [start, end] : uffd->ranges)
-            TRY(sys::uffd_unregister(uffd->uffd, start, end - start));
-    TRY(source.finish());
+    if (job->uffd)
+        for (auto const& [start, end] : job->uffd->ranges)
+            TRY(sys::uffd_unregister(job->uffd->uffd, start, end - start));
+    job->uffd.reset();
     return {};
 }
 

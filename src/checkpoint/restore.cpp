@@ -22,6 +22,7 @@
 #include "checkpoint/image.h"
 #include "checkpoint/memory_objects.h"
 #include "checkpoint/pages.h"
+#include "checkpoint/pages_fill.h"
 #include "checkpoint/pidns.h"
 #include "checkpoint/remote.h"
 #include "checkpoint/seccomp.h"
@@ -110,8 +111,9 @@ public:
     {
     }
 
-    // Rebuilds everything and leaves every thread stopped with its final registers set.
-    Result<void> prepare()
+    // First half of the rebuild: the address space, with the page contents submitted to
+    // `filler`, which fills them in the background while the next processes are rebuilt.
+    Result<void> prepare_memory(PageFiller& filler)
     {
         if (m_p.state.zombie)
             return {}; // already exited in step 1 (restore_zombie)
@@ -136,11 +138,22 @@ public:
         TRY(install_cryo_pidfd());
         TRY(map_areas());
         auto t = Clock::now();
-        {
-            auto source = TRY(m_image.open_file(page_file_name(m_place.image_pid)));
-            auto uffd = TRY(prepare_uffd_fill(m_t, m_p.areas, m_p.pages));
-            TRY(restore_pages(host(), m_p.pages, source, std::move(uffd)).context("image {}", m_image.dir()));
-        }
+        auto source = TRY(m_image.open_file(page_file_name(m_place.image_pid)));
+        auto uffd = TRY(prepare_uffd_fill(m_t, m_p.areas, m_p.pages));
+        m_fill_job = TRY(filler.submit(host(), m_p.pages, std::move(source), std::move(uffd)).context("image {}", m_image.dir()));
+        m_stats.memory_ms += ms_since(t); // memory time not overlapped with other work
+        return {};
+    }
+
+    // Second half: waits until the memory is in and verified (nothing below may touch it
+    // before: a kernel access to a page not filled yet would hit the userfaultfd), then
+    // everything else; leaves every thread stopped with its final registers set.
+    Result<void> prepare_rest(PageFiller& filler)
+    {
+        if (m_p.state.zombie)
+            return {};
+        auto t = Clock::now();
+        TRY(filler.wait(m_fill_job).context("image {}", m_image.dir()));
         m_stats.memory_ms += ms_since(t);
         m_stats.pages += m_p.page_count();
         m_stats.bytes += m_p.page_count() * 4096;
@@ -531,6 +544,7 @@ private:
     std::optional<RemoteScratch> m_scratch;
     uint64_t m_cryo_pidfd { 0 };
     MemoryObjects const* m_objects { nullptr };
+    size_t m_fill_job { 0 }; // of the PageFiller, between prepare_memory and prepare_rest
 };
 
 } // namespace
@@ -829,14 +843,20 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
             TRY(restore_zombie(p, *current.leader).context("restore zombie {}", p.pid));
     }
 
-    // 2. Rebuild each process; all stay stopped.
+    // 2. Rebuild each process; all stay stopped. The address spaces first, each one's pages
+    // filled in the background while the next is mapped (a tree's small processes overlap
+    // their remote syscalls with the copies), then the rest of each, once its memory is in.
+    // Declared after `tree`: on an error the filler stops before the processes are killed.
+    PageFiller filler;
     std::vector<std::unique_ptr<ProcessRestorer>> restorers;
     for (auto& r : tree) {
         restorers.push_back(std::make_unique<ProcessRestorer>(
             *r->process, r->place, image, files, *r->leader, r->threads, out.stats));
         restorers.back()->use_memory_objects(memory_objects);
-        TRY(restorers.back()->prepare().context("restore process {}", r->process->pid));
+        TRY(restorers.back()->prepare_memory(filler).context("restore process {}", r->process->pid));
     }
+    for (size_t i = 0; i < restorers.size(); ++i)
+        TRY(restorers[i]->prepare_rest(filler).context("restore process {}", tree[i]->process->pid));
     if (into.before_resume)
         TRY(into.before_resume());
     // 3. Let them all go together.
