@@ -123,7 +123,7 @@ int main(int argc, char** argv)
                                     : tracee->syscall(SYS_getppid);
                 if (!got || *got != (sleep_us ? 0 : ::getpid())) {
                     std::fprintf(stderr, "remote_syscall: remote syscall in %d: %s\n", target,
-                        got ? "wrong result" : got.error().message().c_str());
+                                 got ? "wrong result" : got.error().message().c_str());
                     for (pid_t c : children)
                         ::kill(c, SIGKILL);
                     return 1;
@@ -139,7 +139,8 @@ int main(int argc, char** argv)
         ::waitpid(c, nullptr, 0);
     }
     std::sort(per_call.begin(), per_call.end());
-    std::printf("remote_syscall busy=%d sleep_us=%d calls=%d rounds=%d median_us=%.2f best_us=%.2f worst_us=%.2f cpu_us=%.2f\n",
+    std::printf(
+        "remote_syscall busy=%d sleep_us=%d calls=%d rounds=%d median_us=%.2f best_us=%.2f worst_us=%.2f cpu_us=%.2f\n",
         busy, sleep_us, calls, rounds, per_call[per_call.size() / 2], per_call.front(), per_call.back(), cpu_per_call);
     return 0;
 }
