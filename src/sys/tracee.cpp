@@ -84,9 +84,10 @@ public:
     ~ChildSignal()
     {
         g_waiters.fetch_sub(1, std::memory_order_relaxed);
-        // SIGCHLD was already blocked (runtime's SignalForwarder reads it from a signalfd to
-        // reap orphans): give back the one we took, so its reader still sees one.
-        if (m_taken && sigismember(&m_old, SIGCHLD))
+        // Someone else wants SIGCHLD too: runtime's SignalForwarder blocks it to read it from a
+        // signalfd (and reap orphans), or a handler is installed. Give back the one we took,
+        // so they still see one.
+        if (m_taken && (sigismember(&m_old, SIGCHLD) || has_handler()))
             ::kill(::getpid(), SIGCHLD);
         ::pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
     }
@@ -117,6 +118,13 @@ public:
     }
 
 private:
+    static bool has_handler()
+    {
+        struct sigaction action {};
+        return ::sigaction(SIGCHLD, nullptr, &action) == 0 && action.sa_handler != SIG_DFL
+            && action.sa_handler != SIG_IGN;
+    }
+
     sigset_t m_old {};
     bool m_taken { false };
     std::optional<bool> m_signalled; // asked when first needed: most waits never sleep

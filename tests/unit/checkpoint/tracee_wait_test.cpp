@@ -1,5 +1,5 @@
 // Tracee's waits sleep on SIGCHLD (sys/tracee.cpp, ChildSignal): the caller's signal mask comes
-// back unchanged, a SIGCHLD someone else blocked for a signalfd is given back, an ignored
+// back unchanged, a SIGCHLD someone else blocked for a signalfd or handles is given back, an ignored
 // SIGCHLD still works (by polling), and a multi-threaded tracee killed during a remote syscall
 // fails it instead of hanging it. Against real children (ptrace of one's own child needs no root).
 #include <gtest/gtest.h>
@@ -143,6 +143,27 @@ TEST(TraceeWait, BlockedSigchldStaysBlockedAndIsGivenBack)
     }
     drop_pending_sigchld();
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+volatile sig_atomic_t g_handled = 0;
+
+TEST(TraceeWait, SigchldHandlerStillSeesOne)
+{
+    struct sigaction count {}, old {};
+    count.sa_handler = [](int) { g_handled = g_handled + 1; };
+    ASSERT_EQ(::sigaction(SIGCHLD, &count, &old), 0);
+    {
+        Child child;
+        auto tracee = seize(child.pid, child.pid);
+        g_handled = 0;
+        // The wait for the exit sleeps and takes the SIGCHLD of the exit stop; the handler
+        // gets one back when the wait unblocks SIGCHLD.
+        EXPECT_EQ(remote_sleep(tracee, 5), 0);
+        EXPECT_GE(g_handled, 1);
+        sigset_t after = current_mask();
+        EXPECT_FALSE(sigismember(&after, SIGCHLD));
+    }
+    ::sigaction(SIGCHLD, &old, nullptr);
 }
 
 TEST(TraceeWait, IgnoredSigchldStillCompletesRemoteSyscalls)
