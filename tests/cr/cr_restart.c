@@ -1,11 +1,12 @@
 // Checkpoint/restore workload for syscalls interrupted by the dump: it installs a SIGUSR1
 // handler without SA_RESTART, prints "ready PID", then blocks in one syscall chosen by MODE:
 // pause, sigsuspend (SIGUSR1 blocked outside it, empty mask inside), sigsuspend_unblocked
-// (SIGUSR1 never blocked), nanosleep (60 s) or read (of a pipe nobody writes). The SIGUSR1
-// sent after restore must end that syscall with EINTR, as it would have without the dump;
-// after sigsuspend the mask must again block SIGUSR1. nanosleep (no rem) is dumped inside a
-// restart block, which a restored task does not have: restore enters it again
-// (src/checkpoint/syscall_reentry.cpp), so it too must still be asleep when the signal comes
+// (SIGUSR1 never blocked), nanosleep (60 s; nanosleep_rem: with a rem pointer) or read (of a
+// pipe nobody writes). The SIGUSR1 sent after restore must end that syscall with EINTR, as it
+// would have without the dump; after sigsuspend the mask must again block SIGUSR1; after
+// nanosleep_rem the time left must be in rem. nanosleep is dumped inside a restart block,
+// which a restored task does not have: restore enters it again (src/checkpoint/
+// syscall_reentry.cpp), so it too must still be asleep when the signal comes
 // (tests/cr/cr_sleep.sh checks the times).
 // Prints "verify ok MODE" or "FAIL: ..." and exits 0 or 1.
 // Usage: cr_restart MODE
@@ -28,7 +29,7 @@ static void on_usr1(int sig)
 int main(int argc, char** argv)
 {
     if (argc != 2)
-        return fprintf(stderr, "usage: cr_restart pause|sigsuspend|sigsuspend_unblocked|nanosleep|read\n"), 2;
+        return fprintf(stderr, "usage: cr_restart pause|sigsuspend|sigsuspend_unblocked|nanosleep|nanosleep_rem|read\n"), 2;
     char const* mode = argv[1];
     setvbuf(stdout, NULL, _IONBF, 0);
     struct sigaction sa;
@@ -60,6 +61,13 @@ int main(int argc, char** argv)
     } else if (strcmp(mode, "nanosleep") == 0) {
         struct timespec ts = { .tv_sec = 60, .tv_nsec = 0 };
         r = nanosleep(&ts, NULL);
+    } else if (strcmp(mode, "nanosleep_rem") == 0) {
+        // Entered again at restore with the time left as its request: the signal must still
+        // end it with EINTR and the time left written back (less than asked, more than 0).
+        struct timespec ts = { .tv_sec = 60, .tv_nsec = 0 }, rem = { 0, 0 };
+        r = nanosleep(&ts, &rem);
+        if (r == -1 && errno == EINTR && (rem.tv_sec >= 60 || (rem.tv_sec == 0 && rem.tv_nsec == 0)))
+            return printf("FAIL: nanosleep_rem: rem %ld.%09ld s after EINTR\n", (long)rem.tv_sec, rem.tv_nsec), 1;
     } else if (strcmp(mode, "read") == 0) {
         char c;
         r = read(fds[0], &c, 1);

@@ -13,7 +13,7 @@ need cryo
 workload cr_restart
 
 _verdict() { grep -q "^verify\|^FAIL" "$1" 2>/dev/null; }
-for mode in pause sigsuspend sigsuspend_unblocked nanosleep read; do
+for mode in pause sigsuspend sigsuspend_unblocked nanosleep nanosleep_rem read; do
     name=at_release_$mode
     start "$name" "$WORKLOAD" "$mode" || continue
     sleep 0.1 # let it block in the syscall
