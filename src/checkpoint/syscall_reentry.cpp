@@ -1,12 +1,12 @@
 #include "checkpoint/syscall_reentry.h"
+#include "sys/ptrace_calls.h"
+#include "sys/remote_memory.h"
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include "sys/ptrace_calls.h"
-#include "sys/remote_memory.h"
 
 namespace cryo::checkpoint {
 

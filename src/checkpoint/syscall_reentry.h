@@ -14,10 +14,10 @@
 // -ERESTART* code to user space.
 #pragma once
 
-#include <cstdint>
-#include <vector>
 #include "base/error.h"
 #include "sys/tracee.h"
+#include <cstdint>
+#include <vector>
 
 namespace cryo::checkpoint {
 

@@ -29,7 +29,9 @@ static void on_usr1(int sig)
 int main(int argc, char** argv)
 {
     if (argc != 2)
-        return fprintf(stderr, "usage: cr_restart pause|sigsuspend|sigsuspend_unblocked|nanosleep|nanosleep_rem|read\n"), 2;
+        return fprintf(stderr,
+                       "usage: cr_restart pause|sigsuspend|sigsuspend_unblocked|nanosleep|nanosleep_rem|read\n"),
+               2;
     char const* mode = argv[1];
     setvbuf(stdout, NULL, _IONBF, 0);
     struct sigaction sa;

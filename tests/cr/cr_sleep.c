@@ -28,15 +28,15 @@
 #include <unistd.h>
 
 enum { kCalls = 9 };
-static char const* const g_names[kCalls] = { "nanosleep_rem", "nanosleep_null", "mono_rem",      "abs_realtime",
-                                             "futex_rel",     "futex_abs",      "poll_timeout", "ppoll_timeout",
-                                             "poll_infinite" };
+static char const* const g_names[kCalls]
+    = { "nanosleep_rem", "nanosleep_null", "mono_rem",      "abs_realtime", "futex_rel",
+        "futex_abs",     "poll_timeout",   "ppoll_timeout", "poll_infinite" };
 static long g_ms;
 static struct timespec g_start_mono, g_start_real;
 static uint32_t g_word; // never changed: the futex waits end by timeout (or early wakeup)
 static int g_idle[2]; // nobody writes: the timed polls end by timeout
 static int g_wake[2]; // written once the timed calls are over: ends poll_infinite
-static volatile int g_entering[kCalls];
+static int volatile g_entering[kCalls];
 static long g_ret[kCalls];
 static int g_errno[kCalls];
 static long g_elapsed_ms[kCalls];
