@@ -158,6 +158,7 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         total_bytes += plans.back().bytes;
         manifest.pids.push_back(p.pid);
     }
+    log::debug("dump {}: pages planned in {:.1f} ms", options.pid, ms_since(t));
     // Snapshots are made with remote syscalls, so before the registers are put back. Declared
     // after `tree`: on any error they are dropped (protection removed) before it thaws.
     std::vector<std::unique_ptr<WpSnapshot>> snapshots(model.processes.size());

@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -129,10 +130,14 @@ std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<
             snap->m_registered.push_back(c);
         }
         // The registered areas are now in the list: finish() unregisters them on any error.
-        for (auto const& s : snap->m_segments)
-            if (snap->registered_range(s.address))
-                TRY(sys::uffd_writeprotect(snap->m_uffd, s.address, s.size, true));
+        auto t0 = std::chrono::steady_clock::now();
+        TRY(snap->protect_all());
+        auto t1 = std::chrono::steady_clock::now();
         TRY(snap->copy_unprotected());
+        log::debug("process {}: snapshot: {} areas write-protected in {:.1f} ms, {} pages copied in {:.1f} ms", pid,
+            snap->m_registered.size(), std::chrono::duration<double, std::milli>(t1 - t0).count(),
+            snap->m_pages_frozen,
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count());
         auto [stop_read, stop_write] = TRY(sys::pipe(O_CLOEXEC | O_NONBLOCK));
         snap->m_stop_read = std::move(stop_read);
         snap->m_stop_write = std::move(stop_write);
@@ -145,6 +150,16 @@ std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<
         return nullptr;
     }
     return std::move(*made);
+}
+
+Result<void> WpSnapshot::protect_all()
+{
+    // One ioctl per run of pages. (Two threads on two halves were tried: no faster on this
+    // loaded 2-core machine, 130-170 ms for 2 GiB of small pages either way.)
+    for (auto const& s : m_segments)
+        if (registered_range(s.address))
+            TRY(sys::uffd_writeprotect(m_uffd, s.address, s.size, true));
+    return {};
 }
 
 WpSnapshot::Range const* WpSnapshot::registered_range(uint64_t address) const

@@ -74,6 +74,8 @@ private:
     void for_each_page(uint64_t start, uint64_t end, F&& f) const;
     // Copies `wanted` into the side store (pages already final or saved are skipped).
     Result<void> save(std::vector<Wanted>& wanted, bool frozen);
+    // While frozen: write-protects the planned pages of the registered areas.
+    Result<void> protect_all();
     // While frozen: the planned pages outside the write-protected areas.
     Result<void> copy_unprotected();
     void run_handler();
