@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "sys/clone.h"
 #include "sys/file.h"
+#include "sys/file_kinds.h"
 #include "sys/process.h"
 
 namespace cryo::runtime {
@@ -38,7 +39,13 @@ std::string first_line(std::string const& text)
 
 Result<void> run_hook(oci::Hook const& hook, std::string_view state_json)
 {
-    auto [stdin_read, stdin_write] = TRY(sys::pipe());
+    // The state goes in through a memfd rather than a pipe: written before the hook starts,
+    // it can neither block on a hook that never reads stdin nor raise SIGPIPE (which would
+    // kill cryo) when the hook exits before reading.
+    auto state = TRY(sys::memfd_create("hook-state", 0).context("hook {}", hook.path));
+    TRY(sys::write_all(state, state_json).context("hook {}: write state", hook.path));
+    if (::lseek(state.get(), 0, SEEK_SET) != 0)
+        return Error::from_errno(fmt::format("hook {}: rewind state", hook.path));
     auto [out_read, out_write] = TRY(sys::pipe());
     auto args = hook.args.empty() ? std::vector<std::string> { hook.path } : hook.args;
     auto argv = c_strings(args);
@@ -47,7 +54,7 @@ Result<void> run_hook(oci::Hook const& hook, std::string_view state_json)
     auto cloned = TRY(sys::fork_with_pidfd().context("start hook {}", hook.path));
     if (cloned.is_child()) {
         // dup2 clears CLOEXEC on the targets; every other fd we hold is CLOEXEC.
-        if (::dup2(stdin_read.get(), 0) < 0 || ::dup2(out_write.get(), 1) < 0 || ::dup2(out_write.get(), 2) < 0)
+        if (::dup2(state.get(), 0) < 0 || ::dup2(out_write.get(), 1) < 0 || ::dup2(out_write.get(), 2) < 0)
             sys::exit_now(127);
         ::execve(hook.path.c_str(), argv.data(), envp.data());
         char const message[] = "cannot execute hook\n";
@@ -55,11 +62,8 @@ Result<void> run_hook(oci::Hook const& hook, std::string_view state_json)
         sys::exit_now(127);
     }
     sys::ChildProcess child(cloned.pid, std::move(cloned.pidfd));
-    stdin_read.reset();
+    state.reset();
     out_write.reset();
-    // The state fits in the pipe buffer; a hook that does not read stdin must not block us.
-    (void)sys::write_all(stdin_write, state_json);
-    stdin_write.reset();
 
     using Clock = std::chrono::steady_clock;
     auto deadline = hook.timeout ? Clock::now() + std::chrono::seconds(*hook.timeout) : Clock::time_point::max();

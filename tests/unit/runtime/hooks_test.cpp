@@ -38,6 +38,19 @@ TEST(RuntimeHooks, FailureNamesHookStatusAndOutput)
               "prestart hook 0: hook /nonexistent/hook: exited with status 127: cannot execute hook");
 }
 
+// A hook that exits without reading its stdin must neither block cryo nor kill it with SIGPIPE,
+// whatever the size of the state; one that reads gets all of it.
+TEST(RuntimeHooks, StateLargerThanAPipeNeedNotBeRead)
+{
+    std::string big(1 << 20, 'x');
+    for (int i = 0; i < 20; ++i) {
+        oci::Hook quick { .path = "/bin/sh", .args = { "sh", "-c", "exit 0" } };
+        ASSERT_TRUE(run_hook(quick, big)) << "round " << i;
+    }
+    oci::Hook count { .path = "/bin/sh", .args = { "sh", "-c", "test \"$(wc -c)\" = 1048576" } };
+    EXPECT_TRUE(run_hook(count, big));
+}
+
 TEST(RuntimeHooks, TimeoutKillsTheHook)
 {
     oci::Hook hook { .path = "/bin/sleep", .args = { "sleep", "30" }, .timeout = 1 };
