@@ -20,7 +20,10 @@
 // SIGUSR2: prints "progress W0 W1" (writes done by each thread). SIGUSR1: stops the writers,
 // verifies, prints "verify ok ..." or the first inconsistency, exits.
 // Prints "ready PID" and "huge ADDR" (the MADV_HUGEPAGE region) at start.
-// Usage: cr_wp_snapshot CTL_FILE
+// With "unmap": a third thread holds 32 MiB of written memory more and unmaps it as soon as
+// the process is let go after having been traced (the thaw of a dump), printing "unmapped":
+// memory a snapshot has not copied yet disappears under it.
+// Usage: cr_wp_snapshot CTL_FILE [unmap]
 #define _GNU_SOURCE
 #include "prng_fill.h"
 
@@ -112,6 +115,40 @@ static void* writer(void* arg)
     return NULL;
 }
 
+static int traced(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char const* t = strstr(buf, "TracerPid:");
+    return t && atoi(t + 10) != 0;
+}
+
+static void* unmapper(void* arg)
+{
+    (void)arg;
+    size_t bytes = 32 << 20;
+    uint8_t* region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (region == MAP_FAILED)
+        return NULL;
+    madvise(region, bytes, MADV_NOHUGEPAGE);
+    memset(region, 0x5a, bytes);
+    while (!traced() && !g_quit)
+        usleep(100);
+    while (traced() && !g_quit)
+        usleep(100);
+    munmap(region, bytes);
+    printf("unmapped\n");
+    fflush(stdout);
+    return NULL;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -191,6 +228,11 @@ int main(int argc, char** argv)
     pthread_t thread;
     if (pthread_create(&thread, NULL, writer, NULL) != 0)
         return perror("pthread_create"), 2;
+    pthread_t unmap_thread;
+    int unmapping = argc > 2 && strcmp(argv[2], "unmap") == 0;
+    if (unmapping && pthread_create(&unmap_thread, NULL, unmapper, NULL) != 0)
+        return perror("pthread_create"), 2;
+    usleep(unmapping ? 100000 : 0); // its region written before "ready"
     printf("ready %d\nhuge %lx\n", getpid(), (unsigned long)(uintptr_t)g_huge);
     fflush(stdout);
 
@@ -221,6 +263,8 @@ int main(int argc, char** argv)
     while (!g_slots[1].stopped)
         usleep(1000);
     pthread_join(thread, NULL);
+    if (unmapping)
+        pthread_join(unmap_thread, NULL);
     int r = verify();
     fflush(stdout);
     return r;

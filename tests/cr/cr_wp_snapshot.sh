@@ -10,17 +10,20 @@
 #   the huge pages are still huge; no userfaultfd is left in its fd table.
 # - negative control: with the patching disabled (CRYO_TEST_SNAPSHOT_NO_PATCH, a test hook)
 #   the restored image must FAIL the check: it proves the check sees a mixed image.
+# - broken snapshot: the workload unmaps 32 MiB of its memory right after the thaw, before
+#   cryo copied it; the dump notices (UFFD_EVENT_UNMAP), dumps again with the copy made
+#   while frozen, succeeds, and the restored image is one instant.
 # - failures with the snapshot in place (an injected error after the thaw; cryo SIGKILLed
 #   while copying): the original runs on, untraced, writes everywhere, mappings unchanged.
 source "$(dirname "$0")/lib.sh"
 need cryo cr_driver
 workload cr_wp_snapshot
 
-# start_workload NAME: a fresh control file and the workload; sets PID and HUGE (address).
+# start_workload NAME [unmap]: a fresh control file and the workload; sets PID and HUGE.
 start_workload() {
     mkdir -p "$TMP/$1"
     head -c 4096 /dev/zero >"$TMP/$1/ctl"
-    start "$1" "$WORKLOAD" "$TMP/$1/ctl" || return 1
+    start "$1" "$WORKLOAD" "$TMP/$1/ctl" ${2:-} || return 1
     HUGE=$(awk '/^huge/ { print $2 }' "$TMP/$1/out")
     sleep 0.3 # the writers run
 }
@@ -116,6 +119,21 @@ if start_workload "$name"; then
         restore_and_verify "$name" "$PID" fail
     else
         fail "$name: dump failed"
+    fi
+fi
+
+name=broken
+if start_workload "$name" unmap; then
+    if "$CRYO" --debug dump -t "$PID" -D "$TMP/$name/img" --leave-running 2>"$TMP/$name/dump.log"; then
+        grep -q "^unmapped" "$TMP/$name/out" || fail "$name: the workload did not unmap its region after the thaw"
+        if grep -q "dumping again with the memory copied while frozen" "$TMP/$name/dump.log"; then
+            ok "$name: $(grep -o 'dump [0-9]*: dump memory of.*dumping again.*' "$TMP/$name/dump.log" | head -1)"
+        else
+            fail "$name: the broken snapshot was not noticed: $(grep -o 'frozen [0-9.]* ms.*' "$TMP/$name/dump.log")"
+        fi
+        restore_and_verify "$name" "$PID" ok
+    else
+        fail "$name: dump failed: $(tail -3 "$TMP/$name/dump.log")"
     fi
 fi
 
