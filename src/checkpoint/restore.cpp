@@ -783,11 +783,18 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         return 0;
     };
     // On failure every process created so far dies before its Tracee would let it go.
+    // Declared before the guard below, so that on an error it kills and reaps the root only
+    // after the guard has killed every process and drained the traced threads: a leader's
+    // exit is not reported while threads of it that cryo traces are unreaped, and its
+    // waitpid would block for ever (a tree whose root has threads, failing in a later
+    // process: tests/cr/cr_fill_tree.sh).
+    sys::ChildProcess root_child;
     ArmedScopeGuard kill_on_error([&] {
         for (auto& r : tree)
             if (r->place.host_pid > 0)
                 (void)::kill(r->place.host_pid, SIGKILL);
-        // In a container, reap the ptrace side too, children first: the init of a pid
+        // Threads: their exit is cryo's to collect (see root_child above). In a container,
+        // reap the ptrace side of the leaders too, children first: the init of a pid
         // namespace does not finish dying until its children are reaped, and a child we
         // trace is released to it only once we waited for it.
         auto drain = [&](int tid) {
@@ -801,8 +808,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         for (auto it = tree.rbegin(); it != tree.rend(); ++it) {
             auto& r = **it;
             for (auto& t : r.threads) {
-                if (container)
-                    drain(t.tid());
+                drain(t.tid());
                 t.forget();
             }
             if (r.leader) {
@@ -815,7 +821,6 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
 
     // 1. Create the tree, parents first, each process by its parent, with its pid. A
     // container's root is the init the runtime parked in the new namespaces.
-    sys::ChildProcess root_child;
     if (!container)
         root_child = TRY(clone_with_pid(processes[0].pid).context("restore process {}", processes[0].pid));
     for (size_t i = 0; i < processes.size(); ++i) {
