@@ -7,13 +7,27 @@
 . "$(dirname "$0")/lib.sh"
 
 bundle=$TEST_TMP/bundle
-make_bundle "$bundle" sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter; sleep 0.05; done'
+# The loop never renames or deletes a file: the image of the container checkpointed with
+# --leave-running below is restored while the original runs on in the same rootfs, and a file
+# the shell held open at the checkpoint must still be there (with a rename, restore failed
+# once on a counter.new the original had moved away since). So the counter is rewritten in
+# place, and a reader can find it empty: read_counter reads again.
+make_bundle "$bundle" sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/counter.new; cat /tmp/counter.new > /tmp/counter; sleep 0.05; done'
 counter=$bundle/rootfs/tmp/counter
-counter_above() { [ "$(cat "$counter" 2>/dev/null || echo 0)" -gt "$1" ]; }
+read_counter() {
+    local v
+    for _ in $(seq 50); do
+        v=$(cat "$counter" 2>/dev/null)
+        [ -n "$v" ] && { echo "$v"; return; }
+        sleep 0.02
+    done
+    echo 0
+}
+counter_above() { [ "$(read_counter)" -gt "$1" ]; }
 still_running() {
     assert_eq running "$(container_status "$1")" "status ($2)"
     local now
-    now=$(cat "$counter")
+    now=$(read_counter)
     wait_until 5 counter_above "$now"
     [ "$(grep -c '^TracerPid:[[:space:]]*0$' "/proc/$(container_pid "$1")/status")" = 1 ] \
         || fail "init still traced ($2)"
