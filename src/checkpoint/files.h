@@ -35,6 +35,17 @@ enum class FileKind {
     UdpSocket, // IPv4/IPv6 UDP: bound, connected, with its queued datagrams (files_udp.h)
 };
 
+// A socket option whose value differs from a fresh socket's (socket_options.h), named as in
+// the table there so that images do not depend on option numbers.
+struct SocketOption {
+    std::string name {}; // "SO_RCVTIMEO"
+    int64_t value { 0 }; // Int; Bool 0/1; Timeval in microseconds; Linger l_onoff
+    int64_t seconds { 0 }; // Linger: l_linger
+    std::string text {}; // String: TCP_CONGESTION's algorithm, SO_BINDTODEVICE's interface
+
+    bool operator==(SocketOption const&) const = default;
+};
+
 struct InotifyWatch {
     int wd { 0 };
     std::string path {};
@@ -109,6 +120,8 @@ struct FileDescription {
     TcpState tcp {};
     // UdpSocket (files_udp.h).
     UdpState udp {};
+    // UnixSocket, TcpSocket, UdpSocket: options set by the program (socket_options.h).
+    std::vector<SocketOption> socket_options {};
 
     bool operator==(FileDescription const&) const = default;
 };

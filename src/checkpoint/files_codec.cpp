@@ -77,6 +77,19 @@ void encode_open_files(Process const& p, json& j)
                 watches.push_back({ { "wd", w.wd }, { "path", w.path }, { "mask", w.mask } });
             e["inotify"] = std::move(watches);
         }
+        if (!d.socket_options.empty()) {
+            // Options set by the program (socket_options.h): [{name, value[, seconds][, text]}].
+            json options = json::array();
+            for (auto const& o : d.socket_options) {
+                json option = { { "name", o.name }, { "value", o.value } };
+                if (o.seconds)
+                    option["seconds"] = o.seconds;
+                if (!o.text.empty())
+                    option["text"] = o.text;
+                options.push_back(std::move(option));
+            }
+            e["socket_options"] = std::move(options);
+        }
         if (d.kind == FileKind::TcpSocket)
             encode_tcp(d, e);
         if (d.kind == FileKind::UdpSocket)
@@ -156,6 +169,10 @@ Result<void> decode_open_files(json const& j, Process& p)
         for (auto const& t : e.value("epoll", json::array()))
             d.epoll_targets.push_back({ t.at("fd").get<int>(), t.value("inode", uint64_t { 0 }),
                                         t.at("events").get<uint32_t>(), t.value("data", uint64_t { 0 }) });
+        // Absent from images written before socket options were kept: nothing to set.
+        for (auto const& o : e.value("socket_options", json::array()))
+            d.socket_options.push_back({ o.at("name").get<std::string>(), o.at("value").get<int64_t>(),
+                                         o.value("seconds", int64_t { 0 }), o.value("text", "") });
         if (d.kind == FileKind::TcpSocket)
             decode_tcp(e, d);
         if (d.kind == FileKind::UdpSocket)

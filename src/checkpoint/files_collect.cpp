@@ -12,6 +12,7 @@
 #include "base/scope_guard.h"
 #include "checkpoint/files_tcp.h"
 #include "checkpoint/files_udp.h"
+#include "checkpoint/socket_options.h"
 #include "sys/fdinfo.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
@@ -125,6 +126,7 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
     d.socket_type = diag->type;
     d.send_buffer = static_cast<uint32_t>(TRY(sys::socket_option(copy, SOL_SOCKET, SO_SNDBUF)));
     d.receive_buffer = static_cast<uint32_t>(TRY(sys::socket_option(copy, SOL_SOCKET, SO_RCVBUF)));
+    d.socket_options = TRY(collect_socket_options(copy, AF_UNIX, diag->type, 0).context("unix socket"));
     // socketpair(2) leaves datagram sockets in TCP_CLOSE on some kernels: a peer also counts.
     d.connected = diag->state == kTcpEstablished || diag->peer_inode != 0;
     d.peer_inode = diag->peer_inode;

@@ -14,6 +14,7 @@
 #include "base/scope_guard.h"
 #include "checkpoint/files_tcp.h"
 #include "checkpoint/files_udp.h"
+#include "checkpoint/socket_options.h"
 #include "checkpoint/remote.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
@@ -180,6 +181,14 @@ Result<void> set_socket_buffers(FdRef fd, FileDescription const& of)
     return {};
 }
 
+// The other options the program had set (socket_options.h); a unix socket has none that
+// must come before bind, both phases are set once it exists.
+Result<void> set_unix_options(FdRef fd, FileDescription const& of)
+{
+    TRY(apply_socket_options(fd, of.socket_options, OptionPhase::BeforeBind));
+    return apply_socket_options(fd, of.socket_options, OptionPhase::AfterSetup);
+}
+
 // The identity of the first process holding each unix socket (by inode): what a listen(2) or
 // connect(2) done for it records as the credentials its peers see.
 std::map<uint64_t, sys::Identity> unix_socket_holders(std::vector<Process> const& processes)
@@ -246,6 +255,7 @@ Result<void> connect_pending_clients(std::vector<FileDescription> const& descrip
                 TRY(sys::shutdown(fd, SHUT_RD).context("{}", where()));
             TRY(sys::set_status_flags(fd, settable_flags(c.flags)).context("{}", where()));
             TRY(set_socket_buffers(fd, c).context("{}", where()));
+            TRY(set_unix_options(fd, c).context("{}", where()));
             fds[c.id] = std::move(fd);
         }
     }
@@ -447,6 +457,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                     TRY(sys::shutdown(fd, SHUT_WR));
                 if (d.shutdown & 1)
                     TRY(sys::shutdown(fd, SHUT_RD));
+                TRY(set_unix_options(fd, d).context("{}", what()));
                 TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
                 out.m_fds[d.id] = std::move(fd);
                 break;
@@ -467,6 +478,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                     TRY(sys::as_identity(holders.at(d.inode), [&] {
                             return sys::listen(fd, static_cast<int>(d.backlog));
                         }).context("{}", what()));
+                TRY(set_unix_options(fd, d).context("{}", what()));
                 TRY(sys::set_status_flags(fd, settable_flags(d.flags)));
                 out.m_fds[d.id] = std::move(fd);
                 break;
@@ -502,6 +514,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
                     TRY(sys::shutdown(other, SHUT_RD));
                 TRY(sys::set_status_flags(other, settable_flags(p.flags)));
                 TRY(set_socket_buffers(other, p).context("{}", what()));
+                TRY(set_unix_options(other, p).context("{}", what()));
                 out.m_fds[p.id] = std::move(other);
             }
             // else: the peer was closed; dropping `other` closes it again (EOF after the data).
@@ -513,6 +526,7 @@ Result<OpenedFiles> OpenedFiles::open(std::vector<Process> const& processes, Ima
             }
             TRY(sys::set_status_flags(mine, settable_flags(d.flags)));
             TRY(set_socket_buffers(mine, d).context("{}", what()));
+            TRY(set_unix_options(mine, d).context("{}", what()));
             out.m_fds[d.id] = std::move(mine);
             break;
         }

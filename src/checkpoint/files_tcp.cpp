@@ -12,6 +12,7 @@
 #include "base/scope_guard.h"
 #include "checkpoint/image.h"
 #include "checkpoint/inet_socket.h"
+#include "checkpoint/socket_options.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
 #include "sys/inet_diag.h"
@@ -139,10 +140,12 @@ Result<Fd> open_unconnected(FileDescription const& d)
     auto s = TRY(sys::socket(t.family, SOCK_STREAM));
     TRY(apply_options(s, t, true));
     TRY(apply_options(s, t, false));
+    TRY(apply_socket_options(s, d.socket_options, OptionPhase::BeforeBind));
     if (t.local_port != 0 || t.listening)
         TRY(sys::bind_inet(s, local_of(t)));
     if (t.listening)
         TRY(sys::listen(s, static_cast<int>(t.backlog)));
+    TRY(apply_socket_options(s, d.socket_options, OptionPhase::AfterSetup));
     TRY(sys::set_status_flags(s, d.flags & O_NONBLOCK));
     return s;
 }
@@ -160,6 +163,7 @@ Result<Fd> open_established(FileDescription const& d, ImageReader const& image)
     }
     auto s = TRY(sys::socket(t.family, SOCK_STREAM));
     TRY(apply_options(s, t, true));
+    TRY(apply_socket_options(s, d.socket_options, OptionPhase::BeforeBind));
     TRY(set_repair(s, TCP_REPAIR_ON));
     // Sequence numbers where each queue starts; writing the queued bytes below moves them on
     // to where they were at the dump.
@@ -231,10 +235,12 @@ Result<Fd> open_queued_client(FileDescription const& d, ImageReader const& image
     }
     auto s = TRY(sys::socket(t.family, SOCK_STREAM));
     TRY(apply_options(s, t, true));
+    TRY(apply_socket_options(s, d.socket_options, OptionPhase::BeforeBind));
     TRY(sys::bind_inet(s, local_of(t)));
     TRY(sys::connect_inet(s, { t.family, t.peer_address, t.peer_port }).context("connect to the listener"));
     TRY(sys::send_stream(s, data).context("send the unacknowledged bytes again"));
     TRY(apply_options(s, t, false));
+    TRY(apply_socket_options(s, d.socket_options, OptionPhase::AfterSetup));
     TRY(sys::set_status_flags(s, d.flags & O_NONBLOCK));
     return s;
 }
@@ -291,6 +297,7 @@ Result<void> leave_repair(FdRef s, FileDescription const& d)
     TRY(set_repair(s, TCP_REPAIR_OFF));
     // Leaving repair mode clears SO_REUSEADDR: the options come after it.
     TRY(apply_options(s, d.tcp, false));
+    TRY(apply_socket_options(s, d.socket_options, OptionPhase::AfterSetup));
     TRY(sys::set_status_flags(s, d.flags & O_NONBLOCK));
     return {};
 }
@@ -380,6 +387,7 @@ Result<void> classify_tcp_socket(FdRef s, FileDescription& d)
     }
     TRY(read_options(s, t));
     d.path = tcp_summary(t);
+    d.socket_options = TRY(collect_socket_options(s, t.family, SOCK_STREAM, IPPROTO_TCP).context("{}", d.path));
     return {};
 }
 

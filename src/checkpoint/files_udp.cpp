@@ -10,6 +10,7 @@
 #include "base/scope_guard.h"
 #include "checkpoint/image.h"
 #include "checkpoint/inet_socket.h"
+#include "checkpoint/socket_options.h"
 #include "sys/file_kinds.h"
 #include "sys/process.h"
 #include "sys/udp_socket.h"
@@ -100,6 +101,7 @@ Result<void> classify_udp_socket(FdRef s, FileDescription& d)
     u.receive_buffer = sizes.receive;
     d.kind = FileKind::UdpSocket;
     d.path = udp_summary(u);
+    d.socket_options = TRY(collect_socket_options(s, u.family, SOCK_DGRAM, IPPROTO_UDP).context("{}", d.path));
     return {};
 }
 
@@ -135,6 +137,7 @@ Result<void> open_udp_sockets(std::vector<FileDescription> const& descriptions, 
         if (u.family == AF_INET6)
             TRY(set_flag(s, IPPROTO_IPV6, IPV6_V6ONLY, u.v6_only).context("{}: IPV6_V6ONLY", what()));
         TRY(apply_options(s, u, true).context("{}", what()));
+        TRY(apply_socket_options(s, d.socket_options, OptionPhase::BeforeBind).context("{}", what()));
         if (u.local_port)
             TRY(sys::bind_inet(s, { u.family, u.local_address, u.local_port }).context("{}", what()));
         fds[d.id] = std::move(s);
@@ -165,6 +168,7 @@ Result<void> open_udp_sockets(std::vector<FileDescription> const& descriptions, 
         if (u.connected)
             TRY(sys::connect_inet(s, { u.family, u.peer_address, u.peer_port }).context("{}", what()));
         TRY(set_flag(s, SOL_SOCKET, SO_REUSEADDR, u.reuse_address).context("{}: SO_REUSEADDR", what()));
+        TRY(apply_socket_options(s, d->socket_options, OptionPhase::AfterSetup).context("{}", what()));
         TRY(sys::set_status_flags(s, d->flags & O_NONBLOCK).context("{}", what()));
     }
     return {};

@@ -1,0 +1,213 @@
+// The socket option table, default filtering against a fresh socket, apply + collect round
+// trips on plain (unprivileged) sockets, and the image codec of the saved options.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string_view>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "checkpoint/files_codec.h"
+#include "checkpoint/socket_options.h"
+#include "sys/file_kinds.h"
+#include "sys/tcp_socket.h"
+
+namespace cryo::checkpoint {
+namespace {
+
+Fd make_socket(int family, int type)
+{
+    return MUST(sys::socket(family, type));
+}
+
+void set_int(FdRef s, int level, int name, int value)
+{
+    MUST(sys::set_socket_option(s, level, name, value));
+}
+
+SocketOption const* find(std::vector<SocketOption> const& options, std::string_view name)
+{
+    for (auto const& o : options)
+        if (o.name == name)
+            return &o;
+    return nullptr;
+}
+
+TEST(SocketOptions, TableIsConsistent)
+{
+    std::set<std::string> names;
+    for (auto const& spec : socket_option_table()) {
+        EXPECT_TRUE(names.insert(spec.name).second) << spec.name << " twice";
+        EXPECT_NE(spec.applies, 0) << spec.name;
+        // IP-level options only on AF_INET sockets, IPv6 ones only on AF_INET6.
+        if (spec.level == IPPROTO_IP) {
+            EXPECT_EQ(spec.applies & (kTcp6 | kUdp6 | kUnix), 0) << spec.name;
+        }
+        if (spec.level == IPPROTO_IPV6) {
+            EXPECT_EQ(spec.applies & (kTcp4 | kUdp4 | kUnix), 0) << spec.name;
+        }
+        if (spec.level == IPPROTO_TCP) {
+            EXPECT_EQ(spec.applies & ~(kTcp4 | kTcp6), 0) << spec.name;
+        }
+        EXPECT_EQ(find_socket_option(spec.name), &spec);
+    }
+    EXPECT_EQ(find_socket_option("SO_NOT_AN_OPTION"), nullptr);
+    // Those that must come before bind/listen.
+    for (auto name : { "IP_FREEBIND", "IP_TRANSPARENT", "SO_BINDTODEVICE", "TCP_FASTOPEN", "TCP_DEFER_ACCEPT" })
+        EXPECT_EQ(find_socket_option(name)->phase, OptionPhase::BeforeBind) << name;
+    EXPECT_EQ(find_socket_option("SO_RCVTIMEO")->phase, OptionPhase::AfterSetup);
+    EXPECT_EQ(socket_class(AF_INET, SOCK_STREAM, IPPROTO_TCP), kTcp4);
+    EXPECT_EQ(socket_class(AF_INET6, SOCK_DGRAM, 0), kUdp6);
+    EXPECT_EQ(socket_class(AF_UNIX, SOCK_SEQPACKET, 0), kUnix);
+    EXPECT_EQ(socket_class(AF_INET, SOCK_RAW, IPPROTO_ICMP), 0);
+}
+
+TEST(SocketOptions, FreshSocketsKeepNothing)
+{
+    for (auto [family, type] : { std::pair { AF_INET, SOCK_STREAM }, { AF_INET, SOCK_DGRAM }, { AF_INET6, SOCK_STREAM },
+                                 { AF_INET6, SOCK_DGRAM }, { AF_UNIX, SOCK_STREAM }, { AF_UNIX, SOCK_DGRAM } }) {
+        auto s = make_socket(family, type);
+        auto options = MUST(collect_socket_options(s, family, type, 0));
+        EXPECT_TRUE(options.empty()) << family << "/" << type << ": " << (options.empty() ? "" : to_string(options[0]));
+    }
+}
+
+TEST(SocketOptions, TcpNonDefaultsAreCollectedAndApplied)
+{
+    auto s = make_socket(AF_INET, SOCK_STREAM);
+    timeval tv { 1, 500000 };
+    MUST(sys::set_raw_option(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    linger l { 1, 5 };
+    MUST(sys::set_raw_option(s, SOL_SOCKET, SO_LINGER, &l, sizeof l));
+    set_int(s, IPPROTO_IP, IP_TOS, 0x10);
+    set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, 77);
+    set_int(s, IPPROTO_TCP, TCP_KEEPCNT, 3);
+    set_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT, 12345);
+    set_int(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, 5);
+    MUST(sys::set_raw_option(s, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
+    auto options = MUST(collect_socket_options(s, AF_INET, SOCK_STREAM, IPPROTO_TCP));
+
+    ASSERT_NE(find(options, "SO_RCVTIMEO"), nullptr);
+    // Jiffies rounding: 1.5 s is a whole number of ticks at any HZ the kernel is built with.
+    EXPECT_EQ(find(options, "SO_RCVTIMEO")->value, 1'500'000);
+    ASSERT_NE(find(options, "SO_LINGER"), nullptr);
+    EXPECT_EQ(find(options, "SO_LINGER")->value, 1);
+    EXPECT_EQ(find(options, "SO_LINGER")->seconds, 5);
+    ASSERT_NE(find(options, "IP_TOS"), nullptr);
+    EXPECT_EQ(find(options, "IP_TOS")->value, 0x10);
+    ASSERT_NE(find(options, "TCP_KEEPIDLE"), nullptr);
+    EXPECT_EQ(find(options, "TCP_KEEPIDLE")->value, 77);
+    ASSERT_NE(find(options, "TCP_USER_TIMEOUT"), nullptr);
+    EXPECT_EQ(find(options, "TCP_USER_TIMEOUT")->value, 12345);
+    ASSERT_NE(find(options, "TCP_DEFER_ACCEPT"), nullptr);
+    EXPECT_GE(find(options, "TCP_DEFER_ACCEPT")->value, 5); // kept as retransmissions: rounded up
+    ASSERT_NE(find(options, "TCP_CONGESTION"), nullptr);
+    EXPECT_EQ(find(options, "TCP_CONGESTION")->text, "reno");
+    // Not changed: not kept.
+    EXPECT_EQ(find(options, "SO_SNDTIMEO"), nullptr);
+    EXPECT_EQ(find(options, "TCP_KEEPINTVL"), nullptr);
+    EXPECT_EQ(find(options, "IP_TTL"), nullptr);
+
+    // Applied to a fresh socket, both phases: it reads back the same.
+    auto restored = make_socket(AF_INET, SOCK_STREAM);
+    MUST(apply_socket_options(restored, options, OptionPhase::BeforeBind));
+    auto early = MUST(collect_socket_options(restored, AF_INET, SOCK_STREAM, IPPROTO_TCP));
+    EXPECT_NE(find(early, "TCP_DEFER_ACCEPT"), nullptr);
+    EXPECT_EQ(find(early, "SO_RCVTIMEO"), nullptr) << "a late option set before bind";
+    MUST(apply_socket_options(restored, options, OptionPhase::AfterSetup));
+    EXPECT_EQ(MUST(collect_socket_options(restored, AF_INET, SOCK_STREAM, IPPROTO_TCP)), options);
+}
+
+TEST(SocketOptions, UdpAndUnixOptions)
+{
+    auto u = make_socket(AF_INET, SOCK_DGRAM);
+    set_int(u, IPPROTO_IP, IP_PKTINFO, 1);
+    set_int(u, IPPROTO_IP, IP_RECVTTL, 1);
+    set_int(u, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+    set_int(u, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+    auto options = MUST(collect_socket_options(u, AF_INET, SOCK_DGRAM, IPPROTO_UDP));
+    ASSERT_NE(find(options, "IP_PKTINFO"), nullptr);
+    ASSERT_NE(find(options, "IP_RECVTTL"), nullptr);
+    ASSERT_NE(find(options, "IP_MULTICAST_LOOP"), nullptr);
+    EXPECT_EQ(find(options, "IP_MULTICAST_LOOP")->value, 0);
+    ASSERT_NE(find(options, "SO_TIMESTAMPNS"), nullptr);
+    EXPECT_EQ(find(options, "SO_TIMESTAMP"), nullptr) << "getsockopt shows only the nanosecond one";
+    auto restored = make_socket(AF_INET, SOCK_DGRAM);
+    MUST(apply_socket_options(restored, options, OptionPhase::AfterSetup));
+    EXPECT_EQ(MUST(collect_socket_options(restored, AF_INET, SOCK_DGRAM, IPPROTO_UDP)), options);
+
+    auto v6 = make_socket(AF_INET6, SOCK_DGRAM);
+    set_int(v6, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+    set_int(v6, IPPROTO_IPV6, IPV6_TCLASS, 0x20);
+    auto v6_options = MUST(collect_socket_options(v6, AF_INET6, SOCK_DGRAM, 0));
+    EXPECT_NE(find(v6_options, "IPV6_RECVPKTINFO"), nullptr);
+    EXPECT_NE(find(v6_options, "IPV6_TCLASS"), nullptr);
+    EXPECT_EQ(find(v6_options, "IP_PKTINFO"), nullptr);
+
+    auto [a, b] = MUST(sys::socketpair(AF_UNIX, SOCK_SEQPACKET));
+    set_int(a, SOL_SOCKET, SO_PASSCRED, 1);
+    timeval tv { 0, 250000 };
+    MUST(sys::set_raw_option(a, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
+    auto unix_options = MUST(collect_socket_options(a, AF_UNIX, SOCK_SEQPACKET, 0));
+    ASSERT_EQ(unix_options.size(), 2u);
+    EXPECT_EQ(to_string(*find(unix_options, "SO_PASSCRED")), "SO_PASSCRED=1");
+    // Timeouts are kept in jiffies: 0.25 s reads back rounded up to a whole tick (0.252 s
+    // at HZ=250); set again, the rounded value reads back unchanged.
+    auto const& timeout = *find(unix_options, "SO_SNDTIMEO");
+    EXPECT_GE(timeout.value, 250'000);
+    EXPECT_LT(timeout.value, 260'000);
+    EXPECT_TRUE(to_string(timeout).starts_with("SO_SNDTIMEO=0.25")) << to_string(timeout);
+    EXPECT_TRUE(MUST(collect_socket_options(b, AF_UNIX, SOCK_SEQPACKET, 0)).empty());
+    MUST(apply_socket_options(b, unix_options, OptionPhase::AfterSetup));
+    EXPECT_EQ(MUST(collect_socket_options(b, AF_UNIX, SOCK_SEQPACKET, 0)), unix_options);
+}
+
+TEST(SocketOptions, ApplyErrorsNameTheOption)
+{
+    auto s = make_socket(AF_INET, SOCK_STREAM);
+    auto unknown = apply_socket_options(s, { { "SO_FROM_THE_FUTURE", 1, 0, {} } }, OptionPhase::AfterSetup);
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message().find("SO_FROM_THE_FUTURE"), std::string::npos);
+    auto refused = apply_socket_options(s, { { "TCP_CONGESTION", 0, 0, "no-such-algorithm" } }, OptionPhase::AfterSetup);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("socket option TCP_CONGESTION=no-such-algorithm"), std::string::npos)
+        << refused.error().message();
+}
+
+TEST(SocketOptions, CodecRoundTripAndOldImages)
+{
+    Process p;
+    FileDescription d;
+    d.id = 3;
+    d.kind = FileKind::UdpSocket;
+    d.udp.family = AF_INET;
+    d.udp.local_address = "127.0.0.1";
+    d.udp.local_port = 5000;
+    d.socket_options = { { "SO_LINGER", 1, 7, {} }, { "IP_PKTINFO", 1, 0, {} }, { "SO_BINDTODEVICE", 0, 0, "lo" },
+                         { "SO_RCVTIMEO", 2'000'000, 0, {} } };
+    p.file_descriptions.push_back(d);
+    p.files.push_back({ 4, 3, true });
+    nlohmann::json j;
+    encode_open_files(p, j);
+    Process back;
+    MUST(decode_open_files(j, back));
+    ASSERT_EQ(back.file_descriptions.size(), 1u);
+    EXPECT_EQ(back.file_descriptions[0].socket_options, d.socket_options);
+    EXPECT_EQ(back.file_descriptions[0], d);
+
+    // An image written before options were kept has no key: it decodes with none.
+    j["file_descriptions"][0].erase("socket_options");
+    Process old;
+    MUST(decode_open_files(j, old));
+    EXPECT_TRUE(old.file_descriptions[0].socket_options.empty());
+    // And a description without options writes no key.
+    nlohmann::json again;
+    encode_open_files(old, again);
+    EXPECT_FALSE(again["file_descriptions"][0].contains("socket_options"));
+}
+
+} // namespace
+} // namespace cryo::checkpoint
