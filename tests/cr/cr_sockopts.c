@@ -5,11 +5,14 @@
 // (SO_LINGER, keepalive tuning, TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT, SO_SNDTIMEO, IP_TTL,
 // SO_OOBINLINE ...), fd 13 a UDP socket bound to 127.0.0.1 (IP_PKTINFO, IP_RECVTTL,
 // IP_RECVTOS, SO_TIMESTAMPNS, multicast TTL and loop, SO_RCVTIMEO) and fd 14 a UDP sender,
-// fd 15/16 a unix datagram socketpair (SO_PASSCRED, SO_SNDTIMEO on 15). Remembers every
+// fd 15/16 a unix datagram socketpair (SO_PASSCRED, SO_SNDTIMEO on 15), fd 17 an IPv6 UDP
+// socket on ::1 (IPV6_RECVPKTINFO, IPV6_TCLASS, IPV6_UNICAST_HOPS); fd 13 is also bound to
+// the device lo (SO_BINDTODEVICE, set before bind). Remembers every
 // option as getsockopt shows it, prints "ready PID". On SIGUSR1 it reads every option again
 // and compares, then checks behaviour: a datagram to 13 carries IP_PKTINFO and IP_TTL
-// ancillary data, one to 15 SCM_CREDENTIALS, the TCP pair still exchanges bytes and the
+// ancillary data, one to 17 IPV6_PKTINFO, one to 15 SCM_CREDENTIALS, the TCP pair still exchanges bytes and the
 // listener accepts a new connection. Prints "verify ok" or what failed.
+// `cr_sockopts bind-device NAME`: only a UDP socket bound to the device NAME (fd 10).
 #define _GNU_SOURCE
 #include "cr_net.h"
 
@@ -40,6 +43,8 @@ static struct Option g_options[] = {
     OPT(13, IPPROTO_IP, IP_RECVTTL),        OPT(13, IPPROTO_IP, IP_RECVTOS),        OPT(13, SOL_SOCKET, SO_TIMESTAMPNS),
     OPT(13, IPPROTO_IP, IP_MULTICAST_TTL),  OPT(13, IPPROTO_IP, IP_MULTICAST_LOOP), OPT(13, SOL_SOCKET, SO_RCVTIMEO),
     OPT(15, SOL_SOCKET, SO_PASSCRED),       OPT(15, SOL_SOCKET, SO_SNDTIMEO),       OPT(16, SOL_SOCKET, SO_PASSCRED),
+    OPT(13, SOL_SOCKET, SO_BINDTODEVICE),   OPT(17, IPPROTO_IPV6, IPV6_RECVPKTINFO), OPT(17, IPPROTO_IPV6, IPV6_TCLASS),
+    OPT(17, IPPROTO_IPV6, IPV6_UNICAST_HOPS),
 };
 #define NOPTIONS (sizeof g_options / sizeof g_options[0])
 
@@ -118,6 +123,17 @@ static void verify(void)
     int ttl = 0;
     got = recv_with_cmsg(13, buffer, sizeof buffer, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
     CHECK(got == 4 && ttl > 0, "udp: no IP_TTL ancillary data (%d, ttl %d)", got, ttl);
+    // IPV6_RECVPKTINFO on fd 17, sent from fd 14's IPv6 twin.
+    int sender6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port_of(17)),
+                                .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    if (sendto(sender6, "six", 3, 0, (struct sockaddr*)&to6, sizeof to6) != 3)
+        die("sendto ::1");
+    close(sender6);
+    struct in6_pktinfo info6;
+    memset(&info6, 0, sizeof info6);
+    got = recv_with_cmsg(17, buffer, sizeof buffer, IPPROTO_IPV6, IPV6_PKTINFO, &info6, sizeof info6);
+    CHECK(got == 3 && IN6_IS_ADDR_LOOPBACK(&info6.ipi6_addr), "udp6: no datagram with IPV6_PKTINFO (%d)", got);
     // SO_PASSCRED: credentials on a unix datagram.
     if (send(16, "cred", 4, 0) != 4)
         die("send unix");
@@ -148,10 +164,21 @@ static void verify(void)
     close(c);
 }
 
-int main(void)
+int main(int argc, char** argv)
 {
     setup_go();
     (void)peer_of; // cr_net.h helper this workload does not need
+    if (argc == 3 && strcmp(argv[1], "bind-device") == 0) {
+        // Only fd 10, a UDP socket bound to the device argv[2], for a restore that must fail
+        // once the device is gone.
+        place(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), 10);
+        if (setsockopt(10, SOL_SOCKET, SO_BINDTODEVICE, argv[2], (socklen_t)strlen(argv[2])) < 0)
+            die("SO_BINDTODEVICE");
+        printf("ready %d\n", getpid());
+        wait_go();
+        printf("verify ok\n");
+        return 0;
+    }
     // fd 10: the listener.
     place(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), 10);
     set_int(10, IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND");
@@ -194,6 +221,8 @@ int main(void)
     if (bind(13, (struct sockaddr*)&any, sizeof any) < 0)
         die("bind udp");
     set_int(13, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+    if (setsockopt(13, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0)
+        die("SO_BINDTODEVICE");
     set_int(13, IPPROTO_IP, IP_RECVTTL, 1, "IP_RECVTTL");
     set_int(13, IPPROTO_IP, IP_RECVTOS, 1, "IP_RECVTOS");
     set_int(13, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
@@ -201,6 +230,14 @@ int main(void)
     set_int(13, IPPROTO_IP, IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP");
     set_time(13, SO_RCVTIMEO, 500000);
     place(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), 14);
+    // fd 17: IPv6 UDP on ::1 with IPV6_RECVPKTINFO, a traffic class and hop limit.
+    place(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), 17);
+    struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    if (bind(17, (struct sockaddr*)&any6, sizeof any6) < 0)
+        die("bind ::1");
+    set_int(17, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+    set_int(17, IPPROTO_IPV6, IPV6_TCLASS, 0x28, "IPV6_TCLASS");
+    set_int(17, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 17, "IPV6_UNICAST_HOPS");
     // fd 15/16: unix datagrams with credentials.
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)

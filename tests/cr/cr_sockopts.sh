@@ -1,27 +1,57 @@
 #!/bin/bash
 # Socket options across dump and restore (tests/cr/cr_sockopts.c): a TCP listener, an
-# established pair (--tcp-established), a UDP socket and a unix socketpair with non-default
-# options. 1. The image's process metadata lists the kept options, and only those. 2. After restore -d every option reads
-# back as before, IP_PKTINFO/IP_RECVTTL and SO_PASSCRED still deliver their ancillary data,
-# the connection carries bytes and the listener accepts.
+# established pair (--tcp-established), IPv4 and IPv6 UDP sockets and a unix socketpair with
+# non-default options. 1. dump --leave-running: the tree runs on, every option as it was.
+# 2. dump: the image's process metadata lists the kept options, and only those; after
+# restore -d every option reads back as before, IP_PKTINFO/IP_RECVTTL, IPV6_RECVPKTINFO and
+# SO_PASSCRED still deliver their ancillary data, the connection carries bytes and the
+# listener accepts. 3. A socket bound (SO_BINDTODEVICE) to a device that is gone at restore:
+# the restore fails in one line naming the socket and the option, and nothing runs on.
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_sockopts
 
+# 1. --leave-running: reading the options changes none of them.
+if start running "$WORKLOAD"; then
+    "$CRYO" dump -t "$PID" -D "$TMP/running/img" --leave-running --tcp-established >"$TMP/running/dump.out" 2>&1 \
+        || fail "running: dump --leave-running failed: $(cat "$TMP/running/dump.out")"
+    verify running
+fi
+
+# 2. dump (tree killed), restore -d.
 if start restore "$WORKLOAD"; then
     "$CRYO" dump -t "$PID" -D "$TMP/restore/img" --tcp-established >"$TMP/restore/dump.out" 2>&1 \
         || fail "dump failed: $(cat "$TMP/restore/dump.out")"
     gone "$PID" || fail "still there after dump"
     json=$(cat "$TMP"/restore/img/process-*.json)
-    for name in SO_LINGER TCP_CONGESTION IP_PKTINFO SO_PASSCRED TCP_DEFER_ACCEPT SO_MARK; do
+    for name in SO_LINGER TCP_CONGESTION IP_PKTINFO SO_PASSCRED TCP_DEFER_ACCEPT SO_MARK SO_BINDTODEVICE \
+        IPV6_RECVPKTINFO; do
         echo "$json" | grep -q "\"$name\"" || fail "image: no $name among the kept options"
     done
     # Options left at their defaults are not written.
-    echo "$json" | grep -q '"IPV6_TCLASS"\|"SO_DONTROUTE"' && fail "image: default options written"
+    echo "$json" | grep -q '"SO_DONTROUTE"\|"IP_MTU_DISCOVER"\|"UDP_GRO"' && fail "image: default options written"
     if "$CRYO" restore -D "$TMP/restore/img" -d >"$TMP/restore/restore.out" 2>&1; then
         verify restore
     else
         fail "restore failed: $(cat "$TMP/restore/restore.out")"
     fi
+fi
+
+# 3. The device of SO_BINDTODEVICE is gone at restore.
+dev=cso$$x
+dev=${dev:0:12}
+if ip link add "${dev}a" type veth peer name "${dev}b" 2>/dev/null; then
+    defer "ip link del ${dev}a 2>/dev/null"
+    if start device "$WORKLOAD" bind-device "${dev}a"; then
+        "$CRYO" dump -t "$PID" -D "$TMP/device/img" >"$TMP/device/dump.out" 2>&1 \
+            || fail "device: dump failed: $(cat "$TMP/device/dump.out")"
+        gone "$PID" || fail "device: still there after dump"
+        ip link del "${dev}a"
+        refused device "udp .*socket option SO_BINDTODEVICE=${dev}a: .*No such device" \
+            "$CRYO" restore -D "$TMP/device/img" -d
+        gone "$PID" || fail "device: a process of the failed restore runs on"
+    fi
+else
+    note "no veth pair: the SO_BINDTODEVICE refusal case is not run"
 fi
 finish
