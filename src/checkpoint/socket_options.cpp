@@ -13,6 +13,7 @@
 #include <sys/time.h>
 
 #include "sys/file_kinds.h"
+#include "sys/netns_socket.h"
 #include "sys/tcp_socket.h"
 
 #ifndef IPV6_FREEBIND
@@ -213,8 +214,9 @@ Result<std::vector<SocketOption>> collect_socket_options(FdRef s, int family, in
     if (!klass)
         return out;
     // A fresh socket shows the defaults of this kernel and its sysctls (TCP_CONGESTION,
-    // IP_TTL, keepalive times ...): only what the program changed is kept.
-    auto fresh = TRY(sys::socket(family, type).context("a fresh socket to compare options with"));
+    // IP_TTL, keepalive times ...): only what the program changed is kept. Many of those
+    // sysctls are per network namespace: the fresh socket is made in the socket's own.
+    auto fresh = TRY(sys::socket_in_netns_of(s, family, type).context("a fresh socket to compare options with"));
     for (auto const& spec : kTable) {
         if (!(spec.applies & klass))
             continue;

@@ -13,6 +13,7 @@
 // ancillary data, one to 17 IPV6_PKTINFO, one to 15 SCM_CREDENTIALS, the TCP pair still exchanges bytes and the
 // listener accepts a new connection. Prints "verify ok" or what failed.
 // `cr_sockopts bind-device NAME`: only a UDP socket bound to the device NAME (fd 10).
+// `cr_sockopts ttl`: two UDP sockets, fd 10 with IP_TTL 64, fd 11 with the default.
 #define _GNU_SOURCE
 #include "cr_net.h"
 
@@ -178,6 +179,21 @@ int main(int argc, char** argv)
         wait_go();
         printf("verify ok\n");
         return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "ttl") == 0) {
+        // Started in a network namespace whose ip_default_ttl is not cryo's: fd 10 sets
+        // IP_TTL to 64 (cryo's default, not this namespace's), fd 11 keeps the default.
+        place(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), 10);
+        place(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), 11);
+        set_int(10, IPPROTO_IP, IP_TTL, 64, "IP_TTL");
+        printf("ready %d\n", getpid());
+        wait_go();
+        int ttl = 0;
+        socklen_t n = sizeof ttl;
+        getsockopt(10, IPPROTO_IP, IP_TTL, &ttl, &n);
+        CHECK(ttl == 64, "fd 10: IP_TTL %d after restore, set to 64", ttl);
+        printf(g_failures == 0 ? "verify ok\n" : "verify failed\n");
+        return g_failures ? 1 : 0;
     }
     // fd 10: the listener.
     place(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), 10);

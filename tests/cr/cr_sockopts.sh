@@ -7,6 +7,9 @@
 # SO_PASSCRED still deliver their ancillary data, the connection carries bytes and the
 # listener accepts. 3. A socket bound (SO_BINDTODEVICE) to a device that is gone at restore:
 # the restore fails in one line naming the socket and the option, and nothing runs on.
+# 4. In a network namespace whose ip_default_ttl (80) is not cryo's (64): a fresh socket of
+# the tree's namespace is the reference, so IP_TTL 64 set by the program is kept and the
+# default of the other socket is not.
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_sockopts
@@ -53,5 +56,22 @@ if ip link add "${dev}a" type veth peer name "${dev}b" 2>/dev/null; then
     fi
 else
     note "no veth pair: the SO_BINDTODEVICE refusal case is not run"
+fi
+
+# 4. Defaults of the tree's network namespace.
+if command -v unshare >/dev/null \
+    && start netns unshare -n sh -c "echo 80 >/proc/sys/net/ipv4/ip_default_ttl && exec $WORKLOAD ttl"; then
+    "$CRYO" dump -t "$PID" -D "$TMP/netns/img" >"$TMP/netns/dump.out" 2>&1 \
+        || fail "netns: dump failed: $(cat "$TMP/netns/dump.out")"
+    gone "$PID" || fail "netns: still there after dump"
+    ttls=$(jq -c '[.file_descriptions[].socket_options // [] | .[] | select(.name == "IP_TTL") | .value]' \
+        "$TMP"/netns/img/process-*.json)
+    [ "$ttls" = "[64]" ] && ok "netns: IP_TTL kept only where set: $ttls" \
+        || fail "netns: IP_TTL values in the image: $ttls, wanted [64]"
+    if "$CRYO" restore -D "$TMP/netns/img" -d >"$TMP/netns/restore.out" 2>&1; then
+        verify netns
+    else
+        fail "netns: restore failed: $(cat "$TMP/netns/restore.out")"
+    fi
 fi
 finish
