@@ -31,20 +31,47 @@ struct Option {
     socklen_t size;
 };
 
-#define OPT(fd, level, name) { fd, level, name, #fd " " #name, { 0 }, 0 }
+#define OPT(fd, level, name)                                                                                           \
+    {                                                                                                                  \
+        fd, level, name, #fd " " #name, { 0 }, 0                                                                       \
+    }
 static struct Option g_options[] = {
-    OPT(10, IPPROTO_IP, IP_FREEBIND),       OPT(10, IPPROTO_TCP, TCP_DEFER_ACCEPT), OPT(10, IPPROTO_TCP, TCP_FASTOPEN),
-    OPT(10, SOL_SOCKET, SO_RCVTIMEO),       OPT(10, IPPROTO_TCP, TCP_KEEPIDLE),     OPT(10, IPPROTO_TCP, TCP_CONGESTION),
-    OPT(10, IPPROTO_IP, IP_TOS),            OPT(10, SOL_SOCKET, SO_PRIORITY),       OPT(10, SOL_SOCKET, SO_MARK),
-    OPT(11, SOL_SOCKET, SO_LINGER),         OPT(11, IPPROTO_TCP, TCP_KEEPINTVL),    OPT(11, IPPROTO_TCP, TCP_KEEPCNT),
-    OPT(11, IPPROTO_TCP, TCP_USER_TIMEOUT), OPT(11, IPPROTO_TCP, TCP_NOTSENT_LOWAT), OPT(11, SOL_SOCKET, SO_SNDTIMEO),
-    OPT(11, IPPROTO_IP, IP_TTL),            OPT(11, SOL_SOCKET, SO_KEEPALIVE),      OPT(12, IPPROTO_TCP, TCP_CONGESTION),
-    OPT(12, IPPROTO_IP, IP_TOS),            OPT(12, SOL_SOCKET, SO_RCVTIMEO),       OPT(12, SOL_SOCKET, SO_OOBINLINE),
-    OPT(12, IPPROTO_TCP, TCP_USER_TIMEOUT), OPT(12, SOL_SOCKET, SO_RCVLOWAT),       OPT(13, IPPROTO_IP, IP_PKTINFO),
-    OPT(13, IPPROTO_IP, IP_RECVTTL),        OPT(13, IPPROTO_IP, IP_RECVTOS),        OPT(13, SOL_SOCKET, SO_TIMESTAMPNS),
-    OPT(13, IPPROTO_IP, IP_MULTICAST_TTL),  OPT(13, IPPROTO_IP, IP_MULTICAST_LOOP), OPT(13, SOL_SOCKET, SO_RCVTIMEO),
-    OPT(15, SOL_SOCKET, SO_PASSCRED),       OPT(15, SOL_SOCKET, SO_SNDTIMEO),       OPT(16, SOL_SOCKET, SO_PASSCRED),
-    OPT(13, SOL_SOCKET, SO_BINDTODEVICE),   OPT(17, IPPROTO_IPV6, IPV6_RECVPKTINFO), OPT(17, IPPROTO_IPV6, IPV6_TCLASS),
+    OPT(10, IPPROTO_IP, IP_FREEBIND),
+    OPT(10, IPPROTO_TCP, TCP_DEFER_ACCEPT),
+    OPT(10, IPPROTO_TCP, TCP_FASTOPEN),
+    OPT(10, SOL_SOCKET, SO_RCVTIMEO),
+    OPT(10, IPPROTO_TCP, TCP_KEEPIDLE),
+    OPT(10, IPPROTO_TCP, TCP_CONGESTION),
+    OPT(10, IPPROTO_IP, IP_TOS),
+    OPT(10, SOL_SOCKET, SO_PRIORITY),
+    OPT(10, SOL_SOCKET, SO_MARK),
+    OPT(11, SOL_SOCKET, SO_LINGER),
+    OPT(11, IPPROTO_TCP, TCP_KEEPINTVL),
+    OPT(11, IPPROTO_TCP, TCP_KEEPCNT),
+    OPT(11, IPPROTO_TCP, TCP_USER_TIMEOUT),
+    OPT(11, IPPROTO_TCP, TCP_NOTSENT_LOWAT),
+    OPT(11, SOL_SOCKET, SO_SNDTIMEO),
+    OPT(11, IPPROTO_IP, IP_TTL),
+    OPT(11, SOL_SOCKET, SO_KEEPALIVE),
+    OPT(12, IPPROTO_TCP, TCP_CONGESTION),
+    OPT(12, IPPROTO_IP, IP_TOS),
+    OPT(12, SOL_SOCKET, SO_RCVTIMEO),
+    OPT(12, SOL_SOCKET, SO_OOBINLINE),
+    OPT(12, IPPROTO_TCP, TCP_USER_TIMEOUT),
+    OPT(12, SOL_SOCKET, SO_RCVLOWAT),
+    OPT(13, IPPROTO_IP, IP_PKTINFO),
+    OPT(13, IPPROTO_IP, IP_RECVTTL),
+    OPT(13, IPPROTO_IP, IP_RECVTOS),
+    OPT(13, SOL_SOCKET, SO_TIMESTAMPNS),
+    OPT(13, IPPROTO_IP, IP_MULTICAST_TTL),
+    OPT(13, IPPROTO_IP, IP_MULTICAST_LOOP),
+    OPT(13, SOL_SOCKET, SO_RCVTIMEO),
+    OPT(15, SOL_SOCKET, SO_PASSCRED),
+    OPT(15, SOL_SOCKET, SO_SNDTIMEO),
+    OPT(16, SOL_SOCKET, SO_PASSCRED),
+    OPT(13, SOL_SOCKET, SO_BINDTODEVICE),
+    OPT(17, IPPROTO_IPV6, IPV6_RECVPKTINFO),
+    OPT(17, IPPROTO_IPV6, IPV6_TCLASS),
     OPT(17, IPPROTO_IPV6, IPV6_UNICAST_HOPS),
 };
 #define NOPTIONS (sizeof g_options / sizeof g_options[0])
@@ -64,8 +91,8 @@ static void set_time(int fd, int name, long usec)
 
 static struct sockaddr_in loopback(int port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a
+        = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     return a;
 }
 
@@ -118,7 +145,8 @@ static void verify(void)
     memset(&info, 0, sizeof info);
     int got = recv_with_cmsg(13, buffer, sizeof buffer, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
     CHECK(got == 4, "udp: no datagram with IP_PKTINFO (%d)", got);
-    CHECK(info.ipi_addr.s_addr == htonl(INADDR_LOOPBACK), "udp: IP_PKTINFO destination %x", ntohl(info.ipi_addr.s_addr));
+    CHECK(info.ipi_addr.s_addr == htonl(INADDR_LOOPBACK), "udp: IP_PKTINFO destination %x",
+          ntohl(info.ipi_addr.s_addr));
     if (sendto(14, "pong", 4, 0, (struct sockaddr*)&to, sizeof to) != 4)
         die("sendto");
     int ttl = 0;
@@ -126,8 +154,8 @@ static void verify(void)
     CHECK(got == 4 && ttl > 0, "udp: no IP_TTL ancillary data (%d, ttl %d)", got, ttl);
     // IPV6_RECVPKTINFO on fd 17, sent from fd 14's IPv6 twin.
     int sender6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port_of(17)),
-                                .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    struct sockaddr_in6 to6
+        = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port_of(17)), .sin6_addr = IN6ADDR_LOOPBACK_INIT };
     if (sendto(sender6, "six", 3, 0, (struct sockaddr*)&to6, sizeof to6) != 3)
         die("sendto ::1");
     close(sender6);
@@ -151,7 +179,8 @@ static void verify(void)
     // The listener (TCP_DEFER_ACCEPT) accepts a new connection once it sent data.
     int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in l = loopback(port_of(10));
-    CHECK(connect(c, (struct sockaddr*)&l, sizeof l) == 0, "tcp: connect to the restored listener: %s", strerror(errno));
+    CHECK(connect(c, (struct sockaddr*)&l, sizeof l) == 0, "tcp: connect to the restored listener: %s",
+          strerror(errno));
     CHECK(send(c, "new", 3, 0) == 3, "tcp: send on the new connection");
     int a = accept4(10, NULL, NULL, SOCK_CLOEXEC);
     CHECK(a >= 0, "tcp: accept: %s", strerror(errno));

@@ -67,8 +67,12 @@ TEST(SocketOptions, TableIsConsistent)
 
 TEST(SocketOptions, FreshSocketsKeepNothing)
 {
-    for (auto [family, type] : { std::pair { AF_INET, SOCK_STREAM }, { AF_INET, SOCK_DGRAM }, { AF_INET6, SOCK_STREAM },
-                                 { AF_INET6, SOCK_DGRAM }, { AF_UNIX, SOCK_STREAM }, { AF_UNIX, SOCK_DGRAM } }) {
+    for (auto [family, type] : { std::pair { AF_INET, SOCK_STREAM },
+                                 { AF_INET, SOCK_DGRAM },
+                                 { AF_INET6, SOCK_STREAM },
+                                 { AF_INET6, SOCK_DGRAM },
+                                 { AF_UNIX, SOCK_STREAM },
+                                 { AF_UNIX, SOCK_DGRAM } }) {
         auto s = make_socket(family, type);
         auto options = MUST(collect_socket_options(s, family, type, 0));
         EXPECT_TRUE(options.empty()) << family << "/" << type << ": " << (options.empty() ? "" : to_string(options[0]));
@@ -171,7 +175,8 @@ TEST(SocketOptions, ApplyErrorsNameTheOption)
     auto unknown = apply_socket_options(s, { { "SO_FROM_THE_FUTURE", 1, 0, {} } }, OptionPhase::AfterSetup);
     ASSERT_FALSE(unknown);
     EXPECT_NE(unknown.error().message().find("SO_FROM_THE_FUTURE"), std::string::npos);
-    auto refused = apply_socket_options(s, { { "TCP_CONGESTION", 0, 0, "no-such-algorithm" } }, OptionPhase::AfterSetup);
+    auto refused
+        = apply_socket_options(s, { { "TCP_CONGESTION", 0, 0, "no-such-algorithm" } }, OptionPhase::AfterSetup);
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().message().find("socket option TCP_CONGESTION=no-such-algorithm"), std::string::npos)
         << refused.error().message();
@@ -186,7 +191,9 @@ TEST(SocketOptions, CodecRoundTripAndOldImages)
     d.udp.family = AF_INET;
     d.udp.local_address = "127.0.0.1";
     d.udp.local_port = 5000;
-    d.socket_options = { { "SO_LINGER", 1, 7, {} }, { "IP_PKTINFO", 1, 0, {} }, { "SO_BINDTODEVICE", 0, 0, "lo" },
+    d.socket_options = { { "SO_LINGER", 1, 7, {} },
+                         { "IP_PKTINFO", 1, 0, {} },
+                         { "SO_BINDTODEVICE", 0, 0, "lo" },
                          { "SO_RCVTIMEO", 2'000'000, 0, {} } };
     p.file_descriptions.push_back(d);
     p.files.push_back({ 4, 3, true });
