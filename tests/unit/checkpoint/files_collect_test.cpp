@@ -18,6 +18,7 @@
 #include "checkpoint/files_collect.h"
 #include "checkpoint/files_restore.h"
 #include "sys/file.h"
+#include "temp_dir.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
@@ -70,15 +71,7 @@ void place(int fd, int at)
     }
 }
 
-struct TempDir {
-    TempDir()
-    {
-        char name[] = "/tmp/cryo-files-XXXXXX";
-        path = ::mkdtemp(name);
-    }
-    ~TempDir() { (void)sys::remove_all(path); }
-    std::string path;
-};
+using cryo::test::TempDir;
 
 OpenFile const* fd_entry(Process const& p, int fd)
 {

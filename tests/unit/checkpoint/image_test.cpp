@@ -6,27 +6,14 @@
 #include "checkpoint/crc32c.h"
 #include "checkpoint/image.h"
 #include "sys/file.h"
+#include "temp_dir.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
 
 namespace {
 
-struct TempDir {
-    TempDir()
-    {
-        char t[] = "/tmp/cryo-unit-image-XXXXXX";
-        path = MUST_PTR(mkdtemp(t));
-    }
-    ~TempDir() { (void)sys::remove_all(path); }
-    static char const* MUST_PTR(char const* p)
-    {
-        if (!p)
-            std::abort();
-        return p;
-    }
-    std::string path;
-};
+using cryo::test::TempDir;
 
 } // namespace
 

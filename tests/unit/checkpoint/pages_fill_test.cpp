@@ -14,24 +14,14 @@
 #include "checkpoint/pages.h"
 #include "checkpoint/pages_fill.h"
 #include "sys/file.h"
+#include "temp_dir.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
 
 namespace {
 
-struct TempDir {
-    TempDir()
-    {
-        char t[] = "/tmp/cryo-unit-fill-XXXXXX";
-        char* p = mkdtemp(t);
-        if (!p)
-            std::abort();
-        path = p;
-    }
-    ~TempDir() { (void)sys::remove_all(path); }
-    std::string path;
-};
+using cryo::test::TempDir;
 
 std::string random_bytes(size_t size, unsigned seed)
 {

@@ -14,24 +14,14 @@
 #include "checkpoint/image.h"
 #include "checkpoint/pages.h"
 #include "sys/file.h"
+#include "temp_dir.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
 
 namespace {
 
-struct TempDir {
-    TempDir()
-    {
-        char t[] = "/tmp/cryo-unit-pages-XXXXXX";
-        char* p = mkdtemp(t);
-        if (!p)
-            std::abort();
-        path = p;
-    }
-    ~TempDir() { (void)sys::remove_all(path); }
-    std::string path;
-};
+using cryo::test::TempDir;
 
 // Half compressible (repeating words), half random: frames of both kinds.
 std::vector<uint8_t> sample(size_t size, unsigned seed)

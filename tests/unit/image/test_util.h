@@ -13,18 +13,11 @@
 #include <vector>
 
 #include "sys/file.h"
+#include "temp_dir.h"
 
 namespace cryo::image::test {
 
-struct TempDir {
-    TempDir()
-    {
-        char templ[] = "/tmp/cryo-image-test-XXXXXX";
-        path = ::mkdtemp(templ);
-    }
-    ~TempDir() { (void)sys::remove_all(path); }
-    std::string path;
-};
+using cryo::test::TempDir;
 
 struct Entry {
     std::string path;

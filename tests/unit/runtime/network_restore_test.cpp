@@ -7,21 +7,14 @@
 #include "runtime/extras.h"
 #include "runtime/network_plan.h"
 #include "sys/file.h"
+#include "temp_dir.h"
 
 namespace {
 
 using namespace cryo;
 using namespace cryo::runtime;
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char name[] = "/tmp/cryo-net-restore-XXXXXX";
-        path = ::mkdtemp(name);
-    }
-    ~TempDir() { (void)sys::remove_all(path); }
-};
+using cryo::test::TempDir;
 
 net::NetworkRecord bridged()
 {

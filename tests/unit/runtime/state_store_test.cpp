@@ -7,21 +7,14 @@
 
 #include "runtime/state_store.h"
 #include "sys/file.h"
+#include "temp_dir.h"
 
 using namespace cryo;
 using namespace cryo::runtime;
 
 namespace {
 
-struct TempDir {
-    TempDir()
-    {
-        char t[] = "/tmp/cryo-unit-rt-XXXXXX";
-        path = mkdtemp(t);
-    }
-    ~TempDir() { (void)sys::remove_all(path); }
-    std::string path;
-};
+using cryo::test::TempDir;
 
 } // namespace
 
