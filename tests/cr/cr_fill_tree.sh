@@ -11,12 +11,9 @@
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_tree
+source "$(dirname "$0")/cr_tree_lib.sh"
 
-start tree "$WORKLOAD" "$TMP" || finish
-ROOT=${READY[1]} A=${READY[2]} C=${READY[3]}
-B=$(cat /proc/$A/task/$A/children | tr -d ' ')
-ALL=("$ROOT" "$A" "$B" "$C")
-PIDS+=("$B")
+start_tree
 
 "$CRYO" dump -t "$ROOT" -D "$TMP/img" || fail "dump failed"
 { wait "$ROOT"; } 2>/dev/null
@@ -42,13 +39,5 @@ damage flip-b "pages-$B.img" flip "pages-$B.img: checksum mismatch"
 damage truncate-c "pages-$C.img" truncate "pages-$C.img: size is"
 
 "$CRYO" restore -D "$TMP/img" -d || fail "restore of the intact image failed"
-for role in root a b c; do
-    n1=$(wc -l <"$TMP/beat-$role"); sleep 0.15; n2=$(wc -l <"$TMP/beat-$role")
-    [ "$n2" -gt "$n1" ] || fail "$role does not beat after restore"
-done
-verify tree "$ROOT"
-for role in a b c; do
-    grep -q "^ok" "$TMP/result-$role" 2>/dev/null && ok "$role: $(cat "$TMP/result-$role")" \
-        || fail "$role: $(cat "$TMP/result-$role" 2>/dev/null)"
-done
+check_tree_runs
 finish

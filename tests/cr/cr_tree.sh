@@ -7,13 +7,10 @@
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_tree
+source "$(dirname "$0")/cr_tree_lib.sh"
 ids() { ps -o pid=,ppid=,pgid=,sid=,nlwp= -p "$1" | tr -s ' '; }
 
-start tree "$WORKLOAD" "$TMP" || finish
-ROOT=${READY[1]} A=${READY[2]} C=${READY[3]}
-B=$(cat /proc/$A/task/$A/children | tr -d ' ')
-ALL=("$ROOT" "$A" "$B" "$C")
-PIDS+=("$B")
+start_tree
 before=""
 for p in "${ALL[@]}"; do before+="$(ids "$p")"$'\n'; done
 
@@ -30,13 +27,5 @@ strip_root_ppid() { sed '1s/^\( *[0-9]*\) [0-9]*/\1 P/'; }
 [ "$(echo "$before" | strip_root_ppid)" = "$(echo "$after" | strip_root_ppid)" ] \
     && ok "pids, parents, groups, sessions, thread counts as before: $(echo $after)" \
     || fail "tree differs: before [$before] after [$after]"
-for role in root a b c; do
-    n1=$(wc -l <"$TMP/beat-$role"); sleep 0.15; n2=$(wc -l <"$TMP/beat-$role")
-    [ "$n2" -gt "$n1" ] || fail "$role does not beat after restore"
-done
-verify tree "$ROOT"
-for role in a b c; do
-    grep -q "^ok" "$TMP/result-$role" 2>/dev/null && ok "$role: $(cat "$TMP/result-$role")" \
-        || fail "$role: $(cat "$TMP/result-$role" 2>/dev/null)"
-done
+check_tree_runs
 finish
