@@ -5,6 +5,7 @@
 
 #include "checkpoint/codec.h"
 #include "checkpoint/image.h"
+#include "checkpoint/socket_options.h"
 #include "checkpoint/task_state_codec.h"
 
 namespace cryo::checkpoint {
@@ -281,6 +282,12 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
                     { "data", d ? d->size : 0 } });
                 if (d)
                     pending.add_json(*d, files.back());
+                if (d && !d->socket_options.empty()) {
+                    json options = json::array();
+                    for (auto const& o : d->socket_options)
+                        options.push_back(to_string(o));
+                    files.back()["socket_options"] = std::move(options);
+                }
             }
             json threads = json::array();
             for (auto const& t : p.threads)
@@ -319,6 +326,12 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
             out += fmt::format("    {:>4} {:<12} {} (description {}, pos {}{}{}{})\n", f.fd, d ? to_string(d->kind) : "?",
                 d ? d->path : "", f.description, d ? d->position : 0, f.cloexec ? ", cloexec" : "",
                 d && d->size ? fmt::format(", {} bytes of data", d->size) : "", d ? pending.text(*d, processes) : "");
+            if (d && !d->socket_options.empty()) {
+                std::string options;
+                for (auto const& o : d->socket_options)
+                    options += fmt::format("{}{}", options.empty() ? "" : ", ", to_string(o));
+                out += fmt::format("         options: {}\n", options);
+            }
         }
         out += fmt::format("  signal actions: {}, rlimits: {}\n", p.signal_actions.size(), p.rlimits.size());
         out += task_state_text(p);

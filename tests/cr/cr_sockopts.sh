@@ -33,6 +33,12 @@ if start restore "$WORKLOAD"; then
     done
     # Options left at their defaults are not written.
     echo "$json" | grep -q '"SO_DONTROUTE"\|"IP_MTU_DISCOVER"\|"UDP_GRO"' && fail "image: default options written"
+    # inspect shows them, as text and as JSON.
+    "$CRYO" checkpoint inspect "$TMP/restore/img" | grep -q "options: .*TCP_CONGESTION=reno" \
+        || fail "inspect: no options line with TCP_CONGESTION=reno"
+    "$CRYO" checkpoint inspect "$TMP/restore/img" --format json \
+        | jq -e '[.processes[].files[].socket_options // [] | .[]] | any(startswith("SO_LINGER=on"))' >/dev/null \
+        || fail "inspect --format json: no SO_LINGER among the files' socket_options"
     if "$CRYO" restore -D "$TMP/restore/img" -d >"$TMP/restore/restore.out" 2>&1; then
         verify restore
     else
