@@ -295,7 +295,10 @@ Result<size_t> PageFiller::submit(int pid, std::vector<PageRun> runs, FileSource
     }
     std::lock_guard lock(m_mutex);
     m_jobs.push_back(std::move(job));
-    if (!m_jobs.back()->complete() && !m_worker.joinable())
+    // The worker thread only pays when there is more than one chunk to share: a process of a
+    // few pages is filled by the thread that waits for it, and cryo stays single-threaded
+    // (every munmap/mprotect of a multi-threaded cryo must flush the other CPU's TLB too).
+    if (!m_jobs.back()->complete() && !m_worker.joinable() && (m_jobs.back()->chunks > 1 || m_jobs.size() > 1))
         m_worker = std::thread([this] { work(); });
     m_changed.notify_all();
     return m_jobs.size() - 1;
