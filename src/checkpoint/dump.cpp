@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <memory>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "sys/file.h"
@@ -86,6 +88,20 @@ bool snapshots_enabled()
 {
     static char const* const value = std::getenv("CRYO_DUMP_SNAPSHOT");
     return !(value && std::strcmp(value, "0") == 0);
+}
+
+// Test hook (tests/cr/cr_wp_snapshot.sh, "broken"): with CRYO_TEST_SNAPSHOT_HOLD=PATH, after the
+// thaw of a snapshot dump, creates PATH.thawed and holds the copy until PATH.go exists (at most
+// 5 s), so the workload can unmap memory under its snapshot at a known moment.
+void test_hold_after_thaw()
+{
+    static char const* const hold = std::getenv("CRYO_TEST_SNAPSHOT_HOLD");
+    if (!hold)
+        return;
+    std::string base = hold;
+    (void)sys::open(base + ".thawed", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    for (int i = 0; i < 5000 && ::access((base + ".go").c_str(), F_OK) != 0; ++i)
+        ::usleep(1000);
 }
 
 // One attempt. `use_snapshot`: --leave-running thaws right after collection and copies the
@@ -227,6 +243,8 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         kill_point("thawed");
         if (options.inject_failure == "snapshot" && use_snapshot)
             return Error::make("injected failure with the snapshots in place");
+        if (use_snapshot)
+            test_hold_after_thaw();
         for (size_t i = 0; i < model.processes.size(); ++i) {
             auto const& p = model.processes[i];
             if (auto& snapshot = snapshots[i]) {

@@ -20,8 +20,8 @@
 // SIGUSR2: prints "progress W0 W1" (writes done by each thread). SIGUSR1: stops the writers,
 // verifies, prints "verify ok ..." or the first inconsistency, exits.
 // Prints "ready PID" and "huge ADDR" (the MADV_HUGEPAGE region) at start.
-// With "unmap": a third thread holds 32 MiB of written memory more and unmaps it as soon as
-// the process is let go after having been traced (the thaw of a dump), printing "unmapped":
+// With "unmap": a third thread holds 32 MiB of written memory more and unmaps it when the test
+// sets ctl byte 16 (after the dump's thaw, while cryo holds its copy), printing "unmapped":
 // memory a snapshot has not copied yet disappears under it.
 // Usage: cr_wp_snapshot CTL_FILE [unmap]
 #define _GNU_SOURCE
@@ -115,21 +115,6 @@ static void* writer(void* arg)
     return NULL;
 }
 
-static int traced(void)
-{
-    char buf[4096];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    char const* t = strstr(buf, "TracerPid:");
-    return t && atoi(t + 10) != 0;
-}
-
 static void* unmapper(void* arg)
 {
     (void)arg;
@@ -139,9 +124,9 @@ static void* unmapper(void* arg)
         return NULL;
     madvise(region, bytes, MADV_NOHUGEPAGE);
     memset(region, 0x5a, bytes);
-    while (!traced() && !g_quit)
-        usleep(100);
-    while (traced() && !g_quit)
+    // The test sets ctl byte 16 once the dump has thawed the tree (it holds the copy until we
+    // have unmapped: CRYO_TEST_SNAPSHOT_HOLD).
+    while (!g_ctl[16] && !g_quit)
         usleep(100);
     munmap(region, bytes);
     printf("unmapped\n");

@@ -124,7 +124,18 @@ fi
 
 name=broken
 if start_workload "$name" unmap; then
-    if "$CRYO" --debug dump -t "$PID" -D "$TMP/$name/img" --leave-running 2>"$TMP/$name/dump.log"; then
+    # cryo holds its copy after the thaw (CRYO_TEST_SNAPSHOT_HOLD) until the workload has
+    # unmapped, so the unmap always falls under the snapshot.
+    hold=$TMP/$name/hold
+    CRYO_TEST_SNAPSHOT_HOLD=$hold "$CRYO" --debug dump -t "$PID" -D "$TMP/$name/img" --leave-running \
+        2>"$TMP/$name/dump.log" &
+    dumper=$!
+    for _ in $(seq 500); do [ -e "$hold.thawed" ] && break; sleep 0.01; done
+    [ -e "$hold.thawed" ] || fail "$name: the dump did not reach its thaw"
+    set_byte "$name" 16 1
+    for _ in $(seq 500); do grep -q "^unmapped" "$TMP/$name/out" && break; sleep 0.01; done
+    touch "$hold.go"
+    if wait "$dumper"; then
         grep -q "^unmapped" "$TMP/$name/out" || fail "$name: the workload did not unmap its region after the thaw"
         if grep -q "dumping again with the memory copied while frozen" "$TMP/$name/dump.log"; then
             ok "$name: $(grep -o 'dump [0-9]*: dump memory of.*dumping again.*' "$TMP/$name/dump.log" | head -1)"
