@@ -15,6 +15,7 @@
 #include "checkpoint/pages_fill.h"
 #include "sys/file.h"
 #include "temp_dir.h"
+#include "test_mapping.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
@@ -34,20 +35,7 @@ std::string random_bytes(size_t size, unsigned seed)
     return v;
 }
 
-struct Mapping {
-    explicit Mapping(size_t n)
-        : size(n)
-    {
-        void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            std::abort();
-        data = static_cast<uint8_t*>(p);
-    }
-    ~Mapping() { ::munmap(data, size); }
-    uint64_t address(size_t offset = 0) const { return reinterpret_cast<uint64_t>(data) + offset; }
-    uint8_t* data;
-    size_t size;
-};
+using cryo::test::Mapping;
 
 // Page files pages-<i+1>.img with the given contents, committed as an image.
 std::string write_image(TempDir const& tmp, std::vector<std::string> const& files)

@@ -15,6 +15,7 @@
 #include "checkpoint/pages.h"
 #include "sys/file.h"
 #include "temp_dir.h"
+#include "test_mapping.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
@@ -35,19 +36,7 @@ std::vector<uint8_t> sample(size_t size, unsigned seed)
     return v;
 }
 
-struct Mapping {
-    explicit Mapping(size_t n)
-        : size(n)
-    {
-        void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            std::abort();
-        data = static_cast<uint8_t*>(p);
-    }
-    ~Mapping() { ::munmap(data, size); }
-    uint8_t* data;
-    size_t size;
-};
+using cryo::test::Mapping;
 
 // Writes `data` (a multiple of 4096 bytes) as pages-1.img through PageFileWriter, copying it out of this
 // very process (process_vm_readv from ourselves) as three segments, the middle one read
