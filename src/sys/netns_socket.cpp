@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sys/file_kinds.h"
+#include "sys/ns.h"
 
 namespace cryo::sys {
 
@@ -18,22 +19,7 @@ Result<Fd> socket_in_netns_of(FdRef like, int domain, int type)
     if (ns < 0)
         return socket(domain, type);
     Fd netns(ns);
-    struct stat theirs {
-    }, ours {};
-    if (::fstat(netns.get(), &theirs) == 0 && ::stat("/proc/thread-self/ns/net", &ours) == 0
-        && theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
-        return socket(domain, type);
-    // setns moves only the calling thread: a short-lived one joins, opens and leaves; the
-    // socket stays in the namespace it was made in.
-    std::optional<Result<Fd>> result;
-    std::thread worker([&] {
-        if (::setns(netns.get(), CLONE_NEWNET) < 0)
-            result.emplace(Error::from_errno("setns net"));
-        else
-            result.emplace(socket(domain, type));
-    });
-    worker.join();
-    return std::move(*result);
+    return open_in_netns(netns, [&] { return socket(domain, type); });
 }
 
 } // namespace cryo::sys

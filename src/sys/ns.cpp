@@ -4,7 +4,9 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <optional>
 #include <sys/stat.h>
+#include <thread>
 
 #include "sys/file.h"
 
@@ -46,6 +48,24 @@ Result<ino_t> ns_inode(pid_t pid, std::string_view name)
     auto path = pid == 0 ? fmt::format("/proc/self/ns/{}", name) : fmt::format("/proc/{}/ns/{}", pid, name);
     auto st = TRY(stat(path));
     return st.st_ino;
+}
+
+Result<Fd> open_in_netns(FdRef netns, std::function<Result<Fd>()> const& open)
+{
+    struct stat theirs {
+    }, ours {};
+    if (::fstat(netns.get(), &theirs) == 0 && ::stat("/proc/thread-self/ns/net", &ours) == 0
+        && theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
+        return open();
+    std::optional<Result<Fd>> result;
+    std::thread worker([&] {
+        if (::setns(netns.get(), CLONE_NEWNET) < 0)
+            result.emplace(Error::from_errno("setns net"));
+        else
+            result.emplace(open());
+    });
+    worker.join();
+    return std::move(*result);
 }
 
 } // namespace cryo::sys

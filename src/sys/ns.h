@@ -2,6 +2,7 @@
 // and helpers to open /proc/PID/ns/* files.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -22,5 +23,9 @@ Result<Fd> open_ns(pid_t pid, std::string_view name);
 Result<Fd> open_ns_path(std::string const& path, int nstype);
 // The inode number identifying a namespace (stat of /proc/<pid>/ns/<name>).
 Result<ino_t> ns_inode(pid_t pid, std::string_view name);
+// Runs `open` (making a socket) in the network namespace `netns`: at once when that is the
+// calling thread's own, otherwise on a short-lived thread that setns'es there (setns moves
+// only the calling thread; the socket keeps the namespace it was made in).
+Result<Fd> open_in_netns(FdRef netns, std::function<Result<Fd>()> const& open);
 
 } // namespace cryo::sys

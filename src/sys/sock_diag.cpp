@@ -1,4 +1,5 @@
 #include "sys/sock_diag.h"
+#include "sys/ns.h"
 
 #include <cerrno>
 #include <cstring>
@@ -100,22 +101,7 @@ Result<Fd> open_here()
 
 Result<Fd> sock_diag_socket_in(FdRef netns)
 {
-    // Our own namespace (bare trees): no thread needed.
-    struct stat theirs {
-    }, ours {};
-    if (::fstat(netns.get(), &theirs) == 0 && ::stat("/proc/thread-self/ns/net", &ours) == 0
-        && theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev)
-        return open_here();
-    // setns moves only the calling thread: a short-lived one joins, opens and leaves.
-    std::optional<Result<Fd>> result;
-    std::thread worker([&] {
-        if (::setns(netns.get(), CLONE_NEWNET) < 0)
-            result.emplace(Error::from_errno("setns net"));
-        else
-            result.emplace(open_here());
-    });
-    worker.join();
-    return std::move(*result);
+    return open_in_netns(netns, [] { return open_here(); });
 }
 
 Result<std::optional<UnixSocketDiag>> unix_socket_diag(uint64_t inode)
