@@ -44,6 +44,8 @@ public:
     pid_t tgid() const { return m_tgid; }
     // The thread died while we held it (a remote syscall or wait found it gone).
     bool dead() const { return m_dead; }
+    // Signals taken off the thread while we hold it (re-sent on detach).
+    bool has_deferred_signals() const { return !m_deferred_signals.empty(); }
     Registers const& original_regs() const { return m_original; }
 
     // Address of a `syscall` instruction (0f 05) mapped executable in the tracee.
