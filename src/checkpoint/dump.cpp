@@ -201,21 +201,26 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     // thaw, each chunk patched by the process's snapshot.
     std::vector<std::unique_ptr<PageFileWriter>> page_writers;
     auto write_pages = [&](PageFileWriter& w, Process const& p) -> Result<void> {
-        auto sink = TRY(w.finish().context("dump memory of {}", p.pid));
-        stats.bytes += sink.size();
-        TRY(writer.close_file(std::move(sink)));
+        for (auto& sink : TRY(w.finish().context("dump memory of {}", p.pid))) {
+            stats.bytes += sink.size();
+            TRY(writer.close_file(std::move(sink)));
+        }
         if (options.inject_failure == "pages")
             return Error::make("injected failure after writing pages");
         return {};
     };
     for (size_t i = 0; i < model.processes.size(); ++i) {
         auto const& p = model.processes[i];
-        auto sink = TRY(writer.create_file(page_file_name(p.pid)));
+        // Raw pages go into one file per part of their stripe layout; compressed, one file.
+        uint32_t parts = *compression == Compression::None ? stripe_layout_for(plans[i].bytes).stripes : 1;
+        std::vector<FileSink> sinks;
+        for (uint32_t part = 0; part < parts; ++part)
+            sinks.push_back(TRY(writer.create_file(page_file_name(p.pid, part))));
         PageFileWriter::Options writer_options { .compression = *compression,
             .deferred = thaw_early && !snapshots[i],
             .progress = &progress,
             .snapshot = snapshots[i].get() };
-        page_writers.push_back(std::make_unique<PageFileWriter>(std::move(sink), pool, writer_options));
+        page_writers.push_back(std::make_unique<PageFileWriter>(std::move(sinks), pool, writer_options));
         if (snapshots[i])
             continue; // copied after the thaw
         TRY(copy_pages(p.pid, plans[i], pool, *page_writers.back()).context("dump memory of {}", p.pid));

@@ -1,5 +1,6 @@
 #include "checkpoint/image.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -14,7 +15,10 @@ namespace cryo::checkpoint {
 using nlohmann::json;
 
 std::string process_file_name(int pid) { return fmt::format("process-{}.json", pid); }
-std::string page_file_name(int pid) { return fmt::format("pages-{}.img", pid); }
+std::string page_file_name(int pid, unsigned part)
+{
+    return part == 0 ? fmt::format("pages-{}.img", pid) : fmt::format("pages-{}.{}.img", pid, part);
+}
 
 namespace {
 
@@ -71,6 +75,10 @@ std::string encode_manifest(Manifest const& manifest)
             files[name]["compression"] = entry.compression;
             files[name]["raw_size"] = entry.raw_size;
         }
+        if (entry.stripes > 1) {
+            files[name]["stripes"] = entry.stripes;
+            files[name]["stripe_size"] = entry.stripe_size;
+        }
     }
     j["files"] = files;
     std::string body = j.dump(2);
@@ -102,9 +110,12 @@ Result<Manifest> decode_manifest(std::string_view text)
         for (auto const& [name, entry] : j.at("files").items()) {
             if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
                 return Error::format("manifest names a file outside the image: {:?}", name);
-            m.files[name] = FileEntry { entry.at("size").get<uint64_t>(),
-                TRY(parse_hex32(entry.at("crc32c").get<std::string>())), entry.value("compression", std::string()),
-                entry.value("raw_size", uint64_t { 0 }) };
+            FileEntry e { entry.at("size").get<uint64_t>(), TRY(parse_hex32(entry.at("crc32c").get<std::string>())),
+                entry.value("compression", std::string()), entry.value("raw_size", uint64_t { 0 }),
+                entry.value("stripes", uint32_t { 1 }), entry.value("stripe_size", uint64_t { 0 }) };
+            if (e.stripes == 0 || e.stripes > kMaxPageStripes || (e.stripes > 1 && (e.stripe_size == 0 || e.stripe_size % 4096 != 0)))
+                return Error::format("manifest: {}: bad striping ({} stripes of {} bytes)", name, e.stripes, e.stripe_size);
+            m.files[name] = std::move(e);
         }
         return m;
     } catch (json::exception const& e) {
@@ -179,11 +190,15 @@ Result<void> ImageWriter::write_file(std::string const& name, std::string_view d
 Result<void> ImageWriter::commit(Manifest manifest)
 {
     manifest.files = m_files;
-    // Version 1 readers know only raw page files: write 2 only when it matters.
+    // Version 1 readers know only raw page files: write 2 (compression) or 3 (striped page
+    // files) only when it matters.
     manifest.version = 1;
-    for (auto const& [name, entry] : m_files)
+    for (auto const& [name, entry] : m_files) {
         if (!entry.compression.empty())
-            manifest.version = 2;
+            manifest.version = std::max(manifest.version, 2);
+        if (entry.stripes > 1)
+            manifest.version = std::max(manifest.version, 3);
+    }
     std::string text = encode_manifest(manifest);
     auto fd = TRY(sys::openat(m_dir, kManifestName, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     TRY(sys::write_all(fd, text).context("write manifest"));

@@ -17,16 +17,22 @@
 namespace cryo::checkpoint {
 
 inline constexpr char kImageFormat[] = "cryo-checkpoint";
-// Version 2 adds compressed page files; a dump writes 1 when nothing is compressed, so older
-// readers keep reading uncompressed images.
-inline constexpr int kImageVersion = 2;
+// Version 2 adds compressed page files, version 3 page files striped over several files; a
+// dump writes the lowest version its files need, so older readers keep reading what they can.
+inline constexpr int kImageVersion = 3;
 inline constexpr char kManifestName[] = "manifest.json";
+// The most files one page stream may be striped over (a reader's sanity bound).
+inline constexpr uint32_t kMaxPageStripes = 64;
 
 struct FileEntry {
     uint64_t size { 0 };   // bytes on disk (compressed size for a compressed page file)
     uint32_t crc32c { 0 }; // of the bytes on disk
     std::string compression {}; // empty: raw; "zstd"/"lz4": frames (checkpoint/compress.h)
     uint64_t raw_size { 0 }; // size before compression (compressed files only)
+    // A raw page stream striped over `stripes` files of this name's family (page_file_name
+    // parts 0..stripes-1), `stripe_size` bytes at a time: set on part 0 only (version 3).
+    uint32_t stripes { 1 };
+    uint64_t stripe_size { 0 };
 };
 
 struct Manifest {
@@ -37,7 +43,8 @@ struct Manifest {
 };
 
 std::string process_file_name(int pid);
-std::string page_file_name(int pid);
+// Part 0 is "pages-<pid>.img"; the other parts of a striped page stream "pages-<pid>.<part>.img".
+std::string page_file_name(int pid, unsigned part = 0);
 
 // Streams one file into the image, checksumming on the way.
 class FileSink {
@@ -52,6 +59,11 @@ public:
     {
         m_entry.compression = std::move(name);
         m_entry.raw_size = raw_size;
+    }
+    void set_stripes(uint32_t stripes, uint64_t stripe_size)
+    {
+        m_entry.stripes = stripes;
+        m_entry.stripe_size = stripe_size;
     }
 
 private:

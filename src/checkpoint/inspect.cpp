@@ -5,6 +5,7 @@
 
 #include "checkpoint/codec.h"
 #include "checkpoint/image.h"
+#include "checkpoint/pages.h"
 #include "checkpoint/socket_options.h"
 #include "checkpoint/task_state_codec.h"
 
@@ -245,15 +246,16 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
         auto text = TRY(image.read_file(process_file_name(pid)));
         processes.push_back(TRY(decode_process(text).context("image {}: {}", dir, process_file_name(pid))));
         // Page files are checked too (streamed, not kept).
-        auto source = TRY(image.open_file(page_file_name(pid)));
         std::vector<char> buffer(1 << 20);
-        uint64_t left = m.files.at(page_file_name(pid)).size;
-        while (left > 0) {
-            size_t n = std::min<uint64_t>(left, buffer.size());
-            TRY(source.read(buffer.data(), n).context("image {}", dir));
-            left -= n;
+        for (auto& source : TRY(open_page_files(image, pid).context("image {}", dir))) {
+            uint64_t left = source.expected_size();
+            while (left > 0) {
+                size_t n = std::min<uint64_t>(left, buffer.size());
+                TRY(source.read(buffer.data(), n).context("image {}", dir));
+                left -= n;
+            }
+            TRY(source.finish().context("image {}", dir));
         }
-        TRY(source.finish().context("image {}", dir));
     }
 
     PendingConnections pending(processes);
@@ -310,6 +312,8 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
         if (auto it = m.files.find(page_file_name(p.pid)); it != m.files.end() && !it->second.compression.empty())
             out += fmt::format("  page file: {} compressed with {} ({} raw)\n", human(it->second.size),
                 it->second.compression, human(it->second.raw_size));
+        else if (it != m.files.end() && it->second.stripes > 1)
+            out += fmt::format("  page files: {} stripes of {}\n", it->second.stripes, human(it->second.stripe_size));
         std::map<std::string, KindSummary> kinds;
         for (auto const& a : p.areas) {
             auto& k = kinds[to_string(a.kind)];

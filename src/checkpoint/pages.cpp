@@ -153,11 +153,30 @@ void ChunkPool::give_back(ChunkBuffer buffer)
         m_free.push_back(std::move(buffer));
 }
 
-PageFileWriter::PageFileWriter(FileSink sink, ChunkPool& pool, Options options)
-    : m_sink(std::move(sink))
+uint64_t StripeLayout::part_size(uint64_t total, uint32_t part) const
+{
+    uint64_t const units = (total + unit - 1) / unit;
+    if (part >= units)
+        return 0;
+    uint64_t const held = (units - 1 - part) / stripes + 1;
+    uint64_t size = held * unit;
+    if ((units - 1) % stripes == part)
+        size -= units * unit - total; // the last unit is short
+    return size;
+}
+
+StripeLayout stripe_layout_for(uint64_t bytes)
+{
+    return StripeLayout { .stripes = bytes > kStreamChunk ? 2U : 1U, .unit = kStreamChunk };
+}
+
+PageFileWriter::PageFileWriter(std::vector<FileSink> sinks, ChunkPool& pool, Options options)
+    : m_sinks(std::move(sinks))
     , m_pool(pool)
     , m_options(options)
+    , m_part_mutexes(std::make_unique<std::mutex[]>(m_sinks.size()))
 {
+    m_layout.stripes = static_cast<uint32_t>(m_sinks.size());
 }
 
 PageFileWriter::~PageFileWriter() = default;
@@ -180,19 +199,28 @@ bool PageFileWriter::failed()
 
 Result<void> PageFileWriter::store_chunk(size_t index, uint8_t const* data, size_t size, std::vector<uint8_t>& frame)
 {
-    auto fd = m_sink.fd();
     if (m_options.compression == Compression::None) {
-        // Workers handle different chunks: their slots in m_crcs/m_lengths never overlap.
-        m_crcs[index] = crc32c_fast(0, data, size);
-        m_lengths[index] = size;
-        {
-            std::lock_guard lock(m_write_mutex);
-            TRY(pwrite_all(fd, data, size, static_cast<uint64_t>(index) * m_chunk));
+        // Unit by unit into their parts. Workers handle different chunks (whole units): their
+        // slots in m_crcs/m_lengths never overlap.
+        uint64_t offset = static_cast<uint64_t>(index) * m_chunk;
+        for (size_t done = 0; done < size;) {
+            size_t n = static_cast<size_t>(std::min<uint64_t>(size - done, m_layout.unit - offset % m_layout.unit));
+            uint64_t unit = offset / m_layout.unit;
+            m_crcs[unit] = crc32c_fast(0, data + done, n);
+            m_lengths[unit] = n;
+            uint32_t part = m_layout.part_of(offset);
+            {
+                std::lock_guard lock(m_part_mutexes[part]);
+                TRY(pwrite_all(m_sinks[part].fd(), data + done, n, m_layout.part_offset(offset)));
+            }
+            done += n;
+            offset += n;
         }
         if (m_options.progress)
             m_options.progress->add(size);
         return {};
     }
+    auto fd = m_sinks[0].fd();
     TRY(compress_frame(m_options.compression, data, size, frame));
     uint32_t crc = crc32c_fast(0, frame.data(), frame.size());
     // Frames go to the file in chunk order: wait for our turn. Chunks are taken in order and
@@ -226,8 +254,20 @@ Result<void> PageFileWriter::copy(int pid, PagePlan const& plan)
     m_chunk = raw_stream ? kStreamChunk : kPageChunk;
     uint64_t const total = plan.bytes;
     size_t const chunks = static_cast<size_t>((total + m_chunk - 1) / m_chunk);
-    m_crcs.assign(chunks, 0);
-    m_lengths.assign(chunks, 0);
+    if (m_options.compression == Compression::None) {
+        if (m_layout.stripes != stripe_layout_for(total).stripes)
+            return Error::format("page writer of {}: {} file(s) for a {}-byte stream", pid, m_layout.stripes, total);
+        // Raw: both chunk sizes are whole units.
+        static_assert(kPageChunk % kStreamChunk == 0);
+        size_t const units = static_cast<size_t>((total + m_layout.unit - 1) / m_layout.unit);
+        m_crcs.assign(units, 0);
+        m_lengths.assign(units, 0);
+    } else {
+        if (m_sinks.size() != 1)
+            return Error::format("page writer of {}: a compressed stream goes into one file", pid);
+        m_crcs.assign(chunks, 0);
+        m_lengths.assign(chunks, 0);
+    }
     m_held.clear();
     if (m_options.deferred)
         m_held.resize(chunks);
@@ -278,7 +318,7 @@ Result<void> PageFileWriter::copy(int pid, PagePlan const& plan)
     return {};
 }
 
-Result<FileSink> PageFileWriter::finish()
+Result<std::vector<FileSink>> PageFileWriter::finish()
 {
     if (m_finished)
         return Error::make("page writer finished twice");
@@ -308,16 +348,22 @@ Result<FileSink> PageFileWriter::finish()
     }
     if (m_error)
         return *m_error;
-    uint32_t crc = 0;
-    uint64_t size = 0;
-    for (size_t i = 0; i < m_crcs.size(); ++i) {
-        crc = crc32c_combine(crc, m_crcs[i], m_lengths[i]);
-        size += m_lengths[i];
+    // Raw: unit u is in part u % stripes, in order; compressed: one part, frames in order.
+    uint32_t const parts = static_cast<uint32_t>(m_sinks.size());
+    for (uint32_t part = 0; part < parts; ++part) {
+        uint32_t crc = 0;
+        uint64_t size = 0;
+        for (size_t i = part; i < m_crcs.size(); i += parts) {
+            crc = crc32c_combine(crc, m_crcs[i], m_lengths[i]);
+            size += m_lengths[i];
+        }
+        m_sinks[part].set_content(size, crc);
     }
-    m_sink.set_content(size, crc);
     if (m_options.compression != Compression::None)
-        m_sink.set_compression(compression_name(m_options.compression), m_raw_bytes);
-    return std::move(m_sink);
+        m_sinks[0].set_compression(compression_name(m_options.compression), m_raw_bytes);
+    if (parts > 1)
+        m_sinks[0].set_stripes(parts, m_layout.unit);
+    return std::move(m_sinks);
 }
 
 Result<void> copy_pages(int pid, PagePlan const& plan, ChunkPool&, PageFileWriter& writer)

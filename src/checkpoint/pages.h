@@ -4,7 +4,9 @@
 // with process_vm_readv (or /proc/PID/mem for unreadable areas) on two threads, and writes
 // them at once or, for --leave-running, after the thaw: read from the running process and
 // patched by its write-protect snapshot (wp_snapshot.h), or buffered while frozen (compressed
-// dumps, and processes a snapshot cannot cover). The page runs are the index.
+// dumps, and processes a snapshot cannot cover). The page runs are the index. A raw page
+// stream is striped over two files (StripeLayout), one per writer thread: the file system
+// serializes buffered writes to one file (ext4's inode lock), not writes to two.
 // Restore: restore_pages fills areas mapped writable, from an mmap of a raw page file or from
 // decompressed frames, on two threads: UFFDIO_COPY for private anonymous memory,
 // process_vm_writev for the rest.
@@ -36,6 +38,26 @@ inline constexpr size_t kPageChunk = 8 << 20;
 // Chunks of a raw streaming dump: small enough that the copy, checksum and write of one
 // chunk hit the CPU cache, large enough that the syscalls cost nothing.
 inline constexpr size_t kStreamChunk = 1 << 20;
+
+// Where a raw page stream's bytes are: stripe unit u (stream bytes [u * unit, (u + 1) * unit))
+// is in part u % stripes, at offset (u / stripes) * unit. One part: the stream itself.
+struct StripeLayout {
+    uint32_t stripes { 1 };
+    uint64_t unit { kStreamChunk };
+
+    uint32_t part_of(uint64_t stream_offset) const { return static_cast<uint32_t>((stream_offset / unit) % stripes); }
+    // Offset inside its part of a stream offset.
+    uint64_t part_offset(uint64_t stream_offset) const
+    {
+        return stream_offset / unit / stripes * unit + stream_offset % unit;
+    }
+    // Bytes of a `total`-byte stream that part `part` holds.
+    uint64_t part_size(uint64_t total, uint32_t part) const;
+};
+
+// Pure: the layout a dump gives a raw stream of `bytes`: two parts (the dump's two writer
+// threads) when it has more than one unit, else one (no second file for a small process).
+StripeLayout stripe_layout_for(uint64_t bytes);
 
 // Pure: which pages of an area go into the image, from its pagemap entries.
 std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> const& pagemap);
@@ -85,13 +107,13 @@ private:
     std::vector<ChunkBuffer> m_free;
 };
 
-// Dumps one process's pages into one page file. The page stream (the plan's segments back to
-// back) is cut into chunks; two workers (the machine's cores) each take the next chunk, copy
-// it out of the process and, when streaming, checksum and write it at once from the same
+// Dumps one process's pages into its page file(s). The page stream (the plan's segments back
+// to back) is cut into chunks; two workers (the machine's cores) each take the next chunk,
+// copy it out of the process and, when streaming, checksum and write it at once from the same
 // small buffer while it is still in cache (one pass over memory; raw chunks are pwritten at
-// their offsets, compressed ones become frames appended in chunk order). Deferred
-// (--leave-running), chunks are copied into pool buffers and written by finish(), after the
-// thaw. The whole-file CRC-32C is combined from per-chunk CRCs.
+// their places in the striped parts, compressed ones become frames appended in chunk order to
+// the one file). Deferred (--leave-running), chunks are copied into pool buffers and written
+// by finish(), after the thaw. Each file's CRC-32C is combined from per-unit CRCs.
 class PageFileWriter {
 public:
     struct Options {
@@ -102,14 +124,17 @@ public:
         // patched by its write-protect snapshot before it is checksummed and written.
         WpSnapshot* snapshot { nullptr };
     };
-    PageFileWriter(FileSink sink, ChunkPool& pool, Options options);
+    // One sink per part of stripe_layout_for(the plan's bytes) for raw pages; exactly one
+    // when compressed.
+    PageFileWriter(std::vector<FileSink> sinks, ChunkPool& pool, Options options);
     PageFileWriter(PageFileWriter const&) = delete;
     ~PageFileWriter();
 
     // Copies the plan's pages of a stopped process (once per writer).
     Result<void> copy(int pid, PagePlan const& plan);
-    // Writes what is held (deferred), records size and CRC in the sink and hands it back.
-    Result<FileSink> finish();
+    // Writes what is held (deferred), records size and CRC (and the striping, on part 0) in
+    // the sinks and hands them back.
+    Result<std::vector<FileSink>> finish();
 
 private:
     struct Held {
@@ -120,11 +145,14 @@ private:
     void fail(Error error);
     bool failed();
 
-    FileSink m_sink;
+    std::vector<FileSink> m_sinks;
+    StripeLayout m_layout;
     ChunkPool& m_pool;
     Options m_options;
     size_t m_chunk { kPageChunk };
-    std::mutex m_write_mutex;
+    // One per part: writers take turns per file (ext4 would make them spin on its inode
+    // lock), while the two parts are written at once.
+    std::unique_ptr<std::mutex[]> m_part_mutexes;
     std::mutex m_mutex;
     std::condition_variable m_changed;
     std::optional<Error> m_error;
@@ -132,8 +160,9 @@ private:
     // Compressed frames are appended in chunk order: the next index to append, and where.
     size_t m_next_append { 0 };
     uint64_t m_append_offset { 0 };
-    std::vector<uint32_t> m_crcs;    // per chunk, of the bytes on disk
-    std::vector<uint64_t> m_lengths; // per chunk, bytes on disk
+    // Raw: per stripe unit; compressed: per chunk (frame). Of the bytes on disk.
+    std::vector<uint32_t> m_crcs;
+    std::vector<uint64_t> m_lengths;
     std::vector<Held> m_held;        // deferred: chunk contents until finish()
     uint64_t m_raw_bytes { 0 };
 };
@@ -158,10 +187,14 @@ struct UffdFill {
 Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vector<MemoryArea> const& areas,
     std::vector<PageRun> const& runs);
 
-// Fills the runs from `source` (its size and CRC checked); with `uffd`, the runs inside its
-// ranges through it, and unregisters them before returning, so no page fault of the
-// restored process ever waits on the userfaultfd.
-Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, FileSource& source,
+// Opens the page file(s) of process `pid` of the image: part 0, and the other parts its
+// manifest entry names when the stream is striped.
+Result<std::vector<FileSource>> open_page_files(ImageReader const& image, int pid);
+
+// Fills the runs from `sources` (the parts open_page_files gives; each part's size and CRC
+// checked); with `uffd`, the runs inside its ranges through it, and unregisters them before
+// returning, so no page fault of the restored process ever waits on the userfaultfd.
+Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, std::vector<FileSource> sources,
     std::optional<UffdFill> uffd = std::nullopt);
 
 } // namespace cryo::checkpoint

@@ -213,18 +213,31 @@ Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vect
     return std::optional<UffdFill> { std::move(result) };
 }
 
-Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, FileSource& source, std::optional<UffdFill> uffd)
+Result<std::vector<FileSource>> open_page_files(ImageReader const& image, int pid)
+{
+    std::vector<FileSource> parts;
+    parts.push_back(TRY(image.open_file(page_file_name(pid))));
+    uint32_t const stripes = parts[0].entry().stripes;
+    if (stripes > 1 && !parts[0].entry().compression.empty())
+        return Error::format("{}: a compressed page file cannot be striped", parts[0].name());
+    for (uint32_t part = 1; part < stripes; ++part)
+        parts.push_back(TRY(image.open_file(page_file_name(pid, part))));
+    return parts;
+}
+
+Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, std::vector<FileSource> sources,
+    std::optional<UffdFill> uffd)
 {
     PageFiller filler;
-    size_t job = TRY(filler.submit(pid, runs, std::move(source), std::move(uffd)));
+    size_t job = TRY(filler.submit(pid, runs, std::move(sources), std::move(uffd)));
     return filler.wait(job);
 }
 
 struct PageFiller::Job {
-    Job(int pid_, std::vector<PageRun> runs, FileSource source_, std::optional<UffdFill> uffd_)
+    Job(int pid_, std::vector<PageRun> runs, std::vector<FileSource> sources_, std::optional<UffdFill> uffd_)
         : pid(pid_)
         , map(std::move(runs))
-        , source(std::move(source_))
+        , sources(std::move(sources_))
         , uffd(std::move(uffd_))
     {
     }
@@ -232,23 +245,27 @@ struct PageFiller::Job {
     ~Job() { unmap(); }
     void unmap()
     {
-        if (base)
-            ::munmap(const_cast<uint8_t*>(base), map.total());
-        base = nullptr;
+        for (size_t part = 0; part < bases.size(); ++part)
+            if (bases[part])
+                ::munmap(const_cast<uint8_t*>(bases[part]), sources[part].expected_size());
+        bases.clear();
     }
     bool complete() const { return done == chunks; }
+    // Where stream bytes at `offset` (inside one unit) are in the mapped parts.
+    uint8_t const* at(uint64_t offset) const { return bases[layout.part_of(offset)] + layout.part_offset(offset); }
 
     int pid;
     StreamMap map;
-    FileSource source;
+    std::vector<FileSource> sources; // the raw page stream's parts (StripeLayout), or one compressed file
+    StripeLayout layout;
     std::optional<UffdFill> uffd;
     std::unique_ptr<Progress> progress;
-    uint8_t const* base { nullptr }; // the raw page file, mapped read-only
-    size_t chunks { 0 };
+    std::vector<uint8_t const*> bases; // the raw parts, mapped read-only (nullptr: empty part)
+    size_t chunks { 0 }; // one per stripe unit
     size_t next { 0 }; // the next chunk to take
     size_t done { 0 }; // chunks copied, or skipped after an error
     std::vector<uint32_t> crcs; // per chunk
-    bool computed { false };    // the source's CRC is already set (compressed: at submit)
+    bool computed { false };    // the sources' CRCs are already set (compressed: at submit)
     bool waited { false };
     std::optional<Error> error;
 };
@@ -266,30 +283,51 @@ PageFiller::~PageFiller()
         m_worker.join();
 }
 
-Result<size_t> PageFiller::submit(int pid, std::vector<PageRun> runs, FileSource source, std::optional<UffdFill> uffd)
+Result<size_t> PageFiller::submit(int pid, std::vector<PageRun> runs, std::vector<FileSource> sources,
+    std::optional<UffdFill> uffd)
 {
-    auto job = std::make_unique<Job>(pid, std::move(runs), std::move(source), std::move(uffd));
+    if (sources.empty())
+        return Error::format("page fill of {}: no page file", pid);
+    auto job = std::make_unique<Job>(pid, std::move(runs), std::move(sources), std::move(uffd));
     uint64_t total = job->map.total();
-    bool compressed = !job->source.entry().compression.empty();
-    if (!compressed && total != job->source.expected_size())
-        return Error::format("{}: holds {} bytes, the page index says {}", job->source.name(),
-            job->source.expected_size(), total);
+    FileEntry const& first = job->sources[0].entry();
+    bool compressed = !first.compression.empty();
+    if (compressed && job->sources.size() != 1)
+        return Error::format("{}: a compressed page file cannot be striped", job->sources[0].name());
+    if (!compressed) {
+        if (job->sources.size() != first.stripes)
+            return Error::format("{}: {} part(s) given for {} stripes", job->sources[0].name(), job->sources.size(),
+                first.stripes);
+        job->layout = StripeLayout { .stripes = first.stripes, .unit = first.stripes > 1 ? first.stripe_size : kStreamChunk };
+        for (uint32_t part = 0; part < job->layout.stripes; ++part) {
+            auto const& source = job->sources[part];
+            uint64_t want = job->layout.part_size(total, part);
+            if (source.expected_size() != want)
+                return Error::format("{}: holds {} bytes, the page index says {}", source.name(), source.expected_size(), want);
+        }
+    }
     if (compressed) {
         // Frames must be read in order to be found: filled now, with two threads of their own.
         Progress progress(fmt::format("restore {}", pid), total);
-        if (auto r = restore_frames(pid, job->map, job->source, progress, job->uffd); !r)
+        if (auto r = restore_frames(pid, job->map, job->sources[0], progress, job->uffd); !r)
             job->error = r.release_error();
         job->computed = true;
     } else if (total > 0) {
-        // The page file is mapped, not read: pages are copied straight from the page cache
+        // The page files are mapped, not read: pages are copied straight from the page cache
         // into the process (one copy instead of two). No MAP_POPULATE: the checksum of each
         // chunk faults it in (fault-around maps 16 pages a fault), spread over both threads,
         // where populating the whole file first held every copy back by its page-table walk.
-        void* mapped = ::mmap(nullptr, total, PROT_READ, MAP_PRIVATE, job->source.fd().get(), 0);
-        if (mapped == MAP_FAILED)
-            return Error::from_errno(fmt::format("mmap {}", job->source.name()));
-        job->base = static_cast<uint8_t const*>(mapped);
-        job->chunks = (total + kStreamChunk - 1) / kStreamChunk;
+        for (auto const& source : job->sources) {
+            if (source.expected_size() == 0) {
+                job->bases.push_back(nullptr);
+                continue;
+            }
+            void* mapped = ::mmap(nullptr, source.expected_size(), PROT_READ, MAP_PRIVATE, source.fd().get(), 0);
+            if (mapped == MAP_FAILED)
+                return Error::from_errno(fmt::format("mmap {}", source.name()));
+            job->bases.push_back(static_cast<uint8_t const*>(mapped));
+        }
+        job->chunks = (total + job->layout.unit - 1) / job->layout.unit;
         job->crcs.assign(job->chunks, 0);
         job->progress = std::make_unique<Progress>(fmt::format("restore {}", pid), total);
     }
@@ -313,12 +351,13 @@ bool PageFiller::copy_next_chunk(std::unique_lock<std::mutex>& lock, size_t limi
     Job& job = *m_jobs[m_oldest_open];
     size_t index = job.next++;
     lock.unlock();
-    uint64_t offset = index * kStreamChunk;
-    uint64_t n = std::min<uint64_t>(kStreamChunk, job.map.total() - offset);
+    uint64_t offset = index * job.layout.unit;
+    uint64_t n = std::min<uint64_t>(job.layout.unit, job.map.total() - offset);
+    uint8_t const* data = job.at(offset);
     // Checksummed first, then copied while the chunk is still in the CPU cache.
-    uint32_t crc = crc32c_fast(0, job.base + offset, n);
+    uint32_t crc = crc32c_fast(0, data, n);
     std::vector<sys::RemoteCopy> pieces, rest;
-    job.map.pieces(offset, n, job.base + offset, pieces);
+    job.map.pieces(offset, n, data, pieces);
     auto r = fill(job.pid, job.uffd, pieces, rest);
     job.progress->add(n);
     lock.lock();
@@ -362,16 +401,20 @@ Result<void> PageFiller::wait(size_t index)
     if (job->error)
         return *job->error;
     if (!job->computed) {
-        // The whole file's CRC, from the chunks' in file order.
-        uint32_t crc = 0;
+        // Each part's CRC, from its chunks' in file order (unit u is in part u % stripes).
         uint64_t total = job->map.total();
-        for (size_t i = 0; i < job->chunks; ++i)
-            crc = crc32c_combine(crc, job->crcs[i], std::min<uint64_t>(kStreamChunk, total - i * kStreamChunk));
-        job->source.set_computed(total, crc);
+        uint32_t const parts = job->layout.stripes;
+        for (uint32_t part = 0; part < parts; ++part) {
+            uint32_t crc = 0;
+            for (size_t i = part; i < job->chunks; i += parts)
+                crc = crc32c_combine(crc, job->crcs[i], std::min<uint64_t>(job->layout.unit, total - i * job->layout.unit));
+            job->sources[part].set_computed(job->layout.part_size(total, part), crc);
+        }
     }
     // A corrupt page file fails the restore here, before the process runs again: the
     // restore then kills it with its memory half-good.
-    TRY(job->source.finish());
+    for (auto& source : job->sources)
+        TRY(source.finish());
     // Unregistered before the process can run: a page never dumped (never touched) must
     // fault in as zero, not wait for a userfaultfd nobody reads. (On an error, closing the
     // fd drops the registrations; the process is killed anyway.)

@@ -138,9 +138,9 @@ public:
         TRY(install_cryo_pidfd());
         TRY(map_areas());
         auto t = Clock::now();
-        auto source = TRY(m_image.open_file(page_file_name(m_place.image_pid)));
+        auto sources = TRY(open_page_files(m_image, m_place.image_pid));
         auto uffd = TRY(prepare_uffd_fill(m_t, m_p.areas, m_p.pages));
-        m_fill_job = TRY(filler.submit(host(), m_p.pages, std::move(source), std::move(uffd)).context("image {}", m_image.dir()));
+        m_fill_job = TRY(filler.submit(host(), m_p.pages, std::move(sources), std::move(uffd)).context("image {}", m_image.dir()));
         m_stats.memory_ms += ms_since(t); // memory time not overlapped with other work
         return {};
     }

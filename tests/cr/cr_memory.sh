@@ -20,7 +20,9 @@ if start_memory basic 64; then
     { wait "$PID"; } 2>/dev/null
     gone "$PID" || fail "basic: process still there after dump"
     [ -f "$TMP/basic/img/manifest.json" ] || fail "basic: no manifest"
-    size=$(stat -c %s "$TMP/basic/img/pages-$PID.img")
+    # The page stream is striped over pages-PID.img and pages-PID.1.img (both halves there).
+    [ -s "$TMP/basic/img/pages-$PID.1.img" ] || fail "basic: no second page file stripe"
+    size=$(cat "$TMP/basic/img/pages-$PID.img" "$TMP/basic/img/pages-$PID".*.img | wc -c)
     # 64 MiB + 1 MiB heap + small areas written; the untouched 1 MiB region must not be there.
     [ "$size" -lt $((67 << 20)) ] && [ "$size" -ge $((65 << 20)) ] || fail "basic: page file is $size bytes"
     "$CRYO" checkpoint inspect "$TMP/basic/img" --format json | jq -e ".processes[0].pid == $PID" >/dev/null \
@@ -63,16 +65,19 @@ for step in signals pages; do
     fi
 done
 
-# 4. corrupt images: truncated page file, flipped bit in the page file and in the metadata.
+# 4. corrupt images: truncated page file, flipped bit in either stripe of the page file, a
+#    missing stripe, a flipped bit in the metadata.
 if start_memory corrupt 8; then
     "$CRYO" dump -t "$PID" -D "$TMP/corrupt/img" || fail "corrupt: dump failed"
     { wait "$PID"; } 2>/dev/null; gone "$PID"
-    for damage in truncate flip-pages flip-meta; do
+    for damage in truncate flip-pages flip-stripe missing-stripe flip-meta; do
         rm -rf "$TMP/corrupt/bad"; cp -a "$TMP/corrupt/img" "$TMP/corrupt/bad"
         pages="$TMP/corrupt/bad/pages-$PID.img"
         case $damage in
         truncate) truncate -s 4096 "$pages"; want="pages-$PID.img" ;;
         flip-pages) printf '\xff' | dd of="$pages" bs=1 seek=5000000 conv=notrunc status=none; want="pages-$PID.img: checksum mismatch" ;;
+        flip-stripe) printf '\xff' | dd of="${pages%.img}.1.img" bs=1 seek=1000000 conv=notrunc status=none; want="pages-$PID.1.img: checksum mismatch" ;;
+        missing-stripe) rm "${pages%.img}.1.img"; want="pages-$PID.1.img" ;;
         flip-meta) sed -i '0,/"comm": "cr_memory"/s//"comm": "cr_memorx"/' "$TMP/corrupt/bad/process-$PID.json"; want="process-$PID.json: checksum mismatch" ;;
         esac
         msg=$("$CRYO" restore -D "$TMP/corrupt/bad" -d 2>&1) && fail "corrupt $damage: restore succeeded"

@@ -61,6 +61,35 @@ TEST(Image, ManifestRoundTripAndTamper)
     EXPECT_FALSE(decode_manifest(text.substr(0, text.size() / 2)));
 }
 
+TEST(Image, ManifestKeepsStripingAndRefusesBadStriping)
+{
+    Manifest m;
+    m.version = 3;
+    m.root_pid = 7;
+    m.pids = { 7 };
+    FileEntry part0 { 3 << 20, 0x1234 };
+    part0.stripes = 2;
+    part0.stripe_size = 1 << 20;
+    m.files["pages-7.img"] = part0;
+    m.files["pages-7.1.img"] = { 2 << 20, 0x5678 };
+    auto back = MUST(decode_manifest(encode_manifest(m)));
+    EXPECT_EQ(back.version, 3);
+    EXPECT_EQ(back.files.at("pages-7.img").stripes, 2u);
+    EXPECT_EQ(back.files.at("pages-7.img").stripe_size, uint64_t { 1 << 20 });
+    EXPECT_EQ(back.files.at("pages-7.1.img").stripes, 1u); // not written for other files
+    EXPECT_EQ(page_file_name(7, 1), "pages-7.1.img");
+
+    for (auto [stripes, size] :
+        { std::pair { 2U, uint64_t { 0 } }, { 2U, uint64_t { 1000 } }, { 100000U, uint64_t { 1 << 20 } } }) {
+        auto bad = m;
+        bad.files["pages-7.img"].stripes = stripes;
+        bad.files["pages-7.img"].stripe_size = size;
+        auto r = decode_manifest(encode_manifest(bad));
+        ASSERT_FALSE(r) << stripes << " " << size;
+        EXPECT_NE(r.error().message().find("pages-7.img: bad striping"), std::string::npos) << r.error().message();
+    }
+}
+
 TEST(Image, WriteCommitReadVerify)
 {
     TempDir tmp;

@@ -80,6 +80,14 @@ struct Target {
     std::vector<PageRun> runs;
 };
 
+// An unstriped page file: the one part submit() takes.
+std::vector<FileSource> one(FileSource source)
+{
+    std::vector<FileSource> parts;
+    parts.push_back(std::move(source));
+    return parts;
+}
+
 } // namespace
 
 TEST(PageFiller, SeveralJobsInFlightThenWaitedInOrder)
@@ -96,7 +104,7 @@ TEST(PageFiller, SeveralJobsInFlightThenWaitedInOrder)
     for (size_t i = 0; i < files.size(); ++i) {
         targets.push_back(std::make_unique<Target>(files[i].size()));
         auto source = MUST(image.open_file(page_file_name(static_cast<int>(i + 1))));
-        jobs.push_back(MUST(filler.submit(::getpid(), targets[i]->runs, std::move(source), std::nullopt)));
+        jobs.push_back(MUST(filler.submit(::getpid(), targets[i]->runs, one(std::move(source)), std::nullopt)));
     }
     for (size_t i = 0; i < files.size(); ++i) {
         MUST(filler.wait(jobs[i]));
@@ -122,8 +130,8 @@ TEST(PageFiller, FlippedByteFailsOnlyItsJobAtWait)
     PageFiller filler;
     auto bad_source = MUST(image.open_file(page_file_name(1)));
     auto good_source = MUST(image.open_file(page_file_name(2)));
-    size_t bad_job = MUST(filler.submit(::getpid(), bad.runs, std::move(bad_source), std::nullopt));
-    size_t good_job = MUST(filler.submit(::getpid(), good.runs, std::move(good_source), std::nullopt));
+    size_t bad_job = MUST(filler.submit(::getpid(), bad.runs, one(std::move(bad_source)), std::nullopt));
+    size_t good_job = MUST(filler.submit(::getpid(), good.runs, one(std::move(good_source)), std::nullopt));
     auto r = filler.wait(bad_job);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find(page_file_name(1) + ": checksum mismatch"), std::string::npos)
@@ -141,7 +149,7 @@ TEST(PageFiller, IndexNotMatchingTheFileFailsAtSubmit)
     PageFiller filler;
     std::vector<PageRun> runs { { memory.address(), 9 } }; // one page more than the file holds
     auto source = MUST(image.open_file(page_file_name(1)));
-    auto r = filler.submit(::getpid(), runs, std::move(source), std::nullopt);
+    auto r = filler.submit(::getpid(), runs, one(std::move(source)), std::nullopt);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("the page index says"), std::string::npos) << r.error().message();
 }
@@ -157,8 +165,8 @@ TEST(PageFiller, DroppedWithJobsInFlight)
         auto source_a = MUST(image.open_file(page_file_name(1)));
         auto source_b = MUST(image.open_file(page_file_name(2)));
         PageFiller filler;
-        MUST(filler.submit(::getpid(), a.runs, std::move(source_a), std::nullopt));
-        MUST(filler.submit(::getpid(), b.runs, std::move(source_b), std::nullopt));
+        MUST(filler.submit(::getpid(), a.runs, one(std::move(source_a)), std::nullopt));
+        MUST(filler.submit(::getpid(), b.runs, one(std::move(source_b)), std::nullopt));
         // Destroyed without wait(): the worker stops after its chunk, nothing hangs or crashes.
     }
     // Whatever was copied is the file's bytes; the hole is never written.
