@@ -66,5 +66,9 @@ struct Range {
 Result<uint64_t> find_gap(std::vector<Range> occupied, uint64_t size, uint64_t floor);
 // Address ranges to munmap so that only `keep` stays mapped below `limit`.
 std::vector<Range> unmap_plan(std::vector<Range> keep, uint64_t limit);
+// A container restore: paths of the tree's files become paths through the parked init's root
+// (/proc/INTO_PID/root/...), and the root's stdio descriptions become the parked init's fds
+// 0-2 reopened through /proc (restore_plan.cpp says how they are matched).
+void prepare_container_paths(std::vector<Process>& processes, int into_pid);
 
 } // namespace cryo::checkpoint

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <stdexcept>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -127,4 +129,81 @@ TEST(Pages, PlanReadsPagemapInChunksAndJoinsRunsAcrossThem)
     EXPECT_EQ(plan->runs[0].pages, 2u);
     EXPECT_EQ(plan->bytes, 2u * 4096);
     ::munmap(p, size);
+}
+
+namespace {
+
+FileDescription description(uint32_t id, FileKind kind, std::string path, uint32_t flags = 0)
+{
+    FileDescription d;
+    d.id = id;
+    d.kind = kind;
+    d.path = std::move(path);
+    d.flags = flags;
+    return d;
+}
+
+FileDescription const& description_of(Process const& p, int fd)
+{
+    for (auto const& f : p.files)
+        if (f.fd == fd)
+            for (auto const& d : p.file_descriptions)
+                if (d.id == f.description)
+                    return d;
+    throw std::runtime_error("no fd " + std::to_string(fd));
+}
+
+} // namespace
+
+TEST(ContainerPaths, PathsGoThroughTheInitRootAndStdioIsReopened)
+{
+    // The root shares one description (a terminal, `2>&1`) on 0, 1 and 2, plus a log file
+    // and a unix socket bound to a path; its child holds the same terminal on fd 1 and on 7.
+    Process root;
+    root.pid = 1;
+    root.mm.exe_path = "/bin/app";
+    root.file_descriptions = { description(1, FileKind::CharDevice, "/dev/pts/0", O_RDWR),
+        description(2, FileKind::Regular, "/var/log/app.log", O_WRONLY | O_APPEND),
+        description(3, FileKind::UnixSocket, "socket:[99]") };
+    root.file_descriptions[2].bound_name = "/run/app.sock";
+    root.files = { { 0, 1, false }, { 1, 1, false }, { 2, 1, false }, { 3, 2, true }, { 4, 3, false } };
+    MemoryArea lib;
+    lib.kind = AreaKind::FilePrivate;
+    lib.name = "/lib/libc.so.6";
+    MemoryArea anon;
+    anon.kind = AreaKind::Anonymous;
+    anon.name = "[heap]";
+    root.areas = { lib, anon };
+    Process child;
+    child.pid = 2;
+    child.mm.exe_path = "/bin/app";
+    child.file_descriptions = { description(1, FileKind::CharDevice, "/dev/pts/0", O_RDWR) };
+    child.files = { { 1, 1, false }, { 7, 1, false } };
+    std::vector<Process> tree { root, child };
+
+    prepare_container_paths(tree, 4242);
+
+    auto const& r = tree[0];
+    EXPECT_EQ(r.mm.exe_path, "/proc/4242/root/bin/app");
+    EXPECT_EQ(r.areas[0].name, "/proc/4242/root/lib/libc.so.6");
+    EXPECT_EQ(r.areas[1].name, "[heap]"); // not a path
+    EXPECT_EQ(description_of(r, 3).path, "/proc/4242/root/var/log/app.log");
+    EXPECT_EQ(description_of(r, 4).bound_name, "/proc/4242/root/run/app.sock");
+    // Each of 0-2 gets its own description: the parked init's fd of that number, with the
+    // old flags; no description of the old terminal is left.
+    for (int fd = 0; fd <= 2; ++fd) {
+        auto const& d = description_of(r, fd);
+        EXPECT_EQ(d.path, "/proc/4242/fd/" + std::to_string(fd)) << fd;
+        EXPECT_EQ(d.kind, FileKind::CharDevice);
+        EXPECT_EQ(d.flags, static_cast<uint32_t>(O_RDWR));
+    }
+    EXPECT_NE(description_of(r, 0).id, description_of(r, 1).id);
+    for (auto const& d : r.file_descriptions)
+        EXPECT_NE(d.path, "/dev/pts/0");
+    // The child's fd 1 is the root's fd 1; its fd 7 takes the root's lowest number (0).
+    auto const& c = tree[1];
+    EXPECT_EQ(description_of(c, 1).path, "/proc/4242/fd/1");
+    EXPECT_EQ(description_of(c, 7).path, "/proc/4242/fd/0");
+    EXPECT_EQ(description_of(c, 1).id, description_of(r, 1).id); // the same new description
+    EXPECT_EQ(c.file_descriptions.size(), 2u);
 }
