@@ -31,13 +31,15 @@ namespace cryo::checkpoint {
 
 class WpSnapshot {
 public:
-    // While the process is frozen (`leader` seized, its syscall address known): creates the
-    // userfaultfd inside it, write-protects the plan's pages in its private anonymous areas,
-    // copies the plan's other pages (areas the kernel does not register) into the side store,
-    // and starts the fault handler. nullptr (logged at debug) when the snapshot cannot be
-    // made: the caller then copies the whole process while frozen.
+    // While the process is frozen (`leader` seized, its syscall address known; `threads` its
+    // collected threads, or nullptr: read here, without clear_child_tid): creates the userfaultfd inside it, write-protects the plan's pages in
+    // its private anonymous areas except the pages of futex words the kernel may write
+    // without waiting (futex_words.h), copies the plan's other pages (areas the kernel does
+    // not register, and those futex pages) into the side store, and starts the fault
+    // handler. nullptr (logged at debug) when the snapshot cannot be made: the caller then
+    // copies the whole process while frozen.
     static std::unique_ptr<WpSnapshot> create(sys::Tracee& leader, std::vector<MemoryArea> const& areas,
-        PagePlan const& plan);
+        PagePlan const& plan, std::vector<Thread> const* threads = nullptr);
     WpSnapshot(WpSnapshot const&) = delete;
     ~WpSnapshot();
 
@@ -51,8 +53,10 @@ public:
     Result<void> finish();
     // Pages whose original the fault handler saved after the thaw.
     uint64_t pages_saved() const { return m_pages_saved.load(); }
-    // Pages copied while frozen (areas that could not be write-protected).
+    // Pages copied while frozen (areas that could not be write-protected, futex pages).
     uint64_t pages_copied_frozen() const { return m_pages_frozen; }
+    // Of the registered areas' pages, those left unprotected for their futex words.
+    uint64_t futex_pages() const { return m_futex_pages; }
 
 private:
     struct Range {
@@ -69,6 +73,8 @@ private:
     };
     explicit WpSnapshot(int pid, PagePlan const& plan);
     Range const* registered_range(uint64_t address) const;
+    // In a block left unprotected for a futex word (m_unprotected).
+    bool left_unprotected(uint64_t address) const;
     // Calls f(stream page index, address, readable) for each planned page in [start, end).
     template<typename F>
     void for_each_page(uint64_t start, uint64_t end, F&& f) const;
@@ -97,6 +103,9 @@ private:
     std::vector<uint64_t> m_offsets;     // stream offset of each segment
     uint64_t m_total_pages { 0 };
     std::vector<Range> m_registered; // write-protected areas, sorted
+    // Blocks of the registered areas never protected (futex words), sorted, disjoint.
+    std::vector<std::pair<uint64_t, uint64_t>> m_unprotected;
+    uint64_t m_futex_pages { 0 };
     Fd m_uffd;
     Fd m_stop_read;
     Fd m_stop_write;
