@@ -21,6 +21,7 @@
 #include "sys/file.h"
 #include "sys/netlink.h"
 #include "sys/ns.h"
+#include "sys/rtnl.h"
 
 namespace cryo::checkpoint {
 
@@ -170,17 +171,6 @@ std::string random_name(char const* prefix)
     return fmt::format("{}{:08x}", prefix, random());
 }
 
-Result<void> set_link_up(RtNetlink& netlink, int index)
-{
-    NetlinkMessage request(RTM_NEWLINK, 0);
-    ifinfomsg info {};
-    info.ifi_index = index;
-    info.ifi_flags = IFF_UP;
-    info.ifi_change = IFF_UP;
-    request.put_header(info);
-    return netlink.request(request);
-}
-
 // Gives a link its recorded state, flags, mtu, queue length and alias.
 Result<void> configure_link(RtNetlink& netlink, int index, NetLinkState const& link)
 {
@@ -196,15 +186,6 @@ Result<void> configure_link(RtNetlink& netlink, int index, NetLinkState const& l
         request.put_u32(IFLA_TXQLEN, link.tx_queue_length);
     if (!link.alias.empty())
         request.put_string(IFLA_IFALIAS, link.alias);
-    return netlink.request(request);
-}
-
-Result<void> delete_link(RtNetlink& netlink, int index)
-{
-    NetlinkMessage request(RTM_DELLINK, 0);
-    ifinfomsg info {};
-    info.ifi_index = index;
-    request.put_header(info);
     return netlink.request(request);
 }
 
@@ -295,15 +276,11 @@ struct Restorer {
             auto master = TRY(query_link(outside, 0, link.peer_master));
             if (!master)
                 return Error::format("bridge {} of its peer {} is gone", link.peer_master, outside_name);
-            NetlinkMessage request(RTM_NEWLINK, 0);
-            ifinfomsg info {};
-            info.ifi_index = outside_index;
-            request.put_header(info);
-            request.put_u32(IFLA_MASTER, static_cast<uint32_t>(master->state.index));
-            TRY(outside.request(request).context("attach {} to bridge {}", outside_name, link.peer_master));
+            TRY(sys::rtnl::set_master(outside, outside_index, master->state.index)
+                    .context("{} to bridge {}", outside_name, link.peer_master));
         }
         if (link.peer_up)
-            TRY(set_link_up(outside, outside_index).context("set {} up", outside_name));
+            TRY(sys::rtnl::set_up(outside, outside_index).context("{}", outside_name));
         return {};
     }
 
@@ -480,7 +457,7 @@ Result<void> restore_net_namespace(int pid, std::string const& dir)
         ArmedScopeGuard undo([&] {
             // Deleting one end of a veth deletes its pair, wherever the other end is.
             for (int index : restorer.created_outside)
-                (void)delete_link(outside, index);
+                (void)sys::rtnl::delete_link(outside, index);
         });
         TRY(restorer.links(state));
         std::map<std::string, int> indices;

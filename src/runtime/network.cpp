@@ -109,7 +109,7 @@ void collect_bridges(Registry const& registry);
 // Makes sure the bridge exists with its address, rules and sysctls. bridge.json is written
 // before the first change and every step is idempotent, so a create killed half way is
 // completed by the next one (and undone by the next release).
-Result<void> ensure_bridge(Registry const& registry, NetworkConfig const& config, sys::Rtnl& host)
+Result<void> ensure_bridge(Registry const& registry, NetworkConfig const& config, sys::RtNetlink& host)
 {
     auto record_path = registry.bridge_record(config.bridge);
     std::optional<BridgeRecord> record;
@@ -123,7 +123,7 @@ Result<void> ensure_bridge(Registry const& registry, NetworkConfig const& config
         collect_bridges(registry);
         record.reset();
     }
-    auto existing = TRY(host.link(config.bridge).context("look up link {}", config.bridge));
+    auto existing = TRY(sys::rtnl::link(host, config.bridge).context("look up link {}", config.bridge));
 
     if (record) {
         if (record->subnet != config.subnet)
@@ -145,7 +145,7 @@ Result<void> ensure_bridge(Registry const& registry, NetworkConfig const& config
                 return Error::format("subnet {} overlaps {} of bridge {}", config.subnet.str(),
                                      other_record->subnet.str(), name);
         }
-        for (auto const& address : TRY(host.ipv4_addresses().context("list host addresses"))) {
+        for (auto const& address : TRY(sys::rtnl::ipv4_addresses(host).context("list host addresses"))) {
             auto held = Subnet { .base = {}, .prefix = address.prefix };
             held.base = Ipv4 { ntohl(address.address) & held.mask() };
             if (held.overlaps(config.subnet))
@@ -160,24 +160,25 @@ Result<void> ensure_bridge(Registry const& registry, NetworkConfig const& config
     }
 
     if (!existing) {
-        TRY(host.add_bridge(config.bridge));
-        existing = TRY(host.link(config.bridge));
+        TRY(sys::rtnl::add_bridge(host, config.bridge));
+        existing = TRY(sys::rtnl::link(host, config.bridge));
         if (!existing)
             return Error::format("bridge {} vanished after it was created", config.bridge);
     }
-    auto addresses = TRY(host.ipv4_addresses().context("list host addresses"));
+    auto addresses = TRY(sys::rtnl::ipv4_addresses(host).context("list host addresses"));
     bool has_gateway = false;
     for (auto const& address : addresses)
         if (address.index == existing->index && ntohl(address.address) == config.subnet.gateway().value)
             has_gateway = true;
     if (!has_gateway)
-        TRY(host.add_ipv4_address(existing->index, config.subnet.gateway().network_order(), config.subnet.prefix)
+        TRY(sys::rtnl::add_ipv4_address(host, existing->index, config.subnet.gateway().network_order(),
+                                        config.subnet.prefix)
                 .context("bridge {}: add {}", config.bridge, config.subnet.gateway().str()));
     // route_localnet lets a connection to 127.0.0.1:HOSTPORT, DNATed to a container, leave
     // through the bridge (the kernel drops loopback sources on other links without it).
     TRY(write_sysctl(fmt::format("net/ipv4/conf/{}/route_localnet", config.bridge), "1"));
     if (!existing->up)
-        TRY(host.set_up(existing->index).context("bridge {}", config.bridge));
+        TRY(sys::rtnl::set_up(host, existing->index).context("bridge {}", config.bridge));
 
     // Forwarding is global: the value before the first cryo bridge is saved and put back
     // when the last one goes.
@@ -232,7 +233,7 @@ Result<std::string> setup_bridge(Registry const& registry, SetupInput const& inp
         return Error::format("address {} is not in subnet {}", input.address->str(), config.subnet.str());
     if (!input.publish.empty() && sys::find_tool("iptables").empty())
         return Error::make("--publish: iptables not found (install the iptables package)");
-    auto host = TRY(sys::Rtnl::open().context("rtnetlink"));
+    auto host = TRY(sys::RtNetlink::open().context("rtnetlink"));
     TRY(ensure_bridge(registry, config, host));
 
     if (input.address) {
@@ -266,24 +267,25 @@ Result<std::string> setup_bridge(Registry const& registry, SetupInput const& inp
                   fmt::format("host port {}/{}", port.mapping.host_port, protocol_name(port.mapping.protocol))));
 
     auto netns = TRY(create_netns_file(record.netns));
-    auto bridge = TRY(host.link(config.bridge));
+    auto bridge = TRY(sys::rtnl::link(host, config.bridge));
     if (!bridge)
         return Error::format("bridge {} vanished", config.bridge);
-    TRY(host.add_veth(record.veth, "eth0", netns, mac_for(address)));
-    auto veth = TRY(host.link(record.veth));
+    TRY(sys::rtnl::add_veth(host, record.veth, "eth0", netns, mac_for(address)));
+    auto veth = TRY(sys::rtnl::link(host, record.veth));
     if (!veth)
         return Error::format("veth {} vanished after it was created", record.veth);
-    TRY(host.set_master(veth->index, bridge->index).context("veth {}", record.veth));
-    TRY(host.set_up(veth->index).context("veth {}", record.veth));
+    TRY(sys::rtnl::set_master(host, veth->index, bridge->index).context("veth {}", record.veth));
+    TRY(sys::rtnl::set_up(host, veth->index).context("veth {}", record.veth));
 
-    auto inside = TRY(sys::Rtnl::open_in(netns).context("rtnetlink in {}", record.netns));
+    auto inside = TRY(sys::RtNetlink::open_in(netns).context("rtnetlink in {}", record.netns));
     TRY(bring_up_loopback(inside));
-    auto eth0 = TRY(inside.link("eth0"));
+    auto eth0 = TRY(sys::rtnl::link(inside, "eth0"));
     if (!eth0)
         return Error::make("eth0 missing in the container's network namespace");
-    TRY(inside.add_ipv4_address(eth0->index, address.network_order(), config.subnet.prefix).context("eth0"));
-    TRY(inside.set_up(eth0->index).context("eth0"));
-    TRY(inside.add_ipv4_default_route(config.subnet.gateway().network_order())
+    TRY(sys::rtnl::add_ipv4_address(inside, eth0->index, address.network_order(), config.subnet.prefix)
+            .context("eth0"));
+    TRY(sys::rtnl::set_up(inside, eth0->index).context("eth0"));
+    TRY(sys::rtnl::add_ipv4_default_route(inside, config.subnet.gateway().network_order())
             .context("via {}", config.subnet.gateway().str()));
 
     for (auto const& port : record.published)
@@ -319,7 +321,7 @@ Result<std::string> setup(SetupInput const& given)
     if (input.mode == Mode::None) {
         TRY(write_record(input.state_dir, record));
         auto netns = TRY(create_netns_file(record.netns));
-        auto inside = TRY(sys::Rtnl::open_in(netns).context("rtnetlink in {}", record.netns));
+        auto inside = TRY(sys::RtNetlink::open_in(netns).context("rtnetlink in {}", record.netns));
         TRY(bring_up_loopback(inside));
         return record.netns;
     }

@@ -46,12 +46,12 @@ void remove_netns_file(std::string const& path)
         log::warn("network: {}", removed.error().message());
 }
 
-Result<void> bring_up_loopback(sys::Rtnl& rtnl)
+Result<void> bring_up_loopback(sys::RtNetlink& netlink)
 {
-    auto lo = TRY(rtnl.link("lo"));
+    auto lo = TRY(sys::rtnl::link(netlink, "lo"));
     if (!lo)
         return Error::make("no lo in the container's network namespace");
-    TRY(rtnl.set_up(lo->index).context("lo"));
+    TRY(sys::rtnl::set_up(netlink, lo->index).context("lo"));
     return {};
 }
 
@@ -120,19 +120,19 @@ void remove_rule(Rule const& rule)
 
 void delete_link_named(std::string const& name)
 {
-    auto rtnl = sys::Rtnl::open();
-    if (!rtnl) {
-        log::warn("network: delete {}: {}", name, rtnl.error().message());
+    auto netlink = sys::RtNetlink::open();
+    if (!netlink) {
+        log::warn("network: delete {}: {}", name, netlink.error().message());
         return;
     }
-    auto link = rtnl->link(name);
+    auto link = sys::rtnl::link(*netlink, name);
     if (!link) {
         log::warn("network: delete {}: {}", name, link.error().message());
         return;
     }
     if (!*link)
         return;
-    if (auto deleted = rtnl->delete_link((*link)->index); !deleted && !deleted.error().is_errno(ENODEV))
+    if (auto deleted = sys::rtnl::delete_link(*netlink, (*link)->index); !deleted && !deleted.error().is_errno(ENODEV))
         log::warn("network: delete {}: {}", name, deleted.error().message());
 }
 

@@ -11,7 +11,7 @@
 #include "runtime/network_plan.h"
 
 namespace cryo::sys {
-class Rtnl;
+class RtNetlink;
 }
 
 namespace cryo::runtime::net {
@@ -22,7 +22,7 @@ Result<Fd> create_netns_file(std::string const& path);
 // Unmounts and removes it; nothing to do when it is absent. Logs what fails.
 void remove_netns_file(std::string const& path);
 
-Result<void> bring_up_loopback(sys::Rtnl& rtnl);
+Result<void> bring_up_loopback(sys::RtNetlink& netlink);
 
 // /proc/sys/<name>.
 Result<std::string> read_sysctl(std::string const& name);

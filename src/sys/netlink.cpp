@@ -5,7 +5,8 @@
 #include <linux/rtnetlink.h>
 #include <sched.h>
 #include <sys/socket.h>
-#include <thread>
+
+#include "sys/ns.h"
 
 namespace cryo::sys {
 
@@ -31,7 +32,56 @@ T load(std::span<uint8_t const> data, size_t offset = 0)
     return value;
 }
 
+// Open a NETLINK_ROUTE socket, bound, in the calling thread's network namespace.
+Result<Fd> open_route_socket()
+{
+    int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0)
+        return Error::from_errno("socket NETLINK_ROUTE");
+    Fd owned(fd);
+    int one = 1;
+    // Extended acks carry the kernel's reason in words; capped acks do not echo our request.
+    ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    ::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    sockaddr_nl address {};
+    address.nl_family = AF_NETLINK;
+    // SAFETY: sockaddr_nl is a sockaddr of the netlink family.
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
+        return Error::from_errno("bind NETLINK_ROUTE");
+    return owned;
+}
+
 } // namespace
+
+std::string netlink_message_name(uint16_t type)
+{
+    switch (type) {
+    case RTM_NEWLINK:
+        return "RTM_NEWLINK";
+    case RTM_DELLINK:
+        return "RTM_DELLINK";
+    case RTM_GETLINK:
+        return "RTM_GETLINK";
+    case RTM_SETLINK:
+        return "RTM_SETLINK";
+    case RTM_NEWADDR:
+        return "RTM_NEWADDR";
+    case RTM_DELADDR:
+        return "RTM_DELADDR";
+    case RTM_GETADDR:
+        return "RTM_GETADDR";
+    case RTM_NEWROUTE:
+        return "RTM_NEWROUTE";
+    case RTM_DELROUTE:
+        return "RTM_DELROUTE";
+    case RTM_GETROUTE:
+        return "RTM_GETROUTE";
+    case RTM_GETNSID:
+        return "RTM_GETNSID";
+    default:
+        return fmt::format("rtnetlink message {}", type);
+    }
+}
 
 NetlinkMessage::NetlinkMessage(uint16_t type, uint16_t flags)
 {
@@ -155,42 +205,19 @@ Result<std::vector<std::span<uint8_t const>>> split_netlink_messages(std::span<u
 
 Result<RtNetlink> RtNetlink::open()
 {
-    int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0)
-        return Error::from_errno("socket NETLINK_ROUTE");
-    Fd owned(fd);
-    int one = 1;
-    // Extended acks carry the kernel's reason in words; capped acks do not echo our request.
-    ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-    ::setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-    sockaddr_nl address {};
-    address.nl_family = AF_NETLINK;
-    // SAFETY: sockaddr_nl is a sockaddr of the netlink family.
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
-        return Error::from_errno("bind NETLINK_ROUTE");
-    return RtNetlink(std::move(owned));
+    return RtNetlink(TRY(open_route_socket()));
 }
 
 Result<RtNetlink> RtNetlink::open_in(FdRef netns)
 {
-    // A thread of our own joins the namespace and opens the socket; the socket stays in that
-    // namespace after the thread is gone, and the caller's threads never move.
-    std::optional<Result<RtNetlink>> result;
-    std::thread worker([&] {
-        if (::setns(netns.get(), CLONE_NEWNET) < 0) {
-            result.emplace(Error::from_errno("setns net"));
-            return;
-        }
-        result.emplace(open());
-    });
-    worker.join();
-    return std::move(*result);
+    return RtNetlink(TRY(open_in_netns(netns, open_route_socket)));
 }
 
 Result<void> RtNetlink::send(NetlinkMessage& message)
 {
     auto* header = header_of(message.bytes());
     header->nlmsg_seq = ++m_seq;
+    m_request_type = header->nlmsg_type;
     sockaddr_nl kernel {};
     kernel.nl_family = AF_NETLINK;
     ssize_t n;
@@ -215,14 +242,19 @@ Result<std::vector<std::vector<uint8_t>>> RtNetlink::receive(bool dump)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return Error::from_errno("receive netlink answer");
+            return Error::from_errno(fmt::format("receive {} answer", netlink_message_name(m_request_type)));
         if (static_cast<size_t>(n) > buffer.size())
             buffer.resize(static_cast<size_t>(n));
-        n = ::recv(m_fd.get(), buffer.data(), buffer.size(), 0);
+        sockaddr_nl from {};
+        socklen_t from_size = sizeof from;
+        // SAFETY: sockaddr_nl is a sockaddr of the netlink family.
+        n = ::recvfrom(m_fd.get(), buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_size);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return Error::from_errno("receive netlink answer");
+            return Error::from_errno(fmt::format("receive {} answer", netlink_message_name(m_request_type)));
+        if (from.nl_pid != 0)
+            continue; // not from the kernel
         auto messages = TRY(split_netlink_messages(std::span<uint8_t const>(buffer.data(), static_cast<size_t>(n))));
         for (auto message : messages) {
             auto header = load<nlmsghdr>(message);
@@ -232,14 +264,17 @@ Result<std::vector<std::vector<uint8_t>>> RtNetlink::receive(bool dump)
                 interrupted = true;
             if (header.nlmsg_type == NLMSG_DONE) {
                 if (message.size() >= NLMSG_LENGTH(sizeof(int)) && load<int>(message, NLMSG_HDRLEN) < 0)
-                    return Error::from_errno(-load<int>(message, NLMSG_HDRLEN), "netlink dump");
+                    return Error::from_errno(-load<int>(message, NLMSG_HDRLEN),
+                                             fmt::format("{} dump", netlink_message_name(m_request_type)));
                 if (interrupted)
-                    return Error::from_errno(EAGAIN, "netlink dump interrupted by a change");
+                    return Error::from_errno(
+                        EAGAIN, fmt::format("{} dump interrupted by a change", netlink_message_name(m_request_type)));
                 return out;
             }
             if (header.nlmsg_type == NLMSG_ERROR) {
                 if (message.size() < NLMSG_LENGTH(sizeof(nlmsgerr)))
-                    return Error::make("netlink error message is truncated");
+                    return Error::format("{}: the kernel's error message is truncated",
+                                         netlink_message_name(m_request_type));
                 auto error = load<nlmsgerr>(message, NLMSG_HDRLEN);
                 if (error.error == 0 && !dump)
                     return out;
@@ -254,8 +289,11 @@ Result<std::vector<std::vector<uint8_t>>> RtNetlink::receive(bool dump)
                 }
                 if (error.error == 0)
                     continue;
-                return Error::from_errno(-error.error,
-                                         reason.empty() ? "netlink" : fmt::format("netlink ({})", reason));
+                // "RTM_NEWLINK (Unknown device type): Operation not supported"
+                auto what = netlink_message_name(m_request_type);
+                if (dump)
+                    what += " dump";
+                return Error::from_errno(-error.error, reason.empty() ? what : fmt::format("{} ({})", what, reason));
             }
             out.emplace_back(message.begin(), message.end());
         }
@@ -276,7 +314,7 @@ Result<std::vector<uint8_t>> RtNetlink::query(NetlinkMessage& message)
     TRY(send(message));
     auto answers = TRY(receive(false));
     if (answers.size() != 1)
-        return Error::format("netlink query: {} answers, expected 1", answers.size());
+        return Error::format("{}: {} answers, expected 1", netlink_message_name(m_request_type), answers.size());
     return std::move(answers[0]);
 }
 

@@ -1,7 +1,10 @@
 // rtnetlink (NETLINK_ROUTE, see rtnetlink(7)): a message builder with nested attributes, an
-// attribute parser (pure, unit-tested), and a socket that sends requests, waits for their
-// acks and collects dumps. A socket talks to the network namespace it was opened in, for its
-// whole life; open_in() opens one in another namespace without moving the caller.
+// attribute parser (pure, unit-tested), and cryo's one rtnetlink socket, which sends requests,
+// waits for their acks and collects dumps (sys/rtnl.h builds link, address and route
+// operations on it). A socket talks to the network namespace it was opened in, for its whole
+// life; open_in() opens one in another namespace without moving the caller. Errors name the
+// request and carry the kernel's errno and extended ack:
+// "RTM_NEWLINK (Unknown device type): Operation not supported".
 #pragma once
 
 #include <cstdint>
@@ -79,6 +82,9 @@ struct ParsedNetlinkMessage {
 };
 Result<ParsedNetlinkMessage> parse_netlink_message(std::span<uint8_t const> message, size_t header_size);
 
+// "RTM_NEWLINK", for errors.
+std::string netlink_message_name(uint16_t type);
+
 // Splits a datagram into messages (nlmsghdr included); a truncated one is an error.
 Result<std::vector<std::span<uint8_t const>>> split_netlink_messages(std::span<uint8_t const> datagram);
 
@@ -86,8 +92,8 @@ class RtNetlink {
 public:
     // A socket in the calling thread's network namespace.
     static Result<RtNetlink> open();
-    // A socket in the network namespace `netns` refers to: opened on a short-lived thread
-    // that joined it (setns of a net namespace affects only the thread that makes it).
+    // A socket in the network namespace `netns` refers to (sys::open_in_netns: on a
+    // short-lived thread that joined it, unless it is the caller's own).
     static Result<RtNetlink> open_in(FdRef netns);
 
     // Sends a request (NLM_F_REQUEST | NLM_F_ACK added) and waits for its ack; a negative
@@ -110,6 +116,7 @@ private:
 
     Fd m_fd;
     uint32_t m_seq { 0 };
+    uint16_t m_request_type { 0 }; // of the last request, for errors
 };
 
 } // namespace cryo::sys

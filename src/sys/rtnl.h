@@ -1,19 +1,22 @@
-// A small rtnetlink (NETLINK_ROUTE) client for the link, address and route changes of cryo's
-// bridge networking. A socket belongs to the network namespace it was opened in, for its whole
-// life: open_in(netns) opens one there and returns the calling thread to where it was. Every
-// change waits for the kernel's ack, so a failure comes back as the kernel's errno.
-// (src/sys/netlink.h is the checkpoint engine's netlink code; this one only configures.)
+// Link, address and route operations of cryo's bridge networking, a thin layer over
+// netlink.h's rtnetlink socket (RtNetlink: one socket, one ack and dump loop, one open_in).
+// Requests are built and answers parsed by pure functions (unit-tested without a kernel);
+// each operation sends one request on the caller's socket, in that socket's network
+// namespace, and waits for the kernel's ack. Errors name what was asked and carry the
+// kernel's reason: "create bridge cryo0: RTM_NEWLINK: File exists".
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <netinet/in.h>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "sys/netlink.h"
 
 namespace cryo::sys {
 
@@ -33,40 +36,43 @@ struct Ipv4Address {
 
 using MacAddress = std::array<uint8_t, 6>;
 
-class Rtnl {
-public:
-    // A socket in the calling thread's network namespace.
-    static Result<Rtnl> open();
-    // A socket in the network namespace `netns` (an fd of a /proc/PID/ns/net-like file).
-    static Result<Rtnl> open_in(FdRef netns);
+namespace rtnl {
 
-    Result<std::vector<LinkInfo>> links();
-    Result<std::optional<LinkInfo>> link(std::string const& name);
-    Result<std::vector<Ipv4Address>> ipv4_addresses();
+// ---- requests, as data ----
+NetlinkMessage links_request(); // RTM_GETLINK dump
+NetlinkMessage ipv4_addresses_request(); // RTM_GETADDR dump of AF_INET
+NetlinkMessage add_bridge_request(std::string const& name);
+// A veth pair: `name` in the socket's namespace, `peer_name` created directly in
+// `peer_netns` (IFLA_NET_NS_FD: the fd number travels in the message) with `peer_mac`.
+NetlinkMessage add_veth_request(std::string const& name, std::string const& peer_name, FdRef peer_netns,
+                                MacAddress const& peer_mac);
+NetlinkMessage set_master_request(int index, int master_index);
+NetlinkMessage set_up_request(int index);
+NetlinkMessage delete_link_request(int index);
+// With IFA_BROADCAST (the subnet's last address) below /31.
+NetlinkMessage add_ipv4_address_request(int index, in_addr_t address, int prefix);
+NetlinkMessage add_ipv4_default_route_request(in_addr_t gateway); // main table, RTPROT_BOOT
 
-    Result<void> add_bridge(std::string const& name);
-    // A veth pair: `name` here, `peer_name` created directly in `peer_netns` with `peer_mac`.
-    Result<void> add_veth(std::string const& name, std::string const& peer_name, FdRef peer_netns,
-                          MacAddress const& peer_mac);
-    Result<void> set_master(int index, int master_index);
-    Result<void> set_up(int index);
-    Result<void> delete_link(int index);
-    Result<void> add_ipv4_address(int index, in_addr_t address, int prefix);
-    Result<void> add_ipv4_default_route(in_addr_t gateway);
+// ---- answers (a whole message, nlmsghdr included); nullopt: another type or family ----
+Result<std::optional<LinkInfo>> parse_link(std::span<uint8_t const> message);
+// IFA_LOCAL (the interface's own address), else IFA_ADDRESS.
+Result<std::optional<Ipv4Address>> parse_ipv4_address(std::span<uint8_t const> message);
 
-private:
-    explicit Rtnl(Fd socket)
-        : m_socket(std::move(socket))
-    {
-    }
-    // Sends one request (NLM_F_ACK added) and waits for its ack.
-    Result<void> transact(std::vector<uint8_t>& message);
-    // Sends one NLM_F_DUMP request; returns each reply message (header included).
-    Result<std::vector<std::vector<uint8_t>>> dump(std::vector<uint8_t>& message);
-    Result<void> send(std::vector<uint8_t>& message);
+// ---- operations on a socket ----
+Result<std::vector<LinkInfo>> links(RtNetlink& netlink);
+// nullopt: no link of that name.
+Result<std::optional<LinkInfo>> link(RtNetlink& netlink, std::string const& name);
+Result<std::vector<Ipv4Address>> ipv4_addresses(RtNetlink& netlink);
 
-    Fd m_socket;
-    uint32_t m_sequence { 0 };
-};
+Result<void> add_bridge(RtNetlink& netlink, std::string const& name);
+Result<void> add_veth(RtNetlink& netlink, std::string const& name, std::string const& peer_name, FdRef peer_netns,
+                      MacAddress const& peer_mac);
+Result<void> set_master(RtNetlink& netlink, int index, int master_index);
+Result<void> set_up(RtNetlink& netlink, int index);
+Result<void> delete_link(RtNetlink& netlink, int index);
+Result<void> add_ipv4_address(RtNetlink& netlink, int index, in_addr_t address, int prefix);
+Result<void> add_ipv4_default_route(RtNetlink& netlink, in_addr_t gateway);
+
+} // namespace rtnl
 
 } // namespace cryo::sys
