@@ -68,15 +68,16 @@ Result<std::optional<sys::UnixSocketDiag>> unix_diag_of(int pid, uint64_t inode)
     return sys::unix_socket_diag(inode);
 }
 
-Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& info, FileDescription& d)
+Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& info, FileDescription& d,
+                             SocketDefaults& defaults)
 {
     auto copy = TRY(sys::pidfd_getfd(pidfd, fd));
     int family = TRY(sys::socket_option(copy, SOL_SOCKET, SO_DOMAIN));
     if ((family == AF_INET || family == AF_INET6)
         && TRY(sys::socket_option(copy, SOL_SOCKET, SO_PROTOCOL)) == IPPROTO_UDP)
-        return classify_udp_socket(copy, d); // files_udp.cpp
+        return classify_udp_socket(copy, d, defaults); // files_udp.cpp
     if (family == AF_INET || family == AF_INET6)
-        return classify_tcp_socket(copy, d); // files_tcp.cpp
+        return classify_tcp_socket(copy, d, defaults); // files_tcp.cpp
     if (family != AF_UNIX) {
         auto name = family_name(family);
         return Error::format("sockets of family {} are not supported yet",
@@ -126,7 +127,7 @@ Result<void> classify_socket(int pid, FdRef pidfd, int fd, sys::FdInfo const& in
     d.socket_type = diag->type;
     d.send_buffer = static_cast<uint32_t>(TRY(sys::socket_option(copy, SOL_SOCKET, SO_SNDBUF)));
     d.receive_buffer = static_cast<uint32_t>(TRY(sys::socket_option(copy, SOL_SOCKET, SO_RCVBUF)));
-    d.socket_options = TRY(collect_socket_options(copy, AF_UNIX, diag->type, 0).context("unix socket"));
+    d.socket_options = TRY(collect_socket_options(copy, AF_UNIX, diag->type, 0, defaults).context("unix socket"));
     // socketpair(2) leaves datagram sockets in TCP_CLOSE on some kernels: a peer also counts.
     d.connected = diag->state == kTcpEstablished || diag->peer_inode != 0;
     d.peer_inode = diag->peer_inode;
@@ -156,7 +157,7 @@ Result<std::string> watched_path(int pid, sys::InotifyWatchFdInfo const& w)
 
 // What one fd is; an error names why cryo cannot restore it.
 Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const& target, struct stat const& st,
-                                 sys::FdInfo const& info)
+                                 sys::FdInfo const& info, SocketDefaults& socket_defaults)
 {
     FileDescription d;
     d.flags = info.flags & ~static_cast<uint32_t>(O_CLOEXEC);
@@ -169,7 +170,7 @@ Result<FileDescription> classify(int pid, FdRef pidfd, int fd, std::string const
     if (target.starts_with("pipe:[")) {
         d.kind = FileKind::Pipe;
     } else if (target.starts_with("socket:[")) {
-        TRY(classify_socket(pid, pidfd, fd, info, d));
+        TRY(classify_socket(pid, pidfd, fd, info, d, socket_defaults));
     } else if (target == "anon_inode:[eventfd]") {
         d.kind = FileKind::Eventfd;
         auto e = TRY(sys::parse_eventfd_fdinfo(info));
@@ -473,6 +474,12 @@ Result<std::vector<uint32_t>> group_descriptions(std::vector<DescriptionCandidat
 
 Result<void> collect_open_files(int pid, Process& p)
 {
+    SocketDefaults socket_defaults;
+    return collect_open_files(pid, p, socket_defaults);
+}
+
+Result<void> collect_open_files(int pid, Process& p, SocketDefaults& socket_defaults)
+{
     auto pidfd = TRY(sys::pidfd_open(pid));
     struct Seen {
         int fd;
@@ -493,7 +500,7 @@ Result<void> collect_open_files(int pid, Process& p)
             return Error::format("fd {}: cannot inspect it", fd);
         }
         auto info = TRY(sys::read_fdinfo(pid, fd));
-        auto d = classify(pid, pidfd, fd, *target, *st, info);
+        auto d = classify(pid, pidfd, fd, *target, *st, info, socket_defaults);
         if (!d) {
             // Keep going: one error names every fd cryo cannot restore.
             refused.push_back(fmt::format("fd {} ({}): {}", fd, *target, d.error().message()));

@@ -336,7 +336,7 @@ std::string tcp_summary(TcpState const& t)
     return fmt::format("tcp {} unconnected", local);
 }
 
-Result<void> classify_tcp_socket(FdRef s, FileDescription& d)
+Result<void> classify_tcp_socket(FdRef s, FileDescription& d, SocketDefaults& defaults)
 {
     auto& t = d.tcp;
     t.family = TRY(sys::socket_option(s, SOL_SOCKET, SO_DOMAIN));
@@ -387,7 +387,8 @@ Result<void> classify_tcp_socket(FdRef s, FileDescription& d)
     }
     TRY(read_options(s, t));
     d.path = tcp_summary(t);
-    d.socket_options = TRY(collect_socket_options(s, t.family, SOCK_STREAM, IPPROTO_TCP).context("{}", d.path));
+    d.socket_options
+        = TRY(collect_socket_options(s, t.family, SOCK_STREAM, IPPROTO_TCP, defaults).context("{}", d.path));
     return {};
 }
 

@@ -26,6 +26,7 @@
 namespace cryo::checkpoint {
 
 class ImageReader;
+class SocketDefaults;
 
 // One per dump (dump.cpp); while it lives, established connections may be dumped if
 // `allow_established`. It holds a copy of each repaired socket until the dump is over.
@@ -49,7 +50,8 @@ private:
 
 // Dump: `socket` is cryo's copy of the fd; fills d.kind, d.tcp and d.path (a readable
 // summary such as "tcp 127.0.0.1:8080 listening"). Errors name why it cannot be dumped.
-Result<void> classify_tcp_socket(FdRef socket, FileDescription& d);
+// `defaults`: the dump's fresh-socket option values (socket_options.h).
+Result<void> classify_tcp_socket(FdRef socket, FileDescription& d, SocketDefaults& defaults);
 // Dump, established connections: the queued bytes (send queue, then receive queue); fills
 // the repair fields of d.tcp.
 Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d);

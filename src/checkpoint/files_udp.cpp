@@ -77,7 +77,7 @@ std::string udp_summary(UdpState const& u)
     return out;
 }
 
-Result<void> classify_udp_socket(FdRef s, FileDescription& d)
+Result<void> classify_udp_socket(FdRef s, FileDescription& d, SocketDefaults& defaults)
 {
     auto& u = d.udp;
     u.family = TRY(sys::socket_option(s, SOL_SOCKET, SO_DOMAIN));
@@ -101,7 +101,8 @@ Result<void> classify_udp_socket(FdRef s, FileDescription& d)
     u.receive_buffer = sizes.receive;
     d.kind = FileKind::UdpSocket;
     d.path = udp_summary(u);
-    d.socket_options = TRY(collect_socket_options(s, u.family, SOCK_DGRAM, IPPROTO_UDP).context("{}", d.path));
+    d.socket_options
+        = TRY(collect_socket_options(s, u.family, SOCK_DGRAM, IPPROTO_UDP, defaults).context("{}", d.path));
     return {};
 }
 

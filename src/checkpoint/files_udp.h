@@ -21,9 +21,11 @@
 namespace cryo::checkpoint {
 
 class ImageReader;
+class SocketDefaults;
 
 // Dump: `socket` is cryo's copy of the fd; fills d.kind, d.udp and d.path (a summary).
-Result<void> classify_udp_socket(FdRef socket, FileDescription& d);
+// `defaults`: the dump's fresh-socket option values (socket_options.h).
+Result<void> classify_udp_socket(FdRef socket, FileDescription& d, SocketDefaults& defaults);
 // Dump: the queued datagrams' payloads, one after another; fills d.udp.queue.
 Result<std::string> save_udp_queue(int pid, int fd, FileDescription& d);
 

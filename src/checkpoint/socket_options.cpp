@@ -12,8 +12,10 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "sys/file.h"
 #include "sys/file_kinds.h"
 #include "sys/netns_socket.h"
+#include "sys/ns.h"
 #include "sys/tcp_socket.h"
 
 #ifndef IPV6_FREEBIND
@@ -207,24 +209,47 @@ uint8_t socket_class(int family, int type, int protocol)
     return 0;
 }
 
-Result<std::vector<SocketOption>> collect_socket_options(FdRef s, int family, int type, int protocol)
+Result<SocketDefaults::Values const*> SocketDefaults::of(FdRef s, int family, int type, int protocol)
+{
+    Key key { .netns_device = 0, .netns_inode = 0, .family = family, .type = type, .protocol = protocol };
+    auto netns = sys::socket_netns(s);
+    if (netns) {
+        auto st = TRY(sys::fstat(*netns).context("network namespace of the socket"));
+        key.netns_device = st.st_dev;
+        key.netns_inode = st.st_ino;
+    }
+    if (auto found = m_values.find(key); found != m_values.end())
+        return &found->second;
+    // socket_class() admits only the protocols a 0 stands for (TCP, UDP, unix).
+    auto make = [&] { return sys::socket(family, type); };
+    auto fresh
+        = TRY((netns ? sys::open_in_netns(*netns, make) : make()).context("a fresh socket to compare options with"));
+    uint8_t klass = socket_class(family, type, protocol);
+    Values values(std::size(kTable));
+    for (size_t i = 0; i < std::size(kTable); ++i)
+        if (kTable[i].applies & klass)
+            values[i] = TRY(read_option(fresh, kTable[i]).context("a fresh socket"));
+    return &m_values.emplace(key, std::move(values)).first->second;
+}
+
+Result<std::vector<SocketOption>> collect_socket_options(FdRef s, int family, int type, int protocol,
+                                                         SocketDefaults& defaults)
 {
     std::vector<SocketOption> out;
     uint8_t klass = socket_class(family, type, protocol);
     if (!klass)
         return out;
     // A fresh socket shows the defaults of this kernel and its sysctls (TCP_CONGESTION,
-    // IP_TTL, keepalive times ...): only what the program changed is kept. Many of those
-    // sysctls are per network namespace: the fresh socket is made in the socket's own.
-    auto fresh = TRY(sys::socket_in_netns_of(s, family, type).context("a fresh socket to compare options with"));
-    for (auto const& spec : kTable) {
+    // IP_TTL, keepalive times ...): only what the program changed is kept.
+    auto const& reference = *TRY(defaults.of(s, family, type, protocol));
+    for (size_t i = 0; i < std::size(kTable); ++i) {
+        auto const& spec = kTable[i];
         if (!(spec.applies & klass))
             continue;
         auto mine = TRY(read_option(s, spec));
         if (!mine)
             continue;
-        auto reference = TRY(read_option(fresh, spec));
-        if (reference && *reference == *mine)
+        if (reference[i] && *reference[i] == *mine)
             continue;
         out.push_back(std::move(*mine));
     }

@@ -8,8 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "base/error.h"
@@ -52,10 +55,42 @@ SocketOptionSpec const* find_socket_option(std::string const& name);
 // The SocketClassBits bit of a socket (0: none of the table's options apply).
 uint8_t socket_class(int family, int type, int protocol);
 
+// What a fresh socket shows for each option of the table, read once per network namespace and
+// kind of socket (family, type, protocol) and kept for one dump: the reference of
+// collect_socket_options. Many defaults are per-namespace sysctls (ip_default_ttl,
+// tcp_congestion_control, keepalive times), so the fresh socket is made in the dumped
+// socket's own namespace, on a short-lived thread when that is not cryo's; done per socket,
+// a tree with a thousand sockets would pay that a thousand times while frozen. Owned by the
+// step that collects a dump's files and passed down; not thread-safe.
+class SocketDefaults {
+public:
+    // Per table entry, in table order; nullopt: the option does not apply to this kind of
+    // socket or the kernel does not know it.
+    using Values = std::vector<std::optional<SocketOption>>;
+
+    // The defaults for sockets like `socket` (same namespace) of this family/type/protocol.
+    // The pointer stays valid while this object lives.
+    Result<Values const*> of(FdRef socket, int family, int type, int protocol);
+    // How many fresh sockets were made so far (one per namespace and kind).
+    size_t fresh_sockets() const { return m_values.size(); }
+
+private:
+    struct Key {
+        dev_t netns_device { 0 }; // 0, 0: cryo's own (the kernel did not tell)
+        ino_t netns_inode { 0 };
+        int family { 0 };
+        int type { 0 };
+        int protocol { 0 };
+        auto operator<=>(Key const&) const = default;
+    };
+    std::map<Key, Values> m_values;
+};
+
 // The options of `socket` (cryo's copy of a program's socket) that differ from a fresh
-// socket's of the same family/type/protocol. Options the kernel does not know
-// (ENOPROTOOPT, EOPNOTSUPP) are skipped.
-Result<std::vector<SocketOption>> collect_socket_options(FdRef socket, int family, int type, int protocol);
+// socket's of the same family/type/protocol in its network namespace (`defaults`). Options
+// the kernel does not know (ENOPROTOOPT, EOPNOTSUPP) are skipped.
+Result<std::vector<SocketOption>> collect_socket_options(FdRef socket, int family, int type, int protocol,
+                                                         SocketDefaults& defaults);
 
 // Sets the options of `phase` on a restored socket. An option that cannot be set is an
 // error naming it ("socket option SO_MARK: Operation not permitted").

@@ -5,13 +5,17 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nlohmann/json.hpp>
+#include <sched.h>
 #include <set>
 #include <string_view>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "checkpoint/files_codec.h"
 #include "checkpoint/socket_options.h"
+#include "sys/file.h"
 #include "sys/file_kinds.h"
 #include "sys/tcp_socket.h"
 
@@ -67,6 +71,7 @@ TEST(SocketOptions, TableIsConsistent)
 
 TEST(SocketOptions, FreshSocketsKeepNothing)
 {
+    SocketDefaults defaults;
     for (auto [family, type] : { std::pair { AF_INET, SOCK_STREAM },
                                  { AF_INET, SOCK_DGRAM },
                                  { AF_INET6, SOCK_STREAM },
@@ -74,13 +79,14 @@ TEST(SocketOptions, FreshSocketsKeepNothing)
                                  { AF_UNIX, SOCK_STREAM },
                                  { AF_UNIX, SOCK_DGRAM } }) {
         auto s = make_socket(family, type);
-        auto options = MUST(collect_socket_options(s, family, type, 0));
+        auto options = MUST(collect_socket_options(s, family, type, 0, defaults));
         EXPECT_TRUE(options.empty()) << family << "/" << type << ": " << (options.empty() ? "" : to_string(options[0]));
     }
 }
 
 TEST(SocketOptions, TcpNonDefaultsAreCollectedAndApplied)
 {
+    SocketDefaults defaults;
     auto s = make_socket(AF_INET, SOCK_STREAM);
     timeval tv { 1, 500000 };
     MUST(sys::set_raw_option(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
@@ -92,7 +98,7 @@ TEST(SocketOptions, TcpNonDefaultsAreCollectedAndApplied)
     set_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT, 12345);
     set_int(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, 5);
     MUST(sys::set_raw_option(s, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
-    auto options = MUST(collect_socket_options(s, AF_INET, SOCK_STREAM, IPPROTO_TCP));
+    auto options = MUST(collect_socket_options(s, AF_INET, SOCK_STREAM, IPPROTO_TCP, defaults));
 
     ASSERT_NE(find(options, "SO_RCVTIMEO"), nullptr);
     // Jiffies rounding: 1.5 s is a whole number of ticks at any HZ the kernel is built with.
@@ -118,21 +124,22 @@ TEST(SocketOptions, TcpNonDefaultsAreCollectedAndApplied)
     // Applied to a fresh socket, both phases: it reads back the same.
     auto restored = make_socket(AF_INET, SOCK_STREAM);
     MUST(apply_socket_options(restored, options, OptionPhase::BeforeBind));
-    auto early = MUST(collect_socket_options(restored, AF_INET, SOCK_STREAM, IPPROTO_TCP));
+    auto early = MUST(collect_socket_options(restored, AF_INET, SOCK_STREAM, IPPROTO_TCP, defaults));
     EXPECT_NE(find(early, "TCP_DEFER_ACCEPT"), nullptr);
     EXPECT_EQ(find(early, "SO_RCVTIMEO"), nullptr) << "a late option set before bind";
     MUST(apply_socket_options(restored, options, OptionPhase::AfterSetup));
-    EXPECT_EQ(MUST(collect_socket_options(restored, AF_INET, SOCK_STREAM, IPPROTO_TCP)), options);
+    EXPECT_EQ(MUST(collect_socket_options(restored, AF_INET, SOCK_STREAM, IPPROTO_TCP, defaults)), options);
 }
 
 TEST(SocketOptions, UdpAndUnixOptions)
 {
+    SocketDefaults defaults;
     auto u = make_socket(AF_INET, SOCK_DGRAM);
     set_int(u, IPPROTO_IP, IP_PKTINFO, 1);
     set_int(u, IPPROTO_IP, IP_RECVTTL, 1);
     set_int(u, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
     set_int(u, SOL_SOCKET, SO_TIMESTAMPNS, 1);
-    auto options = MUST(collect_socket_options(u, AF_INET, SOCK_DGRAM, IPPROTO_UDP));
+    auto options = MUST(collect_socket_options(u, AF_INET, SOCK_DGRAM, IPPROTO_UDP, defaults));
     ASSERT_NE(find(options, "IP_PKTINFO"), nullptr);
     ASSERT_NE(find(options, "IP_RECVTTL"), nullptr);
     ASSERT_NE(find(options, "IP_MULTICAST_LOOP"), nullptr);
@@ -141,12 +148,12 @@ TEST(SocketOptions, UdpAndUnixOptions)
     EXPECT_EQ(find(options, "SO_TIMESTAMP"), nullptr) << "getsockopt shows only the nanosecond one";
     auto restored = make_socket(AF_INET, SOCK_DGRAM);
     MUST(apply_socket_options(restored, options, OptionPhase::AfterSetup));
-    EXPECT_EQ(MUST(collect_socket_options(restored, AF_INET, SOCK_DGRAM, IPPROTO_UDP)), options);
+    EXPECT_EQ(MUST(collect_socket_options(restored, AF_INET, SOCK_DGRAM, IPPROTO_UDP, defaults)), options);
 
     auto v6 = make_socket(AF_INET6, SOCK_DGRAM);
     set_int(v6, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
     set_int(v6, IPPROTO_IPV6, IPV6_TCLASS, 0x20);
-    auto v6_options = MUST(collect_socket_options(v6, AF_INET6, SOCK_DGRAM, 0));
+    auto v6_options = MUST(collect_socket_options(v6, AF_INET6, SOCK_DGRAM, 0, defaults));
     EXPECT_NE(find(v6_options, "IPV6_RECVPKTINFO"), nullptr);
     EXPECT_NE(find(v6_options, "IPV6_TCLASS"), nullptr);
     EXPECT_EQ(find(v6_options, "IP_PKTINFO"), nullptr);
@@ -155,7 +162,7 @@ TEST(SocketOptions, UdpAndUnixOptions)
     set_int(a, SOL_SOCKET, SO_PASSCRED, 1);
     timeval tv { 0, 250000 };
     MUST(sys::set_raw_option(a, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
-    auto unix_options = MUST(collect_socket_options(a, AF_UNIX, SOCK_SEQPACKET, 0));
+    auto unix_options = MUST(collect_socket_options(a, AF_UNIX, SOCK_SEQPACKET, 0, defaults));
     ASSERT_EQ(unix_options.size(), 2u);
     EXPECT_EQ(to_string(*find(unix_options, "SO_PASSCRED")), "SO_PASSCRED=1");
     // Timeouts are kept in jiffies: 0.25 s reads back rounded up to a whole tick (0.252 s
@@ -164,9 +171,95 @@ TEST(SocketOptions, UdpAndUnixOptions)
     EXPECT_GE(timeout.value, 250'000);
     EXPECT_LT(timeout.value, 260'000);
     EXPECT_TRUE(to_string(timeout).starts_with("SO_SNDTIMEO=0.25")) << to_string(timeout);
-    EXPECT_TRUE(MUST(collect_socket_options(b, AF_UNIX, SOCK_SEQPACKET, 0)).empty());
+    EXPECT_TRUE(MUST(collect_socket_options(b, AF_UNIX, SOCK_SEQPACKET, 0, defaults)).empty());
     MUST(apply_socket_options(b, unix_options, OptionPhase::AfterSetup));
-    EXPECT_EQ(MUST(collect_socket_options(b, AF_UNIX, SOCK_SEQPACKET, 0)), unix_options);
+    EXPECT_EQ(MUST(collect_socket_options(b, AF_UNIX, SOCK_SEQPACKET, 0, defaults)), unix_options);
+}
+
+TEST(SocketOptions, DefaultsAreReadOncePerKind)
+{
+    SocketDefaults defaults;
+    std::vector<Fd> sockets;
+    for (int i = 0; i < 20; ++i) {
+        sockets.push_back(make_socket(AF_INET, SOCK_STREAM));
+        sockets.push_back(make_socket(AF_INET, SOCK_DGRAM));
+    }
+    set_int(sockets[4], IPPROTO_IP, IP_TTL, 33);
+    for (size_t i = 0; i < sockets.size(); ++i) {
+        bool tcp = i % 2 == 0;
+        auto options = MUST(collect_socket_options(sockets[i], AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM,
+                                                   tcp ? IPPROTO_TCP : IPPROTO_UDP, defaults));
+        if (i == 4) {
+            ASSERT_EQ(options.size(), 1u);
+            EXPECT_EQ(to_string(options[0]), "IP_TTL=33");
+        } else {
+            EXPECT_TRUE(options.empty()) << i << ": " << to_string(options[0]);
+        }
+    }
+    EXPECT_EQ(defaults.fresh_sockets(), 2u);
+    auto v6 = make_socket(AF_INET6, SOCK_DGRAM);
+    MUST(collect_socket_options(v6, AF_INET6, SOCK_DGRAM, IPPROTO_UDP, defaults));
+    EXPECT_EQ(defaults.fresh_sockets(), 3u);
+    // A kind of socket the table has nothing for (raw) makes none.
+    EXPECT_TRUE(MUST(collect_socket_options(v6, AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, defaults)).empty());
+    EXPECT_EQ(defaults.fresh_sockets(), 3u);
+}
+
+// Defaults are per network namespace: in a child that owns a user namespace, a second
+// network namespace gets ip_default_ttl 77. A socket there whose program set IP_TTL 64 keeps
+// it (64 is a default only in the first namespace), one left alone keeps nothing, and the
+// cached reference of one namespace never serves the other.
+TEST(SocketOptions, DefaultsArePerNetworkNamespace)
+{
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        auto fail = [](char const* what) {
+            fprintf(stderr, "child: %s: %s\n", what, strerror(errno));
+            ::_exit(1);
+        };
+        uid_t uid = ::getuid();
+        if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+            ::_exit(77);
+        // Mapped to root of the new user namespace: the owner of its network namespaces'
+        // sysctl files.
+        if (!sys::write_file("/proc/self/uid_map", fmt::format("0 {} 1", uid)))
+            fail("uid_map");
+        auto first = MUST(sys::open("/proc/self/ns/net", O_RDONLY));
+        auto here = make_socket(AF_INET, SOCK_DGRAM);
+        if (::unshare(CLONE_NEWNET) < 0)
+            fail("unshare net");
+        if (!sys::write_file("/proc/sys/net/ipv4/ip_default_ttl", "77"))
+            fail("ip_default_ttl");
+        auto chosen = make_socket(AF_INET, SOCK_DGRAM);
+        set_int(chosen, IPPROTO_IP, IP_TTL, 64);
+        auto left_alone = make_socket(AF_INET, SOCK_DGRAM);
+        // Back in the first: the second's reference socket is made by a thread joining it.
+        if (::setns(first.get(), CLONE_NEWNET) < 0)
+            fail("setns back");
+        SocketDefaults defaults;
+        auto collect
+            = [&](FdRef s) { return MUST(collect_socket_options(s, AF_INET, SOCK_DGRAM, IPPROTO_UDP, defaults)); };
+        auto in_second = collect(chosen);
+        if (in_second.size() != 1 || to_string(in_second[0]) != "IP_TTL=64") {
+            fprintf(stderr, "child: expected [IP_TTL=64] in the second namespace, got %zu options\n", in_second.size());
+            ::_exit(1);
+        }
+        if (!collect(left_alone).empty() || !collect(here).empty()) {
+            fprintf(stderr, "child: a socket left at its namespace's defaults kept options\n");
+            ::_exit(1);
+        }
+        if (defaults.fresh_sockets() != 2) {
+            fprintf(stderr, "child: %zu fresh sockets, expected 2\n", defaults.fresh_sockets());
+            ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        GTEST_SKIP() << "no unprivileged user namespaces";
+    EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(SocketOptions, ApplyErrorsNameTheOption)
