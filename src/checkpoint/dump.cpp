@@ -182,7 +182,8 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         for (size_t i = 0; i < model.processes.size(); ++i) {
             auto& frozen = tree.processes()[i];
             if (!frozen.zombie && plans[i].bytes > 0)
-                snapshots[i] = WpSnapshot::create(frozen.threads.at(0), model.processes[i].areas, plans[i]);
+                snapshots[i] = WpSnapshot::create(frozen.threads.at(0), model.processes[i].areas, plans[i],
+                    &model.processes[i].threads);
             if (snapshots[i]) {
                 ++stats.snapshot_processes;
                 stats.snapshot_pages_frozen += snapshots[i]->pages_copied_frozen();
