@@ -3,11 +3,9 @@
 #include <csignal>
 #include <fcntl.h>
 #include <linux/filter.h>
-#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -15,6 +13,7 @@
 #include <unistd.h>
 
 #include "sys/file.h"
+#include "sys/pagemap_scan.h"
 #include "sys/process.h"
 #include "sys/ptrace_calls.h"
 #include "sys/raw.h"
@@ -147,38 +146,11 @@ Result<std::string> probe_userfaultfd()
     return std::string("userfaultfd");
 }
 
-// PAGEMAP_SCAN (Linux 6.7) is newer than Debian 12's kernel headers; its ABI, from
-// include/uapi/linux/fs.h, is stable.
-struct PageRegion {
-    uint64_t start, end, categories;
-};
-struct PmScanArg {
-    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-constexpr uint64_t kPageIsPresent = 1 << 3;
-constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
-
+// The dump plans its pages with PAGEMAP_SCAN (Linux 6.7) when it can, else reads pagemap.
 Result<std::string> probe_pagemap_scan()
 {
-    auto pagemap = TRY(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
-    static char page[4096] __attribute__((aligned(4096)));
-    page[0] = 1;
-    PageRegion regions[4] {};
-    PmScanArg arg {};
-    arg.size = sizeof arg;
-    arg.start = reinterpret_cast<uint64_t>(page);
-    arg.end = arg.start + sizeof page;
-    arg.vec = reinterpret_cast<uint64_t>(regions);
-    arg.vec_len = 4;
-    arg.category_mask = kPageIsPresent;
-    arg.return_mask = kPageIsPresent;
-    int n = ::ioctl(pagemap.get(), kPagemapScan, &arg);
-    if (n < 0)
-        return Error::from_errno("ioctl PAGEMAP_SCAN");
-    if (n != 1 || regions[0].start != arg.start)
-        return Error::format("ioctl PAGEMAP_SCAN: unexpected answer ({} regions)", n);
-    return std::string("ioctl PAGEMAP_SCAN on /proc/PID/pagemap");
+    TRY(sys::probe_pagemap_scan());
+    return std::string("ioctl PAGEMAP_SCAN on /proc/PID/pagemap (the dump's page planning)");
 }
 
 // Processes under seccomp filters (every podman/containerd container) need the ptrace
