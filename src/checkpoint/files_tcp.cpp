@@ -97,8 +97,9 @@ Result<void> set_queue(FdRef s, int queue)
 }
 
 // Options a program sets that a fresh socket does not have; buffer sizes only if they
-// differ from a fresh socket's (a program's setsockopt), so autotuning stays on otherwise.
-Result<void> read_options(FdRef s, TcpState& t)
+// differ from a fresh socket's of its network namespace (a program's setsockopt), so
+// autotuning stays on otherwise.
+Result<void> read_options(FdRef s, TcpState& t, SocketDefaults& defaults)
 {
     t.reuse_address = TRY(flag_option(s, SOL_SOCKET, SO_REUSEADDR));
     t.reuse_port = TRY(flag_option(s, SOL_SOCKET, SO_REUSEPORT));
@@ -107,7 +108,8 @@ Result<void> read_options(FdRef s, TcpState& t)
     if (t.family == AF_INET6)
         t.v6_only = TRY(flag_option(s, IPPROTO_IPV6, IPV6_V6ONLY));
     if (!t.established) {
-        auto sizes = TRY(read_buffer_sizes(s, t.family, SOCK_STREAM));
+        auto const* fresh = TRY(defaults.of(s, t.family, SOCK_STREAM, IPPROTO_TCP));
+        auto sizes = TRY(read_buffer_sizes(s, { fresh->send_buffer, fresh->receive_buffer }));
         t.send_buffer = sizes.send;
         t.receive_buffer = sizes.receive;
     }
@@ -385,7 +387,7 @@ Result<void> classify_tcp_socket(FdRef s, FileDescription& d, SocketDefaults& de
                              tcp_state_name(info.tcpi_state), tcp_state_meaning(info.tcpi_state));
     }
     }
-    TRY(read_options(s, t));
+    TRY(read_options(s, t, defaults));
     d.path = tcp_summary(t);
     d.socket_options
         = TRY(collect_socket_options(s, t.family, SOCK_STREAM, IPPROTO_TCP, defaults).context("{}", d.path));

@@ -96,7 +96,8 @@ Result<void> classify_udp_socket(FdRef s, FileDescription& d, SocketDefaults& de
     u.broadcast = TRY(flag_option(s, SOL_SOCKET, SO_BROADCAST));
     if (u.family == AF_INET6)
         u.v6_only = TRY(flag_option(s, IPPROTO_IPV6, IPV6_V6ONLY));
-    auto sizes = TRY(read_buffer_sizes(s, u.family, SOCK_DGRAM));
+    auto const* fresh = TRY(defaults.of(s, u.family, SOCK_DGRAM, IPPROTO_UDP));
+    auto sizes = TRY(read_buffer_sizes(s, { fresh->send_buffer, fresh->receive_buffer }));
     u.send_buffer = sizes.send;
     u.receive_buffer = sizes.receive;
     d.kind = FileKind::UdpSocket;

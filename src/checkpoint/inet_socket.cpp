@@ -24,16 +24,15 @@ Result<void> set_flag(FdRef s, int level, int name, bool on)
     return sys::set_socket_option(s, level, name, on ? 1 : 0);
 }
 
-Result<BufferSizes> read_buffer_sizes(FdRef s, int family, int type)
+Result<BufferSizes> read_buffer_sizes(FdRef s, BufferSizes fresh)
 {
     BufferSizes out;
-    auto fresh = TRY(sys::socket(family, type));
-    auto send = TRY(sys::socket_option(s, SOL_SOCKET, SO_SNDBUF));
-    auto receive = TRY(sys::socket_option(s, SOL_SOCKET, SO_RCVBUF));
-    if (send != TRY(sys::socket_option(fresh, SOL_SOCKET, SO_SNDBUF)))
-        out.send = static_cast<uint32_t>(send);
-    if (receive != TRY(sys::socket_option(fresh, SOL_SOCKET, SO_RCVBUF)))
-        out.receive = static_cast<uint32_t>(receive);
+    auto send = static_cast<uint32_t>(TRY(sys::socket_option(s, SOL_SOCKET, SO_SNDBUF)));
+    auto receive = static_cast<uint32_t>(TRY(sys::socket_option(s, SOL_SOCKET, SO_RCVBUF)));
+    if (send != fresh.send)
+        out.send = send;
+    if (receive != fresh.receive)
+        out.receive = receive;
     return out;
 }
 

@@ -21,8 +21,10 @@ struct BufferSizes {
     uint32_t send { 0 }; // SO_SNDBUF as getsockopt shows it; 0: a fresh socket's
     uint32_t receive { 0 };
 };
-// Those of `socket` that differ from a fresh socket's of the same family and type.
-Result<BufferSizes> read_buffer_sizes(FdRef socket, int family, int type);
+// Those of `socket` that differ from a fresh socket's of the same kind in its network
+// namespace (`fresh`: SocketDefaults::Values of socket_options.h; tcp_wmem and tcp_rmem are
+// per-namespace sysctls, so cryo's own namespace is no reference).
+Result<BufferSizes> read_buffer_sizes(FdRef socket, BufferSizes fresh);
 // Forces them back (SO_SNDBUFFORCE/SO_RCVBUFFORCE); zero sizes are left alone.
 Result<void> apply_buffer_sizes(FdRef socket, BufferSizes sizes);
 

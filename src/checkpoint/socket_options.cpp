@@ -225,10 +225,13 @@ Result<SocketDefaults::Values const*> SocketDefaults::of(FdRef s, int family, in
     auto fresh
         = TRY((netns ? sys::open_in_netns(*netns, make) : make()).context("a fresh socket to compare options with"));
     uint8_t klass = socket_class(family, type, protocol);
-    Values values(std::size(kTable));
+    Values values;
+    values.options.resize(std::size(kTable));
     for (size_t i = 0; i < std::size(kTable); ++i)
         if (kTable[i].applies & klass)
-            values[i] = TRY(read_option(fresh, kTable[i]).context("a fresh socket"));
+            values.options[i] = TRY(read_option(fresh, kTable[i]).context("a fresh socket"));
+    values.send_buffer = static_cast<uint32_t>(TRY(sys::socket_option(fresh, SOL_SOCKET, SO_SNDBUF)));
+    values.receive_buffer = static_cast<uint32_t>(TRY(sys::socket_option(fresh, SOL_SOCKET, SO_RCVBUF)));
     return &m_values.emplace(key, std::move(values)).first->second;
 }
 
@@ -241,7 +244,7 @@ Result<std::vector<SocketOption>> collect_socket_options(FdRef s, int family, in
         return out;
     // A fresh socket shows the defaults of this kernel and its sysctls (TCP_CONGESTION,
     // IP_TTL, keepalive times ...): only what the program changed is kept.
-    auto const& reference = *TRY(defaults.of(s, family, type, protocol));
+    auto const& reference = TRY(defaults.of(s, family, type, protocol))->options;
     for (size_t i = 0; i < std::size(kTable); ++i) {
         auto const& spec = kTable[i];
         if (!(spec.applies & klass))

@@ -64,9 +64,15 @@ uint8_t socket_class(int family, int type, int protocol);
 // step that collects a dump's files and passed down; not thread-safe.
 class SocketDefaults {
 public:
-    // Per table entry, in table order; nullopt: the option does not apply to this kind of
-    // socket or the kernel does not know it.
-    using Values = std::vector<std::optional<SocketOption>>;
+    struct Values {
+        // Per table entry, in table order; nullopt: the option does not apply to this kind
+        // of socket or the kernel does not know it.
+        std::vector<std::optional<SocketOption>> options;
+        // SO_SNDBUF, SO_RCVBUF as getsockopt shows them (from per-namespace sysctls such as
+        // tcp_wmem), for inet_socket.h's read_buffer_sizes.
+        uint32_t send_buffer { 0 };
+        uint32_t receive_buffer { 0 };
+    };
 
     // The defaults for sockets like `socket` (same namespace) of this family/type/protocol.
     // The pointer stays valid while this object lives.

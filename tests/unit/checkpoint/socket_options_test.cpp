@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "checkpoint/files_codec.h"
+#include "checkpoint/inet_socket.h"
 #include "checkpoint/socket_options.h"
 #include "sys/file.h"
 #include "sys/file_kinds.h"
@@ -206,9 +207,10 @@ TEST(SocketOptions, DefaultsAreReadOncePerKind)
 }
 
 // Defaults are per network namespace: in a child that owns a user namespace, a second
-// network namespace gets ip_default_ttl 77. A socket there whose program set IP_TTL 64 keeps
-// it (64 is a default only in the first namespace), one left alone keeps nothing, and the
-// cached reference of one namespace never serves the other.
+// network namespace gets ip_default_ttl 77 and tcp_wmem/tcp_rmem defaults of its own. A socket
+// there whose program set IP_TTL 64 keeps it (64 is a default only in the first namespace),
+// one left alone keeps nothing, buffer sizes left alone are not saved, and the cached
+// reference of one namespace never serves the other.
 TEST(SocketOptions, DefaultsArePerNetworkNamespace)
 {
     pid_t pid = ::fork();
@@ -226,10 +228,15 @@ TEST(SocketOptions, DefaultsArePerNetworkNamespace)
             fail("uid_map");
         auto first = MUST(sys::open("/proc/self/ns/net", O_RDONLY));
         auto here = make_socket(AF_INET, SOCK_DGRAM);
+        auto here_tcp = make_socket(AF_INET, SOCK_STREAM);
         if (::unshare(CLONE_NEWNET) < 0)
             fail("unshare net");
         if (!sys::write_file("/proc/sys/net/ipv4/ip_default_ttl", "77"))
             fail("ip_default_ttl");
+        if (!sys::write_file("/proc/sys/net/ipv4/tcp_wmem", "4096 24576 4194304")
+            || !sys::write_file("/proc/sys/net/ipv4/tcp_rmem", "4096 98304 6291456"))
+            fail("tcp_wmem, tcp_rmem");
+        auto tcp = make_socket(AF_INET, SOCK_STREAM);
         auto chosen = make_socket(AF_INET, SOCK_DGRAM);
         set_int(chosen, IPPROTO_IP, IP_TTL, 64);
         auto left_alone = make_socket(AF_INET, SOCK_DGRAM);
@@ -250,6 +257,26 @@ TEST(SocketOptions, DefaultsArePerNetworkNamespace)
         }
         if (defaults.fresh_sockets() != 2) {
             fprintf(stderr, "child: %zu fresh sockets, expected 2\n", defaults.fresh_sockets());
+            ::_exit(1);
+        }
+        // Buffer sizes: a fresh TCP socket takes tcp_wmem[1] and tcp_rmem[1] of its namespace.
+        for (FdRef s : { FdRef(tcp.get()), FdRef(here_tcp.get()) }) {
+            auto const* fresh = MUST(defaults.of(s, AF_INET, SOCK_STREAM, IPPROTO_TCP));
+            auto sizes = MUST(read_buffer_sizes(s, { fresh->send_buffer, fresh->receive_buffer }));
+            if (sizes.send != 0 || sizes.receive != 0) {
+                fprintf(stderr, "child: buffer sizes left alone were kept (%u, %u)\n", sizes.send, sizes.receive);
+                ::_exit(1);
+            }
+        }
+        auto const* there = MUST(defaults.of(tcp, AF_INET, SOCK_STREAM, IPPROTO_TCP));
+        auto const* mine = MUST(defaults.of(here_tcp, AF_INET, SOCK_STREAM, IPPROTO_TCP));
+        if (there->send_buffer == mine->send_buffer || there->receive_buffer == mine->receive_buffer) {
+            fprintf(stderr, "child: both namespaces' fresh TCP sockets have the same buffers\n");
+            ::_exit(1);
+        }
+        MUST(sys::set_socket_option(tcp, SOL_SOCKET, SO_SNDBUF, 65536));
+        if (MUST(read_buffer_sizes(tcp, { there->send_buffer, there->receive_buffer })).send == 0) {
+            fprintf(stderr, "child: a send buffer the program set was not kept\n");
             ::_exit(1);
         }
         ::_exit(0);
