@@ -227,7 +227,7 @@ Result<void> RtNetlink::send(NetlinkMessage& message)
                      reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
     } while (n < 0 && errno == EINTR);
     if (n < 0)
-        return Error::from_errno("send netlink request");
+        return Error::from_errno(fmt::format("send {}", netlink_message_name(m_request_type)));
     return {};
 }
 

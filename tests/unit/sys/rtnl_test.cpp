@@ -139,7 +139,7 @@ TEST(Rtnl, BridgeVethAddressRoute)
             return "the peer stayed on this side";
 
         auto inside = CHILD_TRY(sys::RtNetlink::open_in(inner), "open_in");
-        // open_in returned this thread to the outer namespace.
+        // open_in left this thread in the outer namespace.
         if (!CHILD_TRY(sys::rtnl::link(host, "tbr0"), "link tbr0 after open_in"))
             return "open_in did not come back";
         auto eth0 = CHILD_TRY(sys::rtnl::link(inside, "eth0"), "inner eth0");
