@@ -21,14 +21,10 @@ SIZES=${SIZES:-"64 512 2048"}
 IMAGES=${IMAGES:-/tmp}
 [ "$(id -u)" = 0 ] || { echo "bench/cr.sh: run as root" >&2; exit 1; }
 [ -x "$CRYO" ] || { echo "bench/cr.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
-# Run under a reaper (see cr_bench_workload.c --reap): this machine's pid 1 does not reap
-# orphans, and a killed tree's children must be gone before their pids can be restored.
-if [ -z "${CR_BENCH_REAPER:-}" ]; then
-    reaper=$(mktemp /tmp/cr-bench-reaper.XXXXXX)
-    cc -O2 -pthread -iquote "$src/tests/cr" -o "$reaper" "$src/bench/cr_bench_workload.c" || exit 1
-    CR_BENCH_REAPER=$reaper exec "$reaper" --reap bash "$0" "$@"
-fi
-rm -f "$CR_BENCH_REAPER" # it runs on, deleted
+# Under a reaper (bench/reaper.sh): the killed and restored trees are reaped, so their pids are
+# free for the next case.
+. "$src/bench/reaper.sh"
+under_reaper "$0" "$@"
 work=$(mktemp -d "$IMAGES/cryo-bench-cr.XXXXXX")
 pids=()
 cleanup() {

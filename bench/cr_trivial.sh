@@ -17,14 +17,10 @@ BUSY=${BUSY:-0}
 IMAGES=${IMAGES:-/tmp}
 [ "$(id -u)" = 0 ] || { echo "bench/cr_trivial.sh: run as root" >&2; exit 1; }
 [ -x "$CRYO" ] || { echo "bench/cr_trivial.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
-# Under a reaper, as bench/cr.sh: the restored sleep is reparented to it and reaped when killed
-# (this machine's pid 1 does not reap), so its pid is free for the next run.
-if [ -z "${CR_BENCH_REAPER:-}" ]; then
-    reaper=$(mktemp /tmp/cr-trivial-reaper.XXXXXX)
-    cc -O2 -pthread -iquote "$src/tests/cr" -o "$reaper" "$src/bench/cr_bench_workload.c" || exit 1
-    CR_BENCH_REAPER=$reaper exec "$reaper" --reap bash "$0" "$@"
-fi
-rm -f "$CR_BENCH_REAPER"
+# Under a reaper (bench/reaper.sh): the killed and restored trees are reaped, so their pids are
+# free for the next case.
+. "$src/bench/reaper.sh"
+under_reaper "$0" "$@"
 work=$(mktemp -d "$IMAGES/cryo-bench-trivial.XXXXXX")
 busy=()
 cleanup() {
