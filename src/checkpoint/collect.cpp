@@ -154,7 +154,9 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
         Thread thread;
         thread.tid = t.tid();
         // Saved as the task would resume: an interrupted syscall is re-run (or -EINTR for a
-        // restart_block, which a new task does not have).
+        // restart_block, which a new task does not have). A syscall the freeze itself ended
+        // with -EINTR, and a restart_block with a plan, were rewound when the thread was seized
+        // (freeze.cpp, syscall_reentry.h (3)): original_regs() are already the planned ones.
         thread.regs = from_kernel(sys::apply_syscall_restart(t.original_regs(), false));
         thread.xstate = TRY(sys::ptrace_get_xstate(t.tid()));
         thread.sigmask = TRY(sys::ptrace_get_sigmask(t.tid()));

@@ -4,9 +4,13 @@
 #include <csignal>
 #include <set>
 
+#include "base/log.h"
+#include "checkpoint/syscall_reentry.h"
 #include "sys/file.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
+#include "sys/remote_memory.h"
+#include <sys/ptrace.h>
 
 namespace cryo::checkpoint {
 
@@ -52,6 +56,57 @@ bool task_exited(int pid, int tid)
     return state == 'Z' || state == 'X';
 }
 
+// The kernel wrote the time left of an interrupted relative sleep to *rem: a valid timespec.
+bool valid_time_left(int pid, uint64_t address)
+{
+    struct timespec rem { };
+    sys::RemoteCopy copy { &rem, address, sizeof rem };
+    return sys::process_vm_read(pid, { &copy, 1 }) && rem.tv_sec >= 0 && rem.tv_nsec >= 0
+        && rem.tv_nsec < 1'000'000'000;
+}
+
+// A freshly seized thread whose syscall the interrupt ended, put back onto it at once
+// (syscall_reentry.h plan_freeze_rewind): from here on, every way the thread is let go (thaw,
+// a failed dump, the kernel's detach when cryo dies) re-enters the syscall (or ends it with
+// EINTR for a signal handler, as the kernel would), and the image holds the rewound form.
+// Returns the Tracee that holds the thread now (a new one: its original registers are the
+// planned ones, so remote syscalls put back their rewound form, not the EINTR) and records the
+// rewind.
+Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Tracee tracee)
+{
+    auto const regs = tracee.original_regs();
+    if (static_cast<long>(regs.orig_rax) < 0)
+        return tracee; // not in a syscall (the common case: nothing read)
+    int tid = tracee.tid();
+    FreezeStop stop {
+        .regs = regs, .signals = {}, .interrupt_stop = false, .signal_taken = tracee.has_deferred_signals()
+    };
+    // PTRACE_EVENT_STOP reports our interrupt as SIGTRAP, a group-stop as its stop signal.
+    if (auto info = sys::ptrace_siginfo(tid))
+        stop.interrupt_stop = info->si_signo == SIGTRAP && info->si_code == (SIGTRAP | (PTRACE_EVENT_STOP << 8));
+    stop.signals = TRY(read_thread_signals(process.pid, tid).context("signals of thread {}", tid));
+    auto plan = plan_freeze_rewind(stop);
+    if (plan.action == FreezeRewind::None)
+        return tracee;
+    if (plan.restart.action == RestartAction::SleepRemaining
+        && !valid_time_left(process.pid, plan.restart.rem_address)) {
+        plan.restart.action = RestartAction::Reenter; // the whole sleep again, as the image's fallback
+        plan.regs = restartable(same_call_registers(regs));
+    }
+    // SAFETY: a thread we hold in its interrupt stop (inside the kernel's get_signal): its own
+    // registers, with the syscall's result replaced by -ERESTARTNOHAND (and a sleep's request
+    // by its time left), which the kernel turns into a re-entry or, for a handler, EINTR.
+    TRY(sys::ptrace_set_regs(tid, plan.regs).context("rewind thread {}", tid));
+    auto rewound = TRY(sys::Tracee::adopt(process.pid, tid).context("rewind thread {}", tid));
+    tracee.forget(); // handed over to `rewound`, which detaches it
+    log::debug("thread {}: syscall {} ended by the freeze (rax {}): {}{}{}", tid, regs.orig_rax,
+               static_cast<long>(regs.rax), freeze_rewind_name(plan.action),
+               plan.action == FreezeRewind::RestartBlock ? ": " : "",
+               plan.action == FreezeRewind::RestartBlock ? restart_action_name(plan.restart.action) : "");
+    process.rewound.push_back({ .tid = tid, .live = plan.regs });
+    return rewound;
+}
+
 } // namespace
 
 Result<FrozenTree> freeze_tree(int root_pid)
@@ -69,8 +124,10 @@ Result<FrozenTree> freeze_tree(int root_pid)
         changed = false;
         for (size_t i = 0; i < order.size(); ++i) {
             int pid = order[i];
-            if (tree.m_processes.size() <= i)
-                tree.m_processes.push_back(FrozenProcess { pid, {} });
+            if (tree.m_processes.size() <= i) {
+                tree.m_processes.emplace_back();
+                tree.m_processes.back().pid = pid;
+            }
             auto& process = tree.m_processes[i];
             if (process.zombie || is_zombie(pid)) {
                 process.zombie = true;
@@ -97,7 +154,7 @@ Result<FrozenTree> freeze_tree(int root_pid)
                     }
                     return tracee.release_error().add_context(fmt::format("freeze process {}", pid));
                 }
-                process.threads.push_back(tracee.release_value());
+                process.threads.push_back(TRY(rewind_interrupted_syscall(process, tracee.release_value())));
                 seized.insert(tid);
                 changed = true;
             }
@@ -120,8 +177,30 @@ Result<FrozenTree> freeze_tree(int root_pid)
     return tree;
 }
 
+FrozenTree::~FrozenTree()
+{
+    rearm_rewinds(); // then each Tracee detaches as it is dropped
+}
+
+// Remote syscalls leave a rewound thread in the image's form, at the bare `syscall`
+// instruction, where a signal would run its handler and then re-enter the syscall: give it the
+// restartable form back before it goes.
+void FrozenTree::rearm_rewinds()
+{
+    for (auto& p : m_processes) {
+        for (auto const& r : p.rewound) {
+            auto t = std::find_if(p.threads.begin(), p.threads.end(), [&](auto const& x) { return x.tid() == r.tid; });
+            if (t != p.threads.end() && !t->dead())
+                t->set_final_state(r.live, {});
+        }
+        p.rewound.clear();
+    }
+}
+
 Result<void> FrozenTree::kill_all()
 {
+    for (auto& p : m_processes)
+        p.rewound.clear();
     for (auto& p : m_processes)
         (void)::kill(p.pid, SIGKILL);
     // Children first: the init of a pid namespace (a container's) does not finish exiting
@@ -148,6 +227,7 @@ Result<void> FrozenTree::kill_all()
 
 Result<void> FrozenTree::thaw()
 {
+    rearm_rewinds();
     std::optional<Error> first;
     for (auto& p : m_processes)
         for (auto& t : p.threads) {

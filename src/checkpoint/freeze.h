@@ -1,6 +1,9 @@
 // Freezing a bare process tree with ptrace: every thread of every descendant of the root is
 // seized and interrupted, repeating the walk until no new task appears. Dropping a FrozenTree
 // detaches everything (registers restored), so any error path leaves the tree running.
+// A thread whose syscall the interrupt itself ended (-EINTR from epoll_wait...) is put back
+// onto that syscall the moment it is seized (syscall_reentry.h (3)): whoever lets it go (thaw,
+// a failed dump, the kernel when cryo dies) lets it go into the syscall, not out with EINTR.
 #pragma once
 
 #include <vector>
@@ -10,25 +13,43 @@
 
 namespace cryo::checkpoint {
 
+// A thread the freeze put back onto its syscall (syscall_reentry.h plan_freeze_rewind).
+struct RewoundThread {
+    pid_t tid { 0 };
+    sys::Registers live {}; // FreezePlan::regs, given back on release (remote syscalls rewind them)
+};
+
 struct FrozenProcess {
     int pid { 0 };
     std::vector<sys::Tracee> threads; // threads[0] is the leader (tid == pid)
     // An exited process its parent has not reaped: not seized (it cannot be), no threads.
     bool zombie { false };
+    std::vector<RewoundThread> rewound; // put back onto their syscalls at the freeze
 };
 
 class FrozenTree {
 public:
+    FrozenTree() = default;
+    FrozenTree(FrozenTree&&) = default;
+    FrozenTree& operator=(FrozenTree&&) = delete;
+    // Lets every thread go (a failed dump): as thaw(), errors logged.
+    ~FrozenTree();
+
     int root_pid() const { return m_root; }
     std::vector<FrozenProcess>& processes() { return m_processes; }
     // SIGKILLs every process and reaps the ptrace side of every thread (dump without
     // --leave-running). The tree is gone afterwards.
     Result<void> kill_all();
-    // Detaches every thread, restoring registers; errors are collected, all are detached.
+    // Detaches every thread, restoring registers; errors are collected, all are detached. A
+    // rewound thread is let go in the restartable form (syscall_reentry.h restartable): it
+    // re-enters its syscall, or, if a signal came for it meanwhile (also one cryo took off it
+    // during a remote syscall and re-sends), runs the handler and returns EINTR, as the kernel
+    // would have it.
     Result<void> thaw();
 
 private:
     friend Result<FrozenTree> freeze_tree(int root_pid);
+    void rearm_rewinds();
     int m_root { 0 };
     std::vector<FrozenProcess> m_processes; // parents before children
 };

@@ -1,4 +1,6 @@
 #include "checkpoint/syscall_reentry.h"
+#include "sys/file.h"
+#include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
 #include "sys/remote_memory.h"
 #include <cerrno>
@@ -12,7 +14,8 @@ namespace cryo::checkpoint {
 
 namespace {
 
-constexpr long kErestartRestartBlock = 516; // include/linux/errno.h, never seen by user space
+constexpr long kErestartNoHand = 514; // include/linux/errno.h, never seen by user space
+constexpr long kErestartRestartBlock = 516;
 constexpr uint64_t kFutexCmdMask = ~uint64_t { 128 | 256 }; // ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
 constexpr uint64_t kFutexWait = 0;
 constexpr uint64_t kFutexWaitBitset = 9;
@@ -27,6 +30,8 @@ bool at_syscall_instruction(pid_t pid, uint64_t rip)
         return false;
     return code[0] == 0x0f && code[1] == 0x05;
 }
+
+constexpr uint64_t kSysEpollPwait2 = 441; // not in every libc's <sys/syscall.h>
 
 sys::Registers returning(sys::Registers regs, long result)
 {
@@ -72,20 +77,21 @@ sys::Registers returning(sys::Registers regs, long result)
 // | ppoll, select, pselect6 with timeout    | -ERESTARTNOHAND after writing the time left into |
 // |                                         |   their timeout argument: same call again (1),   |
 // |                                         |   which then waits only the rest                 |
-// | epoll_wait, epoll_pwait(2)              | the kernel returns -EINTR to them at the freeze  |
-// |                                         |   itself (signal(7): not restarted after a stop),|
-// |                                         |   with --leave-running too: EINTR after restore  |
+// | epoll_wait, epoll_pwait(2), semtimedop,  | not here: -EINTR at the freeze (eintr_reentry_-  |
+// |   rt_sigtimedwait...                      |   safe); freeze.cpp rewinds them at once (3)     |
 // | restart_syscall: the thread was already | EINTR: which syscall it continues is only in the |
 // |   continuing one of the above after an  |   kernel's restart block (/proc/PID/syscall says |
-// |   earlier stop. Every ptrace detach     |   219 and wchan ptrace_stop once it is frozen;   |
-// |   kicks the thread out of its sleep     |   the code before the `syscall` instruction      |
-// |   once, so this is the state of such a  |   would only be a guess). So a process restored  |
-// |   sleeper after a restore, after a      |   by cryo, or left running by it, and dumped     |
-// |   --leave-running dump, SIGSTOP/SIGCONT |   again while in the same sleep sees EINTR from  |
-// |   or a debugger                         |   it after the second restore                    |
+// |   earlier stop that was not cryo's: a   |   219 and wchan ptrace_stop once it is frozen;   |
+// |   SIGSTOP/SIGCONT or a debugger. (cryo's|   the code before the `syscall` instruction      |
+// |   own freeze gives a live thread this   |   would only be a guess; the argument registers  |
+// |   table's plan at once, and restore     |   are intact, the number is gone)                |
+// |   lets threads go into the real call:   |                                                  |
+// |   syscall_reentry.h (3), kick_visible)  |                                                  |
 // | anything else                           | EINTR                                            |
 //
 // (1) collect.cpp saves these rewound; enter_interrupted_syscall re-enters them at restore.
+// The same plan goes to the live thread at the freeze (plan_freeze_rewind), except Eintr: a
+// live thread keeps its restart block, and the kernel's restart stays exact for it.
 RestartPlan plan_restart_block(sys::Registers const& frozen)
 {
     RestartPlan plan;
@@ -141,6 +147,111 @@ RestartPlan plan_restart_block(sys::Registers const& frozen)
     return plan;
 }
 
+// Syscalls that return a plain -EINTR, never restarted, when a freeze, a ptrace interrupt or a
+// stop wakes them (signal(7), "Interruption of system calls and library functions by stop
+// signals"), and that may be entered again because they did nothing when they return -EINTR.
+// Checked against the kernel (6.x):
+//
+// | syscall                      | why -EINTR, and why entering it again is safe                 |
+// |------------------------------|---------------------------------------------------------------|
+// | epoll_wait, epoll_pwait,     | fs/eventpoll.c ep_poll: signal_pending() -> -EINTR before any |
+// |   epoll_pwait2               |   event is copied; the timeout (relative) starts again. The   |
+// |                              |   pwait mask: the kernel restores the saved mask on the way   |
+// |                              |   out of the stop and sets it again on re-entry               |
+// | rt_sigtimedwait              | kernel/signal.c do_sigtimedwait: woken without a signal of    |
+// |                              |   its set -> -EINTR, blocked mask restored, nothing dequeued  |
+// | semop, semtimedop            | ipc/sem.c do_semtimedop: -EINTR after dequeuing itself; the   |
+// |                              |   operations are all-or-nothing, none was applied             |
+// | io_getevents                 | fs/aio.c: -EINTR only when no event was read                  |
+// | accept, accept4, recvfrom,   | net/core/sock.c sock_intr_errno: -EINTR (not -ERESTARTSYS)    |
+// |   recvmsg, recvmmsg, sendto, |   once the socket has SO_RCVTIMEO/SO_SNDTIMEO; returned only  |
+// |   sendmsg, sendmmsg          |   when nothing was transferred (else the count is returned);  |
+// |                              |   recvmmsg's timeout argument holds the time left             |
+// Not here, on purpose:
+// - connect with SO_SNDTIMEO: the connection attempt goes on after -EINTR, a second connect
+//   fails with EALREADY; the EINTR stays (the program must handle it for real signals anyway).
+// - io_uring_enter: it may have submitted entries before waiting; entering it again submits
+//   again (the engine refuses io_uring, but a failed dump lets the process run on).
+// - read, write and the like: the same -EINTR on a socket with a timeout, but drivers differ.
+// - io_pgetevents, ppoll, pselect6, msgrcv, pause, sigsuspend, futex without timeout, wait4:
+//   -ERESTART* codes, handled by apply_syscall_restart and plan_restart_block.
+bool eintr_reentry_safe(uint64_t syscall_nr)
+{
+    switch (syscall_nr) {
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case kSysEpollPwait2:
+    case SYS_rt_sigtimedwait:
+    case SYS_semop:
+    case SYS_semtimedop:
+    case SYS_io_getevents:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_recvfrom:
+    case SYS_recvmsg:
+    case SYS_recvmmsg:
+    case SYS_sendto:
+    case SYS_sendmsg:
+    case SYS_sendmmsg:
+        return true;
+    default:
+        return false;
+    }
+}
+
+uint64_t deliverable_signals(SignalView const& signals)
+{
+    auto bit = [](int sig) { return uint64_t { 1 } << (sig - 1); };
+    uint64_t default_ignore = bit(SIGCHLD) | bit(SIGCONT) | bit(SIGURG) | bit(SIGWINCH);
+    uint64_t pending = signals.thread_pending | signals.shared_pending;
+    return pending & ~signals.blocked & ~signals.ignored & ~(default_ignore & ~signals.caught);
+}
+
+FreezePlan plan_freeze_rewind(FreezeStop const& stop)
+{
+    FreezePlan plan;
+    auto const& frozen = stop.regs;
+    if (static_cast<long>(frozen.orig_rax) < 0 || !stop.interrupt_stop || stop.signal_taken
+        || deliverable_signals(stop.signals) != 0)
+        return plan;
+    if (static_cast<long>(frozen.rax) == -EINTR && eintr_reentry_safe(frozen.orig_rax)) {
+        plan.action = FreezeRewind::ReenterAfterEintr;
+        plan.regs = restartable(same_call_registers(frozen));
+        return plan;
+    }
+    auto restart = plan_restart_block(frozen);
+    if (restart.action == RestartAction::None || restart.action == RestartAction::Eintr)
+        return plan; // the live thread keeps the kernel's restart, only the image gets EINTR
+    plan.action = FreezeRewind::RestartBlock;
+    // A wakeup returns 0; the rest are re-entries (and rax 0 would read as read(2)'s number).
+    plan.regs = restart.action == RestartAction::SpuriousWakeup ? restart.regs : restartable(restart.regs);
+    plan.restart = restart;
+    return plan;
+}
+
+sys::Registers restartable(sys::Registers regs)
+{
+    if (static_cast<long>(regs.orig_rax) >= 0 || static_cast<long>(regs.rax) < 0)
+        return regs; // not the rewound form: a return value, or already at a syscall's exit
+    regs.orig_rax = regs.rax;
+    regs.rax = static_cast<unsigned long long>(-kErestartNoHand);
+    regs.rip += 2; // after the `syscall` instruction, where the kernel's rewind expects it
+    return regs;
+}
+
+char const* freeze_rewind_name(FreezeRewind action)
+{
+    switch (action) {
+    case FreezeRewind::None:
+        return "none";
+    case FreezeRewind::ReenterAfterEintr:
+        return "re-enter after the freeze's EINTR";
+    case FreezeRewind::RestartBlock:
+        return "the restored thread's plan instead of restart_syscall";
+    }
+    return "?";
+}
+
 sys::Registers same_call_registers(sys::Registers frozen)
 {
     frozen.rax = frozen.orig_rax;
@@ -166,10 +277,43 @@ char const* restart_action_name(RestartAction action)
     return "?";
 }
 
+bool kick_visible(uint64_t syscall_nr)
+{
+    switch (syscall_nr) {
+    case SYS_nanosleep:
+    case SYS_clock_nanosleep:
+    case SYS_futex:
+    case SYS_poll:
+        return true;
+    default:
+        return eintr_reentry_safe(syscall_nr);
+    }
+}
+
+Result<SignalView> read_thread_signals(pid_t pid, pid_t tid)
+{
+    auto text = TRY(sys::read_file(fmt::format("/proc/{}/task/{}/status", pid, tid)));
+    auto status = TRY(sys::parse_status(text));
+    return SignalView { .thread_pending = status.sig_pending,
+                        .shared_pending = status.shared_pending,
+                        .blocked = status.sig_blocked,
+                        .ignored = status.sig_ignored,
+                        .caught = status.sig_caught };
+}
+
 Result<void> enter_interrupted_syscall(sys::Tracee& t, sys::Registers regs, std::vector<uint8_t> const& xstate)
 {
     if (!at_syscall_instruction(t.tgid(), regs.rip)) {
         t.set_final_state(regs, xstate);
+        return {};
+    }
+    // Let go from the syscall-entry stop, the thread would meet the detach's kick (see
+    // kick_visible) inside the syscall. Let go as if the syscall had just returned
+    // -ERESTARTNOHAND instead: the kick (TIF_SIGPENDING) takes it through the kernel's signal
+    // code on its way out, which re-enters the syscall, or, if a signal with a handler is there
+    // by then, runs the handler and returns EINTR (arch_do_signal_or_restart).
+    if (kick_visible(regs.rax)) {
+        t.set_final_state(restartable(regs), xstate);
         return {};
     }
     // SAFETY: the thread is ours (restored, ptrace-stopped, never yet run); these are the

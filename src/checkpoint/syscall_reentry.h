@@ -10,8 +10,19 @@
 //     a new task does not have: plan_restart_block decides per syscall what the restored
 //     thread does instead (the table is in syscall_reentry.cpp). A relative sleep with a rem
 //     pointer is entered again with rem as its request, so it sleeps the time it had left.
+// (3) The freeze itself (PTRACE_INTERRUPT) ends the syscalls the kernel never restarts
+//     (epoll_wait, rt_sigtimedwait, semop...; the table is in syscall_reentry.cpp) with a plain
+//     -EINTR that no signal caused. plan_freeze_rewind, applied by freeze.cpp the moment a thread
+//     is seized, turns such a thread back onto the same syscall; and a -ERESTART_RESTARTBLOCK
+//     thread gets (2)'s plan at once, so a thread left running is in the real syscall again,
+//     not in restart_syscall, where a later dump could not tell what it continues. The live
+//     thread and the image both get these registers: neither the original (after
+//     --leave-running, after a failed dump, or after cryo died) nor the restored process sees
+//     an EINTR the freeze made, and both go on alike.
 // Invariant: the registers planned for the image have orig_rax -1 and never return an
-// -ERESTART* code to user space.
+// -ERESTART* code to user space; those planned for a live or restored thread that carry one
+// (-ERESTARTNOHAND, see restartable) are only ever let go from a ptrace stop, through the
+// kernel's signal code, which consumes it.
 #pragma once
 
 #include "base/error.h"
@@ -47,11 +58,96 @@ RestartPlan plan_restart_block(sys::Registers const& frozen);
 sys::Registers same_call_registers(sys::Registers frozen);
 char const* restart_action_name(RestartAction action);
 
+// A thread's signal state as /proc/PID/task/TID/status shows it (bit n-1 for signal n).
+struct SignalView {
+    uint64_t thread_pending { 0 }; // SigPnd
+    uint64_t shared_pending { 0 }; // ShdPnd
+    uint64_t blocked { 0 }; // SigBlk
+    uint64_t ignored { 0 }; // SigIgn
+    uint64_t caught { 0 }; // SigCgt
+};
+
+// Pure. The pending signals the kernel would act on when the thread next returns to user space:
+// not blocked, and neither ignored (SIG_IGN) nor a default-ignore signal (SIGCHLD, SIGCONT,
+// SIGURG, SIGWINCH) without a handler. A stop signal counts (the kernel ends an epoll_wait with
+// EINTR after a stop too). While cryo holds the tree, the kernel queues even ignored signals
+// (it keeps them for the tracer), hence the filter.
+uint64_t deliverable_signals(SignalView const& signals);
+
+// Pure. The syscalls the kernel ends with a plain -EINTR, never restarted, when anything but a
+// real signal (a freeze, a ptrace interrupt, a stop) wakes them, and that are safe to enter
+// again because nothing was done when they return -EINTR (the table is in syscall_reentry.cpp).
+bool eintr_reentry_safe(uint64_t syscall_nr);
+
+// What the freeze does to a thread's registers (freeze.cpp, at seize; see (3) above).
+enum class FreezeRewind {
+    None, // as the freeze found it
+    ReenterAfterEintr, // the same syscall again with the same arguments (a timeout starts again in full)
+    RestartBlock, // a -ERESTART_RESTARTBLOCK syscall: plan_restart_block's registers (not its Eintr)
+};
+
+struct FreezeStop {
+    sys::Registers regs {}; // as the thread stopped
+    SignalView signals {};
+    // The stop is PTRACE_EVENT_STOP from cryo's PTRACE_INTERRUPT (not a group-stop, where the
+    // EINTR is the kernel's own answer to the stop signal).
+    bool interrupt_stop { false };
+    // Seizing took a signal in delivery off the thread (re-sent when it is let go): that
+    // signal, not the freeze, ended its syscall.
+    bool signal_taken { false };
+};
+
+struct FreezePlan {
+    FreezeRewind action { FreezeRewind::None };
+    // The live thread's registers at its interrupt stop from now on, in the form of a syscall
+    // that returned -ERESTARTNOHAND (see restartable); apply_syscall_restart of them is the
+    // image's rewound form. A FUTEX_WAIT's spurious wakeup simply returns 0.
+    sys::Registers regs {};
+    RestartPlan restart {}; // RestartBlock: the plan it comes from
+};
+
+// Pure. ReenterAfterEintr: orig_rax is in the eintr_reentry_safe table, rax -EINTR, an
+// interrupt stop, and no signal taken or deliverable (with one, EINTR is the kernel's own
+// answer and the handler runs). RestartBlock: the same conditions and plan_restart_block has a
+// plan other than Eintr; the caller checks *rem for SleepRemaining as for the image (falling
+// back to the whole sleep). The live thread then behaves as the restored one: a sleep with rem
+// sleeps what was left; one whose time left only the kernel knew (nanosleep without rem, poll
+// with a timeout) waits its whole time again from the thaw (later than asked, never earlier);
+// FUTEX_WAIT with a timeout returns 0, a wakeup its callers must expect. That is the price of
+// never going through restart_syscall (see (2): EINTR at the next dump).
+FreezePlan plan_freeze_rewind(FreezeStop const& stop);
+
+// Pure. rewound: registers on a `syscall` instruction with rax its number and orig_rax -1 (the
+// rewound form). Returns them as a syscall that just returned -ERESTARTNOHAND: rip after the
+// instruction, orig_rax the number. A thread let go in this form goes through the kernel's
+// signal code before user space (from the interrupt stop, inside get_signal, in any case; from
+// any other ptrace stop, because the detach kicks it: kick_visible): it re-enters the syscall,
+// or, if a signal with a handler is delivered first, runs the handler and returns EINTR
+// (arch/x86/kernel/signal.c arch_do_signal_or_restart, handle_signal), which is what these
+// syscalls do when a signal interrupts them. Anything else is returned unchanged.
+sys::Registers restartable(sys::Registers rewound);
+char const* freeze_rewind_name(FreezeRewind action);
+
+// Pure. A PTRACE_DETACH from a stop always kicks the thread once (the kernel's
+// __ptrace_unlink sets TIF_SIGPENDING on it): let go at a syscall-entry stop, the syscall runs
+// with a "signal" pending. Harmless for the -ERESTARTSYS family (restarted unseen); visible for
+// this syscall: the eintr_reentry_safe ones return EINTR, and the -ERESTART_RESTARTBLOCK ones
+// (nanosleep, clock_nanosleep, futex, poll) go on in restart_syscall, which a later dump cannot
+// follow.
+bool kick_visible(uint64_t syscall_nr);
+
+// The thread's signal state from /proc/PID/task/TID/status.
+Result<SignalView> read_thread_signals(pid_t pid, pid_t tid);
+
 // regs: the thread's final registers (orig_rax -1). If they sit on a `syscall` instruction
 // (0f 05), runs the thread to that syscall's entry stop and makes the entry-stop registers
 // its final state (with xstate); otherwise only sets the final state. A signal reported on
 // the way is delivered, as it would have been had it arrived before the syscall. A thread
-// that dies on the way is forgotten.
+// that dies on the way is forgotten. A kick_visible syscall is let go in the restartable form
+// instead (no stepping): re-entered by the kernel, or EINTR if a handler runs first. (A thread
+// that was stopped in user space right on a `syscall` instruction looks the same in the image:
+// if a handler runs before it goes, its syscall returns EINTR unentered; it is one of these
+// syscalls and a signal came in the moment of its restore.)
 Result<void> enter_interrupted_syscall(sys::Tracee& t, sys::Registers regs, std::vector<uint8_t> const& xstate);
 
 // Test hook (CRYO_TEST_SIGNAL_AT_RELEASE=<signo>): sends that signal to the process just

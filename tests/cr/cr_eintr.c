@@ -13,11 +13,10 @@
 //   signalled        epoll_wait(idle ep, -1), the one thread with SIGUSR1 unblocked: the test
 //                    sends SIGUSR1 to the process, the handler runs in it and the call must
 //                    end with EINTR then (and only then)
-// Prints "sem ID" (its semaphore set), then "ready PID" once every thread is inside its call (and 200 ms more); when the timed
-// calls are over, main writes the wake pipe; when all are done it prints one line per call,
-// "result NAME RET ERRNO ELAPSED_MS" (RET the raw return, ERRNO 0 or the errno name), then
-// "handler N" (SIGUSR1 handler runs) and "done". tests/cr/cr_eintr.sh judges.
-// Usage: cr_eintr S_MS
+// Prints "sem ID" (its semaphore set), then "ready PID" once every thread is inside its call (and 200 ms more); when
+// the timed calls are over, main writes the wake pipe; when all are done it prints one line per call, "result NAME RET
+// ERRNO ELAPSED_MS" (RET the raw return, ERRNO 0 or the errno name), then "handler N" (SIGUSR1 handler runs) and
+// "done". tests/cr/cr_eintr.sh judges. Usage: cr_eintr S_MS
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -39,9 +38,19 @@
 #define SYS_epoll_pwait2 441
 #endif
 
-enum { kEpollInf, kEpollTimeout, kPwaitInf, kPwait2Timeout, kSigtimedwait, kSemtimedop, kRecvTimeout, kSignalled, kCalls };
-static char const* const g_names[kCalls] = { "epoll_inf", "epoll_timeout", "pwait_inf", "pwait2_timeout",
-    "sigtimedwait", "semtimedop", "recv_timeout", "signalled" };
+enum {
+    kEpollInf,
+    kEpollTimeout,
+    kPwaitInf,
+    kPwait2Timeout,
+    kSigtimedwait,
+    kSemtimedop,
+    kRecvTimeout,
+    kSignalled,
+    kCalls
+};
+static char const* const g_names[kCalls] = { "epoll_inf",    "epoll_timeout", "pwait_inf",    "pwait2_timeout",
+                                             "sigtimedwait", "semtimedop",    "recv_timeout", "signalled" };
 static long g_ms;
 static struct timespec g_start;
 static int g_idle[2]; // nobody writes
@@ -184,7 +193,7 @@ int main(int argc, char** argv)
     semctl(g_sem, 0, IPC_RMID);
     for (int i = 0; i < kCalls; ++i)
         printf("result %s %ld %s %ld\n", g_names[i], g_ret[i], g_errno[i] ? strerrorname_np(g_errno[i]) : "0",
-            g_elapsed_ms[i]);
+               g_elapsed_ms[i]);
     printf("handler %d\ndone\n", g_handled);
     return 0;
 }
