@@ -5,6 +5,7 @@
 # cryo made, whatever becomes of the dump; and a real SIGUSR1 with a handler, sent once the
 # thread is back in its epoll_wait, must still end that one with EINTR (and only then):
 #   left        dump --leave-running: the original
+#   signal_frozen   the same with SIGUSR1 sent while cryo holds the tree
 #   shell_job   a dump that fails after collecting (a shell job without --shell-job, refused
 #               once every remote syscall ran): the original
 #   killed_frozen, killed_collected    cryo SIGKILLed (CRYO_TEST_KILL_AT) right after the freeze
@@ -52,17 +53,20 @@ begin() {
     sleep "$(awk "BEGIN { print $W / 1000 }")"
 }
 
-# judge NAME PID: signal PID's `signalled` thread, then check every result.
+# judge NAME PID [TSIG]: signal PID's `signalled` thread (unless the caller did at TSIG),
+# then check every result.
 judge() {
-    local name=$1 pid=$2 tend tsig
+    local name=$1 pid=$2 tend tsig=${3:-}
     tend=$(now_ms)
     sleep 0.3
-    tsig=$(now_ms)
-    if [ -e "/proc/$pid" ] && ! _results "$TMP/$name/out"; then
-        grep -q "TracerPid:.0$" "/proc/$pid/status" || fail "$name: still traced"
-        kill -USR1 "$pid"
-    else
-        fail "$name: the workload finished before SIGUSR1 (calls ended early)"
+    if [ -z "$tsig" ]; then
+        tsig=$(now_ms)
+        if [ -e "/proc/$pid" ] && ! _results "$TMP/$name/out"; then
+            grep -q "TracerPid:.0$" "/proc/$pid/status" || fail "$name: still traced"
+            kill -USR1 "$pid"
+        else
+            fail "$name: the workload finished before SIGUSR1 (calls ended early)"
+        fi
     fi
     if ! wait_for $((S / 1000 * 2 + 10)) _results "$TMP/$name/out"; then
         fail "$name: no results: $(grep -v '^ready' "$TMP/$name/out")"
@@ -86,6 +90,28 @@ if begin $name; then
         judge $name "$PID"
     else
         fail "$name: dump --leave-running failed"
+    fi
+fi
+
+# SIGUSR1 sent while cryo holds the tree (once the workload shows a tracer): whether it came
+# before or after cryo planned the rewind, the handler runs once and its epoll_wait ends with
+# EINTR, no earlier than the signal.
+name=signal_frozen
+_traced() { ! grep -q "TracerPid:.0$" "/proc/$1/status"; }
+if begin $name; then
+    "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running &
+    dumper=$!
+    if wait_for 10 _traced "$PID"; then
+        tsig=$(now_ms)
+        kill -USR1 "$PID"
+        if wait "$dumper"; then
+            judge $name "$PID" "$tsig"
+        else
+            fail "$name: dump --leave-running failed"
+        fi
+    else
+        wait "$dumper"
+        fail "$name: never saw the dump hold the workload"
     fi
 fi
 
