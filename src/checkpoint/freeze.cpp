@@ -75,16 +75,22 @@ bool valid_time_left(int pid, uint64_t address)
 Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Tracee tracee)
 {
     auto const regs = tracee.original_regs();
-    if (static_cast<long>(regs.orig_rax) < 0)
-        return tracee; // not in a syscall (the common case: nothing read)
     int tid = tracee.tid();
     FreezeStop stop {
-        .regs = regs, .signals = {}, .interrupt_stop = false, .signal_taken = tracee.has_deferred_signals()
+        .regs = regs, .signals = {}, .interrupt_stop = true, .signal_taken = tracee.has_deferred_signals()
     };
+    // Most threads sit in some syscall, few in one the freeze ended: judge by the registers
+    // first, and read the stop's kind and the signals only for those.
+    if (plan_freeze_rewind(stop).action == FreezeRewind::None)
+        return tracee;
+    stop.interrupt_stop = false;
     // PTRACE_EVENT_STOP reports our interrupt as SIGTRAP, a group-stop as its stop signal.
     if (auto info = sys::ptrace_siginfo(tid))
         stop.interrupt_stop = info->si_signo == SIGTRAP && info->si_code == (SIGTRAP | (PTRACE_EVENT_STOP << 8));
-    stop.signals = TRY(read_thread_signals(process.pid, tid).context("signals of thread {}", tid));
+    auto signals = read_thread_signals(process.pid, tid);
+    if (!signals)
+        return tracee; // killed meanwhile: nothing to rewind, and the walk sees it gone
+    stop.signals = *signals;
     auto plan = plan_freeze_rewind(stop);
     if (plan.action == FreezeRewind::None)
         return tracee;
