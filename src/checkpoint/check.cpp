@@ -3,9 +3,9 @@
 #include <csignal>
 #include <fcntl.h>
 #include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -96,7 +96,7 @@ Result<std::string> probe_clone3_set_tid()
     while (sys::exists(fmt::format("/proc/{}", pid)))
         ++pid;
     pid_t tids[1] = { pid };
-    struct clone_args args {};
+    struct clone_args args { };
     args.exit_signal = SIGCHLD;
     args.set_tid = reinterpret_cast<uint64_t>(tids);
     args.set_tid_size = 1;

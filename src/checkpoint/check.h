@@ -11,7 +11,7 @@ struct Probe {
     std::string name;
     bool ok { false };
     bool required { true }; // false: only needed by features not in every dump (live migration)
-    std::string detail;     // why it failed, or what was found
+    std::string detail; // why it failed, or what was found
 };
 
 std::vector<Probe> probe_kernel();

@@ -12,9 +12,9 @@ using nlohmann::json;
 namespace {
 
 // Register names in user_regs_struct order; the model and the JSON keys follow it.
-constexpr char const* kRegisterNames[] = { "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
-    "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds",
-    "es", "fs", "gs" };
+constexpr char const* kRegisterNames[]
+    = { "r15", "r14",      "r13", "r12", "rbp",    "rbx", "r11", "r10",     "r9",      "r8", "rax", "rcx", "rdx", "rsi",
+        "rdi", "orig_rax", "rip", "cs",  "eflags", "rsp", "ss",  "fs_base", "gs_base", "ds", "es",  "fs",  "gs" };
 static_assert(sizeof(X86Registers) == std::size(kRegisterNames) * sizeof(uint64_t));
 
 uint64_t* register_slots(X86Registers& regs)
@@ -44,7 +44,7 @@ X86Registers decode_registers(json const& j)
 AreaKind area_kind_from(std::string const& s)
 {
     for (auto k : { AreaKind::Anonymous, AreaKind::SharedAnonymous, AreaKind::FilePrivate, AreaKind::FileShared,
-             AreaKind::Vdso, AreaKind::Vvar, AreaKind::VvarVclock, AreaKind::Vsyscall })
+                    AreaKind::Vdso, AreaKind::Vvar, AreaKind::VvarVclock, AreaKind::Vsyscall })
         if (s == to_string(k))
             return k;
     throw std::runtime_error("unknown memory area kind \"" + s + "\"");
@@ -68,9 +68,7 @@ Result<std::vector<uint8_t>> from_hex(std::string_view text)
 {
     if (text.size() % 2 != 0)
         return Error::make("odd-length hex string");
-    auto digit = [](char c) {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    };
+    auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
     std::vector<uint8_t> out(text.size() / 2);
     for (size_t i = 0; i < out.size(); ++i) {
         int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
@@ -94,21 +92,39 @@ std::string encode_process(Process const& p)
     j["cwd"] = p.cwd;
     j["root"] = p.root;
     auto const& c = p.credentials;
-    j["credentials"] = { { "uid", c.uid }, { "gid", c.gid }, { "groups", c.groups },
-        { "cap_inheritable", c.cap_inheritable }, { "cap_permitted", c.cap_permitted },
-        { "cap_effective", c.cap_effective }, { "cap_bounding", c.cap_bounding }, { "cap_ambient", c.cap_ambient },
-        { "no_new_privs", c.no_new_privs } };
+    j["credentials"] = { { "uid", c.uid },
+                         { "gid", c.gid },
+                         { "groups", c.groups },
+                         { "cap_inheritable", c.cap_inheritable },
+                         { "cap_permitted", c.cap_permitted },
+                         { "cap_effective", c.cap_effective },
+                         { "cap_bounding", c.cap_bounding },
+                         { "cap_ambient", c.cap_ambient },
+                         { "no_new_privs", c.no_new_privs } };
     auto const& mm = p.mm;
-    j["mm"] = { { "start_code", mm.start_code }, { "end_code", mm.end_code }, { "start_data", mm.start_data },
-        { "end_data", mm.end_data }, { "start_brk", mm.start_brk }, { "brk", mm.brk },
-        { "start_stack", mm.start_stack }, { "arg_start", mm.arg_start }, { "arg_end", mm.arg_end },
-        { "env_start", mm.env_start }, { "env_end", mm.env_end }, { "auxv", mm.auxv }, { "exe", mm.exe_path } };
+    j["mm"] = { { "start_code", mm.start_code },
+                { "end_code", mm.end_code },
+                { "start_data", mm.start_data },
+                { "end_data", mm.end_data },
+                { "start_brk", mm.start_brk },
+                { "brk", mm.brk },
+                { "start_stack", mm.start_stack },
+                { "arg_start", mm.arg_start },
+                { "arg_end", mm.arg_end },
+                { "env_start", mm.env_start },
+                { "env_end", mm.env_end },
+                { "auxv", mm.auxv },
+                { "exe", mm.exe_path } };
     json areas = json::array();
     for (auto const& a : p.areas)
-        areas.push_back({ { "start", a.start }, { "end", a.end },
-            { "prot", std::string(a.read ? "r" : "-") + (a.write ? "w" : "-") + (a.exec ? "x" : "-") },
-            { "kind", to_string(a.kind) }, { "name", a.name }, { "offset", a.file_offset },
-            { "growsdown", a.growsdown }, { "huge", a.huge } });
+        areas.push_back({ { "start", a.start },
+                          { "end", a.end },
+                          { "prot", std::string(a.read ? "r" : "-") + (a.write ? "w" : "-") + (a.exec ? "x" : "-") },
+                          { "kind", to_string(a.kind) },
+                          { "name", a.name },
+                          { "offset", a.file_offset },
+                          { "growsdown", a.growsdown },
+                          { "huge", a.huge } });
     j["areas"] = areas;
     json pages = json::array();
     for (auto const& r : p.pages)
@@ -116,14 +132,22 @@ std::string encode_process(Process const& p)
     j["page_runs"] = pages;
     json threads = json::array();
     for (auto const& t : p.threads)
-        threads.push_back({ { "tid", t.tid }, { "regs", encode_registers(t.regs) }, { "xstate", to_hex(t.xstate) },
-            { "sigmask", t.sigmask }, { "clear_child_tid", t.clear_child_tid },
-            { "rseq", { { "address", t.rseq_address }, { "size", t.rseq_size }, { "signature", t.rseq_signature } } } });
+        threads.push_back(
+            { { "tid", t.tid },
+              { "regs", encode_registers(t.regs) },
+              { "xstate", to_hex(t.xstate) },
+              { "sigmask", t.sigmask },
+              { "clear_child_tid", t.clear_child_tid },
+              { "rseq",
+                { { "address", t.rseq_address }, { "size", t.rseq_size }, { "signature", t.rseq_signature } } } });
     j["threads"] = threads;
     json actions = json::array();
     for (auto const& a : p.signal_actions)
-        actions.push_back({ { "signal", a.signal }, { "handler", a.handler }, { "flags", a.flags },
-            { "restorer", a.restorer }, { "mask", a.mask } });
+        actions.push_back({ { "signal", a.signal },
+                            { "handler", a.handler },
+                            { "flags", a.flags },
+                            { "restorer", a.restorer },
+                            { "mask", a.mask } });
     j["signal_actions"] = actions;
     json limits = json::array();
     for (auto const& l : p.rlimits)
@@ -141,7 +165,7 @@ Result<Process> decode_process(std::string_view text)
         int schema = j.at("schema").get<int>();
         if (schema > kProcessSchema || schema < 1)
             return Error::format("process schema {} is not supported (this cryo reads 1 to {})", schema,
-                kProcessSchema);
+                                 kProcessSchema);
         Process p;
         p.pid = j.at("pid").get<int>();
         p.ppid = j.value("ppid", 0);
@@ -225,9 +249,11 @@ Result<Process> decode_process(std::string_view text)
             return Error::format("process {} has no threads", p.pid);
         for (auto const& a : j.value("signal_actions", json::array()))
             p.signal_actions.push_back({ a.at("signal").get<int>(), a.at("handler").get<uint64_t>(),
-                a.at("flags").get<uint64_t>(), a.value("restorer", uint64_t { 0 }), a.value("mask", uint64_t { 0 }) });
+                                         a.at("flags").get<uint64_t>(), a.value("restorer", uint64_t { 0 }),
+                                         a.value("mask", uint64_t { 0 }) });
         for (auto const& l : j.value("rlimits", json::array()))
-            p.rlimits.push_back({ l.at("resource").get<int>(), l.at("soft").get<uint64_t>(), l.at("hard").get<uint64_t>() });
+            p.rlimits.push_back(
+                { l.at("resource").get<int>(), l.at("soft").get<uint64_t>(), l.at("hard").get<uint64_t>() });
         TRY(decode_open_files(j, p).context("process {} files", p.pid));
         TRY(decode_task_state(j, p).context("process {}", p.pid));
         return p;

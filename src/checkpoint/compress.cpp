@@ -127,7 +127,7 @@ Result<void> compress_frame(Compression c, void const* raw, size_t size, std::ve
         out.resize(kFrameHeaderSize + static_cast<size_t>(l.lz4.bound(static_cast<int>(size))));
         // SAFETY: lz4 takes char buffers; these are the same bytes.
         int n = l.lz4.compress(static_cast<char const*>(raw), reinterpret_cast<char*>(out.data() + kFrameHeaderSize),
-            static_cast<int>(size), static_cast<int>(out.size() - kFrameHeaderSize));
+                               static_cast<int>(size), static_cast<int>(out.size() - kFrameHeaderSize));
         if (n <= 0)
             return Error::make("lz4 compress failed");
         stored = static_cast<size_t>(n);
@@ -168,7 +168,7 @@ Result<void> decompress_frame(FrameHeader const& header, void const* payload, vo
         TRY(load_compression(Compression::Lz4));
         // SAFETY: lz4 takes char buffers; these are the same bytes.
         int n = l.lz4.decompress(static_cast<char const*>(payload), static_cast<char*>(raw),
-            static_cast<int>(header.stored_size), static_cast<int>(header.raw_size));
+                                 static_cast<int>(header.stored_size), static_cast<int>(header.raw_size));
         if (n < 0 || static_cast<uint32_t>(n) != header.raw_size)
             return Error::format("lz4 frame is corrupt (decompressed {} of {} bytes)", n, header.raw_size);
         return {};

@@ -9,6 +9,9 @@ namespace cryo::checkpoint {
 
 // Continues a running checksum: crc32c_update(crc32c_update(0, a), b) == crc of a+b.
 uint32_t crc32c_update(uint32_t crc, void const* data, size_t size);
-inline uint32_t crc32c(void const* data, size_t size) { return crc32c_update(0, data, size); }
+inline uint32_t crc32c(void const* data, size_t size)
+{
+    return crc32c_update(0, data, size);
+}
 
 } // namespace cryo::checkpoint

@@ -10,7 +10,7 @@ namespace cryo::checkpoint {
 namespace {
 
 constexpr uint32_t kPolynomial = 0x82F63B78; // reflected Castagnoli
-constexpr uint32_t kOne = 1U << 31;          // x^0 in the reflected representation
+constexpr uint32_t kOne = 1U << 31; // x^0 in the reflected representation
 
 // a * b mod P, polynomials over GF(2) in the reflected bit order of the CRC register.
 constexpr uint32_t multiply(uint32_t a, uint32_t b)
@@ -59,8 +59,8 @@ uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t length_b)
     return multiply(shift_of(length_b), crc_a) ^ crc_b;
 }
 
-__attribute__((target("sse4.2"))) static void three_streams(uint32_t (&state)[3], unsigned char const* p,
-    size_t stride, size_t words)
+__attribute__((target("sse4.2"))) static void three_streams(uint32_t (&state)[3], unsigned char const* p, size_t stride,
+                                                            size_t words)
 {
     uint64_t a = state[0], b = state[1], c = state[2];
     for (size_t i = 0; i < words; ++i) {

@@ -1,29 +1,29 @@
 #include "checkpoint/dump.h"
 
 #include <chrono>
-#include <cstring>
 #include <csignal>
 #include <cstdlib>
-#include <memory>
+#include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <unistd.h>
 
 #include "base/log.h"
-#include "sys/file.h"
-#include "sys/procfs.h"
 #include "checkpoint/codec.h"
 #include "checkpoint/collect.h"
 #include "checkpoint/files_collect.h"
 #include "checkpoint/files_tcp.h"
 #include "checkpoint/freeze.h"
 #include "checkpoint/image.h"
-#include "checkpoint/memory_objects.h"
 #include "checkpoint/kill_point.h"
+#include "checkpoint/memory_objects.h"
 #include "checkpoint/pages.h"
-#include "checkpoint/progress.h"
 #include "checkpoint/pidns.h"
+#include "checkpoint/progress.h"
 #include "checkpoint/task_state_codec.h"
 #include "checkpoint/wp_snapshot.h"
+#include "sys/file.h"
+#include "sys/procfs.h"
 
 namespace cryo::checkpoint {
 
@@ -79,7 +79,7 @@ Result<void> refuse_file_locks(Process const& p)
         return {};
     auto const& l = p.state.file_locks.front();
     return Error::format("process {} holds a file lock ({} {} on fd {}): needs --file-locks", p.pid,
-        lock_kind_name(l.kind), l.write ? "write" : "read", l.fd);
+                         lock_kind_name(l.kind), l.write ? "write" : "read", l.fd);
 }
 
 // Test hook and measuring switch: CRYO_DUMP_SNAPSHOT=0 makes --leave-running copy every page
@@ -109,7 +109,7 @@ void test_hold_after_thaw()
 // breaks (the process unmapped memory not yet copied), `snapshot_failed` is set: the caller
 // dumps again without snapshots.
 Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while_frozen, bool use_snapshot,
-    bool& snapshot_failed, double& frozen_ms)
+                            bool& snapshot_failed, double& frozen_ms)
 {
     DumpStats stats;
     auto start = Clock::now();
@@ -136,7 +136,7 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
             TRY(pool.reserve(estimate / kPageChunk + 1).context("reserve memory for the dump"));
         else
             log::info("dump {}: {} MiB of memory do not fit in memory twice; writing while frozen", options.pid,
-                estimate >> 20);
+                      estimate >> 20);
     }
     bool const thaw_early = buffer_all || use_snapshot;
 
@@ -151,7 +151,8 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     ProcessTree model;
     model.root_pid = options.pid;
     for (auto& frozen : tree.processes()) {
-        model.processes.push_back(TRY(collect_process(frozen, { .inject_failure = options.inject_failure }).context("collect process {}", frozen.pid)));
+        model.processes.push_back(TRY(collect_process(frozen, { .inject_failure = options.inject_failure })
+                                          .context("collect process {}", frozen.pid)));
         if (!options.file_locks)
             TRY(refuse_file_locks(model.processes.back()));
         stats.threads += static_cast<int>(frozen.threads.size());
@@ -183,7 +184,7 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
             auto& frozen = tree.processes()[i];
             if (!frozen.zombie && plans[i].bytes > 0)
                 snapshots[i] = WpSnapshot::create(frozen.threads.at(0), model.processes[i].areas, plans[i],
-                    &model.processes[i].threads);
+                                                  &model.processes[i].threads);
             if (snapshots[i]) {
                 ++stats.snapshot_processes;
                 stats.snapshot_pages_frozen += snapshots[i]->pages_copied_frozen();
@@ -218,9 +219,9 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         for (uint32_t part = 0; part < parts; ++part)
             sinks.push_back(TRY(writer.create_file(page_file_name(p.pid, part))));
         PageFileWriter::Options writer_options { .compression = *compression,
-            .deferred = thaw_early && !snapshots[i],
-            .progress = &progress,
-            .snapshot = snapshots[i].get() };
+                                                 .deferred = thaw_early && !snapshots[i],
+                                                 .progress = &progress,
+                                                 .snapshot = snapshots[i].get() };
         page_writers.push_back(std::make_unique<PageFileWriter>(std::move(sinks), pool, writer_options));
         if (snapshots[i])
             continue; // copied after the thaw
@@ -303,7 +304,7 @@ Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_froz
     auto stats = dump_once(options, while_frozen, use_snapshot, snapshot_failed, first_frozen_ms);
     if (!stats && snapshot_failed) {
         log::info("dump {}: {}; dumping again with the memory copied while frozen", options.pid,
-            stats.error().message());
+                  stats.error().message());
         snapshot_failed = false;
         double frozen_ms = 0;
         stats = dump_once(options, while_frozen, false, snapshot_failed, frozen_ms);

@@ -46,11 +46,11 @@ struct DumpStats {
     int processes { 0 };
     int threads { 0 };
     uint64_t pages { 0 };
-    uint64_t bytes { 0 };   // page bytes written
+    uint64_t bytes { 0 }; // page bytes written
     double freeze_ms { 0 };
     double collect_ms { 0 };
-    double copy_ms { 0 };  // copying pages out of the tree while frozen (with snapshots:
-                           // planning and write-protecting them)
+    double copy_ms { 0 }; // copying pages out of the tree while frozen (with snapshots:
+                          // planning and write-protecting them)
     double pages_ms { 0 }; // copying and writing pages
     double frozen_ms { 0 }; // from the first seize to the thaw/kill (--leave-running: the
                             // thaw comes before the pages are copied (snapshot) or written)

@@ -11,7 +11,7 @@ namespace {
 constexpr FileKind kAllKinds[]
     = { FileKind::Regular, FileKind::Deleted, FileKind::Directory,  FileKind::CharDevice, FileKind::Fifo,
         FileKind::Pipe,    FileKind::Eventfd, FileKind::UnixSocket, FileKind::Memfd,      FileKind::Signalfd,
-        FileKind::Timerfd, FileKind::Epoll,   FileKind::Inotify, FileKind::TcpSocket, FileKind::UdpSocket };
+        FileKind::Timerfd, FileKind::Epoll,   FileKind::Inotify,    FileKind::TcpSocket,  FileKind::UdpSocket };
 
 } // namespace
 

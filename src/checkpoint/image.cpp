@@ -14,7 +14,10 @@ namespace cryo::checkpoint {
 
 using nlohmann::json;
 
-std::string process_file_name(int pid) { return fmt::format("process-{}.json", pid); }
+std::string process_file_name(int pid)
+{
+    return fmt::format("process-{}.json", pid);
+}
 std::string page_file_name(int pid, unsigned part)
 {
     return part == 0 ? fmt::format("pages-{}.img", pid) : fmt::format("pages-{}.{}.img", pid, part);
@@ -22,7 +25,10 @@ std::string page_file_name(int pid, unsigned part)
 
 namespace {
 
-std::string hex32(uint32_t v) { return fmt::format("{:08x}", v); }
+std::string hex32(uint32_t v)
+{
+    return fmt::format("{:08x}", v);
+}
 
 Result<uint32_t> parse_hex32(std::string const& s)
 {
@@ -110,11 +116,15 @@ Result<Manifest> decode_manifest(std::string_view text)
         for (auto const& [name, entry] : j.at("files").items()) {
             if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
                 return Error::format("manifest names a file outside the image: {:?}", name);
-            FileEntry e { entry.at("size").get<uint64_t>(), TRY(parse_hex32(entry.at("crc32c").get<std::string>())),
+            FileEntry e {
+                entry.at("size").get<uint64_t>(),          TRY(parse_hex32(entry.at("crc32c").get<std::string>())),
                 entry.value("compression", std::string()), entry.value("raw_size", uint64_t { 0 }),
-                entry.value("stripes", uint32_t { 1 }), entry.value("stripe_size", uint64_t { 0 }) };
-            if (e.stripes == 0 || e.stripes > kMaxPageStripes || (e.stripes > 1 && (e.stripe_size == 0 || e.stripe_size % 4096 != 0)))
-                return Error::format("manifest: {}: bad striping ({} stripes of {} bytes)", name, e.stripes, e.stripe_size);
+                entry.value("stripes", uint32_t { 1 }),    entry.value("stripe_size", uint64_t { 0 })
+            };
+            if (e.stripes == 0 || e.stripes > kMaxPageStripes
+                || (e.stripes > 1 && (e.stripe_size == 0 || e.stripe_size % 4096 != 0)))
+                return Error::format("manifest: {}: bad striping ({} stripes of {} bytes)", name, e.stripes,
+                                     e.stripe_size);
             m.files[name] = std::move(e);
         }
         return m;
@@ -167,8 +177,8 @@ Result<FileSink> ImageWriter::create_file(std::string const& name)
 {
     FileSink sink;
     sink.m_name = name;
-    sink.m_fd = TRY(sys::openat(m_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
-                        .context("create image file {}", name));
+    sink.m_fd = TRY(
+        sys::openat(m_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600).context("create image file {}", name));
     return sink;
 }
 
@@ -226,7 +236,7 @@ Result<void> FileSource::read(void* data, size_t size)
         size_t n = TRY(sys::read(m_fd, out + got, size - got).context("read {}", m_name));
         if (n == 0)
             return Error::format("{}: truncated (ends at byte {}, manifest says {})", m_name, m_done + got,
-                m_expected.size);
+                                 m_expected.size);
         got += n;
     }
     if (m_done + size > m_expected.size)
@@ -252,7 +262,7 @@ Result<void> FileSource::finish()
         return Error::format("{}: read {} of {} bytes", m_name, m_done, m_expected.size);
     if (m_crc != m_expected.crc32c)
         return Error::format("{}: checksum mismatch (expected {}, got {}): the image is corrupt", m_name,
-            hex32(m_expected.crc32c), hex32(m_crc));
+                             hex32(m_expected.crc32c), hex32(m_crc));
     return {};
 }
 
@@ -277,7 +287,7 @@ Result<FileSource> ImageReader::open_file(std::string const& name) const
     auto st = TRY(sys::fstat(source.m_fd));
     if (static_cast<uint64_t>(st.st_size) != it->second.size)
         return Error::format("image {}: {}: size is {} bytes, manifest says {} (truncated or corrupt)", m_dir, name,
-            st.st_size, it->second.size);
+                             st.st_size, it->second.size);
     return source;
 }
 

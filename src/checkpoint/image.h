@@ -25,7 +25,7 @@ inline constexpr char kManifestName[] = "manifest.json";
 inline constexpr uint32_t kMaxPageStripes = 64;
 
 struct FileEntry {
-    uint64_t size { 0 };   // bytes on disk (compressed size for a compressed page file)
+    uint64_t size { 0 }; // bytes on disk (compressed size for a compressed page file)
     uint32_t crc32c { 0 }; // of the bytes on disk
     std::string compression {}; // empty: raw; "zstd"/"lz4": frames (checkpoint/compress.h)
     uint64_t raw_size { 0 }; // size before compression (compressed files only)

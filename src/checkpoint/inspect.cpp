@@ -61,7 +61,10 @@ std::string timer_ids(Process const& p)
     return out;
 }
 
-char const* itimer_name(int which) { return which == 0 ? "real" : which == 1 ? "virtual" : "prof"; }
+char const* itimer_name(int which)
+{
+    return which == 0 ? "real" : which == 1 ? "virtual" : "prof";
+}
 
 char const* seccomp_mode_name(SeccompMode mode)
 {
@@ -86,38 +89,39 @@ std::string task_state_text(Process const& p)
     if (s.zombie)
         out += fmt::format("  zombie: exit status {:#x}\n", s.exit_status);
     out += fmt::format("  pending signals: {} process-wide, {} thread-directed\n", s.shared_pending.size(),
-        thread_pending(p));
+                       thread_pending(p));
     std::string itimers;
     for (auto const& t : s.itimers)
         itimers += fmt::format(" {} {}us/{}us", itimer_name(t.which), t.value_us, t.interval_us);
     out += fmt::format("  itimers:{}; POSIX timers: {}\n", itimers.empty() ? " none" : itimers,
-        s.posix_timers.empty() ? "none" : timer_ids(p));
+                       s.posix_timers.empty() ? "none" : timer_ids(p));
     if (!s.file_locks.empty()) {
         std::string locks;
         for (auto const& l : s.file_locks)
-            locks += fmt::format(" {} {} fd {} {}+{}", lock_kind_name(l.kind), l.write ? "write" : "read", l.fd, l.start,
-                l.length ? std::to_string(l.length) : std::string("EOF"));
+            locks += fmt::format(" {} {} fd {} {}+{}", lock_kind_name(l.kind), l.write ? "write" : "read", l.fd,
+                                 l.start, l.length ? std::to_string(l.length) : std::string("EOF"));
         out += fmt::format("  file locks:{}\n", locks);
     }
     out += fmt::format("  personality {:#x}, dumpable {}, pdeathsig {}, subreaper {}, securebits {:#x}\n",
-        s.personality, s.dumpable, s.pdeathsig, s.child_subreaper ? "yes" : "no", s.securebits);
+                       s.personality, s.dumpable, s.pdeathsig, s.child_subreaper ? "yes" : "no", s.securebits);
     auto const& c = p.credentials;
     out += fmt::format("  uid {} gid {}, caps eff {:#x} prm {:#x} inh {:#x} bnd {:#x} amb {:#x}, no_new_privs {}\n",
-        c.uid[0], c.gid[0], c.cap_effective, c.cap_permitted, c.cap_inheritable, c.cap_bounding, c.cap_ambient,
-        c.no_new_privs ? "yes" : "no");
+                       c.uid[0], c.gid[0], c.cap_effective, c.cap_permitted, c.cap_inheritable, c.cap_bounding,
+                       c.cap_ambient, c.no_new_privs ? "yes" : "no");
     for (auto const& t : p.threads) {
         auto const& ts = t.state;
         out += fmt::format("    thread {} {:?}: policy {} prio {} nice {}, altstack {}{}\n", t.tid, ts.comm,
-            ts.sched_policy, ts.sched_priority, ts.nice,
-            (ts.altstack.flags & 2) ? std::string("none") : fmt::format("{:#x}+{}", ts.altstack.sp, ts.altstack.size),
-            seccomp_text(ts));
+                           ts.sched_policy, ts.sched_priority, ts.nice,
+                           (ts.altstack.flags & 2) ? std::string("none")
+                                                   : fmt::format("{:#x}+{}", ts.altstack.sp, ts.altstack.size),
+                           seccomp_text(ts));
     }
     for (size_t i = 0; i < s.seccomp_filters.size(); ++i)
         out += fmt::format("  seccomp filter {}: {} instructions{}\n", i, s.seccomp_filters[i].program.size(),
-            s.seccomp_filters[i].log ? ", log" : "");
+                           s.seccomp_filters[i].log ? ", log" : "");
     for (auto const& o : p.memory_objects)
         out += fmt::format("  memory object {}: {} {} size {} ({} saved)\n", o.id, to_string(o.kind),
-            o.path.empty() ? "-" : o.path, human(o.size), human(o.saved_bytes()));
+                           o.path.empty() ? "-" : o.path, human(o.size), human(o.saved_bytes()));
     return out;
 }
 
@@ -126,34 +130,55 @@ json task_state_json(Process const& p)
     auto const& s = p.state;
     json itimers = json::array();
     for (auto const& t : s.itimers)
-        itimers.push_back({ { "which", itimer_name(t.which) }, { "value_us", t.value_us }, { "interval_us", t.interval_us } });
+        itimers.push_back(
+            { { "which", itimer_name(t.which) }, { "value_us", t.value_us }, { "interval_us", t.interval_us } });
     json timers = json::array();
     for (auto const& t : s.posix_timers)
-        timers.push_back({ { "id", t.id }, { "clock", t.clock_id }, { "notify", t.notify }, { "signal", t.signal },
-            { "value_ns", t.value_ns }, { "interval_ns", t.interval_ns } });
+        timers.push_back({ { "id", t.id },
+                           { "clock", t.clock_id },
+                           { "notify", t.notify },
+                           { "signal", t.signal },
+                           { "value_ns", t.value_ns },
+                           { "interval_ns", t.interval_ns } });
     json threads = json::array();
     for (auto const& t : p.threads) {
-        threads.push_back({ { "tid", t.tid }, { "comm", t.state.comm }, { "pending", t.state.pending.size() },
-            { "policy", t.state.sched_policy }, { "nice", t.state.nice }, { "altstack", !(t.state.altstack.flags & 2) } });
+        threads.push_back({ { "tid", t.tid },
+                            { "comm", t.state.comm },
+                            { "pending", t.state.pending.size() },
+                            { "policy", t.state.sched_policy },
+                            { "nice", t.state.nice },
+                            { "altstack", !(t.state.altstack.flags & 2) } });
         if (t.state.seccomp_mode != SeccompMode::Disabled)
-            threads.back()["seccomp"] = { { "mode", seccomp_mode_name(t.state.seccomp_mode) },
-                { "filters", t.state.seccomp_chain } };
+            threads.back()["seccomp"]
+                = { { "mode", seccomp_mode_name(t.state.seccomp_mode) }, { "filters", t.state.seccomp_chain } };
     }
     json seccomp_filters = json::array();
     for (auto const& f : s.seccomp_filters)
         seccomp_filters.push_back({ { "instructions", f.program.size() }, { "log", f.log } });
     json objects = json::array();
     for (auto const& o : p.memory_objects)
-        objects.push_back({ { "id", o.id }, { "kind", to_string(o.kind) }, { "path", o.path }, { "size", o.size },
-            { "saved", o.saved_bytes() } });
+        objects.push_back({ { "id", o.id },
+                            { "kind", to_string(o.kind) },
+                            { "path", o.path },
+                            { "size", o.size },
+                            { "saved", o.saved_bytes() } });
     json locks = json::array();
     for (auto const& l : s.file_locks)
-        locks.push_back({ { "kind", lock_kind_name(l.kind) }, { "write", l.write }, { "fd", l.fd }, { "start", l.start },
-            { "length", l.length } });
-    json out = { { "pending", s.shared_pending.size() }, { "itimers", itimers }, { "posix_timers", timers },
-        { "file_locks", locks },
-        { "personality", s.personality }, { "dumpable", s.dumpable }, { "pdeathsig", s.pdeathsig },
-        { "child_subreaper", s.child_subreaper }, { "threads", threads }, { "memory_objects", objects } };
+        locks.push_back({ { "kind", lock_kind_name(l.kind) },
+                          { "write", l.write },
+                          { "fd", l.fd },
+                          { "start", l.start },
+                          { "length", l.length } });
+    json out = { { "pending", s.shared_pending.size() },
+                 { "itimers", itimers },
+                 { "posix_timers", timers },
+                 { "file_locks", locks },
+                 { "personality", s.personality },
+                 { "dumpable", s.dumpable },
+                 { "pdeathsig", s.pdeathsig },
+                 { "child_subreaper", s.child_subreaper },
+                 { "threads", threads },
+                 { "memory_objects", objects } };
     if (!s.seccomp_filters.empty())
         out["seccomp_filters"] = std::move(seccomp_filters);
     if (s.zombie)
@@ -192,12 +217,12 @@ public:
             for (auto inode : d.pending_connections)
                 clients += fmt::format("{}{}", clients.empty() ? "" : ", ", holder(inode));
             return fmt::format(", listening on {}, {} pending connection{}: {}", d.bound_name,
-                d.pending_connections.size(), d.pending_connections.size() == 1 ? "" : "s", clients);
+                               d.pending_connections.size(), d.pending_connections.size() == 1 ? "" : "s", clients);
         }
         if (d.pending_listener) {
             auto const* listener = listener_of(d, processes);
             return fmt::format(", connecting to {} ({}), not accepted yet", listener ? listener->bound_name : "?",
-                holder(d.pending_listener));
+                               holder(d.pending_listener));
         }
         return {};
     }
@@ -278,10 +303,14 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
             json files = json::array();
             for (auto const& f : p.files) {
                 auto const* d = find_description(p, f.description);
-                files.push_back({ { "fd", f.fd }, { "description", f.description },
-                    { "kind", d ? to_string(d->kind) : "?" }, { "path", d ? d->path : "" },
-                    { "flags", d ? d->flags : 0 }, { "cloexec", f.cloexec }, { "position", d ? d->position : 0 },
-                    { "data", d ? d->size : 0 } });
+                files.push_back({ { "fd", f.fd },
+                                  { "description", f.description },
+                                  { "kind", d ? to_string(d->kind) : "?" },
+                                  { "path", d ? d->path : "" },
+                                  { "flags", d ? d->flags : 0 },
+                                  { "cloexec", f.cloexec },
+                                  { "position", d ? d->position : 0 },
+                                  { "data", d ? d->size : 0 } });
                 if (d)
                     pending.add_json(*d, files.back());
                 if (d && !d->socket_options.empty()) {
@@ -294,11 +323,20 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
             json threads = json::array();
             for (auto const& t : p.threads)
                 threads.push_back(t.tid);
-            procs.push_back({ { "pid", p.pid }, { "ppid", p.ppid }, { "pgid", p.pgid }, { "sid", p.sid },
-                { "comm", p.comm }, { "exe", p.mm.exe_path }, { "cwd", p.cwd }, { "threads", threads },
-                { "memory", memory }, { "pages", p.page_count() },
-                { "page_compression", page_compression(m, p.pid) }, { "files", files },
-                { "signal_actions", p.signal_actions.size() }, { "task", task_state_json(p) } });
+            procs.push_back({ { "pid", p.pid },
+                              { "ppid", p.ppid },
+                              { "pgid", p.pgid },
+                              { "sid", p.sid },
+                              { "comm", p.comm },
+                              { "exe", p.mm.exe_path },
+                              { "cwd", p.cwd },
+                              { "threads", threads },
+                              { "memory", memory },
+                              { "pages", p.page_count() },
+                              { "page_compression", page_compression(m, p.pid) },
+                              { "files", files },
+                              { "signal_actions", p.signal_actions.size() },
+                              { "task", task_state_json(p) } });
         }
         j["processes"] = procs;
         return j.dump(2) + "\n";
@@ -307,11 +345,11 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
     std::string out = fmt::format("image {} (format version {}), root pid {}\n", dir, m.version, m.root_pid);
     for (auto const& p : processes) {
         out += fmt::format("\nprocess {} ({}) ppid {} pgid {} sid {}, {} thread(s), exe {}\n", p.pid, p.comm, p.ppid,
-            p.pgid, p.sid, p.threads.size(), p.mm.exe_path);
+                           p.pgid, p.sid, p.threads.size(), p.mm.exe_path);
         out += fmt::format("  memory: {} areas, {} in the image\n", p.areas.size(), human(p.page_count() * 4096));
         if (auto it = m.files.find(page_file_name(p.pid)); it != m.files.end() && !it->second.compression.empty())
             out += fmt::format("  page file: {} compressed with {} ({} raw)\n", human(it->second.size),
-                it->second.compression, human(it->second.raw_size));
+                               it->second.compression, human(it->second.raw_size));
         else if (it != m.files.end() && it->second.stripes > 1)
             out += fmt::format("  page files: {} stripes of {}\n", it->second.stripes, human(it->second.stripe_size));
         std::map<std::string, KindSummary> kinds;
@@ -327,7 +365,8 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
         out += fmt::format("  files: {}\n", p.files.size());
         for (auto const& f : p.files) {
             auto const* d = find_description(p, f.description);
-            out += fmt::format("    {:>4} {:<12} {} (description {}, pos {}{}{}{})\n", f.fd, d ? to_string(d->kind) : "?",
+            out += fmt::format(
+                "    {:>4} {:<12} {} (description {}, pos {}{}{}{})\n", f.fd, d ? to_string(d->kind) : "?",
                 d ? d->path : "", f.description, d ? d->position : 0, f.cloexec ? ", cloexec" : "",
                 d && d->size ? fmt::format(", {} bytes of data", d->size) : "", d ? pending.text(*d, processes) : "");
             if (d && !d->socket_options.empty()) {

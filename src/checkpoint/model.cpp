@@ -13,14 +13,22 @@ uint64_t Process::page_count() const
 char const* to_string(AreaKind kind)
 {
     switch (kind) {
-    case AreaKind::Anonymous: return "anonymous";
-    case AreaKind::SharedAnonymous: return "shared-anonymous";
-    case AreaKind::FilePrivate: return "file-private";
-    case AreaKind::FileShared: return "file-shared";
-    case AreaKind::Vdso: return "vdso";
-    case AreaKind::Vvar: return "vvar";
-    case AreaKind::VvarVclock: return "vvar-vclock";
-    case AreaKind::Vsyscall: return "vsyscall";
+    case AreaKind::Anonymous:
+        return "anonymous";
+    case AreaKind::SharedAnonymous:
+        return "shared-anonymous";
+    case AreaKind::FilePrivate:
+        return "file-private";
+    case AreaKind::FileShared:
+        return "file-shared";
+    case AreaKind::Vdso:
+        return "vdso";
+    case AreaKind::Vvar:
+        return "vvar";
+    case AreaKind::VvarVclock:
+        return "vvar-vclock";
+    case AreaKind::Vsyscall:
+        return "vsyscall";
     }
     return "?";
 }

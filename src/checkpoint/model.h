@@ -35,10 +35,10 @@ struct Thread {
 };
 
 enum class AreaKind {
-    Anonymous,       // private anonymous, including [heap] and [stack]
+    Anonymous, // private anonymous, including [heap] and [stack]
     SharedAnonymous, // MAP_SHARED|MAP_ANONYMOUS (shows as /dev/zero (deleted))
-    FilePrivate,     // private mapping of a file: contents come from the file + dirty pages
-    FileShared,      // shared mapping of a file: contents live in the file
+    FilePrivate, // private mapping of a file: contents come from the file + dirty pages
+    FileShared, // shared mapping of a file: contents live in the file
     Vdso,
     Vvar,
     VvarVclock,
@@ -52,7 +52,7 @@ struct MemoryArea {
     bool write { false };
     bool exec { false };
     AreaKind kind { AreaKind::Anonymous };
-    std::string name;      // path of the file, or "[heap]", "[stack]" ...
+    std::string name; // path of the file, or "[heap]", "[stack]" ...
     uint64_t file_offset { 0 };
     bool growsdown { false };
     bool huge { false }; // had transparent huge pages (MADV_HUGEPAGE on restore)
@@ -117,7 +117,7 @@ struct Process {
     std::vector<Thread> threads; // threads[0] is the thread group leader
     std::vector<SignalAction> signal_actions;
     std::vector<Rlimit> rlimits;
-    std::vector<OpenFile> files;                      // fd -> description (checkpoint/files.h)
+    std::vector<OpenFile> files; // fd -> description (checkpoint/files.h)
     std::vector<FileDescription> file_descriptions; // each description `files` refers to, once
     std::vector<MemoryObject> memory_objects; // each object `areas` refers to, once
     ProcessState state; // shared pending signals, timers, attributes, zombie (task_model.h)

@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
-#include <thread>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <linux/userfaultfd.h>
-#include <sys/syscall.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <thread>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -51,7 +51,7 @@ public:
     // Copies stream bytes [offset, offset + size) of process `pid` to `local`: readable
     // pieces in one process_vm_readv batch, the others through /proc/PID/mem (FOLL_FORCE).
     Result<void> read(int pid, FdRef mem, uint64_t offset, size_t size, uint8_t* local,
-        std::vector<sys::RemoteCopy>& batch) const
+                      std::vector<sys::RemoteCopy>& batch) const
     {
         batch.clear();
         auto it = std::upper_bound(m_offsets.begin(), m_offsets.end(), offset);
@@ -292,7 +292,7 @@ Result<void> PageFileWriter::copy(int pid, PagePlan const& plan)
             size_t size = static_cast<size_t>(std::min<uint64_t>(m_chunk, total - offset));
             ChunkBuffer buffer = m_options.deferred ? TRY(m_pool.take())
                 : own                               ? std::move(*own)
-                                                    : TRY(ChunkBuffer::create(true, std::min<uint64_t>(m_chunk, total)));
+                      : TRY(ChunkBuffer::create(true, std::min<uint64_t>(m_chunk, total)));
             own.reset();
             TRY(stream.read(pid, mem ? mem->ref() : FdRef(), offset, size, buffer.data(), batch)
                     .context("copy memory of {}", pid));

@@ -163,7 +163,7 @@ private:
     // Raw: per stripe unit; compressed: per chunk (frame). Of the bytes on disk.
     std::vector<uint32_t> m_crcs;
     std::vector<uint64_t> m_lengths;
-    std::vector<Held> m_held;        // deferred: chunk contents until finish()
+    std::vector<Held> m_held; // deferred: chunk contents until finish()
     uint64_t m_raw_bytes { 0 };
 };
 
@@ -185,7 +185,7 @@ struct UffdFill {
 // (std::nullopt) when no area qualifies or the kernel refuses: restore_pages then writes
 // everything with process_vm_writev.
 Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vector<MemoryArea> const& areas,
-    std::vector<PageRun> const& runs);
+                                                  std::vector<PageRun> const& runs);
 
 // Opens the page file(s) of process `pid` of the image: part 0, and the other parts its
 // manifest entry names when the stream is striped.
@@ -195,6 +195,6 @@ Result<std::vector<FileSource>> open_page_files(ImageReader const& image, int pi
 // checked); with `uffd`, the runs inside its ranges through it, and unregisters them before
 // returning, so no page fault of the restored process ever waits on the userfaultfd.
 Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, std::vector<FileSource> sources,
-    std::optional<UffdFill> uffd = std::nullopt);
+                           std::optional<UffdFill> uffd = std::nullopt);
 
 } // namespace cryo::checkpoint

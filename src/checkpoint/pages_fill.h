@@ -37,7 +37,7 @@ public:
     // through `uffd` for the runs inside its ranges. Returns the job to wait() for. Errors
     // found at once (a size that does not match the page index) are returned here.
     Result<size_t> submit(int pid, std::vector<PageRun> runs, std::vector<FileSource> sources,
-        std::optional<UffdFill> uffd);
+                          std::optional<UffdFill> uffd);
     // Helps with the job's chunks, waits until all are in, then checks the CRC and
     // unregisters the userfaultfd: the first error of the job, or success. Once per job.
     Result<void> wait(size_t job);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <optional>
 #include <thread>
-#include <vector>
 #include <unistd.h>
+#include <vector>
 
 namespace cryo::checkpoint {
 

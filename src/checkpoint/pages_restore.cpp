@@ -75,7 +75,7 @@ bool inside(std::vector<std::pair<uint64_t, uint64_t>> const& ranges, uint64_t s
 // Writes `pieces` into the process: those inside the userfaultfd's ranges with UFFDIO_COPY,
 // the others in one process_vm_writev batch.
 Result<void> fill(int pid, std::optional<UffdFill> const& uffd, std::vector<sys::RemoteCopy> const& pieces,
-    std::vector<sys::RemoteCopy>& rest)
+                  std::vector<sys::RemoteCopy>& rest)
 {
     if (!uffd)
         return sys::process_vm_write(pid, pieces);
@@ -94,12 +94,13 @@ Result<void> fill(int pid, std::optional<UffdFill> const& uffd, std::vector<sys:
 // Compressed page file: frames read in order (under a lock), decompressed and written by two
 // threads; per-frame CRCs of the stored bytes are combined in order.
 Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, Progress& progress,
-    std::optional<UffdFill> const& uffd)
+                            std::optional<UffdFill> const& uffd)
 {
     uint64_t file_size = source.expected_size();
     uint64_t raw_total = source.entry().raw_size;
     if (raw_total != map.total())
-        return Error::format("{}: holds {} bytes of pages, the page index says {}", source.name(), raw_total, map.total());
+        return Error::format("{}: holds {} bytes of pages, the page index says {}", source.name(), raw_total,
+                             map.total());
     std::mutex mutex;
     uint64_t file_offset = 0;
     uint64_t raw_offset = 0;
@@ -158,7 +159,8 @@ Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, P
     if (error)
         return *error;
     if (raw_offset != raw_total)
-        return Error::format("{}: frames hold {} bytes of pages, the index says {}", source.name(), raw_offset, raw_total);
+        return Error::format("{}: frames hold {} bytes of pages, the index says {}", source.name(), raw_offset,
+                             raw_total);
     uint32_t crc = 0;
     for (auto const& [c, n] : crcs)
         crc = crc32c_combine(crc, c, n);
@@ -169,15 +171,15 @@ Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, P
 } // namespace
 
 Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vector<MemoryArea> const& areas,
-    std::vector<PageRun> const& runs)
+                                                  std::vector<PageRun> const& runs)
 {
     UffdFill result;
     for (auto const& a : areas) {
         if (a.kind != AreaKind::Anonymous || a.huge)
             continue;
         // Only areas that get pages (runs are sorted by address).
-        auto it = std::lower_bound(
-            runs.begin(), runs.end(), a.start, [](PageRun const& r, uint64_t address) { return r.address < address; });
+        auto it = std::lower_bound(runs.begin(), runs.end(), a.start,
+                                   [](PageRun const& r, uint64_t address) { return r.address < address; });
         if (it != runs.end() && it->address < a.end)
             result.ranges.push_back({ a.start, a.end });
     }
@@ -188,7 +190,7 @@ Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vect
     long fd = TRY(tracee.syscall(SYS_userfaultfd, { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY }));
     if (fd < 0) {
         log::debug("process {}: userfaultfd: {}; filling memory with process_vm_writev", tracee.tgid(),
-            std::strerror(static_cast<int>(-fd)));
+                   std::strerror(static_cast<int>(-fd)));
         return std::optional<UffdFill> {};
     }
     auto taken = [&]() -> Result<Fd> {
@@ -226,7 +228,7 @@ Result<std::vector<FileSource>> open_page_files(ImageReader const& image, int pi
 }
 
 Result<void> restore_pages(int pid, std::vector<PageRun> const& runs, std::vector<FileSource> sources,
-    std::optional<UffdFill> uffd)
+                           std::optional<UffdFill> uffd)
 {
     PageFiller filler;
     size_t job = TRY(filler.submit(pid, runs, std::move(sources), std::move(uffd)));
@@ -265,7 +267,7 @@ struct PageFiller::Job {
     size_t next { 0 }; // the next chunk to take
     size_t done { 0 }; // chunks copied, or skipped after an error
     std::vector<uint32_t> crcs; // per chunk
-    bool computed { false };    // the sources' CRCs are already set (compressed: at submit)
+    bool computed { false }; // the sources' CRCs are already set (compressed: at submit)
     bool waited { false };
     std::optional<Error> error;
 };
@@ -284,7 +286,7 @@ PageFiller::~PageFiller()
 }
 
 Result<size_t> PageFiller::submit(int pid, std::vector<PageRun> runs, std::vector<FileSource> sources,
-    std::optional<UffdFill> uffd)
+                                  std::optional<UffdFill> uffd)
 {
     if (sources.empty())
         return Error::format("page fill of {}: no page file", pid);
@@ -297,13 +299,15 @@ Result<size_t> PageFiller::submit(int pid, std::vector<PageRun> runs, std::vecto
     if (!compressed) {
         if (job->sources.size() != first.stripes)
             return Error::format("{}: {} part(s) given for {} stripes", job->sources[0].name(), job->sources.size(),
-                first.stripes);
-        job->layout = StripeLayout { .stripes = first.stripes, .unit = first.stripes > 1 ? first.stripe_size : kStreamChunk };
+                                 first.stripes);
+        job->layout
+            = StripeLayout { .stripes = first.stripes, .unit = first.stripes > 1 ? first.stripe_size : kStreamChunk };
         for (uint32_t part = 0; part < job->layout.stripes; ++part) {
             auto const& source = job->sources[part];
             uint64_t want = job->layout.part_size(total, part);
             if (source.expected_size() != want)
-                return Error::format("{}: holds {} bytes, the page index says {}", source.name(), source.expected_size(), want);
+                return Error::format("{}: holds {} bytes, the page index says {}", source.name(),
+                                     source.expected_size(), want);
         }
     }
     if (compressed) {
@@ -407,7 +411,8 @@ Result<void> PageFiller::wait(size_t index)
         for (uint32_t part = 0; part < parts; ++part) {
             uint32_t crc = 0;
             for (size_t i = part; i < job->chunks; i += parts)
-                crc = crc32c_combine(crc, job->crcs[i], std::min<uint64_t>(job->layout.unit, total - i * job->layout.unit));
+                crc = crc32c_combine(crc, job->crcs[i],
+                                     std::min<uint64_t>(job->layout.unit, total - i * job->layout.unit));
             job->sources[part].set_computed(job->layout.part_size(total, part), crc);
         }
     }

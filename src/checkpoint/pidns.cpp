@@ -83,11 +83,11 @@ Result<void> check_shell_job(std::vector<Process> const& processes, bool shell_j
         if (!pids.contains(p.sid))
             return Error::format("process {} is in session {} whose leader is not in the dumped tree (a shell job): "
                                  "needs --shell-job",
-                p.pid, p.sid);
+                                 p.pid, p.sid);
         if (!pids.contains(p.pgid))
             return Error::format("process {} is in process group {} whose leader is not in the dumped tree (a shell "
                                  "job): needs --shell-job",
-                p.pid, p.pgid);
+                                 p.pid, p.pgid);
     }
     return {};
 }

@@ -5,10 +5,10 @@
 #include <csignal>
 #include <cstring>
 #include <linux/prctl.h>
+#include <linux/sched.h>
 #include <map>
 #include <memory>
 #include <set>
-#include <linux/sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -41,7 +41,10 @@ namespace cryo::checkpoint {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 constexpr uint64_t kUserLimit = (1ULL << 47) - 4096;
 constexpr uint64_t kScratchSize = 4 * 4096; // page 0: code; pages 1..3: syscall arguments
@@ -55,7 +58,7 @@ Result<sys::ChildProcess> clone_with_pid(int pid)
         return Error::format("pid {} is already in use", pid);
     pid_t tids[1] = { pid };
     int pidfd = -1;
-    struct clone_args args {};
+    struct clone_args args { };
     args.flags = CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
@@ -81,7 +84,10 @@ uint64_t prot_of(MemoryArea const& a)
     return (a.read ? PROT_READ : 0) | (a.write ? PROT_WRITE : 0) | (a.exec ? PROT_EXEC : 0);
 }
 
-bool is_special(AreaKind k) { return k == AreaKind::Vdso || k == AreaKind::Vvar || k == AreaKind::VvarVclock; }
+bool is_special(AreaKind k)
+{
+    return k == AreaKind::Vdso || k == AreaKind::Vvar || k == AreaKind::VvarVclock;
+}
 
 char const* special_name(AreaKind k)
 {
@@ -92,15 +98,15 @@ char const* special_name(AreaKind k)
 // namespace); cryo reaches it by its host pid. For a bare tree both are the same.
 struct ProcessPlace {
     int host_pid { 0 };
-    int image_pid { 0 };    // the pid its image files are named by (the pid at dump, cryo's view)
-    int cryo_pidfd { -1 };  // a pidfd of cryo it already holds (container), or -1: open one
+    int image_pid { 0 }; // the pid its image files are named by (the pid at dump, cryo's view)
+    int cryo_pidfd { -1 }; // a pidfd of cryo it already holds (container), or -1: open one
 };
 
 // Everything needed to rebuild one process, driven through its stopped leader.
 class ProcessRestorer {
 public:
     ProcessRestorer(Process const& process, ProcessPlace place, ImageReader const& image, OpenedFiles const& files,
-        sys::Tracee& tracee, std::vector<sys::Tracee>& threads, RestoreStats& stats)
+                    sys::Tracee& tracee, std::vector<sys::Tracee>& threads, RestoreStats& stats)
         : m_p(process)
         , m_place(place)
         , m_image(image)
@@ -140,7 +146,8 @@ public:
         auto t = Clock::now();
         auto sources = TRY(open_page_files(m_image, m_place.image_pid));
         auto uffd = TRY(prepare_uffd_fill(m_t, m_p.areas, m_p.pages));
-        m_fill_job = TRY(filler.submit(host(), m_p.pages, std::move(sources), std::move(uffd)).context("image {}", m_image.dir()));
+        m_fill_job = TRY(
+            filler.submit(host(), m_p.pages, std::move(sources), std::move(uffd)).context("image {}", m_image.dir()));
         m_stats.memory_ms += ms_since(t); // memory time not overlapped with other work
         return {};
     }
@@ -170,7 +177,9 @@ public:
         TRY(restore_task_state(m_p, m_t, m_threads, *m_scratch, kScratchData)); // signals, timers, attrs
         // Seccomp filters last, or just before the credentials when those would forbid
         // installing them (seccomp.h); either way they never judge cryo's own remote syscalls.
-        sys::Tracee::Options const traced { .exit_kill = true, .trace_clone = true, .trace_fork = true }; // kRestoreTrace
+        sys::Tracee::Options const traced { .exit_kill = true,
+                                            .trace_clone = true,
+                                            .trace_fork = true }; // kRestoreTrace
         TRY(restore_seccomp(m_p, m_t, m_threads, traced, SeccompPoint::BeforeCredentials));
         TRY(finish_thread(m_t, m_p.threads[0]));
         for (size_t i = 1; i < m_p.threads.size(); ++i)
@@ -213,7 +222,7 @@ private:
     Result<void> create_thread(Thread const& thread)
     {
         // struct clone_args and the one-entry set_tid array, in the scratch page.
-        struct clone_args args {};
+        struct clone_args args { };
         args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
         args.set_tid = m_scratch->address() + kScratchData + sizeof args;
         args.set_tid_size = 1;
@@ -221,7 +230,8 @@ private:
         TRY(m_scratch->write(kScratchData, &args, sizeof args));
         TRY(m_scratch->write(kScratchData + sizeof args, &tid, sizeof tid));
         // The new thread starts stopped (PTRACE_O_TRACECLONE) before running any instruction.
-        uint64_t got = TRY(m_t.syscall_checked("clone3 thread", __NR_clone3, { m_scratch->address() + kScratchData, sizeof args }));
+        uint64_t got = TRY(
+            m_t.syscall_checked("clone3 thread", __NR_clone3, { m_scratch->address() + kScratchData, sizeof args }));
         if (got != static_cast<uint64_t>(tid))
             return Error::format("clone3 gave tid {} instead of {}", got, tid);
         // cryo sees the new thread by its host tid (the clone event's message).
@@ -231,7 +241,8 @@ private:
             auto kind = sys::classify_stop(status);
             if (kind == sys::StopKind::Exited)
                 return Error::format("new thread {} died", tid);
-            if (kind == sys::StopKind::EventStop || kind == sys::StopKind::GroupStop || kind == sys::StopKind::SignalStop)
+            if (kind == sys::StopKind::EventStop || kind == sys::StopKind::GroupStop
+                || kind == sys::StopKind::SignalStop)
                 break;
         }
         m_threads.push_back(TRY(sys::Tracee::adopt(host(), host_tid)));
@@ -246,7 +257,7 @@ private:
             TRY(t.syscall_checked("set_tid_address", SYS_set_tid_address, { thread.clear_child_tid }));
         if (thread.rseq_address)
             TRY(t.syscall_checked("rseq register", SYS_rseq,
-                { thread.rseq_address, thread.rseq_size, 0, thread.rseq_signature }));
+                                  { thread.rseq_address, thread.rseq_size, 0, thread.rseq_signature }));
         TRY(prepare_capabilities(m_p, t, *m_scratch, kScratchData));
         TRY(restore_credentials(t));
         TRY(restore_capabilities(m_p, t, *m_scratch, kScratchData));
@@ -294,7 +305,7 @@ private:
             if (!mine || !theirs || mine->size() != theirs->size())
                 return Error::format("{} differs between the image ({} bytes) and this kernel ({} bytes): cannot "
                                      "restore on this kernel",
-                    special_name(kind), theirs ? theirs->size() : 0, mine ? mine->size() : 0);
+                                     special_name(kind), theirs ? theirs->size() : 0, mine ? mine->size() : 0);
             keep.push_back({ mine->start, mine->end });
             specials.push_back({ kind, mine->start, mine->size(), theirs->start });
         }
@@ -312,7 +323,7 @@ private:
             if (s.current == s.target)
                 continue;
             TRY(m_t.syscall_checked("mremap vdso", SYS_mremap,
-                { s.current, s.size, s.size, MREMAP_MAYMOVE | MREMAP_FIXED, cursor }));
+                                    { s.current, s.size, s.size, MREMAP_MAYMOVE | MREMAP_FIXED, cursor }));
             s.current = cursor;
             cursor += s.size;
         }
@@ -320,7 +331,7 @@ private:
             if (s.current == s.target)
                 continue;
             TRY(m_t.syscall_checked("mremap vdso", SYS_mremap,
-                { s.current, s.size, s.size, MREMAP_MAYMOVE | MREMAP_FIXED, s.target })
+                                    { s.current, s.size, s.size, MREMAP_MAYMOVE | MREMAP_FIXED, s.target })
                     .context("move {} to {:#x}", special_name(s.kind), s.target));
         }
         return {};
@@ -335,8 +346,8 @@ private:
         uint64_t fd = m_place.cryo_pidfd >= 0
             ? static_cast<uint64_t>(m_place.cryo_pidfd)
             : TRY(m_t.syscall_checked("pidfd_open cryo", __NR_pidfd_open, { static_cast<uint64_t>(::getpid()), 0 }));
-        m_cryo_pidfd = TRY(m_t.syscall_checked("fcntl dupfd", SYS_fcntl,
-            { fd, F_DUPFD_CLOEXEC, static_cast<uint64_t>(max_fd + 1) }));
+        m_cryo_pidfd = TRY(
+            m_t.syscall_checked("fcntl dupfd", SYS_fcntl, { fd, F_DUPFD_CLOEXEC, static_cast<uint64_t>(max_fd + 1) }));
         TRY(m_t.syscall_checked("close", SYS_close, { fd }));
         return {};
     }
@@ -345,7 +356,7 @@ private:
     Result<uint64_t> pass_fd(FdRef fd)
     {
         return m_t.syscall_checked("pidfd_getfd", __NR_pidfd_getfd,
-            { m_cryo_pidfd, static_cast<uint64_t>(fd.get()), 0 });
+                                   { m_cryo_pidfd, static_cast<uint64_t>(fd.get()), 0 });
     }
 
     Result<void> map_areas()
@@ -362,8 +373,9 @@ private:
             } else {
                 bool shared = a.kind == AreaKind::FileShared || a.kind == AreaKind::SharedAnonymous;
                 int open_flags = shared && a.write ? O_RDWR : O_RDONLY;
-                local = a.object && m_objects ? TRY(m_objects->reopen(a.object).context("memory area {:#x}", a.start))
-                                              : TRY(sys::open(a.name, open_flags | O_CLOEXEC).context("memory area {:#x}", a.start));
+                local = a.object && m_objects
+                    ? TRY(m_objects->reopen(a.object).context("memory area {:#x}", a.start))
+                    : TRY(sys::open(a.name, open_flags | O_CLOEXEC).context("memory area {:#x}", a.start));
                 fd = TRY(pass_fd(local));
                 flags |= shared ? MAP_SHARED : MAP_PRIVATE;
                 if (shared)
@@ -427,7 +439,7 @@ private:
         TRY(m_scratch->write(kScratchData, &map, sizeof map));
         TRY(m_scratch->write(kScratchData + sizeof map, mm.auxv.data(), auxv_bytes));
         auto r = m_t.syscall_checked("prctl PR_SET_MM_MAP", SYS_prctl,
-            { PR_SET_MM, PR_SET_MM_MAP, m_scratch->address() + kScratchData, sizeof map, 0 });
+                                     { PR_SET_MM, PR_SET_MM_MAP, m_scratch->address() + kScratchData, sizeof map, 0 });
         TRY(m_t.syscall_checked("close", SYS_close, { exe_fd }));
         TRY(std::move(r));
         return {};
@@ -455,7 +467,7 @@ private:
             uint64_t k[4] = { action.handler, action.flags, action.restorer, action.mask };
             TRY(m_scratch->write(kScratchData, k, sizeof k));
             TRY(m_t.syscall_checked("rt_sigaction", SYS_rt_sigaction,
-                { static_cast<uint64_t>(sig), m_scratch->address() + kScratchData, 0, 8 })
+                                    { static_cast<uint64_t>(sig), m_scratch->address() + kScratchData, 0, 8 })
                     .context("signal {}", sig));
         }
         return {};
@@ -472,22 +484,26 @@ private:
     {
         if (m_p.root != "/") {
             TRY(write_string(m_p.root));
-            TRY(m_t.syscall_checked("chroot", SYS_chroot, { m_scratch->address() + kScratchData }).context("root {}", m_p.root));
+            TRY(m_t.syscall_checked("chroot", SYS_chroot, { m_scratch->address() + kScratchData })
+                    .context("root {}", m_p.root));
         }
         TRY(write_string(m_p.cwd));
-        TRY(m_t.syscall_checked("chdir", SYS_chdir, { m_scratch->address() + kScratchData }).context("cwd {}", m_p.cwd));
+        TRY(m_t.syscall_checked("chdir", SYS_chdir, { m_scratch->address() + kScratchData })
+                .context("cwd {}", m_p.cwd));
         TRY(m_t.syscall_checked("umask", SYS_umask, { m_p.umask }));
         // /proc/PID/comm is writable only from the same thread group: prctl from inside.
         TRY(write_string(m_p.comm.substr(0, 15)));
         TRY(m_t.syscall_checked("prctl PR_SET_NAME", SYS_prctl, { PR_SET_NAME, m_scratch->address() + kScratchData }));
         for (auto const& l : m_p.rlimits) {
-            struct rlimit64 current {};
+            struct rlimit64 current { };
             auto resource = static_cast<__rlimit_resource>(l.resource);
             if (::prlimit64(host(), resource, nullptr, &current) < 0)
                 return Error::from_errno(fmt::format("prlimit {}", l.resource));
             if (current.rlim_cur == l.soft && current.rlim_max == l.hard)
                 continue;
-            struct rlimit64 wanted { l.soft, l.hard };
+            struct rlimit64 wanted {
+                l.soft, l.hard
+            };
             if (::prlimit64(host(), resource, &wanted, nullptr) < 0)
                 return Error::from_errno(fmt::format("set rlimit {} to {}/{}", l.resource, l.soft, l.hard));
         }
@@ -580,7 +596,7 @@ Result<void> wait_new_task(int pid)
 Result<sys::Tracee> fork_in_parent(sys::Tracee& parent, int pid)
 {
     auto scratch = TRY(RemoteScratch::map(parent, 4096));
-    struct clone_args args {};
+    struct clone_args args { };
     args.exit_signal = SIGCHLD;
     args.set_tid = scratch.address() + sizeof args;
     args.set_tid_size = 1;
@@ -606,7 +622,7 @@ Result<sys::Tracee> fork_in_parent(sys::Tracee& parent, int pid)
 // The root keeps cryo's session unless it led its own (shell job).
 // `host_of` turns an id of the image into cryo's view of the new process (0: none yet).
 Result<void> restore_session(sys::Tracee& t, Process const& p, std::vector<Process> const& all,
-    std::function<int(int)> const& host_of)
+                             std::function<int(int)> const& host_of)
 {
     int host = host_of(p.pid);
     auto maps = TRY(sys::read_maps(host));
@@ -643,7 +659,8 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
     std::vector<Process> processes;
     for (int pid : manifest.pids) {
         auto text = TRY(image.read_file(process_file_name(pid)));
-        processes.push_back(TRY(decode_process(text).context("image {}: {}", options.images_dir, process_file_name(pid))));
+        processes.push_back(
+            TRY(decode_process(text).context("image {}: {}", options.images_dir, process_file_name(pid))));
     }
     bool container = into.into_pid != 0;
     if (container) {
@@ -652,7 +669,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         TRY(to_namespace_ids(processes, ns_pids).context("image {}", options.images_dir));
         if (processes.empty() || processes[0].pid != 1)
             return Error::format("image {}: its root is not pid 1 of a pid namespace (not a container's init)",
-                options.images_dir);
+                                 options.images_dir);
         prepare_container_paths(processes, into.into_pid);
     }
     out.stats.read_ms = ms_since(start);
@@ -664,7 +681,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
             parent_before |= processes[j].pid == processes[i].ppid;
         if (!parent_before)
             return Error::format("image {}: parent {} of process {} is not in the image before it", options.images_dir,
-                processes[i].ppid, processes[i].pid);
+                                 processes[i].ppid, processes[i].pid);
     }
     if (!container)
         for (auto const& p : processes)
@@ -693,7 +710,8 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         TRY(sys::setns(*own_netns, CLONE_NEWNET).context("return to cryo's network namespace"));
         own_netns.reset();
     }
-    auto memory_objects = TRY(MemoryObjects::open(processes, image).context("image {}: shared memory", options.images_dir));
+    auto memory_objects
+        = TRY(MemoryObjects::open(processes, image).context("image {}: shared memory", options.images_dir));
 
     std::vector<std::unique_ptr<Restoring>> tree;
     auto host_of = [&](int pid) {
@@ -753,7 +771,8 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         auto& current = *tree.back();
         if (i == 0) {
             int host = container ? into.into_pid : p.pid;
-            current.leader.emplace(TRY(sys::Tracee::seize(host, host, kRestoreTrace).context("restore process {}", p.pid)));
+            current.leader.emplace(
+                TRY(sys::Tracee::seize(host, host, kRestoreTrace).context("restore process {}", p.pid)));
             current.place.host_pid = host;
         } else {
             Restoring* parent = nullptr;
@@ -775,8 +794,8 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
     PageFiller filler;
     std::vector<std::unique_ptr<ProcessRestorer>> restorers;
     for (auto& r : tree) {
-        restorers.push_back(std::make_unique<ProcessRestorer>(
-            *r->process, r->place, image, files, *r->leader, r->threads, out.stats));
+        restorers.push_back(
+            std::make_unique<ProcessRestorer>(*r->process, r->place, image, files, *r->leader, r->threads, out.stats));
         restorers.back()->use_memory_objects(memory_objects);
         TRY(restorers.back()->prepare_memory(filler).context("restore process {}", r->process->pid));
     }

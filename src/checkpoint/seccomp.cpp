@@ -14,7 +14,7 @@ namespace cryo::checkpoint {
 
 namespace {
 
-constexpr uint64_t kCapSysAdmin = 1ULL << 21;       // CAP_SYS_ADMIN
+constexpr uint64_t kCapSysAdmin = 1ULL << 21; // CAP_SYS_ADMIN
 constexpr uint32_t kSeccompRetUserNotif = 0x7fc00000U; // SECCOMP_RET_USER_NOTIF
 constexpr uint32_t kSeccompRetActionFull = 0xffff0000U;
 constexpr uint64_t kKnownFlags = SECCOMP_FILTER_FLAG_LOG; // the only flag the kernel reports
@@ -64,7 +64,8 @@ SeccompTable share_seccomp_chains(std::vector<std::vector<SeccompFilter>> const&
             std::optional<uint32_t> shared;
             for (size_t u = 0; u < t && !shared; ++u) {
                 auto const& other = chains[u];
-                if (other.size() > i && std::equal(chain.begin(), chain.begin() + static_cast<long>(i) + 1, other.begin()))
+                if (other.size() > i
+                    && std::equal(chain.begin(), chain.begin() + static_cast<long>(i) + 1, other.begin()))
                     shared = table.chains[u][i];
             }
             if (!shared) {
@@ -118,7 +119,10 @@ Result<std::vector<SeccompStep>> plan_seccomp(Process const& p)
     }
     bool tsync = p.threads.size() > 1;
     for (size_t i = 0; i < common; ++i)
-        steps.push_back({ .thread = 0, .mode = SeccompMode::Filter, .filter = p.threads[0].state.seccomp_chain[i], .tsync = tsync });
+        steps.push_back({ .thread = 0,
+                          .mode = SeccompMode::Filter,
+                          .filter = p.threads[0].state.seccomp_chain[i],
+                          .tsync = tsync });
     for (size_t t = 0; t < p.threads.size(); ++t) {
         auto const& chain = p.threads[t].state.seccomp_chain;
         for (size_t i = common; i < chain.size(); ++i)
@@ -134,7 +138,7 @@ SeccompPoint seccomp_point(Process const& p)
 {
     auto const& c = p.credentials;
     return c.no_new_privs || (c.cap_effective & kCapSysAdmin) ? SeccompPoint::AfterCredentials
-                                                                : SeccompPoint::BeforeCredentials;
+                                                              : SeccompPoint::BeforeCredentials;
 }
 
 Result<void> collect_seccomp(FrozenProcess& frozen, Process& p, sys::Tracee::Options trace_options)
@@ -233,8 +237,8 @@ Result<void> restore_seccomp(Process const& p, sys::Tracee& leader, std::vector<
                              .context("thread {}: seccomp filter {}", tid, step.filter));
         // TSYNC names the thread that could not be synchronised instead of failing.
         if (r != 0)
-            return Error::format("thread {}: seccomp filter {}: thread {} could not take it (TSYNC)", tid,
-                                 step.filter, r);
+            return Error::format("thread {}: seccomp filter {}: thread {} could not take it (TSYNC)", tid, step.filter,
+                                 r);
     }
     TRY(scratch.unmap());
     return {};

@@ -37,8 +37,8 @@ std::string seccomp_filter_problem(SeccompFilter const& filter);
 struct SeccompStep {
     size_t thread { 0 };
     SeccompMode mode { SeccompMode::Filter };
-    uint32_t filter { 0 };  // index into ProcessState::seccomp_filters (filter mode)
-    bool tsync { false };   // SECCOMP_FILTER_FLAG_TSYNC: every thread of the process gets it
+    uint32_t filter { 0 }; // index into ProcessState::seccomp_filters (filter mode)
+    bool tsync { false }; // SECCOMP_FILTER_FLAG_TSYNC: every thread of the process gets it
 };
 // The installation order: the prefix common to every thread's chain from the leader with
 // TSYNC (so threads share those filters again and a later TSYNC by the program works), then

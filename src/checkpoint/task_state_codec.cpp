@@ -40,8 +40,13 @@ std::string encode_seccomp_program(std::vector<SeccompInstruction> const& progra
 {
     std::vector<uint8_t> bytes;
     for (auto const& i : program) {
-        uint8_t b[8] = { static_cast<uint8_t>(i.code), static_cast<uint8_t>(i.code >> 8), i.jt, i.jf,
-                         static_cast<uint8_t>(i.k), static_cast<uint8_t>(i.k >> 8), static_cast<uint8_t>(i.k >> 16),
+        uint8_t b[8] = { static_cast<uint8_t>(i.code),
+                         static_cast<uint8_t>(i.code >> 8),
+                         i.jt,
+                         i.jf,
+                         static_cast<uint8_t>(i.k),
+                         static_cast<uint8_t>(i.k >> 8),
+                         static_cast<uint8_t>(i.k >> 16),
                          static_cast<uint8_t>(i.k >> 24) };
         bytes.insert(bytes.end(), b, b + 8);
     }

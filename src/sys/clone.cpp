@@ -10,7 +10,7 @@ namespace cryo::sys {
 Result<Cloned> clone3(CloneOptions const& options)
 {
     int pidfd = -1;
-    struct clone_args args {};
+    struct clone_args args { };
     args.flags = options.flags | CLONE_PIDFD;
     // SAFETY: the kernel stores an int through this u64-encoded pointer (CLONE_PIDFD).
     args.pidfd = reinterpret_cast<uintptr_t>(&pidfd);

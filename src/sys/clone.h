@@ -15,21 +15,24 @@
 namespace cryo::sys {
 
 struct CloneOptions {
-    uint64_t flags { 0 };      // CLONE_NEW*, CLONE_PARENT...; CLONE_PIDFD is always added
+    uint64_t flags { 0 }; // CLONE_NEW*, CLONE_PARENT...; CLONE_PIDFD is always added
     int exit_signal { SIGCHLD };
-    FdRef cgroup {};           // valid: CLONE_INTO_CGROUP (cgroup v2 directory fd)
+    FdRef cgroup {}; // valid: CLONE_INTO_CGROUP (cgroup v2 directory fd)
 };
 
 struct Cloned {
     pid_t pid { 0 }; // 0 in the child
-    Fd pidfd;        // the child's pidfd, in the parent only
+    Fd pidfd; // the child's pidfd, in the parent only
     bool is_child() const { return pid == 0; }
 };
 
 Result<Cloned> clone3(CloneOptions const& options);
 
 // fork() through clone3 (same rules as above).
-inline Result<Cloned> fork_with_pidfd() { return clone3({}); }
+inline Result<Cloned> fork_with_pidfd()
+{
+    return clone3({});
+}
 
 // _exit(2) without running atexit handlers or flushing stdio buffers of the parent.
 [[noreturn]] void exit_now(int code);

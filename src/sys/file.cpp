@@ -152,7 +152,7 @@ namespace {
 
 Result<void> remove_all_at(int parent, char const* name, dev_t device)
 {
-    struct stat st {};
+    struct stat st { };
     if (::fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT)
             return {};
@@ -189,7 +189,7 @@ Result<void> remove_all_at(int parent, char const* name, dev_t device)
 
 Result<void> remove_all(std::string const& path)
 {
-    struct stat st {};
+    struct stat st { };
     if (::lstat(path.c_str(), &st) < 0) {
         if (errno == ENOENT)
             return {};
@@ -200,7 +200,7 @@ Result<void> remove_all(std::string const& path)
 
 Result<struct stat> stat(std::string const& path)
 {
-    struct stat st {};
+    struct stat st { };
     if (::stat(path.c_str(), &st) < 0)
         return Error::from_errno(fmt::format("stat {}", path));
     return st;
@@ -208,7 +208,7 @@ Result<struct stat> stat(std::string const& path)
 
 Result<struct stat> lstat(std::string const& path)
 {
-    struct stat st {};
+    struct stat st { };
     if (::lstat(path.c_str(), &st) < 0)
         return Error::from_errno(fmt::format("lstat {}", path));
     return st;
@@ -216,7 +216,7 @@ Result<struct stat> lstat(std::string const& path)
 
 Result<struct stat> fstat(FdRef fd)
 {
-    struct stat st {};
+    struct stat st { };
     if (::fstat(fd.get(), &st) < 0)
         return Error::from_errno("fstat");
     return st;

@@ -26,7 +26,6 @@ Result<InetSocketDiag> parse_inet_diag(void const* message, size_t size);
 // Every TCP socket of `family` (AF_INET, AF_INET6) in the network namespace `netns` whose
 // state is in `states` (a mask of 1 << TCP_*) and whose local port is `local_port`. The
 // query socket is opened by a thread that joins the namespace: the caller never moves.
-Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family, uint16_t local_port,
-                                                        uint32_t states);
+Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family, uint16_t local_port, uint32_t states);
 
 } // namespace cryo::sys

@@ -12,7 +12,7 @@
 namespace cryo::sys {
 
 struct LoopDevice {
-    Fd fd;            // the open /dev/loopN; keeps the device bound while held
+    Fd fd; // the open /dev/loopN; keeps the device bound while held
     std::string path; // "/dev/loopN"
 };
 

@@ -201,7 +201,7 @@ Result<StatusInfo> parse_status(std::string_view text)
             if (!parse_number(value, out, 16))
                 fail();
         };
-        auto ids = [&](uint32_t (&out)[4]) {
+        auto ids = [&](uint32_t(&out)[4]) {
             auto parts = split_ws(value);
             if (parts.size() != 4)
                 return fail();
@@ -354,7 +354,10 @@ Result<std::vector<T>> numeric_entries(std::string const& dir)
 
 } // namespace
 
-Result<std::vector<pid_t>> list_threads(pid_t pid) { return numeric_entries<pid_t>(fmt::format("/proc/{}/task", pid)); }
+Result<std::vector<pid_t>> list_threads(pid_t pid)
+{
+    return numeric_entries<pid_t>(fmt::format("/proc/{}/task", pid));
+}
 
 Result<std::vector<pid_t>> list_children(pid_t pid, pid_t tid)
 {
@@ -369,6 +372,9 @@ Result<std::vector<pid_t>> list_children(pid_t pid, pid_t tid)
     return out;
 }
 
-Result<std::vector<int>> list_fds(pid_t pid) { return numeric_entries<int>(fmt::format("/proc/{}/fd", pid)); }
+Result<std::vector<int>> list_fds(pid_t pid)
+{
+    return numeric_entries<int>(fmt::format("/proc/{}/fd", pid));
+}
 
 } // namespace cryo::sys

@@ -16,7 +16,7 @@ long raw_ptrace(int request, pid_t tid, unsigned long addr, unsigned long data)
     // SAFETY: every request passed here takes addr/data as integers or as pointers to
     // buffers the caller owns and sized for the request.
     return ::ptrace(static_cast<enum __ptrace_request>(request), tid, reinterpret_cast<void*>(addr),
-        reinterpret_cast<void*>(data));
+                    reinterpret_cast<void*>(data));
 }
 
 Result<void> simple(int request, pid_t tid, unsigned long addr, unsigned long data, char const* name)
@@ -33,7 +33,10 @@ Result<void> ptrace_seize(pid_t tid, unsigned long options)
     return simple(PTRACE_SEIZE, tid, 0, options, "ptrace seize");
 }
 
-Result<void> ptrace_interrupt(pid_t tid) { return simple(PTRACE_INTERRUPT, tid, 0, 0, "ptrace interrupt"); }
+Result<void> ptrace_interrupt(pid_t tid)
+{
+    return simple(PTRACE_INTERRUPT, tid, 0, 0, "ptrace interrupt");
+}
 
 Result<void> ptrace_set_options(pid_t tid, unsigned long options)
 {
@@ -73,8 +76,7 @@ Result<Registers> ptrace_get_regs(pid_t tid)
 {
     Registers regs {};
     iovec iov { &regs, sizeof regs };
-    TRY(simple(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<unsigned long>(&iov),
-        "ptrace getregset prstatus"));
+    TRY(simple(PTRACE_GETREGSET, tid, NT_PRSTATUS, reinterpret_cast<unsigned long>(&iov), "ptrace getregset prstatus"));
     if (iov.iov_len != sizeof regs)
         return Error::format("ptrace getregset prstatus {}: unexpected size {}", tid, iov.iov_len);
     return regs;
@@ -85,7 +87,7 @@ Result<void> ptrace_set_regs(pid_t tid, Registers const& regs)
     Registers copy = regs;
     iovec iov { &copy, sizeof copy };
     return simple(PTRACE_SETREGSET, tid, NT_PRSTATUS, reinterpret_cast<unsigned long>(&iov),
-        "ptrace setregset prstatus");
+                  "ptrace setregset prstatus");
 }
 
 Result<std::vector<uint8_t>> ptrace_get_xstate(pid_t tid)
@@ -94,8 +96,7 @@ Result<std::vector<uint8_t>> ptrace_get_xstate(pid_t tid)
     // the kernel shortens iov_len to the real size.
     std::vector<uint8_t> buffer(64 * 1024);
     iovec iov { buffer.data(), buffer.size() };
-    TRY(simple(PTRACE_GETREGSET, tid, NT_X86_XSTATE, reinterpret_cast<unsigned long>(&iov),
-        "ptrace getregset xstate"));
+    TRY(simple(PTRACE_GETREGSET, tid, NT_X86_XSTATE, reinterpret_cast<unsigned long>(&iov), "ptrace getregset xstate"));
     buffer.resize(iov.iov_len);
     return buffer;
 }
@@ -105,21 +106,19 @@ Result<void> ptrace_set_xstate(pid_t tid, std::span<uint8_t const> xstate)
     std::vector<uint8_t> copy(xstate.begin(), xstate.end());
     iovec iov { copy.data(), copy.size() };
     return simple(PTRACE_SETREGSET, tid, NT_X86_XSTATE, reinterpret_cast<unsigned long>(&iov),
-        "ptrace setregset xstate");
+                  "ptrace setregset xstate");
 }
 
 Result<uint64_t> ptrace_get_sigmask(pid_t tid)
 {
     uint64_t mask = 0;
-    TRY(simple(PTRACE_GETSIGMASK, tid, sizeof mask, reinterpret_cast<unsigned long>(&mask),
-        "ptrace getsigmask"));
+    TRY(simple(PTRACE_GETSIGMASK, tid, sizeof mask, reinterpret_cast<unsigned long>(&mask), "ptrace getsigmask"));
     return mask;
 }
 
 Result<void> ptrace_set_sigmask(pid_t tid, uint64_t mask)
 {
-    return simple(PTRACE_SETSIGMASK, tid, sizeof mask, reinterpret_cast<unsigned long>(&mask),
-        "ptrace setsigmask");
+    return simple(PTRACE_SETSIGMASK, tid, sizeof mask, reinterpret_cast<unsigned long>(&mask), "ptrace setsigmask");
 }
 
 Result<std::vector<siginfo_t>> ptrace_peek_siginfo(pid_t tid, bool shared)
@@ -132,7 +131,7 @@ Result<std::vector<siginfo_t>> ptrace_peek_siginfo(pid_t tid, bool shared)
         args.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0;
         args.nr = 32;
         long n = raw_ptrace(PTRACE_PEEKSIGINFO, tid, reinterpret_cast<unsigned long>(&args),
-            reinterpret_cast<unsigned long>(batch));
+                            reinterpret_cast<unsigned long>(batch));
         if (n < 0)
             return Error::from_errno(fmt::format("ptrace peeksiginfo {}", tid));
         out.insert(out.end(), batch, batch + n);

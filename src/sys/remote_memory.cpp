@@ -108,7 +108,7 @@ Result<std::vector<uint64_t>> read_pagemap(FdRef pagemap, uint64_t start, size_t
     auto* out = reinterpret_cast<char*>(entries.data());
     while (done < bytes) {
         ssize_t n = ::pread(pagemap.get(), out + done, bytes - done,
-            static_cast<off_t>((start / kPageSize) * sizeof(uint64_t) + done));
+                            static_cast<off_t>((start / kPageSize) * sizeof(uint64_t) + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

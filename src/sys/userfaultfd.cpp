@@ -9,7 +9,7 @@ namespace cryo::sys {
 
 Result<void> uffd_api(FdRef uffd)
 {
-    struct uffdio_api api {};
+    struct uffdio_api api { };
     api.api = UFFD_API;
     if (::ioctl(uffd.get(), UFFDIO_API, &api) < 0)
         return Error::from_errno("userfaultfd UFFDIO_API");
@@ -18,7 +18,7 @@ Result<void> uffd_api(FdRef uffd)
 
 Result<void> uffd_register_missing(FdRef uffd, uint64_t start, uint64_t size)
 {
-    struct uffdio_register r {};
+    struct uffdio_register r { };
     r.range.start = start;
     r.range.len = size;
     r.mode = UFFDIO_REGISTER_MODE_MISSING;
@@ -29,7 +29,7 @@ Result<void> uffd_register_missing(FdRef uffd, uint64_t start, uint64_t size)
 
 Result<void> uffd_unregister(FdRef uffd, uint64_t start, uint64_t size)
 {
-    struct uffdio_range r {};
+    struct uffdio_range r { };
     r.start = start;
     r.len = size;
     if (::ioctl(uffd.get(), UFFDIO_UNREGISTER, &r) < 0)
@@ -41,7 +41,7 @@ Result<void> uffd_copy(FdRef uffd, uint64_t dst, void const* local, size_t size)
 {
     auto src = reinterpret_cast<uint64_t>(local); // SAFETY: an address for the kernel to read from
     while (size > 0) {
-        struct uffdio_copy c {};
+        struct uffdio_copy c { };
         c.dst = dst;
         c.src = src;
         c.len = size;
@@ -60,7 +60,7 @@ Result<void> uffd_copy(FdRef uffd, uint64_t dst, void const* local, size_t size)
 
 Result<uint64_t> uffd_api_features(FdRef uffd, uint64_t features)
 {
-    struct uffdio_api api {};
+    struct uffdio_api api { };
     api.api = UFFD_API;
     api.features = features;
     if (::ioctl(uffd.get(), UFFDIO_API, &api) < 0)
@@ -70,7 +70,7 @@ Result<uint64_t> uffd_api_features(FdRef uffd, uint64_t features)
 
 Result<void> uffd_register_wp(FdRef uffd, uint64_t start, uint64_t size)
 {
-    struct uffdio_register r {};
+    struct uffdio_register r { };
     r.range.start = start;
     r.range.len = size;
     r.mode = UFFDIO_REGISTER_MODE_WP;
@@ -81,7 +81,7 @@ Result<void> uffd_register_wp(FdRef uffd, uint64_t start, uint64_t size)
 
 Result<void> uffd_writeprotect(FdRef uffd, uint64_t start, uint64_t size, bool protect)
 {
-    struct uffdio_writeprotect w {};
+    struct uffdio_writeprotect w { };
     w.range.start = start;
     w.range.len = size;
     w.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
@@ -93,7 +93,7 @@ Result<void> uffd_writeprotect(FdRef uffd, uint64_t start, uint64_t size, bool p
 
 Result<void> uffd_wake(FdRef uffd, uint64_t start, uint64_t size)
 {
-    struct uffdio_range r {};
+    struct uffdio_range r { };
     r.start = start;
     r.len = size;
     if (::ioctl(uffd.get(), UFFDIO_WAKE, &r) < 0)
@@ -117,7 +117,7 @@ Result<void> uffd_read_events(FdRef uffd, std::vector<UffdEvent>& out)
         switch (m.event) {
         case UFFD_EVENT_PAGEFAULT:
             e.kind = (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) ? UffdEvent::Kind::WriteFault
-                                                                       : UffdEvent::Kind::Fault;
+                                                                      : UffdEvent::Kind::Fault;
             e.address = m.arg.pagefault.address;
             e.end = e.address + 1;
             break;

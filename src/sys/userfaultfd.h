@@ -39,7 +39,7 @@ struct UffdEvent {
     enum class Kind { WriteFault, Fault, Remove, Unmap, Remap, Other };
     Kind kind { Kind::Other };
     uint64_t address { 0 }; // faults: the page; remove/unmap: start; remap: from
-    uint64_t end { 0 };     // remove/unmap: end; remap: from + len
+    uint64_t end { 0 }; // remove/unmap: end; remap: from + len
 };
 // Reads the messages waiting on a non-blocking userfaultfd into `out` (cleared first); none
 // waiting is not an error (out stays empty).

@@ -15,8 +15,9 @@ using namespace cryo;
 int main(int argc, char** argv)
 {
     if (argc >= 4 && std::strcmp(argv[1], "dump") == 0) {
-        checkpoint::DumpOptions options { .pid = std::atoi(argv[2]), .images_dir = argv[3], .leave_running = false,
-            .inject_failure = {} };
+        checkpoint::DumpOptions options {
+            .pid = std::atoi(argv[2]), .images_dir = argv[3], .leave_running = false, .inject_failure = {}
+        };
         for (int i = 4; i < argc; ++i) {
             if (std::strcmp(argv[i], "--leave-running") == 0)
                 options.leave_running = true;
@@ -30,7 +31,7 @@ int main(int argc, char** argv)
         }
         std::printf("{\"pages\":%lu,\"bytes\":%lu,\"freeze_ms\":%.2f,\"collect_ms\":%.2f,\"pages_ms\":%.2f,"
                     "\"frozen_ms\":%.2f,\"total_ms\":%.2f}\n",
-            r->pages, r->bytes, r->freeze_ms, r->collect_ms, r->pages_ms, r->frozen_ms, r->total_ms);
+                    r->pages, r->bytes, r->freeze_ms, r->collect_ms, r->pages_ms, r->frozen_ms, r->total_ms);
         return 0;
     }
     if (argc >= 3 && std::strcmp(argv[1], "restore") == 0) {
@@ -40,7 +41,7 @@ int main(int argc, char** argv)
             return 1;
         }
         std::printf("{\"pid\":%d,\"pages\":%lu,\"memory_ms\":%.2f,\"total_ms\":%.2f}\n", r->root.pid(), r->stats.pages,
-            r->stats.memory_ms, r->stats.total_ms);
+                    r->stats.memory_ms, r->stats.total_ms);
         std::fflush(stdout);
         if (argc > 3 && std::strcmp(argv[3], "--detach") == 0) {
             r->root.release();

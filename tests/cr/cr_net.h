@@ -16,7 +16,7 @@
 static volatile sig_atomic_t g_go;
 static int g_failures;
 
-#define CHECK(cond, ...)                                                                                              \
+#define CHECK(cond, ...)                                                                                               \
     do {                                                                                                               \
         if (!(cond)) {                                                                                                 \
             printf("FAIL: " __VA_ARGS__);                                                                              \

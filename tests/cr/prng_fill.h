@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 // The 64-bit finalizer of MurmurHash3: a bijection that spreads every input bit over the word.
-static inline uint64_t prng_word(uint64_t x)
+inline static uint64_t prng_word(uint64_t x)
 {
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;
@@ -17,14 +17,14 @@ static inline uint64_t prng_word(uint64_t x)
     return x ^ (x >> 33);
 }
 
-static inline void prng_fill(uint64_t* p, size_t words, uint64_t seed)
+inline static void prng_fill(uint64_t* p, size_t words, uint64_t seed)
 {
     for (size_t i = 0; i < words; ++i)
         p[i] = prng_word(seed + i);
 }
 
 // Index of the first word that differs from prng_fill(p, words, seed), or -1 if none does.
-static inline long prng_check(uint64_t const* p, size_t words, uint64_t seed)
+inline static long prng_check(uint64_t const* p, size_t words, uint64_t seed)
 {
     for (size_t i = 0; i < words; ++i)
         if (p[i] != prng_word(seed + i))

@@ -27,7 +27,8 @@ TEST(Crc32cCombine, MatchesStreamingCrcAtEverySplit)
 {
     auto data = random_bytes(3000, 1);
     uint32_t whole = crc32c(data.data(), data.size());
-    for (size_t split : { size_t { 0 }, size_t { 1 }, size_t { 7 }, size_t { 8 }, size_t { 1024 }, size_t { 2999 }, size_t { 3000 } }) {
+    for (size_t split : { size_t { 0 }, size_t { 1 }, size_t { 7 }, size_t { 8 }, size_t { 1024 }, size_t { 2999 },
+                          size_t { 3000 } }) {
         uint32_t a = crc32c(data.data(), split);
         uint32_t b = crc32c(data.data() + split, data.size() - split);
         EXPECT_EQ(crc32c_combine(a, b, data.size() - split), whole) << "split " << split;

@@ -29,7 +29,7 @@ TEST(Crc32c, KnownVectors)
     std::string text = "The quick brown fox jumps over the lazy dog, twice or more.";
     for (size_t split = 0; split <= text.size(); ++split)
         EXPECT_EQ(crc32c_update(crc32c(text.data(), split), text.data() + split, text.size() - split),
-            crc32c(text.data(), text.size()));
+                  crc32c(text.data(), text.size()));
 }
 
 TEST(Image, ManifestRoundTripAndTamper)
@@ -80,7 +80,7 @@ TEST(Image, ManifestKeepsStripingAndRefusesBadStriping)
     EXPECT_EQ(page_file_name(7, 1), "pages-7.1.img");
 
     for (auto [stripes, size] :
-        { std::pair { 2U, uint64_t { 0 } }, { 2U, uint64_t { 1000 } }, { 100000U, uint64_t { 1 << 20 } } }) {
+         { std::pair { 2U, uint64_t { 0 } }, { 2U, uint64_t { 1000 } }, { 100000U, uint64_t { 1 << 20 } } }) {
         auto bad = m;
         bad.files["pages-7.img"].stripes = stripes;
         bad.files["pages-7.img"].stripe_size = size;

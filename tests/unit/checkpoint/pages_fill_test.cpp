@@ -94,8 +94,8 @@ TEST(PageFiller, SeveralJobsInFlightThenWaitedInOrder)
 {
     TempDir tmp;
     // Sizes around the 1 MiB chunk: several chunks and a partial one, empty, one page.
-    std::vector<std::string> files { random_bytes(3 * kStreamChunk + 5 * 4096, 1), std::string(),
-        random_bytes(4096, 2), random_bytes(2 * kStreamChunk, 3) };
+    std::vector<std::string> files { random_bytes(3 * kStreamChunk + 5 * 4096, 1), std::string(), random_bytes(4096, 2),
+                                     random_bytes(2 * kStreamChunk, 3) };
     auto dir = write_image(tmp, files);
     auto image = MUST(ImageReader::open(dir));
     std::vector<std::unique_ptr<Target>> targets;

@@ -1,7 +1,7 @@
 // Page files end to end without root: PageFileWriter copies pages out of this process and
-// writes chunks (raw and compressed, streaming and deferred, two threads) into an image, the manifest records size, CRC and compression, and restore_pages
-// fills memory of this very process (process_vm_writev to ourselves) from them; frames round
-// trip; a corrupt frame is a clear error.
+// writes chunks (raw and compressed, streaming and deferred, two threads) into an image, the manifest records size, CRC
+// and compression, and restore_pages fills memory of this very process (process_vm_writev to ourselves) from them;
+// frames round trip; a corrupt frame is a clear error.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -69,7 +69,10 @@ std::string write_image(TempDir const& tmp, std::vector<uint8_t> const& data, Co
     return dir;
 }
 
-bool can_load(Compression c) { return static_cast<bool>(load_compression(c)); }
+bool can_load(Compression c)
+{
+    return static_cast<bool>(load_compression(c));
+}
 
 } // namespace
 
@@ -101,8 +104,11 @@ TEST(PageFiles, WriteThenRestoreIntoOwnMemory)
     // 2.5 chunks, two runs with a hole between them in the target.
     size_t size = kPageChunk * 2 + kPageChunk / 2;
     auto data = sample(size, 2);
-    for (auto [c, deferred] : { std::pair { Compression::None, false }, { Compression::None, true },
-             { Compression::Zstd, false }, { Compression::Zstd, true }, { Compression::Lz4, false } }) {
+    for (auto [c, deferred] : { std::pair { Compression::None, false },
+                                { Compression::None, true },
+                                { Compression::Zstd, false },
+                                { Compression::Zstd, true },
+                                { Compression::Lz4, false } }) {
         if (!can_load(c))
             continue;
         auto dir = write_image(tmp, data, c, deferred);
@@ -117,13 +123,15 @@ TEST(PageFiles, WriteThenRestoreIntoOwnMemory)
             for (uint32_t part = 0; part < 2; ++part) {
                 std::vector<uint8_t> expected;
                 for (size_t at = part * kStreamChunk; at < size; at += 2 * kStreamChunk)
-                    expected.insert(expected.end(), data.begin() + at, data.begin() + std::min(size, at + kStreamChunk));
+                    expected.insert(expected.end(), data.begin() + at,
+                                    data.begin() + std::min(size, at + kStreamChunk));
                 auto const& e = image.manifest().files.at(page_file_name(1, part));
                 EXPECT_EQ(e.size, expected.size()) << part;
                 EXPECT_EQ(e.crc32c, crc32c(expected.data(), expected.size())) << part;
                 auto on_disk = MUST(image.read_file(page_file_name(1, part)));
                 EXPECT_TRUE(std::equal(on_disk.begin(), on_disk.end(), expected.begin(), expected.end(),
-                    [](char a, uint8_t b) { return static_cast<uint8_t>(a) == b; })) << part;
+                                       [](char a, uint8_t b) { return static_cast<uint8_t>(a) == b; }))
+                    << part;
             }
         } else {
             EXPECT_EQ(entry.compression, compression_name(c));
@@ -140,7 +148,8 @@ TEST(PageFiles, WriteThenRestoreIntoOwnMemory)
         auto sources = MUST(open_page_files(image, 1));
         MUST(restore_pages(::getpid(), runs, std::move(sources)));
         EXPECT_EQ(std::memcmp(target.data, data.data(), first), 0) << compression_name(c);
-        EXPECT_EQ(std::memcmp(target.data + first + 4 * 4096, data.data() + first, size - first), 0) << compression_name(c);
+        EXPECT_EQ(std::memcmp(target.data + first + 4 * 4096, data.data() + first, size - first), 0)
+            << compression_name(c);
         for (size_t i = first; i < first + 4 * 4096; ++i)
             ASSERT_EQ(target.data[i], 0) << "hole written at " << i;
     }
@@ -172,7 +181,7 @@ TEST(StripeLayout, PartsHoldEveryUnitOnce)
 {
     StripeLayout layout { .stripes = 2, .unit = 4096 };
     for (uint64_t total : { uint64_t { 0 }, uint64_t { 100 }, uint64_t { 4096 }, uint64_t { 4097 }, uint64_t { 8192 },
-             uint64_t { 3 * 4096 + 5 }, uint64_t { 10 * 4096 } }) {
+                            uint64_t { 3 * 4096 + 5 }, uint64_t { 10 * 4096 } }) {
         EXPECT_EQ(layout.part_size(total, 0) + layout.part_size(total, 1), total) << total;
         // Every stream byte maps to a distinct place inside its part.
         std::vector<std::vector<bool>> used(2);

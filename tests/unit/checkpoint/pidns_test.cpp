@@ -51,7 +51,7 @@ TEST(CheckpointPidNs, RewritesTreeToNamespaceIds)
     // A container init (host 500, pid 1) with a child that has a thread, and a grandchild
     // in its own group; the init's parent (host 400) is outside the tree.
     std::vector<Process> tree { process(500, 400, 500, 500, { 500 }), process(510, 500, 500, 500, { 510, 511 }),
-        process(520, 510, 520, 500, { 520 }) };
+                                process(520, 510, 520, 500, { 520 }) };
     NsPids pids;
     pids.inner = { { 500, 1 }, { 510, 5 }, { 511, 6 }, { 520, 9 } };
     ASSERT_TRUE(to_namespace_ids(tree, pids).has_value());
@@ -90,7 +90,7 @@ TEST(CheckpointPidNs, ShellJobRefusedWithoutTheFlag)
     auto refused = check_shell_job(job, false);
     ASSERT_FALSE(refused.has_value());
     EXPECT_EQ("process 100 is in session 40 whose leader is not in the dumped tree (a shell job): needs --shell-job",
-        refused.error().message());
+              refused.error().message());
     EXPECT_TRUE(check_shell_job(job, true).has_value());
 
     // Own session (setsid) but a group led from outside: the group is named.
@@ -99,10 +99,10 @@ TEST(CheckpointPidNs, ShellJobRefusedWithoutTheFlag)
     ASSERT_FALSE(named.has_value());
     EXPECT_EQ("process 101 is in process group 77 whose leader is not in the dumped tree (a shell job): needs "
               "--shell-job",
-        named.error().message());
+              named.error().message());
 
     // A session and groups all led from inside (a daemon, a container): accepted.
     std::vector<Process> daemon { process(100, 1, 100, 100, { 100 }), process(101, 100, 101, 100, { 101, 102 }),
-        process(103, 101, 101, 100, { 103 }) };
+                                  process(103, 101, 101, 100, { 103 }) };
     EXPECT_TRUE(check_shell_job(daemon, false).has_value());
 }

@@ -29,8 +29,8 @@ MemoryArea area(uint64_t start, uint64_t end, AreaKind kind)
 TEST(Pages, SelectAnonymousPresentOrSwapped)
 {
     MemoryArea a = area(0x10000, 0x10000 + 6 * 4096, AreaKind::Anonymous);
-    std::vector<uint64_t> pm = { sys::kPagemapPresent, sys::kPagemapPresent, 0, sys::kPagemapSwapped, 0,
-        sys::kPagemapPresent };
+    std::vector<uint64_t> pm
+        = { sys::kPagemapPresent, sys::kPagemapPresent, 0, sys::kPagemapSwapped, 0, sys::kPagemapPresent };
     auto runs = select_pages(a, pm);
     ASSERT_EQ(runs.size(), 3u);
     EXPECT_EQ(runs[0].address, 0x10000u);
@@ -43,8 +43,8 @@ TEST(Pages, SelectAnonymousPresentOrSwapped)
 TEST(Pages, SelectFilePrivateOnlyWrittenCopies)
 {
     MemoryArea a = area(0x10000, 0x10000 + 3 * 4096, AreaKind::FilePrivate);
-    std::vector<uint64_t> pm = { sys::kPagemapPresent | sys::kPagemapFileOrShared, sys::kPagemapPresent,
-        sys::kPagemapSwapped };
+    std::vector<uint64_t> pm
+        = { sys::kPagemapPresent | sys::kPagemapFileOrShared, sys::kPagemapPresent, sys::kPagemapSwapped };
     auto runs = select_pages(a, pm);
     ASSERT_EQ(runs.size(), 1u);
     EXPECT_EQ(runs[0].address, 0x10000u + 4096);
@@ -119,9 +119,8 @@ TEST(Pages, PlanReadsPagemapInChunksAndJoinsRunsAcrossThem)
     auto* base = static_cast<uint8_t*>(p);
     size_t const boundary = size_t { 256 } << 20;
     base[boundary - 4096] = 1; // the last page of the first chunk ...
-    base[boundary] = 2;        // ... and the first of the second
-    MemoryArea a = area(reinterpret_cast<uint64_t>(base), reinterpret_cast<uint64_t>(base) + size,
-        AreaKind::Anonymous);
+    base[boundary] = 2; // ... and the first of the second
+    MemoryArea a = area(reinterpret_cast<uint64_t>(base), reinterpret_cast<uint64_t>(base) + size, AreaKind::Anonymous);
     auto plan = plan_pages(::getpid(), { a });
     ASSERT_TRUE(plan) << plan.error().message();
     ASSERT_EQ(plan->runs.size(), 1u);
@@ -163,8 +162,8 @@ TEST(ContainerPaths, PathsGoThroughTheInitRootAndStdioIsReopened)
     root.pid = 1;
     root.mm.exe_path = "/bin/app";
     root.file_descriptions = { description(1, FileKind::CharDevice, "/dev/pts/0", O_RDWR),
-        description(2, FileKind::Regular, "/var/log/app.log", O_WRONLY | O_APPEND),
-        description(3, FileKind::UnixSocket, "socket:[99]") };
+                               description(2, FileKind::Regular, "/var/log/app.log", O_WRONLY | O_APPEND),
+                               description(3, FileKind::UnixSocket, "socket:[99]") };
     root.file_descriptions[2].bound_name = "/run/app.sock";
     root.files = { { 0, 1, false }, { 1, 1, false }, { 2, 1, false }, { 3, 2, true }, { 4, 3, false } };
     MemoryArea lib;

@@ -7,7 +7,10 @@ using namespace cryo;
 
 namespace {
 
-std::string fixture(char const* name) { return MUST(sys::read_file(std::string(CRYO_FIXTURES) + "/" + name)); }
+std::string fixture(char const* name)
+{
+    return MUST(sys::read_file(std::string(CRYO_FIXTURES) + "/" + name));
+}
 
 } // namespace
 
@@ -51,7 +54,7 @@ TEST(Procfs, MapsRejectsGarbage)
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("line 1"), std::string::npos);
     EXPECT_FALSE(sys::parse_maps("00500000-00400000 r-xp 00000000 00:00 0\n")); // end before start
-    EXPECT_FALSE(sys::parse_maps("00400000-00500000 r-x 00000000 00:00 0\n"));  // 3 perm chars
+    EXPECT_FALSE(sys::parse_maps("00400000-00500000 r-x 00000000 00:00 0\n")); // 3 perm chars
 }
 
 TEST(Procfs, StatFromARealProcess)
@@ -97,7 +100,7 @@ TEST(Procfs, Status)
     EXPECT_EQ(s->ns_pid.back(), 16911);
     EXPECT_NE(s->cap_bnd, 0u);
     EXPECT_FALSE(sys::parse_status("Name:\tx\nUid:\t1 2 3\nTgid:\t5\n")); // 3 uids
-    EXPECT_FALSE(sys::parse_status("Name:\tx\n"));                       // no Tgid
+    EXPECT_FALSE(sys::parse_status("Name:\tx\n")); // no Tgid
 }
 
 TEST(Procfs, Fdinfo)

@@ -181,7 +181,8 @@ TEST(Seccomp, ImageRecordsAreChecked)
 
 TEST(Seccomp, StatusLines)
 {
-    auto s = MUST(sys::parse_seccomp_status("Name:\tx\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t3\nSpeculation_Store_Bypass:\tx\n"));
+    auto s = MUST(sys::parse_seccomp_status(
+        "Name:\tx\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t3\nSpeculation_Store_Bypass:\tx\n"));
     EXPECT_EQ(s.mode, 2);
     EXPECT_EQ(s.filters, 3);
     auto none = MUST(sys::parse_seccomp_status("Name:\tx\n"));
