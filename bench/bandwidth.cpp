@@ -7,13 +7,15 @@
 // memcpy: best of 5 copies of SIZE MiB between two pre-faulted buffers, one thread.
 // disk: SIZE MiB written in 1 MiB chunks to a fresh file in DIR, then fsync, timed together;
 // with one thread, and with N threads each writing SIZE/N MiB to its own file (best of two).
-// page cache: the same write without the fsync, one thread: what an unsynced image write
-// (cryo's default, as CRIU's) can reach at best, since it copies into new page-cache pages.
+// page cache: the same write without the fsync, one thread, and N threads each into its own
+// file: what an unsynced image write (cryo's default, as CRIU's) can reach at best, since it
+// copies into new page-cache pages (cryo's dump writes a big process's pages as two files from
+// two threads: a file system serializes buffered writes to one file).
 // fresh memory: SIZE MiB of new private anonymous memory written once (4 KiB pages, each
 // faulted in): the cost a restore pays to allocate the memory it fills. On a VM that gives
 // free memory back to its host this can be far below memcpy, and varies from run to run.
 // Output: "memcpy_gbps=.. disk_write_gbps=.. disk_write_<N>threads_gbps=.. pagecache_write_gbps=..
-// fresh_memory_gbps=.." (GB = 1e9 bytes).
+// pagecache_write_<N>threads_gbps=.. fresh_memory_gbps=.." (GB = 1e9 bytes).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -145,9 +147,10 @@ int main(int argc, char** argv)
     double const disk = std::max(disk_write_gbps(dir, bytes, 1), disk_write_gbps(dir, bytes, 1));
     double const disk_parallel = std::max(disk_write_gbps(dir, bytes, threads), disk_write_gbps(dir, bytes, threads));
     double const pagecache = disk_write_gbps(dir, bytes, 1, false);
+    double const pagecache_parallel = disk_write_gbps(dir, bytes, threads, false);
     double const fresh = fresh_memory_gbps(bytes);
     std::printf("memcpy_gbps=%.2f disk_write_gbps=%.2f disk_write_%uthreads_gbps=%.2f pagecache_write_gbps=%.2f "
-                "fresh_memory_gbps=%.2f size_mib=%zu\n",
-                copy, disk, threads, disk_parallel, pagecache, fresh, mib);
+                "pagecache_write_%uthreads_gbps=%.2f fresh_memory_gbps=%.2f size_mib=%zu\n",
+                copy, disk, threads, disk_parallel, pagecache, threads, pagecache_parallel, fresh, mib);
     return 0;
 }

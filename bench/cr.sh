@@ -46,6 +46,7 @@ memcpy=$(echo "$bw" | sed -n 's/.*memcpy_gbps=\([0-9.]*\).*/\1/p')
 disk=$(echo "$bw" | sed -n 's/.*disk_write_gbps=\([0-9.]*\).*/\1/p')
 disk2=$(echo "$bw" | sed -n 's/.*disk_write_2threads_gbps=\([0-9.]*\).*/\1/p')
 pagecache=$(echo "$bw" | sed -n 's/.*pagecache_write_gbps=\([0-9.]*\).*/\1/p')
+pagecache2=$(echo "$bw" | sed -n 's/.*pagecache_write_2threads_gbps=\([0-9.]*\).*/\1/p')
 fresh=$(echo "$bw" | sed -n 's/.*fresh_memory_gbps=\([0-9.]*\).*/\1/p')
 
 now() { date +%s.%N; }
@@ -136,7 +137,7 @@ echo
 echo "machine: memcpy $memcpy GB/s, disk write $disk GB/s (2 threads: $disk2 GB/s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 # An unsynced dump writes into new page-cache pages and a restore fills new anonymous pages:
 # these two bounds are often far below memcpy on a VM (see bench/bandwidth.cpp).
-echo "         page-cache write $pagecache GB/s ($(awk -v p="$pagecache" -v m="$memcpy" 'BEGIN { printf "%.0f", 100 * p / m }')% of memcpy), fresh 4 KiB-page memory $fresh GB/s"
+echo "         page-cache write $pagecache GB/s ($(awk -v p="$pagecache" -v m="$memcpy" 'BEGIN { printf "%.0f", 100 * p / m }')% of memcpy; two files from 2 threads: $pagecache2 GB/s, $(awk -v p="$pagecache2" -v m="$memcpy" 'BEGIN { printf "%.0f", 100 * p / m }')%), fresh 4 KiB-page memory $fresh GB/s"
 printf "%-10s %-5s %-4s %7s %6s %6s %5s %5s %7s %5s %6s %6s %5s %s\n" workload mode comp "image" "dump" "MB/s" "%mcp" "xdisk" \
     "frozen" "gap" "restor" "MB/s" "%mcp" "verify"
 printf "%-10s %-5s %-4s %7s %6s %6s %5s %5s %7s %5s %6s %6s %5s %s\n" "" "" "" "MiB" "s" "" "" "" "ms" "ms" "s" "" "" ""
