@@ -83,6 +83,8 @@ Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Trac
     // first, and read the stop's kind and the signals only for those.
     if (plan_freeze_rewind(stop).action == FreezeRewind::None)
         return tracee;
+    if (!at_syscall_instruction(process.pid, regs.rip - 2))
+        return tracee; // int 0x80: a 32-bit syscall number
     stop.interrupt_stop = false;
     // PTRACE_EVENT_STOP reports our interrupt as SIGTRAP, a group-stop as its stop signal.
     if (auto info = sys::ptrace_siginfo(tid))

@@ -14,12 +14,16 @@ namespace cryo::checkpoint {
 
 namespace {
 
-constexpr long kErestartNoHand = 514; // include/linux/errno.h, never seen by user space
+constexpr long kErestartSys = 512; // include/linux/errno.h, never seen by user space
+constexpr long kErestartNoHand = 514;
 constexpr long kErestartRestartBlock = 516;
 constexpr uint64_t kFutexCmdMask = ~uint64_t { 128 | 256 }; // ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
 constexpr uint64_t kFutexWait = 0;
 constexpr uint64_t kFutexWaitBitset = 9;
 constexpr uint64_t kTimerAbstime = 1;
+constexpr uint64_t kUserCs64 = 0x33; // arch/x86/include/asm/segment.h __USER_CS
+
+} // namespace
 
 bool at_syscall_instruction(pid_t pid, uint64_t rip)
 {
@@ -31,7 +35,28 @@ bool at_syscall_instruction(pid_t pid, uint64_t rip)
     return code[0] == 0x0f && code[1] == 0x05;
 }
 
+namespace {
+
 constexpr uint64_t kSysEpollPwait2 = 441; // not in every libc's <sys/syscall.h>
+
+// Socket calls return -EINTR to a freeze only with SO_RCVTIMEO/SO_SNDTIMEO set, -ERESTARTSYS
+// without (net/core/sock.c sock_intr_errno).
+bool socket_call(uint64_t syscall_nr)
+{
+    switch (syscall_nr) {
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_recvfrom:
+    case SYS_recvmsg:
+    case SYS_recvmmsg:
+    case SYS_sendto:
+    case SYS_sendmsg:
+    case SYS_sendmmsg:
+        return true;
+    default:
+        return false;
+    }
+}
 
 sys::Registers returning(sys::Registers regs, long result)
 {
@@ -211,7 +236,8 @@ FreezePlan plan_freeze_rewind(FreezeStop const& stop)
 {
     FreezePlan plan;
     auto const& frozen = stop.regs;
-    if (static_cast<long>(frozen.orig_rax) < 0 || !stop.interrupt_stop || stop.signal_taken
+    // cs 0x33: a 64-bit task (__USER_CS); a 32-bit one's numbers are another table.
+    if (static_cast<long>(frozen.orig_rax) < 0 || frozen.cs != kUserCs64 || !stop.interrupt_stop || stop.signal_taken
         || deliverable_signals(stop.signals) != 0)
         return plan;
     if (static_cast<long>(frozen.rax) == -EINTR && eintr_reentry_safe(frozen.orig_rax)) {
@@ -234,7 +260,7 @@ sys::Registers restartable(sys::Registers regs)
     if (static_cast<long>(regs.orig_rax) >= 0 || static_cast<long>(regs.rax) < 0)
         return regs; // not the rewound form: a return value, or already at a syscall's exit
     regs.orig_rax = regs.rax;
-    regs.rax = static_cast<unsigned long long>(-kErestartNoHand);
+    regs.rax = static_cast<unsigned long long>(socket_call(regs.orig_rax) ? -kErestartSys : -kErestartNoHand);
     regs.rip += 2; // after the `syscall` instruction, where the kernel's rewind expects it
     return regs;
 }
@@ -277,16 +303,20 @@ char const* restart_action_name(RestartAction action)
     return "?";
 }
 
-bool kick_visible(uint64_t syscall_nr)
+bool kick_visible(sys::Registers const& rewound)
 {
-    switch (syscall_nr) {
+    switch (rewound.rax) {
     case SYS_nanosleep:
     case SYS_clock_nanosleep:
-    case SYS_futex:
     case SYS_poll:
         return true;
+    case SYS_futex: {
+        // Only a wait with a timeout returns -ERESTART_RESTARTBLOCK; without one, -ERESTARTSYS.
+        uint64_t cmd = rewound.rsi & kFutexCmdMask;
+        return (cmd == kFutexWait || cmd == kFutexWaitBitset) && rewound.r10 != 0;
+    }
     default:
-        return eintr_reentry_safe(syscall_nr);
+        return eintr_reentry_safe(rewound.rax);
     }
 }
 
@@ -312,7 +342,7 @@ Result<void> enter_interrupted_syscall(sys::Tracee& t, sys::Registers regs, std:
     // -ERESTARTNOHAND instead: the kick (TIF_SIGPENDING) takes it through the kernel's signal
     // code on its way out, which re-enters the syscall, or, if a signal with a handler is there
     // by then, runs the handler and returns EINTR (arch_do_signal_or_restart).
-    if (kick_visible(regs.rax)) {
+    if (kick_visible(regs)) {
         t.set_final_state(restartable(regs), xstate);
         return {};
     }

@@ -106,8 +106,8 @@ struct FreezePlan {
     RestartPlan restart {}; // RestartBlock: the plan it comes from
 };
 
-// Pure. ReenterAfterEintr: orig_rax is in the eintr_reentry_safe table, rax -EINTR, an
-// interrupt stop, and no signal taken or deliverable (with one, EINTR is the kernel's own
+// Pure. ReenterAfterEintr: a 64-bit task (cs), orig_rax in the eintr_reentry_safe table, rax
+// -EINTR, an interrupt stop, and no signal taken or deliverable (with one, EINTR is the kernel's own
 // answer and the handler runs). RestartBlock: the same conditions and plan_restart_block has a
 // plan other than Eintr; the caller checks *rem for SleepRemaining as for the image (falling
 // back to the whole sleep). The live thread then behaves as the restored one: a sleep with rem
@@ -124,17 +124,25 @@ FreezePlan plan_freeze_rewind(FreezeStop const& stop);
 // any other ptrace stop, because the detach kicks it: kick_visible): it re-enters the syscall,
 // or, if a signal with a handler is delivered first, runs the handler and returns EINTR
 // (arch/x86/kernel/signal.c arch_do_signal_or_restart, handle_signal), which is what these
-// syscalls do when a signal interrupts them. Anything else is returned unchanged.
+// syscalls do when a signal interrupts them. Socket calls get -ERESTARTSYS instead (restarted
+// after an SA_RESTART handler too): what they return when they have no timeout, and the image
+// cannot tell whether they had one. Anything else is returned unchanged.
 sys::Registers restartable(sys::Registers rewound);
 char const* freeze_rewind_name(FreezeRewind action);
 
 // Pure. A PTRACE_DETACH from a stop always kicks the thread once (the kernel's
 // __ptrace_unlink sets TIF_SIGPENDING on it): let go at a syscall-entry stop, the syscall runs
 // with a "signal" pending. Harmless for the -ERESTARTSYS family (restarted unseen); visible for
-// this syscall: the eintr_reentry_safe ones return EINTR, and the -ERESTART_RESTARTBLOCK ones
-// (nanosleep, clock_nanosleep, futex, poll) go on in restart_syscall, which a later dump cannot
-// follow.
-bool kick_visible(uint64_t syscall_nr);
+// the syscall in `rewound` (rewound form): the eintr_reentry_safe ones return EINTR (socket
+// calls when they have a timeout), and the -ERESTART_RESTARTBLOCK ones (nanosleep,
+// clock_nanosleep, poll, futex waits with a timeout) go on in restart_syscall, which a later
+// dump cannot follow.
+bool kick_visible(sys::Registers const& rewound);
+
+// The 2 bytes at rip in process pid are a 64-bit `syscall` instruction (0f 05); false if not,
+// or unreadable (execute-only). An int 0x80 (cd 80) of a 64-bit task is a 32-bit syscall,
+// whose numbers the tables here do not know.
+bool at_syscall_instruction(pid_t pid, uint64_t rip);
 
 // The thread's signal state from /proc/PID/task/TID/status.
 Result<SignalView> read_thread_signals(pid_t pid, pid_t tid);

@@ -10,13 +10,18 @@
 //   sigtimedwait     rt_sigtimedwait({SIGUSR2}, S): nobody sends it
 //   semtimedop       semtimedop(-1 on a semaphore at 0, S)
 //   recv_timeout     recv on a unix socket nobody writes, SO_RCVTIMEO S
+//   recv_block       recv on a unix socket without a timeout (-ERESTARTSYS, not EINTR, at a
+//                    freeze): main writes it with the wake pipe
 //   signalled        epoll_wait(idle ep, -1), the one thread with SIGUSR1 unblocked: the test
 //                    sends SIGUSR1 to the process, the handler runs in it and the call must
 //                    end with EINTR then (and only then)
-// Prints "sem ID" (its semaphore set), then "ready PID" once every thread is inside its call (and 200 ms more); when
-// the timed calls are over, main writes the wake pipe; when all are done it prints one line per call, "result NAME RET
-// ERRNO ELAPSED_MS" (RET the raw return, ERRNO 0 or the errno name), then "handler N" (SIGUSR1 handler runs) and
-// "done". tests/cr/cr_eintr.sh judges. Usage: cr_eintr S_MS
+// Prints "sem ID" (its semaphore set), then "ready PID" once every thread is inside its call
+// (and 200 ms more); when the timed calls are over, main writes the wake pipe; when all are
+// done it prints one line per call, "result NAME RET ERRNO ELAPSED_MS" (RET the raw return,
+// ERRNO 0 or the errno name), then "handler N" (SIGUSR1 handler runs) and "done".
+// tests/cr/cr_eintr.sh judges.
+// Usage: cr_eintr S_MS [MIB]: MIB of memory written first (a longer frozen copy for a test that
+// must act while the dump holds the process)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -46,17 +51,20 @@ enum {
     kSigtimedwait,
     kSemtimedop,
     kRecvTimeout,
+    kRecvBlock,
     kSignalled,
     kCalls
 };
-static char const* const g_names[kCalls] = { "epoll_inf",    "epoll_timeout", "pwait_inf",    "pwait2_timeout",
-                                             "sigtimedwait", "semtimedop",    "recv_timeout", "signalled" };
+static char const* const g_names[kCalls]
+    = { "epoll_inf",  "epoll_timeout", "pwait_inf",  "pwait2_timeout", "sigtimedwait",
+        "semtimedop", "recv_timeout",  "recv_block", "signalled" };
 static long g_ms;
 static struct timespec g_start;
 static int g_idle[2]; // nobody writes
 static int g_wake[2]; // written once the timed calls are over
 static int g_sem;
 static int g_sock[2];
+static int g_sock_block[2];
 static int volatile g_entering[kCalls];
 static long g_ret[kCalls];
 static int g_errno[kCalls];
@@ -139,6 +147,9 @@ static void* run(void* arg)
     case kRecvTimeout:
         r = recv(g_sock[0], &byte, 1, 0);
         break;
+    case kRecvBlock:
+        r = recv(g_sock_block[0], &byte, 1, 0);
+        break;
     }
     g_errno[i] = r < 0 ? errno : 0;
     g_ret[i] = r;
@@ -149,12 +160,17 @@ static void* run(void* arg)
 
 int main(int argc, char** argv)
 {
-    if (argc != 2 || (g_ms = atol(argv[1])) <= 0)
-        return fprintf(stderr, "usage: cr_eintr S_MS\n"), 2;
+    if (argc < 2 || argc > 3 || (g_ms = atol(argv[1])) <= 0)
+        return fprintf(stderr, "usage: cr_eintr S_MS [MIB]\n"), 2;
+    size_t bytes = argc == 3 ? (size_t)atol(argv[2]) << 20 : 0;
+    char* memory = bytes ? malloc(bytes) : NULL;
+    for (size_t i = 0; memory && i < bytes; i += 4096)
+        memory[i] = (char)(i >> 12);
     setvbuf(stdout, NULL, _IONBF, 0);
     if (pipe2(g_idle, O_CLOEXEC) != 0 || pipe2(g_wake, O_CLOEXEC) != 0)
         return perror("pipe"), 1;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_sock) != 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_sock) != 0
+        || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_sock_block) != 0)
         return perror("socketpair"), 1;
     struct timeval tv = { g_ms / 1000, (g_ms % 1000) * 1000 };
     if (setsockopt(g_sock[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
@@ -183,12 +199,13 @@ int main(int argc, char** argv)
     usleep(200000); // from g_entering to inside the syscall
     printf("ready %d\n", getpid());
     for (int i = 0; i < kCalls; ++i)
-        if (i != kEpollInf && i != kPwaitInf && i != kSignalled)
+        if (i != kEpollInf && i != kPwaitInf && i != kRecvBlock && i != kSignalled)
             pthread_join(threads[i], NULL);
-    if (write(g_wake[1], "x", 1) != 1)
+    if (write(g_wake[1], "x", 1) != 1 || write(g_sock_block[1], "x", 1) != 1)
         return perror("write"), 1;
     pthread_join(threads[kEpollInf], NULL);
     pthread_join(threads[kPwaitInf], NULL);
+    pthread_join(threads[kRecvBlock], NULL);
     pthread_join(threads[kSignalled], NULL);
     semctl(g_sem, 0, IPC_RMID);
     for (int i = 0; i < kCalls; ++i)
