@@ -1,11 +1,12 @@
 // The model of per-task state beyond memory and files: pending and queued signals (with their
 // siginfo), alternate signal stacks, interval and POSIX timers, file locks, scheduling, personality,
-// prctl-level attributes, and the exit status of a zombie. Plain data only; collected by
-// task_state.cpp, encoded by task_state_codec.cpp. Invariants: PosixTimer ids are unique in a
+// prctl-level attributes, robust futex lists, and the exit status of a zombie. Plain data only;
+// collected by task_state.cpp, encoded by task_state_codec.cpp. Invariants: PosixTimer ids are unique in a
 // process; QueuedSignal::siginfo is exactly kSiginfoSize bytes (the kernel's siginfo_t).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,17 @@ struct SeccompFilter {
 };
 enum class SeccompMode { Disabled = 0, Strict = 1, Filter = 2 };
 
+// set_robust_list(2) registration of a thread: the user address of its robust_list_head
+// (0: none registered) and the length it was registered with. Kernel-only state: when the
+// thread exits, the kernel walks this list and marks every robust mutex still held
+// FUTEX_OWNER_DIED; a thread restored without it leaves them locked for ever.
+struct RobustList {
+    uint64_t head { 0 };
+    uint64_t length { 0 };
+
+    bool operator==(RobustList const&) const = default;
+};
+
 // Per thread: the kernel keeps these per task.
 struct ThreadState {
     std::vector<QueuedSignal> pending; // queued to this thread only
@@ -102,6 +114,8 @@ struct ThreadState {
     // ProcessState::seccomp_filters. Threads that share a filter (inherited at clone, or
     // synced with SECCOMP_FILTER_FLAG_TSYNC) name the same index.
     std::vector<uint32_t> seccomp_chain;
+    // nullopt: an image without it; restore leaves the thread's list as created (none).
+    std::optional<RobustList> robust_list;
 
     bool operator==(ThreadState const&) const = default;
 };

@@ -13,6 +13,7 @@
 #include "checkpoint/syscall_reentry.h"
 #include "sys/file.h"
 #include "sys/file_locks.h"
+#include "sys/futex_state.h"
 #include "sys/ptrace_calls.h"
 #include "sys/remote_memory.h"
 #include "sys/task_attrs.h"
@@ -110,6 +111,10 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
         s.sched_flags = sched.flags & kSchedResetOnFork;
         s.nice = TRY(sys::nice_of(tid));
         s.has_sched = true;
+        // Kernel-only state (glibc registers each thread's list at its start); readable from
+        // outside by the tracer, no remote syscall needed.
+        auto robust = TRY(sys::robust_list_registration(tid).context("thread {}", tid));
+        s.robust_list = RobustList { robust.head, robust.length };
     }
 
     // File locks held through each fd. A dup'ed fd shows the same lock again: kept once.

@@ -1,9 +1,10 @@
 // Collecting and re-creating the per-task state of task_model.h (Linux side): pending and
 // queued signals with their siginfo (PTRACE_PEEKSIGINFO; re-queued from inside the task with
 // rt_tgsigqueueinfo), sigaltstack, itimers and POSIX timers (same ids), personality, nice and
-// scheduling, thread names, prctl attributes (dumpable, parent-death signal, subreaper,
-// securebits) and the capability sets. Everything that can only be asked from inside runs as
-// remote syscalls through a scratch area of the caller; nothing stays mapped.
+// scheduling, thread names, robust futex lists (set_robust_list), prctl attributes (dumpable,
+// parent-death signal, subreaper, securebits) and the capability sets. Everything that can
+// only be asked from inside runs as remote syscalls through a scratch area of the caller;
+// nothing stays mapped.
 #pragma once
 
 #include <vector>
@@ -28,9 +29,10 @@ Result<Process> collect_zombie(int pid);
 // Restore side; `scratch` is mapped in the process and bytes from `offset` on are free for
 // syscall arguments. Threads: threads[i] holds process.threads[i + 1].
 
-// Once every thread exists, before credentials: personality, names, scheduling, subreaper,
-// sigaltstacks, timers (their targets must exist), then the queued signals, with every signal
-// blocked until the final masks go in (so none is delivered to cryo's remote syscalls).
+// Once every thread exists, before credentials: personality, names, scheduling, sigaltstacks,
+// robust lists (set_robust_list in each thread), subreaper, timers (their targets must
+// exist), then the queued signals, with every signal blocked until the final masks go in (so
+// none is delivered to cryo's remote syscalls).
 Result<void> restore_task_state(Process const& process, sys::Tracee& leader, std::vector<sys::Tracee>& threads,
                                 RemoteScratch& scratch, uint64_t offset);
 

@@ -140,6 +140,8 @@ void encode_task_state(Process const& p, json& j)
             e["pending"] = encode_signals(t.pending);
         if (t.seccomp_mode != SeccompMode::Disabled)
             e["seccomp"] = { { "mode", static_cast<int>(t.seccomp_mode) }, { "filters", t.seccomp_chain } };
+        if (t.robust_list)
+            e["robust_list"] = { { "head", t.robust_list->head }, { "length", t.robust_list->length } };
         threads[i]["task"] = std::move(e);
     }
 
@@ -263,6 +265,15 @@ Result<void> decode_task_state(json const& j, Process& p)
             for (auto index : t.seccomp_chain)
                 if (index >= p.state.seccomp_filters.size())
                     return Error::format("thread {}: seccomp filter {} is not in the image", p.threads[i].tid, index);
+        }
+        // Absent in images from before it was kept: the thread is restored without one, as then.
+        if (e.contains("robust_list")) {
+            auto const& r = e["robust_list"];
+            RobustList list { r.at("head").get<uint64_t>(), r.at("length").get<uint64_t>() };
+            // set_robust_list(2) takes exactly the kernel's sizeof(struct robust_list_head).
+            if (list.length == 0 || list.length > 4096)
+                return Error::format("thread {}: robust list of length {}", p.threads[i].tid, list.length);
+            t.robust_list = list;
         }
     }
 

@@ -188,6 +188,12 @@ Result<void> restore_task_state(Process const& p, sys::Tracee& leader, std::vect
             TRY(t.syscall_checked("sigaltstack", SYS_sigaltstack, { scratch.address() + offset, 0 })
                     .context("thread {}", t.tid()));
         }
+        // set_robust_list(2) acts on the calling thread only: run in each thread. A head of 0
+        // (the image says none) is set too.
+        if (ts.robust_list)
+            TRY(t.syscall_checked("set_robust_list", SYS_set_robust_list,
+                                  { ts.robust_list->head, ts.robust_list->length })
+                    .context("thread {} robust list {:#x}", p.threads[i].tid, ts.robust_list->head));
     }
     // File locks, through the same fds (installed already); never waiting: a lock taken by
     // someone else meanwhile is an error naming the fd.

@@ -12,12 +12,17 @@ namespace cryo::sys {
 
 Result<uint64_t> robust_list_of(pid_t tid)
 {
+    return TRY(robust_list_registration(tid)).head;
+}
+
+Result<RobustListHead> robust_list_registration(pid_t tid)
+{
     void* head = nullptr;
     size_t size = 0;
     if (::syscall(SYS_get_robust_list, tid, &head, &size) != 0)
         return Error::from_errno(fmt::format("get_robust_list of thread {}", tid));
     // SAFETY: the kernel returns a user address of the other task, only ever used as a number.
-    return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(head));
+    return RobustListHead { static_cast<uint64_t>(reinterpret_cast<uintptr_t>(head)), size };
 }
 
 std::optional<TaskSyscall> parse_task_syscall(std::string_view text)

@@ -17,6 +17,14 @@ namespace cryo::sys {
 // it registered none).
 Result<uint64_t> robust_list_of(pid_t tid);
 
+// The same with the length get_robust_list(2) reports (what set_robust_list(2) takes back:
+// sizeof(struct robust_list_head), 24 on x86-64).
+struct RobustListHead {
+    uint64_t head { 0 };
+    uint64_t length { 0 };
+};
+Result<RobustListHead> robust_list_registration(pid_t tid);
+
 // A task inside (or stopped at the exit of) a syscall, from /proc/PID/task/TID/syscall.
 struct TaskSyscall {
     long nr { -1 };

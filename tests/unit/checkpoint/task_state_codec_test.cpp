@@ -36,6 +36,7 @@ Process full_process()
     leader.altstack = { 0x7000000, 0, 65536 };
     leader.has_sched = true;
     leader.nice = 7;
+    leader.robust_list = RobustList { 0x7f12345679a0, 24 };
     auto& worker = p.threads[1].state;
     worker.comm = "worker thread";
     worker.pending = { queued(SIGURG, 1), queued(SIGRTMIN + 2, 2) };
@@ -43,6 +44,7 @@ Process full_process()
     worker.sched_policy = 3; // SCHED_BATCH
     worker.sched_flags = 1;
     worker.nice = 12;
+    worker.robust_list = RobustList { 0, 24 }; // none registered: restored as none
     auto& s = p.state;
     s.shared_pending = { queued(SIGUSR2, 3), queued(SIGRTMIN + 1, 4), queued(SIGRTMIN + 1, 5) };
     s.itimers = { { 0, 15000, 20000 }, { 1, 99000000, 7000000 } };
@@ -176,6 +178,39 @@ TEST(TaskStateCodec, ImageWithoutTaskKeysDecodesToDefaults)
     EXPECT_EQ(decoded->state, ProcessState {});
     EXPECT_FALSE(decoded->threads[0].state.has_sched);
     EXPECT_TRUE(decoded->threads[0].state.altstack.flags & 2); // SS_DISABLE
+    EXPECT_FALSE(decoded->threads[0].state.robust_list);
+}
+
+TEST(TaskStateCodec, RobustListRoundTripAndOlderImages)
+{
+    auto p = full_process();
+    auto text = encode_process(p);
+    auto decoded = decode_process(text);
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    ASSERT_TRUE(decoded->threads[0].state.robust_list);
+    EXPECT_EQ(*decoded->threads[0].state.robust_list, (RobustList { 0x7f12345679a0, 24 }));
+    ASSERT_TRUE(decoded->threads[1].state.robust_list);
+    EXPECT_EQ(*decoded->threads[1].state.robust_list, (RobustList { 0, 24 }));
+
+    // An image from before the key: the threads decode without one (restore leaves them as
+    // created), everything else unchanged.
+    auto older = text;
+    for (size_t at; (at = older.find("\"robust_list\":")) != std::string::npos;)
+        older.replace(at, 14, "\"old_unknown\":");
+    decoded = decode_process(older);
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_FALSE(decoded->threads[0].state.robust_list);
+    EXPECT_FALSE(decoded->threads[1].state.robust_list);
+    auto expected = p.threads[1].state;
+    expected.robust_list.reset();
+    EXPECT_EQ(decoded->threads[1].state, expected);
+
+    // A length set_robust_list(2) never takes, and a head that is not a number.
+    auto r = decode_process(edited(text, "\"length\": 24", "\"length\": 0"));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("robust list of length 0"), std::string::npos) << r.error().message();
+    r = decode_process(edited(text, "\"head\": 0", "\"head\": \"x\""));
+    EXPECT_FALSE(r);
 }
 
 TEST(TaskStateCodec, RejectsBadInput)

@@ -1,8 +1,11 @@
 // futex_state.h: /proc/PID/task/TID/syscall parsing, and get_robust_list(2) of our own thread.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <linux/futex.h>
+#include <mutex>
 #include <sys/syscall.h>
+#include <thread>
 #include <unistd.h>
 
 #include "sys/futex_state.h"
@@ -31,4 +34,45 @@ TEST(FutexState, OwnRobustListHead)
     ASSERT_TRUE(head) << head.error().message();
     EXPECT_NE(*head, 0u);
     EXPECT_FALSE(robust_list_of(-5));
+}
+
+TEST(FutexState, RobustListRegistrationOfAnotherThread)
+{
+    // What set_robust_list(2) registered in a thread, read from another one by its tid.
+    auto self = robust_list_registration(static_cast<pid_t>(::syscall(SYS_gettid)));
+    ASSERT_TRUE(self) << self.error().message();
+    EXPECT_EQ(self->length, sizeof(struct robust_list_head));
+    struct robust_list_head mine { };
+    mine.list.next = &mine.list;
+    pid_t tid = 0;
+    bool registered = false, read = false;
+    std::mutex m;
+    std::condition_variable cv;
+    std::thread t([&] {
+        std::unique_lock lock(m);
+        tid = static_cast<pid_t>(::syscall(SYS_gettid));
+        registered = ::syscall(SYS_set_robust_list, &mine, sizeof mine) == 0;
+        cv.notify_all();
+        cv.wait(lock, [&] { return read; }); // the registration stays while the thread lives
+        // None at its exit: the kernel would walk `mine` (empty, and still alive, but the
+        // test should not lean on that).
+        ::syscall(SYS_set_robust_list, nullptr, sizeof mine);
+    });
+    {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return tid != 0; });
+    }
+    ASSERT_TRUE(registered);
+    auto other = robust_list_registration(tid);
+    {
+        std::lock_guard lock(m);
+        read = true;
+    }
+    cv.notify_all();
+    t.join();
+    ASSERT_TRUE(other) << other.error().message();
+    // SAFETY: compared as a number only.
+    EXPECT_EQ(other->head, reinterpret_cast<uintptr_t>(&mine));
+    EXPECT_EQ(other->length, sizeof mine);
+    EXPECT_FALSE(robust_list_registration(-5));
 }
