@@ -151,6 +151,9 @@ json task_state_json(Process const& p)
         if (t.state.seccomp_mode != SeccompMode::Disabled)
             threads.back()["seccomp"]
                 = { { "mode", seccomp_mode_name(t.state.seccomp_mode) }, { "filters", t.state.seccomp_chain } };
+        if (t.state.robust_list)
+            threads.back()["robust_list"]
+                = { { "head", t.state.robust_list->head }, { "length", t.state.robust_list->length } };
     }
     json seccomp_filters = json::array();
     for (auto const& f : s.seccomp_filters)

@@ -15,7 +15,8 @@
 #   twice     dump, restore, dump the restored process again, restore, verify: the second
 #             image holds the registrations the first restore made.
 #   image     the image holds each thread's robust list and clear_child_tid as the workload
-#             printed them (process-PID.json).
+#             printed them (process-PID.json), and `cryo checkpoint inspect --format json`
+#             shows the robust lists.
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_robust
@@ -86,6 +87,12 @@ if begin $name && "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running; th
     else
         fail "$name: image has '$(echo $got)', the workload registered '$(echo $want)'"
     fi
+    # And as cryo checkpoint inspect shows them.
+    want=$(echo "$want" | cut -d' ' -f1-3)
+    got=$("$CRYO" checkpoint inspect "$TMP/$name/img" --format json |
+        jq -r '.processes[].task.threads[] | "\(.tid) \(.robust_list.head // 0) \(.robust_list.length // 0)"' | sort)
+    [ "$want" = "$got" ] && ok "$name: inspect shows the robust lists" ||
+        fail "$name: inspect shows '$(echo $got)', the workload registered '$(echo $want)'"
     check $name "$PID"
 fi
 
