@@ -116,7 +116,7 @@ std::string encode_process(Process const& p)
                 { "auxv", mm.auxv },
                 { "exe", mm.exe_path } };
     json areas = json::array();
-    for (auto const& a : p.areas)
+    for (auto const& a : p.areas) {
         areas.push_back({ { "start", a.start },
                           { "end", a.end },
                           { "prot", std::string(a.read ? "r" : "-") + (a.write ? "w" : "-") + (a.exec ? "x" : "-") },
@@ -125,6 +125,15 @@ std::string encode_process(Process const& p)
                           { "offset", a.file_offset },
                           { "growsdown", a.growsdown },
                           { "huge", a.huge } });
+        // An optional key (schema 2 evolution rules: no bump): absent means no guard pages,
+        // which is what every older image meant.
+        if (!a.guards.empty()) {
+            json guards = json::array();
+            for (auto const& g : a.guards)
+                guards.push_back({ g.start, g.end });
+            areas.back()["guards"] = std::move(guards);
+        }
+    }
     j["areas"] = areas;
     json pages = json::array();
     for (auto const& r : p.pages)
@@ -222,6 +231,15 @@ Result<Process> decode_process(std::string_view text)
             area.huge = a.value("huge", false);
             if (area.start >= area.end || area.start % 4096 || area.end % 4096)
                 return Error::format("memory area {:#x}-{:#x}: not page-aligned or empty", area.start, area.end);
+            if (a.contains("guards"))
+                for (auto const& g : a.at("guards")) {
+                    auto pair = g.get<std::vector<uint64_t>>();
+                    uint64_t floor = area.guards.empty() ? area.start : area.guards.back().end;
+                    if (pair.size() != 2 || pair[0] % 4096 || pair[1] % 4096 || pair[0] >= pair[1] || pair[0] < floor
+                        || pair[1] > area.end)
+                        return Error::format("memory area {:#x}-{:#x}: bad guard range", area.start, area.end);
+                    area.guards.push_back({ pair[0], pair[1] });
+                }
             p.areas.push_back(std::move(area));
         }
         for (auto const& r : j.at("page_runs")) {

@@ -172,6 +172,7 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     for (auto& p : model.processes) {
         plans.push_back(TRY(plan_pages(p.pid, p.areas).context("dump memory of {}", p.pid)));
         p.pages = plans.back().runs;
+        record_guards(p.areas, plans.back()); // guard pages: not data, re-installed on restore
         total_bytes += plans.back().bytes;
         manifest.pids.push_back(p.pid);
     }

@@ -303,6 +303,15 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
             json memory = json::object();
             for (auto const& [name, k] : kinds)
                 memory[name] = { { "areas", k.areas }, { "size", k.size }, { "dumped", k.dumped } };
+            json guards = json::array(); // areas with guard pages (MADV_GUARD_INSTALL)
+            for (auto const& a : p.areas)
+                if (!a.guards.empty()) {
+                    json ranges = json::array();
+                    for (auto const& g : a.guards)
+                        ranges.push_back({ g.start, g.end });
+                    guards.push_back(
+                        { { "start", a.start }, { "end", a.end }, { "name", a.name }, { "ranges", ranges } });
+                }
             json files = json::array();
             for (auto const& f : p.files) {
                 auto const* d = find_description(p, f.description);
@@ -335,6 +344,7 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
                               { "cwd", p.cwd },
                               { "threads", threads },
                               { "memory", memory },
+                              { "guards", guards },
                               { "pages", p.page_count() },
                               { "page_compression", page_compression(m, p.pid) },
                               { "files", files },
@@ -365,6 +375,18 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
         out += fmt::format("    {:<18} {:>6} {:>12} {:>12}\n", "KIND", "AREAS", "SIZE", "DUMPED");
         for (auto const& [name, k] : kinds)
             out += fmt::format("    {:<18} {:>6} {:>12} {:>12}\n", name, k.areas, human(k.size), human(k.dumped));
+        for (auto const& a : p.areas) {
+            if (a.guards.empty())
+                continue;
+            uint64_t pages = 0;
+            std::string ranges;
+            for (auto const& g : a.guards) {
+                pages += (g.end - g.start) / 4096;
+                ranges += fmt::format(" {:#x}-{:#x}", g.start, g.end);
+            }
+            out += fmt::format("  guard pages of {:#x}-{:#x} {}: {} ({} pages)\n", a.start, a.end, a.name,
+                               ranges.substr(1), pages);
+        }
         out += fmt::format("  files: {}\n", p.files.size());
         for (auto const& f : p.files) {
             auto const* d = find_description(p, f.description);

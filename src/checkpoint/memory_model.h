@@ -50,6 +50,17 @@ struct MemoryObject {
     bool operator==(MemoryObject const&) const = default;
 };
 
+// Pages of a memory area made guards with madvise(MADV_GUARD_INSTALL) (Linux 6.13): no page
+// data, a fault on any access; the kernel keeps them as page table markers, not as a VMA, so
+// maps does not show them. [start, end), page aligned, inside its area; an area's list is
+// sorted and disjoint.
+struct GuardRange {
+    uint64_t start { 0 };
+    uint64_t end { 0 };
+
+    bool operator==(GuardRange const&) const = default;
+};
+
 char const* to_string(MemoryObjectKind kind);
 bool memory_object_kind_from_string(std::string const& text, MemoryObjectKind& kind);
 // The image file holding the saved contents of memory object `id`.

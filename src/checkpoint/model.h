@@ -59,6 +59,7 @@ struct MemoryArea {
     // Contents come from a MemoryObject of the process (shared anonymous memory, a deleted
     // file, a memfd) instead of the file at `name`; 0: none.
     uint32_t object { 0 };
+    std::vector<GuardRange> guards; // guard pages (memory_model.h), re-installed on restore
 
     uint64_t size() const { return end - start; }
 };

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -61,6 +62,8 @@ StripeLayout stripe_layout_for(uint64_t bytes);
 
 // Pure: which pages of an area go into the image, from its pagemap entries.
 std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> const& pagemap);
+// Pure: the guard pages of an area (never page data), from the same entries.
+std::vector<GuardRange> select_guards(MemoryArea const& area, std::vector<uint64_t> const& pagemap);
 
 // One contiguous range of pages to copy, and how it can be read.
 struct PageSegment {
@@ -73,9 +76,13 @@ struct PagePlan {
     std::vector<PageRun> runs; // the index stored in the process metadata
     std::vector<PageSegment> segments;
     uint64_t bytes { 0 };
+    // Guard pages met on the way, by index of the area they are in; ascending per area.
+    std::vector<std::pair<size_t, GuardRange>> guards;
 };
 
 Result<PagePlan> plan_pages(int pid, std::vector<MemoryArea> const& areas);
+// Stores the plan's guard ranges in their areas (MemoryArea::guards), replacing what was there.
+void record_guards(std::vector<MemoryArea>& areas, PagePlan const& plan);
 
 // A page-aligned buffer (mmap'd: process_vm_* and writes prefer aligned memory), kPageChunk
 // bytes unless asked for less.

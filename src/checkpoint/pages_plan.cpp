@@ -1,6 +1,8 @@
 // Dump side of pages.h, first step: which pages of a process go into the image. The kernel
 // selects them with PAGEMAP_SCAN (Linux 6.7) when it can; otherwise, and as the reference,
-// pagemap entries are read and scanned here (select_pages). Both give the same runs.
+// pagemap entries are read and scanned here (select_pages). Both give the same runs, and the
+// same guard pages (MADV_GUARD_INSTALL markers, which look swapped but hold nothing: reading
+// one faults, so they are recorded per area instead of copied).
 #include "checkpoint/pages.h"
 
 #include <atomic>
@@ -34,6 +36,16 @@ void add_runs(PagePlan& plan, MemoryArea const& area, std::vector<PageRun> const
     plan.runs.insert(plan.runs.end(), runs.begin(), runs.end());
 }
 
+// Appends a range to an area's ascending list of ranges, joining it to the last if adjacent.
+template<typename Range>
+void add_range(std::vector<Range>& to, uint64_t start, uint64_t end)
+{
+    if (!to.empty() && to.back().end == start)
+        to.back().end = end;
+    else
+        to.push_back({ start, end });
+}
+
 constexpr uint64_t kPagemapChunkPages = 1 << 16;
 
 Result<PagePlan> plan_from_pagemap(int pid, FdRef pagemap, std::vector<MemoryArea> const& areas)
@@ -45,6 +57,7 @@ Result<PagePlan> plan_from_pagemap(int pid, FdRef pagemap, std::vector<MemoryAre
         // The pagemap is read in bounded chunks (512 KiB of entries): an area can be a huge
         // reservation (ASan's shadow, a JVM or Go heap) whose whole pagemap would not fit.
         std::vector<PageRun> runs;
+        std::vector<GuardRange> guards;
         MemoryArea chunk = area;
         for (uint64_t at = area.start; at < area.end; at += kPagemapChunkPages * kPage) {
             chunk.start = at;
@@ -57,8 +70,12 @@ Result<PagePlan> plan_from_pagemap(int pid, FdRef pagemap, std::vector<MemoryAre
                 else
                     runs.push_back(r);
             }
+            for (auto const& g : select_guards(chunk, entries))
+                add_range(guards, g.start, g.end);
         }
         add_runs(plan, area, runs);
+        for (auto const& g : guards)
+            plan.guards.push_back({ static_cast<size_t>(&area - areas.data()), g });
     }
     return plan;
 }
@@ -67,6 +84,9 @@ Result<PagePlan> plan_from_pagemap(int pid, FdRef pagemap, std::vector<MemoryAre
 // that plan's first ioctl), then kept.
 enum class ScanSupport { Unknown, Yes, No };
 std::atomic<ScanSupport> g_scan_support { ScanSupport::Unknown };
+// Whether PAGEMAP_SCAN knows PAGE_IS_GUARD (Linux 6.15): a 6.7-6.14 kernel refuses the
+// category with EINVAL, and is then asked without it (it cannot tell guards from swap).
+std::atomic<bool> g_scan_guards { true };
 
 // CRYO_PAGEMAP_SCAN=0 plans from pagemap entries even where the kernel could scan (to measure
 // both, and to compare them in one test process: read at every plan, not cached).
@@ -89,7 +109,13 @@ Result<std::optional<PagePlan>> plan_from_scan(int pid, FdRef pagemap, std::vect
         scan_areas.push_back({ a.start, a.end, keep });
         area_of.push_back(i);
     }
-    auto runs = sys::scan_pages(pagemap, scan_areas);
+    auto runs
+        = sys::scan_memory(pagemap, scan_areas, g_scan_guards.load() ? sys::GuardScan::Report : sys::GuardScan::Ignore);
+    if (!runs && g_scan_guards.load() && runs.error().is_errno(EINVAL)) {
+        runs = sys::scan_memory(pagemap, scan_areas, sys::GuardScan::Ignore);
+        if (runs)
+            g_scan_guards = false;
+    }
     if (!runs) {
         if (!sys::pagemap_scan_unsupported(runs.error()))
             return runs.release_error().add_context(fmt::format("process {}", pid));
@@ -100,13 +126,15 @@ Result<std::optional<PagePlan>> plan_from_scan(int pid, FdRef pagemap, std::vect
     }
     g_scan_support = ScanSupport::Yes;
     PagePlan plan;
-    plan.runs.reserve(runs->size());
-    plan.segments.reserve(runs->size());
-    for (auto const& r : *runs) {
+    plan.runs.reserve(runs->runs.size());
+    plan.segments.reserve(runs->runs.size());
+    for (auto const& r : runs->runs) {
         plan.runs.push_back({ r.address, r.pages });
         plan.segments.push_back({ r.address, r.pages * kPage, areas[area_of[r.area]].read });
         plan.bytes += r.pages * kPage;
     }
+    for (auto const& g : runs->guards)
+        plan.guards.push_back({ area_of[g.area], { g.address, g.address + g.pages * kPage } });
     return std::optional<PagePlan> { std::move(plan) };
 }
 
@@ -122,6 +150,8 @@ std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> 
         bool present = e & sys::kPagemapPresent;
         bool swapped = e & sys::kPagemapSwapped;
         bool file = e & sys::kPagemapFileOrShared;
+        if (e & sys::kPagemapGuardRegion)
+            continue; // a guard marker, shown swapped: nothing to copy (select_guards)
         // Private file mappings: a present page still backed by the file is not ours to
         // save (restore maps the file again); a written page is an anonymous copy.
         bool wanted = area.kind == AreaKind::Anonymous ? (present || swapped) : ((present && !file) || swapped);
@@ -134,6 +164,25 @@ std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> 
             runs.push_back({ address, 1 });
     }
     return runs;
+}
+
+std::vector<GuardRange> select_guards(MemoryArea const& area, std::vector<uint64_t> const& pagemap)
+{
+    std::vector<GuardRange> guards;
+    if (!dumps_pages(area.kind))
+        return guards;
+    for (size_t i = 0; i < pagemap.size(); ++i)
+        if (pagemap[i] & sys::kPagemapGuardRegion)
+            add_range(guards, area.start + i * kPage, area.start + (i + 1) * kPage);
+    return guards;
+}
+
+void record_guards(std::vector<MemoryArea>& areas, PagePlan const& plan)
+{
+    for (auto& a : areas)
+        a.guards.clear();
+    for (auto const& [index, range] : plan.guards)
+        areas.at(index).guards.push_back(range);
 }
 
 Result<PagePlan> plan_pages(int pid, std::vector<MemoryArea> const& areas)

@@ -31,6 +31,7 @@
 #include "sys/file.h"
 #include "sys/idmap.h"
 #include "sys/ns.h"
+#include "sys/pagemap_scan.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
 #include "sys/raw.h"
@@ -165,6 +166,7 @@ public:
         m_stats.pages += m_p.page_count();
         m_stats.bytes += m_p.page_count() * 4096;
         TRY(protect_areas());
+        TRY(install_guards());
         TRY(set_mm_layout());
         TRY(restore_files());
         TRY(restore_signals());
@@ -403,6 +405,19 @@ private:
             TRY(m_t.syscall_checked("mprotect", SYS_mprotect, { a.start, a.size(), prot_of(a) })
                     .context("protect {:#x}-{:#x}", a.start, a.end));
         }
+        return {};
+    }
+
+    // Guard pages (MemoryArea::guards) go back once the area is filled (the fill never wrote
+    // there) and before the process runs.
+    Result<void> install_guards()
+    {
+        for (auto const& a : m_p.areas)
+            for (auto const& g : a.guards)
+                TRY(m_t.syscall_checked("madvise MADV_GUARD_INSTALL", SYS_madvise,
+                                        { g.start, g.end - g.start, sys::kMadvGuardInstall })
+                        .context("guard pages {:#x}-{:#x} of memory area {:#x}-{:#x} {} (Linux 6.13+)", g.start, g.end,
+                                 a.start, a.end, a.name));
         return {};
     }
 

@@ -69,6 +69,8 @@ bool keeps(PageKeep keep, uint64_t categories)
     bool present = categories & kPageIsPresent;
     bool swapped = categories & kPageIsSwapped;
     bool file = categories & kPageIsFile;
+    if (categories & kPageIsGuard)
+        return false; // a marker that faults, with nothing behind it (reported swapped too)
     if (keep == PageKeep::PresentOrSwapped)
         return present || swapped;
     return (present && !file) || swapped;
@@ -94,7 +96,7 @@ std::vector<ScanWalk> plan_scan_walks(std::span<ScanArea const> areas)
     return walks;
 }
 
-PagemapScanQuery scan_query(ScanWalk const& walk)
+PagemapScanQuery scan_query(ScanWalk const& walk, GuardScan guards)
 {
     PagemapScanQuery q;
     q.start = walk.start;
@@ -103,6 +105,9 @@ PagemapScanQuery scan_query(ScanWalk const& walk)
     q.returned = kPageIsPresent | kPageIsSwapped;
     if (walk.keep == PageKeep::CopiedOrSwapped)
         q.returned |= kPageIsFile;
+    // Guards match as swapped; returning the category splits them off from real swap.
+    if (guards == GuardScan::Report)
+        q.returned |= kPageIsGuard;
     return q;
 }
 
@@ -112,48 +117,59 @@ void ScanRunBuilder::begin(ScanWalk const& walk)
     m_at = walk.first;
 }
 
-void ScanRunBuilder::append(size_t area, uint64_t start, uint64_t end)
+void ScanRunBuilder::append(std::vector<ScanRun>& to, size_t area, uint64_t start, uint64_t end)
 {
-    if (!m_runs.empty()) {
-        auto& last = m_runs.back();
+    if (!to.empty()) {
+        auto& last = to.back();
         if (last.area == area && last.address + last.pages * kPage == start) {
             last.pages += (end - start) / kPage;
             return;
         }
     }
-    m_runs.push_back({ area, start, (end - start) / kPage });
+    to.push_back({ area, start, (end - start) / kPage });
+}
+
+void ScanRunBuilder::add_cut(std::vector<ScanRun>& to, PageRegion const& r)
+{
+    size_t const stop = m_walk.first + m_walk.count;
+    uint64_t at = r.start;
+    while (at < r.end && m_at < stop) {
+        auto const& a = m_areas[m_at];
+        if (at >= a.end) {
+            ++m_at;
+            continue;
+        }
+        at = std::max(at, a.start);
+        if (at >= r.end)
+            break;
+        uint64_t end = std::min(r.end, a.end);
+        append(to, m_at, at, end);
+        at = end;
+    }
 }
 
 void ScanRunBuilder::add(std::span<PageRegion const> regions)
 {
-    size_t const stop = m_walk.first + m_walk.count;
     for (auto const& r : regions) {
-        if (!keeps(m_walk.keep, r.categories))
-            continue;
-        uint64_t at = r.start;
-        while (at < r.end && m_at < stop) {
-            auto const& a = m_areas[m_at];
-            if (at >= a.end) {
-                ++m_at;
-                continue;
-            }
-            at = std::max(at, a.start);
-            if (at >= r.end)
-                break;
-            uint64_t end = std::min(r.end, a.end);
-            append(m_at, at, end);
-            at = end;
-        }
+        if (r.categories & kPageIsGuard)
+            add_cut(m_guards, r);
+        else if (keeps(m_walk.keep, r.categories))
+            add_cut(m_runs, r);
     }
 }
 
 Result<std::vector<ScanRun>> scan_pages(FdRef pagemap, std::span<ScanArea const> areas, size_t max_regions)
 {
+    return TRY(scan_memory(pagemap, areas, GuardScan::Report, max_regions)).runs;
+}
+
+Result<ScanResult> scan_memory(FdRef pagemap, std::span<ScanArea const> areas, GuardScan guards, size_t max_regions)
+{
     std::vector<PageRegion> buffer(std::max<size_t>(max_regions, 1));
     ScanRunBuilder builder(areas);
     for (auto const& walk : plan_scan_walks(areas)) {
         builder.begin(walk);
-        auto query = scan_query(walk);
+        auto query = scan_query(walk, guards);
         while (query.start < query.end) {
             auto batch = TRY(pagemap_scan(pagemap, query, buffer));
             builder.add({ buffer.data(), batch.regions });
@@ -164,7 +180,7 @@ Result<std::vector<ScanRun>> scan_pages(FdRef pagemap, std::span<ScanArea const>
             query.start = batch.walk_end;
         }
     }
-    return builder.take();
+    return ScanResult { builder.take(), builder.take_guards() };
 }
 
 Result<void> probe_pagemap_scan()

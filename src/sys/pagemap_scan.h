@@ -5,7 +5,9 @@
 // stops at walk_end and is resumed from there, so a huge sparse area needs no big buffer.
 // The pure part (plan_scan_walks, ScanRunBuilder) turns regions into runs of pages to keep,
 // per area: cut at area boundaries, joined across regions and batches, never across areas.
-// The choice of pages is the one pagemap entries give (checkpoint's select_pages).
+// The choice of pages is the one pagemap entries give (checkpoint's select_pages). Guard pages
+// (MADV_GUARD_INSTALL) look swapped to a kernel that cannot say otherwise; from Linux 6.15 they
+// carry PAGE_IS_GUARD, are never kept, and are reported apart.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +29,14 @@ inline constexpr uint64_t kPageIsSwapped = 1 << 4;
 inline constexpr uint64_t kPageIsPfnZero = 1 << 5;
 inline constexpr uint64_t kPageIsHuge = 1 << 6;
 inline constexpr uint64_t kPageIsSoftDirty = 1 << 7;
+inline constexpr uint64_t kPageIsGuard = 1 << 8; // Linux 6.15; also reported swapped
+// The matching bit of a /proc/PID/pagemap entry (PM_GUARD_REGION, Linux 6.15; bit 62, swapped,
+// is set with it).
+inline constexpr uint64_t kPagemapGuardRegion = 1ULL << 58;
+
+// madvise(2) advice for guard pages (Linux 6.13; Debian 12's headers predate them).
+inline constexpr int kMadvGuardInstall = 102;
+inline constexpr int kMadvGuardRemove = 103;
 
 // struct page_region: [start, end) with the categories kept by the query's return_mask.
 struct PageRegion {
@@ -65,7 +75,7 @@ enum class PageKeep {
                      // and not file pages), or swapped; a page still backed by the file is not
 };
 
-// Pure: whether a region with `categories` (of a scan_query's walk) is kept.
+// Pure: whether a region with `categories` (of a scan_query's walk) is kept. A guard page never is.
 bool keeps(PageKeep keep, uint64_t categories);
 
 struct ScanArea {
@@ -93,6 +103,10 @@ struct ScanWalk {
     size_t count { 0 };
 };
 
+// Whether a scan asks for PAGE_IS_GUARD: a kernel before 6.15 refuses it (EINVAL), and then
+// has no guards to report, or none it can tell from swapped pages.
+enum class GuardScan { Report, Ignore };
+
 // Pure: the walks for `areas` (in any order; empty areas are skipped), in list order. Areas
 // that follow each other in the list and in memory with the same keep share one walk (the
 // segments of one library, a heap after its bss): fewer ioctls.
@@ -100,12 +114,13 @@ std::vector<ScanWalk> plan_scan_walks(std::span<ScanArea const> areas);
 
 // Pure: the query of one walk. Only the categories the keep needs are asked: PAGE_IS_FILE makes
 // the kernel look at every present page's struct page, which anonymous areas do not need.
-PagemapScanQuery scan_query(ScanWalk const& walk);
+PagemapScanQuery scan_query(ScanWalk const& walk, GuardScan guards = GuardScan::Report);
 
 // Pure: collects the runs of walk after walk, from their regions in batches as the bounded
 // buffer returns them. Runs are in walk order, ascending within an area; a region spanning
 // areas is cut at their boundaries; regions that continue a run (across a batch, or split by
-// categories the keep does not care about) extend it.
+// categories the keep does not care about) extend it. Guard regions are collected the same
+// way, apart (guards()).
 class ScanRunBuilder {
 public:
     explicit ScanRunBuilder(std::span<ScanArea const> areas)
@@ -116,19 +131,30 @@ public:
     // Regions of the current walk, ascending, after those of earlier batches.
     void add(std::span<PageRegion const> regions);
     std::vector<ScanRun> take() { return std::move(m_runs); }
+    std::vector<ScanRun> take_guards() { return std::move(m_guards); }
 
 private:
-    void append(size_t area, uint64_t start, uint64_t end);
+    void add_cut(std::vector<ScanRun>& to, PageRegion const& region);
+    static void append(std::vector<ScanRun>& to, size_t area, uint64_t start, uint64_t end);
 
     std::span<ScanArea const> m_areas;
     ScanWalk m_walk;
     size_t m_at { 0 }; // the area the next region may start in
     std::vector<ScanRun> m_runs;
+    std::vector<ScanRun> m_guards;
 };
 
 // The runs of every area of a stopped process, walk by walk, with at most `max_regions`
 // regions buffered at once (a sparse area takes several ioctls, never a bigger buffer).
 Result<std::vector<ScanRun>> scan_pages(FdRef pagemap, std::span<ScanArea const> areas, size_t max_regions = 1024);
+
+// The same walk, with the guard pages of each area too (GuardScan::Ignore: none asked for).
+struct ScanResult {
+    std::vector<ScanRun> runs;
+    std::vector<ScanRun> guards;
+};
+Result<ScanResult> scan_memory(FdRef pagemap, std::span<ScanArea const> areas, GuardScan guards,
+                               size_t max_regions = 1024);
 
 // Whether PAGEMAP_SCAN works on this kernel, asked of our own pagemap (cryo check).
 Result<void> probe_pagemap_scan();

@@ -1,5 +1,6 @@
 // plan_pages by PAGEMAP_SCAN against plan_pages by pagemap entries (select_pages, the
-// reference), on a real child process with a mix of areas: both give exactly the same runs.
+// reference), on a real child process with a mix of areas: both give exactly the same runs,
+// and the same guard pages (MADV_GUARD_INSTALL), which are never runs.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -32,6 +33,8 @@ struct Layout {
     uint64_t file; // 16 pages of a file, MAP_PRIVATE, all read, 5 written; [8, 16) read-only
     uint64_t shared; // 4 pages MAP_SHARED|MAP_ANONYMOUS, written (not dumped)
     uint64_t sparse; // 256 MiB reserved, every other page of the first 2 MiB written + the last
+    uint64_t guard; // 16 pages, 0-5 written, then guards on 0, 3-4, 7 and 15 (and on file page 12)
+    bool guards { false }; // the kernel has MADV_GUARD_INSTALL (Linux 6.13)
 };
 
 constexpr uint64_t kThpSize = 2 << 20;
@@ -98,6 +101,20 @@ void* map(size_t size, int prot, int flags, int fd = -1)
     sparse[kSparseSize - P] = 1;
     l.sparse = reinterpret_cast<uint64_t>(sparse);
 
+    // Guard pages at the edges and in the middle, over written pages and untouched ones, next
+    // to written pages; and one in the private file mapping's read-only half (a file page).
+    auto* guard = static_cast<uint8_t*>(map(16 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS));
+    for (int page = 0; page < 6; ++page)
+        guard[page * P] = 1;
+    l.guard = reinterpret_cast<uint64_t>(guard);
+    l.guards = ::madvise(guard, P, sys::kMadvGuardInstall) == 0;
+    if (l.guards
+        && (::madvise(guard + 3 * P, 2 * P, sys::kMadvGuardInstall) != 0
+            || ::madvise(guard + 7 * P, P, sys::kMadvGuardInstall) != 0
+            || ::madvise(guard + 15 * P, P, sys::kMadvGuardInstall) != 0
+            || ::madvise(file + 12 * P, P, sys::kMadvGuardInstall) != 0))
+        ::_exit(13);
+
     if (::write(report, &l, sizeof l) != static_cast<ssize_t>(sizeof l))
         ::_exit(11);
     char c;
@@ -152,6 +169,43 @@ std::vector<PageRun> reference_runs(pid_t pid, std::vector<MemoryArea> const& ar
         runs.insert(runs.end(), r.begin(), r.end());
     }
     return runs;
+}
+
+// The reference's guard pages: select_guards over every area's pagemap entries.
+std::vector<GuardRange> reference_guards(pid_t pid, std::vector<MemoryArea> const& areas)
+{
+    auto pagemap = MUST(sys::open(fmt::format("/proc/{}/pagemap", pid), O_RDONLY | O_CLOEXEC));
+    std::vector<GuardRange> guards;
+    for (auto const& a : areas) {
+        if (a.kind != AreaKind::Anonymous && a.kind != AreaKind::FilePrivate)
+            continue;
+        auto g = select_guards(a, MUST(sys::read_pagemap(pagemap, a.start, a.size() / P)));
+        guards.insert(guards.end(), g.begin(), g.end());
+    }
+    return guards;
+}
+
+// A plan's guard ranges in address order, each checked to lie inside the area it names.
+std::vector<GuardRange> guards_of(PagePlan const& plan, std::vector<MemoryArea> const& areas)
+{
+    std::vector<GuardRange> guards;
+    for (auto const& [area, range] : plan.guards) {
+        EXPECT_LT(area, areas.size());
+        if (area < areas.size()) {
+            EXPECT_TRUE(range.start >= areas[area].start && range.end <= areas[area].end && range.start < range.end)
+                << fmt::format("{:#x}-{:#x} in area {}", range.start, range.end, area);
+        }
+        guards.push_back(range);
+    }
+    return guards;
+}
+
+std::string show(std::vector<GuardRange> const& guards)
+{
+    std::string s;
+    for (auto const& g : guards)
+        s += fmt::format("{:#x}-{:#x} ", g.start, g.end);
+    return s;
 }
 
 // The ioctl path alone, with a tiny buffer (many batches, walks resumed at walk_end).
@@ -260,7 +314,9 @@ TEST(PagesScan, ScanAndPagemapPlanTheSameRunsOfARealProcess)
     std::vector<PageRun> reference;
     PagePlan by_scan, by_pagemap;
     std::vector<PageRun> direct;
+    std::vector<GuardRange> guard_reference;
     for (int attempt = 0; attempt < 3; ++attempt) {
+        guard_reference = reference_guards(pid, areas);
         reference = reference_runs(pid, areas);
         by_pagemap = plan(pid, areas, false);
         by_scan = plan(pid, areas, true);
@@ -278,6 +334,9 @@ TEST(PagesScan, ScanAndPagemapPlanTheSameRunsOfARealProcess)
         EXPECT_EQ(by_scan.segments[i].size, by_pagemap.segments[i].size);
         EXPECT_EQ(by_scan.segments[i].readable, by_pagemap.segments[i].readable);
     }
+
+    EXPECT_EQ(guards_of(by_pagemap, areas), guard_reference) << show(guards_of(by_pagemap, areas));
+    EXPECT_EQ(guards_of(by_scan, areas), guard_reference) << show(guards_of(by_scan, areas));
 
     // And the runs are the ones the child made (not merely equal to each other).
     auto const& runs = by_scan.runs;
@@ -306,6 +365,27 @@ TEST(PagesScan, ScanAndPagemapPlanTheSameRunsOfARealProcess)
     auto sparse = covered(runs, l.sparse, kSparseSize / P);
     EXPECT_EQ(sparse.size(), kThpSize / P / 2 + 1);
     EXPECT_TRUE(sparse.count(kSparseSize / P - 1));
+    // Guard pages are never page data (they read as swapped); they are the plan's guards.
+    EXPECT_EQ(covered(runs, l.guard, 16), (std::set<uint64_t> { 1, 2, 5 }));
+    if (l.guards) {
+        auto in = [&](uint64_t from, uint64_t to) {
+            std::vector<GuardRange> out;
+            for (auto const& g : guard_reference)
+                if (g.start >= from && g.end <= to)
+                    out.push_back(g);
+            return out;
+        };
+        EXPECT_EQ(in(l.guard, l.guard + 16 * P),
+                  (std::vector<GuardRange> { { l.guard, l.guard + P },
+                                             { l.guard + 3 * P, l.guard + 5 * P },
+                                             { l.guard + 7 * P, l.guard + 8 * P },
+                                             { l.guard + 15 * P, l.guard + 16 * P } }))
+            << show(guard_reference);
+        EXPECT_EQ(in(l.file, l.file + 16 * P), (std::vector<GuardRange> { { l.file + 12 * P, l.file + 13 * P } }));
+        EXPECT_EQ(guard_reference.size(), 5u) << show(guard_reference);
+    } else {
+        std::fprintf(stderr, "note: no MADV_GUARD_INSTALL on this kernel\n");
+    }
 
     hold.second = Fd(); // the child exits
     int status = MUST(child.wait());

@@ -293,3 +293,72 @@ TEST(PagemapScan, BadRangeIsAnErrorNamingTheRange)
     ASSERT_FALSE(not_pagemap);
     EXPECT_TRUE(not_pagemap.error().is_errno(ENOTTY)) << not_pagemap.error().message();
 }
+
+// Guard pages (MADV_GUARD_INSTALL) look swapped; with PAGE_IS_GUARD they are never kept, and
+// the builder collects them apart, cut at area boundaries and joined like runs.
+TEST(PagemapScan, GuardRegionsAreNotKeptButCollected)
+{
+    EXPECT_FALSE(keeps(PageKeep::PresentOrSwapped, kSwapped | kPageIsGuard));
+    EXPECT_FALSE(keeps(PageKeep::CopiedOrSwapped, kSwapped | kPageIsGuard));
+    ScanWalk w { 0x10000, 0x20000, PageKeep::PresentOrSwapped, 0, 1 };
+    EXPECT_NE(scan_query(w).returned & kPageIsGuard, 0u); // splits guards off from real swap
+    EXPECT_EQ(scan_query(w, GuardScan::Ignore).returned & kPageIsGuard, 0u); // before 6.15: EINVAL
+
+    std::vector<ScanArea> areas = { anon(0x10000, 0x14000), anon(0x14000, 0x18000) };
+    std::vector<PageRegion> regions = {
+        { 0x10000, 0x11000, kPresent },
+        { 0x11000, 0x12000, kSwapped | kPageIsGuard },
+        { 0x12000, 0x13000, kSwapped },
+        { 0x13000, 0x15000, kSwapped | kPageIsGuard }, // spans both areas
+        { 0x15000, 0x16000, kSwapped | kPageIsGuard }, // continues the guard of area 1
+    };
+    for (size_t batch : { 1, 2, 5 }) {
+        ScanRunBuilder builder(areas);
+        for (auto const& walk : plan_scan_walks(areas)) {
+            builder.begin(walk);
+            for (size_t i = 0; i < regions.size(); i += batch)
+                builder.add({ regions.data() + i, std::min(batch, regions.size() - i) });
+        }
+        EXPECT_EQ(builder.take(), (std::vector<ScanRun> { { 0, 0x10000, 1 }, { 0, 0x12000, 1 } })) << batch;
+        EXPECT_EQ(builder.take_guards(),
+                  (std::vector<ScanRun> { { 0, 0x11000, 1 }, { 0, 0x13000, 1 }, { 1, 0x14000, 2 } }))
+            << batch;
+    }
+}
+
+// The real ioctl on guard pages of our own: over written pages and untouched ones, at both
+// edges, whatever the buffer size; never among the runs.
+TEST(PagemapScan, LiveGuardPages)
+{
+    if (!probe_pagemap_scan())
+        GTEST_SKIP() << "no PAGEMAP_SCAN on this kernel";
+    Map m(32);
+    for (uint64_t page = 0; page < 8; ++page)
+        m.data[page * P] = 1;
+    if (::madvise(m.data, P, kMadvGuardInstall) != 0)
+        GTEST_SKIP() << "no MADV_GUARD_INSTALL on this kernel";
+    ASSERT_EQ(::madvise(m.data + 4 * P, 2 * P, kMadvGuardInstall), 0);
+    ASSERT_EQ(::madvise(m.data + 20 * P, P, kMadvGuardInstall), 0);
+    ASSERT_EQ(::madvise(m.data + 31 * P, P, kMadvGuardInstall), 0);
+    auto pagemap = MUST(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+    ScanArea area = anon(m.address(), m.address(32));
+    std::vector<ScanRun> runs = { { 0, m.address(1), 3 }, { 0, m.address(6), 2 } };
+    std::vector<ScanRun> guards
+        = { { 0, m.address(0), 1 }, { 0, m.address(4), 2 }, { 0, m.address(20), 1 }, { 0, m.address(31), 1 } };
+    for (size_t max : { 1, 2, 1024 }) {
+        auto r = scan_memory(pagemap, { &area, 1 }, GuardScan::Report, max);
+        ASSERT_TRUE(r) << r.error().message();
+        EXPECT_EQ(r->runs, runs) << "max_regions " << max;
+        EXPECT_EQ(r->guards, guards) << "max_regions " << max;
+    }
+    // The pagemap bit of the same pages (PM_GUARD_REGION), set with "swapped".
+    for (uint64_t page = 0; page < 32; ++page) {
+        uint64_t entry = 0;
+        ASSERT_EQ(::pread(pagemap.get(), &entry, 8, static_cast<off_t>(m.address(page) / P * 8)), 8);
+        bool guard = page == 0 || page == 4 || page == 5 || page == 20 || page == 31;
+        EXPECT_EQ((entry & kPagemapGuardRegion) != 0, guard) << page;
+        if (guard) {
+            EXPECT_NE(entry & (1ULL << 62), 0u) << page;
+        }
+    }
+}
