@@ -96,11 +96,10 @@ Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Trac
     auto plan = plan_freeze_rewind(stop);
     if (plan.action == FreezeRewind::None)
         return tracee;
-    if (plan.restart.action == RestartAction::SleepRemaining
-        && !valid_time_left(process.pid, plan.restart.rem_address)) {
-        plan.restart.action = RestartAction::Reenter; // the whole sleep again, as the image's fallback
-        plan.regs = restartable(same_call_registers(regs));
-    }
+    // No valid time left in *rem: the image falls back to the whole sleep again, which would
+    // not keep the live thread's time; it keeps the kernel's restart.
+    if (plan.restart.action == RestartAction::SleepRemaining && !valid_time_left(process.pid, plan.restart.rem_address))
+        return tracee;
     // SAFETY: a thread we hold in its interrupt stop (inside the kernel's get_signal): its own
     // registers, with the syscall's result replaced by -ERESTARTNOHAND (and a sleep's request
     // by its time left), which the kernel turns into a re-entry or, for a handler, EINTR.

@@ -131,6 +131,7 @@ RestartPlan plan_restart_block(sys::Registers const& frozen)
             return;
         }
         plan.action = RestartAction::SleepRemaining;
+        plan.keeps_time = true;
         plan.regs.*request = frozen.*rem;
         plan.rem_address = frozen.*rem;
     };
@@ -141,6 +142,7 @@ RestartPlan plan_restart_block(sys::Registers const& frozen)
     case SYS_clock_nanosleep:
         if (frozen.rsi & kTimerAbstime) {
             plan.action = RestartAction::Reenter;
+            plan.keeps_time = true; // an absolute deadline
             plan.regs = same_call_registers(frozen);
         } else {
             sleep(&sys::Registers::rdx, &sys::Registers::r10);
@@ -155,6 +157,7 @@ RestartPlan plan_restart_block(sys::Registers const& frozen)
         }
         if (cmd == kFutexWaitBitset) {
             plan.action = RestartAction::Reenter;
+            plan.keeps_time = true; // FUTEX_WAIT_BITSET's timeout is absolute
             plan.regs = same_call_registers(frozen);
             return plan;
         }
@@ -162,6 +165,7 @@ RestartPlan plan_restart_block(sys::Registers const& frozen)
     }
     case SYS_poll:
         plan.action = RestartAction::Reenter;
+        plan.keeps_time = static_cast<int>(frozen.rdx) < 0; // no timeout: nothing to keep
         plan.regs = same_call_registers(frozen);
         return plan;
     default:
@@ -246,11 +250,10 @@ FreezePlan plan_freeze_rewind(FreezeStop const& stop)
         return plan;
     }
     auto restart = plan_restart_block(frozen);
-    if (restart.action == RestartAction::None || restart.action == RestartAction::Eintr)
-        return plan; // the live thread keeps the kernel's restart, only the image gets EINTR
+    if (!restart.keeps_time)
+        return plan; // the live thread keeps the kernel's exact restart; the image gets its plan
     plan.action = FreezeRewind::RestartBlock;
-    // A wakeup returns 0; the rest are re-entries (and rax 0 would read as read(2)'s number).
-    plan.regs = restart.action == RestartAction::SpuriousWakeup ? restart.regs : restartable(restart.regs);
+    plan.regs = restartable(restart.regs); // a re-entry (rax 0 would read as read(2)'s number)
     plan.restart = restart;
     return plan;
 }

@@ -15,10 +15,15 @@
 //     -EINTR that no signal caused. plan_freeze_rewind, applied by freeze.cpp the moment a thread
 //     is seized, turns such a thread back onto the same syscall; and a -ERESTART_RESTARTBLOCK
 //     thread gets (2)'s plan at once, so a thread left running is in the real syscall again,
-//     not in restart_syscall, where a later dump could not tell what it continues. The live
-//     thread and the image both get these registers: neither the original (after
-//     --leave-running, after a failed dump, or after cryo died) nor the restored process sees
-//     an EINTR the freeze made, and both go on alike.
+//     not in restart_syscall, where a later dump could not tell what it continues; but only
+//     when that plan keeps the call's time (RestartPlan::keeps_time). A call whose time left
+//     only the kernel knows (nanosleep without rem, poll with a timeout, a relative FUTEX_WAIT)
+//     stays in the kernel's exact restart in the live thread: waiting its whole time again at
+//     every --leave-running dump could starve it under periodic dumps, which is worse than the
+//     EINTR a second dump in the same call then gives the restored copy (never the original).
+//     The live thread and the image get the same registers otherwise: neither the original
+//     (after --leave-running, after a failed dump, or after cryo died) nor the restored process
+//     sees an EINTR the freeze made.
 // Invariant: the registers planned for the image have orig_rax -1 and never return an
 // -ERESTART* code to user space; those planned for a live or restored thread that carry one
 // (-ERESTARTNOHAND, see restartable) are only ever let go from a ptrace stop, through the
@@ -44,6 +49,10 @@ enum class RestartAction {
 
 struct RestartPlan {
     RestartAction action { RestartAction::None };
+    // The plan ends the call when the kernel's own restart would (an absolute deadline: the
+    // same call again) or at most the frozen time later (a relative sleep entered again with
+    // the time left in *rem). Only such plans are given to a live thread (plan_freeze_rewind).
+    bool keeps_time { false };
     sys::Registers regs {}; // the registers to save in the image (orig_rax -1)
     uint64_t rem_address { 0 }; // SleepRemaining: where the kernel wrote the time left
 };
@@ -109,12 +118,10 @@ struct FreezePlan {
 // Pure. ReenterAfterEintr: a 64-bit task (cs), orig_rax in the eintr_reentry_safe table, rax
 // -EINTR, an interrupt stop, and no signal taken or deliverable (with one, EINTR is the kernel's own
 // answer and the handler runs). RestartBlock: the same conditions and plan_restart_block has a
-// plan other than Eintr; the caller checks *rem for SleepRemaining as for the image (falling
-// back to the whole sleep). The live thread then behaves as the restored one: a sleep with rem
-// sleeps what was left; one whose time left only the kernel knew (nanosleep without rem, poll
-// with a timeout) waits its whole time again from the thaw (later than asked, never earlier);
-// FUTEX_WAIT with a timeout returns 0, a wakeup its callers must expect. That is the price of
-// never going through restart_syscall (see (2): EINTR at the next dump).
+// plan that keeps the call's time (see (3)); the caller checks *rem for SleepRemaining and
+// leaves the thread as it is when *rem is not a valid time. The live thread then behaves as
+// the restored one: a sleep with rem sleeps what was left (the frozen time later), absolute
+// deadlines stay.
 FreezePlan plan_freeze_rewind(FreezeStop const& stop);
 
 // Pure. rewound: registers on a `syscall` instruction with rax its number and orig_rax -1 (the

@@ -210,24 +210,26 @@ TEST(FreezeRewind, RestartBlockSyscallsGetTheImagesPlan)
     EXPECT_EQ(plan.action, FreezeRewind::RestartBlock);
     EXPECT_EQ(plan.restart.action, RestartAction::Reenter);
     expect_same_call(plan, bitset);
-    // poll without and with a timeout, nanosleep without rem: the same call again (the whole
-    // timeout: its time left is only in the kernel's restart block).
-    for (auto frozen :
-         { stopped(SYS_poll, kRestartBlock, 0x7ffd0000e000, 1, 0xffffffff),
-           stopped(SYS_poll, kRestartBlock, 0x7ffd0000e000, 1, 5000), stopped(SYS_nanosleep, kRestartBlock, 0x1000, 0),
-           stopped(SYS_clock_nanosleep, kRestartBlock, CLOCK_MONOTONIC, 0, 0x1000, 0) }) {
-        auto p = plan_freeze_rewind(interrupted(frozen));
-        EXPECT_EQ(p.action, FreezeRewind::RestartBlock) << frozen.orig_rax;
-        EXPECT_EQ(p.restart.action, RestartAction::Reenter) << frozen.orig_rax;
-        expect_same_call(p, frozen);
+    // poll with a timeout, nanosleep without rem, FUTEX_WAIT relative: the image's plan would
+    // not keep their time (the whole timeout again, or an early wakeup: their time left is only
+    // in the kernel's restart block), so the live thread stays with the kernel's exact restart.
+    for (auto frozen : { stopped(SYS_poll, kRestartBlock, 0x7ffd0000e000, 1, 5000),
+             stopped(SYS_nanosleep, kRestartBlock, 0x1000, 0),
+             stopped(SYS_clock_nanosleep, kRestartBlock, CLOCK_MONOTONIC, 0, 0x1000, 0),
+             stopped(SYS_futex, kRestartBlock, 0x601000, 128, 0, 0x1000) }) {
+        EXPECT_EQ(plan_freeze_rewind(interrupted(frozen)).action, FreezeRewind::None) << frozen.orig_rax;
+        EXPECT_FALSE(plan_restart_block(frozen).keeps_time) << frozen.orig_rax;
     }
-    // FUTEX_WAIT relative: returns 0, a wakeup (callers recheck the word).
-    auto rel = plan_freeze_rewind(interrupted(stopped(SYS_futex, kRestartBlock, 0x601000, 128, 0, 0x1000)));
-    EXPECT_EQ(rel.action, FreezeRewind::RestartBlock);
-    EXPECT_EQ(rel.restart.action, RestartAction::SpuriousWakeup);
-    EXPECT_EQ(rel.regs.rax, 0u);
-    EXPECT_EQ(rel.regs.rip, kRip);
-    EXPECT_EQ(rel.regs.orig_rax, kMinus1);
+    // poll without a timeout has no time to keep: re-entered in the live thread too.
+    auto infinite = stopped(SYS_poll, kRestartBlock, 0x7ffd0000e000, 1, 0xffffffff);
+    auto forever = plan_freeze_rewind(interrupted(infinite));
+    EXPECT_EQ(forever.action, FreezeRewind::RestartBlock);
+    expect_same_call(forever, infinite);
+    // ... while the image still gets its plan for them.
+    auto rel = plan_restart_block(stopped(SYS_futex, kRestartBlock, 0x601000, 128, 0, 0x1000));
+    EXPECT_EQ(rel.action, RestartAction::SpuriousWakeup);
+    EXPECT_EQ(plan_restart_block(stopped(SYS_poll, kRestartBlock, 0x7ffd0000e000, 1, 5000)).action,
+        RestartAction::Reenter);
 }
 
 TEST(FreezeRewind, RestartsWithoutAPlanStayWithTheKernel)
