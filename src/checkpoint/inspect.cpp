@@ -384,8 +384,8 @@ Result<std::string> inspect_image(std::string const& dir, InspectFormat format)
                 pages += (g.end - g.start) / 4096;
                 ranges += fmt::format(" {:#x}-{:#x}", g.start, g.end);
             }
-            out += fmt::format("  guard pages of {:#x}-{:#x} {}: {} ({} pages)\n", a.start, a.end, a.name,
-                               ranges.substr(1), pages);
+            out += fmt::format("  guard pages of {:#x}-{:#x} {}: {} ({} pages)\n", a.start, a.end,
+                               a.name.empty() ? "(anonymous)" : a.name, ranges.substr(1), pages);
         }
         out += fmt::format("  files: {}\n", p.files.size());
         for (auto const& f : p.files) {

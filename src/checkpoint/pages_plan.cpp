@@ -27,6 +27,13 @@ bool dumps_pages(AreaKind kind)
     return kind == AreaKind::Anonymous || kind == AreaKind::FilePrivate;
 }
 
+// Areas that can hold guard pages: every mapping of ours, not the kernel's vDSO/vvar/vsyscall.
+// Shared mappings have guards but no page data (their contents are saved elsewhere).
+bool may_have_guards(AreaKind kind)
+{
+    return dumps_pages(kind) || kind == AreaKind::SharedAnonymous || kind == AreaKind::FileShared;
+}
+
 void add_runs(PagePlan& plan, MemoryArea const& area, std::vector<PageRun> const& runs)
 {
     for (auto const& r : runs) {
@@ -52,7 +59,7 @@ Result<PagePlan> plan_from_pagemap(int pid, FdRef pagemap, std::vector<MemoryAre
 {
     PagePlan plan;
     for (auto const& area : areas) {
-        if (!dumps_pages(area.kind))
+        if (!may_have_guards(area.kind))
             continue;
         // The pagemap is read in bounded chunks (512 KiB of entries): an area can be a huge
         // reservation (ASan's shadow, a JVM or Go heap) whose whole pagemap would not fit.
@@ -103,9 +110,11 @@ Result<std::optional<PagePlan>> plan_from_scan(int pid, FdRef pagemap, std::vect
     std::vector<size_t> area_of; // scan_areas[i] is areas[area_of[i]]
     for (size_t i = 0; i < areas.size(); ++i) {
         auto const& a = areas[i];
-        if (!dumps_pages(a.kind))
+        if (!may_have_guards(a.kind))
             continue;
-        auto keep = a.kind == AreaKind::Anonymous ? sys::PageKeep::PresentOrSwapped : sys::PageKeep::CopiedOrSwapped;
+        auto keep = a.kind == AreaKind::Anonymous ? sys::PageKeep::PresentOrSwapped
+            : a.kind == AreaKind::FilePrivate     ? sys::PageKeep::CopiedOrSwapped
+                                                  : sys::PageKeep::GuardsOnly;
         scan_areas.push_back({ a.start, a.end, keep });
         area_of.push_back(i);
     }
@@ -169,7 +178,7 @@ std::vector<PageRun> select_pages(MemoryArea const& area, std::vector<uint64_t> 
 std::vector<GuardRange> select_guards(MemoryArea const& area, std::vector<uint64_t> const& pagemap)
 {
     std::vector<GuardRange> guards;
-    if (!dumps_pages(area.kind))
+    if (!may_have_guards(area.kind))
         return guards;
     for (size_t i = 0; i < pagemap.size(); ++i)
         if (pagemap[i] & sys::kPagemapGuardRegion)

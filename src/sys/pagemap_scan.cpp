@@ -71,6 +71,8 @@ bool keeps(PageKeep keep, uint64_t categories)
     bool file = categories & kPageIsFile;
     if (categories & kPageIsGuard)
         return false; // a marker that faults, with nothing behind it (reported swapped too)
+    if (keep == PageKeep::GuardsOnly)
+        return false;
     if (keep == PageKeep::PresentOrSwapped)
         return present || swapped;
     return (present && !file) || swapped;
@@ -101,6 +103,12 @@ PagemapScanQuery scan_query(ScanWalk const& walk, GuardScan guards)
     PagemapScanQuery q;
     q.start = walk.start;
     q.end = walk.end;
+    if (walk.keep == PageKeep::GuardsOnly) {
+        // Only guard pages match: no region for the pages of a big shared mapping.
+        q.all = kPageIsGuard;
+        q.returned = kPageIsGuard;
+        return q;
+    }
     q.any_of = kPageIsPresent | kPageIsSwapped;
     q.returned = kPageIsPresent | kPageIsSwapped;
     if (walk.keep == PageKeep::CopiedOrSwapped)
@@ -168,6 +176,8 @@ Result<ScanResult> scan_memory(FdRef pagemap, std::span<ScanArea const> areas, G
     std::vector<PageRegion> buffer(std::max<size_t>(max_regions, 1));
     ScanRunBuilder builder(areas);
     for (auto const& walk : plan_scan_walks(areas)) {
+        if (walk.keep == PageKeep::GuardsOnly && guards == GuardScan::Ignore)
+            continue;
         builder.begin(walk);
         auto query = scan_query(walk, guards);
         while (query.start < query.end) {

@@ -73,6 +73,7 @@ enum class PageKeep {
     PresentOrSwapped, // private anonymous memory: every page that exists
     CopiedOrSwapped, // private file mapping: pages the process wrote (anonymous copies: present
                      // and not file pages), or swapped; a page still backed by the file is not
+    GuardsOnly, // shared mapping: its contents are saved elsewhere; only its guard pages
 };
 
 // Pure: whether a region with `categories` (of a scan_query's walk) is kept. A guard page never is.
@@ -104,7 +105,8 @@ struct ScanWalk {
 };
 
 // Whether a scan asks for PAGE_IS_GUARD: a kernel before 6.15 refuses it (EINVAL), and then
-// has no guards to report, or none it can tell from swapped pages.
+// has no guards to report, or none it can tell from swapped pages (GuardsOnly walks are then
+// skipped).
 enum class GuardScan { Report, Ignore };
 
 // Pure: the walks for `areas` (in any order; empty areas are skipped), in list order. Areas

@@ -1,11 +1,12 @@
 // Checkpoint/restore workload: guard pages (madvise MADV_GUARD_INSTALL, Linux 6.13) in an
 // anonymous area (its first page, two in the middle, its last page), next to a lone written
-// page in a mostly untouched area, and in a private file mapping (next to a written copy and a
-// page still read from the file). Prints "ready PID", then waits for SIGUSR1 and verifies:
+// page in a mostly untouched area, in a private file mapping (next to a written copy and a
+// page still read from the file), in shared anonymous memory and in a shared file mapping. Prints "ready PID", then waits for SIGUSR1 and verifies:
 // the data around the guards is intact, each guard page is still one (pagemap bit 58, and a
 // read of it raises SIGSEGV at its address, caught here), the other pages are not, and
-// MADV_GUARD_REMOVE turns a guard back into an ordinary page (zero, or the file's contents)
-// that can be written. Prints "verify ok" (exit 0) or what differs (exit 1).
+// MADV_GUARD_REMOVE turns a guard back into an ordinary page that can be written: zero in
+// private anonymous memory, else what the file or shared memory holds there (a guard only
+// hides a shared page, it does not drop it). Prints "verify ok" (exit 0) or what differs (exit 1).
 // Usage: cr_guard           (cwd: a directory it may write a data file into)
 //        cr_guard probe     exit 0 if this kernel has guard pages, 77 otherwise
 #define _GNU_SOURCE
@@ -69,13 +70,27 @@ static uint64_t pagemap_entry(int pagemap, void* page)
 
 static int is_guard_entry(uint64_t entry) { return (entry >> 58) & 1; }
 
-// A region of `pages` pages at `base`; guard[i] says whether page i is a guard page.
+// A region of `pages` pages at `base`; guard[i] says whether page i is a guard page; `under`
+// what a guard page reads as once removed (NULL: zero).
 struct Region {
     char const* name;
     char* base;
     size_t pages;
     char const* guard;
+    uint64_t const* under;
 };
+
+// A file of `pages` pages filled with `seed` in the cwd, mapped with `flags`.
+static char* map_file(char const* name, size_t pages, uint64_t* data, uint64_t seed, int flags)
+{
+    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    prng_fill(data, pages * WORDS, seed);
+    if (fd < 0 || write(fd, data, pages * PAGE) != (ssize_t)(pages * PAGE))
+        return perror(name), NULL;
+    char* p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, flags, fd, 0);
+    close(fd);
+    return p == MAP_FAILED ? (perror(name), NULL) : p;
+}
 
 // Checks that exactly the pages marked in `guard` are guard pages, by pagemap and by fault.
 static void check_guards(int pagemap, struct Region const* r)
@@ -116,25 +131,34 @@ int main(int argc, char** argv)
 
     // A private file mapping of 4 pages of a file of ours: page 0 read (the file's page),
     // page 1 written (a copy), page 2 a guard, page 3 untouched.
-    int fd = open("guard-data", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     static uint64_t file_data[4 * WORDS];
-    prng_fill(file_data, 4 * WORDS, 300);
-    if (fd < 0 || write(fd, file_data, sizeof file_data) != (ssize_t)sizeof file_data)
-        return perror("guard-data"), 2;
-    char* file = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (file == MAP_FAILED)
-        return perror("mmap guard-data"), 2;
+    char* file = map_file("guard-data", 4, file_data, 300, MAP_PRIVATE);
+    if (!file)
+        return 2;
     volatile uint64_t sink = *(uint64_t*)file;
     (void)sink;
     prng_fill((uint64_t*)(file + PAGE), WORDS, 400);
     if (guard(file + 2 * PAGE, 1))
         return perror("madvise MADV_GUARD_INSTALL (file)"), 2;
 
+    // Shared anonymous memory, all written, page 1 a guard; a shared file mapping, page 2.
+    static uint64_t shared_data[4 * WORDS];
+    prng_fill(shared_data, 4 * WORDS, 500);
+    char* shared = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    static uint64_t shared_file_data[4 * WORDS];
+    char* shared_file = map_file("guard-shared", 4, shared_file_data, 600, MAP_SHARED);
+    if (shared == MAP_FAILED || !shared_file)
+        return perror("mmap shared"), 2;
+    memcpy(shared, shared_data, sizeof shared_data);
+    if (guard(shared + PAGE, 1) || guard(shared_file + 2 * PAGE, 1))
+        return perror("madvise MADV_GUARD_INSTALL (shared)"), 2;
+
     struct Region const regions[] = {
-        { "anonymous", anon, 16, "G-----GG-------G" },
-        { "sparse", sparse, 8, "----G-G-" },
-        { "file", file, 4, "--G-" },
+        { "anonymous", anon, 16, "G-----GG-------G", NULL },
+        { "sparse", sparse, 8, "----G-G-", NULL },
+        { "file", file, 4, "--G-", file_data },
+        { "shared", shared, 4, "-G--", shared_data },
+        { "shared file", shared_file, 4, "--G-", shared_file_data },
     };
 
     struct sigaction sa = { 0 };
@@ -174,6 +198,10 @@ int main(int argc, char** argv)
         BAD("file page 1 (written) differs");
     if (memcmp(file + 3 * PAGE, file_data + 3 * WORDS, PAGE) != 0)
         BAD("file page 3 (untouched) is not the file's");
+    for (size_t r = 3; r < 5; ++r)
+        for (size_t i = 0; i < 4; ++i)
+            if (regions[r].guard[i] != 'G' && memcmp(regions[r].base + i * PAGE, regions[r].under + i * WORDS, PAGE))
+                BAD("%s page %zu differs", regions[r].name, i);
 
     // MADV_GUARD_REMOVE: ordinary pages again, zero (or the file's), writable.
     for (size_t r = 0; r < sizeof regions / sizeof regions[0]; ++r)
@@ -192,11 +220,13 @@ int main(int argc, char** argv)
                 continue;
             }
             static char const zero[PAGE];
-            void const* want = regions[r].base == file ? (void const*)(file_data + i * WORDS) : (void const*)zero;
+            void const* want = regions[r].under ? (void const*)(regions[r].under + i * WORDS) : (void const*)zero;
             if (memcmp(page, want, PAGE) != 0)
                 BAD("%s page %zu: after MADV_GUARD_REMOVE not %s", regions[r].name, i,
-                    regions[r].base == file ? "the file's" : "zero");
-            page[0] = 1;
+                    regions[r].under ? "what it held" : "zero");
+            // Writable again; the same byte, so that a shared file keeps its contents (the
+            // --leave-running image is restored after the original ran this).
+            ((char volatile*)page)[0] = page[0];
         }
     printf(g_bad ? "verify FAILED\n" : "verify ok\n");
     fflush(stdout);

@@ -1,10 +1,10 @@
 #!/bin/bash
 # Checkpoint/restore of guard pages (madvise MADV_GUARD_INSTALL; tests/cr/cr_guard.c): guards
-# at the edges and in the middle of an anonymous area, next to a written page, and in a private
-# file mapping. They are not page data (the dump used to copy them as "swapped" pages and fail
+# at the edges and in the middle of an anonymous area, next to a written page, in a private
+# file mapping, in shared anonymous memory and in a shared file mapping. They are not page data (the dump used to copy them as "swapped" pages and fail
 # with EFAULT); the image lists them per area, and restore installs them again:
 #  1. dump (PAGEMAP_SCAN) + restore: data intact, guards still guards (pagemap bit 58, SIGSEGV
-#     at the page), MADV_GUARD_REMOVE gives ordinary pages; inspect lists the 6 guard ranges;
+#     at the page), MADV_GUARD_REMOVE gives ordinary pages; inspect lists the 8 guard ranges;
 #  2. the same with pages planned from pagemap entries (CRYO_PAGEMAP_SCAN=0);
 #  3. --leave-running: the original verifies the same, then its image restores and verifies.
 source "$(dirname "$0")/lib.sh"
@@ -21,7 +21,7 @@ for mode in scan pagemap; do
     if start "$name" "$WORKLOAD" && dump_restore "$name"; then
         { wait "$PID"; } 2>/dev/null # the dumped original, killed: no job notice
         n=$(guard_ranges "$TMP/$name/img")
-        [ "$n" = 6 ] && ok "$name: inspect shows 6 guard ranges" || fail "$name: inspect shows $n guard ranges, not 6"
+        [ "$n" = 8 ] && ok "$name: inspect shows 8 guard ranges" || fail "$name: inspect shows $n guard ranges, not 8"
         "$CRYO" checkpoint inspect "$TMP/$name/img" | grep -q "guard pages of" || fail "$name: no guard pages in inspect's text"
         verify "$name"
     fi

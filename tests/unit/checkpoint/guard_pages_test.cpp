@@ -72,8 +72,13 @@ TEST(GuardPages, SelectedFromPagemapNeverAsPages)
     auto f = area(0x20000, 3, AreaKind::FilePrivate);
     EXPECT_EQ(select_guards(f, { sys::kPagemapPresent, kGuard, sys::kPagemapPresent | sys::kPagemapFileOrShared }),
               (std::vector<GuardRange> { { 0x21000, 0x22000 } }));
-    // Areas whose pages are not dumped have no guards recorded (not looked for).
-    EXPECT_TRUE(select_guards(area(0x30000, 1, AreaKind::SharedAnonymous), { kGuard }).empty());
+    // Shared mappings have guards too, though no page data; the kernel's areas are not looked at.
+    EXPECT_EQ(select_guards(area(0x30000, 2, AreaKind::SharedAnonymous), { kGuard, 0 }),
+              (std::vector<GuardRange> { { 0x30000, 0x31000 } }));
+    EXPECT_EQ(select_guards(area(0x30000, 2, AreaKind::FileShared), { sys::kPagemapFileOrShared, kGuard }),
+              (std::vector<GuardRange> { { 0x31000, 0x32000 } }));
+    EXPECT_TRUE(select_pages(area(0x30000, 1, AreaKind::SharedAnonymous), { kGuard }).empty());
+    EXPECT_TRUE(select_guards(area(0x30000, 1, AreaKind::Vdso), { kGuard }).empty());
 }
 
 TEST(GuardPages, RecordedIntoTheirAreas)

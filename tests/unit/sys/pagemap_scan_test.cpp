@@ -303,6 +303,12 @@ TEST(PagemapScan, GuardRegionsAreNotKeptButCollected)
     ScanWalk w { 0x10000, 0x20000, PageKeep::PresentOrSwapped, 0, 1 };
     EXPECT_NE(scan_query(w).returned & kPageIsGuard, 0u); // splits guards off from real swap
     EXPECT_EQ(scan_query(w, GuardScan::Ignore).returned & kPageIsGuard, 0u); // before 6.15: EINVAL
+    EXPECT_FALSE(keeps(PageKeep::GuardsOnly, kPresent));
+    EXPECT_FALSE(keeps(PageKeep::GuardsOnly, kSwapped));
+    w.keep = PageKeep::GuardsOnly; // a shared mapping: only its guard pages match
+    EXPECT_EQ(scan_query(w).all, kPageIsGuard);
+    EXPECT_EQ(scan_query(w).any_of, 0u);
+    w.keep = PageKeep::PresentOrSwapped;
 
     std::vector<ScanArea> areas = { anon(0x10000, 0x14000), anon(0x14000, 0x18000) };
     std::vector<PageRegion> regions = {
@@ -351,6 +357,25 @@ TEST(PagemapScan, LiveGuardPages)
         EXPECT_EQ(r->runs, runs) << "max_regions " << max;
         EXPECT_EQ(r->guards, guards) << "max_regions " << max;
     }
+    // A shared mapping, GuardsOnly: its written pages are no runs, its guard is reported.
+    auto* shared
+        = static_cast<uint8_t*>(::mmap(nullptr, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(shared, MAP_FAILED);
+    for (uint64_t page = 0; page < 4; ++page)
+        shared[page * P] = 1;
+    ASSERT_EQ(::madvise(shared + P, P, kMadvGuardInstall), 0);
+    // SAFETY: an address of our own mapping, only compared and handed to the kernel's walk.
+    auto const at = reinterpret_cast<uint64_t>(shared);
+    ScanArea guards_only { at, at + 4 * P, PageKeep::GuardsOnly };
+    auto s = scan_memory(pagemap, { &guards_only, 1 }, GuardScan::Report, 1);
+    ASSERT_TRUE(s) << s.error().message();
+    EXPECT_TRUE(s->runs.empty());
+    EXPECT_EQ(s->guards, (std::vector<ScanRun> { { 0, at + P, 1 } }));
+    auto ignored = scan_memory(pagemap, { &guards_only, 1 }, GuardScan::Ignore, 1);
+    ASSERT_TRUE(ignored) << ignored.error().message();
+    EXPECT_TRUE(ignored->guards.empty() && ignored->runs.empty()); // not even asked
+    ::munmap(shared, 4 * P);
+
     // The pagemap bit of the same pages (PM_GUARD_REGION), set with "swapped".
     for (uint64_t page = 0; page < 32; ++page) {
         uint64_t entry = 0;
