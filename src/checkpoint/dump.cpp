@@ -20,6 +20,7 @@
 #include "checkpoint/pages.h"
 #include "checkpoint/pidns.h"
 #include "checkpoint/progress.h"
+#include "checkpoint/socket_options.h"
 #include "checkpoint/task_state_codec.h"
 #include "checkpoint/wp_snapshot.h"
 #include "sys/file.h"
@@ -150,9 +151,11 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     auto t = Clock::now();
     ProcessTree model;
     model.root_pid = options.pid;
+    SocketDefaults socket_defaults; // one fresh socket per namespace and kind for the whole tree
     for (auto& frozen : tree.processes()) {
-        model.processes.push_back(TRY(collect_process(frozen, { .inject_failure = options.inject_failure })
-                                          .context("collect process {}", frozen.pid)));
+        CollectOptions collect_options { .inject_failure = options.inject_failure, .socket_defaults = &socket_defaults };
+        model.processes.push_back(
+            TRY(collect_process(frozen, collect_options).context("collect process {}", frozen.pid)));
         if (!options.file_locks)
             TRY(refuse_file_locks(model.processes.back()));
         stats.threads += static_cast<int>(frozen.threads.size());
