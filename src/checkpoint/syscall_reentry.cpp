@@ -214,17 +214,9 @@ bool eintr_reentry_safe(uint64_t syscall_nr)
     case SYS_semop:
     case SYS_semtimedop:
     case SYS_io_getevents:
-    case SYS_accept:
-    case SYS_accept4:
-    case SYS_recvfrom:
-    case SYS_recvmsg:
-    case SYS_recvmmsg:
-    case SYS_sendto:
-    case SYS_sendmsg:
-    case SYS_sendmmsg:
         return true;
     default:
-        return false;
+        return socket_call(syscall_nr); // accept, recv*, send*
     }
 }
 
