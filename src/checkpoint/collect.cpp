@@ -59,7 +59,7 @@ Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntr
             a.kind = AreaKind::Vsyscall;
         else if (m.shared && m.path.starts_with("/SYSV"))
             return Error::format("memory area {:#x}-{:#x} ({}): attached SysV shared memory is not supported yet",
-                m.start, m.end, m.path);
+                                 m.start, m.end, m.path);
         else if (needs_memory_object(m)) // shared anonymous, deleted file, memfd (memory_objects.cpp)
             TRY(attach_memory_object(pid, m, a, p));
         else if (m.inode != 0 && !m.path.empty() && m.path[0] == '/') {
@@ -78,7 +78,7 @@ Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntr
 // unmapped again afterwards: each thread's set_tid_address pointer (prctl PR_GET_TID_ADDRESS,
 // run in that thread), and rt_sigaction(sig, NULL, &old) per signal caught or ignored.
 Result<std::vector<SignalAction>> collect_from_inside(FrozenProcess& frozen, std::vector<Thread>& threads,
-    sys::StatusInfo const& status, bool inject_failure)
+                                                      sys::StatusInfo const& status, bool inject_failure)
 {
     auto& leader = frozen.threads.at(0);
     std::vector<SignalAction> out;
@@ -96,7 +96,7 @@ Result<std::vector<SignalAction>> collect_from_inside(FrozenProcess& frozen, std
         if (!(interesting & (1ULL << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
             continue;
         TRY(leader.syscall_checked("rt_sigaction", SYS_rt_sigaction,
-            { static_cast<uint64_t>(sig), 0, scratch.address(), 8 }));
+                                   { static_cast<uint64_t>(sig), 0, scratch.address(), 8 }));
         uint64_t k[4]; // struct kernel_sigaction: handler, flags, restorer, mask
         TRY(scratch.read(0, k, sizeof k));
         out.push_back({ sig, k[0], k[1], k[2], k[3] });
@@ -191,8 +191,8 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
     // The current break is not in /proc; brk(0) returns it without changing anything.
     p.mm.brk = TRY(leader.syscall_checked("brk", SYS_brk, { 0 }));
 
-    p.signal_actions = TRY(collect_from_inside(frozen, p.threads, status, options.inject_failure == "signals")
-                               .context("process {}", pid));
+    p.signal_actions = TRY(
+        collect_from_inside(frozen, p.threads, status, options.inject_failure == "signals").context("process {}", pid));
 
     // rlimits are read from inside (collect_task_state): prlimit on another process needs
     // CAP_SYS_RESOURCE once its uids differ from cryo's.

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <thread>
 
 #include "base/scope_guard.h"
 #include "checkpoint/image.h"
@@ -333,7 +333,9 @@ std::string tcp_summary(TcpState const& t)
         return fmt::format("tcp {} listening", local);
     if (t.established)
         return fmt::format("tcp {} -> {} {}{}", local, endpoint(t.peer_address, t.peer_port, t.family),
-                           t.fin_sent ? "fin-wait2" : t.fin_received ? "close-wait" : "established",
+                           t.fin_sent           ? "fin-wait2"
+                               : t.fin_received ? "close-wait"
+                                                : "established",
                            t.accept_queued ? " (not accepted yet)" : "");
     return fmt::format("tcp {} unconnected", local);
 }
@@ -468,7 +470,8 @@ Result<void> find_waiting_connections(int pid, std::vector<FileDescription*> con
             // client's connection is one to outside the tree, handled as such).
             if (server_end.inode != 0)
                 continue;
-            if (!is_wildcard(l.local_address) && plain_address(server_end.local.address) != plain_address(l.local_address))
+            if (!is_wildcard(l.local_address)
+                && plain_address(server_end.local.address) != plain_address(l.local_address))
                 continue;
             auto what = fmt::format("connection {} -> {} waiting in the accept queue of {}",
                                     endpoint(server_end.peer.address, server_end.peer.port, server_end.peer.family),

@@ -59,10 +59,10 @@ Result<std::string> save_tcp_connection(int pid, int fd, FileDescription& d);
 // Dump, whole tree (after every socket is classified and its connection saved): the
 // connections waiting in the accept queue of a listener of the tree (a server end with no
 // file yet) are found with sock_diag; their client, which must be in the tree, gets
-// accept_queued. A half-closed connection (FIN-WAIT2 / CLOSE-WAIT) needs both ends in the tree. One that cannot come back is refused by name: its client outside the
-// tree, bytes it received (unreadable without accepting it), or closed by its client.
-// `pid`: a process of the tree, whose network namespace is searched. Every copy of a
-// description is in `sockets`.
+// accept_queued. A half-closed connection (FIN-WAIT2 / CLOSE-WAIT) needs both ends in the tree. One that cannot come
+// back is refused by name: its client outside the tree, bytes it received (unreadable without accepting it), or closed
+// by its client. `pid`: a process of the tree, whose network namespace is searched. Every copy of a description is in
+// `sockets`.
 Result<void> mark_accept_queued(int pid, std::vector<FileDescription*> const& sockets);
 
 // Restore: every TcpSocket description of `descriptions` into fds[id].

@@ -40,9 +40,11 @@ Result<void> apply_buffer_sizes(FdRef s, BufferSizes sizes)
 {
     // getsockopt showed the doubled value the kernel keeps; setsockopt doubles again.
     if (sizes.send)
-        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(sizes.send / 2)).context("SO_SNDBUFFORCE"));
+        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(sizes.send / 2))
+                .context("SO_SNDBUFFORCE"));
     if (sizes.receive)
-        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(sizes.receive / 2)).context("SO_RCVBUFFORCE"));
+        TRY(sys::set_socket_option(s, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(sizes.receive / 2))
+                .context("SO_RCVBUFFORCE"));
     return {};
 }
 

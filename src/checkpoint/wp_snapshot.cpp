@@ -91,14 +91,14 @@ WpSnapshot::~WpSnapshot()
 }
 
 std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<MemoryArea> const& areas,
-    PagePlan const& plan, std::vector<Thread> const* threads)
+                                               PagePlan const& plan, std::vector<Thread> const* threads)
 {
     int pid = leader.tgid();
     auto made = [&]() -> Result<std::unique_ptr<WpSnapshot>> {
         if (plan.bytes == 0)
             return Error::make("no pages");
         if (!std::is_sorted(plan.segments.begin(), plan.segments.end(),
-                [](auto const& a, auto const& b) { return a.address < b.address; }))
+                            [](auto const& a, auto const& b) { return a.address < b.address; }))
             return Error::make("page segments out of order");
         std::unique_ptr<WpSnapshot> snap(new WpSnapshot(pid, plan));
         // Private anonymous areas with pages to dump: the ones write protection can cover.
@@ -107,7 +107,7 @@ std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<
             if (a.kind != AreaKind::Anonymous)
                 continue;
             auto it = std::lower_bound(snap->m_segments.begin(), snap->m_segments.end(), a.start,
-                [](PageSegment const& s, uint64_t address) { return s.address < address; });
+                                       [](PageSegment const& s, uint64_t address) { return s.address < address; });
             if (it != snap->m_segments.end() && it->address < a.end)
                 candidates.push_back({ a.start, a.end, a.huge });
         }
@@ -128,8 +128,8 @@ std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<
         // cryo's copy is the only one from here on: the process's fd table is as it was.
         TRY(leader.syscall_checked("close userfaultfd", SYS_close, { static_cast<uint64_t>(fd) }));
         snap->m_uffd = TRY(std::move(taken));
-        uint64_t features = TRY(sys::uffd_api_features(snap->m_uffd,
-            UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP));
+        uint64_t features = TRY(sys::uffd_api_features(
+            snap->m_uffd, UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP));
         if (!(features & UFFD_FEATURE_PAGEFAULT_FLAG_WP))
             return Error::make("the kernel has no userfaultfd write protection");
         for (auto const& c : candidates) {
@@ -160,9 +160,9 @@ std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<
         log::debug("process {}: snapshot: {} areas write-protected in {:.1f} ms ({} futex pages left unprotected, "
                    "their words found in {:.2f} ms), "
                    "{} pages copied in {:.1f} ms",
-            pid, snap->m_registered.size(), std::chrono::duration<double, std::milli>(t1 - t0).count(),
-            snap->m_futex_pages, futex_ms, snap->m_pages_frozen,
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count());
+                   pid, snap->m_registered.size(), std::chrono::duration<double, std::milli>(t1 - t0).count(),
+                   snap->m_futex_pages, futex_ms, snap->m_pages_frozen,
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count());
         auto [stop_read, stop_write] = TRY(sys::pipe(O_CLOEXEC | O_NONBLOCK));
         snap->m_stop_read = std::move(stop_read);
         snap->m_stop_write = std::move(stop_write);
@@ -171,7 +171,7 @@ std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<
     }();
     if (!made) {
         log::debug("process {}: no write-protect snapshot ({}); its memory is copied while frozen", pid,
-            made.error().message());
+                   made.error().message());
         return nullptr;
     }
     return std::move(*made);
@@ -188,7 +188,7 @@ Result<void> WpSnapshot::protect_all()
         uint64_t from = s.address;
         uint64_t const end = s.address + s.size;
         auto it = std::upper_bound(m_unprotected.begin(), m_unprotected.end(), from,
-            [](uint64_t a, auto const& b) { return a < b.second; });
+                                   [](uint64_t a, auto const& b) { return a < b.second; });
         for (; from < end; ++it) {
             uint64_t to = it == m_unprotected.end() ? end : std::min(end, it->first);
             if (from < to)
@@ -204,14 +204,14 @@ Result<void> WpSnapshot::protect_all()
 bool WpSnapshot::left_unprotected(uint64_t address) const
 {
     auto it = std::upper_bound(m_unprotected.begin(), m_unprotected.end(), address,
-        [](uint64_t a, auto const& b) { return a < b.second; });
+                               [](uint64_t a, auto const& b) { return a < b.second; });
     return it != m_unprotected.end() && it->first <= address;
 }
 
 WpSnapshot::Range const* WpSnapshot::registered_range(uint64_t address) const
 {
     auto it = std::upper_bound(m_registered.begin(), m_registered.end(), address,
-        [](uint64_t a, Range const& r) { return a < r.start; });
+                               [](uint64_t a, Range const& r) { return a < r.start; });
     if (it == m_registered.begin())
         return nullptr;
     --it;
@@ -236,7 +236,7 @@ template<typename F>
 void WpSnapshot::for_each_page(uint64_t start, uint64_t end, F&& f) const
 {
     auto it = std::upper_bound(m_segments.begin(), m_segments.end(), start,
-        [](uint64_t a, PageSegment const& s) { return a < s.address; });
+                               [](uint64_t a, PageSegment const& s) { return a < s.address; });
     size_t i = it == m_segments.begin() ? 0 : static_cast<size_t>(it - m_segments.begin()) - 1;
     for (; i < m_segments.size() && m_segments[i].address < end; ++i) {
         auto const& s = m_segments[i];

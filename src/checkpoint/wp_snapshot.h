@@ -32,14 +32,13 @@ namespace cryo::checkpoint {
 class WpSnapshot {
 public:
     // While the process is frozen (`leader` seized, its syscall address known; `threads` its
-    // collected threads, or nullptr: read here, without clear_child_tid): creates the userfaultfd inside it, write-protects the plan's pages in
-    // its private anonymous areas except the pages of futex words the kernel may write
-    // without waiting (futex_words.h), copies the plan's other pages (areas the kernel does
-    // not register, and those futex pages) into the side store, and starts the fault
-    // handler. nullptr (logged at debug) when the snapshot cannot be made: the caller then
-    // copies the whole process while frozen.
+    // collected threads, or nullptr: read here, without clear_child_tid): creates the userfaultfd inside it,
+    // write-protects the plan's pages in its private anonymous areas except the pages of futex words the kernel may
+    // write without waiting (futex_words.h), copies the plan's other pages (areas the kernel does not register, and
+    // those futex pages) into the side store, and starts the fault handler. nullptr (logged at debug) when the snapshot
+    // cannot be made: the caller then copies the whole process while frozen.
     static std::unique_ptr<WpSnapshot> create(sys::Tracee& leader, std::vector<MemoryArea> const& areas,
-        PagePlan const& plan, std::vector<Thread> const* threads = nullptr);
+                                              PagePlan const& plan, std::vector<Thread> const* threads = nullptr);
     WpSnapshot(WpSnapshot const&) = delete;
     ~WpSnapshot();
 
@@ -100,7 +99,7 @@ private:
 
     int m_pid;
     std::vector<PageSegment> m_segments; // sorted by address
-    std::vector<uint64_t> m_offsets;     // stream offset of each segment
+    std::vector<uint64_t> m_offsets; // stream offset of each segment
     uint64_t m_total_pages { 0 };
     std::vector<Range> m_registered; // write-protected areas, sorted
     // Blocks of the registered areas never protected (futex words), sorted, disjoint.
@@ -114,7 +113,7 @@ private:
     bool m_finished { false };
 
     std::mutex m_mutex; // guards everything below
-    std::vector<uint8_t> m_final;                   // per stream page: the writer patched it
+    std::vector<uint8_t> m_final; // per stream page: the writer patched it
     std::unordered_map<uint64_t, uint8_t*> m_saved; // per stream page: its original
     std::vector<ChunkBuffer> m_arena;
     size_t m_arena_used { 0 };

@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <optional>
 #include <sched.h>
 #include <sys/ioctl.h>
-#include <optional>
 #include <sys/stat.h>
 #include <thread>
 

@@ -58,7 +58,7 @@ std::atomic<int> g_waiters { 0 };
 // SIG_IGN through exec). Then waits must poll, as they did before.
 bool stops_send_sigchld()
 {
-    struct sigaction action {};
+    struct sigaction action { };
     if (::sigaction(SIGCHLD, nullptr, &action) < 0)
         return false;
     return action.sa_handler != SIG_IGN && !(action.sa_flags & SA_NOCLDSTOP);
@@ -120,7 +120,7 @@ public:
 private:
     static bool has_handler()
     {
-        struct sigaction action {};
+        struct sigaction action { };
         return ::sigaction(SIGCHLD, nullptr, &action) == 0 && action.sa_handler != SIG_DFL
             && action.sa_handler != SIG_IGN;
     }

@@ -213,10 +213,10 @@ TEST(FreezeRewind, RestartBlockSyscallsGetTheImagesPlan)
     // poll with a timeout, nanosleep without rem, FUTEX_WAIT relative: the image's plan would
     // not keep their time (the whole timeout again, or an early wakeup: their time left is only
     // in the kernel's restart block), so the live thread stays with the kernel's exact restart.
-    for (auto frozen : { stopped(SYS_poll, kRestartBlock, 0x7ffd0000e000, 1, 5000),
-             stopped(SYS_nanosleep, kRestartBlock, 0x1000, 0),
-             stopped(SYS_clock_nanosleep, kRestartBlock, CLOCK_MONOTONIC, 0, 0x1000, 0),
-             stopped(SYS_futex, kRestartBlock, 0x601000, 128, 0, 0x1000) }) {
+    for (auto frozen :
+         { stopped(SYS_poll, kRestartBlock, 0x7ffd0000e000, 1, 5000), stopped(SYS_nanosleep, kRestartBlock, 0x1000, 0),
+           stopped(SYS_clock_nanosleep, kRestartBlock, CLOCK_MONOTONIC, 0, 0x1000, 0),
+           stopped(SYS_futex, kRestartBlock, 0x601000, 128, 0, 0x1000) }) {
         EXPECT_EQ(plan_freeze_rewind(interrupted(frozen)).action, FreezeRewind::None) << frozen.orig_rax;
         EXPECT_FALSE(plan_restart_block(frozen).keeps_time) << frozen.orig_rax;
     }
@@ -229,7 +229,7 @@ TEST(FreezeRewind, RestartBlockSyscallsGetTheImagesPlan)
     auto rel = plan_restart_block(stopped(SYS_futex, kRestartBlock, 0x601000, 128, 0, 0x1000));
     EXPECT_EQ(rel.action, RestartAction::SpuriousWakeup);
     EXPECT_EQ(plan_restart_block(stopped(SYS_poll, kRestartBlock, 0x7ffd0000e000, 1, 5000)).action,
-        RestartAction::Reenter);
+              RestartAction::Reenter);
 }
 
 TEST(FreezeRewind, RestartsWithoutAPlanStayWithTheKernel)

@@ -17,11 +17,11 @@ namespace {
 
 // A child that counts in a shared page, so the test sees whether it runs.
 struct Child {
-    volatile uint64_t* counter;
+    uint64_t volatile* counter;
     pid_t pid;
     Child()
     {
-        counter = static_cast<volatile uint64_t*>(
+        counter = static_cast<uint64_t volatile*>(
             mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
         pid = fork();
         if (pid == 0) {

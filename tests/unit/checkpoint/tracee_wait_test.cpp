@@ -149,7 +149,8 @@ volatile sig_atomic_t g_handled = 0;
 
 TEST(TraceeWait, SigchldHandlerStillSeesOne)
 {
-    struct sigaction count {}, old {};
+    struct sigaction count {
+    }, old {};
     count.sa_handler = [](int) { g_handled = g_handled + 1; };
     ASSERT_EQ(::sigaction(SIGCHLD, &count, &old), 0);
     {
@@ -170,7 +171,8 @@ TEST(TraceeWait, IgnoredSigchldStillCompletesRemoteSyscalls)
 {
     // SIG_IGN (inheritable through exec): the kernel sends no SIGCHLD for ptrace stops, so the
     // waits poll; they must still see every stop.
-    struct sigaction ignore {}, old {};
+    struct sigaction ignore {
+    }, old {};
     ignore.sa_handler = SIG_IGN;
     ASSERT_EQ(::sigaction(SIGCHLD, &ignore, &old), 0);
     {
