@@ -9,7 +9,6 @@
 #include "sys/file.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
-#include "sys/remote_memory.h"
 #include <sys/ptrace.h>
 
 namespace cryo::checkpoint {
@@ -56,15 +55,6 @@ bool task_exited(int pid, int tid)
     return state == 'Z' || state == 'X';
 }
 
-// The kernel wrote the time left of an interrupted relative sleep to *rem: a valid timespec.
-bool valid_time_left(int pid, uint64_t address)
-{
-    struct timespec rem { };
-    sys::RemoteCopy copy { &rem, address, sizeof rem };
-    return sys::process_vm_read(pid, { &copy, 1 }) && rem.tv_sec >= 0 && rem.tv_nsec >= 0
-        && rem.tv_nsec < 1'000'000'000;
-}
-
 // A freshly seized thread whose syscall the interrupt ended, put back onto it at once
 // (syscall_reentry.h plan_freeze_rewind): from here on, every way the thread is let go (thaw,
 // a failed dump, the kernel's detach when cryo dies) re-enters the syscall (or ends it with
@@ -98,7 +88,7 @@ Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Trac
         return tracee;
     // No valid time left in *rem: the image falls back to the whole sleep again, which would
     // not keep the live thread's time; it keeps the kernel's restart.
-    if (plan.restart.action == RestartAction::SleepRemaining && !valid_time_left(process.pid, plan.restart.rem_address))
+    if (plan.restart.action == RestartAction::SleepRemaining && !read_time_left(process.pid, plan.restart.rem_address))
         return tracee;
     // SAFETY: a thread we hold in its interrupt stop (inside the kernel's get_signal): its own
     // registers, with the syscall's result replaced by -ERESTARTNOHAND (and a sleep's request

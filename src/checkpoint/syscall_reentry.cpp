@@ -117,6 +117,15 @@ sys::Registers returning(sys::Registers regs, long result)
 // (1) collect.cpp saves these rewound; enter_interrupted_syscall re-enters them at restore.
 // The same plan goes to the live thread at the freeze (plan_freeze_rewind), except Eintr: a
 // live thread keeps its restart block, and the kernel's restart stays exact for it.
+std::optional<struct timespec> read_time_left(int pid, uint64_t address)
+{
+    struct timespec rem { };
+    sys::RemoteCopy copy { &rem, address, sizeof rem };
+    if (!sys::process_vm_read(pid, { &copy, 1 }) || rem.tv_sec < 0 || rem.tv_nsec < 0 || rem.tv_nsec >= 1'000'000'000)
+        return std::nullopt;
+    return rem;
+}
+
 RestartPlan plan_restart_block(sys::Registers const& frozen)
 {
     RestartPlan plan;

@@ -33,6 +33,8 @@
 #include "base/error.h"
 #include "sys/tracee.h"
 #include <cstdint>
+#include <ctime>
+#include <optional>
 #include <vector>
 
 namespace cryo::checkpoint {
@@ -65,6 +67,11 @@ RestartPlan plan_restart_block(sys::Registers const& frozen);
 // The interrupted syscall again with the same arguments: rax its number, rip on the
 // `syscall` instruction, orig_rax -1.
 sys::Registers same_call_registers(sys::Registers frozen);
+// The time left that the kernel wrote to *address (a relative sleep's rem) when the sleep was
+// interrupted, read from process `pid`; nullopt when unreadable or not a valid timespec. Both
+// the image's plan (task_state.cpp) and the freeze's (freeze.cpp) take SleepRemaining only
+// with one.
+std::optional<struct timespec> read_time_left(int pid, uint64_t address);
 char const* restart_action_name(RestartAction action);
 
 // A thread's signal state as /proc/PID/task/TID/status shows it (bit n-1 for signal n).

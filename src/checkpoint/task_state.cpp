@@ -15,7 +15,6 @@
 #include "sys/file_locks.h"
 #include "sys/futex_state.h"
 #include "sys/ptrace_calls.h"
-#include "sys/remote_memory.h"
 #include "sys/task_attrs.h"
 
 namespace cryo::checkpoint {
@@ -69,12 +68,8 @@ void plan_thread_restart(int pid, sys::Registers const& frozen, Thread& thread)
     if (plan.action == RestartAction::None)
         return;
     if (plan.action == RestartAction::SleepRemaining) {
-        struct timespec rem { };
-        sys::RemoteCopy copy { &rem, plan.rem_address, sizeof rem };
-        bool valid = sys::process_vm_read(pid, { &copy, 1 }) && rem.tv_sec >= 0 && rem.tv_nsec >= 0
-            && rem.tv_nsec < 1'000'000'000;
-        if (valid) {
-            log::debug("thread {}: {} ns of its sleep left", thread.tid, nanoseconds(rem));
+        if (auto rem = read_time_left(pid, plan.rem_address)) {
+            log::debug("thread {}: {} ns of its sleep left", thread.tid, nanoseconds(*rem));
         } else {
             plan.action = RestartAction::Reenter;
             plan.regs = same_call_registers(frozen);

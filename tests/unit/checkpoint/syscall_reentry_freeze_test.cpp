@@ -8,37 +8,19 @@
 #include <time.h>
 
 #include "checkpoint/syscall_reentry.h"
+#include "stopped_registers.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
+using namespace cryo::test;
 
 namespace {
 
-constexpr uint64_t kRip = 0x7f0000005678; // just after a `syscall` instruction
-constexpr uint64_t kMinus1 = ~uint64_t { 0 };
-constexpr long kRestartBlock = -516;
 constexpr long kEpollPwait2 = 441;
 
 uint64_t bit(int sig)
 {
     return uint64_t { 1 } << (sig - 1);
-}
-
-sys::Registers stopped(long nr, long result, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0)
-{
-    sys::Registers r {};
-    r.orig_rax = static_cast<uint64_t>(nr);
-    r.rax = static_cast<uint64_t>(result);
-    r.rdi = a1;
-    r.rsi = a2;
-    r.rdx = a3;
-    r.r10 = a4;
-    r.r8 = 0x88;
-    r.rip = kRip;
-    r.cs = 0x33;
-    r.rsp = 0x7ffd00001000;
-    r.rbx = 0x5555;
-    return r;
 }
 
 // Stopped by cryo's interrupt, nothing pending.

@@ -8,32 +8,13 @@
 #include <sys/syscall.h>
 
 #include "checkpoint/syscall_reentry.h"
+#include "stopped_registers.h"
 
 using namespace cryo;
 using namespace cryo::checkpoint;
+using namespace cryo::test;
 
 namespace {
-
-constexpr uint64_t kRip = 0x7f0000001234; // just after a `syscall` instruction
-constexpr uint64_t kMinus1 = ~uint64_t { 0 };
-
-// A thread stopped after syscall `nr` returned `result`, with arguments a1..a4.
-sys::Registers stopped(long nr, long result, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0)
-{
-    sys::Registers r {};
-    r.orig_rax = static_cast<uint64_t>(nr);
-    r.rax = static_cast<uint64_t>(result);
-    r.rdi = a1;
-    r.rsi = a2;
-    r.rdx = a3;
-    r.r10 = a4;
-    r.rip = kRip;
-    r.rsp = 0x7ffd00000000;
-    r.rbx = 0x5555; // anything the syscall does not touch stays
-    return r;
-}
-
-constexpr long kRestartBlock = -516;
 
 void expect_reentered(RestartPlan const& plan, uint64_t nr, sys::Registers const& frozen)
 {
