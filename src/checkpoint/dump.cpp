@@ -189,7 +189,7 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
             auto& frozen = tree.processes()[i];
             if (!frozen.zombie && plans[i].bytes > 0)
                 snapshots[i] = WpSnapshot::create(frozen.threads.at(0), model.processes[i].areas, plans[i],
-                                                  &model.processes[i].threads);
+                                                  model.processes[i].threads);
             if (snapshots[i]) {
                 ++stats.snapshot_processes;
                 stats.snapshot_pages_frozen += snapshots[i]->pages_copied_frozen();

@@ -156,7 +156,7 @@ std::vector<std::pair<uint64_t, uint64_t>> unprotected_blocks(std::vector<uint64
     return merged;
 }
 
-Result<std::vector<uint64_t>> kernel_written_words(int pid, std::vector<Thread> const* model_threads)
+Result<std::vector<uint64_t>> kernel_written_words(int pid, std::vector<Thread> const& threads)
 {
     ReadRemote read = [pid](uint64_t address, void* out, size_t size) {
         sys::RemoteCopy copy { out, address, size };
@@ -187,12 +187,14 @@ Result<std::vector<uint64_t>> kernel_written_words(int pid, std::vector<Thread> 
         auto call = TRY(sys::task_syscall(pid, tid).context("thread {}", tid));
         if (call)
             add(futex_call_words(call->nr, call->args));
-        add(robust_list_words(TRY(sys::robust_list_of(tid)), read));
     }
-    if (model_threads)
-        for (auto const& t : *model_threads)
-            if (t.clear_child_tid)
-                words.push_back(t.clear_child_tid);
+    // Robust lists and clear_child_tid as collected (task_state.cpp), not read again.
+    for (auto const& t : threads) {
+        if (t.state.robust_list)
+            add(robust_list_words(t.state.robust_list->head, read));
+        if (t.clear_child_tid)
+            words.push_back(t.clear_child_tid);
+    }
     return words;
 }
 

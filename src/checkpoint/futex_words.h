@@ -49,8 +49,8 @@ std::vector<std::pair<uint64_t, uint64_t>> unprotected_blocks(std::vector<uint64
 
 // While `pid` is frozen and traced by the calling thread: every word above, for all its
 // threads (listed in /proc, live registers from ptrace, the syscall each is stopped in from
-// /proc, robust lists through get_robust_list(2) and process_vm_readv), and the
-// clear_child_tid of the model's `threads` if given.
-Result<std::vector<uint64_t>> kernel_written_words(int pid, std::vector<Thread> const* threads);
+// /proc), and for the model's `threads` collected in the same freeze, their robust lists
+// (walked with process_vm_readv) and clear_child_tid.
+Result<std::vector<uint64_t>> kernel_written_words(int pid, std::vector<Thread> const& threads);
 
 } // namespace cryo::checkpoint

@@ -91,7 +91,7 @@ WpSnapshot::~WpSnapshot()
 }
 
 std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<MemoryArea> const& areas,
-                                               PagePlan const& plan, std::vector<Thread> const* threads)
+                                               PagePlan const& plan, std::vector<Thread> const& threads)
 {
     int pid = leader.tgid();
     auto made = [&]() -> Result<std::unique_ptr<WpSnapshot>> {

@@ -32,13 +32,13 @@ namespace cryo::checkpoint {
 class WpSnapshot {
 public:
     // While the process is frozen (`leader` seized, its syscall address known; `threads` its
-    // collected threads, or nullptr: read here, without clear_child_tid): creates the userfaultfd inside it,
+    // threads as collected in this freeze): creates the userfaultfd inside it,
     // write-protects the plan's pages in its private anonymous areas except the pages of futex words the kernel may
     // write without waiting (futex_words.h), copies the plan's other pages (areas the kernel does not register, and
     // those futex pages) into the side store, and starts the fault handler. nullptr (logged at debug) when the snapshot
     // cannot be made: the caller then copies the whole process while frozen.
     static std::unique_ptr<WpSnapshot> create(sys::Tracee& leader, std::vector<MemoryArea> const& areas,
-                                              PagePlan const& plan, std::vector<Thread> const* threads = nullptr);
+                                              PagePlan const& plan, std::vector<Thread> const& threads);
     WpSnapshot(WpSnapshot const&) = delete;
     ~WpSnapshot();
 

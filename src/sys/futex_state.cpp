@@ -10,11 +10,6 @@
 
 namespace cryo::sys {
 
-Result<uint64_t> robust_list_of(pid_t tid)
-{
-    return TRY(robust_list_registration(tid)).head;
-}
-
 Result<RobustListHead> robust_list_registration(pid_t tid)
 {
     void* head = nullptr;

@@ -14,10 +14,7 @@
 namespace cryo::sys {
 
 // get_robust_list(2) of thread `tid`: the user address of its struct robust_list_head (0 if
-// it registered none).
-Result<uint64_t> robust_list_of(pid_t tid);
-
-// The same with the length get_robust_list(2) reports (what set_robust_list(2) takes back:
+// it registered none) and the length (what set_robust_list(2) takes back:
 // sizeof(struct robust_list_head), 24 on x86-64).
 struct RobustListHead {
     uint64_t head { 0 };

@@ -30,10 +30,10 @@ TEST(FutexState, ParsesTaskSyscall)
 TEST(FutexState, OwnRobustListHead)
 {
     // glibc registers one for every thread (struct pthread's robust_head).
-    auto head = robust_list_of(static_cast<pid_t>(::syscall(SYS_gettid)));
+    auto head = robust_list_registration(static_cast<pid_t>(::syscall(SYS_gettid)));
     ASSERT_TRUE(head) << head.error().message();
-    EXPECT_NE(*head, 0u);
-    EXPECT_FALSE(robust_list_of(-5));
+    EXPECT_NE(head->head, 0u);
+    EXPECT_FALSE(robust_list_registration(-5));
 }
 
 TEST(FutexState, RobustListRegistrationOfAnotherThread)
