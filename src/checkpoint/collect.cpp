@@ -115,7 +115,7 @@ Result<std::vector<uint64_t>> read_auxv(int pid)
 
 } // namespace
 
-Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& options)
+Result<Process> collect_process(FrozenProcess& frozen, SocketDefaults& socket_defaults, CollectOptions const& options)
 {
     int pid = frozen.pid;
     if (frozen.zombie)
@@ -147,8 +147,7 @@ Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& opt
 
     // Unsupported objects first: refusing them costs nothing and touches nothing.
     p.areas = TRY(collect_areas(pid, maps, p).context("process {}", pid));
-    TRY((options.socket_defaults ? collect_open_files(pid, p, *options.socket_defaults) : collect_open_files(pid, p))
-            .context("process {}", pid));
+    TRY(collect_open_files(pid, p, socket_defaults).context("process {}", pid));
 
     leader.set_syscall_address(TRY(find_vdso_syscall(pid, maps)));
     for (auto& t : frozen.threads) {

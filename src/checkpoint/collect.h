@@ -18,11 +18,10 @@ struct CollectOptions {
     // Test hook: fail at a named step (inject_failure == step) to prove that a failed dump
     // leaves the tree as it was. Steps: "signals" (while a scratch page is mapped in the process).
     std::string inject_failure;
-    // What fresh sockets show, shared by every process of one dump (socket_options.h: one
-    // fresh socket per network namespace and kind for the whole tree); nullptr: per process.
-    SocketDefaults* socket_defaults { nullptr };
 };
 
-Result<Process> collect_process(FrozenProcess& frozen, CollectOptions const& options = {});
+// `socket_defaults`: what fresh sockets show, shared by every process of one dump
+// (socket_options.h: one fresh socket per network namespace and kind for the whole tree).
+Result<Process> collect_process(FrozenProcess& frozen, SocketDefaults& socket_defaults, CollectOptions const& options);
 
 } // namespace cryo::checkpoint

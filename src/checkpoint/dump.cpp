@@ -153,10 +153,9 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     model.root_pid = options.pid;
     SocketDefaults socket_defaults; // one fresh socket per namespace and kind for the whole tree
     for (auto& frozen : tree.processes()) {
-        CollectOptions collect_options { .inject_failure = options.inject_failure,
-                                         .socket_defaults = &socket_defaults };
         model.processes.push_back(
-            TRY(collect_process(frozen, collect_options).context("collect process {}", frozen.pid)));
+            TRY(collect_process(frozen, socket_defaults, { .inject_failure = options.inject_failure })
+                    .context("collect process {}", frozen.pid)));
         if (!options.file_locks)
             TRY(refuse_file_locks(model.processes.back()));
         stats.threads += static_cast<int>(frozen.threads.size());

@@ -472,12 +472,6 @@ Result<std::vector<uint32_t>> group_descriptions(std::vector<DescriptionCandidat
     return out;
 }
 
-Result<void> collect_open_files(int pid, Process& p)
-{
-    SocketDefaults socket_defaults;
-    return collect_open_files(pid, p, socket_defaults);
-}
-
 Result<void> collect_open_files(int pid, Process& p, SocketDefaults& socket_defaults)
 {
     auto pidfd = TRY(sys::pidfd_open(pid));

@@ -23,8 +23,6 @@ class SocketDefaults;
 // `socket_defaults`: fresh sockets' option values (socket_options.h), kept by the caller so
 // that every process of a dump shares them.
 Result<void> collect_open_files(int pid, Process& process, SocketDefaults& socket_defaults);
-// The same with defaults kept for this process only (collect.cpp's call, for now).
-Result<void> collect_open_files(int pid, Process& process);
 // external_unix (dump --ext-unix-sk): a unix socket connected to a named socket outside the
 // tree is kept with that name (FileDescription::external_peer) instead of refused.
 Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image, bool external_unix = false);

@@ -17,6 +17,7 @@
 
 #include "checkpoint/files_collect.h"
 #include "checkpoint/files_restore.h"
+#include "checkpoint/socket_options.h"
 #include "sys/file.h"
 #include "temp_dir.h"
 
@@ -117,7 +118,8 @@ TEST(FilesCollect, LiveChildRoundTripThroughAnImage)
 
     Process p;
     p.pid = child.pid();
-    auto collected = collect_open_files(child.pid(), p);
+    SocketDefaults defaults;
+    auto collected = collect_open_files(child.pid(), p, defaults);
     ASSERT_TRUE(collected) << collected.error().message();
     auto const* f100 = fd_entry(p, 100);
     auto const* f101 = fd_entry(p, 101);
@@ -197,7 +199,8 @@ TEST(FilesCollect, UnsupportedFdsAreAllNamedInOneError)
         place(::open("/dev/null", O_RDONLY), 112);
     });
     Process p;
-    auto r = collect_open_files(child.pid(), p);
+    SocketDefaults defaults;
+    auto r = collect_open_files(child.pid(), p, defaults);
     ASSERT_FALSE(r);
     auto message = r.error().message();
     EXPECT_NE(message.find("2 open files cannot be checkpointed"), std::string::npos) << message;
