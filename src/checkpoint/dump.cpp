@@ -22,6 +22,7 @@
 #include "checkpoint/progress.h"
 #include "checkpoint/socket_options.h"
 #include "checkpoint/task_state_codec.h"
+#include "checkpoint/test_hooks.h"
 #include "checkpoint/wp_snapshot.h"
 #include "sys/file.h"
 #include "sys/procfs.h"
@@ -83,25 +84,23 @@ Result<void> refuse_file_locks(Process const& p)
                          lock_kind_name(l.kind), l.write ? "write" : "read", l.fd);
 }
 
-// Test hook and measuring switch: CRYO_DUMP_SNAPSHOT=0 makes --leave-running copy every page
-// while frozen, as before write-protect snapshots (bench/cr.sh compares both).
+// Test hook and measuring switch: CRYO_DUMP_SNAPSHOT=0 (test_hooks.h) makes --leave-running
+// copy every page while frozen, as before write-protect snapshots (bench/cr.sh compares both).
 bool snapshots_enabled()
 {
-    static char const* const value = std::getenv("CRYO_DUMP_SNAPSHOT");
-    return !(value && std::strcmp(value, "0") == 0);
+    return test_hooks().dump_snapshot;
 }
 
-// Test hook (tests/cr/cr_wp_snapshot.sh, "broken"): with CRYO_TEST_SNAPSHOT_HOLD=PATH, after the
-// thaw of a snapshot dump, creates PATH.thawed and holds the copy until PATH.go exists (at most
-// 5 s), so the workload can unmap memory under its snapshot at a known moment.
+// Test hook CRYO_TEST_SNAPSHOT_HOLD=PATH (test_hooks.h), so the workload can unmap memory under
+// its snapshot at a known moment (tests/cr/cr_wp_snapshot.sh, "broken").
 void test_hold_after_thaw()
 {
-    static char const* const hold = std::getenv("CRYO_TEST_SNAPSHOT_HOLD");
+    auto const& hold = test_hooks().snapshot_hold;
     if (!hold)
         return;
-    std::string base = hold;
-    (void)sys::open(base + ".thawed", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    for (int i = 0; i < 5000 && ::access((base + ".go").c_str(), F_OK) != 0; ++i)
+    (void)sys::open(*hold + ".thawed", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    auto const go = *hold + ".go";
+    for (auto ms = kSnapshotHoldLimit.count(); ms > 0 && ::access(go.c_str(), F_OK) != 0; --ms)
         ::usleep(1000);
 }
 

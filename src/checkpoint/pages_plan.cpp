@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "base/log.h"
+#include "checkpoint/test_hooks.h"
 #include "sys/file.h"
 #include "sys/pagemap_scan.h"
 #include "sys/remote_memory.h"
@@ -95,12 +96,10 @@ std::atomic<ScanSupport> g_scan_support { ScanSupport::Unknown };
 // category with EINVAL, and is then asked without it (it cannot tell guards from swap).
 std::atomic<bool> g_scan_guards { true };
 
-// CRYO_PAGEMAP_SCAN=0 plans from pagemap entries even where the kernel could scan (to measure
-// both, and to compare them in one test process: read at every plan, not cached).
+// CRYO_PAGEMAP_SCAN=0 (test_hooks.h) plans from pagemap entries even where the kernel could scan.
 bool scan_allowed()
 {
-    char const* value = std::getenv("CRYO_PAGEMAP_SCAN");
-    return !(value && std::strcmp(value, "0") == 0) && g_scan_support.load() != ScanSupport::No;
+    return test_hooks().pagemap_scan && g_scan_support.load() != ScanSupport::No;
 }
 
 // The plan by PAGEMAP_SCAN; nothing if this kernel cannot scan (the caller reads pagemap).

@@ -1,4 +1,5 @@
 #include "checkpoint/syscall_reentry.h"
+#include "checkpoint/test_hooks.h"
 #include "sys/file.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
@@ -380,9 +381,8 @@ Result<void> enter_interrupted_syscall(sys::Tracee& t, sys::Registers regs, std:
 
 void test_signal_at_release(pid_t pid)
 {
-    static char const* const wanted = std::getenv("CRYO_TEST_SIGNAL_AT_RELEASE");
-    if (wanted)
-        ::kill(pid, std::atoi(wanted));
+    if (auto signal = test_hooks().signal_at_release)
+        ::kill(pid, *signal);
 }
 
 } // namespace cryo::checkpoint

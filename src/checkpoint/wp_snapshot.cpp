@@ -39,6 +39,7 @@
 #include "checkpoint/wp_snapshot.h"
 
 #include "checkpoint/futex_words.h"
+#include "checkpoint/test_hooks.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -151,8 +152,7 @@ std::unique_ptr<WpSnapshot> WpSnapshot::create(sys::Tracee& leader, std::vector<
             ranges.push_back({ r.start, r.end, r.huge });
         // Test hook (tests/cr/cr_wp_futex.sh, negative control): futex pages protected like the
         // others, so that the test shows it sees the harm this prevents.
-        static bool const protect_futex = std::getenv("CRYO_TEST_SNAPSHOT_PROTECT_FUTEX") != nullptr;
-        if (!protect_futex)
+        if (!test_hooks().snapshot_protect_futex)
             snap->m_unprotected = unprotected_blocks(words, ranges);
         TRY(snap->protect_all());
         auto t1 = std::chrono::steady_clock::now();
@@ -450,7 +450,7 @@ Result<void> WpSnapshot::patch(uint64_t offset, size_t size, uint8_t* data)
     // 61-1304 without, 5 dumps each -- and costs an ioctl per chunk; not kept.)
     // Test hook (tests/cr/cr_wp_snapshot.sh): no patching, so that the test proves it can
     // tell a mixed image from a snapshot.
-    static bool const no_patch = std::getenv("CRYO_TEST_SNAPSHOT_NO_PATCH") != nullptr;
+    bool const no_patch = test_hooks().snapshot_no_patch;
     std::lock_guard lock(m_mutex);
     if (m_broken)
         return Error::format("snapshot of process {}: {}", m_pid, *m_broken);

@@ -15,24 +15,18 @@
 #include "base/log.h"
 #include "sys/procfs.h"
 #include "sys/raw.h"
+#include "sys/test_hooks.h"
 
 namespace cryo::sys {
 
 namespace {
 
-// Test hook (one getenv, cached): CRYO_TEST_KILL_TRACEE=NR[:PID] SIGKILLs the tracee's process
-// (PID's only, if given) from its entry stop of remote syscall NR, so tests can prove that a
-// tracee killed under cryo's hands fails the dump at once instead of hanging it.
+// Test hook CRYO_TEST_KILL_TRACEE (sys/test_hooks.h): kills the tracee's process from its entry
+// stop of the remote syscall the hook names.
 void test_kill_point(long number, pid_t tgid)
 {
-    static char const* const wanted = std::getenv("CRYO_TEST_KILL_TRACEE");
-    if (!wanted)
-        return;
-    char* end = nullptr;
-    long nr = std::strtol(wanted, &end, 10);
-    if (nr != number || (*end == ':' && std::strtol(end + 1, nullptr, 10) != tgid))
-        return;
-    ::kill(tgid, SIGKILL);
+    if (auto const& hook = kill_tracee_hook(); hook && hook->matches(number, tgid))
+        ::kill(tgid, SIGKILL);
 }
 
 using Clock = std::chrono::steady_clock;

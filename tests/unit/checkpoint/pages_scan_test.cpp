@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "checkpoint/pages.h"
+#include "checkpoint/test_hooks.h"
 #include "sys/file.h"
 #include "sys/pagemap_scan.h"
 #include "sys/process.h"
@@ -228,13 +229,8 @@ std::vector<PageRun> scan_runs(pid_t pid, std::vector<MemoryArea> const& areas)
 
 PagePlan plan(pid_t pid, std::vector<MemoryArea> const& areas, bool scan)
 {
-    if (scan)
-        ::unsetenv("CRYO_PAGEMAP_SCAN");
-    else
-        ::setenv("CRYO_PAGEMAP_SCAN", "0", 1);
-    auto p = plan_pages(pid, areas);
-    ::unsetenv("CRYO_PAGEMAP_SCAN");
-    return MUST(std::move(p));
+    TestHooksOverride hooks(TestHooks { .pagemap_scan = scan });
+    return MUST(plan_pages(pid, areas));
 }
 
 bool same(std::vector<PageRun> const& a, std::vector<PageRun> const& b)
