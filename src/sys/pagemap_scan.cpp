@@ -166,11 +166,6 @@ void ScanRunBuilder::add(std::span<PageRegion const> regions)
     }
 }
 
-Result<std::vector<ScanRun>> scan_pages(FdRef pagemap, std::span<ScanArea const> areas, size_t max_regions)
-{
-    return TRY(scan_memory(pagemap, areas, GuardScan::Report, max_regions)).runs;
-}
-
 Result<ScanResult> scan_memory(FdRef pagemap, std::span<ScanArea const> areas, GuardScan guards, size_t max_regions)
 {
     std::vector<PageRegion> buffer(std::max<size_t>(max_regions, 1));
@@ -203,12 +198,13 @@ Result<void> probe_pagemap_scan()
     bytes[kPage] = 1; // only the middle page exists
     ScanArea area { reinterpret_cast<uint64_t>(p), reinterpret_cast<uint64_t>(p) + 3 * kPage,
                     PageKeep::PresentOrSwapped };
-    auto runs = scan_pages(pagemap, { &area, 1 });
+    auto scan = scan_memory(pagemap, { &area, 1 }, GuardScan::Report);
     ::munmap(p, 3 * kPage);
-    if (!runs)
-        return runs.release_error();
-    if (runs->size() != 1 || (*runs)[0].address != area.start + kPage || (*runs)[0].pages != 1)
-        return Error::format("ioctl PAGEMAP_SCAN: unexpected answer ({} runs)", runs->size());
+    if (!scan)
+        return scan.release_error();
+    auto const& runs = scan->runs;
+    if (runs.size() != 1 || runs[0].address != area.start + kPage || runs[0].pages != 1)
+        return Error::format("ioctl PAGEMAP_SCAN: unexpected answer ({} runs)", runs.size());
     return {};
 }
 

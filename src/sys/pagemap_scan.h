@@ -147,10 +147,8 @@ private:
 };
 
 // The runs of every area of a stopped process, walk by walk, with at most `max_regions`
-// regions buffered at once (a sparse area takes several ioctls, never a bigger buffer).
-Result<std::vector<ScanRun>> scan_pages(FdRef pagemap, std::span<ScanArea const> areas, size_t max_regions = 1024);
-
-// The same walk, with the guard pages of each area too (GuardScan::Ignore: none asked for).
+// regions buffered at once (a sparse area takes several ioctls, never a bigger buffer), and
+// the guard pages of each area apart (GuardScan::Ignore: none asked for).
 struct ScanResult {
     std::vector<ScanRun> runs;
     std::vector<ScanRun> guards;

@@ -222,7 +222,8 @@ std::vector<PageRun> scan_runs(pid_t pid, std::vector<MemoryArea> const& areas)
         else if (a.kind == AreaKind::FilePrivate)
             scan.push_back({ a.start, a.end, sys::PageKeep::CopiedOrSwapped });
     std::vector<PageRun> runs;
-    for (auto const& r : MUST(sys::scan_pages(pagemap, scan, 3)))
+    auto const result = MUST(sys::scan_memory(pagemap, scan, sys::GuardScan::Report, 3));
+    for (auto const& r : result.runs)
         runs.push_back({ r.address, r.pages });
     return runs;
 }

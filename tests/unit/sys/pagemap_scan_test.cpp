@@ -216,9 +216,9 @@ TEST(PagemapScan, SparseAreaWithABoundedBuffer)
         want.push_back({ 0, m.address(page), 1 });
     want.push_back({ 0, m.address(700), 20 });
     for (size_t max : { 1, 3, 64, 255, 256, 257, 4096 }) {
-        auto runs = scan_pages(pagemap, { &area, 1 }, max);
-        ASSERT_TRUE(runs) << runs.error().message();
-        EXPECT_EQ(*runs, want) << "max_regions " << max;
+        auto scan = scan_memory(pagemap, { &area, 1 }, GuardScan::Report, max);
+        ASSERT_TRUE(scan) << scan.error().message();
+        EXPECT_EQ(scan->runs, want) << "max_regions " << max;
     }
 }
 
@@ -234,10 +234,10 @@ TEST(PagemapScan, LiveRegionsCutAtVmaBoundaries)
     ASSERT_EQ(::mprotect(m.data + 8 * P, 8 * P, PROT_READ), 0);
     auto pagemap = MUST(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
     std::vector<ScanArea> areas = { anon(m.address(), m.address(8)), anon(m.address(8), m.address(16)) };
-    auto runs = scan_pages(pagemap, areas, 1);
-    ASSERT_TRUE(runs) << runs.error().message();
+    auto scan = scan_memory(pagemap, areas, GuardScan::Report, 1);
+    ASSERT_TRUE(scan) << scan.error().message();
     std::vector<ScanRun> want = { { 0, m.address(2), 6 }, { 1, m.address(8), 4 } };
-    EXPECT_EQ(*runs, want);
+    EXPECT_EQ(scan->runs, want);
 }
 
 // A private file mapping: only written pages are kept, not the ones only read.
@@ -265,11 +265,11 @@ TEST(PagemapScan, LivePrivateFileMappingKeepsWrittenPages)
     uint64_t start = reinterpret_cast<uint64_t>(p);
     auto pagemap = MUST(sys::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
     ScanArea area = file(start, start + 8 * P);
-    auto runs = scan_pages(pagemap, { &area, 1 }, 2);
+    auto scan = scan_memory(pagemap, { &area, 1 }, GuardScan::Report, 2);
     ::munmap(p, 8 * P);
-    ASSERT_TRUE(runs) << runs.error().message();
+    ASSERT_TRUE(scan) << scan.error().message();
     std::vector<ScanRun> want = { { 0, start + 2 * P, 2 }, { 0, start + 6 * P, 1 } };
-    EXPECT_EQ(*runs, want);
+    EXPECT_EQ(scan->runs, want);
 }
 
 TEST(PagemapScan, BadRangeIsAnErrorNamingTheRange)
