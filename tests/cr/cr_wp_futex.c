@@ -7,6 +7,10 @@
 // first writer after the thaw:
 //  pi:     3 threads contend on a PTHREAD_PRIO_INHERIT mutex and hold it 300 us, so at any
 //          instant two of them are blocked in FUTEX_LOCK_PI (entered again after the thaw).
+//          With ctl byte 3 set, the next owner holds it until byte 3 is cleared: the two
+//          others stay blocked in FUTEX_LOCK_PI and, after the thaw, their re-entry is the
+//          first write to the mutex's page (an owner unlocking first would write it from user
+//          space, which unprotects it, and hide the harm).
 //  robust: a thread takes a robust mutex and exits holding it (the kernel marks it
 //          FUTEX_OWNER_DIED at exit); the thread that joins it then locks it and must get
 //          EOWNERDEAD within 2 s; over and over. Nobody else touches the mutex meanwhile
@@ -25,7 +29,10 @@
 // Control: CTL_FILE (4 KiB, mapped shared). Byte 0 != 0: robust owners unlock instead of
 // dying (set before a restore: cryo does not re-register a restored thread's robust list).
 // Byte 2 != 0: a robust owner holds the mutex until byte 1 changes (instead of 2 ms), and
-// each death prints "death N seen M".
+// each death prints "death N seen M". Byte 3 != 0: a PI owner holds the mutex until it is 0
+// again (printing "pi held TID" once it does). Reports, written by the workload (the test
+// waits on them to know a kernel write happened): u32 at CTL_WAKEOP_CALLS, FUTEX_WAKE_OP
+// calls returned (with or without error); u32 at CTL_ROBUST_JOINED, robust owners joined.
 // SIGUSR2: prints "progress PI ROBUST DEATHS WAKEOP ERRORS". SIGUSR1: stops every thread,
 // then verifies (after a restore too): counters, every death seen once, the kernel-written
 // word; then a new thread dies holding the robust mutex and must be seen; prints
@@ -50,6 +57,9 @@
 
 #define PAGE 4096
 #define PI_THREADS 3
+// Offsets in the control file of the counters the workload reports (see above).
+#define CTL_WAKEOP_CALLS 8
+#define CTL_ROBUST_JOINED 12
 
 // One page each, so that user space never writes the page of a word the kernel writes.
 struct pages {
@@ -109,6 +119,14 @@ static void critical_section(int volatile* inside, uint64_t volatile* counter, c
     __atomic_store_n(inside, 0, __ATOMIC_SEQ_CST);
 }
 
+// Adds 1 to the u32 at `offset` of the control file (a shared file mapping: the test reads it
+// while the process runs).
+static void report(size_t offset)
+{
+    // SAFETY: offset is one of the aligned CTL_* counters, inside the 4 KiB mapping.
+    __atomic_add_fetch((uint32_t volatile*)(g_ctl + offset), 1, __ATOMIC_SEQ_CST);
+}
+
 static void* pi_thread(void* arg)
 {
     uint64_t* done = arg;
@@ -120,6 +138,13 @@ static void* pi_thread(void* arg)
             continue;
         }
         critical_section(&g->pi_inside, &g->pi_counter, "pi", 300);
+        if (g_ctl[3] && !g_stop) {
+            // Nothing here writes the mutex's page: its waiters stay in FUTEX_LOCK_PI.
+            printf("pi held %ld\n", (long)gettid());
+            fflush(stdout);
+            while (g_ctl[3] && !g_stop)
+                usleep(1000);
+        }
         r = pthread_mutex_unlock(&g->pi);
         if (r)
             error("pi: pthread_mutex_unlock", r);
@@ -196,6 +221,7 @@ static int run_robust_owner(void)
         error("robust: pthread_join", r);
         return 0;
     }
+    report(CTL_ROBUST_JOINED); // the kernel has walked its robust list
     return result == NULL;
 }
 
@@ -232,6 +258,7 @@ static void* wakeop_thread(void* arg)
     int op = FUTEX_OP(FUTEX_OP_ADD, 1, FUTEX_OP_CMP_EQ, 0);
     while (!g_stop) {
         long r = syscall(SYS_futex, &g->wake_word, FUTEX_WAKE_OP_PRIVATE, 1, (void*)0, &g->added_word, op);
+        report(CTL_WAKEOP_CALLS);
         if (r < 0) {
             error("wakeop: FUTEX_WAKE_OP", errno);
             usleep(1000);
@@ -418,7 +445,7 @@ int main(int argc, char** argv)
         }
         uint64_t now[3]
             = { sum(g_pi_done, PI_THREADS), sum(g_robust_done, 1), __atomic_load_n(&g_wake_calls, __ATOMIC_SEQ_CST) };
-        int on[3] = { pi, robust && !g_ctl[2], wakeop };
+        int on[3] = { pi && !g_ctl[3], robust && !g_ctl[2], wakeop };
         char const* names[3] = { "pi", "robust", "wakeop" };
         for (int i = 0; i < 3; ++i) {
             still[i] = on[i] && now[i] == last[i] ? still[i] + 1 : 0;
