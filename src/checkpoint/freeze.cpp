@@ -10,6 +10,7 @@
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 
 namespace cryo::checkpoint {
 
@@ -62,13 +63,21 @@ bool task_exited(int pid, int tid)
 // Returns the Tracee that holds the thread now (a new one: its original registers are the
 // planned ones, so remote syscalls put back their rewound form, not the EINTR) and records the
 // rewind.
-Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Tracee tracee)
+// continued: what the thread sleeps on if it was in restart_syscall before the interrupt
+// (read_continued_call).
+Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Tracee tracee, ContinuedCall continued)
 {
     auto const regs = tracee.original_regs();
     int tid = tracee.tid();
-    FreezeStop stop {
-        .regs = regs, .signals = {}, .interrupt_stop = true, .signal_taken = tracee.has_deferred_signals()
-    };
+    FreezeStop stop { .regs = regs,
+                      .signals = {},
+                      .interrupt_stop = true,
+                      .signal_taken = tracee.has_deferred_signals(),
+                      .continued = continued };
+    if (continued != ContinuedCall::Unknown && regs.orig_rax == SYS_restart_syscall) {
+        log::debug("thread {}: in restart_syscall, continuing {}", tid, continued_call_name(continued));
+        process.continued.emplace_back(tid, continued);
+    }
     // Most threads sit in some syscall, few in one the freeze ended: judge by the registers
     // first, and read the stop's kind and the signals only for those.
     if (plan_freeze_rewind(stop).action == FreezeRewind::None)
@@ -96,9 +105,9 @@ Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Trac
     TRY(sys::ptrace_set_regs(tid, plan.regs).context("rewind thread {}", tid));
     auto rewound = TRY(sys::Tracee::adopt(process.pid, tid).context("rewind thread {}", tid));
     tracee.forget(); // handed over to `rewound`, which detaches it
-    log::debug("thread {}: syscall {} ended by the freeze (rax {}): {}{}{}", tid, regs.orig_rax,
-               static_cast<long>(regs.rax), freeze_rewind_name(plan.action),
-               plan.action == FreezeRewind::RestartBlock ? ": " : "",
+    log::debug("thread {}: syscall {} ended by the freeze (rax {}): {}{}{}", tid,
+               plan.restart.continued ? plan.restart.regs.rax : regs.orig_rax, static_cast<long>(regs.rax),
+               freeze_rewind_name(plan.action), plan.action == FreezeRewind::RestartBlock ? ": " : "",
                plan.action == FreezeRewind::RestartBlock ? restart_action_name(plan.restart.action) : "");
     process.rewound.push_back({ .tid = tid, .live = plan.regs });
     return rewound;
@@ -137,6 +146,8 @@ Result<FrozenTree> freeze_tree(int root_pid)
                 if (seized.contains(tid))
                     continue;
                 TRY(refuse_if_traced(pid, tid));
+                // Only readable before the interrupt ends the sleep (syscall_reentry.h (4)).
+                auto continued = read_continued_call(pid, tid);
                 auto tracee = sys::Tracee::seize(pid, tid, {});
                 if (!tracee) {
                     if (tracee.error().is_errno(ESRCH)) {
@@ -151,7 +162,7 @@ Result<FrozenTree> freeze_tree(int root_pid)
                     }
                     return tracee.release_error().add_context(fmt::format("freeze process {}", pid));
                 }
-                process.threads.push_back(TRY(rewind_interrupted_syscall(process, tracee.release_value())));
+                process.threads.push_back(TRY(rewind_interrupted_syscall(process, tracee.release_value(), continued)));
                 seized.insert(tid);
                 changed = true;
             }

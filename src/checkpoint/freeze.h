@@ -6,9 +6,11 @@
 // a failed dump, the kernel when cryo dies) lets it go into the syscall, not out with EINTR.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
+#include "checkpoint/syscall_reentry.h"
 #include "sys/tracee.h"
 
 namespace cryo::checkpoint {
@@ -25,6 +27,9 @@ struct FrozenProcess {
     // An exited process its parent has not reaped: not seized (it cannot be), no threads.
     bool zombie { false };
     std::vector<RewoundThread> rewound; // put back onto their syscalls at the freeze
+    // Threads found in restart_syscall, with the call each continues (syscall_reentry.h (4)):
+    // what the image's plan needs for those the freeze left with the kernel's restart.
+    std::vector<std::pair<pid_t, ContinuedCall>> continued;
 };
 
 class FrozenTree {

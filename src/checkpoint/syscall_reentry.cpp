@@ -1,6 +1,7 @@
 #include "checkpoint/syscall_reentry.h"
 #include "checkpoint/test_hooks.h"
 #include "sys/file.h"
+#include "sys/futex_state.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
 #include "sys/remote_memory.h"
@@ -105,14 +106,20 @@ sys::Registers returning(sys::Registers regs, long result)
 // |                                         |   which then waits only the rest                 |
 // | epoll_wait, epoll_pwait(2), semtimedop,  | not here: -EINTR at the freeze (eintr_reentry_-  |
 // |   rt_sigtimedwait...                      |   safe); freeze.cpp rewinds them at once (3)     |
-// | restart_syscall: the thread was already | EINTR: which syscall it continues is only in the |
-// |   continuing one of the above after an  |   kernel's restart block (/proc/PID/syscall says |
-// |   earlier stop that was not cryo's: a   |   219 and wchan ptrace_stop once it is frozen;   |
-// |   SIGSTOP/SIGCONT or a debugger. (cryo's|   the code before the `syscall` instruction      |
-// |   own freeze gives a live thread this   |   would only be a guess; the argument registers  |
-// |   table's plan at once, and restore     |   are intact, the number is gone)                |
-// |   lets threads go into the real call:   |                                                  |
-// |   syscall_reentry.h (3), kick_visible)  |                                                  |
+// | restart_syscall: the thread was already | the call it continues, by the kernel's restart   |
+// |   continuing one of the above after an  |   function (read_continued_call, see (4) in the  |
+// |   earlier stop that was not cryo's: a   |   header) and the argument registers, which are  |
+// |   SIGSTOP/SIGCONT or a debugger. (cryo's|   intact: planned by the rows above as if it had |
+// |   own freeze gives a live thread this   |   stopped in that call (orig_rax is 219, the     |
+// |   table's plan at once, and restore     |   original number is gone). nanosleep's rem: the |
+// |   lets threads go into the real call:   |   kernel writes it again at every interruption   |
+// |   syscall_reentry.h (3), kick_visible)  |   of the restart too (do_nanosleep). EINTR when  |
+// |                                         |   the function is not one of hrtimer_nanosleep_- |
+// |                                         |   restart, posix_cpu_nsleep_restart, alarm_time- |
+// |                                         |   r_nsleep_restart, futex_wait_restart, do_rest- |
+// |                                         |   art_poll, or the registers do not fit it, or   |
+// |                                         |   the thread entered restart_syscall between the |
+// |                                         |   read and the freeze (a SIGCONT at that moment) |
 // | anything else                           | EINTR                                            |
 //
 // (1) collect.cpp saves these rewound; enter_interrupted_syscall re-enters them at restore.
@@ -127,11 +134,121 @@ std::optional<struct timespec> read_time_left(int pid, uint64_t address)
     return rem;
 }
 
-RestartPlan plan_restart_block(sys::Registers const& frozen)
+ContinuedCall parse_restart_stack(std::string_view stack)
+{
+    // Lines "[<0>] name+0x1f/0x80", innermost first, down to the syscall entry.
+    bool frames = false;
+    while (!stack.empty()) {
+        auto end = stack.find('\n');
+        auto line = stack.substr(0, end);
+        stack = end == std::string_view::npos ? std::string_view {} : stack.substr(end + 1);
+        auto open = line.find("] ");
+        if (open == std::string_view::npos)
+            continue;
+        auto name = line.substr(open + 2);
+        name = name.substr(0, name.find('+'));
+        if (name == "futex_wait_restart")
+            return ContinuedCall::FutexWait;
+        if (name == "do_restart_poll")
+            return ContinuedCall::Poll;
+        if (name == "posix_cpu_nsleep_restart" || name == "alarm_timer_nsleep_restart")
+            return ContinuedCall::ClockNanosleep;
+        if (name == "hrtimer_nanosleep_restart")
+            return ContinuedCall::Nanosleep;
+        // The entry: the restart function is not below it. x64_sys_call (the syscall table's
+        // switch) and __x64_sys_restart_syscall (a tail call, usually not on the stack) still
+        // belong to it.
+        if (name == "do_syscall_64")
+            return frames ? ContinuedCall::Unknown : ContinuedCall::Nanosleep;
+        if (name != "x64_sys_call" && name != "__x64_sys_restart_syscall")
+            frames = true;
+    }
+    return ContinuedCall::Unknown; // no syscall entry seen: not a stack of a thread in a syscall
+}
+
+std::optional<uint64_t> continued_syscall(ContinuedCall call, sys::Registers const& regs)
+{
+    constexpr uint64_t kNotAnAddress = 4096; // below mmap_min_addr: a clock id, never a pointer
+    // Relative only: an absolute clock_nanosleep returns -ERESTARTNOHAND, never restarted.
+    auto relative_clock_sleep = [&] { return (regs.rsi & kTimerAbstime) == 0 && regs.rdx != 0; };
+    switch (call) {
+    case ContinuedCall::Unknown:
+        return std::nullopt;
+    case ContinuedCall::Nanosleep:
+        if (regs.rdi < kNotAnAddress)
+            return relative_clock_sleep() ? std::optional<uint64_t> { SYS_clock_nanosleep } : std::nullopt;
+        // nanosleep(req, rem): rem is NULL or an address.
+        if (regs.rsi != 0 && regs.rsi < kNotAnAddress)
+            return std::nullopt;
+        return SYS_nanosleep;
+    case ContinuedCall::ClockNanosleep:
+        return relative_clock_sleep() ? std::optional<uint64_t> { SYS_clock_nanosleep } : std::nullopt;
+    case ContinuedCall::FutexWait: {
+        uint64_t cmd = regs.rsi & kFutexCmdMask;
+        if ((cmd != kFutexWait && cmd != kFutexWaitBitset) || regs.r10 == 0)
+            return std::nullopt; // only a wait with a timeout has a restart block
+        return SYS_futex;
+    }
+    case ContinuedCall::Poll:
+        return SYS_poll;
+    }
+    return std::nullopt;
+}
+
+ContinuedCall read_continued_call(pid_t pid, pid_t tid)
+{
+    auto in_restart_syscall = [&] {
+        auto call = sys::task_syscall(pid, tid);
+        return call && *call && (*call)->nr == SYS_restart_syscall;
+    };
+    if (!in_restart_syscall())
+        return ContinuedCall::Unknown;
+    auto stack = sys::read_file(fmt::format("/proc/{}/task/{}/stack", pid, tid));
+    // Blocked in restart_syscall before and after the stack was read (the syscall file waits
+    // for the task to be off the CPU, else says "running").
+    if (!stack || !in_restart_syscall())
+        return ContinuedCall::Unknown;
+    return parse_restart_stack(*stack);
+}
+
+char const* continued_call_name(ContinuedCall call)
+{
+    switch (call) {
+    case ContinuedCall::Unknown:
+        return "unknown";
+    case ContinuedCall::Nanosleep:
+        return "nanosleep";
+    case ContinuedCall::ClockNanosleep:
+        return "clock_nanosleep";
+    case ContinuedCall::FutexWait:
+        return "futex wait";
+    case ContinuedCall::Poll:
+        return "poll";
+    }
+    return "?";
+}
+
+RestartPlan plan_restart_block(sys::Registers const& frozen, ContinuedCall continued)
 {
     RestartPlan plan;
     if (static_cast<long>(frozen.orig_rax) < 0 || static_cast<long>(frozen.rax) != -kErestartRestartBlock)
         return plan;
+    if (frozen.orig_rax == SYS_restart_syscall) {
+        // (4): the call it continues, with the same registers (the kernel left the arguments
+        // and rip as they were at that call's stop; only the number went).
+        if (auto nr = continued_syscall(continued, frozen)) {
+            auto as_original = frozen;
+            as_original.orig_rax = *nr;
+            plan = plan_restart_block(as_original);
+            plan.continued = true;
+            return plan;
+        }
+        // Which call it continues is only in the kernel's restart block: a new task, which has
+        // none, can only be told EINTR.
+        plan.action = RestartAction::Eintr;
+        plan.regs = returning(frozen, -EINTR);
+        return plan;
+    }
     uint64_t nr = frozen.orig_rax;
     // request, rem: the sleep's argument registers.
     auto sleep = [&](unsigned long long sys::Registers::*request, unsigned long long sys::Registers::*rem) {
@@ -251,7 +368,7 @@ FreezePlan plan_freeze_rewind(FreezeStop const& stop)
         plan.regs = restartable(same_call_registers(frozen));
         return plan;
     }
-    auto restart = plan_restart_block(frozen);
+    auto restart = plan_restart_block(frozen, stop.continued);
     if (!restart.keeps_time)
         return plan; // the live thread keeps the kernel's exact restart; the image gets its plan
     plan.action = FreezeRewind::RestartBlock;

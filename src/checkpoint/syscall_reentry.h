@@ -15,15 +15,23 @@
 //     -EINTR that no signal caused. plan_freeze_rewind, applied by freeze.cpp the moment a thread
 //     is seized, turns such a thread back onto the same syscall; and a -ERESTART_RESTARTBLOCK
 //     thread gets (2)'s plan at once, so a thread left running is in the real syscall again,
-//     not in restart_syscall, where a later dump could not tell what it continues; but only
-//     when that plan keeps the call's time (RestartPlan::keeps_time). A call whose time left
-//     only the kernel knows (nanosleep without rem, poll with a timeout, a relative FUTEX_WAIT)
-//     stays in the kernel's exact restart in the live thread: waiting its whole time again at
-//     every --leave-running dump could starve it under periodic dumps, which is worse than the
-//     EINTR a second dump in the same call then gives the restored copy (never the original).
+//     not in restart_syscall (where a later dump must find out what it continues, (4)); but
+//     only when that plan keeps the call's time (RestartPlan::keeps_time). A call whose time
+//     left only the kernel knows (nanosleep without rem, poll with a timeout, a relative
+//     FUTEX_WAIT) stays in the kernel's exact restart in the live thread: waiting its whole
+//     time again at every --leave-running dump could starve it under periodic dumps. A second
+//     dump in the same call finds it in restart_syscall and plans it by (4).
 //     The live thread and the image get the same registers otherwise: neither the original
 //     (after --leave-running, after a failed dump, or after cryo died) nor the restored process
 //     sees an EINTR the freeze made.
+// (4) A stop that was not cryo's (SIGSTOP/SIGTSTP and SIGCONT, a debugger) ends such a sleep
+//     too, and the kernel continues it in restart_syscall: found there, the thread shows
+//     orig_rax 219 and the original call's argument registers (restart_syscall reads none), but
+//     not the call's number. Before the freeze interrupts it, read_continued_call reads which
+//     restart function it sleeps in (/proc/PID/task/TID/stack); continued_syscall checks the
+//     argument registers against that call, and (2) and (3) then plan it as the original call.
+//     When the function is not one of the table's (or the registers do not fit it), the thread
+//     gets EINTR at restore, as before (see the table in syscall_reentry.cpp).
 // Invariant: the registers planned for the image have orig_rax -1 and never return an
 // -ERESTART* code to user space; those planned for a live or restored thread that carry one
 // (-ERESTARTNOHAND, see restartable) are only ever let go from a ptrace stop, through the
@@ -35,9 +43,39 @@
 #include <cstdint>
 #include <ctime>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace cryo::checkpoint {
+
+// The call a thread sleeping in restart_syscall continues, by the kernel's restart function
+// (see (4)).
+enum class ContinuedCall {
+    Unknown, // not in restart_syscall, or a restart function not in the table
+    Nanosleep, // hrtimer_nanosleep_restart: nanosleep, or clock_nanosleep (relative) on a hrtimer clock
+    ClockNanosleep, // posix_cpu_nsleep_restart, alarm_timer_nsleep_restart: clock_nanosleep (relative)
+    FutexWait, // futex_wait_restart: FUTEX_WAIT or FUTEX_WAIT_BITSET with a timeout
+    Poll, // do_restart_poll: poll (with or without a timeout)
+};
+
+// Pure. stack: /proc/PID/task/TID/stack of a thread blocked in restart_syscall. The named
+// restart function, or Nanosleep when no frame sits above the syscall entry (do_syscall_64):
+// hrtimer_nanosleep_restart and do_nanosleep are scheduler code (__sched), which the kernel's
+// stack walk leaves out (seen on 6.18: only do_syscall_64 and the entry); any other frames
+// give Unknown.
+ContinuedCall parse_restart_stack(std::string_view stack);
+// Pure. The number of the syscall a thread in restart_syscall continues, given what it
+// continues and its argument registers; nullopt when the registers cannot be that call's
+// (e.g. a nanosleep whose request is not a pointer, a futex op that never sleeps with a
+// timeout). nanosleep and clock_nanosleep share a restart function: a clock id (< 4096,
+// never a user address) in rdi and a relative flag in rsi make it clock_nanosleep.
+std::optional<uint64_t> continued_syscall(ContinuedCall call, sys::Registers const& regs);
+// What thread tid sleeps on when /proc/PID/task/TID/syscall says restart_syscall: read before
+// the freeze interrupts it (once interrupted, the stack shows only the stop). Unknown for
+// every other thread, and when the thread did not stay blocked in restart_syscall across
+// the read of its stack (a running thread's stack cannot be trusted).
+ContinuedCall read_continued_call(pid_t pid, pid_t tid);
+char const* continued_call_name(ContinuedCall call);
 
 // What a thread stopped right after its syscall returned -ERESTART_RESTARTBLOCK gets after
 // restore (see the table in syscall_reentry.cpp).
@@ -51,6 +89,8 @@ enum class RestartAction {
 
 struct RestartPlan {
     RestartAction action { RestartAction::None };
+    // The thread was in restart_syscall, planned as the call it continues (see (4)).
+    bool continued { false };
     // The plan ends the call when the kernel's own restart would (an absolute deadline: the
     // same call again) or at most the frozen time later (a relative sleep entered again with
     // the time left in *rem). Only such plans are given to a live thread (plan_freeze_rewind).
@@ -63,7 +103,9 @@ struct RestartPlan {
 // result). action None when rax is not -ERESTART_RESTARTBLOCK. For SleepRemaining the caller
 // checks that *rem_address holds a valid time (the kernel wrote it there when the sleep was
 // interrupted) and otherwise falls back to same_call_registers (the whole request again).
-RestartPlan plan_restart_block(sys::Registers const& frozen);
+// continued: for a thread in restart_syscall (orig_rax 219), the call it continues (see (4)):
+// planned as that call; Unknown gives it Eintr.
+RestartPlan plan_restart_block(sys::Registers const& frozen, ContinuedCall continued = ContinuedCall::Unknown);
 // The interrupted syscall again with the same arguments: rax its number, rip on the
 // `syscall` instruction, orig_rax -1.
 sys::Registers same_call_registers(sys::Registers frozen);
@@ -111,6 +153,8 @@ struct FreezeStop {
     // Seizing took a signal in delivery off the thread (re-sent when it is let go): that
     // signal, not the freeze, ended its syscall.
     bool signal_taken { false };
+    // Read before the interrupt: the call a thread found in restart_syscall continues (see (4)).
+    ContinuedCall continued { ContinuedCall::Unknown };
 };
 
 struct FreezePlan {
@@ -150,7 +194,7 @@ char const* freeze_rewind_name(FreezeRewind action);
 // the syscall in `rewound` (rewound form): the eintr_reentry_safe ones return EINTR (socket
 // calls when they have a timeout), and the -ERESTART_RESTARTBLOCK ones (nanosleep,
 // clock_nanosleep, poll, futex waits with a timeout) go on in restart_syscall, which a later
-// dump cannot follow.
+// dump follows only by reading the kernel's stack (4).
 bool kick_visible(sys::Registers const& rewound);
 
 // The 2 bytes at rip in process pid are a 64-bit `syscall` instruction (0f 05); false if not,

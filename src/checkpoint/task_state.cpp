@@ -62,20 +62,24 @@ std::string thread_comm(int pid, int tid)
 // that goes on with its time left needs a valid *rem (the kernel wrote it at the freeze);
 // without one it sleeps its whole request again. Reads only: the running tree is not touched
 // (with --leave-running, detaching lets the kernel continue the syscall with its restart block).
-void plan_thread_restart(int pid, sys::Registers const& frozen, Thread& thread)
+// continued: the call a thread found in restart_syscall continues (syscall_reentry.h (4)).
+void plan_thread_restart(int pid, sys::Registers const& frozen, Thread& thread, ContinuedCall continued)
 {
-    auto plan = plan_restart_block(frozen);
+    auto plan = plan_restart_block(frozen, continued);
     if (plan.action == RestartAction::None)
         return;
     if (plan.action == RestartAction::SleepRemaining) {
         if (auto rem = read_time_left(pid, plan.rem_address)) {
             log::debug("thread {}: {} ns of its sleep left", thread.tid, nanoseconds(*rem));
         } else {
+            auto nr = plan.regs.rax; // the sleep's number, also for one continued in restart_syscall
             plan.action = RestartAction::Reenter;
             plan.regs = same_call_registers(frozen);
+            plan.regs.rax = nr;
         }
     }
-    log::debug("thread {}: in syscall {} (-ERESTART_RESTARTBLOCK): {} after restore", thread.tid, frozen.orig_rax,
+    log::debug("thread {}: in syscall {}{} (-ERESTART_RESTARTBLOCK): {} after restore", thread.tid, frozen.orig_rax,
+               plan.continued ? fmt::format(" continuing {}", continued_call_name(continued)) : std::string {},
                restart_action_name(plan.action));
     thread.regs = from_kernel(plan.regs);
 }
@@ -87,8 +91,13 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
     int pid = frozen.pid;
     auto& leader = frozen.threads.at(0);
 
-    for (size_t i = 0; i < frozen.threads.size(); ++i)
-        plan_thread_restart(pid, frozen.threads[i].original_regs(), p.threads.at(i));
+    for (size_t i = 0; i < frozen.threads.size(); ++i) {
+        int tid = frozen.threads[i].tid();
+        auto continued = std::find_if(frozen.continued.begin(), frozen.continued.end(),
+                                      [&](auto const& c) { return c.first == tid; });
+        plan_thread_restart(pid, frozen.threads[i].original_regs(), p.threads.at(i),
+                            continued == frozen.continued.end() ? ContinuedCall::Unknown : continued->second);
+    }
 
     // Queued signals first: a remote syscall could let the kernel dequeue an unblocked one.
     for (size_t i = 0; i < frozen.threads.size(); ++i)

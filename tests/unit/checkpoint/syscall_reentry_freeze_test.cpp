@@ -216,7 +216,8 @@ TEST(FreezeRewind, RestartBlockSyscallsGetTheImagesPlan)
 
 TEST(FreezeRewind, RestartsWithoutAPlanStayWithTheKernel)
 {
-    // restart_syscall itself (which call it continues is not visible), or an unknown syscall:
+    // restart_syscall when the call it continues is unknown (syscall_reentry.h (4); the known
+    // ones: syscall_reentry_continued_test.cpp), or an unknown syscall:
     // the image gets EINTR, the live thread keeps the kernel's exact restart.
     EXPECT_EQ(plan_freeze_rewind(interrupted(stopped(219, kRestartBlock))).action, FreezeRewind::None);
     EXPECT_EQ(plan_freeze_rewind(interrupted(stopped(SYS_clock_nanosleep + 1000, kRestartBlock))).action,

@@ -1,0 +1,221 @@
+#!/bin/bash
+# Sleeps and timed waits that a stop signal (SIGSTOP, not cryo) interrupted before the dump, on
+# tests/cr/cr_sleep.c's threads (nanosleep with and without rem, clock_nanosleep relative and
+# TIMER_ABSTIME, futex FUTEX_WAIT relative and FUTEX_WAIT_BITSET absolute, poll and ppoll with a
+# timeout, poll without one). After SIGCONT the kernel continues them in restart_syscall (orig_rax
+# 219, the original call's number gone); the dump reads which call each continues
+# (src/checkpoint/syscall_reentry.h (4)) and plans it as that call (the table in
+# syscall_reentry.cpp). No thread may see EINTR, wake early, or sleep its whole time again where
+# the time left is known:
+#   cont         SIGSTOP, SIGCONT, dump (kill), restore -d: a sleep with rem ends S after its start
+#                with the frozen time added; nanosleep without rem and poll with a timeout sleep
+#                their whole time again after restore (their time left is only in the kernel);
+#                FUTEX_WAIT returns 0 at restore (a wakeup); absolute deadlines stay.
+#   cont_left    SIGSTOP, SIGCONT, dump --leave-running: the original's sleeps with rem and
+#                absolute deadlines are put back onto their real calls (the frozen time added),
+#                the others stay in the kernel's restart and end on time.
+#   cont_again   the same, then a second dump (kill) while still in their calls: the re-entered
+#                ones go on as in 'cont'; the ones left in restart_syscall are planned as in 'cont'
+#                too (before, they returned EINTR at restore).
+#   stopped      dumped while still stopped (kill), restore -d: the threads stopped in their
+#                original calls (orig_rax the call, -ERESTART_RESTARTBLOCK), a sleep with rem goes
+#                on with the time left at the stop. The restored process runs (it is not stopped
+#                again: see the note).
+#   stopped_left dump --leave-running of the stopped tree: it stays stopped; after SIGCONT every
+#                call ends as without cryo (the kernel's own restart).
+#   cont_race    SIGCONT while the --leave-running dump runs (before, during or after the freeze,
+#                whichever comes): the original ends every call as in 'cont_left' or on time.
+# Times are CLOCK_MONOTONIC ms from the workload's start, bounded with what the shell saw: t0
+# before spawn, t1 ready, ts before SIGSTOP, t2 before dump, t3 after restore (or dump) returned.
+source "$(dirname "$0")/lib.sh"
+need cryo
+workload cr_sleep
+
+S=5000 # each call's time (ms)
+W=1500 # slept before the stop (ms): more than T, so a sleep that starts over is seen
+T=1000 # slack for a loaded host (ms)
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+_results() { grep -q "^done" "$1" 2>/dev/null; }
+_state_is() { [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = "$2" ]; }
+max() { echo $(($1 > $2 ? $1 : $2)); }
+
+# expect NAME CALL WANT LO HI: the result line of CALL must read WANT ("RET ERRNO") with an
+# elapsed time in [LO, HI] ms.
+expect() {
+    local name=$1 call=$2 want=$3 lo=$4 hi=$5 line ret err ms
+    line=$(grep "^result $call " "$TMP/$name/out") || { fail "$name $call: no result"; return; }
+    read -r _ _ ret err ms <<<"$line"
+    if [ "$ret $err" != "$want" ]; then
+        fail "$name $call: returned $ret ($err) after $ms ms, expected $want"
+    elif [ "$ms" -lt "$lo" ] || [ "$ms" -gt "$hi" ]; then
+        fail "$name $call: ended after $ms ms, expected $lo..$hi"
+    else
+        ok "$name $call: $want after $ms ms ($lo..$hi)"
+    fi
+}
+
+# results NAME: waits for the workload's results; fails the case without them.
+results() {
+    wait_for 30 _results "$TMP/$1/out" && return 0
+    fail "$1: no results: $(grep -v '^ready' "$TMP/$1/out")"
+    return 1
+}
+
+# stop_case NAME [cont]: spawns the workload, lets it sleep W ms, stops it for 300 ms, and with
+# `cont` continues it and gives the threads 200 ms to go back into their calls (restart_syscall).
+# Sets T0 T1 TS T2.
+stop_case() {
+    T0=$(now_ms)
+    start "$1" "$WORKLOAD" "$S" || return 1
+    T1=$(now_ms)
+    sleep "$(awk "BEGIN { print $W / 1000 }")"
+    TS=$(now_ms)
+    kill -STOP "$PID"
+    wait_for 2 _state_is "$PID" T || { fail "$1: workload not stopped"; return 1; }
+    sleep 0.3
+    if [ "${2:-}" = cont ]; then
+        kill -CONT "$PID"
+        sleep 0.2
+    fi
+    T2=$(now_ms)
+}
+
+# The restored process of a dump after SIGCONT (threads in restart_syscall). $1: the case.
+expect_restored() {
+    local name=$1 frozen=$((T3 - T2)) whole=$((T3 - T0))
+    for call in nanosleep_rem mono_rem; do
+        expect "$name" $call "0 0" $S $((S + ${F1:-0} + frozen + T))
+    done
+    expect "$name" ppoll_timeout "0 0" $S $((S + T3 - TS + T)) # the kernel adds the stopped time
+    for call in nanosleep_null poll_timeout; do
+        expect "$name" $call "0 0" $((S + T2 - T1)) $((S + whole + T))
+    done
+    expect "$name" abs_realtime "0 0" $S $(($(max $S $whole) + T))
+    expect "$name" futex_abs "-1 ETIMEDOUT" $S $(($(max $S $whole) + T))
+    expect "$name" futex_rel "0 0" $((T2 - T1)) $((whole + T)) # woken at restore
+    expect "$name" poll_infinite "1 0" 0 $((S + 2 * whole + 2 * T))
+}
+
+# The original after a --leave-running dump after SIGCONT. $1: the case.
+expect_left() {
+    local name=$1
+    for call in nanosleep_rem mono_rem abs_realtime futex_abs; do
+        [ $call = futex_abs ] && want="-1 ETIMEDOUT" || want="0 0"
+        expect "$name" $call "$want" $S $((S + T3 - T2 + T))
+    done
+    expect "$name" ppoll_timeout "0 0" $S $((S + T3 - TS + T))
+    # Continued by the kernel: on time, the frozen time not added.
+    for call in nanosleep_null poll_timeout; do
+        expect "$name" $call "0 0" $S $((S + T))
+    done
+    expect "$name" futex_rel "-1 ETIMEDOUT" $S $((S + T))
+    expect "$name" poll_infinite "1 0" 0 $((S + T3 - T0 + 2 * T))
+}
+
+name=cont
+if stop_case $name cont && dump_restore $name; then
+    T3=$(now_ms)
+    results $name && expect_restored $name
+fi
+
+name=cont_left
+if stop_case $name cont; then
+    if "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running; then
+        T3=$(now_ms)
+        results $name && expect_left $name
+    else
+        fail "$name: dump --leave-running failed"
+    fi
+fi
+
+name=cont_again
+if stop_case $name cont; then
+    if "$CRYO" dump -t "$PID" -D "$TMP/$name/img0" --leave-running; then
+        F1=$(($(now_ms) - T2))
+        sleep 0.3
+        T2=$(now_ms)
+        if dump_restore $name; then
+            T3=$(now_ms)
+            results $name && expect_restored $name
+        fi
+        unset F1
+    else
+        fail "$name: first dump --leave-running failed"
+    fi
+fi
+
+name=stopped
+if stop_case $name && dump_restore $name; then
+    T3=$(now_ms)
+    if results $name; then
+        # The time left at the stop, slept from the restore: the stopped and frozen time added.
+        for call in nanosleep_rem mono_rem ppoll_timeout; do
+            expect $name $call "0 0" $S $((S + T3 - TS + T))
+        done
+        for call in nanosleep_null poll_timeout; do
+            expect $name $call "0 0" $((S + T2 - T1)) $((S + T3 - T0 + T))
+        done
+        expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
+        expect $name futex_abs "-1 ETIMEDOUT" $S $(($(max $S $((T3 - T0))) + T))
+        expect $name futex_rel "0 0" $((T2 - T1)) $((T3 - T0 + T))
+        expect $name poll_infinite "1 0" 0 $((S + 2 * (T3 - T0) + 2 * T))
+        note "$name: the restored process runs; the original was stopped when dumped"
+    fi
+fi
+
+name=stopped_left
+if stop_case $name; then
+    if "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running; then
+        if _state_is "$PID" T; then
+            ok "$name: still stopped after the dump"
+        else
+            fail "$name: state $(awk '{ print $3 }' "/proc/$PID/stat") after the dump, expected T (stopped)"
+        fi
+        sleep 0.3
+        TC=$(now_ms)
+        kill -CONT "$PID"
+        if results $name; then
+            for call in nanosleep_rem nanosleep_null mono_rem abs_realtime poll_timeout; do
+                expect $name $call "0 0" $S $((S + T))
+            done
+            expect $name ppoll_timeout "0 0" $S $((S + TC - TS + T))
+            for call in futex_rel futex_abs; do
+                expect $name $call "-1 ETIMEDOUT" $S $((S + T))
+            done
+            expect $name poll_infinite "1 0" 0 $((S + TC - T0 + 2 * T))
+        fi
+    else
+        fail "$name: dump --leave-running failed"
+    fi
+fi
+
+# SIGCONT races the freeze: the threads are in their original calls (group-stop) or already in
+# restart_syscall when seized, or get SIGCONT while held. Either way the original ends each call
+# on time, or (re-entered by the freeze) with at most the frozen time added.
+name=cont_race
+if stop_case $name; then
+    "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running &
+    dump=$!
+    sleep 0.0$((RANDOM % 5))
+    kill -CONT "$PID"
+    if wait $dump; then
+        T3=$(now_ms)
+        if results $name; then
+            for call in nanosleep_rem mono_rem abs_realtime; do
+                expect $name $call "0 0" $S $((S + T3 - T2 + T))
+            done
+            expect $name futex_abs "-1 ETIMEDOUT" $S $((S + T3 - T2 + T))
+            expect $name ppoll_timeout "0 0" $S $((S + T3 - TS + T))
+            for call in nanosleep_null poll_timeout; do
+                expect $name $call "0 0" $S $((S + T))
+            done
+            expect $name futex_rel "-1 ETIMEDOUT" $S $((S + T))
+            expect $name poll_infinite "1 0" 0 $((S + T3 - T0 + 2 * T))
+        fi
+    else
+        fail "$name: dump --leave-running failed"
+    fi
+fi
+
+finish
