@@ -51,6 +51,7 @@ class FileSink {
 public:
     Result<void> write(void const* data, size_t size);
     uint64_t size() const { return m_entry.size; }
+    std::string const& name() const { return m_name; }
     // For writers that place chunks themselves (several threads, pwrite at offsets): they
     // write through fd() and then declare the file's final size and CRC-32C.
     FdRef fd() const { return m_fd.ref(); }

@@ -21,6 +21,7 @@
 #include "checkpoint/progress.h"
 #include "checkpoint/wp_snapshot.h"
 #include "sys/file.h"
+#include "sys/fsops.h"
 #include "sys/process.h"
 #include "sys/remote_memory.h"
 #include "sys/tracee.h"
@@ -262,6 +263,12 @@ Result<void> PageFileWriter::copy(int pid, PagePlan const& plan)
         size_t const units = static_cast<size_t>((total + m_layout.unit - 1) / m_layout.unit);
         m_crcs.assign(units, 0);
         m_lengths.assign(units, 0);
+        // Blocks allocated at once, not one delayed allocation per 4 KiB page as the writes
+        // come in (ext4 reserves per block in its write path), and a full
+        // disk is an error before any page is copied.
+        for (uint32_t part = 0; part < m_layout.stripes; ++part)
+            TRY(sys::preallocate(m_sinks[part].fd(), static_cast<off_t>(m_layout.part_size(total, part)))
+                    .context("{}", m_sinks[part].name()));
     } else {
         if (m_sinks.size() != 1)
             return Error::format("page writer of {}: a compressed stream goes into one file", pid);

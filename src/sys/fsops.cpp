@@ -169,6 +169,20 @@ Result<void> ftruncate(FdRef fd, off_t size)
     return {};
 }
 
+Result<bool> preallocate(FdRef fd, off_t size)
+{
+    if (size == 0)
+        return true;
+    while (::fallocate(fd.get(), 0, 0, size) < 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EOPNOTSUPP)
+            return false;
+        return Error::from_errno(fmt::format("preallocate {} bytes", size));
+    }
+    return true;
+}
+
 Result<void> syncfs(FdRef fd)
 {
     if (::syncfs(fd.get()) < 0)

@@ -35,6 +35,9 @@ Result<std::string> readlinkat(FdRef dir, std::string const& name);
 Result<void> fsync(FdRef fd);
 Result<void> pwrite_all(FdRef fd, void const* data, size_t size, off_t offset);
 Result<void> ftruncate(FdRef fd, off_t size);
+// fallocate(2) of [0, size) (the file's size becomes at least `size`). Returns false when the
+// file system cannot preallocate (EOPNOTSUPP): the caller writes as it would have anyway.
+Result<bool> preallocate(FdRef fd, off_t size);
 // syncfs(2): flushes the whole file system holding `fd` (cheaper than sync(2) on a busy host).
 Result<void> syncfs(FdRef fd);
 // statx(2) STATX_ATTR_MOUNT_ROOT: whether `path` (not followed) is the root of a mount.

@@ -7,6 +7,9 @@
 # the process by a remote mmap, its registers changed), collected (metadata read), copying (the
 # first 8 MiB copied), pages (a process's pages copied), thawed (--leave-running: thawed, image
 # being written), written (page files written, before the commit).
+# Also: a dump into a file system too small for the pages (a 16 MiB tmpfs, 24 MiB of memory)
+# fails with one line naming the page file and the reason, leaves no image, and the tree runs
+# on unharmed, in both modes.
 # Known limit, checked separately: "scratch" leaves the 4 KiB scratch mapping behind (cryo
 # cannot unmap it once dead); the process runs on and verifies, see docs/checkpoint-image.md.
 source "$(dirname "$0")/lib.sh"
@@ -57,6 +60,22 @@ for mode in leave kill; do
         [ $phase = scratch ] && allow=1
         check "$name" "$PID" "$before" $allow
     done
+done
+
+full=$TMP/full
+mkdir -p "$full"
+mount -t tmpfs -o size=16m cryo-cr-full "$full" || fail "mount a small tmpfs"
+defer "umount -l '$full'"
+for mode in leave kill; do
+    name=$mode-full
+    start_memory "$name" 24 || continue
+    before=$(cat /proc/$PID/maps)
+    flags=()
+    [ $mode = leave ] && flags=(--leave-running)
+    refused "$name" "^cryo: dump .*pages-$PID(\\.1)?\\.img.*No space left on device$" \
+        "$CRYO" dump -t "$PID" -D "$full/$name" "${flags[@]}"
+    [ -z "$(ls -A "$full")" ] || fail "$name: left behind in the image dir: $(ls -AR "$full" | tr '\n' ' ')"
+    check "$name" "$PID" "$before"
 done
 
 finish

@@ -1,0 +1,50 @@
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "sys/file.h"
+#include "sys/fsops.h"
+
+using namespace cryo;
+
+// preallocate gives the file its size and its blocks before anything is written (or says the
+// file system cannot), and a write into the allocated range keeps the size.
+TEST(SysFsops, PreallocateSizesAndAllocates)
+{
+    char dir_template[] = "/tmp/cryo-unit-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    std::string dir = dir_template;
+    auto fd = sys::open(dir + "/pages", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_TRUE(fd);
+    auto done = sys::preallocate(fd->ref(), 3 << 20);
+    ASSERT_TRUE(done) << done.error().message();
+    struct stat st {};
+    ASSERT_EQ(::fstat(fd->get(), &st), 0);
+    if (*done) {
+        EXPECT_EQ(st.st_size, 3 << 20);
+        EXPECT_GE(st.st_blocks * 512, 3 << 20);
+    }
+    char const data[] = "page";
+    ASSERT_TRUE(sys::pwrite_all(fd->ref(), data, sizeof data, 4096));
+    ASSERT_EQ(::fstat(fd->get(), &st), 0);
+    if (*done) {
+        EXPECT_EQ(st.st_size, 3 << 20);
+    }
+    // Nothing to allocate: no call, no error.
+    EXPECT_TRUE(sys::preallocate(fd->ref(), 0));
+    ASSERT_TRUE(sys::remove_all(dir));
+}
+
+TEST(SysFsops, PreallocateErrorNamesSize)
+{
+    char dir_template[] = "/tmp/cryo-unit-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    std::string dir = dir_template;
+    auto fd = sys::open(dir + "/ro", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_TRUE(fd);
+    auto r = sys::preallocate(fd->ref(), 4096); // not open for writing: EBADF
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message(), "preallocate 4096 bytes: Bad file descriptor");
+    ASSERT_TRUE(sys::remove_all(dir));
+}
