@@ -2,9 +2,13 @@
 // override unit tests use to switch them.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <map>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "checkpoint/kill_point.h"
 #include "checkpoint/test_hooks.h"
 
 using namespace cryo::checkpoint;
@@ -17,6 +21,22 @@ ParsedTestHooks parse(std::map<std::string, std::string> const& env)
         auto it = env.find(name);
         return it == env.end() ? nullptr : it->second.c_str();
     });
+}
+
+// How a child that runs kill_point(phase) for each of `phases`, with CRYO_TEST_KILL_AT=`wanted`,
+// ends: exit code 3 if it outlived them all.
+int child_status(char const* wanted, std::initializer_list<char const*> phases)
+{
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        TestHooksOverride hooks(TestHooks { .kill_at = wanted });
+        for (char const* phase : phases)
+            kill_point(phase);
+        ::_exit(3);
+    }
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+    return status;
 }
 
 } // namespace
@@ -120,4 +140,12 @@ TEST(TestHooks, OverrideNestsAndRestores)
         EXPECT_FALSE(test_hooks().kill_at);
     }
     EXPECT_EQ(test_hooks().pagemap_scan, from_environment);
+}
+
+TEST(TestHooks, KillPointKillsAtTheNamedPhaseOnly)
+{
+    int status = child_status("frozen", { "freeze", "frozen", "collected" });
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    status = child_status("frozen", { "freeze", "collected", "frozenx", "froze" });
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status;
 }
