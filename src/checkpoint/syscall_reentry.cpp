@@ -119,7 +119,11 @@ sys::Registers returning(sys::Registers regs, long result)
 // |                                         |   r_nsleep_restart, futex_wait_restart, do_rest- |
 // |                                         |   art_poll, or the registers do not fit it, or   |
 // |                                         |   the thread entered restart_syscall between the |
-// |                                         |   read and the freeze (a SIGCONT at that moment) |
+// |                                         |   read and the freeze (a SIGCONT at that         |
+// |                                         |   moment), or it was stopped again inside        |
+// |                                         |   restart_syscall (SIGSTOP, SIGCONT, SIGSTOP):   |
+// |                                         |   its stack then shows the stop, the restart     |
+// |                                         |   function has returned                          |
 // | anything else                           | EINTR                                            |
 //
 // (1) collect.cpp saves these rewound; enter_interrupted_syscall re-enters them at restore.

@@ -30,8 +30,9 @@
 //     not the call's number. Before the freeze interrupts it, read_continued_call reads which
 //     restart function it sleeps in (/proc/PID/task/TID/stack); continued_syscall checks the
 //     argument registers against that call, and (2) and (3) then plan it as the original call.
-//     When the function is not one of the table's (or the registers do not fit it), the thread
-//     gets EINTR at restore, as before (see the table in syscall_reentry.cpp).
+//     When the function is not one of the table's (or the registers do not fit it), or the
+//     thread is stopped again inside restart_syscall (its stack then shows the stop), it gets
+//     EINTR at restore, as before (see the table in syscall_reentry.cpp).
 // Invariant: the registers planned for the image have orig_rax -1 and never return an
 // -ERESTART* code to user space; those planned for a live or restored thread that carry one
 // (-ERESTARTNOHAND, see restartable) are only ever let go from a ptrace stop, through the

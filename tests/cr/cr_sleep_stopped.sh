@@ -25,6 +25,13 @@
 #                call ends as without cryo (the kernel's own restart).
 #   cont_race    SIGCONT while the --leave-running dump runs (before, during or after the freeze,
 #                whichever comes): the original ends every call as in 'cont_left' or on time.
+#   twice        the remaining limit: stopped again after SIGCONT (SIGSTOP, SIGCONT, SIGSTOP) and
+#                dumped while stopped: the threads stopped inside restart_syscall, whose restart
+#                function only shows on the stack while they sleep in it (now it shows the stop);
+#                the calls in restart_syscall return EINTR at restore, no earlier than the dump
+#                (TIMER_ABSTIME and ppoll, re-entered by the kernel itself, go on).
+#   twice_left   the same with --leave-running: still stopped, and after SIGCONT every call ends
+#                as without cryo.
 # Times are CLOCK_MONOTONIC ms from the workload's start, bounded with what the shell saw: t0
 # before spawn, t1 ready, ts before SIGSTOP, t2 before dump, t3 after restore (or dump) returned.
 source "$(dirname "$0")/lib.sh"
@@ -62,9 +69,9 @@ results() {
     return 1
 }
 
-# stop_case NAME [cont]: spawns the workload, lets it sleep W ms, stops it for 300 ms, and with
-# `cont` continues it and gives the threads 200 ms to go back into their calls (restart_syscall).
-# Sets T0 T1 TS T2.
+# stop_case NAME [cont|twice]: spawns the workload, lets it sleep W ms, stops it for 300 ms;
+# with `cont` continues it and gives the threads 200 ms to go back into their calls
+# (restart_syscall); with `twice` then stops it again for 300 ms. Sets T0 T1 TS T2.
 stop_case() {
     T0=$(now_ms)
     start "$1" "$WORKLOAD" "$S" || return 1
@@ -74,9 +81,14 @@ stop_case() {
     kill -STOP "$PID"
     wait_for 2 _state_is "$PID" T || { fail "$1: workload not stopped"; return 1; }
     sleep 0.3
-    if [ "${2:-}" = cont ]; then
+    if [ "${2:-}" = cont ] || [ "${2:-}" = twice ]; then
         kill -CONT "$PID"
         sleep 0.2
+    fi
+    if [ "${2:-}" = twice ]; then
+        kill -STOP "$PID"
+        wait_for 2 _state_is "$PID" T || { fail "$1: workload not stopped again"; return 1; }
+        sleep 0.3
     fi
     T2=$(now_ms)
 }
@@ -164,31 +176,47 @@ if stop_case $name && dump_restore $name; then
     fi
 fi
 
-name=stopped_left
-if stop_case $name; then
-    if "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running; then
-        if _state_is "$PID" T; then
-            ok "$name: still stopped after the dump"
-        else
-            fail "$name: state $(awk '{ print $3 }' "/proc/$PID/stat") after the dump, expected T (stopped)"
-        fi
-        sleep 0.3
-        TC=$(now_ms)
-        kill -CONT "$PID"
-        if results $name; then
-            for call in nanosleep_rem nanosleep_null mono_rem abs_realtime poll_timeout; do
-                expect $name $call "0 0" $S $((S + T))
-            done
-            expect $name ppoll_timeout "0 0" $S $((S + TC - TS + T))
-            for call in futex_rel futex_abs; do
-                expect $name $call "-1 ETIMEDOUT" $S $((S + T))
-            done
-            expect $name poll_infinite "1 0" 0 $((S + TC - T0 + 2 * T))
-        fi
-    else
-        fail "$name: dump --leave-running failed"
+name=twice
+if stop_case $name twice && dump_restore $name; then
+    T3=$(now_ms)
+    if results $name; then
+        for call in nanosleep_rem nanosleep_null mono_rem futex_rel futex_abs poll_timeout poll_infinite; do
+            expect $name $call "-1 EINTR" $((T2 - T1)) $((T3 - T0 + T))
+        done
+        expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
+        expect $name ppoll_timeout "0 0" $S $((S + T3 - TS + T))
     fi
 fi
+
+# left_stopped NAME [twice]: the tree dumped --leave-running while stopped stays stopped, and
+# after SIGCONT ends every call as without cryo.
+left_stopped() {
+    local name=$1 mode=${2:-}
+    stop_case "$name" "$mode" || return
+    if ! "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running; then
+        fail "$name: dump --leave-running failed"
+        return
+    fi
+    if _state_is "$PID" T; then
+        ok "$name: still stopped after the dump"
+    else
+        fail "$name: state $(awk '{ print $3 }' "/proc/$PID/stat") after the dump, expected T (stopped)"
+    fi
+    sleep 0.3
+    TC=$(now_ms)
+    kill -CONT "$PID"
+    results "$name" || return
+    for call in nanosleep_rem nanosleep_null mono_rem abs_realtime poll_timeout; do
+        expect "$name" $call "0 0" $S $((S + T))
+    done
+    expect "$name" ppoll_timeout "0 0" $S $((S + TC - TS + T)) # the kernel adds the stopped time
+    for call in futex_rel futex_abs; do
+        expect "$name" $call "-1 ETIMEDOUT" $S $((S + T))
+    done
+    expect "$name" poll_infinite "1 0" 0 $((S + TC - T0 + 2 * T))
+}
+left_stopped stopped_left
+left_stopped twice_left twice
 
 # SIGCONT races the freeze: the threads are in their original calls (group-stop) or already in
 # restart_syscall when seized, or get SIGCONT while held. Either way the original ends each call
