@@ -23,6 +23,8 @@
 // Usage: cr_eintr S_MS [MIB]: MIB of memory written first (a longer frozen copy for a test that
 // must act while the dump holds the process)
 #define _GNU_SOURCE
+#include "cr_workload.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -55,33 +57,24 @@ enum {
     kSignalled,
     kCalls
 };
-static char const* const g_names[kCalls]
-    = { "epoll_inf",  "epoll_timeout", "pwait_inf",  "pwait2_timeout", "sigtimedwait",
-        "semtimedop", "recv_timeout",  "recv_block", "signalled" };
+static struct blocking_call g_calls[kCalls]
+    = { [kEpollInf] = { .name = "epoll_inf" },        [kEpollTimeout] = { .name = "epoll_timeout" },
+        [kPwaitInf] = { .name = "pwait_inf" },        [kPwait2Timeout] = { .name = "pwait2_timeout" },
+        [kSigtimedwait] = { .name = "sigtimedwait" }, [kSemtimedop] = { .name = "semtimedop" },
+        [kRecvTimeout] = { .name = "recv_timeout" },  [kRecvBlock] = { .name = "recv_block" },
+        [kSignalled] = { .name = "signalled" } };
 static long g_ms;
-static struct timespec g_start;
 static int g_idle[2]; // nobody writes
 static int g_wake[2]; // written once the timed calls are over
 static int g_sem;
 static int g_sock[2];
 static int g_sock_block[2];
-static int volatile g_entering[kCalls];
-static long g_ret[kCalls];
-static int g_errno[kCalls];
-static long g_elapsed_ms[kCalls];
 static int volatile g_handled;
 
 static void on_usr1(int sig)
 {
     (void)sig;
     ++g_handled;
-}
-
-static long ms_since_start(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - g_start.tv_sec) * 1000 + (now.tv_nsec - g_start.tv_nsec) / 1000000;
 }
 
 static int epoll_on(int fd)
@@ -110,7 +103,7 @@ static void* run(void* arg)
         sigaddset(&set, SIGUSR1);
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     }
-    g_entering[i] = 1;
+    g_calls[i].entering = 1;
     switch (i) {
     case kEpollInf:
     case kSignalled:
@@ -151,9 +144,7 @@ static void* run(void* arg)
         r = recv(g_sock_block[0], &byte, 1, 0);
         break;
     }
-    g_errno[i] = r < 0 ? errno : 0;
-    g_ret[i] = r;
-    g_elapsed_ms[i] = ms_since_start();
+    end_call(&g_calls[i], r);
     close(ep);
     return NULL;
 }
@@ -188,29 +179,20 @@ int main(int argc, char** argv)
     sigaddset(&blocked, SIGUSR1);
     sigaddset(&blocked, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &blocked, NULL); // every thread but `signalled` keeps them blocked
-    clock_gettime(CLOCK_MONOTONIC, &g_start);
-    pthread_t threads[kCalls];
-    for (int i = 0; i < kCalls; ++i)
-        if (pthread_create(&threads[i], NULL, run, (void*)(intptr_t)i) != 0)
-            return fprintf(stderr, "pthread_create failed\n"), 1;
-    for (int i = 0; i < kCalls; ++i)
-        while (!g_entering[i])
-            usleep(1000);
-    usleep(200000); // from g_entering to inside the syscall
+    start_calls(g_calls, kCalls, run);
+    wait_calls_inside(g_calls, kCalls);
     printf("ready %d\n", getpid());
     for (int i = 0; i < kCalls; ++i)
         if (i != kEpollInf && i != kPwaitInf && i != kRecvBlock && i != kSignalled)
-            pthread_join(threads[i], NULL);
+            pthread_join(g_calls[i].thread, NULL);
     if (write(g_wake[1], "x", 1) != 1 || write(g_sock_block[1], "x", 1) != 1)
         return perror("write"), 1;
-    pthread_join(threads[kEpollInf], NULL);
-    pthread_join(threads[kPwaitInf], NULL);
-    pthread_join(threads[kRecvBlock], NULL);
-    pthread_join(threads[kSignalled], NULL);
+    pthread_join(g_calls[kEpollInf].thread, NULL);
+    pthread_join(g_calls[kPwaitInf].thread, NULL);
+    pthread_join(g_calls[kRecvBlock].thread, NULL);
+    pthread_join(g_calls[kSignalled].thread, NULL);
     semctl(g_sem, 0, IPC_RMID);
-    for (int i = 0; i < kCalls; ++i)
-        printf("result %s %ld %s %ld\n", g_names[i], g_ret[i], g_errno[i] ? strerrorname_np(g_errno[i]) : "0",
-               g_elapsed_ms[i]);
+    print_call_results(g_calls, kCalls);
     printf("handler %d\ndone\n", g_handled);
     return 0;
 }

@@ -15,6 +15,8 @@
 // errno name, ELAPSED_MS from the common start), then "done". tests/cr/cr_sleep.sh judges.
 // Usage: cr_sleep S_MS
 #define _GNU_SOURCE
+#include "cr_workload.h"
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <poll.h>
@@ -28,18 +30,15 @@
 #include <unistd.h>
 
 enum { kCalls = 9 };
-static char const* const g_names[kCalls]
-    = { "nanosleep_rem", "nanosleep_null", "mono_rem",      "abs_realtime", "futex_rel",
-        "futex_abs",     "poll_timeout",   "ppoll_timeout", "poll_infinite" };
+static struct blocking_call g_calls[kCalls]
+    = { { .name = "nanosleep_rem" }, { .name = "nanosleep_null" }, { .name = "mono_rem" },
+        { .name = "abs_realtime" },  { .name = "futex_rel" },      { .name = "futex_abs" },
+        { .name = "poll_timeout" },  { .name = "ppoll_timeout" },  { .name = "poll_infinite" } };
 static long g_ms;
-static struct timespec g_start_mono, g_start_real;
+static struct timespec g_start_real; // the monotonic start is the calls' (g_calls_start)
 static uint32_t g_word; // never changed: the futex waits end by timeout (or early wakeup)
 static int g_idle[2]; // nobody writes: the timed polls end by timeout
 static int g_wake[2]; // written once the timed calls are over: ends poll_infinite
-static int volatile g_entering[kCalls];
-static long g_ret[kCalls];
-static int g_errno[kCalls];
-static long g_elapsed_ms[kCalls];
 
 static struct timespec add_ms(struct timespec t, long ms)
 {
@@ -52,22 +51,15 @@ static struct timespec add_ms(struct timespec t, long ms)
     return t;
 }
 
-static long ms_since_start(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - g_start_mono.tv_sec) * 1000 + (now.tv_nsec - g_start_mono.tv_nsec) / 1000000;
-}
-
 static void* run(void* arg)
 {
     int i = (int)(intptr_t)arg;
     struct timespec rel = add_ms((struct timespec) { 0, 0 }, g_ms), rem = { 0, 0 };
-    struct timespec abs_real = add_ms(g_start_real, g_ms), abs_mono = add_ms(g_start_mono, g_ms);
+    struct timespec abs_real = add_ms(g_start_real, g_ms), abs_mono = add_ms(g_calls_start, g_ms);
     struct pollfd idle = { .fd = g_idle[0], .events = POLLIN }, wake = { .fd = g_wake[0], .events = POLLIN };
     long r = -1;
     errno = 0;
-    g_entering[i] = 1;
+    g_calls[i].entering = 1;
     switch (i) {
     case 0:
         r = syscall(SYS_nanosleep, &rel, &rem);
@@ -103,9 +95,7 @@ static void* run(void* arg)
             r = 100 + wake.revents;
         break;
     }
-    g_errno[i] = r < 0 ? errno : 0;
-    g_ret[i] = r;
-    g_elapsed_ms[i] = ms_since_start();
+    end_call(&g_calls[i], r);
     return NULL;
 }
 
@@ -116,25 +106,16 @@ int main(int argc, char** argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (pipe(g_idle) != 0 || pipe(g_wake) != 0)
         return perror("pipe"), 1;
-    clock_gettime(CLOCK_MONOTONIC, &g_start_mono);
     clock_gettime(CLOCK_REALTIME, &g_start_real);
-    pthread_t threads[kCalls];
-    for (int i = 0; i < kCalls; ++i)
-        if (pthread_create(&threads[i], NULL, run, (void*)(intptr_t)i) != 0)
-            return fprintf(stderr, "pthread_create failed\n"), 1;
-    for (int i = 0; i < kCalls; ++i)
-        while (!g_entering[i])
-            usleep(1000);
-    usleep(200000); // from g_entering to inside the syscall
+    start_calls(g_calls, kCalls, run);
+    wait_calls_inside(g_calls, kCalls);
     printf("ready %d\n", getpid());
     for (int i = 0; i < kCalls - 1; ++i)
-        pthread_join(threads[i], NULL);
+        pthread_join(g_calls[i].thread, NULL);
     if (write(g_wake[1], "x", 1) != 1)
         return perror("write"), 1;
-    pthread_join(threads[kCalls - 1], NULL);
-    for (int i = 0; i < kCalls; ++i)
-        printf("result %s %ld %s %ld\n", g_names[i], g_ret[i], g_errno[i] ? strerrorname_np(g_errno[i]) : "0",
-               g_elapsed_ms[i]);
+    pthread_join(g_calls[kCalls - 1].thread, NULL);
+    print_call_results(g_calls, kCalls);
     printf("done\n");
     return 0;
 }

@@ -39,10 +39,10 @@
 // "verify ok ..." or "verify: ..." and exits 0 or 1.
 // Usage: cr_wp_futex CTL_FILE MODE(pi|robust|wakeop|lone|all) [BALLAST_MIB]
 #define _GNU_SOURCE
+#include "cr_workload.h"
 #include "prng_fill.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -387,11 +387,7 @@ int main(int argc, char** argv)
         fprintf(stderr, "usage: cr_wp_futex CTL_FILE pi|robust|wakeop|lone|all [BALLAST_MIB]\n");
         return 2;
     }
-    int ctl = open(argv[1], O_RDWR | O_CLOEXEC);
-    if (ctl < 0)
-        return perror("ctl"), 2;
-    g_ctl = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, ctl, 0);
-    close(ctl);
+    g_ctl = map_ctl(argv[1], PAGE);
     char const* mode = argv[2];
     int all = strcmp(mode, "all") == 0;
     int pi = all || strcmp(mode, "pi") == 0;
@@ -403,7 +399,7 @@ int main(int argc, char** argv)
     size_t ballast = (size_t)(argc > 3 ? atoi(argv[3]) : 64) << 20;
     g = mmap(NULL, sizeof *g, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     uint64_t* mem = mmap(NULL, ballast, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g_ctl == MAP_FAILED || g == MAP_FAILED || mem == MAP_FAILED)
+    if (g == MAP_FAILED || mem == MAP_FAILED)
         return perror("mmap"), 2;
     madvise(g, sizeof *g, MADV_NOHUGEPAGE);
     prng_fill(mem, ballast / 8, 42);

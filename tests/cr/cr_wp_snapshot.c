@@ -25,9 +25,9 @@
 // memory a snapshot has not copied yet disappears under it.
 // Usage: cr_wp_snapshot CTL_FILE [unmap]
 #define _GNU_SOURCE
+#include "cr_workload.h"
 #include "prng_fill.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -193,14 +193,10 @@ int main(int argc, char** argv)
         fprintf(stderr, "usage: cr_wp_snapshot CTL_FILE\n");
         return 2;
     }
-    int ctl = open(argv[1], O_RDWR | O_CLOEXEC);
-    if (ctl < 0)
-        return perror("ctl"), 2;
-    g_ctl = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, ctl, 0);
-    close(ctl);
+    g_ctl = map_ctl(argv[1], PAGE);
     g_small = mmap(NULL, (size_t)SMALL_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     uint8_t* raw = mmap(NULL, HUGE_BYTES + (2 << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g_ctl == MAP_FAILED || g_small == MAP_FAILED || raw == MAP_FAILED)
+    if (g_small == MAP_FAILED || raw == MAP_FAILED)
         return perror("mmap"), 2;
     madvise(g_small, (size_t)SMALL_PAGES * PAGE, MADV_NOHUGEPAGE);
     g_huge = (uint8_t*)(((uintptr_t)raw + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1));
