@@ -1,5 +1,6 @@
 #include "checkpoint/collect.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <sys/prctl.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "base/log.h"
 #include "checkpoint/files_collect.h"
 #include "checkpoint/memory_objects.h"
 #include "checkpoint/remote.h"
@@ -30,9 +32,17 @@ bool has_flag(sys::SmapsEntry const* smaps, char const* flag)
     return false;
 }
 
-Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntry> const& maps, Process& p)
+Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntry> const& maps, Process& p,
+                                              std::vector<sys::SmapsEntry> const* smaps_before_freeze)
 {
-    auto smaps = TRY(sys::read_smaps(pid));
+    bool const reuse = smaps_before_freeze && same_areas(maps, *smaps_before_freeze);
+    std::vector<sys::SmapsEntry> read_now;
+    if (!reuse) {
+        if (smaps_before_freeze)
+            log::debug("process {}: its areas changed since smaps was read before the freeze; read again", pid);
+        read_now = TRY(sys::read_smaps(pid));
+    }
+    auto const& smaps = reuse ? *smaps_before_freeze : read_now;
     std::vector<MemoryArea> areas;
     for (auto const& m : maps) {
         sys::SmapsEntry const* s = nullptr;
@@ -115,6 +125,12 @@ Result<std::vector<uint64_t>> read_auxv(int pid)
 
 } // namespace
 
+bool same_areas(std::vector<sys::MapsEntry> const& maps, std::vector<sys::SmapsEntry> const& smaps)
+{
+    return std::equal(maps.begin(), maps.end(), smaps.begin(), smaps.end(),
+                      [](sys::MapsEntry const& m, sys::SmapsEntry const& s) { return m == s.area; });
+}
+
 Result<Process> collect_process(FrozenProcess& frozen, SocketDefaults& socket_defaults, CollectOptions const& options)
 {
     int pid = frozen.pid;
@@ -146,7 +162,7 @@ Result<Process> collect_process(FrozenProcess& frozen, SocketDefaults& socket_de
     c.no_new_privs = status.no_new_privs != 0;
 
     // Unsupported objects first: refusing them costs nothing and touches nothing.
-    p.areas = TRY(collect_areas(pid, maps, p).context("process {}", pid));
+    p.areas = TRY(collect_areas(pid, maps, p, options.smaps_before_freeze).context("process {}", pid));
     TRY(collect_open_files(pid, p, socket_defaults).context("process {}", pid));
 
     leader.set_syscall_address(TRY(find_vdso_syscall(pid, maps)));

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "checkpoint/freeze.h"
 #include "checkpoint/model.h"
+#include "sys/procfs.h"
 
 namespace cryo::checkpoint {
 
@@ -18,7 +20,16 @@ struct CollectOptions {
     // Test hook: fail at a named step (inject_failure == step) to prove that a failed dump
     // leaves the tree as it was. Steps: "signals" (while a scratch page is mapped in the process).
     std::string inject_failure;
+    // /proc/PID/smaps read before the freeze (it walks every page table: about 28 ms for 2 GiB,
+    // which would be frozen time), used when the frozen process still has exactly those areas;
+    // read again while frozen otherwise. What it gives (grows-down, MADV_HUGEPAGE, huge pages
+    // present) only a madvise on a whole area in between could change, and only huge-page
+    // use depends on it.
+    std::vector<sys::SmapsEntry> const* smaps_before_freeze { nullptr };
 };
+
+// Pure: whether `smaps` (read earlier) describes exactly the areas `maps` shows.
+bool same_areas(std::vector<sys::MapsEntry> const& maps, std::vector<sys::SmapsEntry> const& smaps);
 
 // `socket_defaults`: what fresh sockets show, shared by every process of one dump
 // (socket_options.h: one fresh socket per network namespace and kind for the whole tree).

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <memory>
 #include <unistd.h>
+#include <unordered_map>
 
 #include "base/log.h"
 #include "checkpoint/codec.h"
@@ -38,15 +39,29 @@ double ms_since(Clock::time_point t)
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+// The processes of the tree rooted at `root` as /proc shows them now, not frozen (so a
+// snapshot that can be stale; at most 4096): root first, then breadth first.
+std::vector<int> tree_pids_unfrozen(int root)
+{
+    std::vector<int> pids { root };
+    for (size_t i = 0; i < pids.size() && pids.size() < 4096; ++i) {
+        auto tids = sys::list_threads(pids[i]);
+        if (!tids)
+            continue;
+        for (int tid : *tids)
+            if (auto children = sys::list_children(pids[i], tid))
+                pids.insert(pids.end(), children->begin(), children->end());
+    }
+    return pids;
+}
+
 // Private memory of the tree, from /proc/PID/smaps_rollup (before it is frozen): how much
 // buffer a --leave-running dump faults in beforehand. An estimate; the copy allocates more if
 // the tree grew meanwhile.
 uint64_t estimate_tree_bytes(int root)
 {
     uint64_t total = 0;
-    std::vector<int> todo { root };
-    for (size_t i = 0; i < todo.size() && i < 4096; ++i) {
-        int pid = todo[i];
+    for (int pid : tree_pids_unfrozen(root)) {
         auto text = sys::read_file(fmt::format("/proc/{}/smaps_rollup", pid));
         total += kPageChunk; // each process's last chunk is partial
         if (text) {
@@ -54,14 +69,19 @@ uint64_t estimate_tree_bytes(int root)
             if (pos != std::string::npos)
                 total += std::strtoull(text->c_str() + pos + 12, nullptr, 10) * 1024;
         }
-        auto tids = sys::list_threads(pid);
-        if (!tids)
-            continue;
-        for (int tid : *tids)
-            if (auto children = sys::list_children(pid, tid))
-                todo.insert(todo.end(), children->begin(), children->end());
     }
     return total;
+}
+
+// /proc/PID/smaps of every process of the tree, read before the freeze (collect.h,
+// CollectOptions::smaps_before_freeze). A process that cannot be read is simply absent.
+std::unordered_map<int, std::vector<sys::SmapsEntry>> smaps_before_freeze(int root)
+{
+    std::unordered_map<int, std::vector<sys::SmapsEntry>> out;
+    for (int pid : tree_pids_unfrozen(root))
+        if (auto smaps = sys::read_smaps(pid))
+            out.emplace(pid, std::move(*smaps));
+    return out;
 }
 
 uint64_t available_memory()
@@ -141,6 +161,7 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     bool const thaw_early = buffer_all || use_snapshot;
 
     TcpDumpScope tcp_scope(options.tcp_established); // files_tcp.h
+    auto early_smaps = smaps_before_freeze(options.pid);
     kill_point("freeze");
     auto frozen_at = Clock::now();
     auto tree = TRY(freeze_tree(options.pid).context("freeze tree of {}", options.pid));
@@ -152,9 +173,12 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     model.root_pid = options.pid;
     SocketDefaults socket_defaults; // one fresh socket per namespace and kind for the whole tree
     for (auto& frozen : tree.processes()) {
-        model.processes.push_back(
-            TRY(collect_process(frozen, socket_defaults, { .inject_failure = options.inject_failure })
-                    .context("collect process {}", frozen.pid)));
+        auto early = early_smaps.find(frozen.pid);
+        CollectOptions collect_options { .inject_failure = options.inject_failure,
+                                         .smaps_before_freeze = early == early_smaps.end() ? nullptr
+                                                                                           : &early->second };
+        model.processes.push_back(TRY(
+            collect_process(frozen, socket_defaults, collect_options).context("collect process {}", frozen.pid)));
         if (!options.file_locks)
             TRY(refuse_file_locks(model.processes.back()));
         stats.threads += static_cast<int>(frozen.threads.size());

@@ -127,11 +127,14 @@ Result<std::vector<SmapsEntry>> parse_smaps(std::string_view text)
         size_t space = line.find(' ');
         if (dash != std::string_view::npos && space != std::string_view::npos && dash < space
             && (colon == std::string_view::npos || colon > space)) {
-            SmapsEntry e;
-            if (!parse_number(line.substr(0, dash), e.start, 16)) {
+            auto header = parse_maps(line);
+            if (!header || header->size() != 1) {
                 error = Error::format("parse smaps: bad header {:?}", std::string(line));
                 return;
             }
+            SmapsEntry e;
+            e.area = std::move(header->front());
+            e.start = e.area.start;
             out.push_back(std::move(e));
             return;
         }

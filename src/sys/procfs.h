@@ -29,6 +29,7 @@ struct MapsEntry {
 
     uint64_t size() const { return end - start; }
     bool deleted() const;
+    bool operator==(MapsEntry const&) const = default;
 };
 
 // /proc/PID/stat fields cryo uses (numbers as in proc(5)).
@@ -72,6 +73,7 @@ struct FdInfo {
 
 // Per-area facts of /proc/PID/smaps that maps lacks.
 struct SmapsEntry {
+    MapsEntry area; // its header line, as /proc/PID/maps shows it
     uint64_t start { 0 };
     uint64_t anon_huge_kib { 0 };
     std::vector<std::string> vm_flags; // "rd", "wr", "gd" (grows down), "hg" (MADV_HUGEPAGE) ...

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "checkpoint/collect.h"
 #include "sys/file.h"
 #include "sys/procfs.h"
 
@@ -134,4 +135,36 @@ TEST(Procfs, Smaps)
     ASSERT_EQ(huge.size(), 1u);
     EXPECT_EQ(huge[0].anon_huge_kib, 2048u);
     EXPECT_EQ(huge[0].vm_flags.back(), "hg");
+}
+
+// smaps read before a freeze is used only while the process still has exactly those areas
+// (collect.h, CollectOptions::smaps_before_freeze): any change of bounds, permissions, offset,
+// file or name makes the dump read it again.
+TEST(Procfs, SmapsHeaderAndSameAreas)
+{
+    std::string const text = "7f0000000000-7f0000400000 rw-p 00000000 00:00 0\nAnonHugePages:   2048 kB\n"
+                             "VmFlags: rd wr mr mw me ac hg\n"
+                             "7f0000400000-7f0000401000 r-xp 00001000 fe:01 1234 /usr/lib/x y\nVmFlags: rd ex\n";
+    auto smaps = MUST(sys::parse_smaps(text));
+    ASSERT_EQ(smaps.size(), 2u);
+    EXPECT_EQ(smaps[1].area.path, "/usr/lib/x y");
+    EXPECT_EQ(smaps[1].area.inode, 1234u);
+    EXPECT_EQ(smaps[1].start, 0x7f0000400000u);
+    auto maps = MUST(sys::parse_maps("7f0000000000-7f0000400000 rw-p 00000000 00:00 0\n"
+                                     "7f0000400000-7f0000401000 r-xp 00001000 fe:01 1234 /usr/lib/x y\n"));
+    EXPECT_TRUE(checkpoint::same_areas(maps, smaps));
+    auto changed = maps;
+    changed[0].write = false; // mprotect
+    EXPECT_FALSE(checkpoint::same_areas(changed, smaps));
+    changed = maps;
+    changed[1].end += 0x1000; // grown
+    EXPECT_FALSE(checkpoint::same_areas(changed, smaps));
+    changed = maps;
+    changed[1].path += " (deleted)";
+    EXPECT_FALSE(checkpoint::same_areas(changed, smaps));
+    changed = maps;
+    changed.pop_back(); // unmapped
+    EXPECT_FALSE(checkpoint::same_areas(changed, smaps));
+    EXPECT_FALSE(checkpoint::same_areas(maps, {}));
+    EXPECT_FALSE(sys::parse_smaps("7f0000000000-7f0000400000 rw-p zz 00:00 0\n")); // bad header
 }
