@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <optional>
 #include <set>
 
 #include "base/log.h"
@@ -63,12 +64,34 @@ bool task_exited(int pid, int tid)
 // Returns the Tracee that holds the thread now (a new one: its original registers are the
 // planned ones, so remote syscalls put back their rewound form, not the EINTR) and records the
 // rewind.
+// PTRACE_EVENT_STOP reports our interrupt as SIGTRAP, a group-stop as its stop signal.
+bool at_interrupt_stop(int tid)
+{
+    auto info = sys::ptrace_siginfo(tid);
+    return info && info->si_signo == SIGTRAP && info->si_code == (SIGTRAP | (PTRACE_EVENT_STOP << 8));
+}
+
 // continued: what the thread sleeps on if it was in restart_syscall before the interrupt
-// (read_continued_call).
-Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Tracee tracee, ContinuedCall continued)
+// (read_continued_call). probed: set once probe_continued_call ran (the stop's kind before it).
+Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Tracee tracee, ContinuedCall continued,
+                                               std::optional<bool> probed = std::nullopt)
 {
     auto const regs = tracee.original_regs();
     int tid = tracee.tid();
+    // In restart_syscall, its call not read before the interrupt (stopped again inside it, or
+    // SIGCONT just before the freeze): found by letting it sleep there once more
+    // (syscall_reentry.h (4)). A signal taken off it at the seize would be lost by adopt.
+    if (!probed && needs_continued_probe(regs, continued) && !tracee.has_deferred_signals()
+        && at_syscall_instruction(process.pid, regs.rip - 2)) {
+        bool interrupt_stop = at_interrupt_stop(tid);
+        auto probe = probe_continued_call(process.pid, tid);
+        tracee.forget(); // held by the adopting Tracee below, or gone
+        if (!probe.alive)
+            return Error::from_errno(ESRCH, fmt::format("thread {} exited while being frozen", tid));
+        log::debug("thread {}: in restart_syscall, probed: {}", tid, continued_call_name(probe.call));
+        auto held = TRY(sys::Tracee::adopt(process.pid, tid).context("probe thread {}", tid));
+        return rewind_interrupted_syscall(process, std::move(held), probe.call, interrupt_stop);
+    }
     FreezeStop stop { .regs = regs,
                       .signals = {},
                       .interrupt_stop = true,
@@ -84,10 +107,9 @@ Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Trac
         return tracee;
     if (!at_syscall_instruction(process.pid, regs.rip - 2))
         return tracee; // int 0x80: a 32-bit syscall number
-    stop.interrupt_stop = false;
-    // PTRACE_EVENT_STOP reports our interrupt as SIGTRAP, a group-stop as its stop signal.
-    if (auto info = sys::ptrace_siginfo(tid))
-        stop.interrupt_stop = info->si_signo == SIGTRAP && info->si_code == (SIGTRAP | (PTRACE_EVENT_STOP << 8));
+    // A probed thread sits in an interrupt stop now; a group-stop before keeps the kernel's
+    // restart (SIGCONT continues it on its deadline).
+    stop.interrupt_stop = probed ? *probed : at_interrupt_stop(tid);
     auto signals = read_thread_signals(process.pid, tid);
     if (!signals)
         return tracee; // killed meanwhile: nothing to rewind, and the walk sees it gone
@@ -162,7 +184,14 @@ Result<FrozenTree> freeze_tree(int root_pid)
                     }
                     return tracee.release_error().add_context(fmt::format("freeze process {}", pid));
                 }
-                process.threads.push_back(TRY(rewind_interrupted_syscall(process, tracee.release_value(), continued)));
+                auto held = rewind_interrupted_syscall(process, tracee.release_value(), continued);
+                if (!held && held.error().is_errno(ESRCH)) {
+                    changed = true; // exited while probed: walk again
+                    continue;
+                }
+                if (!held)
+                    return held.release_error().add_context(fmt::format("freeze process {}", pid));
+                process.threads.push_back(held.release_value());
                 seized.insert(tid);
                 changed = true;
             }

@@ -11,6 +11,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace cryo::checkpoint {
 
@@ -117,13 +118,11 @@ sys::Registers returning(sys::Registers regs, long result)
 // |                                         |   the function is not one of hrtimer_nanosleep_- |
 // |                                         |   restart, posix_cpu_nsleep_restart, alarm_time- |
 // |                                         |   r_nsleep_restart, futex_wait_restart, do_rest- |
-// |                                         |   art_poll, or the registers do not fit it, or   |
-// |                                         |   the thread entered restart_syscall between the |
-// |                                         |   read and the freeze (a SIGCONT at that         |
-// |                                         |   moment), or it was stopped again inside        |
-// |                                         |   restart_syscall (SIGSTOP, SIGCONT, SIGSTOP):   |
-// |                                         |   its stack then shows the stop, the restart     |
-// |                                         |   function has returned                          |
+// |                                         |   art_poll, or the registers do not fit it. Not  |
+// |                                         |   read before the freeze (stopped again inside   |
+// |                                         |   restart_syscall, or SIGCONT just then): read   |
+// |                                         |   while it sleeps there once more under cryo     |
+// |                                         |   (probe_continued_call)                         |
 // | anything else                           | EINTR                                            |
 //
 // (1) collect.cpp saves these rewound; enter_interrupted_syscall re-enters them at restore.
@@ -213,6 +212,119 @@ ContinuedCall read_continued_call(pid_t pid, pid_t tid)
     if (!stack || !in_restart_syscall())
         return ContinuedCall::Unknown;
     return parse_restart_stack(*stack);
+}
+
+namespace {
+
+// The state letter of /proc/PID/task/TID/stat ('t': in a ptrace stop); 0 if unreadable.
+char thread_state(pid_t pid, pid_t tid)
+{
+    auto text = sys::read_file(fmt::format("/proc/{}/task/{}/stat", pid, tid));
+    if (!text)
+        return 0;
+    auto close = text->rfind(')');
+    return close != std::string::npos && close + 2 < text->size() ? (*text)[close + 2] : 0;
+}
+
+} // namespace
+
+bool needs_continued_probe(sys::Registers const& regs, ContinuedCall continued)
+{
+    return continued == ContinuedCall::Unknown && regs.orig_rax == SYS_restart_syscall
+        && static_cast<long>(regs.rax) == -kErestartRestartBlock && regs.cs == kUserCs64;
+}
+
+ContinuedProbe probe_continued_call(pid_t pid, pid_t tid)
+{
+    ContinuedProbe probe;
+    auto const before = sys::ptrace_get_regs(tid);
+    auto const mask = sys::ptrace_get_sigmask(tid);
+    // The kernel keeps SIGKILL and SIGSTOP unblockable whatever the mask says.
+    if (!before || !mask || !sys::ptrace_set_sigmask(tid, ~uint64_t { 0 }))
+        return probe;
+    // Runs the thread on (PTRACE_SYSCALL when `syscall`, else PTRACE_CONT) until a stop of kind
+    // `wanted`: true. A stop signal in delivery (the only kind not blocked) is delivered. A
+    // group-stop while the process is stopped re-traps once after each resume (seen on 6.18:
+    // seized in a group-stop, the first PTRACE_SYSCALL reports the group-stop again): resumed
+    // again, at most 3 times; it ends the wait for EventStop (a stop inside get_signal either
+    // way). false when the thread exited (probe.alive false) or ptrace failed (held anyway).
+    auto run_to = [&](sys::StopKind wanted, bool syscall) {
+        auto resume
+            = [&](int signal) { return syscall ? sys::ptrace_syscall(tid, signal) : sys::ptrace_cont(tid, signal); };
+        int group_stops = 0;
+        if (!resume(0))
+            return false;
+        for (;;) {
+            auto status = sys::wait_traced(tid);
+            auto kind = status ? sys::classify_stop(*status) : sys::StopKind::Exited;
+            if (kind == sys::StopKind::Exited) {
+                probe.alive = false;
+                return false;
+            }
+            if (kind == wanted || (kind == sys::StopKind::GroupStop && wanted == sys::StopKind::EventStop))
+                return true;
+            if (kind == sys::StopKind::GroupStop && ++group_stops > 3)
+                return false;
+            int deliver = kind == sys::StopKind::SignalStop ? WSTOPSIG(*status) : 0;
+            if (!resume(deliver))
+                return false;
+        }
+    };
+    // The syscall's exit stop once the interrupt ended the sleep (or the call ended by itself).
+    auto wait_exit = [&] {
+        for (;;) {
+            auto status = sys::wait_traced(tid);
+            auto kind = status ? sys::classify_stop(*status) : sys::StopKind::Exited;
+            if (kind == sys::StopKind::Exited) {
+                probe.alive = false;
+                return false;
+            }
+            if (kind == sys::StopKind::SyscallStop)
+                return true;
+            // Nothing else stops a thread inside a syscall before its exit stop; resume anyway.
+            if (!sys::ptrace_syscall(tid, kind == sys::StopKind::SignalStop ? WSTOPSIG(*status) : 0))
+                return false;
+        }
+    };
+    // From a syscall stop back to a stop inside get_signal, as the freeze left it: a syscall
+    // stop consumes a pending PTRACE_INTERRUPT ("any trap clears pending STOP trap",
+    // kernel/signal.c ptrace_stop), so interrupt again, then continue into that trap.
+    auto hold_again = [&] { return sys::ptrace_interrupt(tid) && run_to(sys::StopKind::EventStop, false); };
+    bool put_back = true; // give the thread `before` again (nothing ran)
+    // Out of get_signal the kernel rewinds it onto restart_syscall (rax 219, rip on `syscall`).
+    if (run_to(sys::StopKind::SyscallStop, true)) {
+        auto entry = sys::ptrace_get_regs(tid);
+        if (entry && entry->orig_rax == SYS_restart_syscall && sys::ptrace_syscall(tid, 0)) {
+            for (int i = 0; i < 50 && probe.call == ContinuedCall::Unknown; ++i) {
+                ::usleep(1000);
+                probe.call = read_continued_call(pid, tid);
+                if (probe.call == ContinuedCall::Unknown && thread_state(pid, tid) == 't')
+                    break; // at the exit stop already: the call ended (time up, woken)
+            }
+            // At the syscall's exit: -ERESTART_RESTARTBLOCK again (the restart function re-armed
+            // the restart block), or the call's result if it ended: kept.
+            if (sys::ptrace_interrupt(tid) && wait_exit()) {
+                put_back = false;
+                hold_again();
+            }
+        } else if (entry) {
+            // Not restart_syscall after all (never seen): skip the call, put everything back.
+            auto skip = *entry;
+            skip.orig_rax = static_cast<unsigned long long>(-1L);
+            if (sys::ptrace_set_regs(tid, skip))
+                hold_again();
+        }
+    }
+    if (!probe.alive) {
+        probe.call = ContinuedCall::Unknown;
+        return probe;
+    }
+    // SAFETY: the thread is held in a ptrace stop inside get_signal (or a group-stop): its own
+    // registers from before the probe, and its own mask.
+    if (put_back)
+        (void)sys::ptrace_set_regs(tid, *before);
+    (void)sys::ptrace_set_sigmask(tid, *mask);
+    return probe;
 }
 
 char const* continued_call_name(ContinuedCall call)

@@ -30,9 +30,11 @@
 //     not the call's number. Before the freeze interrupts it, read_continued_call reads which
 //     restart function it sleeps in (/proc/PID/task/TID/stack); continued_syscall checks the
 //     argument registers against that call, and (2) and (3) then plan it as the original call.
-//     When the function is not one of the table's (or the registers do not fit it), or the
-//     thread is stopped again inside restart_syscall (its stack then shows the stop), it gets
-//     EINTR at restore, as before (see the table in syscall_reentry.cpp).
+//     A thread whose call was not read so (stopped again inside restart_syscall, where its
+//     stack shows the stop; or SIGCONT came between the read and the interrupt) is let sleep
+//     in restart_syscall once more under cryo's control to read it (probe_continued_call).
+//     When the function is not one of the table's, or the registers do not fit it, the thread
+//     gets EINTR at restore, as before (see the table in syscall_reentry.cpp).
 // Invariant: the registers planned for the image have orig_rax -1 and never return an
 // -ERESTART* code to user space; those planned for a live or restored thread that carry one
 // (-ERESTARTNOHAND, see restartable) are only ever let go from a ptrace stop, through the
@@ -77,6 +79,26 @@ std::optional<uint64_t> continued_syscall(ContinuedCall call, sys::Registers con
 // the read of its stack (a running thread's stack cannot be trusted).
 ContinuedCall read_continued_call(pid_t pid, pid_t tid);
 char const* continued_call_name(ContinuedCall call);
+// Pure. A thread held in restart_syscall's -ERESTART_RESTARTBLOCK (64-bit) whose call was not
+// read before the freeze: probe_continued_call can still find it.
+bool needs_continued_probe(sys::Registers const& regs, ContinuedCall continued);
+
+struct ContinuedProbe {
+    ContinuedCall call { ContinuedCall::Unknown };
+    bool alive { true }; // false: the thread exited during the probe (no longer traced)
+};
+// For a thread cryo holds (interrupt or group-stop) in restart_syscall whose call was not read
+// before the freeze: it was stopped again inside restart_syscall (SIGSTOP, SIGCONT, SIGSTOP:
+// its stack showed the stop), or SIGCONT came between the read and the freeze. Lets it go back
+// into restart_syscall under PTRACE_SYSCALL with every blockable signal blocked (a signal that
+// comes meanwhile stays pending, as it would in the frozen thread), reads the restart function
+// while it sleeps there (read_continued_call, up to ~50 ms), and interrupts it again. Between
+// the stops it runs no user code but the `syscall` instruction it sits on: the restart function
+// only sleeps on, or ends the call as the kernel would have (time up, futex woken, poll event).
+// It ends in an interrupt stop (or a group-stop, if SIGSTOP came meanwhile: re-sent), its
+// signal mask as it was, with the call's -ERESTART_RESTARTBLOCK again or its result: the
+// caller re-reads its registers (Tracee::adopt).
+ContinuedProbe probe_continued_call(pid_t pid, pid_t tid);
 
 // What a thread stopped right after its syscall returned -ERESTART_RESTARTBLOCK gets after
 // restore (see the table in syscall_reentry.cpp).

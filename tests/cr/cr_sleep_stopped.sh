@@ -25,13 +25,16 @@
 #                call ends as without cryo (the kernel's own restart).
 #   cont_race    SIGCONT while the --leave-running dump runs (before, during or after the freeze,
 #                whichever comes): the original ends every call as in 'cont_left' or on time.
-#   twice        the remaining limit: stopped again after SIGCONT (SIGSTOP, SIGCONT, SIGSTOP) and
-#                dumped while stopped: the threads stopped inside restart_syscall, whose restart
-#                function only shows on the stack while they sleep in it (now it shows the stop);
-#                the calls in restart_syscall return EINTR at restore, no earlier than the dump
-#                (TIMER_ABSTIME and ppoll, re-entered by the kernel itself, go on).
+#   twice        stopped again after SIGCONT (SIGSTOP, SIGCONT, SIGSTOP) and dumped while stopped:
+#                the threads stopped inside restart_syscall, whose stack now shows the stop, not
+#                the restart function; the freeze lets each sleep there once more to read it
+#                (probe_continued_call), then as in 'cont' (a sleep with rem: the time left at
+#                the freeze).
 #   twice_left   the same with --leave-running: still stopped, and after SIGCONT every call ends
 #                as without cryo.
+#   twice_killed the same, cryo killed once the tree is frozen (CRYO_TEST_KILL_AT=frozen, after
+#                the probes): the kernel lets the tree go; still stopped, on time after SIGCONT.
+#   race_restored  SIGCONT while the dump (kill) runs: restored as in 'stopped' or 'cont'.
 # Times are CLOCK_MONOTONIC ms from the workload's start, bounded with what the shell saw: t0
 # before spawn, t1 ready, ts before SIGSTOP, t2 before dump, t3 after restore (or dump) returned.
 source "$(dirname "$0")/lib.sh"
@@ -179,13 +182,7 @@ fi
 name=twice
 if stop_case $name twice && dump_restore $name; then
     T3=$(now_ms)
-    if results $name; then
-        for call in nanosleep_rem nanosleep_null mono_rem futex_rel futex_abs poll_timeout poll_infinite; do
-            expect $name $call "-1 EINTR" $((T2 - T1)) $((T3 - T0 + T))
-        done
-        expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
-        expect $name ppoll_timeout "0 0" $S $((S + T3 - TS + T))
-    fi
+    results $name && expect_restored $name
 fi
 
 # left_stopped NAME [twice]: the tree dumped --leave-running while stopped stays stopped, and
@@ -193,7 +190,10 @@ fi
 left_stopped() {
     local name=$1 mode=${2:-}
     stop_case "$name" "$mode" || return
-    if ! "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running; then
+    if [ "$name" = twice_killed ]; then
+        { CRYO_TEST_KILL_AT=frozen "$CRYO" dump -t "$PID" -D "$TMP/$name/img" >/dev/null 2>&1; } 2>/dev/null
+        [ $? = 137 ] || fail "$name: cryo was not killed at 'frozen'"
+    elif ! "$CRYO" dump -t "$PID" -D "$TMP/$name/img" --leave-running; then
         fail "$name: dump --leave-running failed"
         return
     fi
@@ -217,6 +217,7 @@ left_stopped() {
 }
 left_stopped stopped_left
 left_stopped twice_left twice
+left_stopped twice_killed twice
 
 # SIGCONT races the freeze: the threads are in their original calls (group-stop) or already in
 # restart_syscall when seized, or get SIGCONT while held. Either way the original ends each call
@@ -243,6 +244,33 @@ if stop_case $name; then
         fi
     else
         fail "$name: dump --leave-running failed"
+    fi
+fi
+
+# SIGCONT races the dump (kill): each thread is seized in its original call (group-stop), in
+# restart_syscall, or gets SIGCONT while held; restored as in 'stopped' or 'cont'.
+name=race_restored
+if stop_case $name; then
+    "$CRYO" dump -t "$PID" -D "$TMP/$name/img" &
+    dump=$!
+    sleep 0.0$((RANDOM % 5))
+    kill -CONT "$PID"
+    if wait $dump && gone "$PID" && "$CRYO" restore -D "$TMP/$name/img" -d; then
+        T3=$(now_ms)
+        if results $name; then
+            for call in nanosleep_rem mono_rem ppoll_timeout; do
+                expect $name $call "0 0" $S $((S + T3 - TS + T))
+            done
+            for call in nanosleep_null poll_timeout; do
+                expect $name $call "0 0" $((S + T2 - T1)) $((S + T3 - T0 + T))
+            done
+            expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
+            expect $name futex_abs "-1 ETIMEDOUT" $S $(($(max $S $((T3 - T0))) + T))
+            expect $name futex_rel "0 0" $((T2 - T1)) $((T3 - T0 + T))
+            expect $name poll_infinite "1 0" 0 $((S + 2 * (T3 - T0) + 2 * T))
+        fi
+    else
+        fail "$name: dump or restore failed"
     fi
 fi
 

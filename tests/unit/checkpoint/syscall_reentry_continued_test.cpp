@@ -194,6 +194,21 @@ TEST(ContinuedCall, LiveThreadIsPutOntoTheOriginalCallWhenItKeepsTime)
     EXPECT_EQ(plan_freeze_rewind(group).action, FreezeRewind::None);
 }
 
+TEST(ContinuedCall, ProbedOnlyInRestartSyscallWhenNotRead)
+{
+    EXPECT_TRUE(needs_continued_probe(kNanosleepRem, ContinuedCall::Unknown));
+    EXPECT_TRUE(needs_continued_probe(kPollTimeout, ContinuedCall::Unknown));
+    // Read before the freeze: nothing to probe.
+    EXPECT_FALSE(needs_continued_probe(kNanosleepRem, ContinuedCall::Nanosleep));
+    // Not in restart_syscall, or not its -ERESTART_RESTARTBLOCK (it ended), or a 32-bit task.
+    EXPECT_FALSE(needs_continued_probe(stopped(SYS_nanosleep, kRestartBlock, 0x1000, 0x2000), ContinuedCall::Unknown));
+    EXPECT_FALSE(needs_continued_probe(stopped(SYS_restart_syscall, 0, 0x1000, 0x2000), ContinuedCall::Unknown));
+    EXPECT_FALSE(needs_continued_probe(stopped(SYS_restart_syscall, -EINTR, 0x1000), ContinuedCall::Unknown));
+    auto compat = kNanosleepRem;
+    compat.cs = 0x23;
+    EXPECT_FALSE(needs_continued_probe(compat, ContinuedCall::Unknown));
+}
+
 TEST(ContinuedCall, Names)
 {
     EXPECT_STREQ(continued_call_name(ContinuedCall::Unknown), "unknown");
