@@ -97,7 +97,10 @@ struct ContinuedProbe {
 // only sleeps on, or ends the call as the kernel would have (time up, futex woken, poll event).
 // It ends in an interrupt stop (or a group-stop, if SIGSTOP came meanwhile: re-sent), its
 // signal mask as it was, with the call's -ERESTART_RESTARTBLOCK again or its result: the
-// caller re-reads its registers (Tracee::adopt).
+// caller re-reads its registers (Tracee::adopt). What the program can see of it: a nanosleep's
+// *rem holds the time left at the probe's interrupt, not at the stop (the kernel rewrites it at
+// every interruption; seen with a SIGUSR1 handler ending the call after SIGCONT).
+// Not tested in unit tests (it needs a real thread): tests/cr/cr_sleep_stopped.sh 'twice*'.
 ContinuedProbe probe_continued_call(pid_t pid, pid_t tid);
 
 // What a thread stopped right after its syscall returned -ERESTART_RESTARTBLOCK gets after
