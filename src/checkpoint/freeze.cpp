@@ -57,13 +57,6 @@ bool task_exited(int pid, int tid)
     return state == 'Z' || state == 'X';
 }
 
-// A freshly seized thread whose syscall the interrupt ended, put back onto it at once
-// (syscall_reentry.h plan_freeze_rewind): from here on, every way the thread is let go (thaw,
-// a failed dump, the kernel's detach when cryo dies) re-enters the syscall (or ends it with
-// EINTR for a signal handler, as the kernel would), and the image holds the rewound form.
-// Returns the Tracee that holds the thread now (a new one: its original registers are the
-// planned ones, so remote syscalls put back their rewound form, not the EINTR) and records the
-// rewind.
 // PTRACE_EVENT_STOP reports our interrupt as SIGTRAP, a group-stop as its stop signal.
 bool at_interrupt_stop(int tid)
 {
@@ -71,6 +64,13 @@ bool at_interrupt_stop(int tid)
     return info && info->si_signo == SIGTRAP && info->si_code == (SIGTRAP | (PTRACE_EVENT_STOP << 8));
 }
 
+// A freshly seized thread whose syscall the interrupt ended, put back onto it at once
+// (syscall_reentry.h plan_freeze_rewind): from here on, every way the thread is let go (thaw,
+// a failed dump, the kernel's detach when cryo dies) re-enters the syscall (or ends it with
+// EINTR for a signal handler, as the kernel would), and the image holds the rewound form.
+// Returns the Tracee that holds the thread now (a new one: its original registers are the
+// planned ones, so remote syscalls put back their rewound form, not the EINTR) and records the
+// rewind.
 // continued: what the thread sleeps on if it was in restart_syscall before the interrupt
 // (read_continued_call). probed: set once probe_continued_call ran (the stop's kind before it).
 Result<sys::Tracee> rewind_interrupted_syscall(FrozenProcess& process, sys::Tracee tracee, ContinuedCall continued,
