@@ -310,7 +310,9 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
             TRY(tree.thaw().context("resume tree of {}", options.pid));
         else {
             TRY(tcp_scope.before_kill()); // their close sends nothing to the (killed) peers
+            auto killed_at = Clock::now();
             TRY(tree.kill_all());
+            stats.kill_ms = ms_since(killed_at);
         }
         stats.frozen_ms = ms_since(frozen_at);
     }

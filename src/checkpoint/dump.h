@@ -52,6 +52,8 @@ struct DumpStats {
     double copy_ms { 0 }; // copying pages out of the tree while frozen (with snapshots:
                           // planning and write-protecting them)
     double pages_ms { 0 }; // copying and writing pages
+    double kill_ms { 0 }; // killing the tree and waiting for its exit, which includes the
+                          // kernel freeing its memory (not --leave-running)
     double frozen_ms { 0 }; // from the first seize to the thaw/kill (--leave-running: the
                             // thaw comes before the pages are copied (snapshot) or written)
     double total_ms { 0 };
