@@ -63,6 +63,7 @@ bench_case() {
         exec "$W" "$mib" "$procs" "$threads" "$d/out" </dev/null >/dev/null 2>&1
     ) &
     local pid=$!
+    disown "$pid" # bash would print "Killed" when the dump kills it; the reaper reaps it
     pids+=("$pid")
     for _ in $(seq 3000); do grep -q "^ready" "$d/out" 2>/dev/null && break; sleep 0.05; done
     grep -q "^ready" "$d/out" || { echo "$name: workload not ready" >&2; return; }
