@@ -8,13 +8,27 @@
 
 using namespace cryo;
 
+namespace {
+
+// A fresh directory under /tmp, removed after the test.
+class SysFsops : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        char dir_template[] = "/tmp/cryo-unit-XXXXXX";
+        ASSERT_NE(mkdtemp(dir_template), nullptr);
+        dir = dir_template;
+    }
+    void TearDown() override { EXPECT_TRUE(sys::remove_all(dir)); }
+    std::string dir;
+};
+
+} // namespace
+
 // preallocate gives the file its size and its blocks before anything is written (or says the
 // file system cannot), and a write into the allocated range keeps the size.
-TEST(SysFsops, PreallocateSizesAndAllocates)
+TEST_F(SysFsops, PreallocateSizesAndAllocates)
 {
-    char dir_template[] = "/tmp/cryo-unit-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    std::string dir = dir_template;
     auto fd = sys::open(dir + "/pages", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     ASSERT_TRUE(fd);
     auto done = sys::preallocate(fd->ref(), 3 << 20);
@@ -33,18 +47,13 @@ TEST(SysFsops, PreallocateSizesAndAllocates)
     }
     // Nothing to allocate: no call, no error.
     EXPECT_TRUE(sys::preallocate(fd->ref(), 0));
-    ASSERT_TRUE(sys::remove_all(dir));
 }
 
-TEST(SysFsops, PreallocateErrorNamesSize)
+TEST_F(SysFsops, PreallocateErrorNamesSize)
 {
-    char dir_template[] = "/tmp/cryo-unit-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    std::string dir = dir_template;
     auto fd = sys::open(dir + "/ro", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
     ASSERT_TRUE(fd);
     auto r = sys::preallocate(fd->ref(), 4096); // not open for writing: EBADF
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().message(), "preallocate 4096 bytes: Bad file descriptor");
-    ASSERT_TRUE(sys::remove_all(dir));
 }
