@@ -1,5 +1,7 @@
 #include "base/log.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
@@ -83,6 +85,31 @@ void write(Level level, std::string_view message)
         write_all(g_fd, render(level, message));
     else
         write_all(STDERR_FILENO, render(level, message));
+}
+
+void stats(Level level, std::string_view message, std::initializer_list<Stat> values)
+{
+    if (!enabled(level) && g_fd < 0)
+        return;
+    if (g_config.format != Format::Json) {
+        write(level, message);
+        return;
+    }
+    std::string fields;
+    for (auto const& v : values) {
+        if (!fields.empty())
+            fields += ',';
+        // Counts stay integers; times keep three decimals. (JSON has no NaN or infinity.)
+        if (!std::isfinite(v.value))
+            fields += fmt::format("\"{}\":null", json_escape(v.name));
+        else if (v.value == std::floor(v.value) && std::fabs(v.value) < 9.0e15)
+            fields += fmt::format("\"{}\":{}", json_escape(v.name), static_cast<int64_t>(v.value));
+        else
+            fields += fmt::format("\"{}\":{:.3f}", json_escape(v.name), v.value);
+    }
+    auto line = fmt::format("{{\"level\":\"{}\",\"msg\":\"{}\",\"stats\":{{{}}},\"time\":\"{}\"}}\n",
+                            level_name(level), json_escape(message), fields, timestamp());
+    write_all(g_fd >= 0 ? g_fd : STDERR_FILENO, line);
 }
 
 void fatal_error(std::string_view message)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fmt/format.h>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,17 @@ void error(fmt::format_string<Args...> f, Args&&... args)
 {
     write(Level::Error, fmt::format(f, std::forward<Args>(args)...));
 }
+
+// One figure of a statistics record (a time in ms, a count, bytes).
+struct Stat {
+    std::string_view name;
+    double value;
+};
+// A statistics record (a dump's or restore's phases): in JSON its figures are fields of a
+// "stats" object beside "msg", so tools read them without parsing the message; in text, the
+// message alone. Written when `level` is enabled or when the log goes to a file (--log), as
+// runc's log file gets its info records.
+void stats(Level level, std::string_view message, std::initializer_list<Stat> values);
 
 // Escapes a string for inclusion in a JSON string literal (no surrounding quotes).
 std::string json_escape(std::string_view text);

@@ -323,6 +323,33 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
 
 } // namespace
 
+void log_dump_stats(std::string_view what, DumpStats const& stats)
+{
+    auto message = fmt::format(
+        "{}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, memory copy {:.1f}, "
+        "pages written {:.1f}, kill {:.1f}), total {:.1f} ms; snapshot: {} process(es), {} pages saved on write, {} "
+        "copied while frozen",
+        what, stats.processes, stats.pages, stats.bytes, stats.frozen_ms, stats.freeze_ms, stats.collect_ms,
+        stats.copy_ms, stats.pages_ms, stats.kill_ms, stats.total_ms, stats.snapshot_processes,
+        stats.snapshot_pages_saved, stats.snapshot_pages_frozen);
+    auto count = [](auto n) { return static_cast<double>(n); };
+    log::stats(log::Level::Info, message,
+               { { "processes", count(stats.processes) },
+                 { "threads", count(stats.threads) },
+                 { "pages", count(stats.pages) },
+                 { "bytes", count(stats.bytes) },
+                 { "frozen_ms", stats.frozen_ms },
+                 { "freeze_ms", stats.freeze_ms },
+                 { "collect_ms", stats.collect_ms },
+                 { "memory_copy_ms", stats.copy_ms },
+                 { "pages_written_ms", stats.pages_ms },
+                 { "kill_ms", stats.kill_ms },
+                 { "total_ms", stats.total_ms },
+                 { "snapshot_processes", count(stats.snapshot_processes) },
+                 { "snapshot_pages_saved", count(stats.snapshot_pages_saved) },
+                 { "snapshot_pages_frozen", count(stats.snapshot_pages_frozen) } });
+}
+
 Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_frozen)
 {
     // Snapshots for the raw default; compressed dumps keep the copy made while frozen (their

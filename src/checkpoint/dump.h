@@ -67,4 +67,7 @@ struct DumpStats {
 
 Result<DumpStats> dump(DumpOptions const& options, WhileFrozen const& while_frozen = {});
 
+// The statistics record of a dump (log::stats): `what` names it ("dump 1234", "checkpoint web").
+void log_dump_stats(std::string_view what, DumpStats const& stats);
+
 } // namespace cryo::checkpoint

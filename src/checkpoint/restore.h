@@ -54,6 +54,10 @@ struct RestoredTree {
     RestoreStats stats;
 };
 
+// The statistics record of a restore (log::stats): `what` names it ("restore DIR"), `pid` the
+// restored root as the caller sees it.
+void log_restore_stats(std::string_view what, int pid, RestoreStats const& stats);
+
 // `into`: a container restore (nullptr: a bare tree in cryo's pid namespace).
 Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* into = nullptr);
 

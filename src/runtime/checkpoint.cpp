@@ -262,6 +262,7 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
         append_log(options.work_path, "dump.log", fmt::format("checkpoint {}: {}\n", id, stats.error().message()));
         return stats.release_error().add_context(fmt::format("checkpoint {}", id));
     }
+    checkpoint::log_dump_stats(fmt::format("checkpoint {}", id), *stats);
     append_log(
         options.work_path, "dump.log",
         fmt::format("checkpoint {} into {}: {} process(es), {} threads, {} pages; frozen {:.1f} ms, total {:.1f} ms\n",

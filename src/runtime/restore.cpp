@@ -298,8 +298,7 @@ Result<void> restore_into(Launched& launched, std::string const& image_path, Con
         },
     };
     auto restored = TRY(checkpoint::restore({ .images_dir = image_path }, &into));
-    log::debug("restore {}: {} pages, memory {:.1f} ms, total {:.1f} ms", container.id(), restored.stats.pages,
-               restored.stats.memory_ms, restored.stats.total_ms);
+    checkpoint::log_restore_stats(fmt::format("restore {}", container.id()), init_pid, restored.stats);
     return {};
 }
 

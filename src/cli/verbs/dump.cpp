@@ -57,12 +57,7 @@ Result<int> run_dump(Invocation const& invocation)
                                         .ext_unix_sk = args.flag("ext-unix-sk"),
                                         .shell_job = args.flag("shell-job") })
                          .context("dump {}", pid));
-    log::info("dump {}: {} process(es), {} pages ({} bytes); frozen {:.1f} ms (freeze {:.1f}, collect {:.1f}, "
-              "memory copy {:.1f}, pages written {:.1f}, kill {:.1f}), total {:.1f} ms; snapshot: {} process(es), "
-              "{} pages saved on write, {} copied while frozen",
-              pid, stats.processes, stats.pages, stats.bytes, stats.frozen_ms, stats.freeze_ms, stats.collect_ms,
-              stats.copy_ms, stats.pages_ms, stats.kill_ms, stats.total_ms, stats.snapshot_processes, stats.snapshot_pages_saved,
-              stats.snapshot_pages_frozen);
+    checkpoint::log_dump_stats(fmt::format("dump {}", pid), stats);
     return 0;
 }
 

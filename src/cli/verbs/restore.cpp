@@ -58,8 +58,7 @@ Result<int> restore_tree(Invocation const& invocation)
         return Error::format("restore {}: --network is for containers; a process tree keeps its own network namespace",
                              *dir);
     auto restored = TRY(checkpoint::restore({ .images_dir = *dir }).context("restore {}", *dir));
-    log::info("restore {}: pid {}, {} pages, memory {:.1f} ms, total {:.1f} ms", *dir, restored.root.pid(),
-              restored.stats.pages, restored.stats.memory_ms, restored.stats.total_ms);
+    checkpoint::log_restore_stats(fmt::format("restore {}", *dir), restored.root.pid(), restored.stats);
     if (auto pid_file = args.value("pid-file"))
         TRY(sys::write_file_atomic(*pid_file, fmt::format("{}", restored.root.pid())).context("pid file"));
     if (args.flag("detach")) {
