@@ -64,6 +64,17 @@ bool at_interrupt_stop(int tid)
     return info && info->si_signo == SIGTRAP && info->si_code == (SIGTRAP | (PTRACE_EVENT_STOP << 8));
 }
 
+// The stop signal if the seize found the thread in a group stop: PTRACE_EVENT_STOP reports it
+// with the stop signal where our interrupt has SIGTRAP (do_jobctl_trap); 0 otherwise. Read
+// before any probe or remote syscall turns the stop into our interrupt's.
+int group_stop_signal(int tid)
+{
+    auto info = sys::ptrace_siginfo(tid);
+    if (!info || info->si_signo == SIGTRAP || info->si_code != (info->si_signo | (PTRACE_EVENT_STOP << 8)))
+        return 0;
+    return info->si_signo;
+}
+
 // A freshly seized thread whose syscall the interrupt ended, put back onto it at once
 // (syscall_reentry.h plan_freeze_rewind): from here on, every way the thread is let go (thaw,
 // a failed dump, the kernel's detach when cryo dies) re-enters the syscall (or ends it with
@@ -184,6 +195,9 @@ Result<FrozenTree> freeze_tree(int root_pid)
                     }
                     return tracee.release_error().add_context(fmt::format("freeze process {}", pid));
                 }
+                // One thread is enough: a group stop is the whole process's.
+                if (process.stop_signal == 0)
+                    process.stop_signal = group_stop_signal(tid);
                 auto held = rewind_interrupted_syscall(process, tracee.release_value(), continued);
                 if (!held && held.error().is_errno(ESRCH)) {
                     changed = true; // exited while probed: walk again

@@ -30,6 +30,10 @@ struct FrozenProcess {
     // Threads found in restart_syscall, with the call each continues (syscall_reentry.h (4)):
     // what the image's plan needs for those the freeze left with the kernel's restart.
     std::vector<std::pair<pid_t, ContinuedCall>> continued;
+    // The process was in a group stop (SIGSTOP, SIGTSTP...) when seized: its stop signal, as
+    // the seize's PTRACE_EVENT_STOP reported it; 0: running. Thawing leaves it stopped (the
+    // kernel re-instates the group stop on detach, ptrace(2) "group-stop").
+    int stop_signal { 0 };
 };
 
 class FrozenTree {

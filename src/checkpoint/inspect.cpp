@@ -1,5 +1,6 @@
 #include "checkpoint/inspect.h"
 
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -88,6 +89,9 @@ std::string task_state_text(Process const& p)
     std::string out;
     if (s.zombie)
         out += fmt::format("  zombie: exit status {:#x}\n", s.exit_status);
+    if (s.stop_signal)
+        out += fmt::format("  stopped: group stop by SIG{} ({}); restored stopped\n", ::sigabbrev_np(s.stop_signal),
+                           s.stop_signal);
     out += fmt::format("  pending signals: {} process-wide, {} thread-directed\n", s.shared_pending.size(),
                        thread_pending(p));
     std::string itimers;
@@ -186,6 +190,8 @@ json task_state_json(Process const& p)
         out["seccomp_filters"] = std::move(seccomp_filters);
     if (s.zombie)
         out["zombie"] = { { "exit_status", s.exit_status } };
+    if (s.stop_signal)
+        out["stopped"] = { { "signal", s.stop_signal } };
     return out;
 }
 

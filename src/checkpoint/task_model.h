@@ -135,6 +135,9 @@ struct ProcessState {
     // lets it exit with the same wait status (nothing else of it is kept).
     bool zombie { false };
     int exit_status { 0 }; // the wait(2) status word
+    // In a group stop at the dump: its stop signal (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU); 0:
+    // running (and every image written before it was kept). Restore stops it again.
+    int stop_signal { 0 };
 
     bool operator==(ProcessState const&) const = default;
 };

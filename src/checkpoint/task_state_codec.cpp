@@ -1,6 +1,7 @@
 #include "checkpoint/task_state_codec.h"
 
 #include <algorithm>
+#include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/codec.h"
@@ -10,6 +11,12 @@ namespace cryo::checkpoint {
 using nlohmann::json;
 
 namespace {
+
+// The signals whose default action is a group stop (signal(7)).
+bool is_stop_signal(int signal)
+{
+    return signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU;
+}
 
 json encode_signals(std::vector<QueuedSignal> const& signals)
 {
@@ -117,6 +124,8 @@ void encode_task_state(Process const& p, json& j)
     }
     if (s.zombie)
         task["zombie"] = { { "exit_status", s.exit_status } };
+    if (s.stop_signal)
+        task["stopped"] = { { "signal", s.stop_signal } };
     if (!s.seccomp_filters.empty()) {
         json filters = json::array();
         for (auto const& f : s.seccomp_filters)
@@ -223,6 +232,13 @@ Result<void> decode_task_state(json const& j, Process& p)
         if (t.contains("zombie")) {
             s.zombie = true;
             s.exit_status = t["zombie"].value("exit_status", 0);
+        }
+        if (t.contains("stopped")) {
+            s.stop_signal = t["stopped"].value("signal", SIGSTOP);
+            if (!is_stop_signal(s.stop_signal))
+                return Error::format("stopped: {} is not a stop signal", s.stop_signal);
+            if (s.zombie)
+                return Error::format("stopped: a zombie cannot be stopped");
         }
         for (auto const& e : t.value("seccomp_filters", json::array())) {
             SeccompFilter f;

@@ -19,8 +19,8 @@
 #                too (before, they returned EINTR at restore).
 #   stopped      dumped while still stopped (kill), restore -d: the threads stopped in their
 #                original calls (orig_rax the call, -ERESTART_RESTARTBLOCK), a sleep with rem goes
-#                on with the time left at the stop. The restored process runs (it is not stopped
-#                again: see the note).
+#                on with the time left at the stop. The restored process is stopped, as the
+#                original was (tests/cr/cr_stopped.sh); SIGCONT right after the restore.
 #   stopped_left dump --leave-running of the stopped tree: it stays stopped; after SIGCONT every
 #                call ends as without cryo (the kernel's own restart).
 #   cont_race    SIGCONT while the --leave-running dump runs (before, during or after the freeze,
@@ -29,12 +29,13 @@
 #                the threads stopped inside restart_syscall, whose stack now shows the stop, not
 #                the restart function; the freeze lets each sleep there once more to read it
 #                (probe_continued_call), then as in 'cont' (a sleep with rem: the time left at
-#                the freeze).
+#                the freeze). Restored stopped; SIGCONT right after the restore.
 #   twice_left   the same with --leave-running: still stopped, and after SIGCONT every call ends
 #                as without cryo.
 #   twice_killed the same, cryo killed once the tree is frozen (CRYO_TEST_KILL_AT=frozen, after
 #                the probes): the kernel lets the tree go; still stopped, on time after SIGCONT.
-#   race_restored  SIGCONT while the dump (kill) runs: restored as in 'stopped' or 'cont'.
+#   race_restored  SIGCONT while the dump (kill) runs: restored as in 'stopped' or 'cont' (stopped
+#                or running, as the freeze found it; SIGCONT after the restore either way).
 # Times are CLOCK_MONOTONIC ms from the workload's start, bounded with what the shell saw: t0
 # before spawn, t1 ready, ts before SIGSTOP, t2 before dump, t3 after restore (or dump) returned.
 source "$(dirname "$0")/lib.sh"
@@ -74,6 +75,12 @@ stop_case() {
         sleep 0.3
     fi
     T2=$(now_ms)
+}
+
+# restored_stopped NAME: a tree dumped while stopped is restored stopped (state T); SIGCONT it.
+restored_stopped() {
+    wait_for 2 _state_is "$PID" T || fail "$1: restored in state $(awk '{ print $3 }' "/proc/$PID/stat"), expected T"
+    kill -CONT "$PID"
 }
 
 # The restored process of a dump after SIGCONT (threads in restart_syscall). $1: the case.
@@ -142,6 +149,7 @@ fi
 
 name=stopped
 if stop_case $name && dump_restore $name; then
+    restored_stopped $name
     T3=$(now_ms)
     if results $name; then
         # The time left at the stop, slept from the restore: the stopped and frozen time added.
@@ -155,12 +163,12 @@ if stop_case $name && dump_restore $name; then
         expect $name futex_abs "-1 ETIMEDOUT" $S $(($(max $S $((T3 - T0))) + T))
         expect $name futex_rel "0 0" $((T2 - T1)) $((T3 - T0 + T))
         expect $name poll_infinite "1 0" 0 $((S + 2 * (T3 - T0) + 2 * T))
-        note "$name: the restored process runs; the original was stopped when dumped"
     fi
 fi
 
 name=twice
 if stop_case $name twice && dump_restore $name; then
+    restored_stopped $name
     T3=$(now_ms)
     results $name && expect_restored $name
 fi
@@ -236,6 +244,7 @@ if stop_case $name; then
     sleep 0.0$((RANDOM % 5))
     kill -CONT "$PID"
     if wait $dump && gone "$PID" && "$CRYO" restore -D "$TMP/$name/img" -d; then
+        kill -CONT "$PID" # restored stopped if the freeze found it still stopped
         T3=$(now_ms)
         if results $name; then
             for call in nanosleep_rem mono_rem ppoll_timeout; do
