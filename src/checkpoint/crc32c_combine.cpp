@@ -77,12 +77,14 @@ __attribute__((target("sse4.2"))) static void three_streams(uint32_t (&state)[3]
     state[2] = static_cast<uint32_t>(c);
 }
 
-uint32_t crc32c_fast(uint32_t crc, void const* data, size_t size)
+uint32_t crc32c_three_streams(uint32_t crc, void const* data, size_t size)
 {
-    static bool const has_sse42 = __builtin_cpu_supports("sse4.2");
+    // The one-stream crc32 instruction path for what is not split, as crc32c_fast did before
+    // folding existed (the benchmark's baseline).
+    static auto const single = crc32c_path_available(Crc32cPath::Sse42) ? Crc32cPath::Sse42 : Crc32cPath::Table;
     constexpr size_t kMinSplit = 1 << 16;
-    if (size < kMinSplit || !has_sse42)
-        return crc32c_update(crc, data, size);
+    if (size < kMinSplit || single != Crc32cPath::Sse42)
+        return crc32c_update_with(single, crc, data, size);
     auto const* p = static_cast<unsigned char const*>(data);
     size_t third = (size / 3) & ~size_t { 7 };
     // Raw register states (no init/final xor): the first stream continues `crc`, the other
@@ -90,9 +92,20 @@ uint32_t crc32c_fast(uint32_t crc, void const* data, size_t size)
     uint32_t state[3] = { ~crc, ~0U, ~0U };
     three_streams(state, p, third, third / 8);
     uint32_t c0 = ~state[0], c1 = ~state[1], c2 = ~state[2];
-    c2 = crc32c_update(c2, p + 3 * third, size - 3 * third);
+    c2 = crc32c_update_with(single, c2, p + 3 * third, size - 3 * third);
     uint32_t result = crc32c_combine(c0, c1, third);
     return crc32c_combine(result, c2, size - 2 * third);
+}
+
+uint32_t crc32c_fast(uint32_t crc, void const* data, size_t size)
+{
+    // On Zen 5, 512-bit folding alongside crc32 streams runs at about three times the three
+    // streams; 128-bit and 256-bit folding alone were measured at half of them and at par
+    // (bench/crc32c.cpp), so without AVX-512 large buffers keep the three streams.
+    static bool const wide = static_cast<int>(crc32c_best_path()) >= static_cast<int>(Crc32cPath::Vpclmul512);
+    if (wide || size < (1 << 16))
+        return crc32c_update(crc, data, size);
+    return crc32c_three_streams(crc, data, size);
 }
 
 } // namespace cryo::checkpoint
