@@ -2,6 +2,8 @@
 // against the byte-at-a-time table reference: all lengths 0..4096 at every misalignment
 // 0..63, large and odd sizes, nonzero initial CRCs, and the standard check value.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <random>
@@ -53,6 +55,36 @@ public:
 
 private:
     std::vector<unsigned char> m_storage;
+};
+
+// Pages whose last one is inaccessible: data placed to end at the guard faults on any read
+// past its end.
+class GuardedPages {
+public:
+    explicit GuardedPages(size_t data_pages)
+        : m_page(static_cast<size_t>(sysconf(_SC_PAGESIZE)))
+        , m_size((data_pages + 1) * m_page)
+    {
+        void* p = mmap(nullptr, m_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        EXPECT_NE(p, MAP_FAILED);
+        m_base = static_cast<unsigned char*>(p);
+        EXPECT_EQ(mprotect(m_base + m_size - m_page, m_page, PROT_NONE), 0);
+    }
+    ~GuardedPages() { munmap(m_base, m_size); }
+    GuardedPages(GuardedPages const&) = delete;
+    GuardedPages& operator=(GuardedPages const&) = delete;
+    // The last `size` bytes before the guard page, holding the first `size` bytes of data.
+    unsigned char const* ending_at_guard(std::vector<unsigned char> const& data, size_t size)
+    {
+        unsigned char* p = m_base + m_size - m_page - size;
+        std::memcpy(p, data.data(), size);
+        return p;
+    }
+
+private:
+    size_t m_page;
+    size_t m_size;
+    unsigned char* m_base;
 };
 
 std::string name_of(Crc32cPath path)
@@ -136,6 +168,21 @@ TEST_P(Crc32cPathTest, LargeAndOddSizesAtEveryMisalignment)
                 << "size " << size << " misalignment " << misalignment;
         }
     }
+}
+
+TEST_P(Crc32cPathTest, ReadsNothingPastTheEnd)
+{
+    // Every length up to 4096 (all tails after each block size) and a large odd one, ending
+    // right at an inaccessible page: a read past the end would crash the test.
+    constexpr size_t kLarge = (size_t { 1 } << 18) + 333;
+    auto data = random_bytes(kLarge, 13);
+    GuardedPages pages(kLarge / 4096 + 2);
+    for (size_t n = 0; n <= 4096; ++n)
+        ASSERT_EQ(crc32c_update_with(GetParam(), 5, pages.ending_at_guard(data, n), n),
+                  bitwise_update(5, data.data(), n))
+            << "length " << n;
+    EXPECT_EQ(crc32c_update_with(GetParam(), 5, pages.ending_at_guard(data, kLarge), kLarge),
+              bitwise_update(5, data.data(), kLarge));
 }
 
 TEST_P(Crc32cPathTest, ContinuesAcrossSplits)
