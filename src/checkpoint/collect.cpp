@@ -209,8 +209,8 @@ Result<Process> collect_process(FrozenProcess& frozen, SocketDefaults& socket_de
     p.signal_actions = TRY(
         collect_from_inside(frozen, p.threads, status, options.inject_failure == "signals").context("process {}", pid));
 
-    // rlimits are read from inside (collect_task_state): prlimit on another process needs
-    // CAP_SYS_RESOURCE once its uids differ from cryo's.
+    // rlimits are read from /proc/PID/limits (collect_task_state): prlimit on another process
+    // needs CAP_SYS_RESOURCE once its uids differ from cryo's.
 
     return p;
 }

@@ -14,6 +14,7 @@
 #include "sys/file.h"
 #include "sys/file_locks.h"
 #include "sys/futex_state.h"
+#include "sys/proc_limits.h"
 #include "sys/ptrace_calls.h"
 #include "sys/task_attrs.h"
 
@@ -104,7 +105,6 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
         p.threads.at(i).state.pending = to_queued(TRY(sys::ptrace_peek_siginfo(frozen.threads[i].tid(), false)));
     p.state.shared_pending = to_queued(TRY(sys::ptrace_peek_siginfo(leader.tid(), true)));
 
-    p.state.stop_signal = frozen.stop_signal;
     p.state.personality = TRY(sys::read_personality(pid));
     for (size_t i = 0; i < frozen.threads.size(); ++i) {
         int tid = frozen.threads[i].tid();
@@ -189,15 +189,10 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
     p.state.securebits = static_cast<uint32_t>(
         TRY(leader.syscall_checked("prctl PR_GET_SECUREBITS", SYS_prctl, { PR_GET_SECUREBITS })));
 
-    for (int resource = 0; resource < RLIM_NLIMITS; ++resource) {
-        TRY(leader
-                .syscall_checked("prlimit64", SYS_prlimit64,
-                                 { 0, static_cast<uint64_t>(resource), 0, scratch.address() })
-                .context("rlimit {}", resource));
-        struct rlimit64 limit { };
-        TRY(scratch.read(0, &limit, sizeof limit));
-        p.rlimits.push_back({ resource, limit.rlim_cur, limit.rlim_max });
-    }
+    // From /proc: exact, and readable from outside whatever the uids (prlimit on another
+    // process needs them to match cryo's, or CAP_SYS_RESOURCE); it was 16 remote syscalls.
+    for (auto const& l : TRY(sys::read_proc_limits(pid)))
+        p.rlimits.push_back({ l.resource, l.soft, l.hard });
     for (auto const& t : TRY(sys::read_proc_timers(pid))) {
         PosixTimer timer;
         timer.id = t.id;
