@@ -25,6 +25,7 @@
 #include "checkpoint/pages_fill.h"
 #include "checkpoint/pidns.h"
 #include "checkpoint/remote.h"
+#include "checkpoint/restore_areas.h"
 #include "checkpoint/seccomp.h"
 #include "checkpoint/syscall_reentry.h"
 #include "checkpoint/task_state.h"
@@ -81,16 +82,6 @@ Result<sys::ChildProcess> clone_with_pid(int pid)
     return sys::ChildProcess(static_cast<pid_t>(r), Fd(pidfd));
 }
 
-uint64_t prot_of(MemoryArea const& a)
-{
-    return (a.read ? PROT_READ : 0) | (a.write ? PROT_WRITE : 0) | (a.exec ? PROT_EXEC : 0);
-}
-
-bool is_special(AreaKind k)
-{
-    return k == AreaKind::Vdso || k == AreaKind::Vvar || k == AreaKind::VvarVclock;
-}
-
 char const* special_name(AreaKind k)
 {
     return k == AreaKind::Vdso ? "[vdso]" : k == AreaKind::Vvar ? "[vvar]" : "[vvar_vclock]";
@@ -102,6 +93,20 @@ struct ProcessPlace {
     int host_pid { 0 };
     int image_pid { 0 }; // the pid its image files are named by (the pid at dump, cryo's view)
     int cryo_pidfd { -1 }; // a pidfd of cryo it already holds (container), or -1: open one
+    // It is a copy of cryo made after the AreaFds were opened (a bare tree: the root by
+    // clone_with_pid, the others by a fork in their parent, still a copy of cryo then), so it
+    // holds each of them, and cryo's own pidfd, at the same number as cryo.
+    bool inherits_area_fds { false };
+};
+
+// The files that the tree's memory areas map (restore_areas.h), opened once by cryo before
+// the tree is created, and a pidfd of cryo: a process that inherits them maps its areas
+// from its copies, with no remote pidfd_getfd and close per area (3 remote syscalls per
+// file-backed area were a third of a trivial restore's). Areas of other files, and every
+// area of a container's processes, are passed with pidfd_getfd, once per file.
+struct AreaFds {
+    std::map<AreaFileKey, Fd> files;
+    std::optional<Fd> cryo_pidfd;
 };
 
 // Everything needed to rebuild one process, driven through its stopped leader.
@@ -132,19 +137,22 @@ public:
         auto rseq = TRY(sys::ptrace_get_rseq(host()));
         if (rseq.address)
             TRY(m_t.syscall_checked("rseq unregister", SYS_rseq, { rseq.address, rseq.size, 1, rseq.signature }));
-        if (m_place.cryo_pidfd < 0) {
-            TRY(m_t.syscall_checked("close_range", __NR_close_range, { 0, ~0U, 0 }));
+        if (inherits_area_fds()) {
+            // The fds cryo had at the clone stay until the areas are mapped from them.
+            TRY(prepare_address_space(child_maps));
+            TRY(install_cryo_pidfd());
+            TRY(map_areas());
+            TRY(close_all_but(m_cryo_pidfd));
         } else {
-            // Keep the pidfd of cryo it was given; every other inherited fd goes.
-            auto kept = static_cast<uint64_t>(m_place.cryo_pidfd);
-            if (kept > 0)
-                TRY(m_t.syscall_checked("close_range", __NR_close_range, { 0, kept - 1, 0 }));
-            TRY(m_t.syscall_checked("close_range", __NR_close_range, { kept + 1, ~0U, 0 }));
+            // Keep the pidfd of cryo it was given, if any; every other inherited fd goes.
+            if (m_place.cryo_pidfd < 0)
+                TRY(m_t.syscall_checked("close_range", __NR_close_range, { 0, ~0U, 0 }));
+            else
+                TRY(close_all_but(static_cast<uint64_t>(m_place.cryo_pidfd)));
+            TRY(prepare_address_space(child_maps));
+            TRY(install_cryo_pidfd());
+            TRY(map_areas());
         }
-
-        TRY(prepare_address_space(child_maps));
-        TRY(install_cryo_pidfd());
-        TRY(map_areas());
         auto t = Clock::now();
         auto sources = TRY(open_page_files(m_image, m_place.image_pid));
         auto uffd = TRY(prepare_uffd_fill(m_t, m_p.areas, m_p.pages));
@@ -193,6 +201,9 @@ public:
 
     // Shared anonymous memory, deleted files and memfds that areas map (memory_objects.h).
     void use_memory_objects(MemoryObjects const& objects) { m_objects = &objects; }
+    // The files cryo opened for the tree's areas (AreaFds); used only if the process
+    // inherited them (ProcessPlace::inherits_area_fds).
+    void use_area_fds(AreaFds const& fds) { m_area_fds = &fds; }
 
     // The very last remote syscall unmaps the scratch page (holding the syscall instruction);
     // the leader sits at its syscall exit when its final registers go in. A thread dumped
@@ -213,13 +224,6 @@ public:
             TRY(enter_interrupted_syscall(t, regs, m_p.threads[i].xstate).context("thread {}", m_p.threads[i].tid));
         }
         test_signal_at_release(host());
-        // Group-stopped at the dump: SIGSTOP queued while every thread is still held, so the
-        // first one let go stops the group before any runs user code; its threads sit in
-        // their calls (a sleep's restart kept by the kernel) until SIGCONT. Always SIGSTOP:
-        // SIGTSTP/SIGTTIN/SIGTTOU are discarded in an orphaned process group, and a handler
-        // may have been installed since. The parent gets one stop report, as for a real stop.
-        if (m_p.state.stop_signal)
-            TRY(sys::kill(host(), SIGSTOP).context("stop process {} again", m_p.pid));
         for (auto& t : m_threads)
             TRY(t.detach().context("resume thread {}", t.tid()));
         TRY(m_t.detach().context("resume process {}", m_p.pid));
@@ -228,6 +232,15 @@ public:
 
 private:
     int host() const { return m_place.host_pid; }
+    bool inherits_area_fds() const { return m_place.inherits_area_fds && m_area_fds; }
+
+    Result<void> close_all_but(uint64_t kept)
+    {
+        if (kept > 0)
+            TRY(m_t.syscall_checked("close_range", __NR_close_range, { 0, kept - 1, 0 }));
+        TRY(m_t.syscall_checked("close_range", __NR_close_range, { kept + 1, ~0U, 0 }));
+        return {};
+    }
 
     Result<void> create_thread(Thread const& thread)
     {
@@ -322,28 +335,18 @@ private:
         for (auto const& r : unmap_plan(keep, kUserLimit))
             TRY(m_t.syscall_checked("munmap", SYS_munmap, { r.start, r.end - r.start }));
 
-        // Move vDSO/vvar to the dumped addresses in two steps (via a free area), so that moving
-        // one never lands on another's current place.
+        // Move vDSO/vvar to the dumped addresses, never onto another's current place.
         uint64_t total = 0;
-        for (auto const& s : specials)
+        std::vector<SpecialMove> moves;
+        for (auto const& s : specials) {
             total += s.size;
+            moves.push_back({ s.current, s.size, s.target });
+        }
         uint64_t parking = TRY(find_gap(occupied, total, 0x20000000));
-        uint64_t cursor = parking;
-        for (auto& s : specials) {
-            if (s.current == s.target)
-                continue;
+        for (auto const& m : plan_special_moves(moves, parking))
             TRY(m_t.syscall_checked("mremap vdso", SYS_mremap,
-                                    { s.current, s.size, s.size, MREMAP_MAYMOVE | MREMAP_FIXED, cursor }));
-            s.current = cursor;
-            cursor += s.size;
-        }
-        for (auto& s : specials) {
-            if (s.current == s.target)
-                continue;
-            TRY(m_t.syscall_checked("mremap vdso", SYS_mremap,
-                                    { s.current, s.size, s.size, MREMAP_MAYMOVE | MREMAP_FIXED, s.target })
-                    .context("move {} to {:#x}", special_name(s.kind), s.target));
-        }
+                                    { m.from, m.size, m.size, MREMAP_MAYMOVE | MREMAP_FIXED, m.to })
+                    .context("move vDSO/vvar {:#x} to {:#x}", m.from, m.to));
         return {};
     }
 
@@ -353,12 +356,15 @@ private:
         int max_fd = 2;
         for (auto const& f : m_p.files)
             max_fd = std::max(max_fd, f.fd);
-        uint64_t fd = m_place.cryo_pidfd >= 0
-            ? static_cast<uint64_t>(m_place.cryo_pidfd)
-            : TRY(m_t.syscall_checked("pidfd_open cryo", __NR_pidfd_open, { static_cast<uint64_t>(::getpid()), 0 }));
+        bool const inherited = inherits_area_fds() && m_area_fds->cryo_pidfd;
+        uint64_t fd = m_place.cryo_pidfd >= 0 ? static_cast<uint64_t>(m_place.cryo_pidfd)
+            : inherited                      ? static_cast<uint64_t>(m_area_fds->cryo_pidfd->get())
+                                             : TRY(m_t.syscall_checked("pidfd_open cryo", __NR_pidfd_open,
+                                                                       { static_cast<uint64_t>(::getpid()), 0 }));
         m_cryo_pidfd = TRY(
             m_t.syscall_checked("fcntl dupfd", SYS_fcntl, { fd, F_DUPFD_CLOEXEC, static_cast<uint64_t>(max_fd + 1) }));
-        TRY(m_t.syscall_checked("close", SYS_close, { fd }));
+        if (!inherited) // an inherited one goes with the other inherited fds (close_all_but)
+            TRY(m_t.syscall_checked("close", SYS_close, { fd }));
         return {};
     }
 
@@ -369,48 +375,55 @@ private:
                                    { m_cryo_pidfd, static_cast<uint64_t>(fd.get()), 0 });
     }
 
+    // The number in the process of the file `key` maps: its inherited copy of cryo's fd, or
+    // one passed now (once per file; `passed` lists them for closing).
+    Result<uint64_t> area_fd(AreaFileKey const& key, std::map<AreaFileKey, uint64_t>& passed, MemoryArea const& a)
+    {
+        if (inherits_area_fds())
+            if (auto it = m_area_fds->files.find(key); it != m_area_fds->files.end())
+                return static_cast<uint64_t>(it->second.get());
+        if (auto it = passed.find(key); it != passed.end())
+            return it->second;
+        auto local = key.object && m_objects
+            ? TRY(m_objects->reopen(key.object).context("memory area {:#x}", a.start))
+            : TRY(sys::open(key.path, key.open_flags | O_CLOEXEC).context("memory area {:#x}", a.start));
+        uint64_t fd = TRY(pass_fd(local));
+        passed.emplace(key, fd);
+        return fd;
+    }
+
+    // One remote mmap per area (restore_areas.h: areas without pages in the image get their
+    // own protection here and no mprotect later).
     Result<void> map_areas()
     {
-        for (auto const& a : m_p.areas) {
-            if (is_special(a.kind) || a.kind == AreaKind::Vsyscall)
-                continue;
-            uint64_t flags = MAP_FIXED | (a.growsdown ? MAP_GROWSDOWN : 0);
-            uint64_t prot = PROT_READ | PROT_WRITE;
-            uint64_t fd = ~0ULL;
-            Fd local;
-            if (a.kind == AreaKind::Anonymous) {
-                flags |= MAP_PRIVATE | MAP_ANONYMOUS;
-            } else {
-                bool shared = a.kind == AreaKind::FileShared || a.kind == AreaKind::SharedAnonymous;
-                int open_flags = shared && a.write ? O_RDWR : O_RDONLY;
-                local = a.object && m_objects
-                    ? TRY(m_objects->reopen(a.object).context("memory area {:#x}", a.start))
-                    : TRY(sys::open(a.name, open_flags | O_CLOEXEC).context("memory area {:#x}", a.start));
-                fd = TRY(pass_fd(local));
-                flags |= shared ? MAP_SHARED : MAP_PRIVATE;
-                if (shared)
-                    prot = prot_of(a); // never write pages into a shared file mapping
+        m_mappings = plan_area_mappings(m_p);
+        std::map<AreaFileKey, uint64_t> passed;
+        auto mapped = [&]() -> Result<void> {
+            for (auto const& m : m_mappings) {
+                auto const& a = m_p.areas[m.area];
+                uint64_t fd = m.file ? TRY(area_fd(*m.file, passed, a)) : ~0ULL;
+                uint64_t got = TRY(m_t.syscall_checked("mmap", SYS_mmap,
+                                                       { a.start, a.size(), m.prot, m.flags, fd, a.file_offset })
+                                       .context("map {:#x}-{:#x} {}", a.start, a.end, a.name));
+                if (got != a.start)
+                    return Error::format("map {:#x}-{:#x}: got {:#x}", a.start, a.end, got);
+                if (a.huge)
+                    (void)m_t.syscall(SYS_madvise, { a.start, a.size(), MADV_HUGEPAGE });
             }
-            auto r = m_t.syscall_checked("mmap", SYS_mmap, { a.start, a.size(), prot, flags, fd, a.file_offset });
-            if (fd != ~0ULL)
-                TRY(m_t.syscall_checked("close", SYS_close, { fd }));
-            uint64_t got = TRY(std::move(r).context("map {:#x}-{:#x} {}", a.start, a.end, a.name));
-            if (got != a.start)
-                return Error::format("map {:#x}-{:#x}: got {:#x}", a.start, a.end, got);
-            if (a.huge)
-                (void)m_t.syscall(SYS_madvise, { a.start, a.size(), MADV_HUGEPAGE });
-        }
-        return {};
+            return {};
+        }();
+        for (auto const& [key, fd] : passed)
+            TRY(m_t.syscall_checked("close", SYS_close, { fd }));
+        return mapped;
     }
 
     Result<void> protect_areas()
     {
-        for (auto const& a : m_p.areas) {
-            if (is_special(a.kind) || a.kind == AreaKind::Vsyscall || a.kind == AreaKind::FileShared)
+        for (auto const& m : m_mappings) {
+            if (!m.protect_after_fill)
                 continue;
-            if (prot_of(a) == (PROT_READ | PROT_WRITE))
-                continue;
-            TRY(m_t.syscall_checked("mprotect", SYS_mprotect, { a.start, a.size(), prot_of(a) })
+            auto const& a = m_p.areas[m.area];
+            TRY(m_t.syscall_checked("mprotect", SYS_mprotect, { a.start, a.size(), area_prot(a) })
                     .context("protect {:#x}-{:#x}", a.start, a.end));
         }
         return {};
@@ -583,6 +596,8 @@ private:
     std::optional<RemoteScratch> m_scratch;
     uint64_t m_cryo_pidfd { 0 };
     MemoryObjects const* m_objects { nullptr };
+    AreaFds const* m_area_fds { nullptr };
+    std::vector<AreaMapping> m_mappings; // plan_area_mappings, from map_areas to protect_areas
     size_t m_fill_job { 0 }; // of the PageFiller, between prepare_memory and prepare_rest
 };
 
@@ -599,6 +614,35 @@ struct Restoring {
 };
 
 constexpr sys::Tracee::Options kRestoreTrace { .exit_kill = true, .trace_clone = true, .trace_fork = true };
+
+// At most this many area files are held open for inheritance (AreaFds): every process of the
+// tree holds them all until its areas are mapped, and cryo's RLIMIT_NOFILE may be 1024. A
+// tree mapping more files passes the others, as a container's processes do.
+constexpr size_t kMaxInheritedAreaFiles = 256;
+
+// Opens the files the areas of `processes` map (AreaFds), each once, and a pidfd of cryo.
+Result<AreaFds> open_area_fds(std::vector<Process> const& processes, MemoryObjects const& objects)
+{
+    AreaFds out;
+    out.cryo_pidfd = TRY(sys::pidfd_open(::getpid()));
+    for (auto const& p : processes) {
+        if (p.state.zombie)
+            continue; // maps nothing (restore_zombie)
+        for (auto const& m : plan_area_mappings(p)) {
+            if (!m.file || out.files.contains(*m.file))
+                continue;
+            if (out.files.size() == kMaxInheritedAreaFiles)
+                return out;
+            auto const& a = p.areas[m.area];
+            auto fd = m.file->object
+                ? TRY(objects.reopen(m.file->object).context("process {}: memory area {:#x}", p.pid, a.start))
+                : TRY(sys::open(m.file->path, m.file->open_flags | O_CLOEXEC)
+                          .context("process {}: memory area {:#x}", p.pid, a.start));
+            out.files.emplace(*m.file, std::move(fd));
+        }
+    }
+    return out;
+}
 
 // Waits for a task born from a traced fork/clone to report its first stop.
 Result<void> wait_new_task(int pid)
@@ -748,6 +792,10 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
     }
     auto memory_objects
         = TRY(MemoryObjects::open(processes, image).context("image {}: shared memory", options.images_dir));
+    // Before the first clone: the bare tree's processes are copies of cryo and inherit them.
+    AreaFds area_fds;
+    if (!container)
+        area_fds = TRY(open_area_fds(processes, memory_objects));
 
     std::vector<std::unique_ptr<Restoring>> tree;
     auto host_of = [&](int pid) {
@@ -803,6 +851,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         r->process = &p;
         r->place.image_pid = manifest.pids.at(i);
         r->place.cryo_pidfd = container ? into.into_cryo_pidfd : -1;
+        r->place.inherits_area_fds = !container;
         tree.push_back(std::move(r));
         auto& current = *tree.back();
         if (i == 0) {
@@ -833,6 +882,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         restorers.push_back(
             std::make_unique<ProcessRestorer>(*r->process, r->place, image, files, *r->leader, r->threads, out.stats));
         restorers.back()->use_memory_objects(memory_objects);
+        restorers.back()->use_area_fds(area_fds);
         TRY(restorers.back()->prepare_memory(filler).context("restore process {}", r->process->pid));
     }
     for (size_t i = 0; i < restorers.size(); ++i)
