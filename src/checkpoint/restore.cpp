@@ -224,6 +224,13 @@ public:
             TRY(enter_interrupted_syscall(t, regs, m_p.threads[i].xstate).context("thread {}", m_p.threads[i].tid));
         }
         test_signal_at_release(host());
+        // Group-stopped at the dump: SIGSTOP queued while every thread is still held, so the
+        // first one let go stops the group before any runs user code; its threads sit in
+        // their calls (a sleep's restart kept by the kernel) until SIGCONT. Always SIGSTOP:
+        // SIGTSTP/SIGTTIN/SIGTTOU are discarded in an orphaned process group, and a handler
+        // may have been installed since. The parent gets one stop report, as for a real stop.
+        if (m_p.state.stop_signal)
+            TRY(sys::kill(host(), SIGSTOP).context("stop process {} again", m_p.pid));
         for (auto& t : m_threads)
             TRY(t.detach().context("resume thread {}", t.tid()));
         TRY(m_t.detach().context("resume process {}", m_p.pid));

@@ -105,6 +105,7 @@ Result<void> collect_task_state(FrozenProcess& frozen, Process& p)
         p.threads.at(i).state.pending = to_queued(TRY(sys::ptrace_peek_siginfo(frozen.threads[i].tid(), false)));
     p.state.shared_pending = to_queued(TRY(sys::ptrace_peek_siginfo(leader.tid(), true)));
 
+    p.state.stop_signal = frozen.stop_signal;
     p.state.personality = TRY(sys::read_personality(pid));
     for (size_t i = 0; i < frozen.threads.size(); ++i) {
         int tid = frozen.threads[i].tid();
