@@ -147,22 +147,29 @@ if stop_case $name cont; then
     fi
 fi
 
+# expect_stopped_restored NAME: the calls of a tree dumped while stopped (TS: the stop) and
+# restored at T3: the time left at the stop is slept from the restore (the stopped and frozen
+# time added), calls without a time left sleep their whole time again.
+expect_stopped_restored() {
+    local name=$1 call
+    for call in nanosleep_rem mono_rem ppoll_timeout; do
+        expect $name $call "0 0" $S $((S + T3 - TS + T))
+    done
+    for call in nanosleep_null poll_timeout; do
+        expect $name $call "0 0" $((S + T2 - T1)) $((S + T3 - T0 + T))
+    done
+    expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
+    expect $name futex_abs "-1 ETIMEDOUT" $S $(($(max $S $((T3 - T0))) + T))
+    expect $name futex_rel "0 0" $((T2 - T1)) $((T3 - T0 + T))
+    expect $name poll_infinite "1 0" 0 $((S + 2 * (T3 - T0) + 2 * T))
+}
+
 name=stopped
 if stop_case $name && dump_restore $name; then
     restored_stopped $name
     T3=$(now_ms)
     if results $name; then
-        # The time left at the stop, slept from the restore: the stopped and frozen time added.
-        for call in nanosleep_rem mono_rem ppoll_timeout; do
-            expect $name $call "0 0" $S $((S + T3 - TS + T))
-        done
-        for call in nanosleep_null poll_timeout; do
-            expect $name $call "0 0" $((S + T2 - T1)) $((S + T3 - T0 + T))
-        done
-        expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
-        expect $name futex_abs "-1 ETIMEDOUT" $S $(($(max $S $((T3 - T0))) + T))
-        expect $name futex_rel "0 0" $((T2 - T1)) $((T3 - T0 + T))
-        expect $name poll_infinite "1 0" 0 $((S + 2 * (T3 - T0) + 2 * T))
+        expect_stopped_restored $name
     fi
 fi
 
@@ -247,16 +254,7 @@ if stop_case $name; then
         kill -CONT "$PID" # restored stopped if the freeze found it still stopped
         T3=$(now_ms)
         if results $name; then
-            for call in nanosleep_rem mono_rem ppoll_timeout; do
-                expect $name $call "0 0" $S $((S + T3 - TS + T))
-            done
-            for call in nanosleep_null poll_timeout; do
-                expect $name $call "0 0" $((S + T2 - T1)) $((S + T3 - T0 + T))
-            done
-            expect $name abs_realtime "0 0" $S $(($(max $S $((T3 - T0))) + T))
-            expect $name futex_abs "-1 ETIMEDOUT" $S $(($(max $S $((T3 - T0))) + T))
-            expect $name futex_rel "0 0" $((T2 - T1)) $((T3 - T0 + T))
-            expect $name poll_infinite "1 0" 0 $((S + 2 * (T3 - T0) + 2 * T))
+            expect_stopped_restored $name
         fi
     else
         fail "$name: dump or restore failed"

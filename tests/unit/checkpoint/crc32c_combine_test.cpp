@@ -2,26 +2,11 @@
 // many sizes and split points (the page writer relies on both for the manifest checksum).
 #include <gtest/gtest.h>
 
-#include <random>
-#include <vector>
-
 #include "checkpoint/crc32c.h"
 #include "checkpoint/crc32c_combine.h"
+#include "random_bytes.h"
 
 using namespace cryo::checkpoint;
-
-namespace {
-
-std::vector<unsigned char> random_bytes(size_t n, unsigned seed)
-{
-    std::mt19937 rng(seed);
-    std::vector<unsigned char> v(n);
-    for (auto& b : v)
-        b = static_cast<unsigned char>(rng());
-    return v;
-}
-
-} // namespace
 
 TEST(Crc32cCombine, MatchesStreamingCrcAtEverySplit)
 {

@@ -6,25 +6,16 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "checkpoint/crc32c.h"
 #include "checkpoint/crc32c_combine.h"
+#include "random_bytes.h"
 
 using namespace cryo::checkpoint;
 
 namespace {
-
-std::vector<unsigned char> random_bytes(size_t n, unsigned seed)
-{
-    std::mt19937 rng(seed);
-    std::vector<unsigned char> v(n);
-    for (auto& b : v)
-        b = static_cast<unsigned char>(rng());
-    return v;
-}
 
 // The plain definition, bit at a time, so the reference shares no code with the paths.
 uint32_t bitwise_update(uint32_t crc, unsigned char const* p, size_t size)
