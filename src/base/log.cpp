@@ -107,8 +107,8 @@ void stats(Level level, std::string_view message, std::initializer_list<Stat> va
         else
             fields += fmt::format("\"{}\":{:.3f}", json_escape(v.name), v.value);
     }
-    auto line = fmt::format("{{\"level\":\"{}\",\"msg\":\"{}\",\"stats\":{{{}}},\"time\":\"{}\"}}\n",
-                            level_name(level), json_escape(message), fields, timestamp());
+    auto line = fmt::format("{{\"level\":\"{}\",\"msg\":\"{}\",\"stats\":{{{}}},\"time\":\"{}\"}}\n", level_name(level),
+                            json_escape(message), fields, timestamp());
     write_all(g_fd >= 0 ? g_fd : STDERR_FILENO, line);
 }
 

@@ -175,10 +175,9 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     for (auto& frozen : tree.processes()) {
         auto early = early_smaps.find(frozen.pid);
         CollectOptions collect_options { .inject_failure = options.inject_failure,
-                                         .smaps_before_freeze = early == early_smaps.end() ? nullptr
-                                                                                           : &early->second };
-        model.processes.push_back(TRY(
-            collect_process(frozen, socket_defaults, collect_options).context("collect process {}", frozen.pid)));
+                                         .smaps_before_freeze = early == early_smaps.end() ? nullptr : &early->second };
+        model.processes.push_back(
+            TRY(collect_process(frozen, socket_defaults, collect_options).context("collect process {}", frozen.pid)));
         if (!options.file_locks)
             TRY(refuse_file_locks(model.processes.back()));
         stats.threads += static_cast<int>(frozen.threads.size());

@@ -365,9 +365,9 @@ private:
             max_fd = std::max(max_fd, f.fd);
         bool const inherited = inherits_area_fds() && m_area_fds->cryo_pidfd;
         uint64_t fd = m_place.cryo_pidfd >= 0 ? static_cast<uint64_t>(m_place.cryo_pidfd)
-            : inherited                      ? static_cast<uint64_t>(m_area_fds->cryo_pidfd->get())
-                                             : TRY(m_t.syscall_checked("pidfd_open cryo", __NR_pidfd_open,
-                                                                       { static_cast<uint64_t>(::getpid()), 0 }));
+            : inherited
+            ? static_cast<uint64_t>(m_area_fds->cryo_pidfd->get())
+            : TRY(m_t.syscall_checked("pidfd_open cryo", __NR_pidfd_open, { static_cast<uint64_t>(::getpid()), 0 }));
         m_cryo_pidfd = TRY(
             m_t.syscall_checked("fcntl dupfd", SYS_fcntl, { fd, F_DUPFD_CLOEXEC, static_cast<uint64_t>(max_fd + 1) }));
         if (!inherited) // an inherited one goes with the other inherited fds (close_all_but)
@@ -409,9 +409,9 @@ private:
             for (auto const& m : m_mappings) {
                 auto const& a = m_p.areas[m.area];
                 uint64_t fd = m.file ? TRY(area_fd(*m.file, passed, a)) : ~0ULL;
-                uint64_t got = TRY(m_t.syscall_checked("mmap", SYS_mmap,
-                                                       { a.start, a.size(), m.prot, m.flags, fd, a.file_offset })
-                                       .context("map {:#x}-{:#x} {}", a.start, a.end, a.name));
+                uint64_t got = TRY(
+                    m_t.syscall_checked("mmap", SYS_mmap, { a.start, a.size(), m.prot, m.flags, fd, a.file_offset })
+                        .context("map {:#x}-{:#x} {}", a.start, a.end, a.name));
                 if (got != a.start)
                     return Error::format("map {:#x}-{:#x}: got {:#x}", a.start, a.end, got);
                 if (a.huge)

@@ -83,9 +83,8 @@ std::vector<SpecialMove> plan_special_moves(std::vector<SpecialMove> const& move
     for (auto const& m : moves)
         if (m.from != m.to)
             pending.push_back(m);
-    auto overlap = [](uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
-        return a < b + b_size && b < a + a_size;
-    };
+    auto overlap
+        = [](uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) { return a < b + b_size && b < a + a_size; };
     bool direct = true;
     for (auto const& m : pending)
         for (auto const& other : moves) // every mapping, moved or not, and m itself

@@ -16,10 +16,10 @@ namespace {
 
 // fs/proc/base.c lnames[], indexed by RLIMIT_*.
 constexpr std::array<std::string_view, 16> kNames = {
-    "Max cpu time",       "Max file size",       "Max data size",         "Max stack size",
-    "Max core file size", "Max resident set",    "Max processes",         "Max open files",
-    "Max locked memory",  "Max address space",   "Max file locks",        "Max pending signals",
-    "Max msgqueue size",  "Max nice priority",   "Max realtime priority", "Max realtime timeout",
+    "Max cpu time",       "Max file size",     "Max data size",         "Max stack size",
+    "Max core file size", "Max resident set",  "Max processes",         "Max open files",
+    "Max locked memory",  "Max address space", "Max file locks",        "Max pending signals",
+    "Max msgqueue size",  "Max nice priority", "Max realtime priority", "Max realtime timeout",
 };
 static_assert(kNames.size() == RLIM_NLIMITS);
 constexpr size_t kNameWidth = 25;

@@ -57,8 +57,9 @@ TEST(Log, StatsRecordInJson)
 // nothing is written.
 TEST(Log, StatsRecordInTextAndWhenOff)
 {
-    auto text = log_to_file(log::Format::Text, log::Level::Warning,
-                            [] { log::stats(log::Level::Info, "restore d: pid 9", { { "pid", 9 } }); });
+    auto text = log_to_file(log::Format::Text, log::Level::Warning, [] {
+        log::stats(log::Level::Info, "restore d: pid 9", { { "pid", 9 } });
+    });
     EXPECT_NE(text.find("cryo info: restore d: pid 9\n"), std::string::npos) << text;
     EXPECT_EQ(text.find("stats"), std::string::npos);
     log::configure({ .path = {}, .format = log::Format::Json, .min_level = log::Level::Warning });

@@ -82,10 +82,9 @@ TEST(RestoreAreas, OnlyAreasTheFillWritesAreMappedWritableAndProtectedAfter)
         uint64_t prot;
         bool protect_after;
     };
-    for (auto e : { Expect { 0, PROT_READ, false }, Expect { 1, PROT_READ | PROT_EXEC, false },
-                    Expect { 2, rw, true }, Expect { 3, rw, false }, Expect { 4, rw, false },
-                    Expect { 5, PROT_NONE, false }, Expect { 6, rw, true }, Expect { 7, rw, false },
-                    Expect { 8, PROT_READ, false } }) {
+    for (auto e : { Expect { 0, PROT_READ, false }, Expect { 1, PROT_READ | PROT_EXEC, false }, Expect { 2, rw, true },
+                    Expect { 3, rw, false }, Expect { 4, rw, false }, Expect { 5, PROT_NONE, false },
+                    Expect { 6, rw, true }, Expect { 7, rw, false }, Expect { 8, PROT_READ, false } }) {
         auto const& m = mapping_of(plan, e.area);
         EXPECT_EQ(m.prot, e.prot) << "area " << e.area;
         EXPECT_EQ(m.protect_after_fill, e.protect_after) << "area " << e.area;
@@ -151,8 +150,8 @@ TEST(RestoreAreas, SpecialMappingsMoveDirectlyWhenNoneLandsOnAnother)
 TEST(RestoreAreas, SpecialMappingsParkFirstWhenOneLandsOnAnother)
 {
     // The dumped vdso is where the new vvar is: moving the vdso first would unmap the vvar.
-    std::vector<SpecialMove> moves = { { 0x7f0000000000, 4 * kPage, 0x7f0000100000 },
-                                       { 0x7f0000100000, 2 * kPage, 0x7f0000000000 } };
+    std::vector<SpecialMove> moves
+        = { { 0x7f0000000000, 4 * kPage, 0x7f0000100000 }, { 0x7f0000100000, 2 * kPage, 0x7f0000000000 } };
     uint64_t const parking = 0x20000000;
     auto plan = plan_special_moves(moves, parking);
     ASSERT_EQ(plan.size(), 4u);
@@ -165,8 +164,8 @@ TEST(RestoreAreas, SpecialMappingsParkFirstWhenOneLandsOnAnother)
     EXPECT_EQ(plan[3].from, parking + 4 * kPage);
     EXPECT_EQ(plan[3].to, moves[1].to);
     // Applied in order, no move lands on a mapping that is still to be moved.
-    std::vector<std::pair<uint64_t, uint64_t>> at = { { moves[0].from, moves[0].size },
-                                                      { moves[1].from, moves[1].size } };
+    std::vector<std::pair<uint64_t, uint64_t>> at
+        = { { moves[0].from, moves[0].size }, { moves[1].from, moves[1].size } };
     for (auto const& m : plan) {
         size_t moving = at.size();
         for (size_t i = 0; i < at.size(); ++i)

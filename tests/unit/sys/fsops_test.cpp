@@ -33,7 +33,7 @@ TEST_F(SysFsops, PreallocateSizesAndAllocates)
     ASSERT_TRUE(fd);
     auto done = sys::preallocate(fd->ref(), 3 << 20);
     ASSERT_TRUE(done) << done.error().message();
-    struct stat st {};
+    struct stat st { };
     ASSERT_EQ(::fstat(fd->get(), &st), 0);
     if (*done) {
         EXPECT_EQ(st.st_size, 3 << 20);
