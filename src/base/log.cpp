@@ -54,12 +54,20 @@ void write_all(int fd, std::string_view text)
     }
 }
 
-std::string render(Level level, std::string_view message)
+// `stats`: the members of a statistics record's "stats" object (JSON only), or empty.
+std::string render(Level level, std::string_view message, std::string_view stats = {})
 {
     if (g_config.format == Format::Json)
-        return fmt::format("{{\"level\":\"{}\",\"msg\":\"{}\",\"time\":\"{}\"}}\n", level_name(level),
-                           json_escape(message), timestamp());
+        return fmt::format("{{\"level\":\"{}\",\"msg\":\"{}\",{}\"time\":\"{}\"}}\n", level_name(level),
+                           json_escape(message), stats.empty() ? "" : fmt::format("\"stats\":{{{}}},", stats),
+                           timestamp());
     return fmt::format("{} cryo {}: {}\n", timestamp(), level_name(level), message);
+}
+
+// Where records go: the --log file, else stderr.
+int sink()
+{
+    return g_fd >= 0 ? g_fd : STDERR_FILENO;
 }
 
 } // namespace
@@ -81,10 +89,7 @@ bool enabled(Level level)
 
 void write(Level level, std::string_view message)
 {
-    if (g_fd >= 0)
-        write_all(g_fd, render(level, message));
-    else
-        write_all(STDERR_FILENO, render(level, message));
+    write_all(sink(), render(level, message));
 }
 
 void stats(Level level, std::string_view message, std::initializer_list<Stat> values)
@@ -107,9 +112,7 @@ void stats(Level level, std::string_view message, std::initializer_list<Stat> va
         else
             fields += fmt::format("\"{}\":{:.3f}", json_escape(v.name), v.value);
     }
-    auto line = fmt::format("{{\"level\":\"{}\",\"msg\":\"{}\",\"stats\":{{{}}},\"time\":\"{}\"}}\n", level_name(level),
-                            json_escape(message), fields, timestamp());
-    write_all(g_fd >= 0 ? g_fd : STDERR_FILENO, line);
+    write_all(sink(), render(level, message, fields));
 }
 
 void fatal_error(std::string_view message)

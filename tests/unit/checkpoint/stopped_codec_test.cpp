@@ -34,6 +34,13 @@ std::string edited(std::string text, std::string const& from, std::string const&
     return text;
 }
 
+// Where the "signal" key of the "stopped" object starts in an encoded process (npos: none).
+size_t stopped_signal_key(std::string const& text)
+{
+    auto stopped = text.find("\"stopped\"");
+    return stopped == std::string::npos ? std::string::npos : text.find("\"signal\"", stopped);
+}
+
 } // namespace
 
 TEST(StoppedCodec, RoundTripKeepsTheStopSignal)
@@ -78,7 +85,7 @@ TEST(StoppedCodec, SignalDefaultsToSigstop)
     auto p = one_thread_process(63);
     p.state.stop_signal = SIGTSTP;
     auto text = encode_process(p);
-    auto signal_key = text.find("\"signal\"", text.find("\"stopped\""));
+    auto signal_key = stopped_signal_key(text);
     ASSERT_NE(signal_key, std::string::npos) << text;
     // Drop "signal": N from the stopped object, whatever the spacing.
     auto close = text.find('}', signal_key);
@@ -94,7 +101,7 @@ TEST(StoppedCodec, RejectsWhatIsNotAStop)
     auto p = one_thread_process(64);
     p.state.stop_signal = SIGSTOP;
     auto text = encode_process(p);
-    auto signal_key = text.find("\"signal\"", text.find("\"stopped\""));
+    auto signal_key = stopped_signal_key(text);
     ASSERT_NE(signal_key, std::string::npos) << text;
     auto value = text.find("19", signal_key);
     ASSERT_NE(value, std::string::npos);

@@ -23,6 +23,18 @@ ParsedTestHooks parse(std::map<std::string, std::string> const& env)
     });
 }
 
+// Every hook at its default: what cryo does without any hook set.
+void expect_production(TestHooks const& hooks)
+{
+    EXPECT_TRUE(hooks.pagemap_scan);
+    EXPECT_TRUE(hooks.dump_snapshot);
+    EXPECT_FALSE(hooks.kill_at);
+    EXPECT_FALSE(hooks.signal_at_release);
+    EXPECT_FALSE(hooks.snapshot_hold);
+    EXPECT_FALSE(hooks.snapshot_protect_futex);
+    EXPECT_FALSE(hooks.snapshot_no_patch);
+}
+
 // How a child that runs kill_point(phase) for each of `phases`, with CRYO_TEST_KILL_AT=`wanted`,
 // ends: exit code 3 if it outlived them all.
 int child_status(char const* wanted, std::initializer_list<char const*> phases)
@@ -45,13 +57,7 @@ TEST(TestHooks, UnsetIsProductionBehaviour)
 {
     auto p = parse({ { "CRYO_NO_PROGRESS", "1" }, { "CRYO_TEST_KILL_TRACEE", "9" } }); // not this layer's
     EXPECT_TRUE(p.warnings.empty());
-    EXPECT_TRUE(p.hooks.pagemap_scan);
-    EXPECT_TRUE(p.hooks.dump_snapshot);
-    EXPECT_FALSE(p.hooks.kill_at);
-    EXPECT_FALSE(p.hooks.signal_at_release);
-    EXPECT_FALSE(p.hooks.snapshot_hold);
-    EXPECT_FALSE(p.hooks.snapshot_protect_futex);
-    EXPECT_FALSE(p.hooks.snapshot_no_patch);
+    expect_production(p.hooks);
 }
 
 TEST(TestHooks, EveryHookAsTheTestsSetIt)
@@ -100,13 +106,7 @@ TEST(TestHooks, InvalidValuesAreIgnoredWithAWarning)
         { "CRYO_TEST_SNAPSHOT_PROTECT_FUTEX", "yes" },
         { "CRYO_TEST_SNAPSHOT_NO_PATCH", "2" },
     });
-    EXPECT_TRUE(p.hooks.pagemap_scan);
-    EXPECT_TRUE(p.hooks.dump_snapshot);
-    EXPECT_FALSE(p.hooks.kill_at);
-    EXPECT_FALSE(p.hooks.signal_at_release);
-    EXPECT_FALSE(p.hooks.snapshot_hold);
-    EXPECT_FALSE(p.hooks.snapshot_protect_futex);
-    EXPECT_FALSE(p.hooks.snapshot_no_patch);
+    expect_production(p.hooks);
     ASSERT_EQ(p.warnings.size(), 7u);
     EXPECT_EQ(p.warnings[0], "ignoring CRYO_PAGEMAP_SCAN=\"no\": not 0 or 1");
     EXPECT_EQ(p.warnings[1], "ignoring CRYO_DUMP_SNAPSHOT=\"\": not 0 or 1");
