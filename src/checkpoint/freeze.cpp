@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "checkpoint/syscall_reentry.h"
 #include "sys/file.h"
+#include "sys/process.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
 #include <sys/ptrace.h>
@@ -252,8 +253,20 @@ Result<void> FrozenTree::kill_all()
 {
     for (auto& p : m_processes)
         p.rewound.clear();
+    // pidfds while every pid is surely ours (traced, not reapable by anyone else yet).
+    std::vector<Fd> pidfds;
+    for (auto const& p : m_processes)
+        if (!p.zombie)
+            if (auto fd = sys::pidfd_open(p.pid))
+                pidfds.push_back(std::move(*fd));
     for (auto& p : m_processes)
         (void)::kill(p.pid, SIGKILL);
+    // Each dying process unmaps its memory alone, on one core (145 ms for 2 GiB here); freeing
+    // it from here as well shares that work between two (85-100 ms). Only a speed-up: a
+    // process whose memory is shared with a live one (vfork) refuses, and its exit frees it.
+    for (auto const& fd : pidfds)
+        if (auto r = sys::process_mrelease(fd.ref()); !r)
+            log::debug("kill: {}", r.error().message());
     // Children first: the init of a pid namespace (a container's) does not finish exiting
     // until its children are reaped, and a traced child is released only once we waited.
     for (auto it = m_processes.rbegin(); it != m_processes.rend(); ++it) {

@@ -30,6 +30,13 @@ Result<Fd> pidfd_getfd(FdRef pidfd, int target_fd)
     return Fd(static_cast<int>(fd));
 }
 
+Result<void> process_mrelease(FdRef pidfd)
+{
+    if (::syscall(__NR_process_mrelease, pidfd.get(), 0) < 0)
+        return Error::from_errno("process_mrelease");
+    return {};
+}
+
 Result<void> kill(pid_t pid, int signal)
 {
     if (::kill(pid, signal) < 0)

@@ -13,6 +13,10 @@ namespace cryo::sys {
 Result<Fd> pidfd_open(pid_t pid, unsigned flags = 0);
 Result<void> pidfd_send_signal(FdRef pidfd, int signal);
 Result<Fd> pidfd_getfd(FdRef pidfd, int target_fd);
+// Frees the memory of a process that is being killed (SIGKILL sent) in the caller's context,
+// beside the dying task's own teardown: the two share the unmapping. EINVAL if the process is
+// not dying or shares its memory with one that is not; nothing to do if its memory is gone.
+Result<void> process_mrelease(FdRef pidfd);
 Result<void> kill(pid_t pid, int signal);
 // waitpid that retries EINTR; returns the raw wait status.
 Result<int> waitpid(pid_t pid, int options = 0);

@@ -33,6 +33,9 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
+#ifndef __NR_process_mrelease
+#define __NR_process_mrelease 448
+#endif
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif
