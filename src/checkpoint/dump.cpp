@@ -40,19 +40,15 @@ double ms_since(Clock::time_point t)
 }
 
 // The processes of the tree rooted at `root` as /proc shows them now, not frozen (so a
-// snapshot that can be stale; at most 4096): root first, then breadth first.
+// snapshot that can be stale; at most 4096): root first, then breadth first (freeze.h TreeWalk,
+// the freeze's own walk).
 std::vector<int> tree_pids_unfrozen(int root)
 {
-    std::vector<int> pids { root };
-    for (size_t i = 0; i < pids.size() && pids.size() < 4096; ++i) {
-        auto tids = sys::list_threads(pids[i]);
-        if (!tids)
-            continue;
-        for (int tid : *tids)
-            if (auto children = sys::list_children(pids[i], tid))
-                pids.insert(pids.end(), children->begin(), children->end());
-    }
-    return pids;
+    TreeWalk walk(root);
+    for (size_t i = 0; i < walk.pids().size() && walk.pids().size() < 4096; ++i)
+        if (auto tids = sys::list_threads(walk.pids()[i]))
+            walk.add_children(walk.pids()[i], *tids);
+    return walk.pids();
 }
 
 // Private memory of the tree, from /proc/PID/smaps_rollup (before it is frozen): how much

@@ -11,6 +11,7 @@
 #include "sys/process.h"
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
+#include "sys/task_stat.h"
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 
@@ -19,7 +20,9 @@ namespace cryo::checkpoint {
 namespace {
 
 // A thread that is already traced (by a debugger, or by another cryo) cannot be seized;
-// say so instead of reporting a bare EPERM.
+// say so instead of reporting a bare EPERM. Asked only once PTRACE_SEIZE said EPERM (which it
+// does for a traced thread, ptrace_attach): reading /proc/PID/task/TID/status for every thread
+// beforehand cost more than any other read of the freeze.
 Result<void> refuse_if_traced(int pid, int tid)
 {
     auto text = sys::read_file(fmt::format("/proc/{}/task/{}/status", pid, tid));
@@ -45,17 +48,14 @@ bool is_zombie(int pid)
     return tids && tids->size() == 1 && (*tids)[0] == pid;
 }
 
-// The thread is gone or a zombie (state Z or X in /proc/PID/task/TID/stat).
+// The thread is gone or has exited (sys::exited_state). A stat that cannot be parsed is not
+// taken for an exit: the EPERM is then reported as it is.
 bool task_exited(int pid, int tid)
 {
-    auto text = sys::read_file(fmt::format("/proc/{}/task/{}/stat", pid, tid));
-    if (!text)
-        return true;
-    auto close = text->rfind(')');
-    if (close == std::string::npos || close + 2 >= text->size())
-        return false;
-    char state = (*text)[close + 2];
-    return state == 'Z' || state == 'X';
+    auto state = sys::read_task_state(pid, tid);
+    if (!state)
+        return state.error().code() != 0; // unreadable: reaped meanwhile
+    return sys::exited_state(*state);
 }
 
 // PTRACE_EVENT_STOP reports our interrupt as SIGTRAP, a group-stop as its stop signal.
@@ -158,12 +158,12 @@ Result<FrozenTree> freeze_tree(int root_pid)
     FrozenTree tree;
     tree.m_root = root_pid;
     std::set<int> seized; // tids
-    std::vector<int> order { root_pid };
+    TreeWalk walk(root_pid);
     bool changed = true;
     while (changed) {
         changed = false;
-        for (size_t i = 0; i < order.size(); ++i) {
-            int pid = order[i];
+        for (size_t i = 0; i < walk.pids().size(); ++i) {
+            int pid = walk.pids()[i];
             if (tree.m_processes.size() <= i) {
                 tree.m_processes.emplace_back();
                 tree.m_processes.back().pid = pid;
@@ -179,7 +179,6 @@ Result<FrozenTree> freeze_tree(int root_pid)
             for (int tid : tids) {
                 if (seized.contains(tid))
                     continue;
-                TRY(refuse_if_traced(pid, tid));
                 // Only readable before the interrupt ends the sleep (syscall_reentry.h (4)).
                 auto continued = read_continued_call(pid, tid);
                 auto tracee = sys::Tracee::seize(pid, tid, {});
@@ -190,9 +189,12 @@ Result<FrozenTree> freeze_tree(int root_pid)
                     }
                     // A task that exited since the walk read it refuses attach with EPERM:
                     // look again in the next pass (a whole process is then a zombie).
-                    if (tracee.error().is_errno(EPERM) && task_exited(pid, tid)) {
-                        changed = true;
-                        continue;
+                    if (tracee.error().is_errno(EPERM)) {
+                        TRY(refuse_if_traced(pid, tid));
+                        if (task_exited(pid, tid)) {
+                            changed = true;
+                            continue;
+                        }
                     }
                     return tracee.release_error().add_context(fmt::format("freeze process {}", pid));
                 }
@@ -210,23 +212,30 @@ Result<FrozenTree> freeze_tree(int root_pid)
                 seized.insert(tid);
                 changed = true;
             }
-            for (int tid : tids) {
-                auto children = sys::list_children(pid, tid);
-                if (!children)
-                    continue;
-                for (int child : *children) {
-                    if (std::find(order.begin(), order.end(), child) == order.end()) {
-                        order.push_back(child);
-                        changed = true;
-                    }
-                }
-            }
+            if (walk.add_children(pid, tids))
+                changed = true;
         }
     }
     for (auto const& p : tree.m_processes)
         if (!p.zombie && (p.threads.empty() || p.threads[0].tid() != p.pid))
             return Error::format("process {}: thread group leader is gone (zombie leaders are not supported)", p.pid);
     return tree;
+}
+
+bool TreeWalk::add_children(int pid, std::span<int const> tids)
+{
+    bool added = false;
+    for (int tid : tids) {
+        auto children = sys::list_children(pid, tid);
+        if (!children)
+            continue;
+        for (int child : *children)
+            if (m_seen.insert(child).second) {
+                m_pids.push_back(child);
+                added = true;
+            }
+    }
+    return added;
 }
 
 FrozenTree::~FrozenTree()

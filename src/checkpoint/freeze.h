@@ -6,6 +6,8 @@
 // a failed dump, the kernel when cryo dies) lets it go into the syscall, not out with EINTR.
 #pragma once
 
+#include <span>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -64,5 +66,29 @@ private:
 };
 
 Result<FrozenTree> freeze_tree(int root_pid);
+
+// The processes of a tree in the order a walk finds them: the root, then breadth first, each
+// once. The dump walks its tree twice, and both walks step with this: before the freeze, to
+// read smaps early (dump.cpp tree_pids_unfrozen), and in freeze_tree, which repeats its walk
+// until no new task appears. They cannot be one walk: the first list is stale by the freeze
+// (a pid in it may have exited and been reused outside the tree), so the freeze only follows
+// children of processes it already holds.
+class TreeWalk {
+public:
+    explicit TreeWalk(int root)
+        : m_pids { root }
+        , m_seen { root }
+    {
+    }
+    std::vector<int> const& pids() const { return m_pids; }
+    // Appends the children of threads `tids` of process `pid` (/proc/PID/task/TID/children)
+    // that the walk has not found yet; true when there was one. A thread whose children
+    // cannot be read (it exited) adds none.
+    bool add_children(int pid, std::span<int const> tids);
+
+private:
+    std::vector<int> m_pids;
+    std::unordered_set<int> m_seen;
+};
 
 } // namespace cryo::checkpoint

@@ -5,6 +5,7 @@
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
 #include "sys/remote_memory.h"
+#include "sys/task_stat.h"
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -214,20 +215,6 @@ ContinuedCall read_continued_call(pid_t pid, pid_t tid)
     return parse_restart_stack(*stack);
 }
 
-namespace {
-
-// The state letter of /proc/PID/task/TID/stat ('t': in a ptrace stop); 0 if unreadable.
-char thread_state(pid_t pid, pid_t tid)
-{
-    auto text = sys::read_file(fmt::format("/proc/{}/task/{}/stat", pid, tid));
-    if (!text)
-        return 0;
-    auto close = text->rfind(')');
-    return close != std::string::npos && close + 2 < text->size() ? (*text)[close + 2] : 0;
-}
-
-} // namespace
-
 bool needs_continued_probe(sys::Registers const& regs, ContinuedCall continued)
 {
     return continued == ContinuedCall::Unknown && regs.orig_rax == SYS_restart_syscall
@@ -298,7 +285,7 @@ ContinuedProbe probe_continued_call(pid_t pid, pid_t tid)
             for (int i = 0; i < 50 && probe.call == ContinuedCall::Unknown; ++i) {
                 ::usleep(1000);
                 probe.call = read_continued_call(pid, tid);
-                if (probe.call == ContinuedCall::Unknown && thread_state(pid, tid) == 't')
+                if (probe.call == ContinuedCall::Unknown && sys::read_task_state(pid, tid).value_or(0) == 't')
                     break; // at the exit stop already: the call ended (time up, woken)
             }
             // At the syscall's exit: -ERESTART_RESTARTBLOCK again (the restart function re-armed
