@@ -1,11 +1,8 @@
 #include "sys/inet_diag.h"
 
 #include <arpa/inet.h>
-#include <cerrno>
 #include <cstring>
 #include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -43,6 +40,17 @@ Result<InetSocketDiag> parse_inet_diag(void const* message, size_t size)
     return out;
 }
 
+namespace {
+
+// One answer to an inet_diag request (nlmsghdr included), as InetSocketDiag.
+Result<InetSocketDiag> inet_diag_answer(std::span<uint8_t const> message)
+{
+    auto parsed = TRY(parse_sock_diag_answer(message, sizeof(struct inet_diag_msg)));
+    return parse_inet_diag(parsed.header.data(), parsed.header.size());
+}
+
+} // namespace
+
 Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family, uint16_t local_port, uint32_t states)
 {
     auto sock = TRY(sock_diag_socket_in(netns));
@@ -50,14 +58,13 @@ Result<std::vector<InetSocketDiag>> tcp_sockets_on_port(FdRef netns, int family,
     request.sdiag_family = static_cast<uint8_t>(family);
     request.sdiag_protocol = IPPROTO_TCP;
     request.idiag_states = states;
+    auto message = sock_diag_request(request);
     std::vector<InetSocketDiag> out;
-    auto keep = [&](void const* message, size_t size) -> Result<void> {
-        auto diag = TRY(parse_inet_diag(message, size));
+    for (auto const& answer : TRY(sock.dump(message).context("inet_diag dump"))) {
+        auto diag = TRY(inet_diag_answer(answer).context("inet_diag dump"));
         if (diag.local.port == local_port)
             out.push_back(std::move(diag));
-        return {};
-    };
-    TRY(sock_diag_exchange(sock, &request, sizeof request, true, keep).context("inet_diag dump"));
+    }
     return out;
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <sched.h>
 #include <sys/socket.h>
 
@@ -32,12 +33,21 @@ T load(std::span<uint8_t const> data, size_t offset = 0)
     return value;
 }
 
-// Open a NETLINK_ROUTE socket, bound, in the calling thread's network namespace.
-Result<Fd> open_route_socket()
+std::string protocol_name(int protocol)
 {
-    int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (protocol == NETLINK_ROUTE)
+        return "NETLINK_ROUTE";
+    if (protocol == NETLINK_SOCK_DIAG)
+        return "NETLINK_SOCK_DIAG";
+    return fmt::format("netlink protocol {}", protocol);
+}
+
+// Open a netlink socket of `protocol`, bound, in the calling thread's network namespace.
+Result<Fd> open_socket(int protocol)
+{
+    int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0)
-        return Error::from_errno("socket NETLINK_ROUTE");
+        return Error::from_errno(fmt::format("socket {}", protocol_name(protocol)));
     Fd owned(fd);
     int one = 1;
     // Extended acks carry the kernel's reason in words; capped acks do not echo our request.
@@ -47,7 +57,7 @@ Result<Fd> open_route_socket()
     address.nl_family = AF_NETLINK;
     // SAFETY: sockaddr_nl is a sockaddr of the netlink family.
     if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
-        return Error::from_errno("bind NETLINK_ROUTE");
+        return Error::from_errno(fmt::format("bind {}", protocol_name(protocol)));
     return owned;
 }
 
@@ -81,6 +91,17 @@ std::string netlink_message_name(uint16_t type)
     default:
         return fmt::format("rtnetlink message {}", type);
     }
+}
+
+std::string netlink_message_name(int protocol, uint16_t type)
+{
+    if (protocol == NETLINK_ROUTE)
+        return netlink_message_name(type);
+    if (protocol == NETLINK_SOCK_DIAG && type == SOCK_DIAG_BY_FAMILY)
+        return "SOCK_DIAG_BY_FAMILY";
+    if (protocol == NETLINK_SOCK_DIAG && type == SOCK_DESTROY)
+        return "SOCK_DESTROY";
+    return fmt::format("{} message {}", protocol_name(protocol), type);
 }
 
 NetlinkMessage::NetlinkMessage(uint16_t type, uint16_t flags)
@@ -170,6 +191,19 @@ Result<NetlinkAttributes> parse_netlink_attributes(std::span<uint8_t const> data
     return out;
 }
 
+Result<ParsedNetlinkMessage> parse_netlink_payload(std::span<uint8_t const> payload, size_t header_size)
+{
+    if (payload.size() < header_size)
+        return Error::format("netlink payload of {} bytes is shorter than its {}-byte header", payload.size(),
+                             header_size);
+    ParsedNetlinkMessage out;
+    out.header = payload.subspan(0, header_size);
+    size_t attributes_offset = align4(header_size);
+    if (attributes_offset < payload.size())
+        out.attributes = TRY(parse_netlink_attributes(payload.subspan(attributes_offset)));
+    return out;
+}
+
 Result<ParsedNetlinkMessage> parse_netlink_message(std::span<uint8_t const> message, size_t header_size)
 {
     if (message.size() < sizeof(nlmsghdr))
@@ -178,13 +212,8 @@ Result<ParsedNetlinkMessage> parse_netlink_message(std::span<uint8_t const> mess
     if (header.nlmsg_len > message.size() || header.nlmsg_len < NLMSG_LENGTH(header_size))
         return Error::format("netlink message type {}: length {} does not fit ({} bytes, header {})", header.nlmsg_type,
                              header.nlmsg_len, message.size(), header_size);
-    ParsedNetlinkMessage out;
+    auto out = TRY(parse_netlink_payload(message.subspan(NLMSG_HDRLEN, header.nlmsg_len - NLMSG_HDRLEN), header_size));
     out.type = header.nlmsg_type;
-    out.header = message.subspan(NLMSG_HDRLEN, header_size);
-    size_t attributes_offset = NLMSG_HDRLEN + align4(header_size);
-    if (attributes_offset < header.nlmsg_len)
-        out.attributes
-            = TRY(parse_netlink_attributes(message.subspan(attributes_offset, header.nlmsg_len - attributes_offset)));
     return out;
 }
 
@@ -203,17 +232,69 @@ Result<std::vector<std::span<uint8_t const>>> split_netlink_messages(std::span<u
     return out;
 }
 
+Result<bool> NetlinkAnswers::take(std::span<uint8_t const> datagram)
+{
+    auto what = [&] { return netlink_message_name(m_protocol, m_request_type) + (m_dump ? " dump" : ""); };
+    for (auto message : TRY(split_netlink_messages(datagram))) {
+        auto header = load<nlmsghdr>(message);
+        if (header.nlmsg_seq != m_seq)
+            continue; // an answer to an earlier request we gave up on
+        if (header.nlmsg_flags & NLM_F_DUMP_INTR)
+            m_interrupted = true;
+        if (header.nlmsg_type == NLMSG_DONE) {
+            if (message.size() >= NLMSG_LENGTH(sizeof(int)) && load<int>(message, NLMSG_HDRLEN) < 0)
+                return Error::from_errno(-load<int>(message, NLMSG_HDRLEN), what());
+            if (m_interrupted)
+                return Error::from_errno(EAGAIN, fmt::format("{} interrupted by a change", what()));
+            return true;
+        }
+        if (header.nlmsg_type == NLMSG_ERROR) {
+            if (message.size() < NLMSG_LENGTH(sizeof(nlmsgerr)))
+                return Error::format("{}: the kernel's error message is truncated", what());
+            auto error = load<nlmsgerr>(message, NLMSG_HDRLEN);
+            if (error.error == 0) {
+                if (!m_dump)
+                    return true;
+                continue;
+            }
+            std::string reason;
+            if (header.nlmsg_flags & NLM_F_ACK_TLVS) {
+                size_t tlv = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nlmsgerr));
+                if (tlv < header.nlmsg_len) {
+                    auto attributes = parse_netlink_attributes(message.subspan(tlv, header.nlmsg_len - tlv));
+                    if (attributes && attributes->has(NLMSGERR_ATTR_MSG))
+                        reason = attributes->string(NLMSGERR_ATTR_MSG);
+                }
+            }
+            // "RTM_NEWLINK (Unknown device type): Operation not supported"
+            return Error::from_errno(-error.error, reason.empty() ? what() : fmt::format("{} ({})", what(), reason));
+        }
+        m_messages.emplace_back(message.begin(), message.end());
+    }
+    return false;
+}
+
+Result<NetlinkSocket> NetlinkSocket::open(int protocol)
+{
+    return NetlinkSocket(TRY(open_socket(protocol)), protocol);
+}
+
+Result<NetlinkSocket> NetlinkSocket::open_in(FdRef netns, int protocol)
+{
+    return NetlinkSocket(TRY(open_in_netns(netns, [protocol] { return open_socket(protocol); })), protocol);
+}
+
 Result<RtNetlink> RtNetlink::open()
 {
-    return RtNetlink(TRY(open_route_socket()));
+    return RtNetlink(TRY(NetlinkSocket::open(NETLINK_ROUTE)));
 }
 
 Result<RtNetlink> RtNetlink::open_in(FdRef netns)
 {
-    return RtNetlink(TRY(open_in_netns(netns, open_route_socket)));
+    return RtNetlink(TRY(NetlinkSocket::open_in(netns, NETLINK_ROUTE)));
 }
 
-Result<void> RtNetlink::send(NetlinkMessage& message)
+Result<void> NetlinkSocket::send(NetlinkMessage& message)
 {
     auto* header = header_of(message.bytes());
     header->nlmsg_seq = ++m_seq;
@@ -227,22 +308,25 @@ Result<void> RtNetlink::send(NetlinkMessage& message)
                      reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
     } while (n < 0 && errno == EINTR);
     if (n < 0)
-        return Error::from_errno(fmt::format("send {}", netlink_message_name(m_request_type)));
+        return Error::from_errno(fmt::format("send {}", netlink_message_name(m_protocol, m_request_type)));
     return {};
 }
 
-Result<std::vector<std::vector<uint8_t>>> RtNetlink::receive(bool dump)
+Result<std::vector<std::vector<uint8_t>>> NetlinkSocket::receive(bool dump)
 {
-    std::vector<std::vector<uint8_t>> out;
+    NetlinkAnswers answers(m_protocol, m_request_type, m_seq, dump);
     std::vector<uint8_t> buffer(64 * 1024);
-    bool interrupted = false;
+    auto failed = [&] {
+        return Error::from_errno(fmt::format("receive {} answer", netlink_message_name(m_protocol, m_request_type)));
+    };
     for (;;) {
-        // Peek at the size first: a dump datagram may exceed any fixed buffer.
+        // Peek at the size first: a dump datagram (or a unix listener's long accept queue)
+        // may exceed any fixed buffer.
         ssize_t n = ::recv(m_fd.get(), buffer.data(), 0, MSG_PEEK | MSG_TRUNC);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return Error::from_errno(fmt::format("receive {} answer", netlink_message_name(m_request_type)));
+            return failed();
         if (static_cast<size_t>(n) > buffer.size())
             buffer.resize(static_cast<size_t>(n));
         sockaddr_nl from {};
@@ -252,55 +336,15 @@ Result<std::vector<std::vector<uint8_t>>> RtNetlink::receive(bool dump)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return Error::from_errno(fmt::format("receive {} answer", netlink_message_name(m_request_type)));
+            return failed();
         if (from.nl_pid != 0)
             continue; // not from the kernel
-        auto messages = TRY(split_netlink_messages(std::span<uint8_t const>(buffer.data(), static_cast<size_t>(n))));
-        for (auto message : messages) {
-            auto header = load<nlmsghdr>(message);
-            if (header.nlmsg_seq != m_seq)
-                continue; // an answer to an earlier request we gave up on
-            if (header.nlmsg_flags & NLM_F_DUMP_INTR)
-                interrupted = true;
-            if (header.nlmsg_type == NLMSG_DONE) {
-                if (message.size() >= NLMSG_LENGTH(sizeof(int)) && load<int>(message, NLMSG_HDRLEN) < 0)
-                    return Error::from_errno(-load<int>(message, NLMSG_HDRLEN),
-                                             fmt::format("{} dump", netlink_message_name(m_request_type)));
-                if (interrupted)
-                    return Error::from_errno(
-                        EAGAIN, fmt::format("{} dump interrupted by a change", netlink_message_name(m_request_type)));
-                return out;
-            }
-            if (header.nlmsg_type == NLMSG_ERROR) {
-                if (message.size() < NLMSG_LENGTH(sizeof(nlmsgerr)))
-                    return Error::format("{}: the kernel's error message is truncated",
-                                         netlink_message_name(m_request_type));
-                auto error = load<nlmsgerr>(message, NLMSG_HDRLEN);
-                if (error.error == 0 && !dump)
-                    return out;
-                std::string reason;
-                if (header.nlmsg_flags & NLM_F_ACK_TLVS) {
-                    size_t tlv = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nlmsgerr));
-                    if (tlv < header.nlmsg_len) {
-                        auto attributes = parse_netlink_attributes(message.subspan(tlv, header.nlmsg_len - tlv));
-                        if (attributes && attributes->has(NLMSGERR_ATTR_MSG))
-                            reason = attributes->string(NLMSGERR_ATTR_MSG);
-                    }
-                }
-                if (error.error == 0)
-                    continue;
-                // "RTM_NEWLINK (Unknown device type): Operation not supported"
-                auto what = netlink_message_name(m_request_type);
-                if (dump)
-                    what += " dump";
-                return Error::from_errno(-error.error, reason.empty() ? what : fmt::format("{} ({})", what, reason));
-            }
-            out.emplace_back(message.begin(), message.end());
-        }
+        if (TRY(answers.take(std::span<uint8_t const>(buffer.data(), static_cast<size_t>(n)))))
+            return std::move(answers.messages());
     }
 }
 
-Result<void> RtNetlink::request(NetlinkMessage& message)
+Result<void> NetlinkSocket::request(NetlinkMessage& message)
 {
     header_of(message.bytes())->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
     TRY(send(message));
@@ -308,17 +352,18 @@ Result<void> RtNetlink::request(NetlinkMessage& message)
     return {};
 }
 
-Result<std::vector<uint8_t>> RtNetlink::query(NetlinkMessage& message)
+Result<std::vector<uint8_t>> NetlinkSocket::query(NetlinkMessage& message)
 {
     header_of(message.bytes())->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
     TRY(send(message));
     auto answers = TRY(receive(false));
     if (answers.size() != 1)
-        return Error::format("{}: {} answers, expected 1", netlink_message_name(m_request_type), answers.size());
+        return Error::format("{}: {} answers, expected 1", netlink_message_name(m_protocol, m_request_type),
+                             answers.size());
     return std::move(answers[0]);
 }
 
-Result<std::vector<std::vector<uint8_t>>> RtNetlink::dump(NetlinkMessage& message)
+Result<std::vector<std::vector<uint8_t>>> NetlinkSocket::dump(NetlinkMessage& message)
 {
     header_of(message.bytes())->nlmsg_flags |= NLM_F_REQUEST | NLM_F_DUMP;
     // A dump that raced with a change says so (NLM_F_DUMP_INTR): take it again.

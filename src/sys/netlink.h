@@ -1,7 +1,8 @@
-// rtnetlink (NETLINK_ROUTE, see rtnetlink(7)): a message builder with nested attributes, an
-// attribute parser (pure, unit-tested), and cryo's one rtnetlink socket, which sends requests,
-// waits for their acks and collects dumps (sys/rtnl.h builds link, address and route
-// operations on it). A socket talks to the network namespace it was opened in, for its whole
+// Netlink (see netlink(7)): a message builder with nested attributes, an attribute parser
+// (pure, unit-tested), and cryo's one netlink socket, which sends requests, waits for their
+// acks and collects dumps, for every protocol cryo speaks: rtnetlink (RtNetlink; sys/rtnl.h
+// builds link, address and route operations on it) and sock_diag (sys/sock_diag.h,
+// sys/inet_diag.h). A socket talks to the network namespace it was opened in, for its whole
 // life; open_in() opens one in another namespace without moving the caller. Errors name the
 // request and carry the kernel's errno and extended ack:
 // "RTM_NEWLINK (Unknown device type): Operation not supported".
@@ -81,42 +82,96 @@ struct ParsedNetlinkMessage {
     NetlinkAttributes attributes;
 };
 Result<ParsedNetlinkMessage> parse_netlink_message(std::span<uint8_t const> message, size_t header_size);
+// The same split of a payload handed over without its nlmsghdr (type 0): the family header,
+// then the attributes from the next 4-byte boundary (sock_diag's parsers take payloads).
+Result<ParsedNetlinkMessage> parse_netlink_payload(std::span<uint8_t const> payload, size_t header_size);
 
-// "RTM_NEWLINK", for errors.
+// "RTM_NEWLINK", for errors: an rtnetlink message type.
 std::string netlink_message_name(uint16_t type);
+// The same for a message of `protocol` (NETLINK_ROUTE, NETLINK_SOCK_DIAG), whose type
+// numbers overlap (SOCK_DIAG_BY_FAMILY is RTM_NEWADDR's 20).
+std::string netlink_message_name(int protocol, uint16_t type);
 
 // Splits a datagram into messages (nlmsghdr included); a truncated one is an error.
 Result<std::vector<std::span<uint8_t const>>> split_netlink_messages(std::span<uint8_t const> datagram);
 
-class RtNetlink {
+// Collects the answers to one request from the datagrams the kernel sends back (pure:
+// unit-tested with constructed datagrams). Answers to other requests (another seq) are
+// skipped; data messages are kept, nlmsghdr included; NLMSG_DONE ends a dump and an ack
+// ends a request; a negative ack, a negative NLMSG_DONE or a dump interrupted by a change
+// (NLM_F_DUMP_INTR, errno EAGAIN) becomes an error naming the request.
+class NetlinkAnswers {
 public:
-    // A socket in the calling thread's network namespace.
-    static Result<RtNetlink> open();
+    NetlinkAnswers(int protocol, uint16_t request_type, uint32_t seq, bool dump)
+        : m_protocol(protocol)
+        , m_request_type(request_type)
+        , m_seq(seq)
+        , m_dump(dump)
+    {
+    }
+    // Takes one datagram; true once the request is done.
+    Result<bool> take(std::span<uint8_t const> datagram);
+    std::vector<std::vector<uint8_t>>& messages() { return m_messages; }
+
+private:
+    int m_protocol;
+    uint16_t m_request_type;
+    uint32_t m_seq;
+    bool m_dump;
+    bool m_interrupted { false };
+    std::vector<std::vector<uint8_t>> m_messages;
+};
+
+// A netlink socket of one protocol, bound, in the network namespace it was opened in.
+class NetlinkSocket {
+public:
+    // A socket in the calling thread's network namespace; `protocol`: NETLINK_ROUTE,
+    // NETLINK_SOCK_DIAG...
+    static Result<NetlinkSocket> open(int protocol);
     // A socket in the network namespace `netns` refers to (sys::open_in_netns: on a
     // short-lived thread that joined it, unless it is the caller's own).
-    static Result<RtNetlink> open_in(FdRef netns);
+    static Result<NetlinkSocket> open_in(FdRef netns, int protocol);
 
     // Sends a request (NLM_F_REQUEST | NLM_F_ACK added) and waits for its ack; a negative
     // ack becomes an error with the kernel's errno and extended ack message, if any.
     Result<void> request(NetlinkMessage& message);
-    // Sends a request expecting one answer message (RTM_GETLINK by name, RTM_GETNSID) and
-    // returns it, nlmsghdr included.
+    // Sends a request expecting one answer message (RTM_GETLINK by name, RTM_GETNSID, a
+    // sock_diag query by inode) and returns it, nlmsghdr included.
     Result<std::vector<uint8_t>> query(NetlinkMessage& message);
     // Sends a dump request (NLM_F_REQUEST | NLM_F_DUMP added) and returns every answer message.
     Result<std::vector<std::vector<uint8_t>>> dump(NetlinkMessage& message);
 
+    int protocol() const { return m_protocol; }
+
 private:
-    explicit RtNetlink(Fd fd)
+    NetlinkSocket(Fd fd, int protocol)
         : m_fd(std::move(fd))
+        , m_protocol(protocol)
     {
     }
     Result<void> send(NetlinkMessage& message);
-    // Reads answers to the last request until `done` says so.
+    // Reads answers to the last request until NetlinkAnswers says it is done.
     Result<std::vector<std::vector<uint8_t>>> receive(bool dump);
 
     Fd m_fd;
+    int m_protocol { 0 };
     uint32_t m_seq { 0 };
     uint16_t m_request_type { 0 }; // of the last request, for errors
+};
+
+// A NETLINK_ROUTE socket: what sys/rtnl.h and the network code take.
+class RtNetlink : public NetlinkSocket {
+public:
+    // A socket in the calling thread's network namespace.
+    static Result<RtNetlink> open();
+    // A socket in the network namespace `netns` refers to (see NetlinkSocket::open_in).
+    static Result<RtNetlink> open_in(FdRef netns);
+
+private:
+    explicit RtNetlink(NetlinkSocket socket)
+        : NetlinkSocket(std::move(socket))
+    {
+    }
 };
 
 } // namespace cryo::sys
