@@ -256,6 +256,10 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         }
     }
     stats.copy_ms = ms_since(t);
+    // A SIGCONT since the freeze ended a group stop: the image must not say stopped (freeze.h).
+    TRY(tree.recheck_group_stops());
+    for (size_t i = 0; i < model.processes.size(); ++i)
+        model.processes[i].state.stop_signal = tree.processes()[i].stop_signal;
     for (auto const& p : model.processes)
         TRY(writer.write_file(process_file_name(p.pid), encode_process(p)));
     // Ids inside the tree's own pid namespace, for a restore into a new one (containers).

@@ -199,8 +199,11 @@ Result<FrozenTree> freeze_tree(int root_pid)
                     return tracee.release_error().add_context(fmt::format("freeze process {}", pid));
                 }
                 // One thread is enough: a group stop is the whole process's.
-                if (process.stop_signal == 0)
+                if (process.stop_signal == 0) {
                     process.stop_signal = group_stop_signal(tid);
+                    if (process.stop_signal != 0)
+                        log::debug("process {}: seized in a group stop (SIG{})", pid, ::sigabbrev_np(process.stop_signal));
+                }
                 auto held = rewind_interrupted_syscall(process, tracee.release_value(), continued);
                 if (!held && held.error().is_errno(ESRCH)) {
                     changed = true; // exited while probed: walk again
@@ -294,6 +297,58 @@ Result<void> FrozenTree::kill_all()
             }
             t.forget();
         }
+    }
+    return {};
+}
+
+namespace {
+
+constexpr uint64_t signal_bit(int signal)
+{
+    return uint64_t { 1 } << (signal - 1);
+}
+
+constexpr bool is_stop_signal(int signal)
+{
+    return signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU;
+}
+
+} // namespace
+
+int group_stop_now(int stop_signal, uint64_t pending, int taken)
+{
+    if (stop_signal == 0)
+        return 0;
+    uint64_t const stops = signal_bit(SIGSTOP) | signal_bit(SIGTSTP) | signal_bit(SIGTTIN) | signal_bit(SIGTTOU);
+    if (pending & stops)
+        return stop_signal;
+    if (pending & signal_bit(SIGCONT))
+        return 0;
+    return taken == SIGCONT ? 0 : stop_signal;
+}
+
+Result<void> FrozenTree::recheck_group_stops()
+{
+    for (auto& p : m_processes) {
+        if (p.stop_signal == 0 || p.zombie)
+            continue;
+        uint64_t pending = 0;
+        int taken = 0;
+        for (auto const& t : p.threads) {
+            auto signals = TRY(read_thread_signals(p.pid, t.tid()).context("process {}: thread {}", p.pid, t.tid()));
+            pending |= signals.thread_pending | signals.shared_pending;
+            int last = 0;
+            for (auto const& info : t.deferred_signals())
+                if (info.si_signo == SIGCONT || is_stop_signal(info.si_signo))
+                    last = info.si_signo;
+            if (last != 0 && !is_stop_signal(taken))
+                taken = last;
+        }
+        int now = group_stop_now(p.stop_signal, pending, taken);
+        if (now != p.stop_signal)
+            log::debug("process {}: SIGCONT since the freeze ended its group stop (SIG{}): recorded running", p.pid,
+                       ::sigabbrev_np(p.stop_signal));
+        p.stop_signal = now;
     }
     return {};
 }

@@ -6,6 +6,7 @@
 // a failed dump, the kernel when cryo dies) lets it go into the syscall, not out with EINTR.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <unordered_set>
 #include <utility>
@@ -57,6 +58,11 @@ public:
     // during a remote syscall and re-sends), runs the handler and returns EINTR, as the kernel
     // would have it.
     Result<void> thaw();
+    // The group stops as they are now: each stopped process's stop_signal becomes 0 if a
+    // SIGCONT came since the seize (group_stop_now). The dump calls it right before it writes
+    // the processes' metadata, so that the image does not say stopped what runs once thawed.
+    // Reads only (/proc/PID/task/TID/status and the signals cryo took off the threads).
+    Result<void> recheck_group_stops();
 
 private:
     friend Result<FrozenTree> freeze_tree(int root_pid);
@@ -66,6 +72,18 @@ private:
 };
 
 Result<FrozenTree> freeze_tree(int root_pid);
+
+// Pure. The stop signal now of a process seized in a group stop by `stop_signal` (0: it was
+// running). A SIGCONT ends a group stop the moment it is sent, traced or not (kernel/signal.c
+// prepare_signal clears SIGNAL_STOP_STOPPED), but to a traced process it stays queued until
+// the process takes it; a stop signal sent after it flushes it and is queued itself (the
+// process stops again once let go), and the other way round: at most one kind is queued.
+// pending: the signals queued in the kernel now, shared and every thread's (bit n-1 for
+// signal n): a SIGCONT there says 0, a stop signal `stop_signal`. taken: the last SIGCONT or
+// stop signal among those cryo took off a thread during remote syscalls (0 if none; of several
+// threads' a stop signal, their order being unknown); older than anything still queued, which
+// would have flushed it, so it decides only when nothing of either kind is queued.
+int group_stop_now(int stop_signal, uint64_t pending, int taken);
 
 // The processes of a tree in the order a walk finds them: the root, then breadth first, each
 // once. The dump walks its tree twice, and both walks step with this: before the freeze, to

@@ -46,6 +46,7 @@ public:
     bool dead() const { return m_dead; }
     // Signals taken off the thread while we hold it (re-sent on detach).
     bool has_deferred_signals() const { return !m_deferred_signals.empty(); }
+    std::vector<siginfo_t> const& deferred_signals() const { return m_deferred_signals; }
     Registers const& original_regs() const { return m_original; }
 
     // Address of a `syscall` instruction (0f 05) mapped executable in the tracee.

@@ -22,6 +22,11 @@
 #            key existed), manifest checksums recomputed as docs/checkpoint-image.md
 #            "Integrity" says: restored running, as before.
 #   running  a process never stopped has no `stopped` key and is restored running.
+#   continued  SIGCONT reaches the stopped cr_memory (256 MiB) after the dump has seized it,
+#            while its pages are copied: the kernel ends the group stop at once (the original
+#            would run on once let go), so the image records it running (freeze.h
+#            recheck_group_stops; the --debug log says so, which shows the SIGCONT came between
+#            the seize and the recheck: up to 3 tries); the restored process runs and verifies.
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_memory
@@ -80,9 +85,10 @@ expect_running() {
     fi
 }
 
-# stop_memory NAME SIGNAL: cr_memory (8 MiB) started and stopped with SIGNAL (state T).
+# stop_memory NAME SIGNAL [MIB]: cr_memory (MIB, default 8 MiB) started and stopped with
+# SIGNAL (state T).
 stop_memory() {
-    start "$1" "$MEMORY" 8 "$TMP/$1/beat" || return 1
+    start "$1" "$MEMORY" "${3:-8}" "$TMP/$1/beat" || return 1
     kill "-$2" "$PID"
     wait_for 2 _state_is "$PID" T || { fail "$1: workload not stopped by SIG$2"; return 1; }
 }
@@ -265,5 +271,33 @@ if start "$name" "$MEMORY" 8 "$TMP/$name/beat" && dump_kill_restore $name; then
         && ok "$name: no stopped key" || fail "$name: a running process recorded stopped"
     expect_running "$name" "$PID" "$TMP/$name/beat" && verify "$name" "$PID"
 fi
+
+# continued: SIGCONT while the dump holds the stopped process.
+_traced() { ! grep -q "TracerPid:.0$" "/proc/$1/status" 2>/dev/null; }
+name=continued
+for try in 1 2 3; do
+    rm -rf "${TMP:?}/$name"
+    stop_memory $name STOP 256 || break
+    disown "$PID" 2>/dev/null
+    "$CRYO" --debug dump -t "$PID" -D "$TMP/$name/img" 2>"$TMP/$name/dump.log" &
+    dumper=$!
+    wait_for 5 _traced "$PID" && kill -CONT "$PID"
+    wait "$dumper" || { fail "$name: dump failed: $(grep -v debug "$TMP/$name/dump.log")"; break; }
+    gone "$PID" || { fail "$name: pid $PID still there after dump"; break; }
+    if ! grep -q "SIGCONT since the freeze ended its group stop (SIGSTOP): recorded running" "$TMP/$name/dump.log"; then
+        note "$name: try $try: the SIGCONT did not come between the seize and the recheck"
+        continue
+    fi
+    ok "$name: $(grep -o 'process [0-9]*: SIGCONT since the freeze.*' "$TMP/$name/dump.log")"
+    got=$(stopped_signal "$TMP/$name/img" "$PID")
+    [ "$got" = null ] && ok "$name: image records it running" || fail "$name: image records stopped.signal $got"
+    if "$CRYO" restore -D "$TMP/$name/img" -d; then
+        expect_running "$name" "$PID" "$TMP/$name/beat" && verify "$name" "$PID"
+    else
+        fail "$name: restore failed"
+    fi
+    break
+done
+[ "$try" = 3 ] && ! grep -q "recorded running" "$TMP/$name/dump.log" 2>/dev/null && fail "$name: the SIGCONT never came while the dump held the process"
 
 finish

@@ -1,5 +1,5 @@
 // freeze.h: TreeWalk over a small live tree this test forks (children of every thread, each
-// process once, breadth first; no root needed).
+// process once, breadth first; no root needed), and group_stop_now.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -101,4 +101,44 @@ TEST(TreeWalk, ChildrenOfEveryThreadOnceBreadthFirst)
     kill_and_reap(a);
     kill_and_reap(grandchild);
     ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+namespace {
+
+constexpr uint64_t bit(int signal)
+{
+    return uint64_t { 1 } << (signal - 1);
+}
+
+} // namespace
+
+TEST(GroupStopNow, RunningStaysRunning)
+{
+    EXPECT_EQ(checkpoint::group_stop_now(0, 0, 0), 0);
+    // A stop signal sent while frozen is a pending signal of the image, not a group stop yet.
+    EXPECT_EQ(checkpoint::group_stop_now(0, bit(SIGSTOP), 0), 0);
+    EXPECT_EQ(checkpoint::group_stop_now(0, bit(SIGCONT), SIGCONT), 0);
+}
+
+TEST(GroupStopNow, StoppedUntilASigcontCame)
+{
+    EXPECT_EQ(checkpoint::group_stop_now(SIGSTOP, 0, 0), SIGSTOP);
+    EXPECT_EQ(checkpoint::group_stop_now(SIGTSTP, bit(SIGUSR1) | bit(SIGCHLD), 0), SIGTSTP);
+    // SIGCONT queued in the kernel (the process is traced, so it stays there), or taken off
+    // a thread by a remote syscall.
+    EXPECT_EQ(checkpoint::group_stop_now(SIGSTOP, bit(SIGCONT), 0), 0);
+    EXPECT_EQ(checkpoint::group_stop_now(SIGSTOP, bit(SIGCONT) | bit(SIGUSR1), SIGSTOP), 0);
+    EXPECT_EQ(checkpoint::group_stop_now(SIGTTIN, bit(SIGUSR1), SIGCONT), 0);
+}
+
+TEST(GroupStopNow, AStopAfterTheSigcontStopsItAgain)
+{
+    // SIGCONT, then SIGSTOP: the stop flushed the SIGCONT and is pending (seen on 6.18:
+    // ShdPnd 0x40000 after SIGCONT then SIGSTOP to a seized stopped process).
+    EXPECT_EQ(checkpoint::group_stop_now(SIGSTOP, bit(SIGSTOP), 0), SIGSTOP);
+    EXPECT_EQ(checkpoint::group_stop_now(SIGTSTP, bit(SIGTSTP), SIGCONT), SIGTSTP);
+    // A SIGCONT taken off earlier, then a stop that is still queued: stopped.
+    EXPECT_EQ(checkpoint::group_stop_now(SIGSTOP, bit(SIGTTOU), SIGCONT), SIGSTOP);
+    // The last taken off was a stop signal: stopped again once it is re-sent.
+    EXPECT_EQ(checkpoint::group_stop_now(SIGSTOP, 0, SIGSTOP), SIGSTOP);
 }
