@@ -27,6 +27,8 @@
 #            would run on once let go), so the image records it running (freeze.h
 #            recheck_group_stops; the --debug log says so, which shows the SIGCONT came between
 #            the seize and the recheck: up to 3 tries); the restored process runs and verifies.
+#   continued-leave  the same with --leave-running (CRYO_DUMP_SNAPSHOT=0: every page copied
+#            while frozen): the original runs on, untraced, and verifies; its image restores running.
 source "$(dirname "$0")/lib.sh"
 need cryo
 workload cr_memory
@@ -272,32 +274,50 @@ if start "$name" "$MEMORY" 8 "$TMP/$name/beat" && dump_kill_restore $name; then
     expect_running "$name" "$PID" "$TMP/$name/beat" && verify "$name" "$PID"
 fi
 
-# continued: SIGCONT while the dump holds the stopped process.
+# continued_case NAME [DUMP FLAGS...]: SIGCONT while the dump holds the stopped process. With
+# --leave-running, the original runs on after the dump and is then verified and gone before the
+# image is restored.
 _traced() { ! grep -q "TracerPid:.0$" "/proc/$1/status" 2>/dev/null; }
-name=continued
-for try in 1 2 3; do
-    rm -rf "${TMP:?}/$name"
-    stop_memory $name STOP 256 || break
-    disown "$PID" 2>/dev/null
-    "$CRYO" --debug dump -t "$PID" -D "$TMP/$name/img" 2>"$TMP/$name/dump.log" &
-    dumper=$!
-    wait_for 5 _traced "$PID" && kill -CONT "$PID"
-    wait "$dumper" || { fail "$name: dump failed: $(grep -v debug "$TMP/$name/dump.log")"; break; }
-    gone "$PID" || { fail "$name: pid $PID still there after dump"; break; }
-    if ! grep -q "SIGCONT since the freeze ended its group stop (SIGSTOP): recorded running" "$TMP/$name/dump.log"; then
-        note "$name: try $try: the SIGCONT did not come between the seize and the recheck"
-        continue
-    fi
-    ok "$name: $(grep -o 'process [0-9]*: SIGCONT since the freeze.*' "$TMP/$name/dump.log")"
-    got=$(stopped_signal "$TMP/$name/img" "$PID")
-    [ "$got" = null ] && ok "$name: image records it running" || fail "$name: image records stopped.signal $got"
-    if "$CRYO" restore -D "$TMP/$name/img" -d; then
-        expect_running "$name" "$PID" "$TMP/$name/beat" && verify "$name" "$PID"
-    else
-        fail "$name: restore failed"
-    fi
-    break
-done
-[ "$try" = 3 ] && ! grep -q "recorded running" "$TMP/$name/dump.log" 2>/dev/null && fail "$name: the SIGCONT never came while the dump held the process"
+continued_case() {
+    local name=$1 try dumper got leave=0
+    shift
+    [[ " $* " == *" --leave-running "* ]] && leave=1
+    for try in 1 2 3; do
+        rm -rf "${TMP:?}/$name"
+        stop_memory "$name" STOP 256 || return
+        disown "$PID" 2>/dev/null
+        "$CRYO" --debug dump -t "$PID" -D "$TMP/$name/img" "$@" 2>"$TMP/$name/dump.log" &
+        dumper=$!
+        wait_for 5 _traced "$PID" && kill -CONT "$PID"
+        wait "$dumper" || { fail "$name: dump failed: $(grep -v debug "$TMP/$name/dump.log")"; return; }
+        if ! grep -q "SIGCONT since the freeze ended its group stop (SIGSTOP): recorded running" "$TMP/$name/dump.log"; then
+            note "$name: try $try: the SIGCONT did not come between the seize and the recheck"
+            if [ $leave = 1 ]; then kill -9 "$PID"; gone "$PID"; fi
+            continue
+        fi
+        ok "$name: $(grep -o 'process [0-9]*: SIGCONT since the freeze.*' "$TMP/$name/dump.log")"
+        got=$(stopped_signal "$TMP/$name/img" "$PID")
+        [ "$got" = null ] && ok "$name: image records it running" || fail "$name: image records stopped.signal $got"
+        if [ $leave = 1 ]; then
+            grep -q TracerPid:.0 "/proc/$PID/status" || fail "$name: original still traced"
+            expect_running "$name (original)" "$PID" "$TMP/$name/beat" && verify "$name" "$PID"
+            gone "$PID" || fail "$name: original still there"
+            blank "$TMP/$name/out"
+        else
+            gone "$PID" || { fail "$name: pid $PID still there after dump"; return; }
+        fi
+        if "$CRYO" restore -D "$TMP/$name/img" -d; then
+            expect_running "$name" "$PID" "$TMP/$name/beat" && verify "$name" "$PID"
+        else
+            fail "$name: restore failed"
+        fi
+        return
+    done
+    fail "$name: the SIGCONT never came while the dump held the process"
+}
+continued_case continued
+# Every page copied while frozen (no write-protect snapshot), so the SIGCONT lands while it
+# is held, as in kill mode.
+CRYO_DUMP_SNAPSHOT=0 continued_case continued-leave --leave-running
 
 finish

@@ -22,12 +22,14 @@ std::string fixture(char const* name)
 // Fixtures read on Linux 6.18 from copies of sleep and true named so that the first ')' of
 // the line is followed by another state letter than the task's:
 // task_stat_sleeping.txt: "a) Z (b" sleeping (S); task_stat_stopped.txt: ")" after SIGSTOP (T);
-// task_stat_zombie.txt: "x) R (y" exited, not yet reaped (Z).
+// task_stat_zombie.txt: "x) R (y" exited, not yet reaped (Z); task_stat_traced.txt: "t) R (S"
+// seized and interrupted by a python3 tracer (t).
 TEST(TaskStat, StateAfterTheLastParenthesis)
 {
     EXPECT_EQ(MUST(sys::parse_task_state(fixture("task_stat_sleeping.txt"))), 'S');
     EXPECT_EQ(MUST(sys::parse_task_state(fixture("task_stat_stopped.txt"))), 'T');
     EXPECT_EQ(MUST(sys::parse_task_state(fixture("task_stat_zombie.txt"))), 'Z');
+    EXPECT_EQ(MUST(sys::parse_task_state(fixture("task_stat_traced.txt"))), 't');
 }
 
 TEST(TaskStat, ExitedStates)
