@@ -35,7 +35,8 @@
 #   twice_killed the same, cryo killed once the tree is frozen (CRYO_TEST_KILL_AT=frozen, after
 #                the probes): the kernel lets the tree go; still stopped, on time after SIGCONT.
 #   race_restored  SIGCONT while the dump (kill) runs: restored as in 'stopped' or 'cont' (stopped
-#                or running, as the freeze found it; SIGCONT after the restore either way).
+#                or running, as the dump found it just before writing the image, freeze.h
+#                recheck_group_stops; SIGCONT after the restore either way).
 # Times are CLOCK_MONOTONIC ms from the workload's start, bounded with what the shell saw: t0
 # before spawn, t1 ready, ts before SIGSTOP, t2 before dump, t3 after restore (or dump) returned.
 source "$(dirname "$0")/lib.sh"
