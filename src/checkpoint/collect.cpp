@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <string_view>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,33 +23,16 @@ namespace cryo::checkpoint {
 
 namespace {
 
-bool has_flag(sys::SmapsEntry const* smaps, char const* flag)
+bool has_flag(sys::SmapsEntry const& smaps, std::string_view flag)
 {
-    if (!smaps)
-        return false;
-    for (auto const& f : smaps->vm_flags)
-        if (f == flag)
-            return true;
-    return false;
+    return std::find(smaps.vm_flags.begin(), smaps.vm_flags.end(), flag) != smaps.vm_flags.end();
 }
 
 Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntry> const& maps, Process& p,
-                                              std::vector<sys::SmapsEntry> const* smaps_before_freeze)
+                                              CollectOptions const& options)
 {
-    bool const reuse = smaps_before_freeze && same_areas(maps, *smaps_before_freeze);
-    std::vector<sys::SmapsEntry> read_now;
-    if (!reuse) {
-        if (smaps_before_freeze)
-            log::debug("process {}: its areas changed since smaps was read before the freeze; read again", pid);
-        read_now = TRY(sys::read_smaps(pid));
-    }
-    auto const& smaps = reuse ? *smaps_before_freeze : read_now;
     std::vector<MemoryArea> areas;
     for (auto const& m : maps) {
-        sys::SmapsEntry const* s = nullptr;
-        for (auto const& e : smaps)
-            if (e.start == m.start)
-                s = &e;
         MemoryArea a;
         a.start = m.start;
         a.end = m.end;
@@ -57,8 +41,6 @@ Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntr
         a.exec = m.exec;
         a.name = m.path;
         a.file_offset = m.offset;
-        a.growsdown = has_flag(s, "gd");
-        a.huge = has_flag(s, "hg") || (s && s->anon_huge_kib > 0);
         if (m.path == "[vdso]")
             a.kind = AreaKind::Vdso;
         else if (m.path == "[vvar]")
@@ -81,6 +63,16 @@ Result<std::vector<MemoryArea>> collect_areas(int pid, std::vector<sys::MapsEntr
         }
         areas.push_back(std::move(a));
     }
+    if (options.smaps_later)
+        return areas;
+    auto const* early = options.smaps_before_freeze;
+    if (early && same_areas(maps, *early)) {
+        apply_smaps(areas, *early);
+        return areas;
+    }
+    if (early)
+        log::debug("process {}: its areas changed since smaps was read before the freeze; read again", pid);
+    apply_smaps(areas, TRY(sys::read_smaps(pid)));
     return areas;
 }
 
@@ -125,6 +117,19 @@ Result<std::vector<uint64_t>> read_auxv(int pid)
 
 } // namespace
 
+void apply_smaps(std::vector<MemoryArea>& areas, std::vector<sys::SmapsEntry> const& smaps)
+{
+    // Both ascending by start: one pass.
+    auto s = smaps.begin();
+    for (auto& a : areas) {
+        while (s != smaps.end() && s->start < a.start)
+            ++s;
+        bool const found = s != smaps.end() && s->start == a.start;
+        a.growsdown = found && has_flag(*s, "gd");
+        a.huge = found && (has_flag(*s, "hg") || s->anon_huge_kib > 0);
+    }
+}
+
 bool same_areas(std::vector<sys::MapsEntry> const& maps, std::vector<sys::SmapsEntry> const& smaps)
 {
     return std::equal(maps.begin(), maps.end(), smaps.begin(), smaps.end(),
@@ -162,7 +167,7 @@ Result<Process> collect_process(FrozenProcess& frozen, SocketDefaults& socket_de
     c.no_new_privs = status.no_new_privs != 0;
 
     // Unsupported objects first: refusing them costs nothing and touches nothing.
-    p.areas = TRY(collect_areas(pid, maps, p, options.smaps_before_freeze).context("process {}", pid));
+    p.areas = TRY(collect_areas(pid, maps, p, options).context("process {}", pid));
     TRY(collect_open_files(pid, p, socket_defaults).context("process {}", pid));
 
     leader.set_syscall_address(TRY(find_vdso_syscall(pid, maps)));

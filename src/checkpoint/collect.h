@@ -26,7 +26,15 @@ struct CollectOptions {
     // present) only a madvise on a whole area in between could change, and only huge-page
     // use depends on it.
     std::vector<sys::SmapsEntry> const* smaps_before_freeze { nullptr };
+    // Leave what smaps gives unset: the caller reads smaps of the frozen tree beside the page
+    // copy and sets it with apply_smaps before the image is written (a dump that kills the
+    // tree: its total time counts, not its frozen time).
+    bool smaps_later { false };
 };
+
+// Pure: sets what smaps gives each area (grows-down; huge: MADV_HUGEPAGE or huge pages
+// present) from the entry that starts where it does; an area without one has neither.
+void apply_smaps(std::vector<MemoryArea>& areas, std::vector<sys::SmapsEntry> const& smaps);
 
 // Pure: whether `smaps` (read earlier) describes exactly the areas `maps` shows.
 bool same_areas(std::vector<sys::MapsEntry> const& maps, std::vector<sys::SmapsEntry> const& smaps);

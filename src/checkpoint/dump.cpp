@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -69,16 +71,62 @@ uint64_t estimate_tree_bytes(int root)
     return total;
 }
 
+using SmapsByPid = std::unordered_map<int, std::vector<sys::SmapsEntry>>;
+
 // /proc/PID/smaps of every process of the tree, read before the freeze (collect.h,
 // CollectOptions::smaps_before_freeze). A process that cannot be read is simply absent.
-std::unordered_map<int, std::vector<sys::SmapsEntry>> smaps_before_freeze(int root)
+SmapsByPid smaps_before_freeze(int root)
 {
-    std::unordered_map<int, std::vector<sys::SmapsEntry>> out;
+    SmapsByPid out;
     for (int pid : tree_pids_unfrozen(root))
         if (auto smaps = sys::read_smaps(pid))
             out.emplace(pid, std::move(*smaps));
     return out;
 }
+
+// /proc/PID/smaps of the frozen processes, read on a thread of its own while the pages are
+// copied (collect.h, CollectOptions::smaps_later): the walk of every page table (about 25 ms
+// for 2 GiB) then shares the time of the copy instead of coming before it.
+class SmapsBesideCopy {
+public:
+    explicit SmapsBesideCopy(std::vector<int> pids)
+        : m_thread([this, pids = std::move(pids)] {
+            for (int pid : pids) {
+                auto smaps = sys::read_smaps(pid);
+                if (!smaps) {
+                    m_error = smaps.release_error().add_context(fmt::format("process {}", pid));
+                    return;
+                }
+                m_smaps.emplace(pid, std::move(*smaps));
+            }
+        })
+    {
+    }
+    SmapsBesideCopy(SmapsBesideCopy const&) = delete;
+    SmapsBesideCopy& operator=(SmapsBesideCopy const&) = delete;
+    ~SmapsBesideCopy()
+    {
+        if (m_thread.joinable())
+            m_thread.join();
+    }
+
+    // Sets each process's smaps flags (collect.h apply_smaps); once.
+    Result<void> apply(std::vector<Process>& processes)
+    {
+        m_thread.join();
+        if (m_error)
+            return *m_error;
+        for (auto& p : processes)
+            if (auto it = m_smaps.find(p.pid); it != m_smaps.end())
+                apply_smaps(p.areas, it->second);
+        return {};
+    }
+
+private:
+    SmapsByPid m_smaps;
+    std::optional<Error> m_error;
+    std::thread m_thread; // last: starts once the members it fills exist
+};
 
 uint64_t available_memory()
 {
@@ -157,7 +205,10 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     bool const thaw_early = buffer_all || use_snapshot;
 
     TcpDumpScope tcp_scope(options.tcp_established); // files_tcp.h
-    auto early_smaps = smaps_before_freeze(options.pid);
+    // smaps: a dump that thaws the tree reads it before the freeze (its frozen time counts);
+    // one that kills the tree, beside the page copy (its total time counts).
+    bool const smaps_later = !options.leave_running;
+    auto early_smaps = smaps_later ? SmapsByPid {} : smaps_before_freeze(options.pid);
     kill_point("freeze");
     auto frozen_at = Clock::now();
     auto tree = TRY(freeze_tree(options.pid).context("freeze tree of {}", options.pid));
@@ -171,7 +222,8 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
     for (auto& frozen : tree.processes()) {
         auto early = early_smaps.find(frozen.pid);
         CollectOptions collect_options { .inject_failure = options.inject_failure,
-                                         .smaps_before_freeze = early == early_smaps.end() ? nullptr : &early->second };
+                                         .smaps_before_freeze = early == early_smaps.end() ? nullptr : &early->second,
+                                         .smaps_later = smaps_later };
         model.processes.push_back(
             TRY(collect_process(frozen, socket_defaults, collect_options).context("collect process {}", frozen.pid)));
         if (!options.file_locks)
@@ -218,6 +270,16 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         for (auto& thread : frozen.threads)
             TRY(thread.put_back_registers().context("process {}", frozen.pid));
     kill_point("collected");
+    // Started after the last remote syscall: a walk of smaps holds the process's mmap lock for
+    // reading, so a remote mmap (collect_from_inside's scratch page) would wait for it.
+    std::optional<SmapsBesideCopy> late_smaps;
+    if (smaps_later) {
+        std::vector<int> pids;
+        for (auto const& frozen : tree.processes())
+            if (!frozen.zombie)
+                pids.push_back(frozen.pid);
+        late_smaps.emplace(std::move(pids));
+    }
 
     Progress progress("dump", total_bytes);
     // Streaming: each process's pages are written as they are copied. Buffered: all are
@@ -256,6 +318,8 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         }
     }
     stats.copy_ms = ms_since(t);
+    if (late_smaps)
+        TRY(late_smaps->apply(model.processes).context("read smaps of tree {}", options.pid));
     // A SIGCONT since the freeze ended a group stop: the image must not say stopped (freeze.h).
     TRY(tree.recheck_group_stops());
     for (size_t i = 0; i < model.processes.size(); ++i)

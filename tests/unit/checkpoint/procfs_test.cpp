@@ -168,3 +168,34 @@ TEST(Procfs, SmapsHeaderAndSameAreas)
     EXPECT_FALSE(checkpoint::same_areas(maps, {}));
     EXPECT_FALSE(sys::parse_smaps("7f0000000000-7f0000400000 rw-p zz 00:00 0\n")); // bad header
 }
+
+TEST(Procfs, ApplySmapsSetsGrowsDownAndHugeByStart)
+{
+    auto smaps = MUST(sys::parse_smaps("7f0000000000-7f0000400000 rw-p 00000000 00:00 0\nAnonHugePages:   2048 kB\n"
+                                       "VmFlags: rd wr mr mw me ac\n"
+                                       "7f0000400000-7f0000600000 rw-p 00000000 00:00 0\nAnonHugePages:   0 kB\n"
+                                       "VmFlags: rd wr mr mw me ac hg\n"
+                                       "7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0 [stack]\n"
+                                       "VmFlags: rd wr mr mw me gd ac\n"));
+    std::vector<checkpoint::MemoryArea> areas(5);
+    areas[0].start = 0x7effff000000; // before every entry: no smaps, no flags
+    areas[1].start = 0x7f0000000000; // huge pages present
+    areas[2].start = 0x7f0000400000; // MADV_HUGEPAGE, none present yet
+    areas[3].start = 0x7f0000500000; // inside an entry, not at its start: no flags
+    areas[4].start = 0x7ffc00000000; // grows down
+    for (auto& a : areas)
+        a.growsdown = a.huge = true; // every flag is set from smaps, true or false
+    checkpoint::apply_smaps(areas, smaps);
+    EXPECT_FALSE(areas[0].huge);
+    EXPECT_FALSE(areas[0].growsdown);
+    EXPECT_TRUE(areas[1].huge);
+    EXPECT_FALSE(areas[1].growsdown);
+    EXPECT_TRUE(areas[2].huge);
+    EXPECT_FALSE(areas[3].huge);
+    EXPECT_FALSE(areas[3].growsdown);
+    EXPECT_FALSE(areas[4].huge);
+    EXPECT_TRUE(areas[4].growsdown);
+    checkpoint::apply_smaps(areas, {});
+    EXPECT_FALSE(areas[4].growsdown);
+    EXPECT_FALSE(areas[1].huge);
+}
