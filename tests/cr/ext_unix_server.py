@@ -13,7 +13,12 @@ log.write("listening\n")
 conns = []
 while True:
     ready, _, _ = select.select([listener, datagrams] + conns, [], [])
-    for s in ready:
+    # Events ready in the same round (a slow server under load) are logged in the order they
+    # can have happened: a datagram, sent only after its stream's echo, before that stream's
+    # close; an old connection's close (the dumped tree killed) before a new connect (the
+    # restore).
+    order = lambda s: 0 if s is datagrams else 1 if s in conns else 2
+    for s in sorted(ready, key=order):
         if s is listener:
             conns.append(listener.accept()[0])
             log.write("accept\n")
