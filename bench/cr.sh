@@ -68,6 +68,10 @@ bench_case() {
     for _ in $(seq 3000); do grep -q "^ready" "$d/out" 2>/dev/null && break; sleep 0.05; done
     grep -q "^ready" "$d/out" || { echo "$name: workload not ready" >&2; return; }
     sleep 0.3
+    # Each dump starts with no dirty page cache: past the kernel's dirty threshold (10-20% of
+    # memory, 2-4 GB here) its writes could be throttled toward the disk's speed by whatever else
+    # wrote before it.
+    sync
     kill -USR2 "$pid"; sleep 0.2 # reset the gaps
     local flags=(--compress "$comp")
     [ "$mode" = leave ] && flags+=(--leave-running)
