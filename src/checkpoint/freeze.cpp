@@ -273,8 +273,8 @@ Result<void> FrozenTree::kill_all()
                 pidfds.push_back(std::move(*fd));
     for (auto& p : m_processes)
         (void)::kill(p.pid, SIGKILL);
-    // Each dying process unmaps its memory alone, on one core (145 ms for 2 GiB here); freeing
-    // it from here as well shares that work between two (85-100 ms). Only a speed-up: a
+    // Each dying process unmaps its memory alone, on one core (145-200 ms for 2 GiB here);
+    // freeing it from here as well shares that work between two (73-120 ms). Only a speed-up: a
     // process whose memory is shared with a live one (vfork) refuses, and its exit frees it.
     for (auto const& fd : pidfds)
         if (auto r = sys::process_mrelease(fd.ref()); !r)

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "sys/file.h"
+#include "sys/task_stat.h"
 
 namespace cryo::sys {
 
@@ -158,22 +159,17 @@ Result<std::vector<SmapsEntry>> parse_smaps(std::string_view text)
 
 Result<StatInfo> parse_stat(std::string_view text)
 {
-    // "pid (comm) state ..." where comm may hold spaces and parentheses: it ends at the
-    // last ')'.
-    size_t open = text.find('(');
-    size_t close = text.rfind(')');
-    if (open == std::string_view::npos || close == std::string_view::npos || close < open)
-        return Error::make("parse stat: no command name");
+    auto head = TRY(parse_stat_head(text)); // task_stat.h: comm may hold spaces and ')'
     StatInfo s;
-    if (!parse_number(text.substr(0, open), s.pid))
+    if (!parse_number(head.pid, s.pid))
         return Error::make("parse stat: bad pid");
-    s.comm = std::string(text.substr(open + 1, close - open - 1));
-    auto f = split_ws(trim(text.substr(close + 1)));
-    // f[0] is field 3 (state); field n is f[n - 3].
-    if (f.size() < 50)
-        return Error::format("parse stat: {} fields, expected at least 52", f.size() + 2);
-    auto field = [&](int n) { return f[static_cast<size_t>(n - 3)]; };
-    s.state = field(3).empty() ? '?' : field(3)[0];
+    s.comm = std::string(head.comm);
+    s.state = head.state;
+    auto f = split_ws(trim(head.rest));
+    // f[0] is field 4 (ppid); field n is f[n - 4].
+    if (f.size() < 49)
+        return Error::format("parse stat: {} fields, expected at least 52", f.size() + 3);
+    auto field = [&](int n) { return f[static_cast<size_t>(n - 4)]; };
     bool ok = parse_number(field(4), s.ppid) && parse_number(field(5), s.pgid) && parse_number(field(6), s.sid)
         && parse_number(field(19), s.nice) && parse_number(field(20), s.num_threads)
         && parse_number(field(22), s.start_time) && parse_number(field(26), s.start_code)

@@ -6,7 +6,7 @@
 
 namespace cryo::sys {
 
-Result<char> parse_task_state(std::string_view text)
+Result<StatHead> parse_stat_head(std::string_view text)
 {
     // "pid (comm) S ...": the kernel prints comm as is between the parentheses, so only the
     // last ')' ends it (fs/proc/array.c do_task_stat).
@@ -20,7 +20,15 @@ Result<char> parse_task_state(std::string_view text)
     if (close + 3 < text.size() && text[close + 3] != ' ')
         return Error::format("parse stat: {:?} is not a state",
                              std::string(text.substr(close + 2, text.find(' ', close + 2) - (close + 2))));
-    return text[close + 2];
+    return StatHead { .pid = text.substr(0, open),
+                      .comm = text.substr(open + 2, close - open - 2),
+                      .state = text[close + 2],
+                      .rest = close + 3 < text.size() ? text.substr(close + 4) : std::string_view {} };
+}
+
+Result<char> parse_task_state(std::string_view text)
+{
+    return TRY(parse_stat_head(text)).state;
 }
 
 Result<char> read_task_state(pid_t pid, pid_t tid)

@@ -10,8 +10,17 @@
 
 namespace cryo::sys {
 
-// Pure. text: a /proc/PID/stat or /proc/PID/task/TID/stat. Its state letter (R, S, D, T, t,
-// Z, X, I...); an error when no "(comm) X" is there (a truncated or foreign text).
+// The fields of a stat text up to its state, and the rest (fields 4 on, views into it).
+struct StatHead {
+    std::string_view pid;
+    std::string_view comm;
+    char state { 0 };
+    std::string_view rest;
+};
+// Pure. text: a /proc/PID/stat or /proc/PID/task/TID/stat, "pid (comm) S rest"; an error when
+// no "(comm) X" is there (a truncated or foreign text). procfs.h parse_stat reads the rest.
+Result<StatHead> parse_stat_head(std::string_view text);
+// Pure. Its state letter (R, S, D, T, t, Z, X, I...).
 Result<char> parse_task_state(std::string_view text);
 // The state letter of thread tid of process pid. An errno error (ENOENT, ESRCH) when the task
 // is gone, that is once it has been reaped.

@@ -32,6 +32,23 @@ TEST(TaskStat, StateAfterTheLastParenthesis)
     EXPECT_EQ(MUST(sys::parse_task_state(fixture("task_stat_traced.txt"))), 't');
 }
 
+// The head procfs.h parse_stat reads its other fields after: pid, comm as the kernel printed
+// it, and the fields from ppid on.
+TEST(TaskStat, HeadSplitsPidCommAndTheRest)
+{
+    std::string const text = fixture("task_stat_sleeping.txt"); // the head's views point into it
+    auto head = MUST(sys::parse_stat_head(text));
+    EXPECT_EQ(head.comm, "a) Z (b");
+    EXPECT_EQ(head.state, 'S');
+    EXPECT_EQ(head.pid, "24292");
+    EXPECT_TRUE(head.rest.starts_with("24290 24290 20094 0 -1 ")) << head.rest; // ppid, pgrp, session...
+    auto short_head = MUST(sys::parse_stat_head("1234 (a b) R 1 2 3\n"));
+    EXPECT_EQ(short_head.pid, "1234");
+    EXPECT_EQ(short_head.comm, "a b");
+    EXPECT_EQ(short_head.rest, "1 2 3\n");
+    EXPECT_EQ(MUST(sys::parse_stat_head("1234 (a) t")).rest, ""); // cut after the state
+}
+
 TEST(TaskStat, ExitedStates)
 {
     EXPECT_TRUE(sys::exited_state(MUST(sys::parse_task_state(fixture("task_stat_zombie.txt")))));
