@@ -15,39 +15,25 @@
 # workload's longest heartbeat gap; restore = wall time of `cryo restore -d`, MB/s, % of memcpy.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${CRYO_BUILD:-$src/build}
-CRYO=${CRYO:-$BUILD/src/cryo}
+. "$src/bench/lib.sh" # sets BUILD and CRYO
 SIZES=${SIZES:-"64 512 2048"}
 IMAGES=${IMAGES:-/tmp}
-[ "$(id -u)" = 0 ] || { echo "bench/cr.sh: run as root" >&2; exit 1; }
-[ -x "$CRYO" ] || { echo "bench/cr.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
-# Under a reaper (bench/reaper.sh): the killed and restored trees are reaped, so their pids are
-# free for the next case.
-. "$src/bench/reaper.sh"
+bench_check "build it, Release"
+# Under a reaper (under_reaper in bench/lib.sh): the killed and restored trees are reaped, so
+# their pids are free for the next case.
 under_reaper "$0" "$@"
-work=$(mktemp -d "$IMAGES/cryo-bench-cr.XXXXXX")
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_begin cr
 
-W=$work/cr_bench_workload
-cc -O2 -pthread -iquote "$src/tests/cr" -o "$W" "$src/bench/cr_bench_workload.c" || exit 1
-BW=$BUILD/bench/bandwidth
-if [ ! -x "$BW" ]; then
-    c++ -O2 -std=c++20 -pthread -o "$work/bandwidth" "$src/bench/bandwidth.cpp" || exit 1
-    BW=$work/bandwidth
-fi
+bench_workload || exit 1
+bench_bandwidth_tool || exit 1
 echo "measuring memcpy and disk write bandwidth ($IMAGES)..." >&2
-bw=$("$BW" --size 1024 --dir "$work" --threads 2)
-memcpy=$(echo "$bw" | sed -n 's/.*memcpy_gbps=\([0-9.]*\).*/\1/p')
-disk=$(echo "$bw" | sed -n 's/.*disk_write_gbps=\([0-9.]*\).*/\1/p')
-disk2=$(echo "$bw" | sed -n 's/.*disk_write_2threads_gbps=\([0-9.]*\).*/\1/p')
-pagecache=$(echo "$bw" | sed -n 's/.*pagecache_write_gbps=\([0-9.]*\).*/\1/p')
-pagecache2=$(echo "$bw" | sed -n 's/.*pagecache_write_2threads_gbps=\([0-9.]*\).*/\1/p')
-fresh=$(echo "$bw" | sed -n 's/.*fresh_memory_gbps=\([0-9.]*\).*/\1/p')
+bw=$(bench_bandwidth)
+memcpy=$(echo "$bw" | bench_field memcpy_gbps)
+disk=$(echo "$bw" | bench_field disk_write_gbps)
+disk2=$(echo "$bw" | bench_field disk_write_2threads_gbps)
+pagecache=$(echo "$bw" | bench_field pagecache_write_gbps)
+pagecache2=$(echo "$bw" | bench_field pagecache_write_2threads_gbps)
+fresh=$(echo "$bw" | bench_field fresh_memory_gbps)
 
 now() { date +%s.%N; }
 num() { sed -n "s/.*$1 \([0-9.]*\).*/\1/p" | head -1; }
@@ -58,10 +44,7 @@ bench_case() {
     local name=$1 mib=$2 procs=$3 threads=$4 mode=$5 comp=$6
     local d=$work/$name-$mode-$comp
     mkdir -p "$d"
-    (
-        for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
-        exec "$W" "$mib" "$procs" "$threads" "$d/out" </dev/null >/dev/null 2>&1
-    ) &
+    bench_spawn_workload "$mib" "$procs" "$threads" "$d/out"
     local pid=$!
     disown "$pid" # bash would print "Killed" when the dump kills it; the reaper reaps it
     pids+=("$pid")

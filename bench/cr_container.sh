@@ -13,36 +13,27 @@
 # memcpy and disk write bandwidth (bench/bandwidth) are measured in the same run.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${CRYO_BUILD:-$src/build}
-CRYO=${CRYO:-$BUILD/src/cryo}
+. "$src/bench/lib.sh" # sets BUILD and CRYO
 MIB=${MIB:-512}
 RUNS=${RUNS:-3}
 IMAGES=${IMAGES:-/tmp}
-[ "$(id -u)" = 0 ] || { echo "bench/cr_container.sh: run as root" >&2; exit 1; }
-[ -x "$CRYO" ] || { echo "bench/cr_container.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
-work=$(mktemp -d "$IMAGES/cryo-bench-crc.XXXXXX")
+bench_check "build it, Release"
+bench_begin crc
 root=$work/state
 ids=()
-pids=()
-cleanup() {
+# Before bench_begin's cleanup kills the bare workloads (pids) and removes $work.
+bench_on_exit() {
     for id in "${ids[@]}"; do "$CRYO" --root "$root" delete --force "$id" >/dev/null 2>&1; done
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$work"
 }
-trap cleanup EXIT
 die() { echo "bench/cr_container.sh: $*" >&2; exit 1; }
 
 W=$work/cr_container_workload
 cc -O2 -static -o "$W" "$src/bench/cr_container_workload.c" || die "cannot build the workload (static)"
-BW=$BUILD/bench/bandwidth
-if [ ! -x "$BW" ]; then
-    c++ -O2 -std=c++20 -pthread -o "$work/bandwidth" "$src/bench/bandwidth.cpp" || die "cannot build bandwidth"
-    BW=$work/bandwidth
-fi
+bench_bandwidth_tool || die "cannot build bandwidth"
 echo "measuring memcpy and disk write bandwidth ($IMAGES)..." >&2
-bw=$("$BW" --size 1024 --dir "$work" --threads 2)
-memcpy=$(echo "$bw" | sed -n 's/.*memcpy_gbps=\([0-9.]*\).*/\1/p')
-disk=$(echo "$bw" | sed -n 's/.*disk_write_gbps=\([0-9.]*\).*/\1/p')
+bw=$(bench_bandwidth)
+memcpy=$(echo "$bw" | bench_field memcpy_gbps)
+disk=$(echo "$bw" | bench_field disk_write_gbps)
 
 bundle=$work/bundle
 CRYO=$CRYO "$src/scripts/make-bundle.sh" "$bundle" /workload "$MIB" /tmp/out >/dev/null || die "make-bundle.sh failed"

@@ -20,43 +20,28 @@
 # pages (MADV_HUGEPAGE, what a restore does for an area that had them).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${CRYO_BUILD:-$src/build}
-CRYO=${CRYO:-$BUILD/src/cryo}
+. "$src/bench/lib.sh" # sets BUILD and CRYO
 MIB=${MIB:-2048}
 RUNS=${RUNS:-5}
 IMAGES=${IMAGES:-/tmp}
-[ "$(id -u)" = 0 ] || { echo "bench/cr_restore.sh: run as root" >&2; exit 1; }
-[ -x "$CRYO" ] || { echo "bench/cr_restore.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
-. "$src/bench/reaper.sh"
+bench_check "build it, Release"
+# Under a reaper (under_reaper in bench/lib.sh): the killed and restored processes are reaped,
+# so their pid is free for the next restore.
 under_reaper "$0" "$@"
-work=$(mktemp -d "$IMAGES/cryo-bench-restore.XXXXXX")
+bench_begin restore
 pid=
-cleanup() {
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_on_exit() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; }
 
-W=$work/cr_bench_workload
-cc -O2 -pthread -iquote "$src/tests/cr" -o "$W" "$src/bench/cr_bench_workload.c" || exit 1
-BW=$BUILD/bench/bandwidth
-if [ ! -x "$BW" ]; then
-    c++ -O2 -std=c++20 -pthread -o "$work/bandwidth" "$src/bench/bandwidth.cpp" || exit 1
-    BW=$work/bandwidth
-fi
+bench_workload || exit 1
+bench_bandwidth_tool || exit 1
 UF=$work/uffd_fill
 c++ -O2 -std=c++20 -pthread -Wall -Wextra -o "$UF" "$src/bench/uffd_fill.cpp" || exit 1
-bandwidth() { "$BW" --size 1024 --dir "$work" --threads 2; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 # start_and_dump: a new workload, dumped (kill mode) into $work/img; sets $pid.
 start_and_dump() {
     rm -rf "$work/img" "$work/out"
     mkdir -p "$work/img"
-    (
-        for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
-        exec "$W" "$MIB" 1 1 "$work/out" </dev/null >/dev/null 2>&1
-    ) &
+    bench_spawn_workload "$MIB" 1 1 "$work/out"
     pid=$!
     disown "$pid"
     for _ in $(seq 3000); do grep -q "^ready" "$work/out" 2>/dev/null && break; sleep 0.05; done
@@ -88,8 +73,8 @@ restore_one() {
     echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') $st"
 }
 
-bw0=$(bandwidth)
-memcpy=$(echo "$bw0" | field memcpy_gbps)
+bw0=$(bench_bandwidth)
+memcpy=$(echo "$bw0" | bench_field memcpy_gbps)
 echo "before: $bw0" >&2
 binaries=("$CRYO")
 [ -n "${CRYO_B:-}" ] && binaries+=("$CRYO_B")
@@ -104,11 +89,11 @@ for i in $(seq "$RUNS"); do
     done
 done
 [ -n "${FRESH:-}" ] || uf=$("$UF" --threads 2 "$(ls -S "$work"/img/pages-*.img | head -1)")
-bw1=$(bandwidth)
+bw1=$(bench_bandwidth)
 echo "after:  $bw1" >&2
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $MIB MiB, runs $RUNS${FRESH:+, fresh dump before each}"
-echo "memcpy $(echo "$bw0" | field memcpy_gbps) / $(echo "$bw1" | field memcpy_gbps) GB/s (before/after)," \
-    "fresh memory $(echo "$bw0" | field fresh_memory_gbps) / $(echo "$bw1" | field fresh_memory_gbps) GB/s"
+echo "memcpy $(echo "$bw0" | bench_field memcpy_gbps) / $(echo "$bw1" | bench_field memcpy_gbps) GB/s (before/after)," \
+    "fresh memory $(echo "$bw0" | bench_field fresh_memory_gbps) / $(echo "$bw1" | bench_field fresh_memory_gbps) GB/s"
 if [ -n "${uf:-}" ]; then
     echo "$uf" | awk -v m="$MIB" -v mc="$memcpy" '{
         for (i = 1; i <= NF; ++i) { split($i, kv, "="); v[kv[1]] = kv[2] }

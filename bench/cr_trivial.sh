@@ -10,27 +10,19 @@
 # bench/remote_syscall if it is built.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${CRYO_BUILD:-$src/build}
-CRYO=${CRYO:-$BUILD/src/cryo}
+. "$src/bench/lib.sh" # sets BUILD and CRYO
 RUNS=${RUNS:-20}
 BUSY=${BUSY:-0}
 IMAGES=${IMAGES:-/tmp}
-[ "$(id -u)" = 0 ] || { echo "bench/cr_trivial.sh: run as root" >&2; exit 1; }
-[ -x "$CRYO" ] || { echo "bench/cr_trivial.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
-# Under a reaper (bench/reaper.sh): the killed and restored trees are reaped, so their pids are
-# free for the next case.
-. "$src/bench/reaper.sh"
+bench_check "build it, Release"
+# Under a reaper (under_reaper in bench/lib.sh): the killed and restored trees are reaped, so
+# their pids are free for the next case.
 under_reaper "$0" "$@"
-work=$(mktemp -d "$IMAGES/cryo-bench-trivial.XXXXXX")
-busy=()
-cleanup() {
-    for p in "${busy[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_begin trivial
 for _ in $(seq "$BUSY"); do
     (exec 0</dev/null 1>/dev/null 2>&1; while :; do :; done) &
-    busy+=("$!")
+    pids+=("$!") # killed on exit; disowned, so bash prints no "Killed" for them
+    disown "$!"
 done
 
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) * 1000 }'; }

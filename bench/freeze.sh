@@ -15,22 +15,14 @@
 # and best freeze ms of each binary per workload, and B/A of the medians.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${CRYO_BUILD:-$src/build}
-CRYO=${CRYO:-$BUILD/src/cryo}
+. "$src/bench/lib.sh" # sets BUILD and CRYO
 RUNS=${RUNS:-30}
+IMAGES=/tmp # not from the environment: the work dir (8 MiB images) stays in /tmp
 rt=()
 [ -n "${RT:-}" ] && rt=(chrt -f "$RT")
-[ "$(id -u)" = 0 ] || { echo "bench/freeze.sh: run as root" >&2; exit 1; }
-[ -x "$CRYO" ] || { echo "bench/freeze.sh: no cryo at $CRYO" >&2; exit 1; }
-work=$(mktemp -d /tmp/cryo-bench-freeze.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-W=$work/cr_bench_workload
-cc -O2 -pthread -iquote "$src/tests/cr" -o "$W" "$src/bench/cr_bench_workload.c" || exit 1
+bench_check
+bench_begin freeze
+bench_workload || exit 1
 
 # start PROCS THREADS: the workload in a session of its own (no --shell-job needed); prints its pid.
 start() {

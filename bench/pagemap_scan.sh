@@ -13,27 +13,17 @@
 # workload's longest heartbeat gap; then the ratios pagemap / scan.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${CRYO_BUILD:-$src/build}
-CRYO=${CRYO:-$BUILD/src/cryo}
+. "$src/bench/lib.sh" # sets BUILD and CRYO
 MIB=${MIB:-2048}
 RUNS=${RUNS:-8}
 IMAGES=${IMAGES:-/tmp}
-[ "$(id -u)" = 0 ] || { echo "bench/pagemap_scan.sh: run as root" >&2; exit 1; }
-[ -x "$CRYO" ] || { echo "bench/pagemap_scan.sh: no cryo at $CRYO (build it, Release)" >&2; exit 1; }
-work=$(mktemp -d "$IMAGES/cryo-bench-pagemap.XXXXXX")
+bench_check "build it, Release"
+bench_begin pagemap
 pid=
-cleanup() {
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_on_exit() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; }
 
-W=$work/cr_bench_workload
-cc -O2 -pthread -iquote "$src/tests/cr" -o "$W" "$src/bench/cr_bench_workload.c" || exit 1
-(
-    for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
-    exec "$W" "$MIB" 1 1 "$work/out" </dev/null >/dev/null 2>&1
-) &
+bench_workload || exit 1
+bench_spawn_workload "$MIB" 1 1 "$work/out"
 pid=$!
 for _ in $(seq 3000); do grep -q "^ready" "$work/out" 2>/dev/null && break; sleep 0.05; done
 grep -q "^ready" "$work/out" || { echo "workload not ready" >&2; exit 1; }
