@@ -44,6 +44,18 @@ constexpr size_t kChunk = 1 << 20;
     std::exit(1);
 }
 
+// Runs `work` on `threads` threads, this one included, and waits for all of them.
+template<typename F>
+void on_threads(unsigned threads, F const& work)
+{
+    std::vector<std::thread> others;
+    for (unsigned i = 1; i < threads; ++i)
+        others.emplace_back(work);
+    work();
+    for (auto& t : others)
+        t.join();
+}
+
 // Fills `bytes` of new anonymous memory; `source` null: from per-thread hot buffers. Returns GB/s.
 double fill(size_t bytes, unsigned threads, uint8_t const* source)
 {
@@ -81,12 +93,7 @@ double fill(size_t bytes, unsigned threads, uint8_t const* source)
                 die("UFFDIO_COPY");
         }
     };
-    std::vector<std::thread> others;
-    for (unsigned i = 1; i < threads; ++i)
-        others.emplace_back(work);
-    work();
-    for (auto& t : others)
-        t.join();
+    on_threads(threads, work);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ::close(uffd);
     ::munmap(dst, bytes);
@@ -113,12 +120,7 @@ double fill_thp(size_t bytes, unsigned threads, uint8_t const* source)
             std::memcpy(dst + offset, source + offset, std::min(kHuge, bytes - offset));
         }
     };
-    std::vector<std::thread> others;
-    for (unsigned i = 1; i < threads; ++i)
-        others.emplace_back(work);
-    work();
-    for (auto& t : others)
-        t.join();
+    on_threads(threads, work);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ::munmap(mapped, bytes + kHuge);
     return static_cast<double>(bytes) / seconds / 1e9;
