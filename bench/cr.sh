@@ -3,7 +3,12 @@
 # same run (memcpy and disk write bandwidth from bench/bandwidth). One command, as root:
 #
 #   bench/cr.sh            (env: CRYO_BUILD=build dir (default build), SIZES="64 512 2048",
-#                           IMAGES=/tmp (where images go), QUICK=1: fewer cases)
+#                           IMAGES=/tmp (where images go), QUICK=1: fewer cases, REPEAT=N:
+#                           each SIZES case N times, one row per run)
+#
+# On a VM the big cases vary by 3-5x from run to run: a dump writes its pages into new
+# page-cache memory, and how fast new memory is depends on the host (fresh memory below). REPEAT
+# shows the spread; the best run is what cryo itself costs.
 #
 # Workloads (bench/cr_bench_workload.c): one process with N MiB of pseudo-random memory for each
 # N in SIZES, a tree of 10 processes (512 MiB in all), one process with 8 threads (512 MiB).
@@ -107,8 +112,10 @@ bench_case() {
 }
 
 for mib in $SIZES; do
-    bench_case "${mib}MiB" "$mib" 1 1 kill none
-    bench_case "${mib}MiB" "$mib" 1 1 leave none
+    for _ in $(seq "${REPEAT:-1}"); do
+        bench_case "${mib}MiB" "$mib" 1 1 kill none
+        bench_case "${mib}MiB" "$mib" 1 1 leave none
+    done
 done
 bench_case tree10 512 10 1 kill none
 bench_case tree10 512 10 1 leave none
