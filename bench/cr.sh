@@ -48,6 +48,7 @@ rows=()
 bench_case() {
     local name=$1 mib=$2 procs=$3 threads=$4 mode=$5 comp=$6
     local d=$work/$name-$mode-$comp
+    rm -rf "$d" # a repeated case (REPEAT) starts from an empty dir: no "ready" or verdict of the last run
     mkdir -p "$d"
     bench_spawn_workload "$mib" "$procs" "$threads" "$d/out"
     local pid=$!
