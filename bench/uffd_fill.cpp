@@ -144,7 +144,7 @@ int main(int argc, char** argv)
         return 2;
     }
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st {};
+    struct stat st { };
     if (fd < 0 || ::fstat(fd, &st) < 0)
         die(file.c_str());
     size_t bytes = static_cast<size_t>(st.st_size) / kChunk * kChunk;

@@ -202,7 +202,8 @@ Result<FrozenTree> freeze_tree(int root_pid)
                 if (process.stop_signal == 0) {
                     process.stop_signal = group_stop_signal(tid);
                     if (process.stop_signal != 0)
-                        log::debug("process {}: seized in a group stop (SIG{})", pid, ::sigabbrev_np(process.stop_signal));
+                        log::debug("process {}: seized in a group stop (SIG{})", pid,
+                                   ::sigabbrev_np(process.stop_signal));
                 }
                 auto held = rewind_interrupted_syscall(process, tracee.release_value(), continued);
                 if (!held && held.error().is_errno(ESRCH)) {
