@@ -75,4 +75,24 @@ else
 fi
 verify "$name"
 
+# A kill dump frees the tree's memory from cryo as well (process_mrelease beside the exit):
+# --debug says for how many processes it did (or found the exit had been quicker), and a
+# refusal would be logged as "kill: process_mrelease: ...".
+name=kill
+start "$name" "$WORKLOAD" 8 "$TMP/$name/beat"
+pid=$PID
+"$CRYO" --debug dump -t "$pid" -D "$TMP/$name/img" 2>"$TMP/$name/debug.err" ||
+    fail "$name: dump failed: $(cat "$TMP/$name/debug.err")"
+gone "$pid" || fail "$name: pid $pid still there after dump"
+if grep -q "process_mrelease" "$TMP/$name/debug.err"; then
+    fail "$name: $(grep process_mrelease "$TMP/$name/debug.err")"
+elif grep -Eq "kill: memory of (1 process\(es\) released by cryo beside their exit, 0|0 process\(es\) released by cryo beside their exit, 1) already freed" "$TMP/$name/debug.err"; then
+    ok "$name: $(grep -o "kill: memory of.*" "$TMP/$name/debug.err")"
+else
+    fail "$name: no release logged: $(grep kill "$TMP/$name/debug.err")"
+fi
+"$CRYO" restore -D "$TMP/$name/img" -d 2>"$TMP/$name/restore.err" ||
+    fail "$name: restore failed: $(cat "$TMP/$name/restore.err")"
+verify "$name" "$pid"
+
 finish

@@ -53,10 +53,11 @@ TEST(ProcessMrelease, RefusesAProcessThatIsNotDying)
 
 TEST(ProcessMrelease, FreesAKilledProcessBeforeItIsReaped)
 {
-    auto child = memory_child(64);
+    auto child = memory_child(256); // its exit takes long enough for us to be first, usually
     MUST(sys::pidfd_send_signal(child.pidfd(), SIGKILL));
     auto r = sys::process_mrelease(child.pidfd());
-    EXPECT_TRUE(r) << r.error().message();
+    // ESRCH: its exit had already let go of the memory (we were descheduled meanwhile).
+    EXPECT_TRUE(r || r.error().is_errno(ESRCH)) << r.error().message();
     int status = MUST(child.wait());
     ASSERT_TRUE(WIFSIGNALED(status));
     EXPECT_EQ(WTERMSIG(status), SIGKILL);
