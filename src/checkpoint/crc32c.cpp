@@ -5,6 +5,8 @@
 #include <array>
 #include <cstring>
 
+#include "checkpoint/crc32c_gf2.h"
+
 // Folding, in short (Gopal et al., "Fast CRC Computation for Generic Polynomials Using
 // PCLMULQDQ", Intel 2009, reflected variant). Over GF(2), with P the Castagnoli polynomial,
 // the CRC register after a message M from a zero register is M(x) * x^32 mod P, so any
@@ -21,7 +23,7 @@ namespace cryo::checkpoint {
 
 namespace {
 
-constexpr uint32_t kPolynomial = 0x82F63B78; // reflected Castagnoli
+using gf2::x_pow;
 
 constexpr std::array<uint32_t, 256> make_table()
 {
@@ -29,7 +31,7 @@ constexpr std::array<uint32_t, 256> make_table()
     for (uint32_t i = 0; i < 256; ++i) {
         uint32_t c = i;
         for (int k = 0; k < 8; ++k)
-            c = (c & 1) ? (c >> 1) ^ kPolynomial : c >> 1;
+            c = gf2::times_x(c);
         table[i] = c;
     }
     return table;
@@ -62,19 +64,6 @@ __attribute__((target("sse4.2"))) uint32_t hardware(uint32_t crc, unsigned char 
     return c32;
 }
 
-// x^n mod P in the register's bit order: bit i is the coefficient of x^(31-i), so x^0 is
-// bit 31 and multiplying by x is a right shift, folding x^32 back in as the low terms of P.
-constexpr uint32_t x_pow_mod(uint32_t n)
-{
-    uint32_t r = 1U << 31;
-    for (uint32_t i = 0; i < n; ++i)
-        r = (r & 1) ? (r >> 1) ^ kPolynomial : r >> 1;
-    return r;
-}
-
-static_assert(x_pow_mod(31) == 1U);
-static_assert(x_pow_mod(32) == kPolynomial); // x^32 mod P: the terms of P below x^32
-
 // Moves a 16-byte lane `bits` further on. Loaded little-endian, the lane's first 8 bytes are
 // the polynomial H with bit i standing for x^(127-i), the last 8 bytes L with x^(63-i): the
 // lane is H * x^64 + L. A carry-less product of a 64-bit reflected H with a constant K held
@@ -89,7 +78,7 @@ static_assert(sizeof(FoldConstants) == 16);
 
 constexpr FoldConstants fold_by(uint32_t bits)
 {
-    return { x_pow_mod(bits + 31), x_pow_mod(bits - 33) };
+    return { x_pow(bits + 31), x_pow(bits - 33) };
 }
 
 // kReduce[15 - t] moves a lane t lanes on, to where the last of 16 lanes is (t = 0: zero,
@@ -230,34 +219,22 @@ CRYO_VPCLMUL512 uint32_t fold_vpclmul512(uint32_t reg, unsigned char const* p, s
     return finish(lane, p, size);
 }
 
-// a * b mod P, both in the register's bit order.
-constexpr uint32_t multiply_mod(uint32_t a, uint32_t b)
-{
-    uint32_t product = 0;
-    for (uint32_t m = 1U << 31; m != 0; m >>= 1) {
-        if (a & m)
-            product ^= b;
-        b = (b & 1) ? (b >> 1) ^ kPolynomial : b >> 1;
-    }
-    return product;
-}
-
 // kShiftFactors[i] = x^(2^i - 33) mod P for i >= 6 (2^i >= 64 bits): see shift_constant.
 constexpr std::array<uint32_t, 64> make_shift_factors()
 {
     std::array<uint32_t, 64> f {};
-    uint32_t square = x_pow_mod(64); // x^(2^i) mod P
-    f[6] = x_pow_mod(64 - 33);
+    uint32_t square = x_pow(64); // x^(2^i) mod P
+    f[6] = x_pow(64 - 33);
     for (size_t i = 6; i + 1 < f.size(); ++i) {
-        f[i + 1] = multiply_mod(f[i], square);
-        square = multiply_mod(square, square);
+        f[i + 1] = gf2::multiply(f[i], square);
+        square = gf2::multiply(square, square);
     }
     return f;
 }
 
 constexpr auto kShiftFactors = make_shift_factors();
-static_assert(kShiftFactors[7] == x_pow_mod(128 - 33));
-static_assert(kShiftFactors[12] == x_pow_mod(4096 - 33));
+static_assert(kShiftFactors[7] == x_pow(128 - 33));
+static_assert(kShiftFactors[12] == x_pow(4096 - 33));
 
 // a * b * x^33 mod P: the 63-bit carry-less product, read as a reflected 64-bit word, is
 // a * b * x; the crc32 instruction from a zero register multiplies a word by x^32 mod P.

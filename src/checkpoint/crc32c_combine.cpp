@@ -4,25 +4,14 @@
 #include <cstring>
 
 #include "checkpoint/crc32c.h"
+#include "checkpoint/crc32c_gf2.h"
 
 namespace cryo::checkpoint {
 
 namespace {
 
-constexpr uint32_t kPolynomial = 0x82F63B78; // reflected Castagnoli
-constexpr uint32_t kOne = 1U << 31; // x^0 in the reflected representation
-
-// a * b mod P, polynomials over GF(2) in the reflected bit order of the CRC register.
-constexpr uint32_t multiply(uint32_t a, uint32_t b)
-{
-    uint32_t product = 0;
-    for (uint32_t m = kOne; m != 0; m >>= 1) {
-        if (a & m)
-            product ^= b;
-        b = (b & 1) ? (b >> 1) ^ kPolynomial : b >> 1;
-    }
-    return product;
-}
+using gf2::kOne;
+using gf2::multiply;
 
 // x^(2^k) mod P for k = 0..63.
 constexpr std::array<uint32_t, 64> make_powers()
