@@ -4,11 +4,11 @@
 #include "sys/proc_limits.h"
 
 #include <array>
-#include <charconv>
 #include <fmt/format.h>
 #include <sys/resource.h>
 
 #include "sys/file.h"
+#include "sys/text.h"
 
 namespace cryo::sys {
 
@@ -24,27 +24,12 @@ constexpr std::array<std::string_view, 16> kNames = {
 static_assert(kNames.size() == RLIM_NLIMITS);
 constexpr size_t kNameWidth = 25;
 
-std::string_view next_word(std::string_view& rest)
-{
-    size_t start = rest.find_first_not_of(' ');
-    if (start == std::string_view::npos) {
-        rest = {};
-        return {};
-    }
-    rest.remove_prefix(start);
-    size_t end = std::min(rest.find(' '), rest.size());
-    auto word = rest.substr(0, end);
-    rest.remove_prefix(end);
-    return word;
-}
-
 Result<uint64_t> parse_value(std::string_view word, std::string_view name)
 {
     if (word == "unlimited")
         return RLIM64_INFINITY;
     uint64_t value = 0;
-    auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), value);
-    if (word.empty() || ec != std::errc {} || end != word.data() + word.size())
+    if (!parse_number(word, value))
         return Error::format("limits: {}: {:?} is not a limit", name, word);
     return value;
 }
@@ -68,18 +53,18 @@ Result<std::vector<ProcLimit>> parse_proc_limits(std::string_view text)
         }
         if (line.empty())
             continue;
-        auto name = line.substr(0, std::min(kNameWidth, line.size()));
-        while (!name.empty() && name.back() == ' ')
-            name.remove_suffix(1);
+        auto name = trim(line.substr(0, std::min(kNameWidth, line.size())));
         size_t resource = 0;
         while (resource < kNames.size() && kNames[resource] != name)
             ++resource;
         if (resource == kNames.size())
             return Error::format("limits: unknown limit {:?}", name);
-        auto rest = line.substr(std::min(kNameWidth, line.size()));
+        auto values = split_ws(line.substr(std::min(kNameWidth, line.size()))); // soft, hard, unit
+        if (values.size() < 2)
+            return Error::format("limits: {}: no soft and hard limit", name);
         out[resource].resource = static_cast<int>(resource);
-        out[resource].soft = TRY(parse_value(next_word(rest), name));
-        out[resource].hard = TRY(parse_value(next_word(rest), name));
+        out[resource].soft = TRY(parse_value(values[0], name));
+        out[resource].hard = TRY(parse_value(values[1], name));
         seen[resource] = true;
     }
     for (size_t i = 0; i < kNames.size(); ++i)
