@@ -252,3 +252,83 @@ TEST(FilesFdinfo, MountPointOfDevice)
     EXPECT_EQ(sys::mount_point_of_device(mountinfo, 8, 1), std::nullopt);
     EXPECT_EQ(sys::mount_point_of_device("40 1 7:1 / /mnt/a\\040b rw - ext4 x rw\n", 7, 1), "/mnt/a b");
 }
+
+// What each kind-specific field accepts as a number (pinned when the parsers moved onto
+// sys/text.h): "key: value" fields may have blanks before the value, never after it; the base
+// is the kernel's (hex counts and masks, octal timerfd flags, decimal inode and fd numbers);
+// no sign, no "0x", nothing beyond the field's type.
+TEST(FilesFdinfo, FieldNumbersAreWholeAndInTheKernelsBase)
+{
+    auto eventfd = [](std::string count) {
+        sys::FdInfo info;
+        info.extra["eventfd-count"] = std::move(count);
+        return sys::parse_eventfd_fdinfo(info);
+    };
+    EXPECT_EQ(eventfd(" \t2a")->count, 0x2au);
+    EXPECT_EQ(eventfd("ffffffffffffffff")->count, 0xffffffffffffffffu);
+    for (char const* bad : { "", " \t", "2a ", "2a\n", "-1", "+1", "0x2a", "2g", "10000000000000000" })
+        EXPECT_FALSE(eventfd(bad)) << bad;
+    EXPECT_EQ(eventfd("2g").error().message(), "fdinfo: no valid eventfd-count line");
+
+    sys::FdInfo info;
+    info.extra["eventfd-count"] = "0";
+    info.extra["eventfd-semaphore"] = "2";
+    EXPECT_EQ(sys::parse_eventfd_fdinfo(info).error().message(), "fdinfo: bad eventfd-semaphore line");
+    info.extra["eventfd-semaphore"] = "";
+    EXPECT_FALSE(sys::parse_eventfd_fdinfo(info));
+
+    info.extra["ino"] = "26";
+    EXPECT_EQ(sys::fdinfo_inode(info), 26u);
+    for (char const* bad : { "1a", "26 ", "+26", "18446744073709551616" }) {
+        info.extra["ino"] = bad;
+        EXPECT_EQ(sys::fdinfo_inode(info), std::nullopt) << bad;
+    }
+    info.extra["scm_fds"] = "\t3";
+    EXPECT_EQ(sys::fdinfo_scm_fds(info), 3u);
+
+    auto timer = fixture("fdinfo_timerfd");
+    timer.extra["settime flags"] = "17"; // octal
+    EXPECT_EQ(sys::parse_timerfd_fdinfo(timer)->settime_flags, 15u);
+    timer.extra["settime flags"] = "8";
+    EXPECT_EQ(sys::parse_timerfd_fdinfo(timer).error().message(), "fdinfo: bad or missing timerfd lines");
+}
+
+TEST(FilesFdinfo, EpollAndInotifyFieldNumbers)
+{
+    auto info = fixture("fdinfo_epoll");
+    info.extra["tfd"] = "-3 events:\tffffffff data: 0 pos:0 ino:0 sdev:f"; // fd is a signed decimal
+    auto targets = sys::parse_epoll_fdinfo(info);
+    ASSERT_TRUE(targets) << targets.error().message();
+    EXPECT_EQ((*targets)[0].fd, -3);
+    EXPECT_EQ((*targets)[0].events, 0xffffffffu);
+    for (char const* bad : {
+             "4 events: 100000000 data: 2 pos:0 ino:3 sdev:f", // beyond uint32_t
+             "4 events: 1 data: 0x2 pos:0 ino:3 sdev:f",
+             "4 events: 1 data: 2 pos:0 ino:-3 sdev:f",
+             "4x events: 1 data: 2 pos:0 ino:3 sdev:f",
+             "4 events: 1 data: 2 pos:0 ino: sdev:f",
+         }) {
+        info.extra["tfd"] = bad;
+        EXPECT_FALSE(sys::parse_epoll_fdinfo(info)) << bad;
+    }
+    info.extra["tfd"] = "4 events: 1 data: 2 pos:0 ino:3g sdev:f";
+    EXPECT_EQ(sys::parse_epoll_fdinfo(info).error().message(),
+              "fdinfo: bad epoll line \"tfd: 4 events: 1 data: 2 pos:0 ino:3g sdev:f\"");
+
+    auto watch = fixture("fdinfo_inotify");
+    watch.extra["inotify wd"] = "3 ino:1 sdev:1 mask:1 ignored_mask:0 fhandle-bytes:2 fhandle-type:-1 f_handle:0aFf";
+    auto watches = sys::parse_inotify_fdinfo(watch);
+    ASSERT_TRUE(watches) << watches.error().message();
+    EXPECT_EQ((*watches)[0].handle_type, -1);
+    EXPECT_EQ((*watches)[0].handle, (std::vector<uint8_t> { 0x0a, 0xff }));
+    watch.extra["inotify wd"] = "3 ino:1 sdev:1 mask:100000000 ignored_mask:0 fhandle-type:1 f_handle:00";
+    EXPECT_EQ(sys::parse_inotify_fdinfo(watch).error().message(),
+              "fdinfo: bad inotify line \"inotify wd:3 ino:1 sdev:1 mask:100000000 ignored_mask:0 fhandle-type:1 "
+              "f_handle:00\"");
+    for (char const* handle : { "0g", "-1", "+1", "0x" }) {
+        watch.extra["inotify wd"] = std::string("3 ino:1 sdev:1 mask:1 fhandle-type:1 f_handle:") + handle;
+        auto parsed = sys::parse_inotify_fdinfo(watch);
+        ASSERT_FALSE(parsed) << handle;
+        EXPECT_EQ(parsed.error().message(), std::string("fdinfo: bad inotify f_handle ") + handle);
+    }
+}

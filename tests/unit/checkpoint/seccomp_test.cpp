@@ -191,3 +191,19 @@ TEST(Seccomp, StatusLines)
     EXPECT_FALSE(sys::parse_seccomp_status("Seccomp:\tx\n").has_value());
     EXPECT_FALSE(sys::parse_seccomp_status("Seccomp:\t7\n").has_value());
 }
+
+// The value is the rest of its line after blanks, a whole decimal int (pinned when the parser
+// moved onto sys/text.h), and the error says which line.
+TEST(Seccomp, StatusLineValues)
+{
+    EXPECT_EQ(MUST(sys::parse_seccomp_status("Seccomp:  \t1")).mode, 1); // no newline at the end
+    EXPECT_EQ(MUST(sys::parse_seccomp_status("XSeccomp:\t5\nSeccomp:\t1\n")).mode, 1); // at a line start only
+    EXPECT_EQ(sys::parse_seccomp_status("Seccomp:\t2 \n").error().message(), "bad Seccomp: line");
+    EXPECT_EQ(sys::parse_seccomp_status("Seccomp:\t2\t\n").error().message(), "bad Seccomp: line");
+    EXPECT_EQ(sys::parse_seccomp_status("Seccomp:\t+2\n").error().message(), "bad Seccomp: line");
+    EXPECT_EQ(sys::parse_seccomp_status("Seccomp:\t99999999999\n").error().message(), "bad Seccomp: line");
+    EXPECT_EQ(sys::parse_seccomp_status("Seccomp:\t\nSeccomp_filters:\t1\n").error().message(), "bad Seccomp: line");
+    EXPECT_EQ(sys::parse_seccomp_status("Seccomp: \t").error().message(), "Seccomp: without a value");
+    EXPECT_EQ(sys::parse_seccomp_status("Seccomp:\t1\nSeccomp_filters:\t-1\n").error().message(),
+              "bad seccomp mode 1 or filter count -1");
+}

@@ -116,7 +116,7 @@ TEST(TestHooks, InvalidValuesAreIgnoredWithAWarning)
 
 TEST(TestHooks, SignalNumberRange)
 {
-    for (char const* bad : { "0", "-1", "65", "", " 10", "0x10", "99999999999" }) {
+    for (char const* bad : { "0", "-1", "65", "", " 10", "10 ", "+10", "0x10", "99999999999" }) {
         auto p = parse({ { "CRYO_TEST_SIGNAL_AT_RELEASE", bad } });
         EXPECT_FALSE(p.hooks.signal_at_release) << bad;
         EXPECT_EQ(p.warnings.size(), 1u) << bad;
