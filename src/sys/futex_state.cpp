@@ -2,11 +2,11 @@
 #include "sys/futex_state.h"
 
 #include <cerrno>
-#include <charconv>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sys/file.h"
+#include "sys/text.h"
 
 namespace cryo::sys {
 
@@ -22,30 +22,18 @@ Result<RobustListHead> robust_list_registration(pid_t tid)
 
 std::optional<TaskSyscall> parse_task_syscall(std::string_view text)
 {
-    auto next_word = [&]() -> std::string_view {
-        while (!text.empty() && (text.front() == ' ' || text.front() == '\n'))
-            text.remove_prefix(1);
-        size_t n = 0;
-        while (n < text.size() && text[n] != ' ' && text[n] != '\n')
-            ++n;
-        auto word = text.substr(0, n);
-        text.remove_prefix(n);
-        return word;
-    };
-    auto nr_word = next_word();
+    // The kernel separates with single spaces and ends with a newline; a tab is no separator.
+    auto words = split_ws(text, " \n");
     TaskSyscall call;
-    auto [end, ec] = std::from_chars(nr_word.data(), nr_word.data() + nr_word.size(), call.nr);
-    if (ec != std::errc() || end != nr_word.data() + nr_word.size() || call.nr < 0)
+    if (words.size() < 1 + call.args.size() || !parse_whole_number(words[0], call.nr) || call.nr < 0)
         return std::nullopt;
-    for (auto& arg : call.args) {
-        auto word = next_word();
-        if (word.size() < 3 || word.substr(0, 2) != "0x")
-            return std::nullopt;
-        auto [e, c] = std::from_chars(word.data() + 2, word.data() + word.size(), arg, 16);
-        if (c != std::errc() || e != word.data() + word.size())
+    for (size_t i = 0; i < call.args.size(); ++i) {
+        // "0x" and hex digits (the kernel prints 0x%llx); std::from_chars takes no prefix.
+        auto word = words[1 + i];
+        if (!word.starts_with("0x") || !parse_whole_number(word.substr(2), call.args[i], 16))
             return std::nullopt;
     }
-    return call;
+    return call; // SP and PC follow; not needed
 }
 
 Result<std::optional<TaskSyscall>> task_syscall(pid_t pid, pid_t tid)

@@ -1,6 +1,6 @@
 #include "sys/idmap.h"
 
-#include <charconv>
+#include "sys/text.h"
 
 namespace cryo::sys {
 
@@ -11,25 +11,13 @@ Result<std::vector<IdMapRange>> parse_id_map(std::string_view text)
         auto end = text.find('\n');
         auto line = text.substr(0, end);
         text = end == std::string_view::npos ? std::string_view {} : text.substr(end + 1);
-        uint32_t fields[3] {};
-        size_t parsed = 0;
-        size_t at = 0;
-        while (parsed < 3) {
-            while (at < line.size() && line[at] == ' ')
-                ++at;
-            if (at == line.size())
-                break;
-            auto [next, error] = std::from_chars(line.data() + at, line.data() + line.size(), fields[parsed]);
-            if (error != std::errc())
-                return Error::format("id map line {:?}: not three numbers", line);
-            at = static_cast<size_t>(next - line.data());
-            ++parsed;
-        }
-        while (at < line.size() && line[at] == ' ')
-            ++at;
-        if (parsed == 0 && at == line.size())
+        // The kernel pads with spaces only: a tab, like any other character, is an error.
+        auto words = split_ws(line, " ");
+        if (words.empty())
             continue; // empty line
-        if (parsed != 3 || at != line.size())
+        uint32_t fields[3] {};
+        if (words.size() != 3 || !parse_whole_number(words[0], fields[0]) || !parse_whole_number(words[1], fields[1])
+            || !parse_whole_number(words[2], fields[2]))
             return Error::format("id map line {:?}: not three numbers", line);
         map.push_back({ .inside = fields[0], .outside = fields[1], .count = fields[2] });
     }

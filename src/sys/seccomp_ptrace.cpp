@@ -1,10 +1,10 @@
 #include "sys/seccomp_ptrace.h"
 
 #include <cerrno>
-#include <charconv>
 #include <sys/ptrace.h>
 
 #include "sys/file.h"
+#include "sys/text.h"
 
 namespace cryo::sys {
 
@@ -59,8 +59,8 @@ Result<SeccompStatus> parse_seccomp_status(std::string_view text)
         if (begin == std::string_view::npos)
             return Error::format("{} without a value", key);
         rest = rest.substr(begin);
-        auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
-        if (ec != std::errc {} || (end != rest.data() + rest.size() && *end != '\n'))
+        // The number fills the rest of its line: a blank after it is an error.
+        if (!parse_whole_number(rest.substr(0, rest.find('\n')), value))
             return Error::format("bad {} line", key);
         return {};
     };
