@@ -1,12 +1,12 @@
 #include "checkpoint/test_hooks.h"
 
 #include <atomic>
-#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <string_view>
 
 #include "base/log.h"
+#include "sys/text.h"
 
 namespace cryo::checkpoint {
 
@@ -49,10 +49,8 @@ public:
         char const* text = m_lookup(name);
         if (!text)
             return;
-        std::string_view v = text;
         int n = 0;
-        auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (error != std::errc {} || end != v.data() + v.size() || n < 1 || n >= _NSIG)
+        if (!sys::parse_whole_number(text, n) || n < 1 || n >= _NSIG)
             ignore(name, text, fmt::format("not a signal number (1 to {})", _NSIG - 1));
         else
             value = n;
