@@ -211,7 +211,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         if (processes.empty() || processes[0].pid != 1)
             return Error::format("image {}: its root is not pid 1 of a pid namespace (not a container's init)",
                                  options.images_dir);
-        prepare_container_paths(processes, into.into_pid);
+        prepare_container_paths(processes, into.into_pid, into.stdio_marked);
     }
     out.stats.read_ms = ms_since(start);
     if (processes.empty() || manifest.pids[0] != manifest.root_pid)
