@@ -168,7 +168,7 @@ Result<Process> collect_process(FrozenProcess& frozen, SocketDefaults& socket_de
 
     // Unsupported objects first: refusing them costs nothing and touches nothing.
     p.areas = TRY(collect_areas(pid, maps, p, options).context("process {}", pid));
-    TRY(collect_open_files(pid, p, socket_defaults).context("process {}", pid));
+    TRY(collect_open_files(pid, p, socket_defaults, options.runtime_stdio).context("process {}", pid));
 
     leader.set_syscall_address(TRY(find_vdso_syscall(pid, maps)));
     for (auto& t : frozen.threads) {

@@ -30,6 +30,8 @@ struct CollectOptions {
     // copy and sets it with apply_smaps before the image is written (a dump that kills the
     // tree: its total time counts, not its frozen time).
     bool smaps_later { false };
+    // A container's dump: what its runtime gave the init as fds 0-2 (files.h).
+    RuntimeStdio const* runtime_stdio { nullptr };
 };
 
 // Pure: sets what smaps gives each area (grows-down; huge: MADV_HUGEPAGE or huge pages

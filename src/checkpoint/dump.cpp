@@ -223,7 +223,8 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         auto early = early_smaps.find(frozen.pid);
         CollectOptions collect_options { .inject_failure = options.inject_failure,
                                          .smaps_before_freeze = early == early_smaps.end() ? nullptr : &early->second,
-                                         .smaps_later = smaps_later };
+                                         .smaps_later = smaps_later,
+                                         .runtime_stdio = options.runtime_stdio ? &*options.runtime_stdio : nullptr };
         model.processes.push_back(
             TRY(collect_process(frozen, socket_defaults, collect_options).context("collect process {}", frozen.pid)));
         if (!options.file_locks)

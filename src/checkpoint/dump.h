@@ -3,9 +3,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
+#include "checkpoint/files.h"
 
 namespace cryo::checkpoint {
 
@@ -35,6 +37,10 @@ struct DumpOptions {
     // --shell-job: the tree may sit in a process group or session led from outside it (a
     // command started by a shell); without it such a tree is refused (pidns.h).
     bool shell_job { false };
+    // A container's dump: the files its runtime gave the init as fds 0-2. Descriptions of
+    // them are marked wherever they sit (FileDescription::stdio_mask), so that a restore
+    // reattaches them to its own stdio; without it, restore takes the root's fds 0-2.
+    std::optional<RuntimeStdio> runtime_stdio;
 };
 
 // Container checkpoints: runs while the tree is still frozen, after its pages are written

@@ -15,6 +15,15 @@ constexpr FileKind kAllKinds[]
 
 } // namespace
 
+uint32_t stdio_mask_of(RuntimeStdio const& stdio, sys::FileIdentity file)
+{
+    uint32_t mask = 0;
+    for (size_t k = 0; k < stdio.size(); ++k)
+        if (stdio[k] != sys::FileIdentity {} && stdio[k] == file)
+            mask |= 1u << k;
+    return mask;
+}
+
 char const* to_string(FileKind kind)
 {
     switch (kind) {

@@ -8,12 +8,14 @@
 // data, deleted files, memfds, socket queues) live in image files named by file_data_name().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "checkpoint/tcp_model.h"
 #include "checkpoint/udp_model.h"
+#include "sys/file.h"
 
 namespace cryo::checkpoint {
 
@@ -122,6 +124,11 @@ struct FileDescription {
     UdpState udp {};
     // UnixSocket, TcpSocket, UdpSocket: options set by the program (socket_options.h).
     std::vector<SocketOption> socket_options {};
+    // A container's dump: bit k is set when this is the file the runtime gave the init as its
+    // fd k (its stdio, outside the container), wherever the description sits now: a shell
+    // that redirects keeps its stdout at fd 10 meanwhile. Restore reattaches it to the new
+    // runtime's stdio k (restore_plan.cpp).
+    uint32_t stdio_mask { 0 };
 
     bool operator==(FileDescription const&) const = default;
 };
@@ -132,6 +139,11 @@ struct OpenFile {
     uint32_t description { 0 }; // FileDescription::id
     bool cloexec { false };
 };
+
+// What a container's runtime gave its init as fds 0-2 ({0, 0}: that fd was not open).
+using RuntimeStdio = std::array<sys::FileIdentity, 3>;
+// Pure: the FileDescription::stdio_mask of a file with this identity.
+uint32_t stdio_mask_of(RuntimeStdio const& stdio, sys::FileIdentity file);
 
 char const* to_string(FileKind kind);
 // Which pipe a Pipe or Fifo description belongs to: pipes by pipefs inode, FIFOs by path

@@ -58,6 +58,13 @@ void encode_open_files(Process const& p, json& j)
             e["socket"]["pending_listener"] = d.pending_listener;
         if (d.seals)
             e["seals"] = d.seals;
+        if (d.stdio_mask) {
+            json numbers = json::array();
+            for (int k = 0; k < 3; ++k)
+                if (d.stdio_mask & (1u << k))
+                    numbers.push_back(k);
+            e["stdio"] = std::move(numbers);
+        }
         if (d.kind == FileKind::Signalfd)
             e["signal_mask"] = d.signal_mask;
         if (d.kind == FileKind::Timerfd)
@@ -123,6 +130,12 @@ Result<void> decode_open_files(json const& j, Process& p)
         }
         d.size = e.value("size", uint64_t { 0 });
         d.pipe_size = e.value("pipe_size", 0u);
+        for (auto const& k : e.value("stdio", json::array())) {
+            int number = k.get<int>();
+            if (number < 0 || number > 2)
+                return Error::format("file description {}: stdio {} is not 0, 1 or 2", d.id, number);
+            d.stdio_mask |= 1u << number;
+        }
         if (e.contains("eventfd")) {
             d.eventfd_count = e["eventfd"].value("count", uint64_t { 0 });
             d.eventfd_semaphore = e["eventfd"].value("semaphore", false);

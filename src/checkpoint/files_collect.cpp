@@ -472,7 +472,7 @@ Result<std::vector<uint32_t>> group_descriptions(std::vector<DescriptionCandidat
     return out;
 }
 
-Result<void> collect_open_files(int pid, Process& p, SocketDefaults& socket_defaults)
+Result<void> collect_open_files(int pid, Process& p, SocketDefaults& socket_defaults, RuntimeStdio const* runtime_stdio)
 {
     auto pidfd = TRY(sys::pidfd_open(pid));
     struct Seen {
@@ -500,6 +500,8 @@ Result<void> collect_open_files(int pid, Process& p, SocketDefaults& socket_defa
             refused.push_back(fmt::format("fd {} ({}): {}", fd, *target, d.error().message()));
             continue;
         }
+        if (runtime_stdio)
+            d->stdio_mask = stdio_mask_of(*runtime_stdio, sys::identity_of(*st));
         seen.push_back({ fd, (info.flags & O_CLOEXEC) != 0, static_cast<uint64_t>(st->st_dev), std::move(*d) });
     }
     // An epoll set is re-registered in the process by fd number: every watched fd must still

@@ -21,8 +21,10 @@ namespace cryo::checkpoint {
 class SocketDefaults;
 
 // `socket_defaults`: fresh sockets' option values (socket_options.h), kept by the caller so
-// that every process of a dump shares them.
-Result<void> collect_open_files(int pid, Process& process, SocketDefaults& socket_defaults);
+// that every process of a dump shares them. `runtime_stdio` (a container's dump, else null):
+// descriptions of those files get their FileDescription::stdio_mask.
+Result<void> collect_open_files(int pid, Process& process, SocketDefaults& socket_defaults,
+                                RuntimeStdio const* runtime_stdio = nullptr);
 // external_unix (dump --ext-unix-sk): a unix socket connected to a named socket outside the
 // tree is kept with that name (FileDescription::external_peer) instead of refused.
 Result<void> finish_open_files(ProcessTree& tree, ImageWriter& image, bool external_unix = false);

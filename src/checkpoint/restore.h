@@ -25,13 +25,16 @@ struct RestoreInto {
     // the runtime created as pid 1 of the container's new namespaces and parked in pause(),
     // a child of cryo. The image's root (pid 1 in its namespace) is rebuilt in it; the other
     // processes are forked inside with their ids in that namespace (ns_pids.json). Files the
-    // image names by path resolve under its root; the root's fds 0-2 become the fds 0-2 the
-    // parked process holds (the restore's stdio or console), as runc does.
+    // image names by path resolve under its root; the old runtime's stdio becomes the fds 0-2
+    // the parked process holds (the restore's stdio or console), as runc does.
     int into_pid { 0 };
     // The number of a pidfd of cryo open in `into_pid` (inherited across its clone): the
     // restored processes take their files from cryo through it, since cryo's pid means
     // nothing inside the new pid namespace.
     int into_cryo_pidfd { -1 };
+    // The image marks the old runtime's stdio (FileDescription::stdio_mask; dumped with
+    // DumpOptions::runtime_stdio). Without marks, the root's fds 0-2 are taken for it.
+    bool stdio_marked { false };
     // Runs before the image's files are opened (cryo opens them in `into_pid`'s network
     // namespace): namespace state sockets need, such as links and addresses.
     std::function<Result<void>()> before_files;
@@ -71,8 +74,9 @@ Result<uint64_t> find_gap(std::vector<Range> occupied, uint64_t size, uint64_t f
 // Address ranges to munmap so that only `keep` stays mapped below `limit`.
 std::vector<Range> unmap_plan(std::vector<Range> keep, uint64_t limit);
 // A container restore: paths of the tree's files become paths through the parked init's root
-// (/proc/INTO_PID/root/...), and the root's stdio descriptions become the parked init's fds
-// 0-2 reopened through /proc (restore_plan.cpp says how they are matched).
-void prepare_container_paths(std::vector<Process>& processes, int into_pid);
+// (/proc/INTO_PID/root/...), and the old runtime's stdio descriptions (marked ones when
+// `stdio_marked`, else the root's fds 0-2) become the parked init's fds 0-2 reopened through
+// /proc (restore_plan.cpp says how they are matched).
+void prepare_container_paths(std::vector<Process>& processes, int into_pid, bool stdio_marked = false);
 
 } // namespace cryo::checkpoint

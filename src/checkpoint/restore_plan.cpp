@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <bit>
 #include <map>
 #include <set>
 
@@ -41,19 +42,37 @@ std::vector<Range> unmap_plan(std::vector<Range> keep, uint64_t limit)
 }
 
 // A container's files are named by paths inside its mount namespace: reach them through
-// the parked init's root (/proc/PID/root). The root's fds 0-2 (the old runtime's pipes or
-// terminal, outside the container) become what the parked init holds as its 0-2, reopened
-// through /proc like runc's inherited fds: each number its own, since a description the old
-// init shared between 0, 1 and 2 (`2>&1`, a terminal) need not be shared by the new stdio.
-// Another process holding such a description at fd k < 3 gets the new k when the root's k
-// had it, else (and at other numbers) the new fd of the root's lowest number that had it.
-void prepare_container_paths(std::vector<Process>& processes, int into_pid)
+// the parked init's root (/proc/PID/root). The old runtime's stdio (its pipes or terminal,
+// outside the container) becomes what the parked init holds as its 0-2, reopened through
+// /proc like runc's inherited fds: each number its own, since a description the old init
+// shared between 0, 1 and 2 (`2>&1`, a terminal) need not be shared by the new stdio.
+// Which descriptions are stdio: with `stdio_marked`, those marked with the numbers the
+// runtime gave them, wherever they sit (a shell that redirects a builtin's output keeps its
+// stdout at fd 10 meanwhile, and fd 1 is a file of the container then); without marks
+// (older images), the root's fds 0-2. Each such description has the numbers k < 3 it gets:
+// the root's fds k that hold it (of its marks, when marked), else its lowest mark. A process
+// holding it at fd k < 3 gets the new k when k is one of them, else (and at other numbers)
+// the new fd of its lowest number.
+void prepare_container_paths(std::vector<Process>& processes, int into_pid, bool stdio_marked)
 {
     auto root = fmt::format("/proc/{}/root", into_pid);
-    std::map<uint32_t, std::vector<int>> stdio; // old description id -> the root's fds 0-2 with it
-    for (auto const& f : processes.at(0).files)
-        if (f.fd >= 0 && f.fd <= 2)
-            stdio[f.description].push_back(f.fd);
+    std::map<uint32_t, std::vector<int>> stdio; // old description id -> its new stdio numbers
+    if (stdio_marked) {
+        for (auto const& p : processes)
+            for (auto const& d : p.file_descriptions)
+                if (d.stdio_mask != 0 && !stdio.contains(d.id)) {
+                    auto& fds = stdio[d.id];
+                    for (auto const& f : processes.at(0).files)
+                        if (f.description == d.id && f.fd >= 0 && f.fd <= 2 && (d.stdio_mask & (1u << f.fd)))
+                            fds.push_back(f.fd);
+                    if (fds.empty())
+                        fds.push_back(std::countr_zero(d.stdio_mask));
+                }
+    } else {
+        for (auto const& f : processes.at(0).files)
+            if (f.fd >= 0 && f.fd <= 2)
+                stdio[f.description].push_back(f.fd);
+    }
     for (auto& [id, fds] : stdio)
         std::sort(fds.begin(), fds.end());
     uint32_t next_id = 1;
@@ -63,7 +82,10 @@ void prepare_container_paths(std::vector<Process>& processes, int into_pid)
     uint32_t const first_new_id = next_id;
     std::map<int, FileDescription> replacement; // root fd 0-2 -> its new description
     for (auto const& [id, fds] : stdio) {
-        auto const* old = find_description(processes.at(0), id);
+        FileDescription const* old = nullptr;
+        for (auto const& p : processes)
+            if (!old)
+                old = find_description(p, id);
         for (int fd : fds) {
             FileDescription d;
             d.id = next_id++;

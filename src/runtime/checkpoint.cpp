@@ -151,6 +151,7 @@ Result<void> write_container_files(checkpoint::ImageWriter& writer, Container co
     info.time_offsets = time_offsets;
     info.uid_map = uid_map;
     info.gid_map = gid_map;
+    info.stdio_marked = state.stdio.has_value();
     auto use = TRY(read_image_use(container.dir()));
     if (use) {
         info.image = use->image;
@@ -251,6 +252,7 @@ Result<void> checkpoint(Context const& ctx, CheckpointOptions const& options)
     // runc (through CRIU) refuses a tree holding file locks unless --file-locks asks for them;
     // the engine does the same, naming the process and the lock.
     dump.file_locks = options.file_locks;
+    dump.runtime_stdio = state.stdio;
     auto while_frozen = [&](checkpoint::ImageWriter& writer) {
         return write_container_files(writer, container, config_text, hostname, time_offsets, uid_map, gid_map,
                                      cgroup_properties);

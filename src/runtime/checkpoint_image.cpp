@@ -24,6 +24,8 @@ std::string encode_container_info(ContainerImageInfo const& info)
         j["uid_map"] = *info.uid_map;
     if (info.gid_map)
         j["gid_map"] = *info.gid_map;
+    if (info.stdio_marked)
+        j["stdio_marked"] = true;
     if (!info.image.empty()) {
         j["image"] = info.image;
         j["disk_limit"] = info.disk_limit;
@@ -56,6 +58,7 @@ Result<ContainerImageInfo> decode_container_info(std::string_view text)
             info.gid_map = j.at("gid_map").get<std::string>();
         info.image = j.value("image", "");
         info.disk_limit = j.value("disk_limit", uint64_t { 0 });
+        info.stdio_marked = j.value("stdio_marked", false);
         return info;
     } catch (std::exception const& e) {
         return Error::format("{}: {}", k_container_info_name, e.what());

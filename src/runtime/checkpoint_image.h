@@ -41,6 +41,9 @@ struct ContainerImageInfo {
     // the host's, translated into the namespace when credentials are restored).
     std::optional<std::string> uid_map;
     std::optional<std::string> gid_map;
+    // The engine marked the old runtime's stdio in the image (DumpOptions::runtime_stdio):
+    // the restore reattaches those descriptions, not whatever sat at the init's fds 0-2.
+    bool stdio_marked { false };
 
     bool operator==(ContainerImageInfo const&) const = default;
 };

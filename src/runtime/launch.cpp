@@ -1,6 +1,7 @@
 #include "runtime/launch.h"
 #include "runtime/extras.h"
 
+#include <array>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
@@ -94,6 +95,15 @@ void ensure_stdio_open()
             ::close(null);
         }
     }
+}
+
+// What cryo's fds 0-2 are: the init inherits them as its stdio (unless a console replaces them).
+Result<std::array<sys::FileIdentity, 3>> stdio_identity()
+{
+    std::array<sys::FileIdentity, 3> files;
+    for (int fd = 0; fd < 3; ++fd)
+        files[static_cast<size_t>(fd)] = sys::identity_of(TRY(sys::fstat(FdRef(fd)).context("stdio fd {}", fd)));
+    return files;
 }
 
 // "slice:prefix:name" (systemd cgroup driver syntax) -> "/slice/prefix-name.scope".
@@ -357,6 +367,8 @@ Result<Launched> launch_in(Context const& ctx, CreateOptions const& options, Lau
     pid_t pid = child.pid();
     state.init_pid = pid;
     state.init_start_time = TRY(process_start_time(pid).context("read start time of the init"));
+    if (!process.terminal)
+        state.stdio = TRY(stdio_identity());
 
     auto setup = [&]() -> Result<void> {
         if (namespaces.new_user) {

@@ -280,6 +280,7 @@ Result<void> restore_into(Launched& launched, std::string const& image_path, Con
     checkpoint::RestoreInto into {
         .into_pid = init_pid,
         .into_cryo_pidfd = launched.cryo_pidfd.get(),
+        .stdio_marked = info.stdio_marked,
         // Namespace state the image carries, into the fresh namespaces: the network's before
         // the files (sockets bind to its addresses), SysV IPC before any restored process runs.
         .before_files = [&]() -> Result<void> {

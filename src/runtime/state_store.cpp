@@ -96,6 +96,11 @@ std::string saved_state_to_json(SavedState const& state)
         j["poststart"] = hooks_to_json(state.poststart);
     if (!state.poststop.empty())
         j["poststop"] = hooks_to_json(state.poststop);
+    if (state.stdio) {
+        auto& stdio = j["stdio"] = nlohmann::json::array();
+        for (auto const& file : *state.stdio)
+            stdio.push_back({ file.device, file.inode });
+    }
     return j.dump();
 }
 
@@ -128,6 +133,14 @@ Result<SavedState> parse_saved_state(std::string_view json)
             s.poststart = hooks_from_json(j["poststart"]);
         if (j.contains("poststop"))
             s.poststop = hooks_from_json(j["poststop"]);
+        if (j.contains("stdio")) {
+            auto files = j["stdio"].get<std::vector<std::array<uint64_t, 2>>>();
+            if (files.size() != 3)
+                return Error::format("state.json: stdio needs 3 files, not {}", files.size());
+            s.stdio.emplace();
+            for (size_t k = 0; k < 3; ++k)
+                (*s.stdio)[k] = { files[k][0], files[k][1] };
+        }
     } catch (nlohmann::json::exception const& e) {
         return Error::format("state.json: {}", e.what());
     }

@@ -6,6 +6,7 @@
 // so a recycled pid is never mistaken for the container's init and never signalled.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -19,6 +20,7 @@
 #include "base/fd.h"
 #include "oci/spec.h"
 #include "oci/state.h"
+#include "sys/file.h"
 
 namespace cryo::runtime {
 
@@ -57,6 +59,10 @@ struct SavedState {
     // Hooks that run after create returned (the bundle may have changed or gone by then).
     std::vector<oci::Hook> poststart;
     std::vector<oci::Hook> poststop;
+    // What the init was given as fds 0-2 when it was made (create, run, restore), unless a
+    // console replaced them: a checkpoint marks these files as the runtime's stdio wherever
+    // the container's processes hold them then. Empty for a console and for older state.
+    std::optional<std::array<sys::FileIdentity, 3>> stdio;
 
     bool operator==(SavedState const&) const = default;
 };

@@ -214,6 +214,11 @@ Result<struct stat> lstat(std::string const& path)
     return st;
 }
 
+FileIdentity identity_of(struct stat const& st)
+{
+    return { static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino) };
+}
+
 Result<struct stat> fstat(FdRef fd)
 {
     struct stat st { };

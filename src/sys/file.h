@@ -1,6 +1,7 @@
 // Thin wrappers of file syscalls. Every fd created here is O_CLOEXEC.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -35,6 +36,14 @@ Result<void> remove_all(std::string const& path);
 Result<struct stat> stat(std::string const& path);
 Result<struct stat> lstat(std::string const& path);
 Result<struct stat> fstat(FdRef fd);
+// Which file an fd or a path is: st_dev and st_ino. {0, 0} names none.
+struct FileIdentity {
+    uint64_t device { 0 };
+    uint64_t inode { 0 };
+
+    bool operator==(FileIdentity const&) const = default;
+};
+FileIdentity identity_of(struct stat const& st);
 bool exists(std::string const& path);
 Result<std::vector<std::string>> list_dir(std::string const& path);
 Result<std::string> readlink(std::string const& path);

@@ -58,3 +58,40 @@ wait_until 5 has_lines "$both" '^err ' 3
 wait_until 5 has_lines "$both" '^child-err' 3
 run_cmd cryo delete --force "$id2"
 assert_eq 0 "$STATUS" "delete --force (stderr: $ERR)"
+
+# 3. The init holds the runtime's stdout at fd 10 and has a file of the container at fd 1
+# (as a shell does while it redirects a builtin's output: cr_container_errors once caught it
+# so). The stdout at fd 10 must be reattached to the restore's stdout, and fd 1 must stay the
+# container's file: "out" lines go on in the new stdout, "file" lines in the file only.
+bundle3=$TEST_TMP/bundle3
+make_bundle "$bundle3" sh -c 'exec 10>&1 >/tmp/redirected; i=0
+    while :; do i=$((i+1)); echo "out $i" >&10; echo "file $i"; sleep 0.05; done'
+redirected=$bundle3/rootfs/tmp/redirected
+last_file() { grep '^file ' "$redirected" | tail -n 1 | cut -d' ' -f2; }
+id3=$(new_id)
+defer "cryo delete --force $id3 >/dev/null 2>&1 || true"
+run3=$TEST_TMP/run3.log
+cryo run -d --bundle "$bundle3" "$id3" </dev/null >"$run3" 2>"$TEST_TMP/run3.err" || fail "run -d: $(cat "$TEST_TMP/run3.err")"
+wait_until 5 has_lines "$run3" '^out ' 3
+run_cmd cryo checkpoint --image-path "$TEST_TMP/image3" "$id3"
+assert_eq 0 "$STATUS" "checkpoint (stderr: $ERR)"
+at_checkpoint=$(last_count "$run3")
+file_at_checkpoint=$(last_file)
+assert_eq 0 "$(lines_of "$run3" '^file ')" "file lines in the first run's stdout"
+run_cmd cryo delete "$id3"
+assert_eq 0 "$STATUS" "delete (stderr: $ERR)"
+marks=$(cat "$TEST_TMP"/image3/process-*.json | jq -cs '[.[] | .file_descriptions[]? | .stdio // empty | .[]] | unique')
+assert_eq "[0,1,2]" "$marks" "stdio numbers the image marks"
+
+out3=$TEST_TMP/out3.log
+cryo restore -d --image-path "$TEST_TMP/image3" --bundle "$bundle3" "$id3" </dev/null >"$out3" 2>"$TEST_TMP/err3.log" \
+    || fail "restore: $(cat "$TEST_TMP/err3.log")"
+wait_until 5 has_lines "$out3" '^out ' 3
+file_later() { [ "$(last_file)" -gt $((file_at_checkpoint + 2)) ]; }
+wait_until 5 file_later
+assert_eq 0 "$(lines_of "$out3" '^file ')" "file lines in the restored stdout ($(head -c 300 "$out3"))"
+assert_eq "out $((at_checkpoint + 1))" "$(head -n 1 "$out3")" "first line after restore (checkpoint at $at_checkpoint)"
+# The file goes on at its offset: lines 1, 2, 3... with no gap and none twice.
+assert_eq "" "$(awk '$1 != "file" || $2 != NR { print NR": "$0; exit }' "$redirected")" "lines of the container's file"
+run_cmd cryo delete --force "$id3"
+assert_eq 0 "$STATUS" "delete --force (stderr: $ERR)"

@@ -133,6 +133,8 @@ Process process_with_every_kind()
                 { 15, 13, false }, { 0, 4, false },   { 1, 1, false },  { 2, 1, false },   { 3, 2, true },
                 { 7, 3, true },    { 8, 5, false },   { 9, 6, false },  { 10, 7, true },   { 11, 8, false },
                 { 12, 9, false },  { 300, 10, true } };
+    p.file_descriptions[0].stdio_mask = 0b110; // the runtime gave it as fds 1 and 2
+    p.file_descriptions[3].stdio_mask = 0b001;
     return p;
 }
 
@@ -222,6 +224,7 @@ TEST(FilesCodec, RejectsInconsistentTables)
         { "\"id\": 10", "\"id\": 9", "file description 9 appears twice" },
         { "\"size\": 6", "\"size\": 7", "queued messages add up to 6 bytes, not 7" },
         { "\"fd\": 300", "\"fd\": -1", "fd -1 is negative" },
+        { "\"stdio\": [\n    1,", "\"stdio\": [\n    3,", "file description 1: stdio 3 is not 0, 1 or 2" },
     };
     for (auto const& c : cases) {
         auto decoded = decode_process(edited(text, c.from, c.to));

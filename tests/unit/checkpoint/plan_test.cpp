@@ -206,3 +206,74 @@ TEST(ContainerPaths, PathsGoThroughTheInitRootAndStdioIsReopened)
     EXPECT_EQ(description_of(c, 1).id, description_of(r, 1).id); // the same new description
     EXPECT_EQ(c.file_descriptions.size(), 2u);
 }
+
+TEST(ContainerPaths, MarkedStdioIsReattachedWhereverItSits)
+{
+    // A shell redirecting a builtin's output: the runtime's stdout (marked 1) sits at fd 10,
+    // fd 1 is a file of the container, fd 2 the runtime's stderr (marked 2) and fd 0 its
+    // stdin (marked 0). A child holds the stdout at fd 1 and the container's file at fd 5.
+    Process root;
+    root.pid = 1;
+    root.file_descriptions = { description(1, FileKind::Regular, "/host/run.log", O_WRONLY | O_APPEND),
+                               description(2, FileKind::Regular, "/tmp/redirected", O_WRONLY),
+                               description(3, FileKind::Pipe, "pipe:[7]", O_WRONLY),
+                               description(4, FileKind::CharDevice, "/dev/null", O_RDONLY) };
+    root.file_descriptions[0].stdio_mask = 0b010;
+    root.file_descriptions[2].stdio_mask = 0b100;
+    root.file_descriptions[3].stdio_mask = 0b001;
+    root.files = { { 0, 4, false }, { 1, 2, false }, { 2, 3, false }, { 10, 1, true } };
+    Process child;
+    child.pid = 2;
+    child.file_descriptions = { description(1, FileKind::Regular, "/host/run.log", O_WRONLY | O_APPEND),
+                                description(2, FileKind::Regular, "/tmp/redirected", O_WRONLY) };
+    child.file_descriptions[0].stdio_mask = 0b010;
+    child.files = { { 1, 1, false }, { 5, 2, false } };
+    std::vector<Process> tree { root, child };
+
+    prepare_container_paths(tree, 4242, true);
+
+    auto const& r = tree[0];
+    EXPECT_EQ(description_of(r, 10).path, "/proc/4242/fd/1");
+    EXPECT_EQ(description_of(r, 10).flags, static_cast<uint32_t>(O_WRONLY | O_APPEND));
+    EXPECT_EQ(description_of(r, 1).path, "/proc/4242/root/tmp/redirected"); // not stdio
+    EXPECT_EQ(description_of(r, 2).path, "/proc/4242/fd/2");
+    EXPECT_EQ(description_of(r, 0).path, "/proc/4242/fd/0");
+    auto const& c = tree[1];
+    EXPECT_EQ(description_of(c, 1).id, description_of(r, 10).id); // the same new description
+    EXPECT_EQ(description_of(c, 5).path, "/proc/4242/root/tmp/redirected");
+    EXPECT_EQ(c.file_descriptions.size(), 2u);
+
+    // Without marks (an older image), the root's fds 0-2 are stdio, whatever they hold.
+    std::vector<Process> unmarked { root, child };
+    for (auto& p : unmarked)
+        for (auto& d : p.file_descriptions)
+            d.stdio_mask = 0;
+    prepare_container_paths(unmarked, 4242, false);
+    EXPECT_EQ(description_of(unmarked[0], 1).path, "/proc/4242/fd/1");
+    EXPECT_EQ(description_of(unmarked[0], 10).path, "/proc/4242/root/host/run.log");
+}
+
+TEST(ContainerPaths, OneFileGivenAsTwoStdioNumbersKeepsEach)
+{
+    // `run >log 2>&1`: one description marked 1 and 2, at the root's fds 1 and 2 and at 10.
+    Process root;
+    root.pid = 1;
+    root.file_descriptions = { description(1, FileKind::Regular, "/host/log", O_WRONLY) };
+    root.file_descriptions[0].stdio_mask = 0b110;
+    root.files = { { 1, 1, false }, { 2, 1, false }, { 10, 1, false } };
+    std::vector<Process> tree { root };
+    prepare_container_paths(tree, 7, true);
+    EXPECT_EQ(description_of(tree[0], 1).path, "/proc/7/fd/1");
+    EXPECT_EQ(description_of(tree[0], 2).path, "/proc/7/fd/2");
+    EXPECT_EQ(description_of(tree[0], 10).path, "/proc/7/fd/1");
+}
+
+TEST(ContainerPaths, StdioMaskOfIdentity)
+{
+    RuntimeStdio stdio { sys::FileIdentity { 5, 1 }, sys::FileIdentity { 6, 2 }, sys::FileIdentity { 6, 2 } };
+    EXPECT_EQ(stdio_mask_of(stdio, { 5, 1 }), 0b001u);
+    EXPECT_EQ(stdio_mask_of(stdio, { 6, 2 }), 0b110u);
+    EXPECT_EQ(stdio_mask_of(stdio, { 6, 1 }), 0u); // same inode, other device
+    RuntimeStdio closed {}; // no stdio open: nothing matches, not even {0, 0}
+    EXPECT_EQ(stdio_mask_of(closed, {}), 0u);
+}

@@ -20,6 +20,7 @@ TEST(RuntimeCheckpointImage, ContainerInfoRoundTrip)
     info.namespaces = { { "pid", "" }, { "network", "/var/run/netns/x" } };
     info.hostname = "web-1";
     info.time_offsets = "monotonic 5 0\nboottime 0 0\n";
+    info.stdio_marked = true;
     auto decoded = decode_container_info(encode_container_info(info));
     ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
     EXPECT_EQ(info, *decoded);

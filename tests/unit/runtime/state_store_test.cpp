@@ -62,6 +62,7 @@ TEST(RuntimeState, JsonRoundTrip)
     s.namespaces = { { "pid", "" }, { "network", "/var/run/netns/x" } };
     s.poststart = { oci::Hook { .path = "/bin/true", .args = { "true", "x" }, .env = { "A=1" }, .timeout = 5 } };
     s.poststop = { oci::Hook { .path = "/bin/false" } };
+    s.stdio = { sys::FileIdentity { 12, 34 }, sys::FileIdentity { 0, 0 }, sys::FileIdentity { 1ULL << 40, 5 } };
     auto json = saved_state_to_json(s);
     auto back = parse_saved_state(json);
     ASSERT_TRUE(back) << back.error().message();
@@ -76,6 +77,9 @@ TEST(RuntimeState, ParseErrorsNameTheFile)
     auto status = parse_saved_state(R"({"id":"x","status":"zombie"})");
     ASSERT_FALSE(status);
     EXPECT_EQ(status.error().message(), "state.json: unknown status \"zombie\"");
+    auto stdio = parse_saved_state(R"({"id":"x","status":"running","stdio":[[1,2]]})");
+    ASSERT_FALSE(stdio);
+    EXPECT_EQ(stdio.error().message(), "state.json: stdio needs 3 files, not 1");
     auto missing = parse_saved_state(R"({"id":"x"})");
     ASSERT_FALSE(missing);
     EXPECT_NE(missing.error().message().find("state.json:"), std::string::npos);
