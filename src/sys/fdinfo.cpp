@@ -1,8 +1,9 @@
 #include "sys/fdinfo.h"
 
-#include <charconv>
 #include <cstdio>
 #include <string>
+
+#include "sys/text.h"
 
 namespace cryo::sys {
 
@@ -13,13 +14,11 @@ std::optional<uint64_t> number_of(FdInfo const& info, char const* key, int base)
     auto it = info.extra.find(key);
     if (it == info.extra.end())
         return std::nullopt;
-    std::string const& text = it->second;
+    // Blanks may pad the value ("eventfd-count:   2a"), never follow it.
+    std::string_view text = it->second;
     size_t start = text.find_first_not_of(" \t");
-    if (start == std::string::npos)
-        return std::nullopt;
     uint64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data() + start, text.data() + text.size(), value, base);
-    if (ec != std::errc() || end != text.data() + text.size())
+    if (start == std::string_view::npos || !parse_whole_number(text.substr(start), value, base))
         return std::nullopt;
     return value;
 }
@@ -89,10 +88,7 @@ std::optional<std::string> field(std::string const& line, std::string const& key
 template<typename T>
 bool parse_as(std::optional<std::string> const& text, T& out, int base)
 {
-    if (!text || text->empty())
-        return false;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), out, base);
-    return ec == std::errc() && end == text->data() + text->size();
+    return text && parse_whole_number(*text, out, base);
 }
 
 } // namespace
@@ -165,8 +161,7 @@ Result<std::vector<InotifyWatchFdInfo>> parse_inotify_fdinfo(FdInfo const& info)
             return Error::format("fdinfo: bad inotify line \"inotify {}\"", line);
         for (size_t i = 0; i < handle_text->size(); i += 2) {
             uint8_t byte = 0;
-            auto [p, ec] = std::from_chars(handle_text->data() + i, handle_text->data() + i + 2, byte, 16);
-            if (ec != std::errc() || p != handle_text->data() + i + 2)
+            if (!parse_whole_number(std::string_view(*handle_text).substr(i, 2), byte, 16))
                 return Error::format("fdinfo: bad inotify f_handle {}", *handle_text);
             w.handle.push_back(byte);
         }
