@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <map>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -323,8 +324,15 @@ Result<DumpStats> dump_once(DumpOptions const& options, WhileFrozen const& while
         TRY(late_smaps->apply(model.processes).context("read smaps of tree {}", options.pid));
     // A SIGCONT since the freeze ended a group stop: the image must not say stopped (freeze.h).
     TRY(tree.recheck_group_stops());
-    for (size_t i = 0; i < model.processes.size(); ++i)
-        model.processes[i].state.stop_signal = tree.processes()[i].stop_signal;
+    std::map<int, int> stop_signals; // pid -> its group stop's signal now (0: running)
+    for (auto const& frozen : tree.processes())
+        stop_signals[frozen.pid] = frozen.stop_signal;
+    for (auto& p : model.processes) {
+        auto it = stop_signals.find(p.pid);
+        if (it == stop_signals.end())
+            return Error::format("process {} of the image is not in the frozen tree", p.pid);
+        p.state.stop_signal = it->second;
+    }
     for (auto const& p : model.processes)
         TRY(writer.write_file(process_file_name(p.pid), encode_process(p)));
     // Ids inside the tree's own pid namespace, for a restore into a new one (containers).

@@ -40,7 +40,7 @@ struct DumpOptions {
     // A container's dump: the files its runtime gave the init as fds 0-2. Descriptions of
     // them are marked wherever they sit (FileDescription::stdio_mask), so that a restore
     // reattaches them to its own stdio; without it, restore takes the root's fds 0-2.
-    std::optional<RuntimeStdio> runtime_stdio;
+    std::optional<RuntimeStdio> runtime_stdio {};
 };
 
 // Container checkpoints: runs while the tree is still frozen, after its pages are written

@@ -55,8 +55,7 @@ Result<int> run_dump(Invocation const& invocation)
                                         .tcp_established = args.flag("tcp-established"),
                                         .file_locks = args.flag("file-locks"),
                                         .ext_unix_sk = args.flag("ext-unix-sk"),
-                                        .shell_job = args.flag("shell-job"),
-                                        .runtime_stdio = {} })
+                                        .shell_job = args.flag("shell-job") })
                          .context("dump {}", pid));
     checkpoint::log_dump_stats(fmt::format("dump {}", pid), stats);
     return 0;
