@@ -1,10 +1,10 @@
 #include "sys/test_hooks.h"
 
-#include <charconv>
 #include <cstdlib>
 #include <string_view>
 
 #include "base/log.h"
+#include "sys/text.h"
 
 namespace cryo::sys {
 
@@ -15,8 +15,7 @@ template<typename T>
 std::optional<T> parse_number(std::string_view text, T min)
 {
     T n {};
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (error != std::errc {} || end != text.data() + text.size() || n < min)
+    if (!parse_whole_number(text, n) || n < min)
         return std::nullopt;
     return n;
 }
