@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <linux/userfaultfd.h>
 #include <mutex>
@@ -270,6 +271,8 @@ struct PageFiller::Job {
     bool computed { false }; // the sources' CRCs are already set (compressed: at submit)
     bool waited { false };
     std::optional<Error> error;
+    // For --debug: when the job was submitted, its first chunk taken, its last one done.
+    std::chrono::steady_clock::time_point submitted, first_taken, last_done;
 };
 
 PageFiller::PageFiller() = default;
@@ -335,6 +338,7 @@ Result<size_t> PageFiller::submit(int pid, std::vector<PageRun> runs, std::vecto
         job->crcs.assign(job->chunks, 0);
         job->progress = std::make_unique<Progress>(fmt::format("restore {}", pid), total);
     }
+    job->submitted = std::chrono::steady_clock::now();
     std::lock_guard lock(m_mutex);
     m_jobs.push_back(std::move(job));
     // The worker thread only pays when there is more than one chunk to share: a process of a
@@ -354,6 +358,8 @@ bool PageFiller::copy_next_chunk(std::unique_lock<std::mutex>& lock, size_t limi
         return false;
     Job& job = *m_jobs[m_oldest_open];
     size_t index = job.next++;
+    if (index == 0)
+        job.first_taken = std::chrono::steady_clock::now();
     lock.unlock();
     uint64_t offset = index * job.layout.unit;
     uint64_t n = std::min<uint64_t>(job.layout.unit, job.map.total() - offset);
@@ -372,8 +378,10 @@ bool PageFiller::copy_next_chunk(std::unique_lock<std::mutex>& lock, size_t limi
         job.done += job.chunks - job.next; // the chunks nobody took yet are skipped
         job.next = job.chunks;
     }
-    if (job.complete())
+    if (job.complete()) {
+        job.last_done = std::chrono::steady_clock::now();
         m_changed.notify_all();
+    }
     return true;
 }
 
@@ -400,8 +408,14 @@ Result<void> PageFiller::wait(size_t index)
                 m_changed.wait(lock);
     }
     // Complete: no other thread touches the job any more.
+    using Clock = std::chrono::steady_clock;
+    auto ms = [](Clock::time_point a, Clock::time_point b) {
+        return std::chrono::duration<double, std::milli>(b - a).count();
+    };
+    auto t0 = Clock::now();
     job->unmap();
     job->progress.reset();
+    auto t1 = Clock::now();
     if (job->error)
         return *job->error;
     if (!job->computed) {
@@ -420,6 +434,7 @@ Result<void> PageFiller::wait(size_t index)
     // restore then kills it with its memory half-good.
     for (auto& source : job->sources)
         TRY(source.finish());
+    auto t2 = Clock::now();
     // Unregistered before the process can run: a page never dumped (never touched) must
     // fault in as zero, not wait for a userfaultfd nobody reads. (On an error, closing the
     // fd drops the registrations; the process is killed anyway.)
@@ -427,6 +442,12 @@ Result<void> PageFiller::wait(size_t index)
         for (auto const& [start, end] : job->uffd->ranges)
             TRY(sys::uffd_unregister(job->uffd->uffd, start, end - start));
     job->uffd.reset();
+    if (job->chunks > 0)
+        log::debug(
+            "page fill of {}: {} chunks; first taken {:.2f} ms after submit, copied in {:.2f} ms, done {:.2f} ms "
+            "before the wait saw it; then unmap {:.2f} ms, verify {:.2f} ms, unregister {:.2f} ms",
+            job->pid, job->chunks, ms(job->submitted, job->first_taken), ms(job->first_taken, job->last_done),
+            ms(job->last_done, t0), ms(t0, t1), ms(t1, t2), ms(t2, Clock::now()));
     return {};
 }
 

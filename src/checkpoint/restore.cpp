@@ -194,6 +194,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
     RestoreInto const no_container;
     RestoreInto const& into = into_options ? *into_options : no_container;
     auto start = Clock::now();
+    RestoreTimeline timeline;
     RestoredTree out;
     auto image = TRY(ImageReader::open(options.images_dir));
     auto const& manifest = image.manifest();
@@ -214,6 +215,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         prepare_container_paths(processes, into.into_pid, into.stdio_marked);
     }
     out.stats.read_ms = ms_since(start);
+    timeline.mark("read");
     if (processes.empty() || manifest.pids[0] != manifest.root_pid)
         return Error::format("image {}: the first process is not the root", options.images_dir);
     for (size_t i = 1; i < processes.size(); ++i) {
@@ -257,6 +259,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
     AreaFds area_fds;
     if (!container)
         area_fds = TRY(open_area_fds(processes, memory_objects));
+    timeline.mark("open files");
 
     std::vector<std::unique_ptr<Restoring>> tree;
     auto host_of = [&](int pid) {
@@ -332,6 +335,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
         if (p.state.zombie) // exits at once, before its parent has other children (task_state.cpp)
             TRY(restore_zombie(p, *current.leader).context("restore zombie {}", p.pid));
     }
+    timeline.mark("create tree");
 
     // 2. Rebuild each process; all stay stopped. The address spaces first, each one's pages
     // filled in the background while the next is mapped (a tree's small processes overlap
@@ -344,6 +348,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
             std::make_unique<ProcessRestorer>(*r->process, r->place, image, files, *r->leader, r->threads, out.stats));
         restorers.back()->use_memory_objects(memory_objects);
         restorers.back()->use_area_fds(area_fds);
+        restorers.back()->use_timeline(timeline);
         TRY(restorers.back()->prepare_memory(filler).context("restore process {}", r->process->pid));
     }
     for (size_t i = 0; i < restorers.size(); ++i)
@@ -356,6 +361,7 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
     kill_on_error.disarm();
     out.root = std::move(root_child);
     out.stats.total_ms = ms_since(start);
+    log::debug("restore {}: {}", options.images_dir, timeline.summary());
     return out;
 }
 

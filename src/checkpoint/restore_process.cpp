@@ -53,6 +53,32 @@ char const* special_name(AreaKind k)
 
 } // namespace
 
+void RestoreTimeline::mark(std::string_view phase)
+{
+    auto now = Clock::now();
+    double ms = std::chrono::duration<double, std::milli>(now - m_last).count();
+    m_last = now;
+    for (auto& [name, total] : m_phases)
+        if (name == phase) {
+            total += ms;
+            return;
+        }
+    m_phases.emplace_back(std::string(phase), ms);
+}
+
+double RestoreTimeline::elapsed_ms() const
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - m_start).count();
+}
+
+std::string RestoreTimeline::summary() const
+{
+    std::string out;
+    for (auto const& [name, ms] : m_phases)
+        out += fmt::format("{}{} {:.2f}", out.empty() ? "" : ", ", name, ms);
+    return fmt::format("{} (total {:.2f} ms)", out, elapsed_ms());
+}
+
 Result<void> ProcessRestorer::prepare_memory(PageFiller& filler)
 {
     if (m_p.state.zombie)
@@ -64,12 +90,15 @@ Result<void> ProcessRestorer::prepare_memory(PageFiller& filler)
     auto rseq = TRY(sys::ptrace_get_rseq(host()));
     if (rseq.address)
         TRY(m_t.syscall_checked("rseq unregister", SYS_rseq, { rseq.address, rseq.size, 1, rseq.signature }));
+    mark("child setup");
     if (inherits_area_fds()) {
         // The fds cryo had at the clone stay until the areas are mapped from them.
         TRY(prepare_address_space(child_maps));
+        mark("address space");
         TRY(install_cryo_pidfd());
         TRY(map_areas());
         TRY(close_all_but(m_cryo_pidfd));
+        mark("map areas");
     } else {
         // Keep the pidfd of cryo it was given, if any; every other inherited fd goes.
         if (m_place.cryo_pidfd < 0)
@@ -80,12 +109,15 @@ Result<void> ProcessRestorer::prepare_memory(PageFiller& filler)
         TRY(install_cryo_pidfd());
         TRY(map_areas());
     }
+    mark("map areas");
     auto t = Clock::now();
     auto sources = TRY(open_page_files(m_image, m_place.image_pid));
     auto uffd = TRY(prepare_uffd_fill(m_t, m_p.areas, m_p.pages));
+    mark("uffd");
     m_fill_job
         = TRY(filler.submit(host(), m_p.pages, std::move(sources), std::move(uffd)).context("image {}", m_image.dir()));
     m_stats.memory_ms += ms_since(t); // memory time not overlapped with other work
+    mark("submit");
     return {};
 }
 
@@ -98,18 +130,24 @@ Result<void> ProcessRestorer::prepare_rest(PageFiller& filler)
     m_stats.memory_ms += ms_since(t);
     m_stats.pages += m_p.page_count();
     m_stats.bytes += m_p.page_count() * 4096;
+    mark("fill wait");
     TRY(protect_areas());
     TRY(install_guards());
     TRY(set_mm_layout());
+    mark("protect+mm");
     TRY(restore_files());
+    mark("files");
     TRY(restore_signals());
     TRY(restore_misc());
     TRY(m_t.syscall_checked("close cryo pidfd", SYS_close, { m_cryo_pidfd }));
+    mark("signals+misc");
     // Threads are cloned while the leader still has the privilege to pick their tids;
     // credentials are per thread in the kernel, so each thread gets its own afterwards.
     for (size_t i = 1; i < m_p.threads.size(); ++i)
         TRY(create_thread(m_p.threads[i]).context("thread {}", m_p.threads[i].tid));
+    mark("threads");
     TRY(restore_task_state(m_p, m_t, m_threads, *m_scratch, kScratchData)); // signals, timers, attrs
+    mark("task state");
     // Seccomp filters last, or just before the credentials when those would forbid
     // installing them (seccomp.h); either way they never judge cryo's own remote syscalls.
     sys::Tracee::Options const traced { .exit_kill = true, .trace_clone = true, .trace_fork = true }; // kRestoreTrace
@@ -118,6 +156,7 @@ Result<void> ProcessRestorer::prepare_rest(PageFiller& filler)
     for (size_t i = 1; i < m_p.threads.size(); ++i)
         TRY(finish_thread(m_threads.at(i - 1), m_p.threads[i]).context("thread {}", m_p.threads[i].tid));
     TRY(restore_seccomp(m_p, m_t, m_threads, traced, SeccompPoint::AfterCredentials));
+    mark("creds+regs");
     return {};
 }
 
@@ -146,6 +185,7 @@ Result<void> ProcessRestorer::finish()
     for (auto& t : m_threads)
         TRY(t.detach().context("resume thread {}", t.tid()));
     TRY(m_t.detach().context("resume process {}", m_p.pid));
+    mark("finish");
     return {};
 }
 

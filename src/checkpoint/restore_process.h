@@ -6,11 +6,14 @@
 // the fill of its pages is complete and checked, and every thread stays stopped until finish().
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -51,6 +54,27 @@ struct AreaFds {
     std::optional<Fd> cryo_pidfd;
 };
 
+// Where a restore's time goes, for --debug: each mark ends a phase of the calling thread; the
+// summary lists the phases with their ms in order (a phase marked again adds up).
+class RestoreTimeline {
+public:
+    using Clock = std::chrono::steady_clock;
+    RestoreTimeline()
+        : m_start(Clock::now())
+        , m_last(m_start)
+    {
+    }
+    void mark(std::string_view phase);
+    double elapsed_ms() const;
+    // "read 0.4, files 0.2, ... (total 312.0 ms)"
+    std::string summary() const;
+
+private:
+    Clock::time_point m_start;
+    Clock::time_point m_last;
+    std::vector<std::pair<std::string, double>> m_phases;
+};
+
 // Everything needed to rebuild one process, driven through its stopped leader.
 class ProcessRestorer {
 public:
@@ -75,6 +99,9 @@ public:
     // everything else; leaves every thread stopped with its final registers set.
     Result<void> prepare_rest(PageFiller& filler);
 
+    // Marks its phases there (--debug), if given.
+    void use_timeline(RestoreTimeline& timeline) { m_timeline = &timeline; }
+
     // Shared anonymous memory, deleted files and memfds that areas map (memory_objects.h).
     void use_memory_objects(MemoryObjects const& objects) { m_objects = &objects; }
 
@@ -90,6 +117,11 @@ public:
 
 private:
     int host() const { return m_place.host_pid; }
+    void mark(std::string_view phase)
+    {
+        if (m_timeline)
+            m_timeline->mark(phase);
+    }
     bool inherits_area_fds() const { return m_place.inherits_area_fds && m_area_fds; }
 
     Result<void> close_all_but(uint64_t kept);
@@ -144,6 +176,7 @@ private:
     uint64_t m_cryo_pidfd { 0 };
     MemoryObjects const* m_objects { nullptr };
     AreaFds const* m_area_fds { nullptr };
+    RestoreTimeline* m_timeline { nullptr };
     std::vector<AreaMapping> m_mappings; // plan_area_mappings, from map_areas to protect_areas
     size_t m_fill_job { 0 }; // of the PageFiller, between prepare_memory and prepare_rest
 };
