@@ -5,7 +5,8 @@
 # file and restored with them on two: "out" lines must land in the new stdout only, "err"
 # lines (the init's and a child's, which inherited the shared description as its fd 2) in
 # the new stderr only, and the count goes on from the checkpoint. Then the other way round:
-# two files at run, one at restore.
+# two files at run, one at restore. Then an init that holds the runtime's stdout at fd 10 and a
+# file of the container at fd 1 (a shell redirecting), checkpointed twice in a row.
 . "$(dirname "$0")/lib.sh"
 
 bundle=$TEST_TMP/bundle
@@ -92,6 +93,23 @@ wait_until 5 file_later
 assert_eq 0 "$(lines_of "$out3" '^file ')" "file lines in the restored stdout ($(head -c 300 "$out3"))"
 assert_eq "out $((at_checkpoint + 1))" "$(head -n 1 "$out3")" "first line after restore (checkpoint at $at_checkpoint)"
 # The file goes on at its offset: lines 1, 2, 3... with no gap and none twice.
+assert_eq "" "$(awk '$1 != "file" || $2 != NR { print NR": "$0; exit }' "$redirected")" "lines of the container's file"
+
+# 4. The restored container is checkpointed and restored again: the restore saved what it
+# gave the init as stdio, so the new stdout (at fd 10 again) is recognised and reattached.
+run_cmd cryo checkpoint --image-path "$TEST_TMP/image4" "$id3"
+assert_eq 0 "$STATUS" "second checkpoint (stderr: $ERR)"
+at_checkpoint=$(last_count "$out3")
+marks=$(cat "$TEST_TMP"/image4/process-*.json | jq -cs '[.[] | .file_descriptions[]? | .stdio // empty | .[]] | unique')
+assert_eq "[0,1,2]" "$marks" "stdio numbers the second image marks"
+run_cmd cryo delete "$id3"
+assert_eq 0 "$STATUS" "delete (stderr: $ERR)"
+out4=$TEST_TMP/out4.log
+cryo restore -d --image-path "$TEST_TMP/image4" --bundle "$bundle3" "$id3" </dev/null >"$out4" 2>"$TEST_TMP/err4.log" \
+    || fail "second restore: $(cat "$TEST_TMP/err4.log")"
+wait_until 5 has_lines "$out4" '^out ' 3
+assert_eq "out $((at_checkpoint + 1))" "$(head -n 1 "$out4")" "first line after the second restore"
+assert_eq 0 "$(lines_of "$out4" '^file ')" "file lines in the second restored stdout"
 assert_eq "" "$(awk '$1 != "file" || $2 != NR { print NR": "$0; exit }' "$redirected")" "lines of the container's file"
 run_cmd cryo delete --force "$id3"
 assert_eq 0 "$STATUS" "delete --force (stderr: $ERR)"
