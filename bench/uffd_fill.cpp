@@ -3,8 +3,9 @@
 // is filled with UFFDIO_COPY in 1 MiB chunks by N threads, as cryo's PageFiller does, from:
 //   hot:  one 1 MiB buffer per thread, hot in the CPU cache: only what the kernel does per
 //         page (allocation, memcg charge, LRU, page table, a copy from cache);
-//   file: FILE mapped read-only (its page-cache pages), as cryo maps a raw page file: the
-//         above plus reading the data from memory and faulting the source mapping in.
+//   file: FILE mapped read-only (its page-cache pages) at a 2 MiB-aligned address, as cryo
+//         maps a raw page file: the above plus reading the data from memory and faulting the
+//         source mapping in (one PMD per 2 MiB page-cache folio, else one PTE per page).
 //   thp:  for comparison, FILE copied with memcpy into memory with MADV_HUGEPAGE (2 MiB pages,
 //         each zeroed by its fault, then written): what a restore of an area that had
 //         transparent huge pages does (process_vm_writev), since UFFDIO_COPY only makes 4 KiB
@@ -153,12 +154,20 @@ int main(int argc, char** argv)
         return 2;
     }
     double hot = fill(bytes, threads, nullptr);
-    void* mapped = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    // At a 2 MiB-aligned address, as cryo maps a page file: 2 MiB page-cache folios are then
+    // mapped with one PMD each.
+    constexpr size_t kPmd = 2 << 20;
+    void* reserved = ::mmap(nullptr, bytes + kPmd, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (reserved == MAP_FAILED)
+        die("mmap reservation");
+    auto* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(reserved) + kPmd - 1) & ~(kPmd - 1));
+    void* mapped = ::mmap(aligned, bytes, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
     if (mapped == MAP_FAILED)
         die("mmap source");
+    ::madvise(mapped, bytes, MADV_HUGEPAGE);
     double from_file = fill(bytes, threads, static_cast<uint8_t const*>(mapped));
     double thp = fill_thp(bytes, threads, static_cast<uint8_t const*>(mapped));
-    ::munmap(mapped, bytes);
+    ::munmap(reserved, bytes + kPmd);
     ::close(fd);
     std::printf("uffd_hot_gbps=%.2f uffd_file_gbps=%.2f thp_file_gbps=%.2f uffd_size_mib=%zu\n", hot, from_file, thp,
                 bytes >> 20);

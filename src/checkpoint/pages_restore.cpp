@@ -169,6 +169,46 @@ Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, P
     return {};
 }
 
+constexpr uint64_t kPmdSize = 2 << 20;
+
+// Maps a raw page file read-only at a 2 MiB-aligned address, so that the kernel can map the
+// page cache's 2 MiB folios (ext4 makes them for 2 MiB writes, as the dump's, and for reads
+// through a MADV_HUGEPAGE mapping) with one PMD each: faulting the source in and unmapping
+// it then cost one entry per 2 MiB instead of 512 (2 GiB: the unmap after the fill went
+// from 7 ms to 0.5 ms). Linux 6.18 already places a large ext4 file mapping on a 2 MiB
+// boundary; the explicit reservation keeps it so where the kernel or file system does not.
+// Smaller folios are mapped page by page, as at any address. This mapping is cryo's own:
+// the restored process gets new 4 KiB pages either way.
+Result<uint8_t const*> map_source(FileSource const& source)
+{
+    uint64_t const size = source.expected_size();
+    // A reservation one PMD larger, then the file over its first aligned address.
+    void* reserved = ::mmap(nullptr, size + kPmdSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (reserved == MAP_FAILED)
+        return Error::from_errno(fmt::format("mmap {}", source.name()));
+    auto const base = reinterpret_cast<uintptr_t>(reserved);
+    uintptr_t const aligned = (base + kPmdSize - 1) & ~(kPmdSize - 1);
+    // SAFETY: MAP_FIXED only over the reservation just made.
+    void* mapped
+        = ::mmap(reinterpret_cast<void*>(aligned), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, source.fd().get(), 0);
+    if (mapped == MAP_FAILED) {
+        int saved = errno;
+        ::munmap(reserved, size + kPmdSize);
+        return Error::from_errno(saved, fmt::format("mmap {}", source.name()));
+    }
+    if (aligned > base)
+        ::munmap(reserved, aligned - base);
+    uintptr_t const end = aligned + size;
+    uintptr_t const reserved_end = base + size + kPmdSize;
+    uintptr_t const mapped_end = (end + sys::kPageSize - 1) & ~(sys::kPageSize - 1);
+    if (reserved_end > mapped_end)
+        ::munmap(reinterpret_cast<void*>(mapped_end), reserved_end - mapped_end);
+    // Pages the cache does not hold yet are read in 2 MiB folios (readahead of a
+    // MADV_HUGEPAGE mapping), which the PMD mapping above can then use. Advice only.
+    (void)::madvise(mapped, size, MADV_HUGEPAGE);
+    return static_cast<uint8_t const*>(mapped);
+}
+
 } // namespace
 
 Result<std::optional<UffdFill>> prepare_uffd_fill(sys::Tracee& tracee, std::vector<MemoryArea> const& areas,
@@ -329,10 +369,7 @@ Result<size_t> PageFiller::submit(int pid, std::vector<PageRun> runs, std::vecto
                 job->bases.push_back(nullptr);
                 continue;
             }
-            void* mapped = ::mmap(nullptr, source.expected_size(), PROT_READ, MAP_PRIVATE, source.fd().get(), 0);
-            if (mapped == MAP_FAILED)
-                return Error::from_errno(fmt::format("mmap {}", source.name()));
-            job->bases.push_back(static_cast<uint8_t const*>(mapped));
+            job->bases.push_back(TRY(map_source(source)));
         }
         job->chunks = (total + job->layout.unit - 1) / job->layout.unit;
         job->crcs.assign(job->chunks, 0);
