@@ -262,6 +262,12 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
     timeline.mark("open files");
 
     std::vector<std::unique_ptr<Restoring>> tree;
+    auto parent_affinity = [&](int ppid) -> std::optional<cpu_set_t> {
+        for (auto const& r : tree)
+            if (r->process->pid == ppid)
+                return r->place.affinity;
+        return std::nullopt;
+    };
     auto host_of = [&](int pid) {
         for (auto const& r : tree)
             if (r->process->pid == pid)
@@ -331,6 +337,9 @@ Result<RestoredTree> restore(RestoreOptions const& options, RestoreInto const* i
             current.leader.emplace(TRY(fork_in_parent(*parent->leader, p.pid).context("create process {}", p.pid)));
             current.place.host_pid = current.leader->tid();
         }
+        // Pinned to cryo's CPU for the remote syscalls to come; a child forked by its pinned
+        // parent gets the parent's mask from before back (restore_process.h).
+        pin_for_restore(current.place, i == 0 ? std::nullopt : parent_affinity(p.ppid));
         TRY(restore_session(*current.leader, p, processes, host_of).context("restore process {}", p.pid));
         if (p.state.zombie) // exits at once, before its parent has other children (task_state.cpp)
             TRY(restore_zombie(p, *current.leader).context("restore zombie {}", p.pid));

@@ -53,6 +53,41 @@ char const* special_name(AreaKind k)
 
 } // namespace
 
+namespace {
+
+// Pins task `tid` to the CPU the calling thread is on.
+bool pin_here(int tid)
+{
+    int cpu = ::sched_getcpu();
+    if (cpu < 0)
+        return false;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return ::sched_setaffinity(tid, sizeof one, &one) == 0;
+}
+
+} // namespace
+
+void pin_for_restore(ProcessPlace& place, std::optional<cpu_set_t> const& inherited)
+{
+    place.affinity.reset();
+    cpu_set_t original;
+    if (inherited)
+        original = *inherited;
+    else if (::sched_getaffinity(place.host_pid, sizeof original, &original) < 0)
+        return;
+    if (!pin_here(place.host_pid))
+        return;
+    place.affinity = original;
+}
+
+void repin_for_restore(ProcessPlace const& place)
+{
+    if (place.affinity)
+        (void)pin_here(place.host_pid);
+}
+
 void RestoreTimeline::mark(std::string_view phase)
 {
     auto now = Clock::now();
@@ -131,6 +166,7 @@ Result<void> ProcessRestorer::prepare_rest(PageFiller& filler)
     m_stats.pages += m_p.page_count();
     m_stats.bytes += m_p.page_count() * 4096;
     mark("fill wait");
+    repin_for_restore(m_place); // its threads, created below, start on the same CPU
     TRY(protect_areas());
     TRY(install_guards());
     TRY(set_mm_layout());
@@ -182,6 +218,16 @@ Result<void> ProcessRestorer::finish()
     // may have been installed since. The parent gets one stop report, as for a real stop.
     if (m_p.state.stop_signal)
         TRY(sys::kill(host(), SIGSTOP).context("stop process {} again", m_p.pid));
+    // Its threads (created pinned, as copies of the leader) get the mask it had before cryo
+    // pinned it (pin_for_restore), before any of them runs.
+    if (m_place.affinity) {
+        auto const& mask = *m_place.affinity;
+        for (auto& t : m_threads)
+            if (::sched_setaffinity(t.tid(), sizeof mask, &mask) < 0)
+                return Error::from_errno(fmt::format("restore the CPU affinity of thread {}", t.tid()));
+        if (::sched_setaffinity(host(), sizeof mask, &mask) < 0)
+            return Error::from_errno(fmt::format("restore the CPU affinity of process {}", m_p.pid));
+    }
     for (auto& t : m_threads)
         TRY(t.detach().context("resume thread {}", t.tid()));
     TRY(m_t.detach().context("resume process {}", m_p.pid));
