@@ -116,7 +116,7 @@ TEST(PageFiles, WriteThenRestoreIntoOwnMemory)
         auto const& entry = image.manifest().files.at("pages-1.img");
         EXPECT_EQ(image.manifest().version, c == Compression::None ? 3 : 2);
         if (c == Compression::None) {
-            // Striped over two files, 1 MiB units taking turns: each part is its units in order.
+            // Striped over two files, units of kStreamChunk taking turns: each part is its units in order.
             EXPECT_EQ(entry.stripes, 2u);
             EXPECT_EQ(entry.stripe_size, kStreamChunk);
             EXPECT_TRUE(entry.compression.empty());
