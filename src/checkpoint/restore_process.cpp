@@ -30,6 +30,7 @@
 #include "sys/procfs.h"
 #include "sys/ptrace_calls.h"
 #include "sys/raw.h"
+#include "sys/task_attrs.h"
 #include "sys/tracee.h"
 
 namespace cryo::checkpoint {
@@ -53,39 +54,19 @@ char const* special_name(AreaKind k)
 
 } // namespace
 
-namespace {
-
-// Pins task `tid` to the CPU the calling thread is on.
-bool pin_here(int tid)
-{
-    int cpu = ::sched_getcpu();
-    if (cpu < 0)
-        return false;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    return ::sched_setaffinity(tid, sizeof one, &one) == 0;
-}
-
-} // namespace
-
 void pin_for_restore(ProcessPlace& place, std::optional<cpu_set_t> const& inherited)
 {
     place.affinity.reset();
-    cpu_set_t original;
-    if (inherited)
-        original = *inherited;
-    else if (::sched_getaffinity(place.host_pid, sizeof original, &original) < 0)
+    auto original = inherited ? Result<cpu_set_t>(*inherited) : sys::cpu_affinity(place.host_pid);
+    if (!original || !sys::pin_to_current_cpu(place.host_pid))
         return;
-    if (!pin_here(place.host_pid))
-        return;
-    place.affinity = original;
+    place.affinity = *original;
 }
 
 void repin_for_restore(ProcessPlace const& place)
 {
     if (place.affinity)
-        (void)pin_here(place.host_pid);
+        (void)sys::pin_to_current_cpu(place.host_pid);
 }
 
 void RestoreTimeline::mark(std::string_view phase)
@@ -223,10 +204,8 @@ Result<void> ProcessRestorer::finish()
     if (m_place.affinity) {
         auto const& mask = *m_place.affinity;
         for (auto& t : m_threads)
-            if (::sched_setaffinity(t.tid(), sizeof mask, &mask) < 0)
-                return Error::from_errno(fmt::format("restore the CPU affinity of thread {}", t.tid()));
-        if (::sched_setaffinity(host(), sizeof mask, &mask) < 0)
-            return Error::from_errno(fmt::format("restore the CPU affinity of process {}", m_p.pid));
+            TRY(sys::set_cpu_affinity(t.tid(), mask).context("restore the CPU affinity of thread {}", t.tid()));
+        TRY(sys::set_cpu_affinity(host(), mask).context("restore the CPU affinity of process {}", m_p.pid));
     }
     for (auto& t : m_threads)
         TRY(t.detach().context("resume thread {}", t.tid()));

@@ -98,6 +98,32 @@ Result<void> set_nice(pid_t tid, int nice)
     return {};
 }
 
+Result<cpu_set_t> cpu_affinity(pid_t tid)
+{
+    cpu_set_t cpus;
+    if (::sched_getaffinity(tid, sizeof cpus, &cpus) < 0)
+        return Error::from_errno(fmt::format("sched_getaffinity {}", tid));
+    return cpus;
+}
+
+Result<void> set_cpu_affinity(pid_t tid, cpu_set_t const& cpus)
+{
+    if (::sched_setaffinity(tid, sizeof cpus, &cpus) < 0)
+        return Error::from_errno(fmt::format("sched_setaffinity {}", tid));
+    return {};
+}
+
+Result<void> pin_to_current_cpu(pid_t tid)
+{
+    int cpu = ::sched_getcpu();
+    if (cpu < 0)
+        return Error::from_errno("sched_getcpu");
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return set_cpu_affinity(tid, one);
+}
+
 Result<std::vector<ProcTimer>> parse_proc_timers(std::string_view text)
 {
     // Blocks of "ID: n", "signal: sig/value", "notify: kind/pid.N|tid.N", "ClockID: n"

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <sched.h>
 #include <string_view>
 #include <sys/types.h>
 #include <vector>
@@ -25,6 +26,11 @@ Result<void> sched_setattr(pid_t tid, SchedAttr const& attr);
 // The nice value (-20..19) of one task (PRIO_PROCESS on a tid is per thread on Linux).
 Result<int> nice_of(pid_t tid);
 Result<void> set_nice(pid_t tid, int nice);
+// The CPUs one task may run on (sched_getaffinity/sched_setaffinity on a tid: per thread).
+Result<cpu_set_t> cpu_affinity(pid_t tid);
+Result<void> set_cpu_affinity(pid_t tid, cpu_set_t const& cpus);
+// Pins `tid` to the CPU the calling thread runs on now.
+Result<void> pin_to_current_cpu(pid_t tid);
 
 // One entry of /proc/PID/timers.
 struct ProcTimer {
