@@ -38,8 +38,7 @@ namespace cryo::checkpoint {
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kHugePage = 2 << 20;
+constexpr uint64_t kPage = sys::kPageSize;
 constexpr int kRobustListLimit = 2048; // the kernel's ROBUST_LIST_LIMIT
 
 #ifndef SYS_futex_wake
@@ -139,8 +138,8 @@ std::vector<std::pair<uint64_t, uint64_t>> unprotected_blocks(std::vector<uint64
         if (w >= r.end)
             continue;
         if (r.huge) {
-            uint64_t base = w & ~(kHugePage - 1);
-            blocks.emplace_back(std::max(r.start, base), std::min(r.end, base + kHugePage));
+            uint64_t base = w & ~(sys::kHugePageSize - 1);
+            blocks.emplace_back(std::max(r.start, base), std::min(r.end, base + sys::kHugePageSize));
         } else {
             blocks.emplace_back(w & ~(kPage - 1), (w & ~(kPage - 1)) + kPage);
         }

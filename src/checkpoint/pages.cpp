@@ -88,7 +88,7 @@ Result<ChunkBuffer> ChunkBuffer::create(bool populate, size_t size)
     if (p == MAP_FAILED)
         return Error::from_errno("mmap page buffer");
     // Huge pages: fewer faults and TLB misses for the copy (a hint; ignored where THP is off).
-    if (size >= (2 << 20))
+    if (size >= sys::kHugePageSize)
         (void)::madvise(p, size, MADV_HUGEPAGE);
     if (populate)
         (void)::madvise(p, size, MADV_POPULATE_WRITE);

@@ -169,8 +169,6 @@ Result<void> restore_frames(int pid, StreamMap const& map, FileSource& source, P
     return {};
 }
 
-constexpr uint64_t kPmdSize = 2 << 20;
-
 // Maps a raw page file read-only at a 2 MiB-aligned address, so that the kernel can map the
 // page cache's 2 MiB folios (ext4 makes them for 2 MiB writes, as the dump's, and for reads
 // through a MADV_HUGEPAGE mapping) with one PMD each: faulting the source in and unmapping
@@ -183,23 +181,23 @@ Result<uint8_t const*> map_source(FileSource const& source)
 {
     uint64_t const size = source.expected_size();
     // A reservation one PMD larger, then the file over its first aligned address.
-    void* reserved = ::mmap(nullptr, size + kPmdSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* reserved = ::mmap(nullptr, size + sys::kHugePageSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (reserved == MAP_FAILED)
         return Error::from_errno(fmt::format("mmap {}", source.name()));
     auto const base = reinterpret_cast<uintptr_t>(reserved);
-    uintptr_t const aligned = (base + kPmdSize - 1) & ~(kPmdSize - 1);
+    uintptr_t const aligned = (base + sys::kHugePageSize - 1) & ~(sys::kHugePageSize - 1);
     // SAFETY: MAP_FIXED only over the reservation just made.
     void* mapped
         = ::mmap(reinterpret_cast<void*>(aligned), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, source.fd().get(), 0);
     if (mapped == MAP_FAILED) {
         int saved = errno;
-        ::munmap(reserved, size + kPmdSize);
+        ::munmap(reserved, size + sys::kHugePageSize);
         return Error::from_errno(saved, fmt::format("mmap {}", source.name()));
     }
     if (aligned > base)
         ::munmap(reserved, aligned - base);
     uintptr_t const end = aligned + size;
-    uintptr_t const reserved_end = base + size + kPmdSize;
+    uintptr_t const reserved_end = base + size + sys::kHugePageSize;
     uintptr_t const mapped_end = (end + sys::kPageSize - 1) & ~(sys::kPageSize - 1);
     if (reserved_end > mapped_end)
         ::munmap(reinterpret_cast<void*>(mapped_end), reserved_end - mapped_end);

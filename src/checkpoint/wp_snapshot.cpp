@@ -65,7 +65,6 @@ namespace {
 
 constexpr uint64_t kPage = sys::kPageSize;
 // A transparent huge page is unprotected whole: unprotecting 4 KiB of it would split it.
-constexpr uint64_t kHugePage = 2 << 20;
 constexpr size_t kArenaBlock = 8 << 20;
 // How long an unprotect may be refused (EAGAIN: a mapping change of the process in flight)
 // before the handler gives up on that range (finish() still releases it).
@@ -327,9 +326,9 @@ void WpSnapshot::handle_fault(uint64_t address)
     uint64_t start = address;
     uint64_t end = address + kPage;
     if (range->huge) {
-        uint64_t huge = address & ~(kHugePage - 1);
+        uint64_t huge = address & ~(sys::kHugePageSize - 1);
         start = std::max(range->start, huge);
-        end = std::min(range->end, huge + kHugePage);
+        end = std::min(range->end, huge + sys::kHugePageSize);
     }
     std::vector<Wanted> wanted;
     {

@@ -15,6 +15,8 @@
 namespace cryo::sys {
 
 inline constexpr uint64_t kPageSize = 4096;
+// A PMD-mapped (transparent huge) page, and the folio size ext4 caches a 2 MiB write as.
+inline constexpr uint64_t kHugePageSize = 2 << 20;
 
 // pagemap entry bits, see Documentation/admin-guide/mm/pagemap.rst.
 inline constexpr uint64_t kPagemapPresent = 1ULL << 63;
