@@ -181,7 +181,8 @@ Result<uint8_t const*> map_source(FileSource const& source)
 {
     uint64_t const size = source.expected_size();
     // A reservation one PMD larger, then the file over its first aligned address.
-    void* reserved = ::mmap(nullptr, size + sys::kHugePageSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* reserved
+        = ::mmap(nullptr, size + sys::kHugePageSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (reserved == MAP_FAILED)
         return Error::from_errno(fmt::format("mmap {}", source.name()));
     auto const base = reinterpret_cast<uintptr_t>(reserved);
